@@ -1,0 +1,82 @@
+"""Working-day calendars.
+
+A calendar answers "is this day a working day?" and "which day is the N-th
+working day after D?".  The official Chinese calendar (``CN``) comes from the
+``holidays`` package: weekends off, statutory holidays off, and the make-up
+working weekends (调休) on.  Plugins register more calendars by name through
+the ``register_calendars`` hook.
+
+"Within N working days of D" (CONTRACT) means on or before the N-th working
+day after D, D itself not counted: ``working_days_after(D, N)``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from functools import lru_cache
+from typing import Protocol
+
+__all__ = ["Calendar", "ChineseCalendar", "get_calendar", "register_calendar"]
+
+MAX_WORKING_DAYS = 100_000
+
+
+class Calendar(Protocol):
+    name: str
+
+    def is_working_day(self, day: _dt.date) -> bool: ...
+
+    def working_days_after(self, day: _dt.date, n: int) -> _dt.date: ...
+
+
+class ChineseCalendar:
+    """The official calendar of the People's Republic of China (mainland)."""
+
+    name = "CN"
+
+    def __init__(self) -> None:
+        import holidays
+
+        self._holidays = holidays.China(years=range(1999, 2031))
+        self._workdays = frozenset(self._holidays.weekend_workdays)
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one instance per process
+    def is_working_day(self, day: _dt.date) -> bool:
+        if day in self._workdays:
+            return True
+        if day.weekday() >= 5:
+            return False
+        return day not in self._holidays
+
+    def working_days_after(self, day: _dt.date, n: int) -> _dt.date:
+        if n < 0 or n > MAX_WORKING_DAYS:
+            raise ValueError(f"the number of working days must be between 0 and {MAX_WORKING_DAYS}")
+        one = _dt.timedelta(days=1)
+        while n > 0:
+            day += one
+            if self.is_working_day(day):
+                n -= 1
+        return day
+
+
+_CALENDARS: dict[str, Calendar] = {}
+_FACTORIES = {"CN": ChineseCalendar}
+
+
+def register_calendar(calendar: Calendar) -> None:
+    _CALENDARS[calendar.name] = calendar
+
+
+def calendar_names() -> list[str]:
+    return sorted(set(_CALENDARS) | set(_FACTORIES))
+
+
+def get_calendar(name: str = "CN") -> Calendar:
+    """The calendar registered under ``name`` (built on first use)."""
+    cal = _CALENDARS.get(name)
+    if cal is None:
+        factory = _FACTORIES.get(name)
+        if factory is None:
+            raise KeyError(name)
+        cal = _CALENDARS[name] = factory()
+    return cal

@@ -1,0 +1,353 @@
+"""The `rulebook` command line: list, check, explain, test, lint.
+
+Exit codes (CONTRACT): 0 every record passed at the ``--fail-on`` level (for
+``test``: every example matched; for ``lint``: no errors); 1 some record did
+not (some example did not match); 2 the command could not run (usage, an
+unreadable or invalid rulebook, lint errors).
+
+A user's own mistake (bad YAML, a typo in an expression, an unknown rulebook,
+a missing file) is printed as positioned diagnostics and exits 2; it never
+shows a traceback.  Anything else is an internal error: a short request to
+report it, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import traceback
+from pathlib import Path
+from typing import IO, Any, Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from engine.errors import Diagnostic, EngineError, UsageError
+
+__all__ = ["main"]
+
+FAIL_ON = ("fail", "indeterminate", "warning")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(Diagnostic("usage.arguments", message, help=f"see `{self.prog} --help`"))
+
+
+def _date(text: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a date in YYYY-MM-DD form") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of messages (default zh)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    common.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colored text output")
+
+    parser = _Parser(prog="rulebook", description="Evaluate records against versioned YAML rulebooks.",
+                     parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("list", parents=[common], help="list the installed rulebooks")
+    p.add_argument("--all-versions", action="store_true", help="every version, not only the one in force today")
+
+    p = sub.add_parser("check", parents=[common], help="evaluate records and report every decision")
+    p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".json, .jsonl, or - for standard input")
+    p.add_argument("--decision", help="the decision to make (default: the rulebook's first)")
+    p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the decision's own)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--output", help="write the report to this file instead of standard output")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="indeterminate",
+                   help="exit 1 when some record fails (fail), is not a clear pass (indeterminate, the default), "
+                        "or also fails a warning rule (warning)")
+    p.add_argument("--input-format", choices=("json", "jsonl"), help="format of standard input")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show info rules")
+
+    p = sub.add_parser("explain", parents=[common], help="explain the decision on records, rule by rule")
+    p.add_argument("rulebook")
+    p.add_argument("record_file", metavar="RECORD_FILE")
+    p.add_argument("--decision")
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--input-format", choices=("json", "jsonl"))
+
+    p = sub.add_parser("test", parents=[common], help="run rulebooks' embedded examples")
+    p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every example")
+
+    p = sub.add_parser("lint", parents=[common], help="check rulebooks without evaluating anything")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or folders (default: the bundled rulebooks)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+class _Io:
+    def __init__(self, stdout: IO[str], stderr: IO[str], stdin: IO[str] | None, args: argparse.Namespace) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdin = stdin
+        self.args = args
+        self.lang: str = getattr(args, "lang", "zh")
+        self.color = {"always": True, "never": False}.get(getattr(args, "color", "auto"))
+        if self.color is None and not (hasattr(stdout, "isatty") and stdout.isatty()):
+            self.color = False
+
+    def console(self, out: IO[str] | None = None) -> Any:
+        from engine.report.text import make_console
+
+        return make_console(out or self.stdout, self.color)
+
+
+def _registry() -> Any:
+    from engine.registry import Registry
+
+    return Registry.default()
+
+
+def cmd_list(io: _Io) -> int:
+    reg = _registry()
+    today = _dt.date.today()
+    zh = io.lang == "zh"
+    table = Table(show_edge=False)
+    for col in (("规则集" if zh else "rulebook"), ("版本" if zh else "version"), ("状态" if zh else "status"),
+                ("生效" if zh else "effective"), ("标题" if zh else "title"), ("来源" if zh else "supplied by")):
+        table.add_column(col)
+    for rid in reg.ids():
+        versions = reg.versions(rid)
+        if not io.args.all_versions:
+            in_force = [e for e in versions if e.in_force_on(today)]
+            versions = [max(in_force or versions, key=lambda e: (e.effective_from, e.version))]
+        for e in versions:
+            span = f"{e.effective_from} – {e.effective_until or ''}"
+            table.add_row(Text(e.id), Text(e.version), Text(e.status), Text(span), Text(e.title), Text(e.origin))
+    io.console().print(table)
+    return 0
+
+
+def _pick_decision(book: Any, name: str | None) -> Any:
+    try:
+        if name is None:
+            return next(iter(book.decisions.values()))
+        return book.decision(name)
+    except (KeyError, StopIteration) as e:
+        raise UsageError(Diagnostic("usage.unknown-decision", str(e.args[0]) if e.args else "no decision",
+                                    help="`--decision NAME` picks one", message_zh="没有这个决定")) from None
+
+
+def _evaluate_files(io: _Io, book: Any, decision: Any, files: list[str], report: Any) -> None:
+    from engine.records import BadRecord, read_records
+
+    for path in files:
+        for ref, record in read_records(path, io.args.input_format, io.stdin):
+            if isinstance(record, BadRecord):
+                report.write_error(book.id, book.version, decision.name, ref,
+                                   record.message_zh if io.lang == "zh" else record.message)
+                continue
+            report.write(decision.evaluate(record, io.args.as_of, ref))
+
+
+def _exit_code(summary: Any, fail_on: str) -> int:
+    o = summary.outcomes
+    if o.get("fail") or o.get("error"):
+        return 1
+    if fail_on in ("indeterminate", "warning") and o.get("indeterminate"):
+        return 1
+    if fail_on == "warning" and summary.warnings:
+        return 1
+    return 0
+
+
+def cmd_check(io: _Io) -> int:
+    from engine.report import formats
+
+    args = io.args
+    book = _registry().load(args.rulebook, args.as_of)
+    decision = _pick_decision(book, args.decision)
+    out: IO[str]
+    if args.output:
+        try:
+            out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{args.output}`: {e.strerror}")) from None
+    else:
+        out = io.stdout
+    try:
+        report = formats()[args.format](out, lang=io.lang, color=io.color if not args.output else False,
+                                        verbose=args.verbose)
+        report.begin()
+        _evaluate_files(io, book, decision, args.files, report)
+        summary = report.end()
+    finally:
+        if args.output:
+            out.close()
+    if args.format != "text" or args.output:
+        o = summary.outcomes
+        io.stderr.write(f"{summary.total} records: pass {o.get('pass', 0)}, fail {o.get('fail', 0)}, "
+                        f"indeterminate {o.get('indeterminate', 0)}, error {o.get('error', 0)}\n")
+    return _exit_code(summary, args.fail_on)
+
+
+def cmd_explain(io: _Io) -> int:
+    import json
+
+    from engine.records import BadRecord, read_records
+    from engine.report import error_object
+    from engine.report.text import explain
+
+    args = io.args
+    book = _registry().load(args.rulebook, args.as_of)
+    decision = _pick_decision(book, args.decision)
+    worst = 0
+    for ref, record in read_records(args.record_file, args.input_format, io.stdin):
+        if isinstance(record, BadRecord):
+            msg = record.message_zh if io.lang == "zh" else record.message
+            if args.format == "json":
+                io.stdout.write(json.dumps(error_object(book.id, book.version, decision.name, ref, msg),
+                                           ensure_ascii=False) + "\n")
+            else:
+                io.stdout.write(f"! {ref.file}:{ref.line}: {msg}\n")
+            worst = 1
+            continue
+        d = decision.evaluate(record, args.as_of, ref)
+        if args.format == "json":
+            io.stdout.write(json.dumps(d.to_json(io.lang), ensure_ascii=False, indent=2) + "\n")
+        else:
+            explain(d, io.stdout, io.lang, io.color)
+        if d.outcome != "pass":
+            worst = 1
+    return worst
+
+
+def _rulebook_files(paths: list[str]) -> list[Path]:
+    from engine.registry import bundled_rulebook_paths
+
+    if not paths:
+        return bundled_rulebook_paths()
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise UsageError(Diagnostic("usage.no-such-file", f"no such file or folder `{p}`",
+                                        message_zh=f"找不到文件或文件夹 `{p}`"))
+    return out
+
+
+def cmd_lint(io: _Io) -> int:
+    import json
+
+    from engine.build import load_rulebook
+
+    code = 0
+    results = []
+    for path in _rulebook_files(io.args.paths):
+        diagnostics: list[Diagnostic] = []
+        try:
+            book = load_rulebook(path)
+            diagnostics.extend(book.warnings)
+        except EngineError as e:
+            diagnostics.extend(e.diagnostics)
+        if any(d.severity == "error" for d in diagnostics):
+            code = 2
+        results.append((path, diagnostics))
+    if io.args.format == "json":
+        for path, diags in results:
+            io.stdout.write(json.dumps({"file": str(path), "diagnostics": [d.to_json() for d in diags]},
+                                       ensure_ascii=False) + "\n")
+    else:
+        for path, diags in results:
+            if diags:
+                for d in diags:
+                    io.stdout.write(d.render(io.lang) + "\n")
+            else:
+                io.stdout.write(f"{path}: ok\n")
+    return code
+
+
+def cmd_test(io: _Io) -> int:
+    from engine.testing import run_examples
+
+    reg = _registry()
+    books = []
+    if io.args.rulebooks:
+        for name in io.args.rulebooks:
+            if Path(name).is_dir():
+                books.extend(reg.load_path(p) for p in _rulebook_files([name]))
+            else:
+                books.append(reg.load(name))
+    else:
+        books = [reg.load_path(e.path) for e in reg.entries]
+    console = io.console()
+    zh = io.lang == "zh"
+    failed = total = 0
+    for book in books:
+        results = run_examples(book)
+        bad = [r for r in results if not r.ok]
+        total += len(results)
+        failed += len(bad)
+        head = Text()
+        head.append("✓ " if not bad else "✗ ", style="green" if not bad else "red")
+        head.append(f"{book.id}@{book.version}", style="bold")
+        head.append(f"  {len(results) - len(bad)}/{len(results)} " + ("个示例通过" if zh else "examples passed"))
+        console.print(head)
+        for r in results:
+            if r.ok and not io.args.verbose:
+                continue
+            line = Text("    ")
+            line.append("✓ " if r.ok else "✗ ", style="green" if r.ok else "red")
+            line.append(f"{r.example.name}")
+            line.append(f"  {book.source.name}:{r.line}", style="dim")
+            console.print(line)
+            for m in r.mismatches:
+                console.print(Text(f"        {m}", style="red"))
+    io.stdout.write(f"{total - failed} passed, {failed} failed\n")
+    return 1 if failed else 0
+
+
+COMMANDS = {"list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test, "lint": cmd_lint}
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         stdin: IO[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    lang = "en" if "--lang=en" in argv or ("--lang" in argv and argv[argv.index("--lang") + 1:][:1] == ["en"]) \
+        else "zh"
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help
+            return int(e.code or 0)
+        if args.command is None:
+            parser.print_help(stdout)
+            return 2
+        return COMMANDS[args.command](_Io(stdout, stderr, stdin, args))
+    except EngineError as e:
+        stderr.write(e.render(lang) + "\n")
+        return 2
+    except KeyboardInterrupt:
+        stderr.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - the last line of defence
+        stderr.write("rulebook: internal error, please report it (run again with --debug for details)\n")
+        if debug:
+            traceback.print_exc(file=stderr)
+        return 2
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Syntax tree of the condition language.
+
+Produced by ``engine.lang.parser``, read by the checker, the compiler and the
+reference interpreter.  Nodes are frozen; each carries a ``span`` (character
+offsets into the expression text) that is kept out of equality, so two parses
+of the same text compare equal wherever they sit in a file.
+
+Node kinds::
+
+    Literal(value, kind)             42, 42u, 1.5, "s", b"s", true, null
+    Ident(name)                      record, as_of, min_age, x
+    Select(operand, field)           record.birth_date
+    Has(operand, field)              has(record.awards)   (CEL's presence test)
+    Index(operand, index)            xs[0], m["k"]
+    Call(function, args, target)     size(xs), xs.size(), years_after(d, 3)
+    ListLit(elements)                [1, 2]
+    MapLit(entries)                  {"a": 1}
+    Unary(op, operand)               !x, -x               (``not x`` is ``!x``)
+    Binary(op, left, right)          + - * / % == != < <= > >= in && ||
+                                     (``and``/``or`` are ``&&``/``||``)
+    Conditional(cond, then, other)   c ? a : b
+    Comprehension(macro, target, var, body, filter)
+                                     xs.all(x, p)  xs.exists(x, p)
+                                     xs.exists_one(x, p)  xs.filter(x, p)
+                                     xs.map(x, f)  xs.map(x, p, f) (filter=p, body=f)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from engine.source import Span
+
+__all__ = [
+    "Binary",
+    "Call",
+    "Comprehension",
+    "Conditional",
+    "Has",
+    "Ident",
+    "Index",
+    "ListLit",
+    "Literal",
+    "MapLit",
+    "Node",
+    "Select",
+    "Unary",
+    "walk",
+]
+
+_NO_SPAN = Span(0, 0)
+
+
+def _span() -> Span:
+    return field(default=_NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A literal. ``kind`` is one of int, uint, double, string, bytes, bool, null.
+
+    ``value`` is the Python value: int for int and uint, float, str, bytes,
+    bool, None.
+    """
+
+    value: object
+    kind: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A name. A leading-dot name (``.a``) keeps its dot in ``name``."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Select:
+    """``operand.field``; ``field_span`` points at the field's name."""
+
+    operand: Node
+    field: str
+    span: Span = _span()
+    field_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Has:
+    """``has(operand.field)``: whether the field is present."""
+
+    operand: Node
+    field: str
+    span: Span = _span()
+    field_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    operand: Node
+    index: Node
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call: ``function(args)`` when ``target`` is None, else ``target.function(args)``."""
+
+    function: str
+    args: tuple[Node, ...]
+    target: Node | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListLit:
+    elements: tuple[Node, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MapLit:
+    entries: tuple[tuple[Node, Node], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    """``op`` is ``!`` or ``-``."""
+
+    op: str
+    operand: Node
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    """``op`` is one of ``+ - * / % == != < <= > >= in && ||``."""
+
+    op: str
+    left: Node
+    right: Node
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Conditional:
+    cond: Node
+    then: Node
+    other: Node
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Comprehension:
+    """A macro over a list or map: ``target.macro(var, body)``.
+
+    ``macro`` is one of all, exists, exists_one, filter, map.  For the
+    three-argument ``map(x, p, f)``, ``filter`` is ``p`` and ``body`` is ``f``.
+    ``var_span`` points at the variable's name.
+    """
+
+    macro: str
+    target: Node
+    var: str
+    body: Node
+    filter: Node | None = None
+    span: Span = _span()
+    var_span: Span = _span()
+
+
+Node = Union[Literal, Ident, Select, Has, Index, Call, ListLit, MapLit, Unary, Binary, Conditional, Comprehension]
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of ``node``, in source order."""
+    if isinstance(node, (Literal, Ident)):
+        return ()
+    if isinstance(node, (Select, Has)):
+        return (node.operand,)
+    if isinstance(node, Index):
+        return (node.operand, node.index)
+    if isinstance(node, Call):
+        return ((node.target,) if node.target is not None else ()) + node.args
+    if isinstance(node, ListLit):
+        return node.elements
+    if isinstance(node, MapLit):
+        return tuple(x for kv in node.entries for x in kv)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Conditional):
+        return (node.cond, node.then, node.other)
+    if isinstance(node, Comprehension):
+        return (node.target,) + ((node.filter,) if node.filter is not None else ()) + (node.body,)
+    raise TypeError(f"not a node: {node!r}")
+
+
+def walk(node: Node):  # type: ignore[no-untyped-def]
+    """Every node of the tree, parents before children."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))

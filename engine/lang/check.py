@@ -1,0 +1,384 @@
+"""Static checking of condition expressions.
+
+``check_condition(node, scope)`` resolves every name (record, ``as_of``,
+parameters, named values, a rule's own values, macro variables), checks
+field paths against the record's JSON Schema, picks function overloads by
+argument count and type, and gives every node a :class:`Type`.  It collects
+all problems at once as diagnostics whose spans are offsets into the
+expression text (``build`` maps them into the YAML file), each with a stable
+code and a did-you-mean where a close name exists:
+
+    check.unknown-name      a name that is not in scope
+    check.unknown-field     a field the record schema does not have
+    check.unknown-function  a function that does not exist
+    check.arity             wrong number of arguments
+    check.type              operands or arguments of the wrong type
+    check.not-bool          a condition that is not true/false
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import Diagnostic
+from engine.lang import ast as A
+from engine.lang import types as T
+from engine.lang.functions import FunctionTable, Overload, describe_types, result_type
+from engine.lang.types import Type
+
+__all__ = ["Checked", "Scope", "check_condition"]
+
+
+@dataclass
+class Scope:
+    """What an expression can refer to."""
+
+    record: Type
+    functions: FunctionTable
+    record_kind: str = "record"
+    params: dict[str, tuple[Any, Type]] = field(default_factory=dict)
+    values: dict[str, Type] = field(default_factory=dict)
+    locals: dict[str, Type] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return ["record", "as_of", *self.params, *self.values, *self.locals]
+
+
+@dataclass
+class Checked:
+    """The result of checking: the tree with its types and name resolutions."""
+
+    node: A.Node
+    types: dict[int, Type] = field(default_factory=dict)
+    idents: dict[int, tuple[str, str]] = field(default_factory=dict)
+    overloads: dict[int, Overload] = field(default_factory=dict)
+    refs: set[tuple[str, str]] = field(default_factory=set)
+    record_paths: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def type_of(self, node: A.Node) -> Type:
+        return self.types.get(id(node), T.DYN)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def _suggest(name: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _suggest_zh(help_en: str | None) -> str | None:
+    if help_en and help_en.startswith("did you mean"):
+        return "是否想写 " + help_en[len("did you mean "):].rstrip("?") + "？"
+    return None
+
+
+_COMPARABLE = {"int", "uint", "double", "string", "bytes", "bool", "date"}
+
+
+class _Checker:
+    def __init__(self, scope: Scope, checked: Checked) -> None:
+        self.scope = scope
+        self.out = checked
+        self.vars: list[tuple[str, Type]] = []
+
+    # -- reporting
+
+    def error(self, code: str, node_span: Any, message: str, help: str | None = None,
+              message_zh: str | None = None, help_zh: str | None = None) -> None:
+        self.out.diagnostics.append(Diagnostic(code, message, span=node_span, help=help,
+                                               message_zh=message_zh, help_zh=help_zh or _suggest_zh(help)))
+
+    def set(self, node: A.Node, t: Type) -> Type:
+        self.out.types[id(node)] = t
+        return t
+
+    # -- traversal
+
+    def visit(self, node: A.Node) -> Type:
+        method = getattr(self, "visit_" + type(node).__name__)
+        return self.set(node, method(node))
+
+    def visit_Literal(self, node: A.Literal) -> Type:
+        return {"int": T.INT, "uint": T.UINT, "double": T.DOUBLE, "string": T.STRING, "bytes": T.BYTES,
+                "bool": T.BOOL, "null": T.NULL}[node.kind]
+
+    def visit_Ident(self, node: A.Ident) -> Type:
+        name = node.name.lstrip(".")
+        for var, t in reversed(self.vars):
+            if var == name:
+                self.out.idents[id(node)] = ("var", name)
+                return t
+        s = self.scope
+        if name == "record":
+            self.out.idents[id(node)] = ("record", name)
+            self.out.refs.add(("record", name))
+            return s.record
+        if name == "as_of":
+            self.out.idents[id(node)] = ("as_of", name)
+            self.out.refs.add(("as_of", name))
+            return T.DATE
+        for kind, table in (("local", s.locals), ("value", s.values)):
+            if name in table:
+                self.out.idents[id(node)] = (kind, name)
+                self.out.refs.add((kind, name))
+                return table[name]
+        if name in s.params:
+            self.out.idents[id(node)] = ("param", name)
+            self.out.refs.add(("param", name))
+            return s.params[name][1]
+        candidates = s.names() + [v for v, _ in self.vars]
+        help = _suggest(name, candidates)
+        if help is None and name in (f.name for f in ()):  # pragma: no cover
+            help = None
+        if help is None and self.scope.record.kind == "object" and name in self.scope.record.fields():
+            help = f"record fields are written `record.{name}`"
+        self.error("check.unknown-name", node.span, f"unknown name `{name}`", help,
+                   message_zh=f"未知的名称 `{name}`")
+        return T.DYN
+
+    def _record_path(self, node: A.Node) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, A.Select):
+            parts.append(node.field)
+            node = node.operand
+        if isinstance(node, A.Ident) and self.out.idents.get(id(node), ("",))[0] == "record":
+            return ".".join(reversed(parts))
+        return None
+
+    def _field(self, operand_t: Type, node: A.Select | A.Has, what: str) -> Type:
+        base = operand_t
+        if base.kind == "object":
+            fields = base.fields()
+            if node.field in fields:
+                return fields[node.field]
+            where = self._record_path(node.operand)
+            owner = f"`{where}`" if where else f"`{self.scope.record_kind}`"
+            if isinstance(node.operand, A.Ident) and self.out.idents.get(id(node.operand), ("",))[0] == "record":
+                owner = f"`{self.scope.record_kind}`"
+            help = _suggest(node.field, sorted(fields))
+            if help is None:
+                help = "known fields: " + ", ".join(f"`{f}`" for f in sorted(fields)[:12])
+            self.error("check.unknown-field", node.field_span if node.field_span.end else node.span,
+                       f"unknown field `{node.field}` in {owner}", help,
+                       message_zh=f"{owner} 中没有字段 `{node.field}`")
+            return T.DYN
+        if base.kind == "map":
+            return base.elem or T.DYN
+        if base.kind == "dyn":
+            return T.DYN
+        self.error("check.type", node.span, f"a {base} has no fields; cannot {what} `{node.field}`",
+                   message_zh=f"{base} 类型的值没有字段 `{node.field}`")
+        return T.DYN
+
+    def visit_Select(self, node: A.Select) -> Type:
+        t = self._field(self.visit(node.operand), node, "read")
+        path = self._record_path(node)
+        if path is not None:
+            self.out.record_paths.append(path)
+        return t
+
+    def visit_Has(self, node: A.Has) -> Type:
+        self._field(self.visit(node.operand), node, "test")
+        return T.BOOL
+
+    def visit_Index(self, node: A.Index) -> Type:
+        c = self.visit(node.operand)
+        i = self.visit(node.index)
+        if c.kind == "list":
+            if i.kind not in ("int", "uint", "double", "dyn"):
+                self.error("check.type", node.index.span, f"a list index must be a number, not {i}",
+                           message_zh=f"列表下标必须是数字，而不是 {i}")
+            return c.elem or T.DYN
+        if c.kind == "map":
+            return c.elem or T.DYN
+        if c.kind in ("dyn", "object"):
+            return T.DYN
+        self.error("check.type", node.span, f"cannot index a {c}", message_zh=f"不能对 {c} 取下标")
+        return T.DYN
+
+    def visit_ListLit(self, node: A.ListLit) -> Type:
+        elems = {self.visit(e) for e in node.elements}
+        return T.list_of(elems.pop() if len(elems) == 1 else T.DYN)
+
+    def visit_MapLit(self, node: A.MapLit) -> Type:
+        keys, vals = set(), set()
+        for k, v in node.entries:
+            keys.add(self.visit(k))
+            vals.add(self.visit(v))
+        return Type("map", vals.pop() if len(vals) == 1 else T.DYN, keys.pop() if len(keys) == 1 else T.DYN)
+
+    def visit_Unary(self, node: A.Unary) -> Type:
+        t = self.visit(node.operand)
+        if node.op == "!":
+            self._want_bool(node.operand, t, "`!` (not)")
+            return T.BOOL
+        if t.kind not in ("int", "double", "dyn"):
+            self.error("check.type", node.span, f"cannot negate a {t}", message_zh=f"不能对 {t} 取负")
+            return T.DYN
+        return t
+
+    def _want_bool(self, node: A.Node, t: Type, what: str) -> None:
+        if t.kind not in ("bool", "dyn") or t.nullable:
+            self.error("check.not-bool", node.span, f"{what} needs true or false, but this is a {t}",
+                       help="compare it with something, e.g. `x == ...`",
+                       message_zh=f"{what} 需要真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
+
+    def visit_Binary(self, node: A.Binary) -> Type:
+        lt, rt = self.visit(node.left), self.visit(node.right)
+        op = node.op
+        if op in ("&&", "||"):
+            word = "`&&` (and)" if op == "&&" else "`||` (or)"
+            self._want_bool(node.left, lt, word)
+            self._want_bool(node.right, rt, word)
+            return T.BOOL
+        if op in ("==", "!="):
+            if not (lt.is_dyn or rt.is_dyn or lt.kind == rt.kind or (lt.is_numeric and rt.is_numeric)
+                    or "null" in (lt.kind, rt.kind) and (lt.nullable or rt.nullable or "dyn" in (lt.kind, rt.kind))
+                    or {lt.kind, rt.kind} <= {"map", "object"}):
+                self.error("check.type", node.span, f"`{op}` compares a {lt} with a {rt}; they are never equal",
+                           help=_compare_help(lt, rt), message_zh=f"`{op}` 比较的两边类型不同（{lt} 与 {rt}），永远不相等")
+            return T.BOOL
+        if op in ("<", "<=", ">", ">="):
+            ok = lt.is_dyn or rt.is_dyn or (lt.is_numeric and rt.is_numeric) or (
+                lt.kind == rt.kind and lt.kind in _COMPARABLE)
+            if not ok or lt.nullable or rt.nullable:
+                self.error("check.type", node.span, f"cannot order a {lt} and a {rt} with `{op}`",
+                           help=_compare_help(lt, rt), message_zh=f"不能用 `{op}` 比较 {lt} 与 {rt}")
+            return T.BOOL
+        if op == "in":
+            if rt.kind == "list":
+                el = rt.elem or T.DYN
+                if not (el.is_dyn or lt.is_dyn or el.kind == lt.kind or (el.is_numeric and lt.is_numeric)):
+                    self.error("check.type", node.span, f"a {lt} is never in a list of {el}",
+                               message_zh=f"{lt} 不可能出现在 {el} 列表中")
+            elif rt.kind not in ("map", "object", "dyn"):
+                self.error("check.type", node.right.span, f"`in` needs a list or map on the right, not a {rt}",
+                           message_zh=f"`in` 的右边必须是列表或映射，而不是 {rt}")
+            return T.BOOL
+        # arithmetic
+        if lt.is_dyn or rt.is_dyn:
+            return lt if not lt.is_dyn else rt if op != "+" or rt.kind != "list" else rt
+        if lt.kind != rt.kind or lt.nullable or rt.nullable:
+            self.error("check.type", node.span, f"cannot apply `{op}` to a {lt} and a {rt}",
+                       help="dates: use years_after(), months_after(), days_after()" if "date" in (lt.kind, rt.kind)
+                       else None, message_zh=f"不能对 {lt} 与 {rt} 使用 `{op}`")
+            return T.DYN
+        allowed = {"+": {"int", "uint", "double", "string", "bytes", "list"},
+                   "-": {"int", "uint", "double"}, "*": {"int", "uint", "double"},
+                   "/": {"int", "uint", "double"}, "%": {"int", "uint"}}[op]
+        if lt.kind not in allowed:
+            self.error("check.type", node.span, f"cannot apply `{op}` to a {lt}", message_zh=f"不能对 {lt} 使用 `{op}`")
+            return T.DYN
+        return lt
+
+    def visit_Conditional(self, node: A.Conditional) -> Type:
+        self._want_bool(node.cond, self.visit(node.cond), "the condition of `?:`")
+        a, b = self.visit(node.then), self.visit(node.other)
+        if a == b:
+            return a
+        if a.kind == b.kind and a.kind != "dyn":
+            return Type(a.kind, a.elem, a.key, a.nullable or b.nullable, a.schema, a.root)
+        if a.kind == "null" or b.kind == "null":
+            other = b if a.kind == "null" else a
+            return Type(other.kind, other.elem, other.key, True, other.schema, other.root)
+        return T.DYN
+
+    def visit_Comprehension(self, node: A.Comprehension) -> Type:
+        target = self.visit(node.target)
+        if target.kind == "list":
+            var_t = target.elem or T.DYN
+        elif target.kind == "map":
+            var_t = target.key or T.DYN
+        elif target.kind == "object":
+            var_t = T.STRING
+        elif target.kind == "dyn":
+            var_t = T.DYN
+        else:
+            self.error("check.type", node.target.span,
+                       f"`{node.macro}` needs a list or map, not a {target}",
+                       message_zh=f"`{node.macro}` 需要列表或映射，而不是 {target}")
+            var_t = T.DYN
+        if node.var in ("record", "as_of") or node.var in self.scope.params or node.var in self.scope.values:
+            self.error("check.shadow", node.var_span, f"the variable `{node.var}` hides a name already in use",
+                       help="choose another variable name", message_zh=f"变量名 `{node.var}` 与已有名称冲突",
+                       help_zh="请换一个变量名")
+        self.vars.append((node.var, var_t))
+        try:
+            if node.filter is not None:
+                self._want_bool(node.filter, self.visit(node.filter), f"the filter of `{node.macro}`")
+            body = self.visit(node.body)
+        finally:
+            self.vars.pop()
+        if node.macro in ("all", "exists", "exists_one", "filter"):
+            self._want_bool(node.body, body, f"the predicate of `{node.macro}`")
+        if node.macro == "filter":
+            return T.list_of(var_t)
+        if node.macro == "map":
+            return T.list_of(body)
+        return T.BOOL
+
+    def visit_Call(self, node: A.Call) -> Type:
+        args = ([node.target] if node.target is not None else []) + list(node.args)
+        arg_types = [self.visit(a) for a in args]
+        spec = self.scope.functions.get(node.function)
+        name_span = node.name_span if node.name_span.end else node.span
+        member = node.target is not None
+        if spec is None:
+            help = _suggest(node.function, self.scope.functions.names())
+            self.error("check.unknown-function", name_span, f"unknown function `{node.function}`", help,
+                       message_zh=f"未知的函数 `{node.function}`")
+            return T.DYN
+        usable = [o for o in spec.overloads if (o.member if member else o.function)]
+        if not usable:
+            how = "`x." + node.function + "(…)`" if not member else "`" + node.function + "(x, …)`"
+            self.error("check.arity", name_span,
+                       f"`{node.function}` cannot be called {'as a method' if member else 'on its own'}",
+                       help=f"write it as {how}", message_zh=f"`{node.function}` 的调用方式不对",
+                       help_zh=f"请写成 {how}")
+            return T.DYN
+        by_count = [o for o in usable if o.variadic and len(args) >= 1 or len(o.params) == len(args)]
+        if not by_count:
+            counts = sorted({len(o.params) - (1 if member else 0) for o in usable})
+            want = " or ".join(str(c) for c in counts)
+            got = len(node.args)
+            self.error("check.arity", name_span,
+                       f"`{node.function}` takes {want} argument{'s' if counts != [1] else ''}, not {got}",
+                       message_zh=f"`{node.function}` 需要 {want} 个参数，而不是 {got} 个")
+            return T.DYN
+        for o in by_count:
+            if o.accepts(arg_types):
+                self.out.overloads[id(node)] = o
+                return result_type(spec, o, arg_types)
+        sigs = "; ".join("(" + describe_types(list(o.params)) + ")" for o in by_count)
+        self.error("check.type", node.span,
+                   f"`{node.function}` cannot take ({describe_types(arg_types)})", help=f"it takes {sigs}",
+                   message_zh=f"`{node.function}` 不接受参数类型（{describe_types(arg_types)}）",
+                   help_zh=f"它接受 {sigs}")
+        return T.DYN
+
+
+def _compare_help(a: Type, b: Type) -> str | None:
+    kinds = {a.kind, b.kind}
+    if kinds == {"date", "string"}:
+        return 'write the date as `date("YYYY-MM-DD")`'
+    if a.nullable or b.nullable:
+        return "the value may be null: test `x != null && ...` first"
+    return None
+
+
+def check_condition(node: A.Node, scope: Scope, *, want_bool: str | None = None) -> Checked:
+    """Check ``node`` in ``scope``. ``want_bool`` names the role (e.g. "`require`") when the
+    result must be a bool."""
+    checked = Checked(node)
+    checker = _Checker(scope, checked)
+    t = checker.visit(node)
+    if want_bool is not None and (t.kind not in ("bool", "dyn") or t.nullable):
+        checker.error("check.not-bool", node.span, f"{want_bool} must be true or false, but this is a {t}",
+                      help="compare it with something, e.g. `x == ...`",
+                      message_zh=f"{want_bool} 必须是真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
+    return checked

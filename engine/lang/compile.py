@@ -1,0 +1,473 @@
+"""Compile a checked expression into a Python function, once.
+
+The checked tree is lowered to Python ``ast`` statements (temporaries,
+``if``/``try``/``for``), wrapped in ``def f(rec, as_of, ctx): ... return r``,
+compiled with :func:`compile` and executed in a namespace whose
+``__builtins__`` is empty.  User text only ever becomes constants (field
+names, string literals) or numbered local names (macro variables): there is
+no ``eval`` of source text, and no attribute of a user value is ever read by
+name, so an expression cannot reach Python internals.
+
+Semantics follow CEL:
+
+* errors are values: an operation that fails raises ``EvalError`` inside the
+  generated code; ``&&`` and ``||`` catch the error of either operand and let
+  a ``false`` (resp. ``true``) on the other side win, as do ``all`` and
+  ``exists``; anything else propagates to the evaluator, which makes the rule
+  status ``error`` and names the field;
+* where the checker proved the operand types (a string field compared with a
+  string literal) the plain Python operator is emitted; otherwise a general
+  helper from ``engine.lang.values`` decides at run time (``dyn``);
+* record fields are read through their schema: a field with a ``default``
+  reads as the default when absent, one without raises ``eval.missing-field``
+  naming the path, and every value read is checked against its declared type
+  (dates are parsed) so that wrong data is an error, never a silent pass.
+
+Named values are compiled to functions that cache their result (or error) in
+``ctx``, a dict that lives for one record.
+"""
+
+from __future__ import annotations
+
+import ast as py
+import datetime as _dt
+from typing import Any, Callable
+
+from engine.errors import EvalError
+from engine.lang import ast as A
+from engine.lang import values as V
+from engine.lang.check import Checked
+from engine.lang.types import Type
+
+__all__ = ["CompiledFn", "compile_condition", "cached_value"]
+
+CompiledFn = Callable[[dict[str, Any], _dt.date, dict[Any, Any]], Any]
+
+_HELPERS: dict[str, Any] = {
+    "_E": EvalError,
+    "_Exc": Exception,
+    "_wrap": V.wrap_error,
+    "_want": V.want,
+    "_missing": V.missing_field,
+    "_select": V.select,
+    "_has": V.has,
+    "_eq": V.cel_eq,
+    "_ne": V.cel_ne,
+    "_lt": V.cel_lt,
+    "_le": V.cel_le,
+    "_gt": V.cel_gt,
+    "_ge": V.cel_ge,
+    "_in": V.cel_in,
+    "_not": V.cel_not,
+    "_logic": V.logic_fix,
+    "_wantbool": V.want_bool,
+    "_add": V.cel_add,
+    "_sub": V.cel_sub,
+    "_mul": V.cel_mul,
+    "_div": V.cel_div,
+    "_mod": V.cel_mod,
+    "_neg": V.cel_neg,
+    "_index": V.cel_index,
+    "_mkmap": V.make_map,
+    "_iter": V.iterate,
+    "_noover": V.no_overload,
+    "_null": V.select,
+    "_macroerr": None,  # set below
+}
+
+_GUARD_CLASS = {"string": "str", "int": "int", "bool": "bool", "list": "list", "object": "dict", "map": "dict",
+                "double": "float"}
+_PY_CLASSES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": float}
+_SAME_KIND_EQ = {"string", "int", "bool", "date", "bytes", "uint"}
+_ORDERED = {"string", "int", "uint", "double", "date", "bytes"}
+_CMP_OPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
+_CMP_HELPERS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
+_ARITH_HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
+
+
+def _name(n: str) -> py.Name:
+    return py.Name(id=n, ctx=py.Load())
+
+
+def _store(n: str) -> py.Name:
+    return py.Name(id=n, ctx=py.Store())
+
+
+def _call(fn: str | py.expr, *args: py.expr) -> py.Call:
+    return py.Call(func=_name(fn) if isinstance(fn, str) else fn, args=list(args), keywords=[])
+
+
+def _assign(target: str, value: py.expr) -> py.Assign:
+    return py.Assign(targets=[_store(target)], value=value)
+
+
+def _is(a: py.expr, b: py.expr, negate: bool = False) -> py.Compare:
+    return py.Compare(left=a, ops=[py.IsNot() if negate else py.Is()], comparators=[b])
+
+
+def _raise(e: py.expr) -> py.Raise:
+    return py.Raise(exc=e, cause=None)
+
+
+def _try_catch(body: list[py.stmt], target: str) -> py.Try:
+    """``try: body  except Exception as e: target = _wrap(e)``."""
+    return py.Try(
+        body=body,
+        handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[_assign(target, _call("_wrap", _name("_e")))])],
+        orelse=[], finalbody=[],
+    )
+
+
+class _Gen:
+    def __init__(self, checked: Checked, names: dict[tuple[str, str], Any], params: dict[str, Any]) -> None:
+        self.c = checked
+        self.names = names  # ("value"|"local", name) -> compiled function
+        self.params = params
+        self.g: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **_PY_CLASSES}
+        self.n = 0
+        self.var_names: list[tuple[str, str, str]] = []  # (cel name, python name, path label)
+
+    def tmp(self, prefix: str = "t") -> str:
+        self.n += 1
+        return f"_{prefix}{self.n}"
+
+    def const(self, value: Any) -> py.expr:
+        if value is None or type(value) in (int, float, str, bool, bytes):
+            return py.Constant(value=value)
+        name = f"_k{self.n}"
+        self.n += 1
+        self.g[name] = value
+        return _name(name)
+
+    def t(self, node: A.Node) -> Type:
+        return self.c.type_of(node)
+
+    def as_name(self, e: py.expr, out: list[py.stmt]) -> py.expr:
+        if isinstance(e, (py.Name, py.Constant)):
+            return e
+        n = self.tmp()
+        out.append(_assign(n, e))
+        return _name(n)
+
+    # -- nodes
+
+    def expr(self, node: A.Node, out: list[py.stmt]) -> py.expr:
+        return getattr(self, "x_" + type(node).__name__)(node, out)  # type: ignore[no-any-return]
+
+    def x_Literal(self, node: A.Literal, out: list[py.stmt]) -> py.expr:
+        if node.kind == "uint":
+            return self.const(V.UInt(node.value))  # type: ignore[arg-type]
+        return self.const(node.value)
+
+    def x_Ident(self, node: A.Ident, out: list[py.stmt]) -> py.expr:
+        kind, name = self.c.idents[id(node)]
+        if kind == "record":
+            return _name("rec")
+        if kind == "as_of":
+            return _name("as_of")
+        if kind == "var":
+            for cel, pyname, _label in reversed(self.var_names):
+                if cel == name:
+                    return _name(pyname)
+            raise AssertionError(name)
+        if kind == "param":
+            value = self.params[name]
+            return self.const(tuple(value) if isinstance(value, list) else value)
+        fn = self.names[(kind, name)]
+        gname = f"_n{self.n}"
+        self.n += 1
+        self.g[gname] = fn
+        return _call(gname, _name("rec"), _name("as_of"), _name("ctx"))
+
+    def path_of(self, node: A.Node) -> str:
+        """A readable path for messages: ``recommender.kind``, ``introducers[].is_member``."""
+        if isinstance(node, A.Select):
+            base = self.path_of(node.operand)
+            return f"{base}.{node.field}" if base else node.field
+        if isinstance(node, A.Ident):
+            kind, name = self.c.idents.get(id(node), ("", node.name))
+            if kind == "record":
+                return ""
+            if kind == "var":
+                for cel, _py, label in reversed(self.var_names):
+                    if cel == name:
+                        return label
+            return name
+        if isinstance(node, A.Index):
+            return self.path_of(node.operand) + "[]"
+        return "(value)"
+
+    def guard(self, value: py.expr, ft: Type, path: str, out: list[py.stmt]) -> py.expr:
+        """Check a value read from the record against its schema type."""
+        kind = ft.kind
+        if kind == "dyn" or kind == "null":
+            return value
+        n = value.id if isinstance(value, py.Name) and value.id.startswith("_t") else None
+        if n is None:
+            n = self.tmp()
+            out.append(_assign(n, value))
+        call = _call("_want", _name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
+        if kind == "date":
+            if ft.nullable:
+                out.append(py.If(test=_is(_name(n), py.Constant(None), negate=True),
+                                 body=[_assign(n, call)], orelse=[]))
+            else:
+                out.append(_assign(n, call))
+            return _name(n)
+        cls = _GUARD_CLASS.get(kind)
+        if cls is None:
+            return _name(n)
+        test: py.expr = _is(py.Attribute(value=_name(n), attr="__class__", ctx=py.Load()), _name(cls), negate=True)
+        if ft.nullable:
+            test = py.BoolOp(op=py.And(), values=[_is(_name(n), py.Constant(None), negate=True), test])
+        out.append(py.If(test=test, body=[_assign(n, call)], orelse=[]))
+        return _name(n)
+
+    def x_Select(self, node: A.Select, out: list[py.stmt]) -> py.expr:
+        ot = self.t(node.operand)
+        o = self.as_name(self.expr(node.operand, out), out)
+        path = self.path_of(node)
+        if ot.kind != "object":
+            return self.guard(_call("_select", o, py.Constant(node.field), py.Constant(path)), self.t(node), path, out)
+        if ot.nullable:
+            out.append(py.If(test=_is(o, py.Constant(None)), body=[
+                py.Expr(value=_call("_null", o, py.Constant(node.field), py.Constant(path)))], orelse=[]))
+        ft = self.t(node)
+        key = py.Constant(node.field)
+        if ft.has_default:
+            read: py.expr = _call(py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(_freeze(ft.default)))
+        else:
+            read = py.IfExp(test=py.Compare(left=key, ops=[py.In()], comparators=[o]),
+                            body=py.Subscript(value=o, slice=key, ctx=py.Load()),
+                            orelse=_call("_missing", py.Constant(path)))
+        return self.guard(read, ft, path, out)
+
+    def x_Has(self, node: A.Has, out: list[py.stmt]) -> py.expr:
+        o = self.expr(node.operand, out)
+        return _call("_has", o, py.Constant(node.field))
+
+    def x_Index(self, node: A.Index, out: list[py.stmt]) -> py.expr:
+        return _call("_index", self.expr(node.operand, out), self.expr(node.index, out))
+
+    def x_ListLit(self, node: A.ListLit, out: list[py.stmt]) -> py.expr:
+        return py.List(elts=[self.expr(e, out) for e in node.elements], ctx=py.Load())
+
+    def x_MapLit(self, node: A.MapLit, out: list[py.stmt]) -> py.expr:
+        keys = [self.expr(k, out) for k, _ in node.entries]
+        vals = [self.expr(v, out) for _, v in node.entries]
+        return _call("_mkmap", py.List(elts=keys, ctx=py.Load()), py.List(elts=vals, ctx=py.Load()))
+
+    def x_Unary(self, node: A.Unary, out: list[py.stmt]) -> py.expr:
+        o = self.expr(node.operand, out)
+        ot = self.t(node.operand)
+        if node.op == "!":
+            if ot.kind == "bool" and not ot.nullable:
+                return py.UnaryOp(op=py.Not(), operand=o)
+            return _call("_not", o)
+        if ot.kind == "double":
+            return py.UnaryOp(op=py.USub(), operand=o)
+        return _call("_neg", o)
+
+    def logic(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
+        """``a && b`` / ``a || b`` with CEL's commutative error handling."""
+        absorbing = node.op == "||"
+        a, b, r = self.tmp("a"), self.tmp("b"), self.tmp("r")
+        body: list[py.stmt] = []
+        body.append(_assign(a, self.expr(node.left, body)))
+        out.append(_try_catch(body, a))
+        rbody: list[py.stmt] = []
+        rbody.append(_assign(b, self.expr(node.right, rbody)))
+        not_plain_bool = py.BoolOp(op=py.And(), values=[_is(_name(b), py.Constant(True), negate=True),
+                                                          _is(_name(b), py.Constant(False), negate=True)])
+        fix = py.If(
+            test=py.BoolOp(op=py.Or(), values=[_is(_name(a), py.Constant(not absorbing), negate=True), not_plain_bool]),
+            body=[_assign(r, _call("_logic", py.Constant(node.op), _name(a), _name(b)))],
+            orelse=[_assign(r, _name(b))],
+        )
+        out.append(py.If(
+            test=_is(_name(a), py.Constant(absorbing)),
+            body=[_assign(r, py.Constant(absorbing))],
+            orelse=[_try_catch(rbody, b), fix],
+        ))
+        return _name(r)
+
+    def x_Binary(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
+        op = node.op
+        if op in ("&&", "||"):
+            return self.logic(node, out)
+        lt, rt = self.t(node.left), self.t(node.right)
+        if op == "in":
+            left = self.expr(node.left, out)
+            right_node = node.right
+            if isinstance(right_node, A.Ident) and self.c.idents.get(id(right_node), ("",))[0] == "param":
+                value = self.params[right_node.name]
+                if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value) \
+                        and lt.kind == "string" and not lt.nullable:
+                    return py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))])
+            right = self.expr(right_node, out)
+            el = rt.elem if rt.kind == "list" else None
+            if el is not None and el.kind == lt.kind and lt.kind in ("string", "date") and not lt.nullable:
+                return py.Compare(left=left, ops=[py.In()], comparators=[right])
+            return _call("_in", left, right)
+        left = self.expr(node.left, out)
+        right = self.expr(node.right, out)
+        if op in _CMP_OPS:
+            fast = False
+            if op in ("==", "!="):
+                fast = (lt.kind == rt.kind and lt.kind in _SAME_KIND_EQ) or (
+                    lt.kind in ("int", "double") and rt.kind in ("int", "double")) or (
+                    "null" in (lt.kind, rt.kind) and "dyn" not in (lt.kind, rt.kind))
+            else:
+                fast = not lt.nullable and not rt.nullable and (
+                    (lt.kind == rt.kind and lt.kind in _ORDERED) or (
+                        lt.kind in ("int", "double") and rt.kind in ("int", "double")))
+            if fast:
+                return py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right])
+            return _call(_CMP_HELPERS[op], left, right)
+        if lt.kind == rt.kind and not lt.nullable and not rt.nullable and (
+                (lt.kind == "string" and op == "+") or (lt.kind == "double" and op in "+-*")):
+            pyop = {"+": py.Add, "-": py.Sub, "*": py.Mult}[op]()
+            return py.BinOp(left=left, op=pyop, right=right)
+        return _call(_ARITH_HELPERS[op], left, right)
+
+    def x_Call(self, node: A.Call, out: list[py.stmt]) -> py.expr:
+        overload = self.c.overloads[id(node)]
+        args = ([node.target] if node.target is not None else []) + list(node.args)
+        values = [self.expr(a, out) for a in args]
+        fname = f"_f{self.n}"
+        self.n += 1
+        self.g[fname] = overload.impl
+        return _call(fname, *values)
+
+    def x_Conditional(self, node: A.Conditional, out: list[py.stmt]) -> py.expr:
+        c = self.as_name(self.expr(node.cond, out), out)
+        r = self.tmp("r")
+        then_body: list[py.stmt] = []
+        then_body.append(_assign(r, self.expr(node.then, then_body)))
+        else_body: list[py.stmt] = []
+        else_body.append(_assign(r, self.expr(node.other, else_body)))
+        out.append(py.If(test=_is(c, py.Constant(True)), body=then_body, orelse=[
+            py.If(test=_is(c, py.Constant(False)), body=else_body,
+                  orelse=[_raise(_call("_noover", py.Constant("?:"), c))])]))
+        return _name(r)
+
+    def x_Comprehension(self, node: A.Comprehension, out: list[py.stmt]) -> py.expr:
+        target = self.expr(node.target, out)
+        tt = self.t(node.target)
+        if tt.kind not in ("list", "object", "map") or tt.nullable:
+            target = _call("_iter", target, py.Constant(node.macro))
+        var = self.tmp("v")
+        label = self.path_of(node.target) + "[]" if tt.kind == "list" else node.var
+        self.var_names.append((node.var, var, label))
+        try:
+            return self._comprehension(node, target, var, out)
+        finally:
+            self.var_names.pop()
+
+    def _comprehension(self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt]) -> py.expr:
+        macro = node.macro
+        acc, p = self.tmp("acc"), self.tmp("p")
+        loop_body: list[py.stmt] = []
+        if macro in ("all", "exists"):
+            stop = macro == "exists"  # the predicate value that decides the result
+            err = self.tmp("err")
+            pbody: list[py.stmt] = []
+            pbody.append(_assign(p, self.expr(node.body, pbody)))
+            out.append(_assign(acc, py.Constant(not stop)))
+            out.append(_assign(err, py.Constant(None)))
+            loop_body.append(_try_catch(pbody, p))
+            loop_body.append(py.If(
+                test=_is(_name(p), py.Constant(stop)),
+                body=[_assign(acc, py.Constant(stop)), py.Break()],
+                orelse=[py.If(test=_is(_name(p), py.Constant(not stop), negate=True),
+                              body=[_assign(err, _name(p))], orelse=[])]))
+            out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+            out.append(py.If(
+                test=py.BoolOp(op=py.And(), values=[_is(_name(acc), py.Constant(not stop)),
+                                                    _is(_name(err), py.Constant(None), negate=True)]),
+                body=[_raise(_call("_macroerr", _name(err), py.Constant(macro)))], orelse=[]))
+            return _name(acc)
+        not_bool = py.If(test=_is(_name(p), py.Constant(False), negate=True),
+                         body=[_raise(_call("_noover", py.Constant(macro), _name(p)))], orelse=[])
+        if macro == "exists_one":
+            out.append(_assign(acc, py.Constant(0)))
+            loop_body.append(_assign(p, self.expr(node.body, loop_body)))
+            loop_body.append(py.If(test=_is(_name(p), py.Constant(True)),
+                                   body=[py.AugAssign(target=_store(acc), op=py.Add(), value=py.Constant(1))],
+                                   orelse=[not_bool]))
+            out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+            return py.Compare(left=_name(acc), ops=[py.Eq()], comparators=[py.Constant(1)])
+        # filter and map build a list
+        out.append(_assign(acc, py.List(elts=[], ctx=py.Load())))
+        keep: list[py.stmt] = []
+        item = _name(var) if macro == "filter" else self.expr(node.body, keep)
+        keep.append(py.Expr(value=_call(py.Attribute(value=_name(acc), attr="append", ctx=py.Load()), item)))
+        predicate = node.body if macro == "filter" else node.filter
+        if predicate is None:
+            loop_body.extend(keep)
+        else:
+            loop_body.append(_assign(p, self.expr(predicate, loop_body)))
+            loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=keep, orelse=[not_bool]))
+        out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+        return _name(acc)
+
+    # -- whole function
+
+    def function(self, node: A.Node, name: str = "_cel") -> Callable[..., Any]:
+        body: list[py.stmt] = []
+        result = self.expr(node, body)
+        body.append(py.Return(value=result))
+        args = py.arguments(posonlyargs=[], args=[py.arg(arg="rec"), py.arg(arg="as_of"), py.arg(arg="ctx")],
+                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+        module = py.Module(body=[fn], type_ignores=[])
+        py.fix_missing_locations(module)
+        code = compile(module, "<condition>", "exec")
+        exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
+        return self.g[name]  # type: ignore[no-any-return]
+
+
+def _macro_error(err: object, macro: str) -> EvalError:
+    if isinstance(err, BaseException):
+        return V.wrap_error(err)
+    return V.no_overload(macro, err)
+
+
+_HELPERS["_macroerr"] = _macro_error
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_freeze(v) for v in value]
+    return value
+
+
+def compile_condition(checked: Checked, names: dict[tuple[str, str], Any] | None = None,
+                      params: dict[str, Any] | None = None) -> CompiledFn:
+    """Compile a checked expression to ``f(rec, as_of, ctx) -> value`` (raises ``EvalError``).
+
+    ``names`` maps ("value", name) and ("local", name) to the compiled functions
+    of named values (see :func:`cached_value`); ``params`` maps parameter
+    names to their values, inlined as constants.
+    """
+    gen = _Gen(checked, names or {}, params or {})
+    return gen.function(checked.node)
+
+
+def cached_value(key: Any, fn: CompiledFn) -> CompiledFn:
+    """Wrap a named value's function so it is computed at most once per record."""
+
+    def get(rec: dict[str, Any], as_of: _dt.date, ctx: dict[Any, Any]) -> Any:
+        try:
+            v = ctx[key]
+        except KeyError:
+            try:
+                v = fn(rec, as_of, ctx)
+            except Exception as e:  # noqa: BLE001 - every failure becomes an error value
+                v = V.wrap_error(e)
+            ctx[key] = v
+        if v.__class__ is EvalError:
+            raise v
+        return v
+
+    return get

@@ -1,0 +1,55 @@
+"""The official Chinese working-day calendar (statutory holidays off, make-up weekends on)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.calendars import get_calendar
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (D(2025, 1, 24), True),  # an ordinary Friday
+        (D(2025, 1, 25), False),  # an ordinary Saturday
+        (D(2025, 1, 26), True),  # Sunday worked in exchange for the Spring Festival (调休)
+        (D(2025, 1, 29), False),  # Spring Festival
+        (D(2025, 2, 8), True),  # Saturday worked (调休)
+        (D(2025, 10, 1), False),  # National Day
+        (D(2025, 10, 11), True),  # Saturday worked (调休)
+    ],
+    ids=lambda v: str(v),
+)
+def test_is_working_day(day: dt.date, working: bool) -> None:
+    assert get_calendar("CN").is_working_day(day) is working
+
+
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        (D(2025, 3, 3), 0, D(2025, 3, 3)),
+        (D(2025, 3, 3), 1, D(2025, 3, 4)),  # the day itself is not counted
+        (D(2025, 3, 7), 1, D(2025, 3, 10)),  # Friday -> Monday
+        (D(2025, 9, 26), 3, D(2025, 9, 30)),  # the make-up Sunday 28 Sep counts
+        (D(2025, 9, 30), 1, D(2025, 10, 9)),  # over the National Day week (10-11 is a make-up Saturday)
+        (D(2025, 9, 30), 2, D(2025, 10, 10)),
+        (D(2025, 9, 30), 3, D(2025, 10, 11)),
+        (D(2025, 1, 20), 20, D(2025, 2, 21)),  # 20 working days across the Spring Festival
+    ],
+)
+def test_working_days_after(start: dt.date, n: int, expected: dt.date) -> None:
+    assert get_calendar("CN").working_days_after(start, n) == expected
+
+
+def test_unknown_calendar_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        get_calendar("XX")
+
+
+def test_negative_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="between 0"):
+        get_calendar("CN").working_days_after(D(2025, 1, 1), -1)
