@@ -148,7 +148,8 @@ class _Builder:
     def decision(self, spec: DecisionSpec) -> CompiledDecision | None:
         record_t = self.record_type(spec)
         self.names_clash(spec)
-        scope = Scope(record_t or Type("dyn"), self.functions, spec.record_kind, dict(self.param_types))
+        kind_name = spec.record_kind.rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".schema")
+        scope = Scope(record_t or Type("dyn"), self.functions, kind_name, dict(self.param_types))
         names: dict[tuple[str, str], Any] = {}
 
         # named values, in dependency order
@@ -348,6 +349,21 @@ def build_rulebook(source: Source, *, base_dir: Path | None = None,
     return _Builder(book, source, loaded, base_dir, functions or default_functions()).build()
 
 
+def display_name(path: Path) -> str:
+    """How a rulebook file is named in messages: bundled ones as ``rulebooks/...``,
+    others relative to the working directory when they are below it."""
+    from engine.schemas import data_dir
+
+    resolved = path.resolve()
+    for root, prefix in ((data_dir() / "rulebooks", "rulebooks"), (Path.cwd(), "")):
+        try:
+            rel = resolved.relative_to(root.resolve())
+        except ValueError:
+            continue
+        return f"{prefix}/{rel.as_posix()}" if prefix else rel.as_posix()
+    return str(path)
+
+
 def load_rulebook(path: str | Path) -> CompiledRulebook:
     """Read, check and compile the rulebook in a YAML file."""
     path = Path(path)
@@ -362,4 +378,4 @@ def load_rulebook(path: str | Path) -> CompiledRulebook:
 
         raise RulebookError(Diagnostic("rulebook.encoding", f"`{path}` is not UTF-8 text",
                                        help="save the file as UTF-8")) from None
-    return build_rulebook(Source(str(path), text), base_dir=path.parent)
+    return build_rulebook(Source(display_name(path), text), base_dir=path.parent)

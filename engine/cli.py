@@ -244,7 +244,7 @@ def _rulebook_files(paths: list[str]) -> list[Path]:
 def cmd_lint(io: _Io) -> int:
     import json
 
-    from engine.build import load_rulebook
+    from engine.build import display_name, load_rulebook
 
     code = 0
     results = []
@@ -268,7 +268,7 @@ def cmd_lint(io: _Io) -> int:
                 for d in diags:
                     io.stdout.write(d.render(io.lang) + "\n")
             else:
-                io.stdout.write(f"{path}: ok\n")
+                io.stdout.write(f"{display_name(path)}: ok\n")
     return code
 
 

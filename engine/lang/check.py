@@ -66,6 +66,12 @@ class Checked:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
+def _a(t: Type) -> str:
+    """``a string``, ``an int``: the type with its article."""
+    text = str(t)
+    return ("an " if text[:1] in "aeiou" else "a ") + text
+
+
 def _suggest(name: str, candidates: list[str]) -> str | None:
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
@@ -84,7 +90,7 @@ class _Checker:
     def __init__(self, scope: Scope, checked: Checked) -> None:
         self.scope = scope
         self.out = checked
-        self.vars: list[tuple[str, Type]] = []
+        self.vars: list[tuple[str, Type, str]] = []  # (name, type, path label for messages)
 
     # -- reporting
 
@@ -109,7 +115,7 @@ class _Checker:
 
     def visit_Ident(self, node: A.Ident) -> Type:
         name = node.name.lstrip(".")
-        for var, t in reversed(self.vars):
+        for var, t, _label in reversed(self.vars):
             if var == name:
                 self.out.idents[id(node)] = ("var", name)
                 return t
@@ -131,7 +137,7 @@ class _Checker:
             self.out.idents[id(node)] = ("param", name)
             self.out.refs.add(("param", name))
             return s.params[name][1]
-        candidates = s.names() + [v for v, _ in self.vars]
+        candidates = s.names() + [v for v, _t, _l in self.vars]
         help = _suggest(name, candidates)
         if help is None and name in (f.name for f in ()):  # pragma: no cover
             help = None
@@ -146,8 +152,14 @@ class _Checker:
         while isinstance(node, A.Select):
             parts.append(node.field)
             node = node.operand
-        if isinstance(node, A.Ident) and self.out.idents.get(id(node), ("",))[0] == "record":
-            return ".".join(reversed(parts))
+        if isinstance(node, A.Ident):
+            kind = self.out.idents.get(id(node), ("",))[0]
+            if kind == "record":
+                return ".".join(reversed(parts))
+            if kind == "var":
+                for var, _t, label in reversed(self.vars):
+                    if var == node.name:
+                        return ".".join([label, *reversed(parts)])
         return None
 
     def _field(self, operand_t: Type, node: A.Select | A.Has, what: str) -> Type:
@@ -171,7 +183,7 @@ class _Checker:
             return base.elem or T.DYN
         if base.kind == "dyn":
             return T.DYN
-        self.error("check.type", node.span, f"a {base} has no fields; cannot {what} `{node.field}`",
+        self.error("check.type", node.span, f"{_a(base)} has no fields; cannot {what} `{node.field}`",
                    message_zh=f"{base} 类型的值没有字段 `{node.field}`")
         return T.DYN
 
@@ -191,14 +203,14 @@ class _Checker:
         i = self.visit(node.index)
         if c.kind == "list":
             if i.kind not in ("int", "uint", "double", "dyn"):
-                self.error("check.type", node.index.span, f"a list index must be a number, not {i}",
+                self.error("check.type", node.index.span, f"a list index must be a number, not {_a(i)}",
                            message_zh=f"列表下标必须是数字，而不是 {i}")
             return c.elem or T.DYN
         if c.kind == "map":
             return c.elem or T.DYN
         if c.kind in ("dyn", "object"):
             return T.DYN
-        self.error("check.type", node.span, f"cannot index a {c}", message_zh=f"不能对 {c} 取下标")
+        self.error("check.type", node.span, f"cannot index {_a(c)}", message_zh=f"不能对 {c} 取下标")
         return T.DYN
 
     def visit_ListLit(self, node: A.ListLit) -> Type:
@@ -218,13 +230,13 @@ class _Checker:
             self._want_bool(node.operand, t, "`!` (not)")
             return T.BOOL
         if t.kind not in ("int", "double", "dyn"):
-            self.error("check.type", node.span, f"cannot negate a {t}", message_zh=f"不能对 {t} 取负")
+            self.error("check.type", node.span, f"cannot negate {_a(t)}", message_zh=f"不能对 {t} 取负")
             return T.DYN
         return t
 
     def _want_bool(self, node: A.Node, t: Type, what: str) -> None:
         if t.kind not in ("bool", "dyn") or t.nullable:
-            self.error("check.not-bool", node.span, f"{what} needs true or false, but this is a {t}",
+            self.error("check.not-bool", node.span, f"{what} needs true or false, but this is {_a(t)}",
                        help="compare it with something, e.g. `x == ...`",
                        message_zh=f"{what} 需要真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
 
@@ -240,31 +252,31 @@ class _Checker:
             if not (lt.is_dyn or rt.is_dyn or lt.kind == rt.kind or (lt.is_numeric and rt.is_numeric)
                     or "null" in (lt.kind, rt.kind) and (lt.nullable or rt.nullable or "dyn" in (lt.kind, rt.kind))
                     or {lt.kind, rt.kind} <= {"map", "object"}):
-                self.error("check.type", node.span, f"`{op}` compares a {lt} with a {rt}; they are never equal",
+                self.error("check.type", node.span, f"`{op}` compares {_a(lt)} with {_a(rt)}; they are never equal",
                            help=_compare_help(lt, rt), message_zh=f"`{op}` 比较的两边类型不同（{lt} 与 {rt}），永远不相等")
             return T.BOOL
         if op in ("<", "<=", ">", ">="):
             ok = lt.is_dyn or rt.is_dyn or (lt.is_numeric and rt.is_numeric) or (
                 lt.kind == rt.kind and lt.kind in _COMPARABLE)
             if not ok or lt.nullable or rt.nullable:
-                self.error("check.type", node.span, f"cannot order a {lt} and a {rt} with `{op}`",
+                self.error("check.type", node.span, f"cannot order {_a(lt)} and {_a(rt)} with `{op}`",
                            help=_compare_help(lt, rt), message_zh=f"不能用 `{op}` 比较 {lt} 与 {rt}")
             return T.BOOL
         if op == "in":
             if rt.kind == "list":
                 el = rt.elem or T.DYN
                 if not (el.is_dyn or lt.is_dyn or el.kind == lt.kind or (el.is_numeric and lt.is_numeric)):
-                    self.error("check.type", node.span, f"a {lt} is never in a list of {el}",
+                    self.error("check.type", node.span, f"{_a(lt)} is never in a list of {el}",
                                message_zh=f"{lt} 不可能出现在 {el} 列表中")
             elif rt.kind not in ("map", "object", "dyn"):
-                self.error("check.type", node.right.span, f"`in` needs a list or map on the right, not a {rt}",
+                self.error("check.type", node.right.span, f"`in` needs a list or map on the right, not {_a(rt)}",
                            message_zh=f"`in` 的右边必须是列表或映射，而不是 {rt}")
             return T.BOOL
         # arithmetic
         if lt.is_dyn or rt.is_dyn:
             return lt if not lt.is_dyn else rt if op != "+" or rt.kind != "list" else rt
         if lt.kind != rt.kind or lt.nullable or rt.nullable:
-            self.error("check.type", node.span, f"cannot apply `{op}` to a {lt} and a {rt}",
+            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}",
                        help="dates: use years_after(), months_after(), days_after()" if "date" in (lt.kind, rt.kind)
                        else None, message_zh=f"不能对 {lt} 与 {rt} 使用 `{op}`")
             return T.DYN
@@ -272,7 +284,7 @@ class _Checker:
                    "-": {"int", "uint", "double"}, "*": {"int", "uint", "double"},
                    "/": {"int", "uint", "double"}, "%": {"int", "uint"}}[op]
         if lt.kind not in allowed:
-            self.error("check.type", node.span, f"cannot apply `{op}` to a {lt}", message_zh=f"不能对 {lt} 使用 `{op}`")
+            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)}", message_zh=f"不能对 {lt} 使用 `{op}`")
             return T.DYN
         return lt
 
@@ -300,14 +312,15 @@ class _Checker:
             var_t = T.DYN
         else:
             self.error("check.type", node.target.span,
-                       f"`{node.macro}` needs a list or map, not a {target}",
+                       f"`{node.macro}` needs a list or map, not {_a(target)}",
                        message_zh=f"`{node.macro}` 需要列表或映射，而不是 {target}")
             var_t = T.DYN
         if node.var in ("record", "as_of") or node.var in self.scope.params or node.var in self.scope.values:
             self.error("check.shadow", node.var_span, f"the variable `{node.var}` hides a name already in use",
                        help="choose another variable name", message_zh=f"变量名 `{node.var}` 与已有名称冲突",
                        help_zh="请换一个变量名")
-        self.vars.append((node.var, var_t))
+        target_path = self._record_path(node.target)
+        self.vars.append((node.var, var_t, f"{target_path}[]" if target_path else node.var))
         try:
             if node.filter is not None:
                 self._want_bool(node.filter, self.visit(node.filter), f"the filter of `{node.macro}`")
@@ -378,7 +391,7 @@ def check_condition(node: A.Node, scope: Scope, *, want_bool: str | None = None)
     checker = _Checker(scope, checked)
     t = checker.visit(node)
     if want_bool is not None and (t.kind not in ("bool", "dyn") or t.nullable):
-        checker.error("check.not-bool", node.span, f"{want_bool} must be true or false, but this is a {t}",
+        checker.error("check.not-bool", node.span, f"{want_bool} must be true or false, but this is {_a(t)}",
                       help="compare it with something, e.g. `x == ...`",
                       message_zh=f"{want_bool} 必须是真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
     return checked
