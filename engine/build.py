@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,13 @@ from engine.yamlload import Loaded, load_yaml
 __all__ = ["build_rulebook", "default_functions"]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+@lru_cache(maxsize=32)
+def load_yaml_cached(source: Source) -> Loaded:
+    """``load_yaml`` remembered by file name and text (the registry, the builder and the
+    example runner all read the same files)."""
+    return load_yaml(source)
 
 
 def default_functions() -> FunctionTable:
@@ -341,7 +349,7 @@ def build_rulebook(source: Source, *, base_dir: Path | None = None,
     Raises:
         YamlError, SchemaError, ConditionSyntaxError, CheckError: with positioned diagnostics.
     """
-    loaded = load_yaml(source)
+    loaded = load_yaml_cached(source)
     diagnostics = validate_rulebook(loaded.data, source, loaded.span)
     if diagnostics:
         raise SchemaError(diagnostics)

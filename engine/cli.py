@@ -14,6 +14,7 @@ report it, with the traceback only under ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import sys
 import traceback
@@ -327,7 +328,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            with contextlib.redirect_stdout(stdout):
+                args = parser.parse_args(argv)
         except SystemExit as e:  # --help
             return int(e.code or 0)
         if args.command is None:

@@ -49,6 +49,14 @@ def _format_for(name: str, explicit: str | None) -> str:
                                 message_zh=f"无法从文件名判断 `{name}` 的格式"))
 
 
+def _checked(value: Any) -> Any:
+    """A record must be a JSON object; anything else cannot be read as one."""
+    if isinstance(value, dict):
+        return value
+    kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
+    return BadRecord(f"a record must be a JSON object, not {kind}", "每条记录必须是 JSON 对象")
+
+
 def _json_error(e: json.JSONDecodeError) -> BadRecord:
     return BadRecord(f"not valid JSON: {e.msg} (column {e.colno})", f"不是有效的 JSON：{e.msg}（第 {e.colno} 列）")
 
@@ -59,7 +67,7 @@ def _read_jsonl(stream: TextIO, name: str) -> Iterator[tuple[InputRef, Any]]:
             continue
         ref = InputRef(name, number)
         try:
-            yield ref, json.loads(line)
+            yield ref, _checked(json.loads(line))
         except json.JSONDecodeError as e:
             yield ref, _json_error(e)
         except RecursionError:
@@ -81,7 +89,7 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
             value, end = decoder.raw_decode(text, i)
             if text[end:].strip():
                 raise json.JSONDecodeError("extra data after the record", text, end)
-            yield ref, value
+            yield ref, _checked(value)
         except json.JSONDecodeError as e:
             yield InputRef(name, e.lineno), _json_error(e)
         except RecursionError:
@@ -117,7 +125,7 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
         except RecursionError:
             yield InputRef(name, line), BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
             return
-        yield InputRef(name, line), value
+        yield InputRef(name, line), _checked(value)
         expect_value = False
 
 

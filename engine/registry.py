@@ -47,10 +47,10 @@ class RulebookEntry:
 
 
 def _read_header(path: Path, origin: str) -> RulebookEntry | None:
-    from engine.yamlload import load_yaml
+    from engine.build import display_name, load_yaml_cached
 
     try:
-        data = load_yaml(Source(str(path), path.read_text(encoding="utf-8"))).data
+        data = load_yaml_cached(Source(display_name(path), path.read_text(encoding="utf-8"))).data
     except (OSError, UnicodeDecodeError, EngineError):
         return None
     if not isinstance(data, dict) or "id" not in data:
@@ -74,7 +74,6 @@ class Registry:
 
     def __init__(self, entries: Iterable[RulebookEntry]) -> None:
         self.entries = sorted(entries, key=lambda e: (e.id, e.effective_from, e.version))
-        self._cache: dict[tuple[str, float], CompiledRulebook] = {}
 
     @classmethod
     def default(cls) -> Registry:
@@ -133,10 +132,15 @@ class Registry:
         from engine.build import load_rulebook
 
         try:
-            key = (str(path.resolve()), path.stat().st_mtime)
+            stat = path.stat()
         except OSError as e:
             raise RulebookError(Diagnostic("rulebook.unreadable", f"cannot read `{path}`: {e.strerror}")) from None
-        book = self._cache.get(key)
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        book = _COMPILED.get(key)
         if book is None:
-            book = self._cache[key] = load_rulebook(path)
+            book = _COMPILED[key] = load_rulebook(path)
         return book
+
+
+# Compiled rulebooks by (file, modification time, size): building is done once per process.
+_COMPILED: dict[tuple[str, int, int], CompiledRulebook] = {}

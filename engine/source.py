@@ -124,7 +124,8 @@ def display_width(text: str) -> int:
 def _expand(line: str) -> tuple[list[str], list[int]]:
     """The shown form of each character (tabs as spaces) and its start column.
 
-    The second list has one more entry: the total width.
+    The second list has one more entry: the total width.  Control characters
+    are shown as U+FFFD so that a diagnostic never prints them raw.
     """
     shown: list[str] = []
     cols: list[int] = []
@@ -134,6 +135,9 @@ def _expand(line: str) -> tuple[list[str], list[int]]:
         if ch == "\t":
             width = TAB_WIDTH - col % TAB_WIDTH
             shown.append(" " * width)
+        elif unicodedata.category(ch) == "Cc":  # never print control characters
+            width = 1
+            shown.append("\ufffd")
         else:
             width = _char_width(ch)
             shown.append(ch)

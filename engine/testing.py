@@ -70,9 +70,9 @@ def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | 
 
 def run_examples(book: CompiledRulebook) -> list[ExampleResult]:
     """The result of every example in the rulebook, in file order."""
-    from engine.yamlload import load_yaml
+    from engine.build import load_yaml_cached
 
-    positions = load_yaml(book.source).positions
+    positions = load_yaml_cached(book.source).positions
     out = []
     for ex in book.book.examples:
         pos = positions.get(ex.path)

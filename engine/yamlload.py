@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from yaml.error import MarkedYAMLError, YAMLError
 from yaml.events import (
@@ -265,25 +265,19 @@ def _scalar_value(node: _Scalar) -> object:
 # ---------------------------------------------------------------------------
 
 _TOKEN_WORDS = {
-    "<block mapping start>": ("a new `key: value` entry", "新的 `键: 值`"),
-    "<block sequence start>": ("a `- ` list item", "`- ` 列表项"),
-    "<block end>": ("the end of the indented block", "缩进块的结尾"),
-    "<scalar>": ("a value", "一个值"),
-    "<stream end>": ("the end of the file", "文件结尾"),
+    "<block mapping start>": ("`key: value` entry", "`键: 值`"),
+    "<block sequence start>": ("`- ` list item", "`- ` 列表项"),
+    "<block end>": ("end of the indented block", "缩进块的结尾"),
+    "<scalar>": ("value", "值"),
+    "<stream end>": ("end of the file", "文件结尾"),
     "<document start>": ("`---`", "`---`"),
     "<document end>": ("`...`", "`...`"),
-    "<alias>": ("an alias `*name`", "别名 `*name`"),
-    "<anchor>": ("an anchor `&name`", "锚点 `&name`"),
-    "<tag>": ("a tag `!name`", "标签 `!name`"),
-    "<directive>": ("a `%` directive", "`%` 指令"),
-    "?": ("a `key: value` entry", "`键: 值`"),
-    ":": ("`:`", "`:`"),
-    "-": ("a `- ` list item", "`- ` 列表项"),
-    ",": ("`,`", "`,`"),
-    "[": ("`[`", "`[`"),
-    "]": ("`]`", "`]`"),
-    "{": ("`{`", "`{`"),
-    "}": ("`}`", "`}`"),
+    "<alias>": ("alias `*name`", "别名 `*name`"),
+    "<anchor>": ("anchor `&name`", "锚点 `&name`"),
+    "<tag>": ("tag `!name`", "标签 `!name`"),
+    "<directive>": ("`%` directive", "`%` 指令"),
+    "?": ("`key: value` entry", "`键: 值`"),
+    "-": ("`- ` list item", "`- ` 列表项"),
 }
 
 _CONTEXT_WORDS = {
@@ -311,78 +305,92 @@ _HELP_GENERIC = (
 )
 
 
-def _problem_words(problem: str) -> tuple[str, str, tuple[str, str]]:
-    """(message en, message zh, (help en, help zh)) for a PyYAML ``problem``."""
-    if problem == "mapping values are not allowed here":
-        return (
-            "unexpected `:` here",
-            "此处不应出现 `:`",
-            (
-                "a value that contains `: ` must be quoted (e.g. `title: \"a: b\"`); otherwise check the indentation",
-                "含有 `: ` 的值必须加引号（如 `title: \"a: b\"`）；否则请检查缩进",
-            ),
-        )
-    if problem == "sequence entries are not allowed here":
-        return (
-            "a `- ` list item is not allowed here",
-            "此处不允许 `- ` 列表项",
-            ("start the list on a new line under its key, indented", "把列表写在键的下一行并缩进"),
-        )
-    if problem == "mapping keys are not allowed here":
-        return ("a `? ` key is not allowed here", "此处不允许 `? ` 键", _HELP_INDENT)
-    if problem == "could not find expected ':'":
-        return (
-            "expected `:` after this key",
-            "此键后缺少 `:`",
-            (
-                "a key must be followed by `: ` on the same line; a value that spans lines must be indented or quoted",
-                "键后必须在同一行写 `: `；跨行的值需要缩进或加引号",
-            ),
-        )
-    if problem in ("found unexpected end of stream", "found unexpected document separator"):
-        return (
-            "the quoted text is not closed",
-            "引号文本没有闭合",
-            ("add the closing quote; inside '...' write '' for a quote", "补上结尾的引号；在 '...' 中用 '' 表示一个单引号"),
-        )
-    m = re.fullmatch(r"found character '(.*)' that cannot start any token", problem)
-    if m:
-        ch = m.group(1)
-        return (
-            f"a value cannot start with `{ch}`",
-            f"值不能以 `{ch}` 开头",
-            ("quote the value", "请给这个值加引号"),
-        )
-    m = re.fullmatch(r"found unknown escape character '(.*)'", problem)
-    if m:
-        return (
-            f"unknown escape `\\{m.group(1)}` in double-quoted text",
-            f"双引号文本中有未知的转义 `\\{m.group(1)}`",
-            ("write `\\\\` for a backslash, or use single quotes", "反斜杠请写成 `\\\\`，或改用单引号"),
-        )
-    m = re.fullmatch(r"expected (<block end>|',' or '[\]}]'), but (?:found|got) '?(.*?)'?", problem)
-    if m:
-        got = _TOKEN_WORDS.get(m.group(2), (m.group(2), m.group(2)))
-        if m.group(1) == "<block end>":
-            return (f"unexpected {got[0]}", f"意外的{got[1]}", _HELP_INDENT)
-        close = m.group(1)[-2]
-        return (
-            f"expected `,` or `{close}`, found {got[0]}",
-            f"应为 `,` 或 `{close}`，却是{got[1]}",
-            (f"close the `{'[' if close == ']' else '{'}` with `{close}` and separate items with `,`",
-             f"用 `{close}` 闭合，并用 `,` 分隔各项"),
-        )
-    m = re.fullmatch(r"expected the node content, but found '?(.*?)'?", problem)
-    if m:
-        got = _TOKEN_WORDS.get(m.group(1), (m.group(1), m.group(1)))
-        return (f"expected a value, found {got[0]}", f"应为一个值，却是{got[1]}", _HELP_GENERIC)
-    if problem.startswith("expected '<document start>'"):
-        return (
+_PROBLEMS: dict[str, tuple[str, str, str, str]] = {
+    "mapping values are not allowed here": (
+        "unexpected `:` here",
+        "此处不应出现 `:`",
+        "a value that contains `: ` must be quoted (e.g. `title: \"a: b\"`); otherwise check the indentation",
+        "含有 `: ` 的值必须加引号（如 `title: \"a: b\"`）；否则请检查缩进",
+    ),
+    "sequence entries are not allowed here": (
+        "a `- ` list item is not allowed here",
+        "此处不允许 `- ` 列表项",
+        "start the list on a new line under its key, indented",
+        "把列表写在键的下一行并缩进",
+    ),
+    "mapping keys are not allowed here": ("a `? ` key is not allowed here", "此处不允许 `? ` 键", *_HELP_INDENT),
+    "could not find expected ':'": (
+        "expected `:` after this key",
+        "此键后缺少 `:`",
+        "a key must be followed by `: ` on the same line; a value that spans lines must be indented or quoted",
+        "键后必须在同一行写 `: `；跨行的值需要缩进或加引号",
+    ),
+    "found unexpected end of stream": (
+        "this quoted text is not closed",
+        "这段引号文本没有闭合",
+        "add the closing quote; inside '...' write '' for a quote, inside \"...\" write \\\"",
+        "补上结尾的引号；在 '...' 中用 '' 表示单引号，在 \"...\" 中用 \\\" 表示双引号",
+    ),
+}
+_PROBLEMS["found unexpected document separator"] = _PROBLEMS["found unexpected end of stream"]
+
+_PROBLEM_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str, str]]] = [
+    (
+        re.compile(r"found character '(?P<ch>.*)' that cannot start any token"),
+        ("a value cannot start with `{ch}`", "值不能以 `{ch}` 开头", "quote the value", "请给这个值加引号"),
+    ),
+    (
+        re.compile(r"found unknown escape character '(?P<ch>.*)'"),
+        (
+            "unknown escape `\\{ch}` in double-quoted text",
+            "双引号文本中有未知的转义 `\\{ch}`",
+            "write `\\\\` for a backslash, or use single quotes",
+            "反斜杠请写成 `\\\\`，或改用单引号",
+        ),
+    ),
+    (
+        re.compile(r"expected <block end>, but found '(?P<got>.*)'"),
+        ("unexpected {got}: the indentation does not match", "意外的{got_zh}：缩进不一致", *_HELP_INDENT),
+    ),
+    (
+        re.compile(r"expected ',' or '(?P<close>[\]}])', but got '(?P<got>.*)'"),
+        (
+            "expected `,` or `{close}`, found {got}",
+            "应为 `,` 或 `{close}`，却是{got_zh}",
+            "close the list or mapping with `{close}` and separate its items with `,`",
+            "用 `{close}` 闭合列表或映射，并用 `,` 分隔各项",
+        ),
+    ),
+    (
+        re.compile(r"expected the node content, but found '(?P<got>.*)'"),
+        ("expected a value, found {got}", "应为一个值，却是{got_zh}", *_HELP_GENERIC),
+    ),
+    (
+        re.compile(r"expected '<document start>', but found .*"),
+        (
             "unexpected content after the end of the document",
             "文档结束后还有多余内容",
-            ("check the indentation of this line", "检查这一行的缩进"),
-        )
-    return (problem, problem, _HELP_GENERIC)
+            "check the indentation of this line",
+            "检查这一行的缩进",
+        ),
+    ),
+]
+
+
+def _problem_words(problem: str) -> tuple[str, str, str, str]:
+    """(message, message_zh, help, help_zh) for a PyYAML ``problem``."""
+    if problem in _PROBLEMS:
+        return _PROBLEMS[problem]
+    for pattern, texts in _PROBLEM_PATTERNS:
+        m = pattern.fullmatch(problem)
+        if m:
+            fields = m.groupdict()
+            if "got" in fields:
+                token = fields["got"]
+                fields["got"], fields["got_zh"] = _TOKEN_WORDS.get(token, (f"`{token}`", f"`{token}`"))
+            en, zh, help_en, help_zh = (t.format(**fields) for t in texts)
+            return en, zh, help_en, help_zh
+    return problem, problem, *_HELP_GENERIC
 
 
 def _tab_diagnostic(source: Source, index: int) -> Diagnostic:
@@ -418,15 +426,27 @@ def _point(source: Source, index: int) -> Span:
     return Span(index, index)
 
 
+_AT_CONTEXT = frozenset(
+    {"could not find expected ':'", "found unexpected end of stream", "found unexpected document separator"}
+)
+
+
 def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
     problem = exc.problem or exc.context or "invalid YAML"
     mark = exc.problem_mark or exc.context_mark
     index = mark.index if mark is not None else 0
     if "'\\t'" in problem:
         return _tab_diagnostic(source, index)
-    message, message_zh, (help_en, help_zh) = _problem_words(problem)
+    message, message_zh, help_en, help_zh = _problem_words(problem)
     context = (exc.context or "").strip()
-    if exc.context_mark is not None and context and exc.context != "while scanning for the next token":
+    note = None
+    if exc.context_mark is not None and problem in _AT_CONTEXT:
+        # "no `:` after this key", "this quote is not closed": point at the
+        # key or the quote; the problem mark is where the scanner gave up.
+        line, col = source.line_col(index)
+        note = f"the YAML reader gave up at line {line}, column {col}"
+        index = exc.context_mark.index
+    elif exc.context_mark is not None and context and context != "while scanning for the next token":
         line = source.line_col(exc.context_mark.index)[0]
         if line != source.line_col(index)[0]:
             words = _CONTEXT_WORDS.get(context)
@@ -442,9 +462,103 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
         source,
         _point(source, index),
         help=help_en,
+        note=note,
         message_zh=message_zh,
         help_zh=help_zh,
     )
+
+
+# ---------------------------------------------------------------------------
+# Messages: code -> (message, message_zh, help, help_zh), str.format fields
+# ---------------------------------------------------------------------------
+
+_TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "yaml.too-large": (
+        "the file has {size:,} characters; the limit is {limit:,}",
+        "文件有 {size:,} 个字符，超过上限 {limit:,}",
+        "split the rulebook or its examples into smaller files",
+        "把规则手册或其示例拆分成较小的文件",
+    ),
+    "yaml.too-deep": (
+        "the YAML is nested more than {limit} levels deep",
+        "YAML 嵌套超过 {limit} 层",
+        "flatten the structure; rulebooks never need this much nesting",
+        "请减少嵌套层数；规则手册不需要这么深的结构",
+    ),
+    "yaml.alias-limit": (
+        "aliases expand to more than {limit:,} values",
+        "别名展开后超过 {limit:,} 个值",
+        "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than "
+        "{limit:,} values; write the data out, or share less",
+        "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用",
+    ),
+    "yaml.multiple-documents": (
+        "a rulebook file holds one YAML document; a second one starts here",
+        "一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
+        "remove the `---` line and what follows, or put the second document in its own file",
+        "删除 `---` 及其后的内容，或把第二个文档放到单独的文件中",
+    ),
+    "yaml.undefined-alias": (
+        "alias `*{name}` refers to no anchor `&{name}` above",
+        "别名 `*{name}` 没有对应的锚点 `&{name}`（须在前面定义）",
+        "define the anchor before using it, or check the spelling",
+        "先定义锚点再使用，或检查拼写",
+    ),
+    "yaml.recursive-alias": (
+        "alias `*{name}` is inside its own anchor",
+        "别名 `*{name}` 位于它自己的锚点之内",
+        "an anchored value cannot contain itself",
+        "带锚点的值不能包含它自身",
+    ),
+    "yaml.duplicate-anchor": (
+        "anchor `&{name}` is defined twice (first on line {line})",
+        "锚点 `&{name}` 重复定义（第 {line} 行已定义）",
+        "give each anchor its own name",
+        "每个锚点使用不同的名字",
+    ),
+    "yaml.unsupported-tag": (
+        "the tag `{tag}` is not supported",
+        "不支持标签 `{tag}`",
+        "remove the tag; rulebooks use plain YAML values (text, numbers, true/false, null, lists, mappings)",
+        "删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）",
+    ),
+    "yaml.bad-value": (
+        "`{value}` is not a valid {kind}",
+        "`{value}` 不是有效的 {kind}",
+        "fix the value, or quote it to keep it as text",
+        "修正这个值，或加引号把它当作文本",
+    ),
+    "yaml.unhashable-key": (
+        "a list or mapping cannot be used as a mapping key",
+        "列表或映射不能用作键",
+        "use a plain value (usually text) as the key",
+        "请用普通的值（通常是文本）作键",
+    ),
+    "yaml.bad-merge": (
+        "`<<` (merge key) needs a mapping or a list of mappings",
+        "`<<`（合并键）的值必须是映射或映射的列表",
+        "write `<<: *name` where `&name` is on a mapping, or quote \"<<\" to use it as a key",
+        "写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 \"<<\" 当普通键请加引号",
+    ),
+    "yaml.duplicate-key": (
+        "duplicate key `{name}` (first defined on line {line})",
+        "键 `{name}` 重复（第 {line} 行已定义）",
+        "remove one of them or rename it",
+        "删除其中一个或给它改名",
+    ),
+    "yaml.bad-character": (
+        "the character U+{char:04X} is not allowed in YAML",
+        "YAML 中不允许字符 U+{char:04X}",
+        "remove it, or write it as an escape in double quotes (\"\\u{char:04x}\")",
+        "删除它，或在双引号中写成转义（\"\\u{char:04x}\"）",
+    ),
+}
+
+
+def _diagnostic(code: str, source: Source, span: Span | None, **fields: object) -> Diagnostic:
+    """A diagnostic with the texts of ``code`` filled from ``fields``."""
+    message, message_zh, help_en, help_zh = (t.format(**fields) for t in _TEXTS[code])
+    return Diagnostic(code, message, source, span, help=help_en, message_zh=message_zh, help_zh=help_zh)
 
 
 # ---------------------------------------------------------------------------
@@ -462,43 +576,28 @@ class _Loader:
         self.alias_nodes = 0
         self.effective: dict[int, list[_Entry]] = {}
 
-    # -- diagnostics -------------------------------------------------------
+    def report(self, code: str, span: Span | None, **fields: object) -> None:
+        self.diagnostics.append(_diagnostic(code, self.source, span, **fields))
 
-    def diag(self, code: str, message: str, span: Span | None, help: str | None = None,
-             message_zh: str | None = None, help_zh: str | None = None) -> Diagnostic:
-        return Diagnostic(code, message, self.source, span, help=help,
-                          message_zh=message_zh, help_zh=help_zh)
+    def fatal(self, code: str, span: Span | None, **fields: object) -> _Fatal:
+        return _Fatal(_diagnostic(code, self.source, span, **fields))
 
     def too_deep(self, start: int) -> _Fatal:
-        return _Fatal(self.diag(
-            "yaml.too-deep", f"the YAML is nested more than {MAX_DEPTH} levels deep",
-            _point(self.source, start),
-            help="flatten the structure; rulebooks never need this much nesting",
-            message_zh=f"YAML 嵌套超过 {MAX_DEPTH} 层",
-            help_zh="请减少嵌套层数；规则手册不需要这么深的结构",
-        ))
+        return self.fatal("yaml.too-deep", _point(self.source, start), limit=MAX_DEPTH)
 
     def count_alias(self, origin: _Node | None, n: int = 1) -> None:
+        """Count ``n`` nodes produced through ``origin`` (an alias or `<<` value)."""
         self.alias_nodes += n
         if self.alias_nodes > MAX_ALIAS_NODES:
             span = Span(origin.start, origin.end) if origin is not None else None
-            raise _Fatal(self.diag(
-                "yaml.alias-limit",
-                f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
-                span,
-                help="anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more "
-                f"than {MAX_ALIAS_NODES:,} values; write the data out, or share less",
-                message_zh=f"别名展开后超过 {MAX_ALIAS_NODES:,} 个值",
-                help_zh=f"锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {MAX_ALIAS_NODES:,} 个值",
-            ))
+            raise self.fatal("yaml.alias-limit", span, limit=MAX_ALIAS_NODES)
 
     # -- composing ---------------------------------------------------------
 
     def compose(self) -> _Node | None:
         """Build the node tree of the single document, iteratively."""
         events = _Events(self.source.text)
-        anchors: dict[str, _Node] = {}
-        anchor_marks: dict[str, int] = {}
+        anchors: dict[str, tuple[_Node, int]] = {}
         stack: list[_Seq | _Map] = []
         pending_key: list[_Node | None] = []
         open_ids: set[int] = set()
@@ -523,38 +622,22 @@ class _Loader:
             event = events.get_event()
             if isinstance(event, StreamEndEvent):
                 return root
+            start, end = event.start_mark.index, event.end_mark.index
             if isinstance(event, DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise _Fatal(self.diag(
-                        "yaml.multiple-documents",
-                        "a rulebook file holds one YAML document; found a second one here",
-                        _point(self.source, event.start_mark.index),
-                        help="remove the `---` line and what follows, or put the second document in its own file",
-                        message_zh="一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
-                        help_zh="删除 `---` 及其后的内容，或把第二个文档放到单独的文件中",
-                    ))
-                continue
-            start, end = event.start_mark.index, event.end_mark.index
-            if isinstance(event, AliasEvent):
-                target = anchors.get(event.anchor)
-                if target is None:
-                    self.diagnostics.append(self.diag(
-                        "yaml.undefined-alias", f"alias `*{event.anchor}` refers to no anchor `&{event.anchor}` above",
-                        Span(start, end), help="define the anchor before using it, or check the spelling",
-                        message_zh=f"别名 `*{event.anchor}` 没有对应的锚点 `&{event.anchor}`（须在前面定义）",
-                        help_zh="先定义锚点再使用，或检查拼写"))
+                    raise self.fatal("yaml.multiple-documents", _point(self.source, start))
+            elif isinstance(event, AliasEvent):
+                name = event.anchor
+                if name not in anchors:
+                    self.report("yaml.undefined-alias", Span(start, end), name=name)
                     attach(_Scalar(_STD + "null", "", start, end, None))
                     continue
+                target = anchors[name][0]
                 if id(target) in open_ids:
-                    raise _Fatal(self.diag(
-                        "yaml.recursive-alias", f"alias `*{event.anchor}` is inside its own anchor",
-                        Span(start, end), help="an anchored value cannot contain itself",
-                        message_zh=f"别名 `*{event.anchor}` 位于它自己的锚点之内",
-                        help_zh="带锚点的值不能包含它自身"))
-                attach(_Alias(target, event.anchor, start, end))
-                continue
-            if isinstance(event, (ScalarEvent, CollectionStartEvent)):
+                    raise self.fatal("yaml.recursive-alias", Span(start, end), name=name)
+                attach(_Alias(target, name, start, end))  # type: ignore[arg-type]
+            elif isinstance(event, (ScalarEvent, CollectionStartEvent)):
                 node: _Node
                 if isinstance(event, ScalarEvent):
                     node = _Scalar(self.scalar_tag(event), event.value, start, end, event.style)
@@ -566,63 +649,44 @@ class _Loader:
                     node = cls(start, end, bool(event.flow_style))
                 if event.anchor is not None:
                     if event.anchor in anchors:
-                        first = self.source.line_col(anchor_marks[event.anchor])[0]
-                        self.diagnostics.append(self.diag(
-                            "yaml.duplicate-anchor",
-                            f"anchor `&{event.anchor}` is defined twice (first on line {first})",
-                            Span(start, start + len(event.anchor) + 1),
-                            help="give each anchor its own name",
-                            message_zh=f"锚点 `&{event.anchor}` 重复定义（第 {first} 行已定义）",
-                            help_zh="每个锚点使用不同的名字"))
-                    anchors[event.anchor] = node
-                    anchor_marks[event.anchor] = start
+                        line = self.source.line_col(anchors[event.anchor][1])[0]
+                        self.report("yaml.duplicate-anchor", Span(start, start + len(event.anchor) + 1),
+                                    name=event.anchor, line=line)
+                    anchors[event.anchor] = (node, start)
                 attach(node)
                 if not isinstance(node, _Scalar):
                     stack.append(node)
                     pending_key.append(None)
                     open_ids.add(id(node))
-                continue
-            if isinstance(event, (SequenceEndEvent, MappingEndEvent)):
-                node = stack.pop()
+            elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+                done = stack.pop()
                 pending_key.pop()
-                open_ids.discard(id(node))
-                if node.flow:
-                    node.end = end
-                else:
-                    last = node.items[-1] if isinstance(node, _Seq) else (node.pairs[-1][1] if node.pairs else None)
-                    node.end = max(node.start, last.end) if last is not None else end
-                continue
+                open_ids.discard(id(done))
+                if done.flow:
+                    done.end = end
+                else:  # a block collection ends with its last value, not at the next token
+                    last = done.items[-1] if isinstance(done, _Seq) else done.pairs[-1][1]
+                    done.end = max(done.start, last.end)
             # StreamStart, DocumentEnd: nothing to do
-
-    def unsupported_tag(self, tag: str, start: int) -> None:
-        shown = "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
-        self.diagnostics.append(self.diag(
-            "yaml.unsupported-tag", f"the tag `{shown}` is not supported",
-            _point(self.source, start),
-            help="remove the tag; rulebooks use plain YAML values (text, numbers, true/false, null, lists, mappings)",
-            message_zh=f"不支持标签 `{shown}`",
-            help_zh="删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）"))
 
     def scalar_tag(self, event: ScalarEvent) -> str:
         tag = event.tag
         if tag is None:
             if event.style is None:
-                if event.value == "<<":
-                    return _MERGE
-                return _resolve(event.value)
+                return _MERGE if event.value == "<<" else _resolve(event.value)
             return _STD + "str"
         if tag == "!":
             return _STD + "str"
-        if tag in {_STD + n for n in ("str", "int", "float", "bool", "null", "timestamp")}:
+        if tag in _SCALAR_TAGS:
             return tag
-        self.unsupported_tag(tag, event.start_mark.index)
+        self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index), tag=_short_tag(tag))
         return _STD + "str"
 
     def collection_tag(self, event: CollectionStartEvent) -> None:
-        tag = event.tag
         allowed = _STD + ("seq" if isinstance(event, SequenceStartEvent) else "map")
-        if tag not in (None, "!", allowed):
-            self.unsupported_tag(tag, event.start_mark.index)
+        if event.tag not in (None, "!", allowed):
+            self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index),
+                        tag=_short_tag(event.tag))
 
     # -- constructing ------------------------------------------------------
 
@@ -632,14 +696,8 @@ class _Loader:
         try:
             return _scalar_value(node)
         except ValueError:
-            kind = node.tag[len(_STD):]
             shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
-            self.diagnostics.append(self.diag(
-                "yaml.bad-value", f"`{shown}` is not a valid {kind}",
-                Span(node.start, node.end),
-                help="fix the value, or quote it to keep it as text",
-                message_zh=f"`{shown}` 不是有效的 {kind}",
-                help_zh="修正这个值，或加引号把它当作文本"))
+            self.report("yaml.bad-value", Span(node.start, node.end), value=shown, kind=node.tag[len(_STD):])
             return node.value
 
     def key(self, node: _Node) -> tuple[bool, object]:
@@ -650,11 +708,7 @@ class _Loader:
             node = node.target
         if isinstance(node, _Scalar):
             return True, self.scalar(node)
-        self.diagnostics.append(self.diag(
-            "yaml.unhashable-key", "a list or mapping cannot be used as a mapping key",
-            _point(self.source, origin.start),
-            help="use a plain value (usually text) as the key",
-            message_zh="列表或映射不能用作键", help_zh="请用普通的值（通常是文本）作键"))
+        self.report("yaml.unhashable-key", _point(self.source, origin.start))
         return False, None
 
     def merge_sources(self, node: _Node) -> list[tuple[_Map, _Node | None]] | None:
@@ -674,7 +728,7 @@ class _Loader:
     def entries(self, node: _Map, depth: int = 0) -> list[_Entry]:
         """The effective entries of a mapping after `<<` merges, memoized.
 
-        Each entry is (key, key node, value node, alias it was merged
+        Each entry is (key, key node, value node, the alias it was merged
         through or None).  The mapping's own keys override merged ones; among
         merged mappings the earlier wins.  Duplicates among the own keys are
         reported by :meth:`duplicates`.
@@ -690,12 +744,7 @@ class _Loader:
             if isinstance(key_node, _Scalar) and key_node.tag == _MERGE:
                 sources = self.merge_sources(value_node)
                 if sources is None:
-                    self.diagnostics.append(self.diag(
-                        "yaml.bad-merge", "`<<` (merge key) needs a mapping or a list of mappings",
-                        _point(self.source, value_node.start),
-                        help="write `<<: *name` where `&name` is on a mapping, or quote \"<<\" to use it as a key",
-                        message_zh="`<<`（合并键）的值必须是映射或映射的列表",
-                        help_zh="写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 \"<<\" 当普通键请加引号"))
+                    self.report("yaml.bad-merge", _point(self.source, value_node.start))
                     continue
                 for source_map, via in sources:
                     inherited = self.entries(source_map, depth + 1)
@@ -725,13 +774,7 @@ class _Loader:
                 continue
             if key in first:
                 line = self.source.line_col(first[key].start)[0]
-                name = target.value
-                self.diagnostics.append(self.diag(
-                    "yaml.duplicate-key", f"duplicate key `{name}` (first defined on line {line})",
-                    Span(key_node.start, key_node.end),
-                    help="remove one of them or rename it",
-                    message_zh=f"键 `{name}` 重复（第 {line} 行已定义）",
-                    help_zh="删除其中一个或给它改名"))
+                self.report("yaml.duplicate-key", Span(key_node.start, key_node.end), name=target.value, line=line)
             else:
                 first[key] = key_node
 
@@ -741,8 +784,8 @@ class _Loader:
             self.positions[()] = NodePos(Span(0, 0))
             return None
         holder: list[object] = [None]
-        # (node, path, key span, container, slot, alias it is reached through)
-        work: list[tuple[_Node, Path, Span | None, list[object] | dict[object, object], object, _Node | None]]
+        # (node, path, key span, container, slot, the alias it is reached through)
+        work: list[tuple[_Node, Path, Span | None, Any, Any, _Node | None]]
         work = [(root, (), None, holder, 0, None)]
         while work:
             node, path, key_span, container, slot, origin = work.pop()
@@ -756,10 +799,10 @@ class _Loader:
             style = node.style if isinstance(node, _Scalar) else None
             self.positions[path] = NodePos(Span(node.start, node.end), key_span, style)
             if isinstance(node, _Scalar):
-                container[slot] = self.scalar(node)  # type: ignore[index]
+                container[slot] = self.scalar(node)
             elif isinstance(node, _Seq):
                 items: list[object] = [None] * len(node.items)
-                container[slot] = items  # type: ignore[index]
+                container[slot] = items
                 for index in range(len(node.items) - 1, -1, -1):
                     work.append((node.items[index], path + (index,), None, items, index, origin))
             else:
@@ -767,7 +810,7 @@ class _Loader:
                     self.duplicates(node)
                 entries = self.entries(node)
                 mapping: dict[object, object] = {key: None for key, _, _, _ in entries}
-                container[slot] = mapping  # type: ignore[index]
+                container[slot] = mapping
                 for key, key_node, value_node, via in reversed(entries):
                     work.append((value_node, path + (key,), Span(key_node.start, key_node.end),
                                  mapping, key, origin or via))
@@ -776,6 +819,11 @@ class _Loader:
 
 _BAD = object()
 _MERGE_KEY = object()
+_SCALAR_TAGS = frozenset(_STD + n for n in ("str", "int", "float", "bool", "null", "timestamp"))
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
 
 
 def _safe_scalar(node: _Scalar) -> object:
@@ -793,14 +841,7 @@ def load_yaml(source: Source) -> Loaded:
             one diagnostic per problem found.
     """
     if len(source.text) > MAX_CHARS:
-        raise YamlError(Diagnostic(
-            "yaml.too-large",
-            f"the file has {len(source.text):,} characters; the limit is {MAX_CHARS:,}",
-            source,
-            help="split the rulebook or its examples into smaller files",
-            message_zh=f"文件有 {len(source.text):,} 个字符，超过上限 {MAX_CHARS:,}",
-            help_zh="把规则手册或其示例拆分成较小的文件",
-        ))
+        raise YamlError(_diagnostic("yaml.too-large", source, None, size=len(source.text), limit=MAX_CHARS))
     loader = _Loader(source)
     try:
         root = loader.compose()
@@ -810,21 +851,11 @@ def load_yaml(source: Source) -> Loaded:
     except ReaderError as exc:
         index = exc.position if isinstance(exc.position, int) else 0
         char = exc.character if isinstance(exc.character, int) else 0
-        raise YamlError(Diagnostic(
-            "yaml.bad-character",
-            f"the character U+{char:04X} is not allowed in YAML",
-            source,
-            Span(index, index + 1),
-            help=f"remove it, or write it as an escape in double quotes (\"\\u{char:04x}\")",
-            message_zh=f"YAML 中不允许字符 U+{char:04X}",
-            help_zh=f"删除它，或在双引号中写成转义（\"\\u{char:04x}\"）",
-        )) from None
+        raise YamlError(_diagnostic("yaml.bad-character", source, _point(source, index), char=char)) from None
     except MarkedYAMLError as exc:
         raise YamlError([*loader.diagnostics, _syntax_diagnostic(source, exc)]) from None
     except YAMLError as exc:  # pragma: no cover - PyYAML raises marked errors
         raise YamlError(Diagnostic("yaml.syntax", f"invalid YAML: {exc}", source)) from None
-    except RecursionError:  # pragma: no cover - everything above is iterative
-        raise YamlError(loader.diag("yaml.too-deep", "the YAML is nested too deeply", None)) from None
     if loader.diagnostics:
         raise YamlError(loader.diagnostics)
     return Loaded(data, loader.positions, source)
