@@ -66,6 +66,8 @@ def format_value(v: Any, lang: str) -> str:
     if isinstance(v, _dt.date):
         return v.isoformat()
     if isinstance(v, (list, tuple)):
+        if not v:
+            return "无" if lang == "zh" else "none"
         return ("、" if lang == "zh" else ", ").join(format_value(x, lang) for x in v)
     if isinstance(v, dict):
         return ", ".join(f"{k}: {format_value(x, lang)}" for k, x in v.items())
