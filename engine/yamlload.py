@@ -64,7 +64,6 @@ from yaml.events import (
     CollectionStartEvent,
     DocumentStartEvent,
     MappingEndEvent,
-    MappingStartEvent,
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
@@ -280,19 +279,19 @@ _TOKEN_WORDS = {
     "-": ("`- ` list item", "`- ` 列表项"),
 }
 
-_CONTEXT_WORDS = {
-    "while scanning a simple key": ("in the key that starts on line {line}", "位于第 {line} 行开始的键"),
-    "while parsing a block mapping": ("in the mapping that starts on line {line}", "位于第 {line} 行开始的映射"),
-    "while parsing a block collection": ("in the list that starts on line {line}", "位于第 {line} 行开始的列表"),
-    "while parsing a flow sequence": ("in the `[...]` list that starts on line {line}", "位于第 {line} 行开始的 `[...]` 列表"),
-    "while parsing a flow mapping": ("in the `{{...}}` mapping that starts on line {line}", "位于第 {line} 行开始的 `{{...}}` 映射"),
-    "while scanning a quoted scalar": ("in the quoted text that starts on line {line}", "位于第 {line} 行开始的引号文本"),
-    "while scanning a double-quoted scalar": ("in the quoted text that starts on line {line}", "位于第 {line} 行开始的引号文本"),
-    "while scanning a block scalar": ("in the `|`/`>` text that starts on line {line}", "位于第 {line} 行开始的 `|`/`>` 文本"),
-    "while scanning a plain scalar": ("in the value that starts on line {line}", "位于第 {line} 行开始的值"),
-    "while parsing a block node": ("in the value that starts on line {line}", "位于第 {line} 行开始的值"),
-    "while parsing a flow node": ("in the value that starts on line {line}", "位于第 {line} 行开始的值"),
-    "while parsing a node": ("in the value that starts on line {line}", "位于第 {line} 行开始的值"),
+_CONTEXT_WORDS = {  # PyYAML context -> what it was reading
+    "while scanning a simple key": ("key", "键"),
+    "while parsing a block mapping": ("mapping", "映射"),
+    "while parsing a block collection": ("list", "列表"),
+    "while parsing a flow sequence": ("`[...]` list", "`[...]` 列表"),
+    "while parsing a flow mapping": ("`{...}` mapping", "`{...}` 映射"),
+    "while scanning a quoted scalar": ("quoted text", "引号文本"),
+    "while scanning a double-quoted scalar": ("quoted text", "引号文本"),
+    "while scanning a block scalar": ("`|`/`>` text", "`|`/`>` 文本"),
+    "while scanning a plain scalar": ("value", "值"),
+    "while parsing a block node": ("value", "值"),
+    "while parsing a flow node": ("value", "值"),
+    "while parsing a node": ("value", "值"),
 }
 
 _HELP_INDENT = (
@@ -357,8 +356,8 @@ _PROBLEM_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str, str]]] = [
         (
             "expected `,` or `{close}`, found {got}",
             "应为 `,` 或 `{close}`，却是{got_zh}",
-            "close the list or mapping with `{close}` and separate its items with `,`",
-            "用 `{close}` 闭合列表或映射，并用 `,` 分隔各项",
+            "close the `{open}` with `{close}` and separate items with `,`",
+            "用 `{close}` 闭合，并用 `,` 分隔各项",
         ),
     ),
     (
@@ -385,6 +384,8 @@ def _problem_words(problem: str) -> tuple[str, str, str, str]:
         m = pattern.fullmatch(problem)
         if m:
             fields = m.groupdict()
+            if "close" in fields:
+                fields["open"] = "[" if fields["close"] == "]" else "{"
             if "got" in fields:
                 token = fields["got"]
                 fields["got"], fields["got_zh"] = _TOKEN_WORDS.get(token, (f"`{token}`", f"`{token}`"))
@@ -393,28 +394,20 @@ def _problem_words(problem: str) -> tuple[str, str, str, str]:
     return problem, problem, *_HELP_GENERIC
 
 
+_TAB_TEXTS = {
+    True: ("tabs are not allowed for indentation in YAML; use spaces", "YAML 不允许用制表符（Tab）缩进；请使用空格",
+           "replace the tab at the start of this line with spaces", "把行首的制表符换成空格"),
+    False: ("a tab is not allowed here in YAML; use spaces", "YAML 中此处不允许制表符（Tab）；请使用空格",
+            "replace the tab with spaces, or quote the value if the tab belongs to it",
+            "把制表符换成空格；如果制表符属于值本身，请给值加引号"),
+}
+
+
 def _tab_diagnostic(source: Source, index: int) -> Diagnostic:
+    """``yaml.tab``: a tab in the indentation, or elsewhere PyYAML refuses one."""
     line, col = source.line_col(index)
     in_indent = source.line_text(line)[: col - 1].strip(" \t") == ""
-    if in_indent:
-        return Diagnostic(
-            "yaml.tab",
-            "tabs are not allowed for indentation in YAML; use spaces",
-            source,
-            Span(index, index + 1),
-            help="replace the tab at the start of this line with spaces",
-            message_zh="YAML 不允许用制表符（Tab）缩进；请使用空格",
-            help_zh="把行首的制表符换成空格",
-        )
-    return Diagnostic(
-        "yaml.tab",
-        "a tab is not allowed here in YAML; use spaces",
-        source,
-        Span(index, index + 1),
-        help="replace the tab with spaces, or quote the value if the tab belongs to it",
-        message_zh="YAML 中此处不允许制表符（Tab）；请使用空格",
-        help_zh="把制表符换成空格；如果制表符属于值本身，请给值加引号",
-    )
+    return _diagnostic("yaml.tab", source, Span(index, index + 1), texts=_TAB_TEXTS[in_indent])
 
 
 def _point(source: Source, index: int) -> Span:
@@ -449,10 +442,10 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
     elif exc.context_mark is not None and context and context != "while scanning for the next token":
         line = source.line_col(exc.context_mark.index)[0]
         if line != source.line_col(index)[0]:
-            words = _CONTEXT_WORDS.get(context)
-            if words is not None:
-                message += " (" + words[0].format(line=line) + ")"
-                message_zh += "（" + words[1].format(line=line) + "）"
+            what, what_zh = _CONTEXT_WORDS.get(context, ("", ""))
+            if what:
+                message += f" (in the {what} that starts on line {line})"
+                message_zh += f"（位于第 {line} 行开始的{what_zh}）"
             else:
                 message += f" ({context} on line {line})"
                 message_zh += f"（{context}，第 {line} 行）"
@@ -473,91 +466,46 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
 # ---------------------------------------------------------------------------
 
 _TEXTS: dict[str, tuple[str, str, str, str]] = {
-    "yaml.too-large": (
-        "the file has {size:,} characters; the limit is {limit:,}",
-        "文件有 {size:,} 个字符，超过上限 {limit:,}",
-        "split the rulebook or its examples into smaller files",
-        "把规则手册或其示例拆分成较小的文件",
-    ),
-    "yaml.too-deep": (
-        "the YAML is nested more than {limit} levels deep",
-        "YAML 嵌套超过 {limit} 层",
-        "flatten the structure; rulebooks never need this much nesting",
-        "请减少嵌套层数；规则手册不需要这么深的结构",
-    ),
-    "yaml.alias-limit": (
-        "aliases expand to more than {limit:,} values",
-        "别名展开后超过 {limit:,} 个值",
-        "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than "
-        "{limit:,} values; write the data out, or share less",
-        "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用",
-    ),
+    "yaml.too-large": ("the file has {size:,} characters; the limit is {limit:,}", "文件有 {size:,} 个字符，超过上限 {limit:,}",
+        "split the rulebook or its examples into smaller files", "把规则手册或其示例拆分成较小的文件"),
+    "yaml.too-deep": ("the YAML is nested more than {limit} levels deep", "YAML 嵌套超过 {limit} 层",
+        "flatten the structure; rulebooks never need this much nesting", "请减少嵌套层数；规则手册不需要这么深的结构"),
+    "yaml.alias-limit": ("aliases expand to more than {limit:,} values", "别名展开后超过 {limit:,} 个值",
+        "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than {limit:,} values; write the data out, or share less",
+        "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用"),
     "yaml.multiple-documents": (
-        "a rulebook file holds one YAML document; a second one starts here",
-        "一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
+        "a rulebook file holds one YAML document; a second one starts here", "一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
         "remove the `---` line and what follows, or put the second document in its own file",
-        "删除 `---` 及其后的内容，或把第二个文档放到单独的文件中",
-    ),
+        "删除 `---` 及其后的内容，或把第二个文档放到单独的文件中"),
     "yaml.undefined-alias": (
-        "alias `*{name}` refers to no anchor `&{name}` above",
-        "别名 `*{name}` 没有对应的锚点 `&{name}`（须在前面定义）",
-        "define the anchor before using it, or check the spelling",
-        "先定义锚点再使用，或检查拼写",
-    ),
-    "yaml.recursive-alias": (
-        "alias `*{name}` is inside its own anchor",
-        "别名 `*{name}` 位于它自己的锚点之内",
-        "an anchored value cannot contain itself",
-        "带锚点的值不能包含它自身",
-    ),
+        "alias `*{name}` refers to no anchor `&{name}` above", "别名 `*{name}` 没有对应的锚点 `&{name}`（须在前面定义）",
+        "define the anchor before using it, or check the spelling", "先定义锚点再使用，或检查拼写"),
+    "yaml.recursive-alias": ("alias `*{name}` is inside its own anchor", "别名 `*{name}` 位于它自己的锚点之内",
+        "an anchored value cannot contain itself", "带锚点的值不能包含它自身"),
     "yaml.duplicate-anchor": (
-        "anchor `&{name}` is defined twice (first on line {line})",
-        "锚点 `&{name}` 重复定义（第 {line} 行已定义）",
-        "give each anchor its own name",
-        "每个锚点使用不同的名字",
-    ),
-    "yaml.unsupported-tag": (
-        "the tag `{tag}` is not supported",
-        "不支持标签 `{tag}`",
+        "anchor `&{name}` is defined twice (first on line {line})", "锚点 `&{name}` 重复定义（第 {line} 行已定义）",
+        "give each anchor its own name", "每个锚点使用不同的名字"),
+    "yaml.unsupported-tag": ("the tag `{tag}` is not supported", "不支持标签 `{tag}`",
         "remove the tag; rulebooks use plain YAML values (text, numbers, true/false, null, lists, mappings)",
-        "删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）",
-    ),
-    "yaml.bad-value": (
-        "`{value}` is not a valid {kind}",
-        "`{value}` 不是有效的 {kind}",
-        "fix the value, or quote it to keep it as text",
-        "修正这个值，或加引号把它当作文本",
-    ),
-    "yaml.unhashable-key": (
-        "a list or mapping cannot be used as a mapping key",
-        "列表或映射不能用作键",
-        "use a plain value (usually text) as the key",
-        "请用普通的值（通常是文本）作键",
-    ),
-    "yaml.bad-merge": (
-        "`<<` (merge key) needs a mapping or a list of mappings",
-        "`<<`（合并键）的值必须是映射或映射的列表",
-        "write `<<: *name` where `&name` is on a mapping, or quote \"<<\" to use it as a key",
-        "写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 \"<<\" 当普通键请加引号",
-    ),
-    "yaml.duplicate-key": (
-        "duplicate key `{name}` (first defined on line {line})",
-        "键 `{name}` 重复（第 {line} 行已定义）",
-        "remove one of them or rename it",
-        "删除其中一个或给它改名",
-    ),
-    "yaml.bad-character": (
-        "the character U+{char:04X} is not allowed in YAML",
-        "YAML 中不允许字符 U+{char:04X}",
-        "remove it, or write it as an escape in double quotes (\"\\u{char:04x}\")",
-        "删除它，或在双引号中写成转义（\"\\u{char:04x}\"）",
-    ),
+        "删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）"),
+    "yaml.bad-value": ("`{value}` is not a valid {kind}", "`{value}` 不是有效的 {kind}",
+        "fix the value, or quote it to keep it as text", "修正这个值，或加引号把它当作文本"),
+    "yaml.unhashable-key": ("a list or mapping cannot be used as a mapping key", "列表或映射不能用作键",
+        "use a plain value (usually text) as the key", "请用普通的值（通常是文本）作键"),
+    "yaml.bad-merge": ("`<<` (merge key) needs a mapping or a list of mappings", "`<<`（合并键）的值必须是映射或映射的列表",
+        'write `<<: *name` where `&name` is on a mapping, or quote "<<" to use it as a key',
+        '写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 "<<" 当普通键请加引号'),
+    "yaml.duplicate-key": ("duplicate key `{name}` (first defined on line {line})", "键 `{name}` 重复（第 {line} 行已定义）",
+        "remove one of them or rename it", "删除其中一个或给它改名"),
+    "yaml.bad-character": ("the character U+{char:04X} is not allowed in YAML", "YAML 中不允许字符 U+{char:04X}",
+        'remove it, or write it as an escape in double quotes ("\\u{char:04x}")', '删除它，或在双引号中写成转义（"\\u{char:04x}"）'),
 }
 
 
-def _diagnostic(code: str, source: Source, span: Span | None, **fields: object) -> Diagnostic:
-    """A diagnostic with the texts of ``code`` filled from ``fields``."""
-    message, message_zh, help_en, help_zh = (t.format(**fields) for t in _TEXTS[code])
+def _diagnostic(code: str, source: Source, span: Span | None, *,
+                texts: tuple[str, str, str, str] | None = None, **fields: object) -> Diagnostic:
+    """A diagnostic with the texts of ``code`` (or ``texts``) filled from ``fields``."""
+    message, message_zh, help_en, help_zh = (t.format(**fields) for t in texts or _TEXTS[code])
     return Diagnostic(code, message, source, span, help=help_en, message_zh=message_zh, help_zh=help_zh)
 
 
