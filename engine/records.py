@@ -135,14 +135,14 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin
         if input_format == "jsonl":
-            yield from _read_jsonl(stream, "<stdin>")
+            yield from _read_jsonl(stream, "-")
             return
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
         if fmt == "json":
-            yield from _read_json(text, "<stdin>")
+            yield from _read_json(text, "-")
         else:
-            yield from _read_jsonl(io.StringIO(text), "<stdin>")
+            yield from _read_jsonl(io.StringIO(text), "-")
         return
     fmt = _format_for(path, input_format)
     p = Path(path)

@@ -130,7 +130,7 @@ def test_json_array_input_keeps_element_lines(tmp_path: Path) -> None:
 def test_stdin(tmp_path: Path) -> None:
     code, out, _ = run("check", RB, "-", "--format", "json", stdin=json.dumps(good_record()) + "\n")
     assert code == 0
-    assert lines_of(out)[0]["input"]["file"] == "<stdin>"
+    assert lines_of(out)[0]["input"]["file"] == "-"
 
 
 def test_as_of_overrides_the_application_date() -> None:
@@ -245,3 +245,14 @@ def test_internal_errors_are_reported_without_traceback_unless_debug(monkeypatch
 def test_help_exits_0() -> None:
     code, out, _ = run("--help")
     assert code == 0 and "check" in out
+
+
+def test_a_record_without_its_decision_date_is_indeterminate_and_valid_json() -> None:
+    record = {k: v for k, v in good_record().items() if k != "application_date"}
+    code, out, _ = run("check", RB, "-", "--format", "json", stdin=json.dumps(record))
+    obj = lines_of(out)[0]
+    assert code == 1
+    assert obj["outcome"] == "indeterminate" and obj["as_of"] is None
+    assert all(r["status"] == "error" for r in obj["rules"])
+    assert "application_date" in obj["rules"][0]["message"]
+    jsonschema.validate(obj, load_schema("decision-output.schema.json"))
