@@ -160,14 +160,19 @@ class _Builder:
         scope = Scope(record_t or Type("dyn"), self.functions, kind_name, dict(self.param_types))
         names: dict[tuple[str, str], Any] = {}
 
-        # named values, in dependency order
+        # named values, in dependency order; a value that is broken (or in a cycle) is
+        # reported once and stands in as `dyn`, so that its users are still checked
         parsed = {name: (expr, self.parse(expr)) for name, expr in spec.values}
-        order = self.value_order(spec, parsed)
+        order, cyclic = self.value_order(spec, parsed)
+        for name in parsed:
+            scope.values[name] = Type("dyn")
+            names[("value", name)] = _broken
         for name in order:
             expr, node = parsed[name]
+            if name in cyclic:
+                continue
             c = self.checked(node, expr, scope)
             if c is None:
-                scope.values[name] = Type("dyn")
                 continue
             scope.values[name] = c.type_of(c.node)
             names[("value", name)] = cached_value(("value", name), compile_condition(c, names, self.params))
@@ -206,7 +211,8 @@ class _Builder:
         return CompiledDecision(self.book, spec, record_t, as_of_fn, tuple(rules), tuple(outputs),
                                 {k[1]: v for k, v in names.items() if k[0] == "value"})
 
-    def value_order(self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]) -> list[str]:
+    def value_order(self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]
+                    ) -> tuple[list[str], set[str]]:
         deps: dict[str, set[str]] = {}
         for name, (_expr, node) in parsed.items():
             refs = {n.name for n in A.walk(node) if isinstance(n, A.Ident)} if node is not None else set()
@@ -214,13 +220,16 @@ class _Builder:
             if node is not None and name in refs:
                 deps[name].add(name)
         order: list[str] = []
+        cyclic: set[str] = set()
         state: dict[str, int] = {}
 
         def visit(n: str, trail: list[str]) -> None:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1 or n in deps[n]:
-                cycle = " -> ".join([*(trail[trail.index(n):] if n in trail else [n]), n])
+                members = trail[trail.index(n):] if n in trail else [n]
+                cyclic.update(members)
+                cycle = " -> ".join([*members, n])
                 self.check.append(self.at("check.cycle", parsed[n][0].path, f"the values refer to each other: {cycle}",
                                           "a value cannot depend on itself", message_zh=f"值之间循环引用：{cycle}"))
                 state[n] = 2
@@ -233,7 +242,7 @@ class _Builder:
 
         for name in parsed:
             visit(name, [])
-        return order
+        return order, cyclic
 
     def rule(self, rule: RuleSpec, decision_scope: Scope, names: dict[tuple[str, str], Any]) -> CompiledRule | None:
         scope = Scope(decision_scope.record, self.functions, decision_scope.record_kind, decision_scope.params,
@@ -246,6 +255,7 @@ class _Builder:
             if c is None:
                 ok = False
                 scope.locals[name] = Type("dyn")
+                local_names[("local", name)] = _broken
                 continue
             scope.locals[name] = c.type_of(c.node)
             fn = cached_value(("local", rule.id, name), compile_condition(c, local_names, self.params))
@@ -340,6 +350,11 @@ class _Builder:
                     self.check.append(self.at("rulebook.unknown-output", (*ex.path, "expect", "outputs", name),
                                               f"example `{ex.name}` expects an unknown output `{name}`", key=True,
                                               message_zh=f"示例 `{ex.name}` 引用了不存在的输出 `{name}`"))
+
+
+def _broken(rec: Any, as_of: Any, ctx: Any) -> Any:
+    """Stands in for a value that did not check; the build reports it and never runs this."""
+    raise AssertionError("a rulebook with errors was evaluated")
 
 
 def build_rulebook(source: Source, *, base_dir: Path | None = None,

@@ -272,7 +272,11 @@ class CompiledDecision:
         ctx: dict[Any, Any] = {}
         if not isinstance(record, Mapping):
             err = EvalError("eval.not-an-object", "the record is not a JSON object")
-            return self._all_error(record, rid, input, None, err, ctx)
+            try:
+                given = to_date(as_of, "as_of") if as_of is not None else None
+            except EvalError:
+                given = None
+            return self._all_error(record, rid, input, given, err, ctx)
         try:
             day = self.resolve_as_of(record, as_of)
         except Exception as e:  # noqa: BLE001

@@ -481,7 +481,7 @@ BAD_LINES = [
     ("unknown-top-level-key", _line(trace=[]), ((), "additionalProperties")),
     ("missing-input", {k: v for k, v in CONTRACT_LINE.items() if k != "input"}, ((), "required")),
     ("line-zero", _line(input={"file": "a.jsonl", "line": 0}), (("input", "line"), "minimum")),
-    ("bad-as-of", _line(as_of="2026/03/01"), (("as_of",), "pattern")),
+    ("bad-as-of", _line(as_of="2026/03/01"), (("as_of",), "anyOf")),
     ("decided-line-without-rules", {k: v for k, v in CONTRACT_LINE.items() if k != "rules"}, ((), "required")),
     ("unreadable-with-record-id", {**UNREADABLE_LINE, "record": "A-0003"}, (("record",), "type")),
     ("unreadable-without-message", {k: v for k, v in UNREADABLE_LINE.items() if k != "message"}, ((), "required")),

@@ -66,6 +66,39 @@ class Checked:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
+def _path_key(node: A.Node) -> tuple[str, ...] | None:
+    """``record.a.b`` -> ("record", "a", "b"); None for anything but a chain of fields."""
+    parts: list[str] = []
+    while isinstance(node, A.Select):
+        parts.append(node.field)
+        node = node.operand
+    if isinstance(node, A.Ident):
+        return (node.name, *reversed(parts))
+    return None
+
+
+def _null_tests(node: A.Node, op: str) -> list[tuple[str, ...]]:
+    """The paths that ``node`` being true proves (op ``!=``) or being false proves (op ``==``)
+    to be non-null: ``x != null``, ``null != x``, and conjunctions (resp. disjunctions) of them."""
+    if isinstance(node, A.Binary):
+        if node.op == op:
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(b, A.Literal) and b.kind == "null":
+                    key = _path_key(a)
+                    return [key] if key is not None else []
+        if node.op == ("&&" if op == "!=" else "||"):
+            return _null_tests(node.left, op) + _null_tests(node.right, op)
+    return []
+
+
+def _join(parts: Any) -> str:
+    """``people``, ``[]``, ``age`` -> ``people[].age``."""
+    out = ""
+    for p in parts:
+        out += p if p == "[]" or not out else "." + p
+    return out
+
+
 def _a(t: Type) -> str:
     """``a string``, ``an int``: the type with its article."""
     text = str(t)
@@ -91,6 +124,7 @@ class _Checker:
         self.scope = scope
         self.out = checked
         self.vars: list[tuple[str, Type, str]] = []  # (name, type, path label for messages)
+        self.non_null: list[tuple[str, ...]] = []  # paths proven non-null by `x != null && ...`
 
     # -- reporting
 
@@ -107,7 +141,18 @@ class _Checker:
 
     def visit(self, node: A.Node) -> Type:
         method = getattr(self, "visit_" + type(node).__name__)
-        return self.set(node, method(node))
+        t = method(node)
+        if t.nullable and self.non_null and _path_key(node) in self.non_null:
+            t = t.non_null()
+        return self.set(node, t)
+
+    def visit_narrowed(self, node: A.Node, keys: list[tuple[str, ...]]) -> Type:
+        """Visit ``node`` knowing that the paths ``keys`` are not null there."""
+        self.non_null.extend(keys)
+        try:
+            return self.visit(node)
+        finally:
+            del self.non_null[len(self.non_null) - len(keys):]
 
     def visit_Literal(self, node: A.Literal) -> Type:
         return {"int": T.INT, "uint": T.UINT, "double": T.DOUBLE, "string": T.STRING, "bytes": T.BYTES,
@@ -149,17 +194,20 @@ class _Checker:
 
     def _record_path(self, node: A.Node) -> str | None:
         parts: list[str] = []
-        while isinstance(node, A.Select):
-            parts.append(node.field)
+        while isinstance(node, (A.Select, A.Index)):
+            if isinstance(node, A.Index):
+                parts.append("[]")
+            else:
+                parts.append(node.field)
             node = node.operand
         if isinstance(node, A.Ident):
             kind = self.out.idents.get(id(node), ("",))[0]
             if kind == "record":
-                return ".".join(reversed(parts))
+                return _join(reversed(parts))
             if kind == "var":
                 for var, _t, label in reversed(self.vars):
                     if var == node.name:
-                        return ".".join([label, *reversed(parts)])
+                        return _join([label, *reversed(parts)])
         return None
 
     def _field(self, operand_t: Type, node: A.Select | A.Has, what: str) -> Type:
@@ -241,7 +289,11 @@ class _Checker:
                        message_zh=f"{what} 需要真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
 
     def visit_Binary(self, node: A.Binary) -> Type:
-        lt, rt = self.visit(node.left), self.visit(node.right)
+        lt = self.visit(node.left)
+        if node.op in ("&&", "||"):
+            rt = self.visit_narrowed(node.right, _null_tests(node.left, "!=" if node.op == "&&" else "=="))
+        else:
+            rt = self.visit(node.right)
         op = node.op
         if op in ("&&", "||"):
             word = "`&&` (and)" if op == "&&" else "`||` (or)"
@@ -290,7 +342,8 @@ class _Checker:
 
     def visit_Conditional(self, node: A.Conditional) -> Type:
         self._want_bool(node.cond, self.visit(node.cond), "the condition of `?:`")
-        a, b = self.visit(node.then), self.visit(node.other)
+        a = self.visit_narrowed(node.then, _null_tests(node.cond, "!="))
+        b = self.visit_narrowed(node.other, _null_tests(node.cond, "=="))
         if a == b:
             return a
         if a.kind == b.kind and a.kind != "dyn":

@@ -197,12 +197,13 @@ class _Gen:
             return self.path_of(node.operand) + "[]"
         return "(value)"
 
-    def guard(self, value: py.expr, ft: Type, path: str, out: list[py.stmt]) -> py.expr:
-        """Check a value read from the record against its schema type."""
+    def guard(self, value: py.expr, ft: Type, path: str, out: list[py.stmt], into: str | None = None) -> py.expr:
+        """Check a value read from the record against its schema type (``into``: a variable
+        already holding the value, re-assigned in place)."""
         kind = ft.kind
         if kind == "dyn" or kind == "null":
             return value
-        n = value.id if isinstance(value, py.Name) and value.id.startswith("_t") else None
+        n = into or (value.id if isinstance(value, py.Name) and value.id.startswith("_t") else None)
         if n is None:
             n = self.tmp()
             out.append(_assign(n, value))
@@ -247,7 +248,11 @@ class _Gen:
         return _call("_has", o, py.Constant(node.field))
 
     def x_Index(self, node: A.Index, out: list[py.stmt]) -> py.expr:
-        return _call("_index", self.expr(node.operand, out), self.expr(node.index, out))
+        value = _call("_index", self.expr(node.operand, out), self.expr(node.index, out))
+        ot = self.t(node.operand)
+        if ot.kind == "list" and ot.elem is not None:
+            return self.guard(value, ot.elem, self.path_of(node), out)
+        return value
 
     def x_ListLit(self, node: A.ListLit, out: list[py.stmt]) -> py.expr:
         return py.List(elts=[self.expr(e, out) for e in node.elements], ctx=py.Load())
@@ -358,20 +363,31 @@ class _Gen:
             target = _call("_iter", target, py.Constant(node.macro))
         var = self.tmp("v")
         label = self.path_of(node.target) + "[]" if tt.kind == "list" else node.var
+        elem = tt.elem if tt.kind == "list" and not tt.nullable else None
         self.var_names.append((node.var, var, label))
         try:
-            return self._comprehension(node, target, var, out)
+            return self._comprehension(node, target, var, out, elem, label)
         finally:
             self.var_names.pop()
 
-    def _comprehension(self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt]) -> py.expr:
+    def element_guard(self, var: str, elem: Type | None, label: str) -> list[py.stmt]:
+        """Statements checking one list element against the schema's item type."""
+        if elem is None or elem.kind in ("dyn", "null"):
+            return []
+        stmts: list[py.stmt] = []
+        self.guard(_name(var), elem, label, stmts, into=var)
+        return stmts
+
+    def _comprehension(self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt],
+                       elem: Type | None, label: str) -> py.expr:
         macro = node.macro
         acc, p = self.tmp("acc"), self.tmp("p")
-        loop_body: list[py.stmt] = []
+        loop_body: list[py.stmt] = self.element_guard(var, elem, label)
         if macro in ("all", "exists"):
             stop = macro == "exists"  # the predicate value that decides the result
             err = self.tmp("err")
-            pbody: list[py.stmt] = []
+            pbody: list[py.stmt] = loop_body[:]
+            loop_body.clear()
             pbody.append(_assign(p, self.expr(node.body, pbody)))
             out.append(_assign(acc, py.Constant(not stop)))
             out.append(_assign(err, py.Constant(None)))
@@ -437,8 +453,9 @@ _HELPERS["_macroerr"] = _macro_error
 
 
 def _freeze(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_freeze(v) for v in value]
+    """Defaults are shared by every record: lists become tuples (CEL lists are immutable)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
     return value
 
 

@@ -101,7 +101,7 @@ def want(v: object, kind: str, path: str, nullable: bool = False) -> Any:
         (kind == "string" and isinstance(v, str))
         or (kind == "int" and isinstance(v, int) and not isinstance(v, bool))
         or (kind == "bool" and isinstance(v, bool))
-        or (kind == "list" and isinstance(v, list))
+        or (kind == "list" and isinstance(v, (list, tuple)))
         or (kind in ("object", "map") and isinstance(v, dict))
     )
     if ok:
@@ -404,6 +404,9 @@ def make_map(keys: list[Any], values: list[Any]) -> dict[Any, Any]:
             raise EvalError("eval.bad-key", f"a map key cannot be {type_name(k)}")
         if _map_lookup(out, k) is not _ABSENT:
             raise EvalError("eval.duplicate-key", f"duplicate map key: {k!r}")
+        if k in out:  # e.g. 1 and true: different CEL keys that one Python dict cannot keep apart
+            raise EvalError("eval.bad-key", f"the map keys {next(x for x in out if x == k)!r} and {k!r} "
+                            "cannot be used in the same map")
         out[k] = v
     return out
 
