@@ -91,18 +91,24 @@ def to_json_value(v: Any) -> Any:
 class RuleResult:
     """The result of one rule on one record."""
 
-    __slots__ = ("_ctx", "_values", "as_of", "compiled", "error", "record", "status", "waiver")
+    __slots__ = ("_env", "_values", "compiled", "error", "status", "waiver")
 
-    def __init__(self, compiled: CompiledRule, status: Status, record: Mapping[str, Any], as_of: _dt.date | None,
-                 ctx: dict[Any, Any], error: EvalError | None = None, waiver: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, compiled: CompiledRule, status: Status, env: tuple[Any, _dt.date | None, dict[Any, Any]],
+                 error: EvalError | None = None, waiver: Mapping[str, Any] | None = None) -> None:
         self.compiled = compiled
         self.status = status
-        self.record = record
-        self.as_of = as_of
-        self._ctx = ctx
+        self._env = env  # (record, as_of, ctx): shared by every rule of one evaluation
         self.error = error
         self.waiver = waiver
         self._values: dict[str, Any] | None = None
+
+    @property
+    def record(self) -> Any:
+        return self._env[0]
+
+    @property
+    def as_of(self) -> _dt.date | None:
+        return self._env[1]
 
     @property
     def spec(self) -> RuleSpec:
@@ -117,7 +123,7 @@ class RuleResult:
         return self.compiled.spec.severity
 
     def _get(self, getter: Any) -> Any:
-        return getter(self.record, self.as_of, self._ctx)
+        return getter(*self._env)
 
     @property
     def values(self) -> dict[str, Any]:
@@ -243,6 +249,10 @@ def _waiver_for(record: Mapping[str, Any], rule_id: str) -> Mapping[str, Any] | 
     return None
 
 
+_PASS, _FAIL, _ERROR, _WAIVED, _NOT_APPLICABLE = (
+    Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED, Status.NOT_APPLICABLE)
+
+
 class CompiledDecision:
     """A decision ready to evaluate records; immutable and shareable."""
 
@@ -256,6 +266,8 @@ class CompiledDecision:
         self.rules = rules
         self.outputs = outputs
         self.values = values
+        # what the evaluation loop needs of each rule, unpacked once
+        self._plan = tuple((r, r.when, r.require, r.spec.severity == Severity.ERROR) for r in rules)
 
     def resolve_as_of(self, record: Mapping[str, Any], as_of: _dt.date | str | None) -> _dt.date:
         """The evaluation date: given, else the decision's ``as_of`` expression, else today."""
@@ -284,38 +296,39 @@ class CompiledDecision:
             err = EvalError(err.code, f"cannot determine the evaluation date: {err.message}", err.path)
             return self._all_error(record, rid, input, None, err, ctx)
         results: list[RuleResult] = []
+        append = results.append
+        env = (record, day, ctx)
         failed = errored = False
-        for rule in self.rules:
-            spec = rule.spec
-            error: EvalError | None = None
-            waiver = None
+        has_waivers = "waivers" in record
+        for rule, when, require, decisive in self._plan:
             try:
-                if rule.when is not None and (applies := rule.when(record, day, ctx)) is not True:
+                if when is not None and (applies := when(record, day, ctx)) is not True:
                     if applies is False:
-                        results.append(RuleResult(rule, Status.NOT_APPLICABLE, record, day, ctx))
+                        append(RuleResult(rule, _NOT_APPLICABLE, env))
                         continue
                     raise EvalError("eval.not-bool", "`when` must be true or false")
-                ok = rule.require(record, day, ctx)
+                ok = require(record, day, ctx)
                 if ok is True:
-                    status = Status.PASS
+                    status = _PASS
                 elif ok is False:
-                    status = Status.FAIL
+                    status = _FAIL
                 else:
                     raise EvalError("eval.not-bool", "`require` must be true or false")
+                error = None
             except Exception as e:  # noqa: BLE001 - every failure is the rule's error
                 error = wrap_error(e)
-                status = Status.ERROR
-            if "waivers" in record:
-                waiver = _waiver_for(record, spec.id)
-                if waiver is not None:
-                    status, error = self._apply_waiver(spec, status, error, waiver)
-            if spec.severity == Severity.ERROR:
-                if status == Status.FAIL:
+                status = _ERROR
+            waiver = None
+            if has_waivers and (waiver := _waiver_for(record, rule.spec.id)) is not None:
+                status, error = self._apply_waiver(rule.spec, status, error, waiver)
+                if status is not _WAIVED:
+                    waiver = None
+            if decisive:
+                if status is _FAIL:
                     failed = True
-                elif status == Status.ERROR:
+                elif status is _ERROR:
                     errored = True
-            results.append(RuleResult(rule, status, record, day, ctx, error,
-                                      waiver if status == Status.WAIVED else None))
+            append(RuleResult(rule, status, env, error, waiver))
         outcome = Outcome.FAIL if failed else Outcome.INDETERMINATE if errored else Outcome.PASS
         outputs: dict[str, Any] = {}
         output_errors: dict[str, EvalError] = {}
@@ -345,8 +358,8 @@ class CompiledDecision:
 
     def _all_error(self, record: Any, rid: str | None, input: InputRef | None, day: _dt.date | None,
                    err: EvalError, ctx: dict[Any, Any]) -> Decision:
-        results = [RuleResult(r, Status.ERROR, record if isinstance(record, Mapping) else {}, day, ctx, err)
-                   for r in self.rules]
+        env = (record if isinstance(record, Mapping) else {}, day, ctx)
+        results = [RuleResult(r, Status.ERROR, env, err) for r in self.rules]
         failed = any(r.severity == Severity.ERROR for r in results)
         return Decision(self.book.id, self.book.version, self.name, rid, input, day,
                         Outcome.INDETERMINATE if failed else Outcome.PASS, results)

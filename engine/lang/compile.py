@@ -274,26 +274,37 @@ class _Gen:
         return _call("_neg", o)
 
     def logic(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
-        """``a && b`` / ``a || b`` with CEL's commutative error handling."""
+        """A chain ``a && b && ...`` (or ``||``) with CEL's commutative error handling.
+
+        The operands are evaluated in order inside one ``while True: ... break``
+        block (so a long chain does not nest), each in its own ``try``.  The
+        absorbing value (``false`` for ``&&``, ``true`` for ``||``) ends the chain
+        at once; otherwise the first error (or non-bool) is raised at the end.
+        """
         absorbing = node.op == "||"
-        a, b, r = self.tmp("a"), self.tmp("b"), self.tmp("r")
+        operands = _chain(node, node.op)
+        r, err = self.tmp("r"), self.tmp("err")
+        out.append(_assign(r, py.Constant(not absorbing)))
+        out.append(_assign(err, py.Constant(None)))
         body: list[py.stmt] = []
-        body.append(_assign(a, self.expr(node.left, body)))
-        out.append(_try_catch(body, a))
-        rbody: list[py.stmt] = []
-        rbody.append(_assign(b, self.expr(node.right, rbody)))
-        not_plain_bool = py.BoolOp(op=py.And(), values=[_is(_name(b), py.Constant(True), negate=True),
-                                                          _is(_name(b), py.Constant(False), negate=True)])
-        fix = py.If(
-            test=py.BoolOp(op=py.Or(), values=[_is(_name(a), py.Constant(not absorbing), negate=True), not_plain_bool]),
-            body=[_assign(r, _call("_logic", py.Constant(node.op), _name(a), _name(b)))],
-            orelse=[_assign(r, _name(b))],
-        )
+        for operand in operands:
+            v = self.tmp("a")
+            stmts: list[py.stmt] = []
+            stmts.append(_assign(v, self.expr(operand, stmts)))
+            body.append(_try_catch(stmts, v))
+            body.append(py.If(
+                test=_is(_name(v), py.Constant(absorbing)),
+                body=[_assign(r, py.Constant(absorbing)), py.Break()],
+                orelse=[py.If(
+                    test=py.BoolOp(op=py.And(), values=[_is(_name(v), py.Constant(not absorbing), negate=True),
+                                                        _is(_name(err), py.Constant(None))]),
+                    body=[_assign(err, _name(v))], orelse=[])]))
+        body.append(py.Break())
+        out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
         out.append(py.If(
-            test=_is(_name(a), py.Constant(absorbing)),
-            body=[_assign(r, py.Constant(absorbing))],
-            orelse=[_try_catch(rbody, b), fix],
-        ))
+            test=py.BoolOp(op=py.And(), values=[_is(_name(r), py.Constant(not absorbing)),
+                                                _is(_name(err), py.Constant(None), negate=True)]),
+            body=[_raise(_call("_macroerr", _name(err), py.Constant(node.op)))], orelse=[]))
         return _name(r)
 
     def x_Binary(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
@@ -440,7 +451,16 @@ class _Gen:
         py.fix_missing_locations(module)
         code = compile(module, "<condition>", "exec")
         exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
-        return self.g[name]  # type: ignore[no-any-return]
+        fn = self.g[name]
+        fn.generated_ast = module  # for `python_source()`: reading the generated code when debugging
+        return fn  # type: ignore[no-any-return]
+
+
+def _chain(node: A.Node, op: str) -> list[A.Node]:
+    """The operands of a chain of one logical operator, in source order."""
+    if isinstance(node, A.Binary) and node.op == op:
+        return _chain(node.left, op) + _chain(node.right, op)
+    return [node]
 
 
 def _macro_error(err: object, macro: str) -> EvalError:
@@ -471,6 +491,12 @@ def compile_condition(checked: Checked, names: dict[tuple[str, str], Any] | None
     return gen.function(checked.node)
 
 
+def python_source(fn: Any) -> str:
+    """The Python code generated for a compiled expression (for debugging and docs)."""
+    module = getattr(fn, "generated_ast", None)
+    return py.unparse(module) if module is not None else "<not generated code>"
+
+
 def cached_value(key: Any, fn: CompiledFn) -> CompiledFn:
     """Wrap a named value's function so it is computed at most once per record."""
 
@@ -487,4 +513,5 @@ def cached_value(key: Any, fn: CompiledFn) -> CompiledFn:
             raise v
         return v
 
+    get.generated_ast = getattr(fn, "generated_ast", None)  # type: ignore[attr-defined]
     return get
