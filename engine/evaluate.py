@@ -218,7 +218,7 @@ class Decision:
         out: dict[str, Any] = {
             "rulebook": self.rulebook, "version": self.version, "decision": self.decision,
             "record": self.record_id,
-            "input": self.input.to_json() if self.input else {"file": None, "line": None},
+            "input": self.input.to_json() if self.input else None,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "outcome": str(self.outcome),
             "rules": [r.to_json(lang) for r in self.rules],

@@ -39,18 +39,19 @@ tree is turned into nodes without recursion, and expressions longer than
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import Shift
 
 from engine.errors import ConditionSyntaxError, Diagnostic
 from engine.lang import ast as A
 from engine.source import Source, Span
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "RESERVED_WORDS", "parse_condition"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "RESERVED_WORDS", "grammar_path", "parse_condition"]
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 100
@@ -62,55 +63,40 @@ UINT_MAX = 2**64 - 1
 RESERVED_WORDS = frozenset(
     "as break const continue else for function if import let loop package namespace return var void while".split()
 )
-# Words that are part of the syntax; as names they are errors too.
-_KEYWORD_TYPES = {
-    "in": "_IN",
-    "and": "_AND",
-    "or": "_OR",
-    "not": "_NOT",
-    "true": "_TRUE",
-    "false": "_FALSE",
-    "null": "_NULL",
-}
+# Words that are part of the syntax, with their terminal names; as names they are errors too.
+_KEYWORD_TYPES = {w: f"_{w.upper()}" for w in ("in", "and", "or", "not", "true", "false", "null")}
 
 _MACRO_ARITY = {"all": (2,), "exists": (2,), "exists_one": (2,), "filter": (2,), "map": (2, 3)}
-
-_BINARY_RULES = {
-    "logical_or": "||",
-    "logical_and": "&&",
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "in_": "in",
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "div": "/",
-    "mod": "%",
+_MACRO_EXAMPLES = {
+    "all": "`record.introducers.all(i, i.is_member)`",
+    "exists": '`record.history.exists(h, h.event == "ban")`',
+    "exists_one": '`record.roles.exists_one(r, r == "chair")`',
+    "filter": "`record.introducers.filter(i, i.is_member)`",
+    "map": "`record.awards.map(a, a.year)`",
 }
 
-_SIMPLE_ESCAPES = {
-    "\\": "\\",
-    '"': '"',
-    "'": "'",
-    "`": "`",
-    "?": "?",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-}
+_BINARY_RULES = dict(
+    zip(
+        "logical_or logical_and eq ne lt le gt ge in_ add sub mul div mod".split(),
+        "|| && == != < <= > >= in + - * / %".split(),
+        strict=True,
+    )
+)
+
+_SIMPLE_ESCAPES = dict(zip("\\\"'`?abfnrtv", "\\\"'`?\a\b\f\n\r\t\v", strict=True))
 _HEX = frozenset("0123456789abcdefABCDEF")
 _OCT = frozenset("01234567")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+# Full-width and Chinese punctuation -> the ASCII character meant.
+_FULL_WIDTH: dict[str, str] = {
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+    **dict(zip("\u3000“”‘’。、【】", " \"\"''.,[]", strict=True)),
+}
+# Chinese words used as operators -> the operator meant.
+_CHINESE_OPERATORS = dict.fromkeys(("且", "并且", "而且", "与", "和"), "&&") | {"或": "||", "或者": "||", "非": "!"}
 
 
 # ---- the Lark parser (lazy singleton) ---------------------------------------
@@ -120,7 +106,11 @@ _LARK_LOCK = threading.Lock()
 
 
 def _classify_ident(token: Token) -> Token:
-    """Lexer callback: a keyword or reserved word lexed as a name is not a name."""
+    """Lexer callback: a keyword or reserved word lexed as a name is not a name.
+
+    (Keywords lex as names where the parser cannot accept them, e.g. after a
+    dot; giving them back their own type makes the parser reject them.)
+    """
     kind = _KEYWORD_TYPES.get(token.value)
     if kind is None and token.value in RESERVED_WORDS:
         kind = "RESERVED"
@@ -152,7 +142,7 @@ def _lark() -> Lark:
 
 
 class _Report:
-    """Collects diagnostics for one expression text."""
+    """Collects the diagnostics for one expression text."""
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
@@ -166,7 +156,7 @@ class _Report:
             self._source = Source(self.name, self.text)
         return self._source
 
-    def add(self, code: str, start: int, end: int, msg: _M.Message) -> None:
+    def add(self, code: str, start: int, end: int, msg: _Message) -> None:
         self.items.append(
             Diagnostic(
                 code,
@@ -179,17 +169,10 @@ class _Report:
             )
         )
 
-    def fail(self, code: str | None = None, start: int = 0, end: int = 0, msg: _M.Message | None = None) -> NoReturn:
+    def fail(self, code: str | None = None, start: int = 0, end: int = 0, msg: _Message | None = None) -> NoReturn:
         if code is not None and msg is not None:
             self.add(code, start, end, msg)
         raise ConditionSyntaxError(self.items)
-
-    def position(self, offset: int) -> tuple[str, str]:
-        """Where ``offset`` is, in words (English, Chinese)."""
-        line, col = self.source.line_col(offset)
-        if self.source.line_count == 1:
-            return f"column {col}", f"第 {col} 列"
-        return f"line {line}, column {col}", f"第 {line} 行第 {col} 列"
 
 
 def parse_condition(text: str, name: str = "<expression>") -> A.Node:
@@ -203,55 +186,55 @@ def parse_condition(text: str, name: str = "<expression>") -> A.Node:
         The root node; every node's ``span`` holds character offsets into ``text``.
 
     Raises:
-        ConditionSyntaxError: the text is not a valid expression; the only
-            exception this function raises.
+        ConditionSyntaxError: the text is not a valid expression.  For any
+            string this is the only exception raised (an unforeseen internal
+            failure is reported as ``syntax.internal-error``).
+        TypeError: ``text`` is not a string (a programming error).
     """
+    if not isinstance(text, str):
+        raise TypeError(f"expression must be a str, not {type(text).__name__}")
     report = _Report(name, text)
     try:
         return _parse(text, report)
     except ConditionSyntaxError:
         raise
     except Exception as exc:  # noqa: BLE001 - the promise is: only ConditionSyntaxError
-        report.fail("syntax.internal-error", 0, len(text), _M.internal_error(type(exc).__name__))
+        report.items.clear()
+        report.fail("syntax.internal-error", 0, len(report.text), _msg("internal", kind=type(exc).__name__))
 
 
 def _parse(text: str, report: _Report) -> A.Node:
-    if not isinstance(text, str):
-        report.fail("syntax.empty", 0, 0, _M.empty())
     if len(text) > MAX_LENGTH:
-        report.fail("syntax.too-long", MAX_LENGTH, len(text), _M.too_long(len(text), MAX_LENGTH))
+        report.fail("syntax.too-long", MAX_LENGTH, len(text), _msg("too-long", length=len(text), limit=MAX_LENGTH))
     scan = _prescan(text, report)
     if report.items:
         report.fail()
     if not scan.significant:
-        report.fail("syntax.empty", 0, len(text), _M.empty())
+        report.fail("syntax.empty", 0, len(text), _msg("empty"))
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         _explain_lark_error(exc, text, scan, report)
-    except LarkError as exc:
-        report.fail("syntax.unexpected-token", 0, len(text), _M.internal_error(type(exc).__name__))
-    node = _Builder(text, report).build(tree)
+    node = _Builder(report).build(tree)
     _check_tree(node, text, report)
     if report.items:
         report.fail()
     return node
 
 
-# ---- pre-scan: characters that never belong outside strings, brackets ------
+# ---- pre-scan: what never belongs outside strings; bracket balance ----------
 
 
 class _Scan:
     def __init__(self) -> None:
-        self.significant = False
-        self.open: list[tuple[str, int]] = []  # unclosed brackets at the end
-        self.bad_closers: dict[int, tuple[str, int] | None] = {}  # pos -> mismatched opener
+        self.significant = False  # anything but whitespace and comments
+        self.open: list[tuple[str, int]] = []  # brackets still open at the end
+        self.bad_closers: dict[int, tuple[str, int] | None] = {}  # offset -> the opener it fails to match
 
 
 def _string_end(text: str, i: int, raw: bool) -> int | None:
     """End offset of the string literal whose opening quote is at ``i``, or None."""
-    q = text[i]
-    n = len(text)
+    q, n = text[i], len(text)
     if text.startswith(q * 3, i):
         if raw:
             j = text.find(q * 3, i + 3)
@@ -270,14 +253,9 @@ def _string_end(text: str, i: int, raw: bool) -> int | None:
         ch = text[j]
         if ch == q:
             return j + 1
-        if ch in "\r\n":
+        if ch in "\r\n" or (ch == "\\" and not raw and (j + 1 >= n or text[j + 1] in "\r\n")):
             return None
-        if ch == "\\" and not raw:
-            if j + 1 >= n or text[j + 1] in "\r\n":
-                return None
-            j += 2
-        else:
-            j += 1
+        j += 2 if ch == "\\" and not raw else 1
     return None
 
 
@@ -301,43 +279,35 @@ def _prescan(text: str, report: _Report) -> _Scan:
             k = i
             while k > 0 and text[k - 1] in _IDENT_CHARS:
                 k -= 1
-            prefix = text[k:i].lower()
-            raw = prefix in ("r", "rb", "br")
-            end = _string_end(text, i, raw)
+            end = _string_end(text, i, text[k:i].lower() in ("r", "rb", "br"))
             if end is None:
                 triple = text.startswith(c * 3, i)
                 line_end = text.find("\n", i)
                 rest = text[i + 1 : n if line_end < 0 else line_end]
-                report.add(
-                    "syntax.unterminated-string",
-                    i,
-                    i + (3 if triple else 1),
-                    _M.unterminated_string(c, triple, any(ch in rest for ch in "“”‘’")),
-                )
+                variant = "-curly" if any(ch in rest for ch in "“”‘’") else "-triple" if triple else ""
+                msg = _msg("unterminated", "unterminated" + variant, close=c * 3 if triple else c, triple=c * 3)
+                report.add("syntax.unterminated-string", i, i + (3 if triple else 1), msg)
                 return scan
             i = end
             continue
         if c in _OPENERS:
             stack.append((c, i))
             if len(stack) > MAX_DEPTH:
-                report.add("syntax.too-deep", i, i + 1, _M.too_deep(MAX_DEPTH))
+                report.add("syntax.too-deep", i, i + 1, _msg("too-deep", limit=MAX_DEPTH))
                 return scan
         elif c in _CLOSERS:
-            if not stack:
-                scan.bad_closers[i] = None
-            else:
-                opener = stack.pop()
-                if _OPENERS[opener[0]] != c:
-                    scan.bad_closers[i] = opener
-        elif c in _M.FULL_WIDTH:
-            report.add("syntax.full-width", i, i + 1, _M.full_width(c))
+            opener = stack.pop() if stack else None
+            if opener is None or _OPENERS[opener[0]] != c:
+                scan.bad_closers[i] = opener
+        elif c in _FULL_WIDTH:
+            report.add("syntax.full-width", i, i + 1, _full_width(c))
         elif not c.isascii() and c.isalpha():
             j = i
             while j < n and not text[j].isascii() and text[j].isalpha():
                 j += 1
-            word = text[i:j]
-            if word in _M.CHINESE_OPERATORS:
-                report.add("syntax.chinese-operator", i, j, _M.chinese_operator(word))
+            if text[i:j] in _CHINESE_OPERATORS:
+                op = _CHINESE_OPERATORS[text[i:j]]
+                report.add("syntax.chinese-operator", i, j, _msg("not-operator", op, word=text[i:j]))
             i = j
             continue
         i += 1
@@ -350,43 +320,47 @@ def _prescan(text: str, report: _Report) -> _Scan:
 def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _Report) -> NoReturn:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
-        c = text[pos] if pos < len(text) else ""
+        c = text[pos : pos + 1]
         if c == "=":
-            report.fail("syntax.assignment", pos, pos + 1, _M.assignment())
+            report.fail("syntax.assignment", pos, pos + 1, _msg("assignment"))
         if c in ("&", "|"):
-            report.fail("syntax.single-and-or", pos, pos + 1, _M.single_and_or(c))
-        if c in ('"', "'"):
-            report.fail("syntax.unterminated-string", pos, pos + 1, _M.unterminated_string(c, False, False))
-        if c in _M.FULL_WIDTH:
-            report.fail("syntax.full-width", pos, pos + 1, _M.full_width(c))
-        report.fail("syntax.unexpected-character", pos, pos + 1, _M.unexpected_character(c))
-    if isinstance(exc, UnexpectedToken):
-        tok = exc.token
-        expected = _acceptable(exc.state, set(exc.expected))
-        if tok.type == "$END":
-            _explain_end(text, tok, expected, scan, report)
-        start = tok.start_pos if tok.start_pos is not None else 0
-        end = tok.end_pos if tok.end_pos is not None else start + len(tok.value)
-        after_dot = text[:start].rstrip().endswith(".")
-        if tok.type == "RESERVED":
-            calls = text[end:].lstrip().startswith("(")
-            report.fail("syntax.reserved-word", start, end, _M.reserved_word(tok.value, after_dot, calls))
-        if tok.type in _KEYWORD_TYPES.values() and expected == {"IDENT"}:
-            report.fail("syntax.reserved-word", start, end, _M.reserved_word(tok.value, True, False))
-        if start in scan.bad_closers:
-            opener = scan.bad_closers[start]
-            if opener is None:
-                report.fail("syntax.unmatched-bracket", start, end, _M.unmatched_closer(tok.value))
-            report.fail(
-                "syntax.unmatched-bracket",
-                start,
-                end,
-                _M.mismatched_closer(tok.value, opener[0], report.position(opener[1])),
-            )
-        report.fail("syntax.unexpected-token", start, end, _M.unexpected_token(tok.value, _expected_words(expected)))
-    if isinstance(exc, UnexpectedEOF):  # not raised by LALR; kept for safety
-        _explain_end(text, None, set(exc.expected), scan, report)
-    report.fail("syntax.unexpected-token", 0, len(text), _M.internal_error(type(exc).__name__))
+            report.fail("syntax.single-and-or", pos, pos + 1, _msg("not-operator", c * 2, word=c))
+        if c in ('"', "'"):  # normally found by the pre-scan
+            report.fail("syntax.unterminated-string", pos, pos + 1, _msg("unterminated", close=c, triple=c * 3))
+        if c in _FULL_WIDTH:
+            report.fail("syntax.full-width", pos, pos + 1, _full_width(c))
+        report.fail("syntax.unexpected-character", pos, pos + 1, _unexpected_character(c))
+    if not isinstance(exc, UnexpectedToken):  # LALR raises nothing else
+        report.fail("syntax.unexpected-token", 0, len(text), _msg("internal", kind=type(exc).__name__))
+    tok = exc.token
+    expected = _acceptable(exc.state, set(exc.expected))
+    en, zh = _expected_words(expected)
+    start = tok.start_pos or 0
+    end = tok.end_pos if tok.end_pos is not None else start + len(tok.value)
+    if tok.type == "$END":  # positioned like the last token
+        if scan.open:
+            bracket, pos = scan.open[-1]
+            msg = _msg("unclosed", bracket=bracket, closer=_OPENERS[bracket])
+            report.fail("syntax.unclosed-bracket", pos, pos + 1, msg)
+        one_dot = expected == {"IDENT"} and text[:end].endswith(".") and text[: end - 1][-1:].isdigit()
+        help_key = "one-dot" if one_dot else "unexpected-end"
+        report.fail("syntax.unexpected-end", end, end, _msg("unexpected-end", help_key, expected=en, expected_zh=zh))
+    after_dot = text[:start].rstrip().endswith(".")
+    if tok.type == "RESERVED" or (tok.type in _KEYWORD_TYPES.values() and expected == {"IDENT"}):
+        calls = text[end:].lstrip().startswith("(")
+        help_key = "if-function" if tok.value == "if" and calls else "reserved-field" if after_dot else "reserved-word"
+        report.fail("syntax.reserved-word", start, end, _msg("reserved-word", help_key, word=tok.value))
+    if start in scan.bad_closers:
+        opener = scan.bad_closers[start]
+        if opener is None:
+            msg = _msg("unmatched", closer=tok.value, opener=_CLOSERS[tok.value])
+        else:
+            line, col = report.source.line_col(opener[1])
+            at = {"line": line, "col": col, "closer": tok.value, "opener": opener[0], "right": _OPENERS[opener[0]]}
+            msg = _msg("mismatched-line" if "\n" in text else "mismatched", "mismatched", **at)
+        report.fail("syntax.unmatched-bracket", start, end, msg)
+    msg = _msg("unexpected-token", shown=_show(tok.value), expected=en, expected_zh=zh)
+    report.fail("syntax.unexpected-token", start, end, msg)
 
 
 def _acceptable(state: Any, expected: set[str]) -> set[str]:
@@ -397,20 +371,15 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
     parser's state stack (no values, so this is cheap) and keep those shifted.
     """
     try:
-        conf = state.parse_conf
+        table, end_state = state.parse_conf.states, state.parse_conf.end_state
         start_stack = list(state.state_stack)
     except AttributeError:
         return expected
-    table, end_state = conf.states, conf.end_state
-    candidates = set(expected) | {"$END"}
     result = set()
-    for terminal in candidates:
+    for terminal in expected | {"$END"}:
         stack = list(start_stack)
-        while True:
-            row = table[stack[-1]]
-            if terminal not in row:
-                break
-            action, arg = row[terminal]
+        while terminal in table[stack[-1]]:
+            action, arg = table[stack[-1]][terminal]
             if action is Shift:
                 result.add(terminal)
                 break
@@ -423,56 +392,25 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
     return result or expected
 
 
-def _explain_end(text: str, tok: Token | None, expected: set[str], scan: _Scan, report: _Report) -> NoReturn:
-    if scan.open:
-        bracket, pos = scan.open[-1]
-        report.fail("syntax.unclosed-bracket", pos, pos + 1, _M.unclosed_bracket(bracket, _OPENERS[bracket]))
-    stripped = text.rstrip()
-    while True:  # step back over trailing comments
-        line_start = stripped.rfind("\n") + 1
-        line = stripped[line_start:]
-        cut = _comment_start(line)
-        if cut is None:
-            break
-        stripped = stripped[: line_start + cut].rstrip()
-    pos = len(stripped)
-    one_dot = expected == {"IDENT"} and stripped.endswith(".") and stripped[:-1][-1:].isdigit()
-    report.fail("syntax.unexpected-end", pos, pos, _M.unexpected_end(_expected_words(expected), one_dot))
-
-
-def _comment_start(line: str) -> int | None:
-    """Offset of a ``//`` comment in one line, skipping strings, or None."""
-    i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if c in "\"'":
-            end = _string_end(line, i, False)
-            if end is None:
-                return None
-            i = end
-        elif line.startswith("//", i):
-            return i
-        else:
-            i += 1
-    return None
-
-
 _CLOSER_TOKENS = [("_RPAR", ")"), ("_RSQB", "]"), ("_RBRACE", "}"), ("_COMMA", ","), ("_COLON", ":")]
 _OPERATOR_TOKENS = frozenset(
     "_OROR _OR _ANDAND _AND _EQ _NE _LT _LE _GT _GE _IN _PLUS _STAR _SLASH _PERCENT _QUESTION".split()
 )
 
 
-def _expected_words(expected: set[str]) -> list[_M.Word]:
-    """Terminal names -> a short list of things a user can recognise."""
-    words: list[_M.Word] = [_M.Word(f"`{ch}`", f"`{ch}`") for name, ch in _CLOSER_TOKENS if name in expected]
+def _expected_words(expected: set[str]) -> tuple[str, str]:
+    """Terminal names -> what a user can recognise, in English and Chinese."""
+    words = [(f"`{ch}`", f"`{ch}`") for name, ch in _CLOSER_TOKENS if name in expected]
     if "IDENT" in expected:
-        words.append(_M.A_NAME if expected <= {"IDENT", "_LPAR"} else _M.A_VALUE)
+        words.append(("a name", "一个名称") if expected <= {"IDENT", "_LPAR"} else ("a value", "一个值"))
     if expected & _OPERATOR_TOKENS:
-        words.append(_M.AN_OPERATOR)
+        words.append(("an operator", "运算符"))
     if not words:
-        words.append(_M.END if "$END" in expected else _M.SOMETHING_ELSE)
-    return words
+        words.append(("end of expression", "表达式结尾") if "$END" in expected else ("something else", "其他内容"))
+    if len(words) == 1:
+        return words[0]
+    en, zh = [w[0] for w in words], [w[1] for w in words]
+    return ", ".join(en[:-1]) + " or " + en[-1], "、".join(zh[:-1]) + " 或 " + zh[-1]
 
 
 # ---- tree -> AST ---------------------------------------------------------------
@@ -486,17 +424,20 @@ def _tok_span(tok: Token) -> Span:
     return Span(tok.start_pos, tok.end_pos)
 
 
+def _constant(value: object, kind: str) -> Callable[[Any, Any, list[Any]], A.Node]:
+    return lambda self, meta, c: A.Literal(value, kind, span=_span(meta))
+
+
 class _Builder:
-    """Transformer from the Lark tree to AST nodes, one method per rule.
+    """Transformer from the Lark tree to AST nodes: one ``r_<rule>`` method per rule.
 
     Unlike ``lark.Transformer`` it walks the tree with an explicit stack, so a
     deeply nested expression cannot exhaust Python's recursion limit.
-    Problems (bad escapes, bad macros, numbers out of range) are collected in
-    the report and a stand-in node is returned, so several can be reported.
+    Problems (bad escapes, bad macros, numbers out of range) are added to the
+    report and a stand-in node is returned, so that several can be reported.
     """
 
-    def __init__(self, text: str, report: _Report) -> None:
-        self.text = text
+    def __init__(self, report: _Report) -> None:
         self.report = report
 
     def build(self, tree: Tree) -> A.Node:
@@ -513,19 +454,13 @@ class _Builder:
                 count = len(item.children)
                 children = values[len(values) - count :]
                 del values[len(values) - count :]
-                values.append(self._dispatch(item.data, item.meta, children))
-        result = values[0]
-        assert not isinstance(result, (tuple, Token))
-        return result  # type: ignore[no-any-return]
-
-    def _dispatch(self, rule: str, meta: Any, children: list[Any]) -> Any:
-        op = _BINARY_RULES.get(rule)
-        if op is not None:
-            return A.Binary(op, children[0], children[1], span=_span(meta))
-        method: Callable[[Any, list[Any]], Any] = getattr(self, "r_" + rule)
-        return method(meta, children)
-
-    # -- operators
+                op = _BINARY_RULES.get(item.data)
+                if op is not None:
+                    values.append(A.Binary(op, children[0], children[1], span=_span(item.meta)))
+                else:
+                    method: Callable[[Any, list[Any]], Any] = getattr(self, "r_" + item.data)
+                    values.append(method(item.meta, children))
+        return values[0]  # type: ignore[no-any-return]
 
     def r_conditional(self, meta: Any, c: list[Any]) -> A.Node:
         return A.Conditional(c[0], c[1], c[2], span=_span(meta))
@@ -536,10 +471,8 @@ class _Builder:
     def r_neg(self, meta: Any, c: list[Any]) -> A.Node:
         operand = c[0]
         if isinstance(operand, A.Literal) and operand.kind == "int" and operand.value == INT_MAX + 1:
-            return A.Literal(-(INT_MAX + 1), "int", span=_span(meta))
+            return A.Literal(-(INT_MAX + 1), "int", span=_span(meta))  # the smallest int
         return A.Unary("-", operand, span=_span(meta))
-
-    # -- members and names
 
     def r_select(self, meta: Any, c: list[Any]) -> A.Node:
         return A.Select(c[0], str(c[1]), span=_span(meta), field_span=_tok_span(c[1]))
@@ -559,44 +492,34 @@ class _Builder:
         arity = _MACRO_ARITY.get(name)
         if arity is None:
             return A.Call(name, args, target, span=span, name_span=name_span)
+        example = _MACRO_EXAMPLES[name]
         if len(args) not in arity:
-            self.report.add("syntax.bad-macro", span.start, span.end, _M.macro_arity(name, len(args)))
+            need, need_zh, help_key = ("2 or 3", "2 或 3", "map-args") if name == "map" else ("2", "2", "macro-args")
+            msg = _msg("macro-arity", help_key, name=name, need=need, need_zh=need_zh, got=len(args), example=example)
+            self.report.add("syntax.bad-macro", span.start, span.end, msg)
         elif not isinstance(args[0], A.Ident) or args[0].name.startswith("."):
-            first = args[0].span
-            self.report.add("syntax.bad-macro", first.start, first.end, _M.macro_variable(name))
+            msg = _msg("macro-variable", name=name, example=example)
+            self.report.add("syntax.bad-macro", args[0].span.start, args[0].span.end, msg)
         else:
-            var = args[0]
-            return A.Comprehension(
-                name,
-                target,
-                var.name,
-                args[-1],
-                args[1] if len(args) == 3 else None,
-                span=span,
-                var_span=var.span,
-            )
+            var, cond = args[0], (args[1] if len(args) == 3 else None)
+            return A.Comprehension(name, target, var.name, args[-1], cond, span=span, var_span=var.span)
         return A.Call(name, args, target, span=span, name_span=name_span)
 
     def r_global_call(self, meta: Any, c: list[Any]) -> A.Node:
-        name, args = str(c[0]), c[1]
-        span = _span(meta)
+        name, args, span = str(c[0]), c[1], _span(meta)
         if name == "has":
             if len(args) == 1 and isinstance(args[0], A.Select):
-                sel = args[0]
-                return A.Has(sel.operand, sel.field, span=span, field_span=sel.field_span)
-            self.report.add("syntax.bad-macro", span.start, span.end, _M.bad_has())
+                return A.Has(args[0].operand, args[0].field, span=span, field_span=args[0].field_span)
+            self.report.add("syntax.bad-macro", span.start, span.end, _msg("bad-has"))
         return A.Call(name, args, None, span=span, name_span=_tok_span(c[0]))
 
     def r_root_call(self, meta: Any, c: list[Any]) -> A.Node:
         return A.Call("." + str(c[0]), c[1], None, span=_span(meta), name_span=_tok_span(c[0]))
 
-    # -- aggregates
-
-    def r_args(self, meta: Any, c: list[Any]) -> tuple[A.Node, ...]:
+    def r_args(self, meta: Any, c: list[Any]) -> tuple[Any, ...]:
         return tuple(c)
 
-    def r_entries(self, meta: Any, c: list[Any]) -> tuple[tuple[A.Node, A.Node], ...]:
-        return tuple(c)
+    r_entries = r_args
 
     def r_entry(self, meta: Any, c: list[Any]) -> tuple[A.Node, A.Node]:
         return (c[0], c[1])
@@ -607,35 +530,26 @@ class _Builder:
     def r_map_lit(self, meta: Any, c: list[Any]) -> A.Node:
         return A.MapLit(c[0], span=_span(meta))
 
-    # -- literals
-
-    def r_true_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.Literal(True, "bool", span=_span(meta))
-
-    def r_false_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.Literal(False, "bool", span=_span(meta))
-
-    def r_null_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.Literal(None, "null", span=_span(meta))
+    r_true_lit = _constant(True, "bool")
+    r_false_lit = _constant(False, "bool")
+    r_null_lit = _constant(None, "null")
 
     def r_int_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        # Range is checked after the tree is built (see _check_tree), because
-        # 2**63 is fine right after a minus sign.
+        # The range is checked on the finished tree (_check_tree): 2**63 is
+        # fine right after a minus sign.
         return A.Literal(_int_value(str(c[0])), "int", span=_span(meta))
 
     def r_uint_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        value = _int_value(str(c[0])[:-1])
-        span = _span(meta)
+        value, span = _int_value(str(c[0])[:-1]), _span(meta)
         if value > UINT_MAX:
-            self.report.add("syntax.int-range", span.start, span.end, _M.int_range(str(c[0]), True))
+            self.report.add("syntax.int-range", span.start, span.end, _msg("uint-range", shown=_show(str(c[0]))))
             value = 0
         return A.Literal(value, "uint", span=span)
 
     def r_double_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        value = float(str(c[0]))
-        span = _span(meta)
+        value, span = float(str(c[0])), _span(meta)
         if value == float("inf"):
-            self.report.add("syntax.double-range", span.start, span.end, _M.double_range(str(c[0])))
+            self.report.add("syntax.double-range", span.start, span.end, _msg("double-range", shown=_show(str(c[0]))))
             value = 0.0
         return A.Literal(value, "double", span=span)
 
@@ -646,13 +560,11 @@ class _Builder:
 
 
 def _int_value(digits: str) -> int:
-    """The value of an int literal's digits; absurdly long ones count as 2**80
-    (out of range either way, and Python limits int() on long digit strings)."""
+    """The value of an int literal's digits.  Absurdly long ones count as 2**80:
+    out of range either way, and Python limits ``int()`` on long digit strings."""
     if len(digits) > 40:
         return 2**80
-    if digits.startswith("0x"):
-        return int(digits[2:], 16)
-    return int(digits, 10)
+    return int(digits[2:], 16) if digits.startswith("0x") else int(digits, 10)
 
 
 def _decode_string(token: str, offset: int, report: _Report) -> tuple[str | bytes, str]:
@@ -662,7 +574,7 @@ def _decode_string(token: str, offset: int, report: _Report) -> tuple[str | byte
         q += 1
     prefix = token[:q].lower()
     is_bytes = "b" in prefix
-    quote_len = 3 if token.startswith(token[q] * 3, q) and len(token) - q >= 6 else 1
+    quote_len = 3 if len(token) - q >= 6 and token.startswith(token[q] * 3, q) else 1
     body = token[q + quote_len : len(token) - quote_len]
     kind = "bytes" if is_bytes else "string"
     if "r" in prefix:
@@ -671,17 +583,17 @@ def _decode_string(token: str, offset: int, report: _Report) -> tuple[str | byte
 
 
 def _unescape(body: str, is_bytes: bool, offset: int, report: _Report) -> str | bytes:
-    """Process the escapes of a non-raw literal body; ``offset`` is where it starts."""
+    """Process the escapes of a non-raw literal's body, which starts at ``offset``."""
     parts: list[str] = []
     out = bytearray()
 
-    def put_text(s: str) -> None:
+    def text(s: str) -> None:
         if is_bytes:
             out.extend(s.encode("utf-8", "surrogatepass"))
         else:
             parts.append(s)
 
-    def put_code(code: int) -> None:  # \x and octal: a byte in bytes, a code point in strings
+    def code_unit(code: int) -> None:  # \x and octal: a byte in bytes, a code point in strings
         if is_bytes:
             out.append(code)
         else:
@@ -689,435 +601,218 @@ def _unescape(body: str, is_bytes: bool, offset: int, report: _Report) -> str | 
 
     def bad(j: int, length: int, why: str) -> str | bytes:
         length = max(2, min(length, len(body) - j))
-        report.add("syntax.invalid-escape", offset + j, offset + j + length, _M.invalid_escape(body[j : j + length], why))
+        seq = _show(body[j : j + length])
+        report.add("syntax.invalid-escape", offset + j, offset + j + length, _msg("invalid-escape", why, shown=seq))
         return b"" if is_bytes else ""
 
     j, n = 0, len(body)
     while j < n:
         k = body.find("\\", j)
         if k < 0:
-            put_text(body[j:])
+            text(body[j:])
             break
         if k > j:
-            put_text(body[j:k])
+            text(body[j:k])
         j = k
-        e = body[j + 1] if j + 1 < n else ""
-        if e in _SIMPLE_ESCAPES and e:
-            put_text(_SIMPLE_ESCAPES[e])
+        e = body[j + 1 : j + 2]
+        if e and e in _SIMPLE_ESCAPES:
+            text(_SIMPLE_ESCAPES[e])
             j += 2
         elif e in ("x", "X"):
             digits = body[j + 2 : j + 4]
             if len(digits) < 2 or not set(digits) <= _HEX:
-                return bad(j, 4, "hex2")
-            put_code(int(digits, 16))
+                return bad(j, 4, "escape-hex2")
+            code_unit(int(digits, 16))
             j += 4
         elif e in ("u", "U"):
             width = 4 if e == "u" else 8
             digits = body[j + 2 : j + 2 + width]
             if is_bytes:
-                return bad(j, 2 + width, "bytes-unicode")
+                return bad(j, 2 + width, "escape-bytes-unicode")
             if len(digits) < width or not set(digits) <= _HEX:
-                return bad(j, 2 + width, "hex4" if e == "u" else "hex8")
-            code = int(digits, 16)
-            length = 2 + width
-            if 0xD800 <= code <= 0xDBFF and e == "u" and body[j + 6 : j + 8] == "\\u":
-                low_digits = body[j + 8 : j + 12]
-                if len(low_digits) == 4 and set(low_digits) <= _HEX and 0xDC00 <= int(low_digits, 16) <= 0xDFFF:
-                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low_digits, 16) - 0xDC00)
-                    length = 12
+                return bad(j, 2 + width, "escape-hex4" if e == "u" else "escape-hex8")
+            code, length = int(digits, 16), 2 + width
+            low = body[j + 8 : j + 12]
+            if e == "u" and 0xD800 <= code <= 0xDBFF and body[j + 6 : j + 8] == "\\u" and len(low) == 4:
+                if set(low) <= _HEX and 0xDC00 <= int(low, 16) <= 0xDFFF:  # a surrogate pair
+                    code, length = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00), 12
             if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
-                return bad(j, length, "codepoint")
+                return bad(j, length, "escape-codepoint")
             parts.append(chr(code))
             j += length
-        elif e in "01234567" and e:
+        elif e and e in _OCT:
             digits = body[j + 1 : j + 4]
             if len(digits) < 3 or not set(digits) <= _OCT or e > "3":
-                return bad(j, 4, "octal")
-            put_code(int(digits, 8))
+                return bad(j, 4, "escape-octal")
+            code_unit(int(digits, 8))
             j += 4
         else:
-            return bad(j, 2, "unknown")
+            return bad(j, 2, "escape-unknown")
     return bytes(out) if is_bytes else "".join(parts)
 
 
-# ---- checks on the finished tree ------------------------------------------------
-
-
 def _check_tree(root: A.Node, text: str, report: _Report) -> None:
-    """Depth limit and int range, without recursion."""
+    """Depth limit and int range on the finished tree, without recursion."""
     stack: list[tuple[A.Node, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             report.items.clear()
-            report.fail("syntax.too-deep", node.span.start, node.span.end, _M.too_deep(MAX_DEPTH))
+            report.fail("syntax.too-deep", node.span.start, node.span.end, _msg("too-deep", limit=MAX_DEPTH))
         if isinstance(node, A.Literal):
             if node.kind == "int" and node.value > INT_MAX:  # type: ignore[operator]
-                span = node.span
-                report.add("syntax.int-range", span.start, span.end, _M.int_range(text[span.start : span.end], False))
+                shown = _show(text[node.span.start : node.span.end])
+                report.add("syntax.int-range", node.span.start, node.span.end, _msg("int-range", shown=shown))
             continue
         stack.extend((child, depth + 1) for child in A.children(node))
 
 
 # ---- messages (English and Chinese) ---------------------------------------------
+# Lowercase start, no final period, user text in backticks.  ``_MESSAGES`` and
+# ``_HELPS`` map a key to (English, Chinese) templates for ``str.format``.
 
 
-class _M:
-    """Wording of every diagnostic: lowercase, no final period, user text in backticks."""
+class _Message(NamedTuple):
+    en: str
+    zh: str
+    help_en: str
+    help_zh: str
 
-    class Message:
-        __slots__ = ("en", "zh", "help_en", "help_zh")
 
-        def __init__(self, en: str, zh: str, help_en: str | None = None, help_zh: str | None = None) -> None:
-            self.en, self.zh, self.help_en, self.help_zh = en, zh, help_en, help_zh
+# fmt: off
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "empty": ("expression is empty", "表达式是空的"),
+    "too-long": ("expression is too long ({length} characters; the limit is {limit})",
+                 "表达式太长（{length} 个字符，上限是 {limit}）"),
+    "too-deep": ("expression is nested too deeply (more than {limit} levels)", "表达式嵌套太深（超过 {limit} 层）"),
+    "unterminated": ("unterminated string: the closing `{close}` is missing", "字符串没有结束：缺少结尾的 `{close}`"),
+    "full-width": ("full-width character `{char}` cannot be used here", "此处不能使用全角字符 `{char}`"),
+    "full-width-space": ("full-width space cannot be used here", "此处不能使用全角空格"),
+    "curly-quote": ("curly quote `{char}` cannot be used here", "此处不能使用中文引号 `{char}`"),
+    "not-operator": ("`{word}` is not an operator", "`{word}` 不是运算符"),
+    "assignment": ("`=` cannot be used to compare values", "`=` 不能用来比较"),
+    "unexpected-character": ("unexpected character {shown}", "此处不应出现字符 {shown}"),
+    "reserved-word": ("`{word}` is a reserved word and cannot be used as a name", "`{word}` 是保留字，不能用作名称"),
+    "unclosed": ("`{bracket}` is never closed", "`{bracket}` 没有闭合"),
+    "unmatched": ("`{closer}` has no matching `{opener}`", "`{closer}` 没有对应的 `{opener}`"),
+    "mismatched": ("`{closer}` does not match the `{opener}` at column {col}",
+                   "`{closer}` 与第 {col} 列的 `{opener}` 不配对"),
+    "mismatched-line": ("`{closer}` does not match the `{opener}` at line {line}, column {col}",
+                        "`{closer}` 与第 {line} 行第 {col} 列的 `{opener}` 不配对"),
+    "unexpected-token": ("unexpected `{shown}`", "此处不应出现 `{shown}`"),
+    "unexpected-end": ("expected {expected}; got end of expression", "应为{expected_zh}，但表达式已经结束"),
+    "bad-has": ("has() needs a field selection such as `has(record.awards)`",
+                "has() 需要一个字段选择，例如 `has(record.awards)`"),
+    "macro-arity": ("`{name}()` takes {need} arguments, not {got}",
+                    "`{name}()` 需要 {need_zh} 个参数，这里有 {got} 个"),
+    "macro-variable": ("the first argument of `{name}()` must be a variable name",
+                       "`{name}()` 的第一个参数必须是变量名"),
+    "invalid-escape": ("invalid escape `{shown}`", "无效的转义 `{shown}`"),
+    "int-range": ("integer `{shown}` is out of range", "整数 `{shown}` 超出范围"),
+    "uint-range": ("unsigned integer `{shown}` is out of range", "无符号整数 `{shown}` 超出范围"),
+    "double-range": ("number `{shown}` is too large", "数字 `{shown}` 太大"),
+    "internal": ("the expression could not be read ({kind})", "无法读取表达式（{kind}）"),
+}
 
-    class Word:
-        __slots__ = ("en", "zh")
+_HELPS: dict[str, tuple[str, str]] = {
+    "empty": ("write a condition, e.g. `record.age >= 18`", "请写一个条件，例如 `record.age >= 18`"),
+    "too-long": ("split the condition into several smaller rules", "请把条件拆成几条较小的规则"),
+    "too-deep": ("simplify the expression or split it into several conditions", "请简化表达式，或拆成几个条件"),
+    "unterminated": ("add `{close}` where the text ends; a quoted string must end on the same line (use `{triple}` for "
+                     "text over several lines)",
+                     "请在文字结束处补上 `{close}`；字符串必须在同一行内结束（多行文字请用 `{triple}`）"),
+    "unterminated-triple": ("add `{close}` where the text ends", "请在文字结束处补上 `{close}`"),
+    "unterminated-curly": ("the text seems to end with a curly quote; type the straight quote `{close}` instead",
+                           "文字结尾似乎用了中文引号，请改用英文引号 `{close}`"),
+    "full-width": ("type the half-width `{ascii}` instead (switch the input method to English punctuation)",
+                   "请改用半角字符 `{ascii}`（把输入法切换到英文标点）"),
+    "full-width-space": ("type an ordinary space instead", "请改用普通（半角）空格"),
+    "curly-quote": ("type the straight quote `{ascii}` instead (switch the input method to English)",
+                    "请改用英文引号 `{ascii}`（把输入法切换到英文状态）"),
+    "&&": ("write `&&` (or `and`) to require both conditions", "请写 `&&`（或 `and`）表示两个条件都要满足"),
+    "||": ("write `||` (or `or`) to accept either condition", "请写 `||`（或 `or`）表示满足任一条件即可"),
+    "!": ("write `!` (or `not`) to negate a condition", "请写 `!`（或 `not`）表示否定一个条件"),
+    "assignment": ('use `==` to test whether two values are equal, e.g. `record.citizenship == "CN"`',
+                   '判断两个值是否相等请用 `==`，例如 `record.citizenship == "CN"`'),
+    "invisible": ("delete this invisible character (it is often pasted in by accident)",
+                  "请删除这个看不见的字符（它通常是复制粘贴时带进来的）"),
+    "hash": ("to add a note, start it with `//`", "如需写注释，请用 `//` 开头"),
+    "letter": ('names use English letters, digits and `_`; put text in quotes to make a string, e.g. `"中国"`',
+               '名称只能由英文字母、数字和 `_` 组成；文字请放在引号里，例如 `"中国"`'),
+    "unexpected-character": ("remove it; outside quotes only names, numbers and operators can be written",
+                             "请删除它；引号外只能写名称、数字和运算符"),
+    "if-function": ("there is no `if()` function; write `condition ? value_if_true : value_if_false`",
+                    "没有 `if()` 函数；请写 `条件 ? 成立时的值 : 不成立时的值`"),
+    "reserved-field": ('to read a field named `{word}`, write `["{word}"]` instead of `.{word}`, e.g. '
+                       '`record["{word}"]`',
+                       '要读取名为 `{word}` 的字段，请把 `.{word}` 写成 `["{word}"]`，例如 `record["{word}"]`'),
+    "reserved-word": ("choose a different name", "请换一个名称"),
+    "unclosed": ("add the matching `{closer}`", "请补上对应的 `{closer}`"),
+    "unmatched": ("remove it, or add the missing `{opener}` before it", "请删除它，或在前面补上缺少的 `{opener}`"),
+    "mismatched": ("close `{opener}` with `{right}`", "`{opener}` 应该用 `{right}` 闭合"),
+    "unexpected-token": ("expected {expected} here", "这里应为{expected_zh}"),
+    "unexpected-end": ("the expression stops before it is complete", "表达式还没有写完"),
+    "one-dot": ("a number needs a digit after the point: write `1.0`, not `1.`",
+                "小数点后要有数字：请写 `1.0`，不要写 `1.`"),
+    "bad-has": ("inside the parentheses, write a record and a field name joined by `.`",
+                "括号里请写记录和字段名，中间用 `.` 连接"),
+    "macro-args": ("write a variable name and a condition, e.g. {example}", "请写一个变量名和一个条件，例如 {example}"),
+    "map-args": ("write a variable name, an optional condition and a value, e.g. {example}",
+                 "请写一个变量名、一个可选的条件和一个值，例如 {example}"),
+    "macro-variable": ("name each element with a new variable, e.g. {example}",
+                       "请用一个新的变量名代表每个元素，例如 {example}"),
+    "escape-unknown": ('`\\` starts an escape such as `\\n`, `\\t`, `\\"` or `\\\\`; write `\\\\` for a backslash, or '
+                       'use a raw string such as `r"C:\\path"`',
+                       '`\\` 用于转义，例如 `\\n`、`\\t`、`\\"`、`\\\\`；反斜杠本身请写成 `\\\\`，或使用原始字符串，'
+                       '例如 `r"C:\\path"`'),
+    "escape-hex2": ("`\\x` must be followed by two hex digits, e.g. `\\x41`",
+                    "`\\x` 后面必须是两位十六进制数字，例如 `\\x41`"),
+    "escape-hex4": ("`\\u` must be followed by four hex digits, e.g. `\\u4e2d`",
+                    "`\\u` 后面必须是四位十六进制数字，例如 `\\u4e2d`"),
+    "escape-hex8": ("`\\U` must be followed by eight hex digits, e.g. `\\U0001F600`",
+                    "`\\U` 后面必须是八位十六进制数字，例如 `\\U0001F600`"),
+    "escape-octal": ("an octal escape is three digits from `\\000` to `\\377`",
+                     "八进制转义必须是 `\\000` 到 `\\377` 之间的三位数字"),
+    "escape-codepoint": ("this is not a valid Unicode character", "这不是有效的 Unicode 字符"),
+    "escape-bytes-unicode": ("`\\u` and `\\U` cannot be used in bytes; use `\\xHH` or octal escapes",
+                             "字节串中不能使用 `\\u` 和 `\\U`；请使用 `\\xHH` 或八进制转义"),
+    "int-range": ("an int must be between -9223372036854775808 and 9223372036854775807",
+                  "int 的范围是 -9223372036854775808 到 9223372036854775807"),
+    "uint-range": ("a uint must be between 0 and 18446744073709551615", "uint 的范围是 0 到 18446744073709551615"),
+    "double-range": ("a double must be smaller than about 1.8e308", "double 的绝对值必须小于约 1.8e308"),
+    "internal": ("this is a bug in the engine; please report it together with the expression",
+                 "这是引擎的缺陷，请连同表达式一起报告"),
+}
+# fmt: on
 
-        def __init__(self, en: str, zh: str) -> None:
-            self.en, self.zh = en, zh
 
-    A_VALUE = Word("a value", "一个值")
-    A_NAME = Word("a name", "一个名称")
-    AN_OPERATOR = Word("an operator", "运算符")
-    END = Word("end of expression", "表达式结尾")
-    SOMETHING_ELSE = Word("something else", "其他内容")
+def _msg(key: str, help_key: str | None = None, **values: object) -> _Message:
+    """The message ``key`` with the help ``help_key`` (default: the same key)."""
+    en, zh = _MESSAGES[key]
+    help_en, help_zh = _HELPS[help_key or key]
+    return _Message(en.format(**values), zh.format(**values), help_en.format(**values), help_zh.format(**values))
 
-    # Full-width and Chinese punctuation -> the ASCII character meant.
-    FULL_WIDTH: dict[str, str] = {
-        **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
-        "\u3000": " ",
-        "“": '"',
-        "”": '"',
-        "‘": "'",
-        "’": "'",
-        "。": ".",
-        "、": ",",
-        "【": "[",
-        "】": "]",
-    }
-    CURLY_QUOTES = frozenset("“”‘’")
-    # Chinese words used as operators -> (symbol, word).
-    CHINESE_OPERATORS: dict[str, tuple[str, str]] = {
-        "且": ("&&", "and"),
-        "并且": ("&&", "and"),
-        "而且": ("&&", "and"),
-        "与": ("&&", "and"),
-        "和": ("&&", "and"),
-        "或": ("||", "or"),
-        "或者": ("||", "or"),
-        "非": ("!", "not"),
-    }
-    MACRO_EXAMPLES = {
-        "all": "`record.introducers.all(i, i.is_member)`",
-        "exists": '`record.history.exists(h, h.event == "ban")`',
-        "exists_one": '`record.roles.exists_one(r, r == "chair")`',
-        "filter": "`record.introducers.filter(i, i.is_member)`",
-        "map": "`record.awards.map(a, a.year)`",
-    }
 
-    @staticmethod
-    def show(text: str) -> str:
-        text = text.replace("\r", "\\r").replace("\n", "\\n")
-        return text if len(text) <= 30 else text[:29] + "…"
+def _show(text: str) -> str:
+    """User text for a message: one line, at most 30 characters."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= 30 else text[:29] + "…"
 
-    @staticmethod
-    def join(words: list[_M.Word]) -> tuple[str, str]:
-        en = [w.en for w in words]
-        zh = [w.zh for w in words]
-        if len(words) == 1:
-            return en[0], zh[0]
-        return ", ".join(en[:-1]) + " or " + en[-1], "、".join(zh[:-1]) + " 或 " + zh[-1]
 
-    @staticmethod
-    def empty() -> _M.Message:
-        return _M.Message(
-            "expression is empty",
-            "表达式是空的",
-            "write a condition, e.g. `record.age >= 18`",
-            "请写一个条件，例如 `record.age >= 18`",
-        )
+def _full_width(char: str) -> _Message:
+    key = "full-width-space" if char == "\u3000" else "curly-quote" if char in "“”‘’" else "full-width"
+    return _msg(key, char=char, ascii=_FULL_WIDTH[char])
 
-    @staticmethod
-    def too_long(length: int, limit: int) -> _M.Message:
-        return _M.Message(
-            f"expression is too long ({length} characters; the limit is {limit})",
-            f"表达式太长（{length} 个字符，上限是 {limit}）",
-            "split the condition into several smaller rules",
-            "请把条件拆成几条较小的规则",
-        )
 
-    @staticmethod
-    def too_deep(limit: int) -> _M.Message:
-        return _M.Message(
-            f"expression is nested too deeply (more than {limit} levels)",
-            f"表达式嵌套太深（超过 {limit} 层）",
-            "simplify the expression or split it into several conditions",
-            "请简化表达式，或拆成几个条件",
-        )
-
-    @staticmethod
-    def unterminated_string(quote: str, triple: bool, curly: bool) -> _M.Message:
-        close = quote * 3 if triple else quote
-        if curly:
-            help_en = f"the text seems to end with a curly quote; type the straight quote `{quote}` instead"
-            help_zh = f"文字结尾似乎用了中文引号，请改用英文引号 `{quote}`"
-        elif triple:
-            help_en = f"add `{close}` where the text ends"
-            help_zh = f"请在文字结束处补上 `{close}`"
-        else:
-            help_en = (
-                f"add `{close}` where the text ends; a quoted string must end on the same line "
-                f'(use `{quote * 3}` for text over several lines)'
-            )
-            help_zh = f"请在文字结束处补上 `{close}`；字符串必须在同一行内结束（多行文字请用 `{quote * 3}`）"
-        return _M.Message(
-            f"unterminated string: the closing `{close}` is missing",
-            f"字符串没有结束：缺少结尾的 `{close}`",
-            help_en,
-            help_zh,
-        )
-
-    @staticmethod
-    def full_width(char: str) -> _M.Message:
-        ascii_char = _M.FULL_WIDTH[char]
-        if char == "\u3000":
-            return _M.Message(
-                "full-width space cannot be used here",
-                "此处不能使用全角空格",
-                "type an ordinary space instead",
-                "请改用普通（半角）空格",
-            )
-        if char in _M.CURLY_QUOTES:
-            return _M.Message(
-                f"curly quote `{char}` cannot be used here",
-                f"此处不能使用中文引号 `{char}`",
-                f"type the straight quote `{ascii_char}` instead (switch the input method to English)",
-                f"请改用英文引号 `{ascii_char}`（把输入法切换到英文状态）",
-            )
-        return _M.Message(
-            f"full-width character `{char}` cannot be used here",
-            f"此处不能使用全角字符 `{char}`",
-            f"type the half-width `{ascii_char}` instead (switch the input method to English punctuation)",
-            f"请改用半角字符 `{ascii_char}`（把输入法切换到英文标点）",
-        )
-
-    @staticmethod
-    def chinese_operator(word: str) -> _M.Message:
-        symbol, keyword = _M.CHINESE_OPERATORS[word]
-        meaning_en, meaning_zh = {
-            "&&": ("to require both conditions", "表示两个条件都要满足"),
-            "||": ("to accept either condition", "表示满足任一条件即可"),
-            "!": ("to negate a condition", "表示否定一个条件"),
-        }[symbol]
-        return _M.Message(
-            f"`{word}` is not an operator",
-            f"`{word}` 不是运算符",
-            f"write `{symbol}` (or `{keyword}`) {meaning_en}",
-            f"请写 `{symbol}`（或 `{keyword}`）{meaning_zh}",
-        )
-
-    @staticmethod
-    def assignment() -> _M.Message:
-        return _M.Message(
-            "`=` cannot be used to compare values",
-            "`=` 不能用来比较",
-            'use `==` to test whether two values are equal, e.g. `record.citizenship == "CN"`',
-            '判断两个值是否相等请用 `==`，例如 `record.citizenship == "CN"`',
-        )
-
-    @staticmethod
-    def single_and_or(char: str) -> _M.Message:
-        double, word = (char * 2, "and" if char == "&" else "or")
-        meaning_en, meaning_zh = (
-            ("to require both conditions", "表示两个条件都要满足")
-            if char == "&"
-            else ("to accept either condition", "表示满足任一条件即可")
-        )
-        return _M.Message(
-            f"`{char}` is not an operator",
-            f"`{char}` 不是运算符",
-            f"write `{double}` (or `{word}`) {meaning_en}",
-            f"请写 `{double}`（或 `{word}`）{meaning_zh}",
-        )
-
-    @staticmethod
-    def unexpected_character(char: str) -> _M.Message:
-        visible = char.isprintable() and not char.isspace()
-        shown = f"`{char}`" if visible else f"U+{ord(char):04X}"
-        if not visible:
-            help_en = "delete this invisible character (it is often pasted in by accident)"
-            help_zh = "请删除这个看不见的字符（它通常是复制粘贴时带进来的）"
-        elif char == "#":
-            help_en = "to add a note, start it with `//`"
-            help_zh = "如需写注释，请用 `//` 开头"
-        elif not char.isascii() and char.isalpha():
-            help_en = 'names use English letters, digits and `_`; put text in quotes to make a string, e.g. `"中国"`'
-            help_zh = '名称只能由英文字母、数字和 `_` 组成；文字请放在引号里，例如 `"中国"`'
-        else:
-            help_en = "remove it; outside quotes only names, numbers and operators can be written"
-            help_zh = "请删除它；引号外只能写名称、数字和运算符"
-        return _M.Message(f"unexpected character {shown}", f"此处不应出现字符 {shown}", help_en, help_zh)
-
-    @staticmethod
-    def reserved_word(word: str, after_dot: bool, called: bool) -> _M.Message:
-        if word == "if" and called:
-            help_en = "there is no `if()` function; write `condition ? value_if_true : value_if_false`"
-            help_zh = "没有 `if()` 函数；请写 `条件 ? 成立时的值 : 不成立时的值`"
-        elif after_dot:
-            help_en = f'to read a field named `{word}`, write `["{word}"]` instead of `.{word}`, e.g. `record["{word}"]`'
-            help_zh = f'要读取名为 `{word}` 的字段，请把 `.{word}` 写成 `["{word}"]`，例如 `record["{word}"]`'
-        else:
-            help_en = "choose a different name"
-            help_zh = "请换一个名称"
-        return _M.Message(
-            f"`{word}` is a reserved word and cannot be used as a name",
-            f"`{word}` 是保留字，不能用作名称",
-            help_en,
-            help_zh,
-        )
-
-    @staticmethod
-    def unclosed_bracket(bracket: str, closer: str) -> _M.Message:
-        return _M.Message(
-            f"`{bracket}` is never closed",
-            f"`{bracket}` 没有闭合",
-            f"add the matching `{closer}`",
-            f"请补上对应的 `{closer}`",
-        )
-
-    @staticmethod
-    def unmatched_closer(closer: str) -> _M.Message:
-        opener = _CLOSERS[closer]
-        return _M.Message(
-            f"`{closer}` has no matching `{opener}`",
-            f"`{closer}` 没有对应的 `{opener}`",
-            f"remove it, or add the missing `{opener}` before it",
-            f"请删除它，或在前面补上缺少的 `{opener}`",
-        )
-
-    @staticmethod
-    def mismatched_closer(closer: str, opener: str, where: tuple[str, str]) -> _M.Message:
-        right = _OPENERS[opener]
-        return _M.Message(
-            f"`{closer}` does not match the `{opener}` at {where[0]}",
-            f"`{closer}` 与{where[1]}的 `{opener}` 不配对",
-            f"close `{opener}` with `{right}`",
-            f"`{opener}` 应该用 `{right}` 闭合",
-        )
-
-    @staticmethod
-    def unexpected_token(value: str, expected: list[_M.Word]) -> _M.Message:
-        en, zh = _M.join(expected)
-        shown = _M.show(value)
-        return _M.Message(f"unexpected `{shown}`", f"此处不应出现 `{shown}`", f"expected {en} here", f"这里应为{zh}")
-
-    @staticmethod
-    def unexpected_end(expected: list[_M.Word], one_dot: bool) -> _M.Message:
-        en, zh = _M.join(expected)
-        if one_dot:
-            help_en, help_zh = "a number needs a digit after the point: write `1.0`, not `1.`", "小数点后要有数字：请写 `1.0`，不要写 `1.`"
-        else:
-            help_en, help_zh = "the expression stops before it is complete", "表达式还没有写完"
-        return _M.Message(f"expected {en}; got end of expression", f"应为{zh}，但表达式已经结束", help_en, help_zh)
-
-    @staticmethod
-    def bad_has() -> _M.Message:
-        return _M.Message(
-            "has() needs a field selection such as `has(record.awards)`",
-            "has() 需要一个字段选择，例如 `has(record.awards)`",
-            "inside the parentheses, write a record and a field name joined by `.`",
-            "括号里请写记录和字段名，中间用 `.` 连接",
-        )
-
-    @staticmethod
-    def macro_arity(name: str, got: int) -> _M.Message:
-        example = _M.MACRO_EXAMPLES[name]
-        if name == "map":
-            need_en, need_zh = "2 or 3 arguments", "2 个或 3 个参数"
-            what_en = "a variable name, an optional condition and a value"
-            what_zh = "一个变量名、一个可选的条件和一个值"
-        else:
-            need_en, need_zh = "2 arguments", "2 个参数"
-            what_en, what_zh = "a variable name and a condition", "一个变量名和一个条件"
-        return _M.Message(
-            f"`{name}()` takes {need_en}, not {got}",
-            f"`{name}()` 需要 {need_zh}，这里有 {got} 个",
-            f"write {what_en}, e.g. {example}",
-            f"请写{what_zh}，例如 {example}",
-        )
-
-    @staticmethod
-    def macro_variable(name: str) -> _M.Message:
-        example = _M.MACRO_EXAMPLES[name]
-        return _M.Message(
-            f"the first argument of `{name}()` must be a variable name",
-            f"`{name}()` 的第一个参数必须是变量名",
-            f"name each element with a new variable, e.g. {example}",
-            f"请用一个新的变量名代表每个元素，例如 {example}",
-        )
-
-    @staticmethod
-    def invalid_escape(seq: str, why: str) -> _M.Message:
-        helps = {
-            "unknown": (
-                "`\\` starts an escape such as `\\n`, `\\t`, `\\\"` or `\\\\`; write `\\\\` for a backslash, "
-                'or use a raw string such as `r"C:\\path"`',
-                "`\\` 用于转义，例如 `\\n`、`\\t`、`\\\"`、`\\\\`；反斜杠本身请写成 `\\\\`，"
-                '或使用原始字符串，例如 `r"C:\\path"`',
-            ),
-            "hex2": ("`\\x` must be followed by two hex digits, e.g. `\\x41`", "`\\x` 后面必须是两位十六进制数字，例如 `\\x41`"),
-            "hex4": ("`\\u` must be followed by four hex digits, e.g. `\\u4e2d`", "`\\u` 后面必须是四位十六进制数字，例如 `\\u4e2d`"),
-            "hex8": (
-                "`\\U` must be followed by eight hex digits, e.g. `\\U0001F600`",
-                "`\\U` 后面必须是八位十六进制数字，例如 `\\U0001F600`",
-            ),
-            "octal": (
-                "an octal escape is three digits from `\\000` to `\\377`",
-                "八进制转义必须是 `\\000` 到 `\\377` 之间的三位数字",
-            ),
-            "codepoint": ("this is not a valid Unicode character", "这不是有效的 Unicode 字符"),
-            "bytes-unicode": (
-                "`\\u` and `\\U` cannot be used in bytes; use `\\xHH` or octal escapes",
-                "字节串中不能使用 `\\u` 和 `\\U`；请使用 `\\xHH` 或八进制转义",
-            ),
-        }
-        help_en, help_zh = helps[why]
-        shown = _M.show(seq)
-        return _M.Message(f"invalid escape `{shown}`", f"无效的转义 `{shown}`", help_en, help_zh)
-
-    @staticmethod
-    def int_range(text: str, unsigned: bool) -> _M.Message:
-        shown = _M.show(text)
-        if unsigned:
-            return _M.Message(
-                f"unsigned integer `{shown}` is out of range",
-                f"无符号整数 `{shown}` 超出范围",
-                "a uint must be between 0 and 18446744073709551615",
-                "uint 的范围是 0 到 18446744073709551615",
-            )
-        return _M.Message(
-            f"integer `{shown}` is out of range",
-            f"整数 `{shown}` 超出范围",
-            "an int must be between -9223372036854775808 and 9223372036854775807",
-            "int 的范围是 -9223372036854775808 到 9223372036854775807",
-        )
-
-    @staticmethod
-    def double_range(text: str) -> _M.Message:
-        shown = _M.show(text)
-        return _M.Message(
-            f"number `{shown}` is too large",
-            f"数字 `{shown}` 太大",
-            "a double must be smaller than about 1.8e308",
-            "double 的绝对值必须小于约 1.8e308",
-        )
-
-    @staticmethod
-    def internal_error(kind: str) -> _M.Message:
-        return _M.Message(
-            f"the expression could not be read ({kind})",
-            f"无法读取表达式（{kind}）",
-            "this is a bug in the engine; please report it together with the expression",
-            "这是引擎的缺陷，请连同表达式一起报告",
-        )
+def _unexpected_character(char: str) -> _Message:
+    visible = char.isprintable() and not char.isspace()
+    shown = f"`{char}`" if visible else f"U+{ord(char):04X}"
+    if not visible:
+        help_key = "invisible"
+    elif char == "#":
+        help_key = "hash"
+    elif not char.isascii() and char.isalpha():
+        help_key = "letter"
+    else:
+        help_key = "unexpected-character"
+    return _msg("unexpected-character", help_key, shown=shown)
