@@ -147,6 +147,7 @@ class Rulebook:
     effective_until: str | None
     supersedes: tuple[str, ...]
     title: Text
+    description: Text | None
     source: dict[str, Any]
     parameters: tuple[Parameter, ...]
     decisions: tuple[DecisionSpec, ...]
@@ -245,6 +246,7 @@ def rulebook_from_data(data: dict[str, Any]) -> Rulebook:
         effective_until=data.get("effective_until"),
         supersedes=tuple(data.get("supersedes") or ()),
         title=Text.of(data["title"]) or Text("", ""),
+        description=Text.of(data.get("description")),
         source=dict(data["source"]),
         parameters=params,
         decisions=tuple(_decision(k, v, ("decisions", k)) for k, v in data["decisions"].items()),
