@@ -16,9 +16,19 @@ import datetime as _dt
 from functools import lru_cache
 from typing import Protocol
 
-__all__ = ["Calendar", "ChineseCalendar", "get_calendar", "register_calendar"]
+__all__ = ["Calendar", "CalendarRangeError", "ChineseCalendar", "get_calendar", "register_calendar"]
 
 MAX_WORKING_DAYS = 100_000
+
+
+class CalendarRangeError(ValueError):
+    """A date in a year the calendar does not know (its holidays are not published yet)."""
+
+    def __init__(self, calendar: str, year: int, first: int, last: int) -> None:
+        self.calendar, self.year, self.first, self.last = calendar, year, first, last
+        super().__init__(f"the `{calendar}` calendar is known for {first}-{last}; {year} is not known "
+                         "(the official holidays and make-up working days of a year are announced late in the "
+                         "year before)")
 
 
 class Calendar(Protocol):
@@ -37,11 +47,18 @@ class ChineseCalendar:
     def __init__(self) -> None:
         import holidays
 
-        self._holidays = holidays.China(years=range(1999, 2031))
+        self._holidays = holidays.China(years=range(1990, 2041))
         self._workdays = frozenset(self._holidays.weekend_workdays)
+        # The years whose arrangement (调休) the package knows: those with make-up working
+        # days or substituted days off.  Outside them a weekends-only guess would be wrong.
+        arranged = {d.year for d in self._workdays} | {
+            d.year for d, name in self._holidays.items() if "substitut" in name.lower() or "day off" in name.lower()}
+        self.first_year, self.last_year = min(arranged), max(arranged)
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one instance per process
     def is_working_day(self, day: _dt.date) -> bool:
+        if not self.first_year <= day.year <= self.last_year:
+            raise CalendarRangeError(self.name, day.year, self.first_year, self.last_year)
         if day in self._workdays:
             return True
         if day.weekday() >= 5:

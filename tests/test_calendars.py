@@ -53,3 +53,26 @@ def test_unknown_calendar_is_a_key_error() -> None:
 def test_negative_count_is_refused() -> None:
     with pytest.raises(ValueError, match="between 0"):
         get_calendar("CN").working_days_after(D(2025, 1, 1), -1)
+
+
+def test_years_the_calendar_does_not_know_are_refused() -> None:
+    from engine.calendars import CalendarRangeError
+
+    cal = get_calendar("CN")
+    assert cal.first_year <= 2025 <= cal.last_year  # type: ignore[attr-defined]
+    late = D(cal.last_year + 1, 3, 2)  # type: ignore[attr-defined]
+    with pytest.raises(CalendarRangeError, match="not known"):
+        cal.is_working_day(late)
+    # a count that runs past the last known year is refused too, never guessed from weekends
+    with pytest.raises(CalendarRangeError):
+        cal.working_days_after(D(cal.last_year, 12, 20), 20)  # type: ignore[attr-defined]
+
+
+def test_a_rule_on_an_unknown_year_is_an_error_naming_the_calendar() -> None:
+    from engine.errors import EvalError
+    from engine.lang.functions import _working_days_after
+
+    with pytest.raises(EvalError) as info:
+        _working_days_after(D(2090, 1, 5), 3)
+    assert info.value.code == "eval.calendar-range"
+    assert "2090" in info.value.message

@@ -19,6 +19,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from engine.calendars import CalendarRangeError
 from engine.errors import EvalError
 from engine.lang import types as T
 from engine.lang.types import Type
@@ -147,6 +148,8 @@ def _working_days_after(d: _dt.date, n: int, calendar: str = "CN") -> _dt.date:
         raise EvalError("eval.unknown-calendar", f"no calendar named `{calendar}`") from None
     try:
         return cal.working_days_after(to_date(d), n)
+    except CalendarRangeError as e:
+        raise EvalError("eval.calendar-range", str(e)) from None
     except ValueError as e:
         raise EvalError("eval.bad-argument", str(e)) from None
 
@@ -158,6 +161,8 @@ def _is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
         return get_calendar(calendar).is_working_day(to_date(d))
     except KeyError:
         raise EvalError("eval.unknown-calendar", f"no calendar named `{calendar}`") from None
+    except CalendarRangeError as e:
+        raise EvalError("eval.calendar-range", str(e)) from None
 
 
 def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
