@@ -119,6 +119,11 @@ class RuleResult:
         return self.compiled.spec.id
 
     @property
+    def waiver_unused(self) -> bool:
+        """The record carries an approved waiver for this rule, but the rule did not fail."""
+        return self.waiver is not None and self.status != Status.WAIVED
+
+    @property
     def severity(self) -> Severity:
         return self.compiled.spec.severity
 
@@ -176,6 +181,8 @@ class RuleResult:
             out["error"] = {"code": self.error.code, "message": self.error.message, "path": self.error.path}
         if self.waiver is not None:
             out["waiver"] = {k: to_json_value(self.waiver.get(k)) for k in ("reason", "approved_by", "date")}
+            if self.status != Status.WAIVED:
+                out["waiver"]["unused"] = True
         return out
 
     def __repr__(self) -> str:
@@ -321,7 +328,7 @@ class CompiledDecision:
             waiver = None
             if has_waivers and (waiver := _waiver_for(record, rule.spec.id)) is not None:
                 status, error = self._apply_waiver(rule.spec, status, error, waiver)
-                if status is not _WAIVED:
+                if status is _ERROR:
                     waiver = None
             if decisive:
                 if status is _FAIL:
@@ -348,7 +355,7 @@ class CompiledDecision:
             return Status.ERROR, EvalError("eval.not-waivable",
                                            f"rule `{spec.id}` cannot be waived, but the record carries a waiver for it",
                                            "waivers")
-        missing = [k for k in ("reason", "approved_by") if not waiver.get(k)]
+        missing = [k for k in ("reason", "approved_by", "date") if not waiver.get(k)]
         if missing:
             return Status.ERROR, EvalError("eval.bad-waiver", f"the waiver for `{spec.id}` lacks "
                                            + " and ".join(f"`{m}`" for m in missing), "waivers")

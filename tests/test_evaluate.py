@@ -263,10 +263,12 @@ def test_waiver_turns_a_failure_into_waived(decision: CompiledDecision) -> None:
     assert "error" not in j
 
 
-def test_waiver_of_a_passing_rule_changes_nothing(decision: CompiledDecision) -> None:
-    r = decision.evaluate(rec(waivers=[WAIVER])).rule("big_enough")
-    assert r is not None and r.status == Status.PASS
-    assert "waiver" not in r.to_json()
+def test_waiver_of_a_passing_rule_is_reported_unused(decision: CompiledDecision) -> None:
+    d = decision.evaluate(rec(waivers=[WAIVER]))
+    r = d.rule("big_enough")
+    assert r is not None and r.status == Status.PASS and r.waiver_unused
+    assert r.to_json()["waiver"] == {"reason": "特批", "approved_by": "主席团", "date": "2024-04-20", "unused": True}
+    assert d.outcome == Outcome.PASS
 
 
 def test_waiver_for_another_rule_does_not_apply(decision: CompiledDecision) -> None:
@@ -297,8 +299,9 @@ def test_waiver_for_a_non_waivable_rule_is_an_error(decision: CompiledDecision, 
         ({k: v for k, v in WAIVER.items() if k != "reason"}, "reason"),
         ({**WAIVER, "reason": ""}, "reason"),
         ({**WAIVER, "approved_by": None}, "approved_by"),
+        ({k: v for k, v in WAIVER.items() if k != "date"}, "date"),
     ],
-    ids=["no-reason", "empty-reason", "null-approver"],
+    ids=["no-reason", "empty-reason", "null-approver", "no-date"],
 )
 def test_incomplete_waiver_is_an_error(decision: CompiledDecision, waiver: dict[str, Any], missing: str) -> None:
     d = decision.evaluate(rec(n=3, waivers=[waiver]))

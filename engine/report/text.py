@@ -61,7 +61,12 @@ def _rule_line(r: RuleResult, lang: str, indent: str = "    ") -> Text:
         line.append(msg)
     if r.status == Status.WAIVED and r.waiver is not None:
         reason = r.waiver.get("reason")
-        line.append(f"  [{'豁免' if lang == 'zh' else 'waived'}: {reason}]", style="cyan")
+        approved = r.waiver.get("approved_by")
+        line.append(f"  [{'豁免' if lang == 'zh' else 'waived'}: {reason}; "
+                    f"{'批准' if lang == 'zh' else 'approved by'} {approved}]", style="cyan")
+    elif r.waiver_unused:
+        line.append("  [豁免未使用：规则已通过]" if lang == "zh" else "  [waiver unused: the rule did not fail]",
+                    style="dim")
     if r.severity != "error":
         line.append(f" ({r.severity})", style="dim")
     return line
@@ -95,7 +100,8 @@ class TextReport:
             head.append(f"  [{decision.decision}]", style="dim")
         self.console.print(head)
         for r in decision.rules:
-            if r.status in (Status.FAIL, Status.ERROR, Status.WAIVED) and (r.severity != "info" or self.verbose):
+            if (r.status in (Status.FAIL, Status.ERROR, Status.WAIVED) or r.waiver_unused) and (
+                    r.severity != "info" or self.verbose):
                 self.console.print(_rule_line(r, self.lang))
         if decision.outputs:
             outs = Text("    → ", style="dim")
