@@ -130,23 +130,13 @@ def cmd_list(io: _Io) -> int:
     return 0
 
 
-def _pick_decision(book: Any, name: str | None) -> Any:
-    try:
-        if name is None:
-            return next(iter(book.decisions.values()))
-        return book.decision(name)
-    except (KeyError, StopIteration) as e:
-        raise UsageError(Diagnostic("usage.unknown-decision", str(e.args[0]) if e.args else "no decision",
-                                    help="`--decision NAME` picks one", message_zh="没有这个决定")) from None
-
-
-def _evaluate_files(io: _Io, book: Any, decision: Any, files: list[str], report: Any) -> None:
+def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any) -> None:
     from engine.records import BadRecord, read_records
 
     for path in files:
         for ref, record in read_records(path, io.args.input_format, io.stdin):
             if isinstance(record, BadRecord):
-                report.write_error(book.id, book.version, decision.name, ref,
+                report.write_error(label[0], label[1], decision.name, ref,
                                    record.message_zh if io.lang == "zh" else record.message)
                 continue
             report.write(decision.evaluate(record, io.args.as_of, ref))
@@ -167,8 +157,7 @@ def cmd_check(io: _Io) -> int:
     from engine.report import formats
 
     args = io.args
-    book = _registry().load(args.rulebook, args.as_of)
-    decision = _pick_decision(book, args.decision)
+    rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
     out: IO[str]
     if args.output:
         try:
@@ -181,7 +170,7 @@ def cmd_check(io: _Io) -> int:
         report = formats()[args.format](out, lang=io.lang, color=io.color if not args.output else False,
                                         verbose=args.verbose)
         report.begin()
-        _evaluate_files(io, book, decision, args.files, report)
+        _evaluate_files(io, (rid, version), decision, args.files, report)
         summary = report.end()
     finally:
         if args.output:
@@ -201,14 +190,13 @@ def cmd_explain(io: _Io) -> int:
     from engine.report.text import explain
 
     args = io.args
-    book = _registry().load(args.rulebook, args.as_of)
-    decision = _pick_decision(book, args.decision)
+    rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
     worst = 0
     for ref, record in read_records(args.record_file, args.input_format, io.stdin):
         if isinstance(record, BadRecord):
             msg = record.message_zh if io.lang == "zh" else record.message
             if args.format == "json":
-                io.stdout.write(json.dumps(error_object(book.id, book.version, decision.name, ref, msg),
+                io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, msg),
                                            ensure_ascii=False) + "\n")
             else:
                 io.stdout.write(f"! {ref.file}:{ref.line}: {msg}\n")

@@ -363,6 +363,11 @@ class CompiledDecision:
             return Status.WAIVED, None
         return status, error
 
+    def evaluate_error(self, record: Any, day: _dt.date | None, err: EvalError, input: InputRef | None = None
+                       ) -> Decision:
+        """A decision whose every rule is the error ``err`` (e.g. no version in force)."""
+        return self._all_error(record, _record_id(record), input, day, err, {})
+
     def _all_error(self, record: Any, rid: str | None, input: InputRef | None, day: _dt.date | None,
                    err: EvalError, ctx: dict[Any, Any]) -> Decision:
         env = (record if isinstance(record, Mapping) else {}, day, ctx)

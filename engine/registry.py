@@ -2,26 +2,34 @@
 
 A rulebook is named on the command line by id (``hlj-musicians/membership``),
 by id and version (``hlj-musicians/membership@2022-04-15``) or by a path to a
-YAML file.  By id alone, the registry picks the version in force on the
-evaluation date: status ``in_force`` (or ``repealed``, for a date inside its
-effective period), ``effective_from <= date <= effective_until``; among
-several, the latest ``effective_from``.  Drafts are only used when named
-with their version or by path.
+YAML file.  By id alone, the version in force on the evaluation date decides:
+status ``in_force`` and ``effective_from <= date <= effective_until``; among
+several, the latest ``effective_from``.  Drafts and repealed versions are used
+only when named with their version or by path.  When the evaluation date comes
+from each record (e.g. its application date), :class:`VersionedDecision`
+picks the version per record, so that one feed spanning a change of the rules
+is judged by the rules in force for each record.
+
+Rulebooks come from the package (``rulebooks/`` in the repository) and from
+the folders listed in the ``RULEBOOK_PATH`` environment variable (separated
+like ``PATH``); the same id and version twice is an error naming both files.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from engine.errors import Diagnostic, EngineError, RulebookError, UsageError
-from engine.evaluate import CompiledRulebook
+from engine.errors import Diagnostic, DuplicateNameError, EngineError, EvalError, RulebookError, UsageError
+from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
+from engine.lang.values import to_date
 from engine.schemas import data_dir
 from engine.source import Source
 
-__all__ = ["Registry", "RulebookEntry"]
+__all__ = ["Registry", "RulebookEntry", "VersionedDecision"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class RulebookEntry:
     origin: str = "rulebook-engine (bundled)"
 
     def in_force_on(self, day: _dt.date) -> bool:
-        if self.status == "draft":
+        if self.status != "in_force":
             return False
         start = self.effective_from
         end = self.effective_until
@@ -69,16 +77,39 @@ def bundled_rulebook_paths() -> list[Path]:
     return sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")])
 
 
+def rulebook_path_entries() -> list[RulebookEntry]:
+    """Rulebooks in the folders of the ``RULEBOOK_PATH`` environment variable."""
+    out: list[RulebookEntry] = []
+    for folder in os.environ.get("RULEBOOK_PATH", "").split(os.pathsep):
+        if not folder.strip():
+            continue
+        root = Path(folder)
+        for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+            entry = _read_header(path, f"RULEBOOK_PATH ({folder})")
+            if entry is not None:
+                out.append(entry)
+    return out
+
+
 class Registry:
-    """The installed rulebooks (bundled ones and, later, those of plugins)."""
+    """The installed rulebooks: bundled ones and those on ``RULEBOOK_PATH``."""
 
     def __init__(self, entries: Iterable[RulebookEntry]) -> None:
         self.entries = sorted(entries, key=lambda e: (e.id, e.effective_from, e.version))
+        seen: dict[tuple[str, str], RulebookEntry] = {}
+        for e in self.entries:
+            first = seen.setdefault((e.id, e.version), e)
+            if first is not e:
+                raise DuplicateNameError(Diagnostic(
+                    "plugin.duplicate-name", f"rulebook `{e.id}@{e.version}` is supplied twice: by {first.origin} "
+                    f"in `{first.path}` and by {e.origin} in `{e.path}`",
+                    help="remove one of them, or give one another version",
+                    message_zh=f"规则集 `{e.id}@{e.version}` 重复：{first.path} 与 {e.path}"))
 
     @classmethod
     def default(cls) -> Registry:
         entries = [e for p in bundled_rulebook_paths() if (e := _read_header(p, "rulebook-engine (bundled)"))]
-        return cls(entries)
+        return cls([*entries, *rulebook_path_entries()])
 
     def ids(self) -> list[str]:
         return sorted({e.id for e in self.entries})
@@ -128,6 +159,26 @@ class Registry:
             path = self.find(name, on).path
         return self.load_path(path)
 
+    def decision(self, name: str, decision: str | None = None, on: _dt.date | None = None
+                 ) -> tuple[str, str, CompiledDecision | VersionedDecision]:
+        """What ``check``/``explain`` evaluate with: (rulebook id, version shown, decision).
+
+        A path, an ``id@version`` or a given date fixes one version; an id alone
+        gives a :class:`VersionedDecision` that picks the version per record.
+        """
+        rid = name.partition("@")[0]
+        fixed = "@" in name or on is not None or name.endswith((".yaml", ".yml")) or Path(name).is_file()
+        if fixed:
+            book = self.load(name, on)
+            return book.id, book.version, _pick(book, decision)
+        entry = self.find(name, None) if not any(e.in_force_on(_dt.date.today()) for e in self.versions(rid)) \
+            else self.find(name)
+        versions = [(e, self.load_path(e.path)) for e in self.versions(rid) if e.status == "in_force"]
+        name_of = decision or next(iter(versions[-1][1].decisions))
+        if decision is not None:
+            _pick(self.load_path(entry.path), decision)  # a clear error for an unknown decision
+        return rid, entry.version, VersionedDecision(rid, name_of, versions)
+
     def load_path(self, path: Path) -> CompiledRulebook:
         from engine.build import load_rulebook
 
@@ -144,3 +195,55 @@ class Registry:
 
 # Compiled rulebooks by (file, modification time, size): building is done once per process.
 _COMPILED: dict[tuple[str, int, int], CompiledRulebook] = {}
+
+
+def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:
+    try:
+        if name is None:
+            return next(iter(book.decisions.values()))
+        return book.decision(name)
+    except (KeyError, StopIteration) as e:
+        raise UsageError(Diagnostic("usage.unknown-decision", str(e.args[0]) if e.args else "no decision",
+                                    help="`--decision NAME` picks one", message_zh="没有这个决定")) from None
+
+
+class VersionedDecision:
+    """One decision of a rulebook id, made by the version in force on each record's date.
+
+    The date is the one given, else the one the newest version's ``as_of``
+    expression computes from the record.  A record whose date no version covers
+    gets every rule ``error`` ("no version ... in force on ..."), never a
+    silent choice of another version.
+    """
+
+    def __init__(self, rulebook_id: str, name: str, versions: list[tuple[RulebookEntry, CompiledRulebook]]) -> None:
+        self.rulebook_id = rulebook_id
+        self.name = name
+        self.versions = [(e, book.decisions[name]) for e, book in versions if name in book.decisions]
+        if not self.versions:
+            raise UsageError(Diagnostic("usage.unknown-decision", f"no version of `{rulebook_id}` in force has a "
+                                        f"decision `{name}`", message_zh=f"规则集 `{rulebook_id}` 没有决定 `{name}`"))
+        self.newest = self.versions[-1][1]
+
+    def version_on(self, day: _dt.date) -> CompiledDecision | None:
+        chosen = [(e, d) for e, d in self.versions if e.in_force_on(day)]
+        return max(chosen, key=lambda ed: (ed[0].effective_from, ed[0].version))[1] if chosen else None
+
+    def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
+                 ) -> Decision:
+        try:
+            if as_of is not None:
+                day = to_date(as_of, "as_of")
+            elif isinstance(record, dict):
+                day = self.newest.resolve_as_of(record, None)
+            else:
+                return self.newest.evaluate(record, None, input)
+        except Exception:  # noqa: BLE001 - the newest version reports why the date is unknown
+            return self.newest.evaluate(record, as_of, input)
+        decision = self.version_on(day)
+        if decision is None:
+            err = EvalError("eval.no-version", f"no version of `{self.rulebook_id}` is in force on {day.isoformat()}")
+            return self.newest.evaluate_error(record, day, err, input)
+        return decision.evaluate(record, day, input)
+
+

@@ -93,8 +93,6 @@ def test_load_bundled_by_id(default: Registry) -> None:
 @pytest.mark.parametrize(
     ("on", "version"),
     [
-        (D(2019, 6, 1), "2019"),
-        (D(2020, 6, 30), "2019"),  # effective_until is the last day in force
         (D(2021, 1, 1), "2021"),
         (D(2023, 6, 30), "2021"),
         (D(2023, 7, 1), "2023"),  # among several in force, the latest effective_from
@@ -109,10 +107,11 @@ def test_version_in_force(on: dt.date, version: str) -> None:
     ("name", "on", "code"),
     [
         ("acme/rules", D(2018, 12, 31), "usage.no-version-in-force"),
+        ("acme/rules", D(2019, 6, 1), "usage.no-version-in-force"),  # the repealed 2019: only by name
         ("acme/rules", D(2020, 7, 1), "usage.no-version-in-force"),  # after 2019 ended, before 2021 began
         ("acme/other", D(2024, 1, 1), "usage.no-version-in-force"),  # only a draft
     ],
-    ids=["before-first", "gap", "draft-only"],
+    ids=["before-first", "repealed", "gap", "draft-only"],
 )
 def test_no_version_in_force(name: str, on: dt.date, code: str) -> None:
     with pytest.raises(UsageError) as info:
@@ -130,11 +129,12 @@ def test_drafts_are_found_by_version() -> None:
     [
         (entry("a/b", "1", "in_force", "2020-01-01"), D(2019, 12, 31), False),
         (entry("a/b", "1", "in_force", "2020-01-01"), D(2020, 1, 1), True),
-        (entry("a/b", "1", "repealed", "2020-01-01", "2020-12-31"), D(2020, 12, 31), True),
-        (entry("a/b", "1", "repealed", "2020-01-01", "2020-12-31"), D(2021, 1, 1), False),
+        (entry("a/b", "1", "in_force", "2020-01-01", "2020-12-31"), D(2020, 12, 31), True),
+        (entry("a/b", "1", "in_force", "2020-01-01", "2020-12-31"), D(2021, 1, 1), False),
+        (entry("a/b", "1", "repealed", "2020-01-01", "2020-12-31"), D(2020, 6, 1), False),
         (entry("a/b", "1", "draft", "2020-01-01"), D(2021, 1, 1), False),
     ],
-    ids=["before", "first-day", "last-day", "after", "draft"],
+    ids=["before", "first-day", "last-day", "after", "repealed", "draft"],
 )
 def test_in_force_on(e: RulebookEntry, on: dt.date, expected: bool) -> None:
     assert e.in_force_on(on) is expected
