@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list every example")
 
+    p = sub.add_parser("doc", parents=[common], help="write a rulebook's page for policy editors")
+    p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
+    p.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    p.add_argument("--output", help="write the page to this file instead of standard output")
+
     p = sub.add_parser("lint", parents=[common], help="check rulebooks without evaluating anything")
     p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or folders (default: the bundled rulebooks)")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -301,7 +306,25 @@ def cmd_test(io: _Io) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test, "lint": cmd_lint}
+def cmd_doc(io: _Io) -> int:
+    from engine.docgen import render_doc
+
+    args = io.args
+    reg = _registry()
+    book = reg.load(args.rulebook) if "@" in args.rulebook or args.rulebook.endswith((".yaml", ".yml")) \
+        else reg.load_path(reg.find(args.rulebook).path)
+    page = render_doc(book, args.format, io.lang)
+    if args.output:
+        try:
+            Path(args.output).write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{args.output}`: {e.strerror}")) from None
+    else:
+        io.stdout.write(page)
+    return 0
+
+
+COMMANDS = {"doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test, "lint": cmd_lint}
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
