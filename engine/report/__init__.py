@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.evaluate import Decision, InputRef
 
-__all__ = ["FORMATS", "Summary", "error_object"]
+__all__ = ["BUILTIN_FORMATS", "FORMATS", "Summary", "error_object", "failed_rules"]
 
 
 @dataclass
@@ -31,6 +31,9 @@ class Summary:
                 if r.status == "fail" and r.severity == "warning":
                     self.warnings += 1
 
+    def add_error(self) -> None:
+        self.outcomes["error"] += 1
+
     @property
     def total(self) -> int:
         return sum(self.outcomes.values())
@@ -43,11 +46,48 @@ def error_object(rulebook: str, version: str, decision: str, ref: InputRef, mess
             "message": message}
 
 
+class Spool:
+    """Lines kept in a temporary file until the end of a run, so that a report whose
+    header needs the totals (JUnit, SARIF, HTML) still uses constant memory."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in replay()
+
+    def add(self, text: str) -> None:
+        self._file.write(text)
+
+    def replay(self, out: Any) -> None:
+        import shutil
+
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out)
+        self._file.close()
+
+
 def formats() -> dict[str, Any]:
+    """The built-in output formats by ``--format`` name."""
+    from engine.report.github import GithubReport
+    from engine.report.html import HtmlReport
     from engine.report.json import JsonReport
+    from engine.report.junit import JunitReport
+    from engine.report.sarif import SarifReport
     from engine.report.text import TextReport
 
-    return {"text": TextReport, "json": JsonReport}
+    return {"text": TextReport, "json": JsonReport, "junit": JunitReport, "sarif": SarifReport,
+            "github": GithubReport, "html": HtmlReport}
 
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "junit", "sarif", "github", "html")
+
+
+def failed_rules(decision: Decision, include_info: bool = False) -> list[Any]:
+    """The rules worth reporting for a record: failed, errored (and info ones if asked)."""
+    return [r for r in decision.rules
+            if r.status in ("fail", "error") and (include_info or r.severity != "info")]
+
+
+# The built-in formats by name (imported here, at the end, because each module
+# uses the helpers above).
+BUILTIN_FORMATS: dict[str, Any] = formats()

@@ -1,0 +1,64 @@
+"""`--format github`: GitHub Actions workflow commands, one annotation per failed rule.
+
+``::error file=applicants.jsonl,line=8,title=第十二条 citizen::message`` shows on
+the pull request at the failing record's line.  Warning rules become
+``::warning``, unreadable records ``::error`` with the reason.  Values are
+escaped as the workflow-command syntax requires (``%``, CR and LF in the
+message; also ``:`` and ``,`` in properties).
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from engine.evaluate import Decision, InputRef
+from engine.report import Summary, failed_rules
+
+__all__ = ["GithubReport", "escape_data", "escape_property"]
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class GithubReport:
+    def __init__(self, out: IO[str], *, lang: str = "zh", **_: Any) -> None:
+        self.out = out
+        self.lang = lang
+        self.summary = Summary()
+
+    def begin(self) -> None:
+        return None
+
+    def _command(self, level: str, ref: InputRef | None, title: str, message: str) -> None:
+        props = []
+        if ref is not None and ref.file is not None:
+            props.append(f"file={escape_property(ref.file)}")
+            if ref.line is not None:
+                props.append(f"line={ref.line}")
+        props.append(f"title={escape_property(title)}")
+        self.out.write(f"::{level} {','.join(props)}::{escape_data(message)}\n")
+
+    def write(self, decision: Decision) -> None:
+        self.summary.add(decision)
+        record = decision.record_id or "(no id)"
+        for r in failed_rules(decision):
+            level = "warning" if r.severity == "warning" else "error"
+            title = f"{r.spec.cite} {r.id}"
+            self._command(level, decision.input, title, f"{record}: {r.message(self.lang) or r.status}")
+
+    def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
+        self.summary.add_error()
+        self._command("error", ref, "unreadable record", message)
+
+    def end(self) -> Summary:
+        o = self.summary.outcomes
+        self.out.write(f"::notice title=rulebook::{self.summary.total} records: pass {o.get('pass', 0)}, "
+                       f"fail {o.get('fail', 0)}, indeterminate {o.get('indeterminate', 0)}, "
+                       f"error {o.get('error', 0)}\n")
+        self.out.flush()
+        return self.summary

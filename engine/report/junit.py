@@ -1,0 +1,97 @@
+"""`--format junit`: JUnit XML, as CI servers read it.
+
+One ``<testsuite>`` per decision and one ``<testcase>`` per record: a failed
+record carries a ``<failure>`` listing each failed rule with its citation and
+message; an indeterminate or unreadable record carries an ``<error>``.  The
+element and attribute names follow the JUnit XML schema that Jenkins, GitLab
+and GitHub test reporters accept.  Test cases are spooled to a temporary file,
+so memory stays constant however many records there are.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from engine.evaluate import Decision, InputRef
+from engine.report import Spool, Summary, failed_rules
+
+__all__ = ["JunitReport"]
+
+
+def _clean(text: str) -> str:
+    """Text safe for XML 1.0 (control characters other than tab and newlines dropped)."""
+    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20 and ch not in "\ufffe\uffff")
+
+
+def _where(ref: InputRef | None) -> str:
+    if ref is None or ref.file is None:
+        return ""
+    return f"{ref.file}:{ref.line}" if ref.line is not None else ref.file
+
+
+class JunitReport:
+    def __init__(self, out: IO[str], *, lang: str = "zh", **_: Any) -> None:
+        self.out = out
+        self.lang = lang
+        self.summary = Summary()
+        self.spool = Spool()
+        self.suite = ""
+        self.failures = self.errors = self.tests = 0
+        self.started = time.perf_counter()
+
+    def begin(self) -> None:
+        return None
+
+    def _case(self, classname: str, name: str, ref: InputRef | None, body: str = "") -> None:
+        self.tests += 1
+        attrs = f"classname={quoteattr(_clean(classname))} name={quoteattr(_clean(name))} time=\"0\""
+        if ref is not None and ref.file is not None:
+            attrs += f" file={quoteattr(_clean(ref.file))}"
+            if ref.line is not None:
+                attrs += f' line="{ref.line}"'
+        self.spool.add(f"    <testcase {attrs}>{body}</testcase>\n" if body else f"    <testcase {attrs}/>\n")
+
+    def write(self, decision: Decision) -> None:
+        self.summary.add(decision)
+        self.suite = f"{decision.rulebook}@{decision.version} {decision.decision}"
+        classname = f"{decision.rulebook}.{decision.decision}"
+        name = f"{decision.record_id or '(no id)'} ({_where(decision.input)})" if decision.input else (
+            decision.record_id or "(no id)")
+        rules = failed_rules(decision)
+        outcome = str(decision.outcome)
+        if outcome == "pass":
+            self._case(classname, name, decision.input)
+            return
+        lines = []
+        for r in rules:
+            msg = r.message(self.lang) or ""
+            lines.append(f"{r.spec.cite} {r.id} [{r.status}]: {msg}")
+        text = escape(_clean("\n".join(lines)))
+        if outcome == "fail":
+            self.failures += 1
+            body = f'<failure message={quoteattr(_clean(lines[0]) if lines else "fail")} type="fail">{text}</failure>'
+        else:
+            self.errors += 1
+            body = f'<error message={quoteattr(_clean(lines[0]) if lines else outcome)} type="{outcome}">{text}</error>'
+        self._case(classname, name, decision.input, body)
+
+    def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
+        self.summary.add_error()
+        self.suite = self.suite or f"{rulebook}@{version} {decision}"
+        self.errors += 1
+        body = f'<error message={quoteattr(_clean(message))} type="unreadable">{escape(_clean(message))}</error>'
+        self._case(f"{rulebook}.{decision}", f"(unreadable) ({_where(ref)})", ref, body)
+
+    def end(self) -> Summary:
+        elapsed = time.perf_counter() - self.started
+        self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        self.out.write(f'<testsuites name="rulebook" tests="{self.tests}" failures="{self.failures}" '
+                       f'errors="{self.errors}" time="{elapsed:.3f}">\n')
+        self.out.write(f'  <testsuite name={quoteattr(_clean(self.suite or "rulebook"))} tests="{self.tests}" '
+                       f'failures="{self.failures}" errors="{self.errors}" skipped="0" time="{elapsed:.3f}">\n')
+        self.spool.replay(self.out)
+        self.out.write("  </testsuite>\n</testsuites>\n")
+        self.out.flush()
+        return self.summary
