@@ -33,13 +33,18 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 @dataclass(frozen=True)
 class InputRef:
-    """Where a record came from: file name and line (or row)."""
+    """Where a record came from: file name and line (JSON Lines, JSON) or row (CSV,
+    XLSX); ``sheet`` names the worksheet of a spreadsheet."""
 
     file: str | None
     line: int | None
+    sheet: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line}
+        out: dict[str, Any] = {"file": self.file, "line": self.line}
+        if self.sheet is not None:
+            out["sheet"] = self.sheet
+        return out
 
 
 @dataclass(frozen=True)

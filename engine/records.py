@@ -1,4 +1,4 @@
-"""Read input records: JSON (an object or an array), JSON Lines, standard input.
+"""Read input records: JSON (an object or an array), JSON Lines, CSV, XLSX, standard input.
 
 ``read_records(path)`` yields ``(InputRef, record)`` pairs, one per input
 record, streaming where the format allows (JSON Lines is read line by line).
@@ -9,19 +9,22 @@ stops a feed and never loses the records after it.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterator, Mapping, TextIO
+
+from engine.cells import CellError, row_to_record
 
 from engine.errors import Diagnostic, UsageError
 from engine.evaluate import InputRef
 
 __all__ = ["BadRecord", "read_records"]
 
-FORMATS = ("json", "jsonl")
+FORMATS = ("json", "jsonl", "csv", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,16 @@ def _format_for(name: str, explicit: str | None) -> str:
         return "jsonl"
     if lower.endswith(".json"):
         return "json"
-    if lower.endswith((".csv", ".xlsx")):
-        raise UsageError(Diagnostic("usage.unsupported-input", f"`{name}`: CSV and XLSX input is not supported yet",
-                                    help="export the records as JSON Lines (.jsonl)",
-                                    message_zh=f"`{name}`：暂不支持 CSV 和 XLSX 输入"))
+    if lower.endswith((".csv", ".tsv")):
+        return "csv"
+    if lower.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if lower.endswith(".xls"):
+        raise UsageError(Diagnostic("usage.unsupported-input", f"`{name}`: the old Excel format (.xls) is not read",
+                                    help="save the workbook as .xlsx (or export it as CSV)",
+                                    message_zh=f"`{name}`：不支持旧版 Excel 格式（.xls）", help_zh="请另存为 .xlsx 或 CSV"))
     raise UsageError(Diagnostic("usage.unknown-input-format", f"cannot tell the format of `{name}` from its name",
-                                help="use a .json or .jsonl file, or give --input-format json|jsonl",
+                                help="use a .json, .jsonl, .csv or .xlsx file, or give --input-format",
                                 message_zh=f"无法从文件名判断 `{name}` 的格式"))
 
 
@@ -129,14 +136,113 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
         expect_value = False
 
 
-def read_records(path: str, input_format: str | None = None, stdin: TextIO | None = None
+def _cell_error(e: CellError, where: str, where_zh: str) -> BadRecord:
+    return BadRecord(f"{where}, column `{e.column}`: {e.message}", f"{where_zh}，列 `{e.column}`：{e.message_zh}")
+
+
+def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: bool = False
+              ) -> Iterator[tuple[InputRef, Any]]:
+    head = stream.read(8192)
+    rest = stream
+    first = head.split("\n", 1)[0]
+    delimiter = "\t" if tab else max(",\t;", key=first.count)  # the header's separator; quoting as Excel writes it
+    reader = csv.reader(_joined(head, rest), "excel", delimiter=delimiter)
+    header: list[str | None] | None = None
+    start = 1
+    for row in reader:
+        line = start
+        start = reader.line_num + 1
+        if header is None:
+            header = [h.strip().lstrip("\ufeff") or None for h in row]
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        ref = InputRef(name, line)
+        try:
+            yield ref, row_to_record(header, row, schema)
+        except CellError as e:
+            yield ref, _cell_error(e, f"row {line}", f"第 {line} 行")
+
+
+def _joined(head: str, rest: TextIO) -> Iterator[str]:
+    """Lines of ``head`` followed by the rest of the stream (csv needs an iterator of lines)."""
+    buffer = head
+    while True:
+        *lines, buffer = buffer.split("\n")
+        for line in lines:
+            yield line + "\n"
+        chunk = rest.read(65536)
+        if not chunk:
+            break
+        buffer += chunk
+    if buffer:
+        yield buffer
+
+
+def _open_text(path: Path) -> TextIO:
+    """A text stream for a CSV file: UTF-8 (with or without BOM), else GB18030 (Chinese Excel exports)."""
+    with path.open("rb") as f:
+        sample = f.read(1 << 20)
+    try:
+        sample.decode("utf-8")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as e:
+        encoding = "utf-8-sig" if e.start > len(sample) - 4 else "gb18030"
+    return path.open(encoding=encoding, newline="")
+
+
+def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: str | None = None
+               ) -> Iterator[tuple[InputRef, Any]]:
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise UsageError(Diagnostic("usage.missing-package", "reading .xlsx needs the `openpyxl` package",
+                                    help="pip install openpyxl")) from None
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable workbook
+        yield InputRef(name, None), BadRecord(f"cannot open the workbook: {e}", f"无法打开工作簿：{e}")
+        return
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise UsageError(Diagnostic("usage.unknown-sheet", f"`{name}` has no sheet `{sheet}`",
+                                        help="sheets: " + ", ".join(f"`{s}`" for s in book.sheetnames)))
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        header: list[str | None] | None = None
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if header is None:
+                header = [str(h).strip() if h is not None and str(h).strip() else None for h in row]
+                continue
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+                continue
+            ref = InputRef(name, number, ws.title)
+            try:
+                yield ref, row_to_record(header, list(row), schema)
+            except CellError as e:
+                yield ref, _cell_error(e, f"sheet `{ws.title}` row {number}", f"工作表 `{ws.title}` 第 {number} 行")
+    finally:
+        book.close()
+
+
+def read_records(path: str, input_format: str | None = None, stdin: TextIO | None = None,
+                 schema: Mapping[str, Any] | None = None, sheet: str | None = None
                  ) -> Iterator[tuple[InputRef, Any]]:
-    """Every record of a file (or ``-`` for standard input) with where it came from."""
+    """Every record of a file (or ``-`` for standard input) with where it came from.
+
+    ``schema`` (the decision's record JSON Schema) types the cells of CSV and
+    XLSX files; ``sheet`` picks a worksheet (default: the first).
+    """
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin
         if input_format == "jsonl":
             yield from _read_jsonl(stream, "-")
             return
+        if input_format == "csv":
+            yield from _read_csv(stream, "-", schema)
+            return
+        if input_format == "xlsx":
+            raise UsageError(Diagnostic("usage.unsupported-input", "a workbook cannot be read from standard input",
+                                        help="give the .xlsx file's path"))
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
         if fmt == "json":
@@ -147,6 +253,15 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
     fmt = _format_for(path, input_format)
     p = Path(path)
     try:
+        if fmt == "xlsx":
+            if not p.is_file():
+                raise FileNotFoundError(path)
+            yield from _read_xlsx(p, path, schema, sheet)
+            return
+        if fmt == "csv":
+            with _open_text(p) as f:
+                yield from _read_csv(f, path, schema, tab=path.lower().endswith(".tsv"))
+            return
         if fmt == "jsonl":
             with p.open(encoding="utf-8-sig") as f:
                 yield from _read_jsonl(f, path)

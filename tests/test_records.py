@@ -143,8 +143,7 @@ def test_stdin_is_named_dash() -> None:
     [
         ("records.txt", "usage.unknown-input-format"),
         ("records", "usage.unknown-input-format"),
-        ("records.csv", "usage.unsupported-input"),
-        ("records.xlsx", "usage.unsupported-input"),
+        ("records.xls", "usage.unsupported-input"),
     ],
 )
 def test_unknown_extension_is_a_usage_error(tmp_path: Path, name: str, code: str) -> None:

@@ -212,7 +212,7 @@ def test_lint_json(root: Path) -> None:
         (["check", RB + "@1999-01-01", "x.jsonl"], "has no version `1999-01-01`"),
         (["check", RB, "missing.jsonl"], "no such file `missing.jsonl`"),
         (["check", RB, "x.jsonl", "--as-of", "2026-13-01"], "not a date"),
-        (["check", RB, "x.csv"], "not supported yet"),
+        (["check", RB, "x.xls"], "(.xls) is not read"),
         (["check", RB, "x.jsonl", "--decision", "nope"], "no decision `nope`"),
         (["check", RB, "-", "--as-of", "2020-01-01"], "no version of `hlj-musicians/membership` is in force"),
         (["frobnicate"], "invalid choice"),

@@ -1,0 +1,240 @@
+"""Spreadsheet rows (CSV, XLSX) to records, typed through the record JSON Schema.
+
+A header row names the fields.  A column may name a nested field with dots:
+``recommender.kind``; a number in the path is a position in a list, counted
+from 1: ``introducers.1.is_member`` is the first introducer's ``is_member``.
+
+Each cell is converted to the type the schema gives its field:
+
+* integer / number: ``42``, ``3.5`` (a spreadsheet's numeric cells as they are);
+* boolean: ``true``/``false``, ``yes``/``no``, ``y``/``n``, ``1``/``0``,
+  ``是``/``否``, ``对``/``错``, ``√``/``×`` (case does not matter);
+* date (``format: date``): ``2026-03-01``, ``2026/3/1``, ``2026.3.1``,
+  ``2026年3月1日``, or a spreadsheet date cell;
+* list of simple values: items separated by ``;``, ``；`` or ``、`` (``作曲;音乐教育``),
+  or a JSON array;
+* object or list of objects: a JSON value in the cell (``{"kind": "group_member_unit"}``),
+  or dotted columns;
+* ``null`` in a nullable field is null.
+
+An empty cell leaves the field out, so the schema's default applies (or the
+rule that needs it reports it missing).  A cell that does not fit its type is
+an error naming the row, the column and what was expected; the record is then
+reported unreadable and the feed goes on.  Columns the schema does not know
+are kept as text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from typing import Any, Mapping
+
+__all__ = ["CellError", "row_to_record"]
+
+_TRUE = {"true", "yes", "y", "1", "是", "对", "√", "✓", "t"}
+_FALSE = {"false", "no", "n", "0", "否", "错", "×", "✗", "f"}
+_DATE_FORMS = [
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+]
+_LIST_SPLIT = re.compile(r"[;；、\n]")
+
+
+class CellError(ValueError):
+    """A cell that does not fit the type of its field (message in English and Chinese)."""
+
+    def __init__(self, column: str, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+        self.message_zh = message_zh
+
+
+def _resolve(schema: Any, root: Mapping[str, Any]) -> Any:
+    for _ in range(20):
+        if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+            target: Any = root
+            for part in schema["$ref"][2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, Mapping) else {}
+            schema = target
+        else:
+            break
+    return schema
+
+
+def _types(schema: Any) -> list[str]:
+    t = schema.get("type") if isinstance(schema, Mapping) else None
+    return [t] if isinstance(t, str) else list(t) if isinstance(t, list) else []
+
+
+def _shown(cell: Any) -> str:
+    text = str(cell)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _to_date(cell: Any, column: str) -> str:
+    if isinstance(cell, _dt.datetime):
+        return cell.date().isoformat()
+    if isinstance(cell, _dt.date):
+        return cell.isoformat()
+    text = str(cell).strip()
+    for form in _DATE_FORMS:
+        m = form.match(text)
+        if m:
+            try:
+                return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+            except ValueError:
+                break
+    raise CellError(column, f"`{_shown(cell)}` is not a date (write YYYY-MM-DD)",
+                    f"`{_shown(cell)}` 不是日期（请写成 YYYY-MM-DD）")
+
+
+def _to_int(cell: Any, column: str) -> int:
+    if isinstance(cell, bool):
+        raise CellError(column, f"`{cell}` is not a whole number", f"`{cell}` 不是整数")
+    if isinstance(cell, int):
+        return cell
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    text = str(cell).strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?\d+\.0+", text):
+        return int(float(text))
+    raise CellError(column, f"`{_shown(cell)}` is not a whole number", f"`{_shown(cell)}` 不是整数")
+
+
+def _to_number(cell: Any, column: str) -> float | int:
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return cell
+    try:
+        return float(str(cell).strip())
+    except ValueError:
+        raise CellError(column, f"`{_shown(cell)}` is not a number", f"`{_shown(cell)}` 不是数字") from None
+
+
+def _to_bool(cell: Any, column: str) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, (int, float)) and cell in (0, 1):
+        return bool(cell)
+    text = str(cell).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError(column, f"`{_shown(cell)}` is not yes or no (write true/false, 是/否)",
+                    f"`{_shown(cell)}` 不是“是/否”（请写 是/否 或 true/false）")
+
+
+def _json(cell: Any, column: str, want: str) -> Any:
+    try:
+        value = json.loads(str(cell))
+    except ValueError:
+        raise CellError(column, f"`{_shown(cell)}` is not valid JSON for {want}",
+                        f"`{_shown(cell)}` 不是有效的 JSON") from None
+    return value
+
+
+def convert(cell: Any, schema: Any, root: Mapping[str, Any], column: str) -> Any:
+    """One cell as the value its schema describes."""
+    schema = _resolve(schema, root)
+    types = _types(schema)
+    if isinstance(cell, str):
+        cell = cell.strip()
+        if cell.lower() == "null" and "null" in types:
+            return None
+    kinds = [t for t in types if t != "null"]
+    kind = kinds[0] if len(kinds) == 1 else None
+    if kind == "string":
+        if isinstance(schema, Mapping) and schema.get("format") == "date":
+            return _to_date(cell, column)
+        if isinstance(cell, float) and cell.is_integer():
+            return str(int(cell))
+        return cell if isinstance(cell, str) else str(cell)
+    if kind == "integer":
+        return _to_int(cell, column)
+    if kind == "number":
+        return _to_number(cell, column)
+    if kind == "boolean":
+        return _to_bool(cell, column)
+    if kind == "array":
+        if isinstance(cell, str) and cell.startswith("["):
+            value = _json(cell, column, "a list")
+            if not isinstance(value, list):
+                raise CellError(column, "a list is expected", "此处应为列表")
+            return value
+        items = schema.get("items", {}) if isinstance(schema, Mapping) else {}
+        if "object" in _types(_resolve(items, root)):
+            raise CellError(column, "a list of objects: write a JSON array, or use columns like "
+                            f"`{column}.1.name`", f"对象列表请写成 JSON 数组，或使用 `{column}.1.name` 这样的列")
+        parts = [p.strip() for p in _LIST_SPLIT.split(str(cell))] if not isinstance(cell, list) else cell
+        return [convert(p, items, root, column) for p in parts if p != ""]
+    if kind == "object":
+        if isinstance(cell, str) and cell.startswith("{"):
+            value = _json(cell, column, "an object")
+            if not isinstance(value, dict):
+                raise CellError(column, "an object is expected", "此处应为对象")
+            return value
+        raise CellError(column, f"an object: write JSON such as {{\"name\": ...}}, or use columns like `{column}.name`",
+                        f"对象请写成 JSON，或使用 `{column}.name` 这样的列")
+    return cell
+
+
+def _sub_schema(schema: Any, root: Mapping[str, Any], part: str) -> Any:
+    schema = _resolve(schema, root)
+    if not isinstance(schema, Mapping):
+        return {}
+    if part.isdigit():
+        return schema.get("items", {})
+    return schema.get("properties", {}).get(part, {})
+
+
+def _place(record: dict[str, Any], parts: list[str], value: Any, column: str) -> None:
+    target: Any = record
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        nxt = parts[i + 1] if not last else None
+        if isinstance(target, list):
+            index = int(part) - 1
+            if index < 0:
+                raise CellError(column, "list positions in column names start at 1", "列名中的序号从 1 开始")
+            while len(target) <= index:
+                target.append(None)
+            if last:
+                target[index] = value
+            else:
+                if target[index] is None:
+                    target[index] = [] if nxt is not None and nxt.isdigit() else {}
+                target = target[index]
+        else:
+            if last:
+                target[part] = value
+            else:
+                if part not in target or not isinstance(target[part], (dict, list)):
+                    target[part] = [] if nxt is not None and nxt.isdigit() else {}
+                target = target[part]
+
+
+def row_to_record(header: list[str | None], row: list[Any], schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The record one spreadsheet row stands for. Raises CellError naming the column."""
+    record: dict[str, Any] = {}
+    root = schema or {}
+    for name, cell in zip(header, row):
+        if not name or cell is None or (isinstance(cell, str) and not cell.strip()):
+            continue
+        parts = [p for p in str(name).strip().replace("[", ".").replace("]", "").split(".") if p]
+        sub: Any = root
+        for part in parts:
+            sub = _sub_schema(sub, root, part)
+        value = convert(cell, sub, root, str(name)) if schema is not None else (
+            cell.strip() if isinstance(cell, str) else cell)
+        if isinstance(value, (_dt.date, _dt.datetime)):
+            value = value.isoformat()[:10]
+        _place(record, parts, value, str(name))
+    # lists filled by position may have holes (e.g. only the 2nd introducer given)
+    return record
