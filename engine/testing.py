@@ -14,7 +14,7 @@ from typing import Any
 from engine.evaluate import CompiledRulebook, Decision, to_json_value
 from engine.model import Example
 
-__all__ = ["ExampleResult", "run_examples"]
+__all__ = ["Coverage", "ExampleResult", "rule_coverage", "run_examples"]
 
 
 @dataclass
@@ -80,3 +80,41 @@ def run_examples(book: CompiledRulebook) -> list[ExampleResult]:
         decision, problems = check_example(book, ex)
         out.append(ExampleResult(ex, line, decision, problems))
     return out
+
+
+@dataclass
+class Coverage:
+    """Which statuses the examples make each rule reach."""
+
+    statuses: dict[tuple[str, str], set[str]]
+
+    def covered(self, key: tuple[str, str]) -> bool:
+        """A rule is covered when some example makes it pass and some example makes it fail."""
+        return {"pass", "fail"} <= self.statuses[key]
+
+    @property
+    def percent(self) -> float:
+        if not self.statuses:
+            return 100.0
+        return 100.0 * sum(self.covered(k) for k in self.statuses) / len(self.statuses)
+
+    def missing(self) -> list[tuple[str, str, list[str]]]:
+        """(decision, rule, statuses never reached among pass/fail/not_applicable) for each rule not covered."""
+        out = []
+        for (decision, rule), seen in self.statuses.items():
+            if not self.covered((decision, rule)):
+                out.append((decision, rule, sorted({"pass", "fail"} - seen)))
+        return out
+
+
+def rule_coverage(book: CompiledRulebook, results: list[ExampleResult] | None = None) -> Coverage:
+    """For each rule of each decision, the statuses its examples reach (pass, fail, not_applicable, ...)."""
+    results = results if results is not None else run_examples(book)
+    statuses: dict[tuple[str, str], set[str]] = {
+        (name, r.spec.id): set() for name, d in book.decisions.items() for r in d.rules}
+    for res in results:
+        if res.decision is None:
+            continue
+        for r in res.decision.rules:
+            statuses.setdefault((res.example.decision, r.id), set()).add(str(r.status))
+    return Coverage(statuses)
