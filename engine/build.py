@@ -22,7 +22,7 @@ from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, Comp
 from engine.lang import ast as A
 from engine.lang.check import Checked, Scope, check_condition
 from engine.lang.compile import cached_value, compile_condition
-from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
+from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value
 from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, rulebook_from_data
@@ -43,7 +43,10 @@ def load_yaml_cached(source: Source) -> Loaded:
 
 
 def default_functions() -> FunctionTable:
-    return FunctionTable(STANDARD_FUNCTIONS)
+    """The functions every plugin registered (the standard library is the built-in plugin's)."""
+    from engine.pluginmanager import get_plugin_manager
+
+    return get_plugin_manager().functions()
 
 
 class _Builder:
@@ -123,9 +126,14 @@ class _Builder:
             if schema is None:
                 from engine.schemas import record_kinds
 
+                import difflib
+
+                kinds = record_kinds()
+                close = difflib.get_close_matches(kind, kinds, n=1)
                 self.check.append(self.at(
                     "rulebook.unknown-record-kind", (*decision.path, "record"), f"unknown record kind `{kind}`",
-                    "known kinds: " + ", ".join(f"`{k}`" for k in record_kinds()),
+                    f"did you mean `{close[0]}`?" if close else "known kinds: " + ", ".join(f"`{k}`" for k in kinds)
+                    + "; or give a path to a `.json` schema next to the rulebook",
                     message_zh=f"未知的记录类型 `{kind}`"))
                 return None
         t = schema_type(schema)
