@@ -10,6 +10,15 @@ The public Python API::
 
 ``Registry.default().load("hlj-musicians/membership")`` finds an installed
 rulebook by id.  Errors a user can cause derive from ``EngineError``.
+
+Plugins mark their hook implementations with ``hookimpl`` (the hooks are
+specified in ``engine.hookspecs``; see ``docs/plugins.md``)::
+
+    from engine import hookimpl
+
+    @hookimpl
+    def register_rulebooks(register):
+        register(Path(__file__).parent / "rulebooks")
 """
 
 from __future__ import annotations
@@ -19,8 +28,10 @@ from engine.errors import (
     CheckError,
     ConditionSyntaxError,
     Diagnostic,
+    DuplicateNameError,
     EngineError,
     EvalError,
+    PluginError,
     RecordError,
     RulebookError,
     SchemaError,
@@ -28,6 +39,7 @@ from engine.errors import (
     YamlError,
 )
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef, RuleResult
+from engine.hookspecs import hookimpl
 from engine.model import Outcome, Severity, Status
 from engine.registry import Registry
 
@@ -38,10 +50,12 @@ __all__ = [
     "ConditionSyntaxError",
     "Decision",
     "Diagnostic",
+    "DuplicateNameError",
     "EngineError",
     "EvalError",
     "InputRef",
     "Outcome",
+    "PluginError",
     "RecordError",
     "Registry",
     "RuleResult",
@@ -52,6 +66,7 @@ __all__ = [
     "UsageError",
     "YamlError",
     "build_rulebook",
+    "hookimpl",
     "load_rulebook",
 ]
 

@@ -3,8 +3,9 @@
 A calendar answers "is this day a working day?" and "which day is the N-th
 working day after D?".  The official Chinese calendar (``CN``) comes from the
 ``holidays`` package: weekends off, statutory holidays off, and the make-up
-working weekends (调休) on.  Plugins register more calendars by name through
-the ``register_calendars`` hook.
+working weekends (调休) on.  Every calendar, ``CN`` included (``engine.builtin``),
+is registered by name through the ``register_calendars`` plugin hook;
+``get_calendar(name)`` looks it up in the plugin manager.
 
 "Within N working days of D" (CONTRACT) means on or before the N-th working
 day after D, D itself not counted: ``working_days_after(D, N)``.
@@ -16,7 +17,7 @@ import datetime as _dt
 from functools import lru_cache
 from typing import Protocol
 
-__all__ = ["Calendar", "CalendarRangeError", "ChineseCalendar", "get_calendar", "register_calendar"]
+__all__ = ["Calendar", "CalendarRangeError", "ChineseCalendar", "calendar_names", "get_calendar"]
 
 MAX_WORKING_DAYS = 100_000
 
@@ -32,6 +33,15 @@ class CalendarRangeError(ValueError):
 
 
 class Calendar(Protocol):
+    """A working-day calendar, as the ``register_calendars`` hook registers it.
+
+    ``is_working_day(day)`` says whether ``day`` is a working day;
+    ``working_days_after(day, n)`` is the ``n``-th working day after ``day``
+    (``day`` itself not counted; ``n == 0`` gives ``day``).  Raise
+    :class:`CalendarRangeError` for a year the calendar does not know and
+    ``ValueError`` for a bad ``n``: rules then get status ``error``.
+    """
+
     name: str
 
     def is_working_day(self, day: _dt.date) -> bool: ...
@@ -45,6 +55,11 @@ class ChineseCalendar:
     name = "CN"
 
     def __init__(self) -> None:
+        # The tables are built on first use (a third of a second): the calendar is
+        # registered at start-up by every command, and most never need it.
+        self._loaded = False
+
+    def _load(self) -> None:
         import holidays
 
         self._holidays = holidays.China(years=range(1990, 2041))
@@ -53,7 +68,20 @@ class ChineseCalendar:
         # days or substituted days off.  Outside them a weekends-only guess would be wrong.
         arranged = {d.year for d in self._workdays} | {
             d.year for d, name in self._holidays.items() if "substitut" in name.lower() or "day off" in name.lower()}
-        self.first_year, self.last_year = min(arranged), max(arranged)
+        self._first_year, self._last_year = min(arranged), max(arranged)
+        self._loaded = True
+
+    @property
+    def first_year(self) -> int:
+        if not self._loaded:
+            self._load()
+        return self._first_year
+
+    @property
+    def last_year(self) -> int:
+        if not self._loaded:
+            self._load()
+        return self._last_year
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one instance per process
     def is_working_day(self, day: _dt.date) -> bool:
@@ -76,24 +104,19 @@ class ChineseCalendar:
         return day
 
 
-_CALENDARS: dict[str, Calendar] = {}
-_FACTORIES = {"CN": ChineseCalendar}
-
-
-def register_calendar(calendar: Calendar) -> None:
-    _CALENDARS[calendar.name] = calendar
-
-
 def calendar_names() -> list[str]:
-    return sorted(set(_CALENDARS) | set(_FACTORIES))
+    """The names of every registered calendar."""
+    from engine.pluginmanager import get_plugin_manager
+
+    return sorted(get_plugin_manager().calendars())
 
 
 def get_calendar(name: str = "CN") -> Calendar:
-    """The calendar registered under ``name`` (built on first use)."""
-    cal = _CALENDARS.get(name)
-    if cal is None:
-        factory = _FACTORIES.get(name)
-        if factory is None:
-            raise KeyError(name)
-        cal = _CALENDARS[name] = factory()
-    return cal
+    """The calendar registered under ``name`` by a plugin (``CN``: the built-in one).
+
+    Raises:
+        KeyError: no plugin registered a calendar of that name.
+    """
+    from engine.pluginmanager import get_plugin_manager
+
+    return get_plugin_manager().calendars()[name]

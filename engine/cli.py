@@ -1,4 +1,4 @@
-"""The `rulebook` command line: list, check, explain, test, lint.
+"""The `rulebook` command line: list, check, explain, test, lint, doc, plugins, init-plugin.
 
 Exit codes (CONTRACT): 0 every record passed at the ``--fail-on`` level (for
 ``test``: every example matched; for ``lint``: no errors); 1 some record did
@@ -9,6 +9,10 @@ A user's own mistake (bad YAML, a typo in an expression, an unknown rulebook,
 a missing file) is printed as positioned diagnostics and exits 2; it never
 shows a traceback.  Anything else is an internal error: a short request to
 report it, with the traceback only under ``--debug``.
+
+The output formats of ``check``, the readers of its input, and the observers
+told of every decision come from the plugin manager (``engine.pluginmanager``):
+the engine's own through the same hooks as a plugin's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -53,20 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
                      parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("list", parents=[common], help="list the installed rulebooks")
+    p = sub.add_parser("list", parents=[common], help="list the installed rulebooks and who supplied them")
     p.add_argument("--all-versions", action="store_true", help="every version, not only the one in force today")
+    p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = sub.add_parser("check", parents=[common], help="evaluate records and report every decision")
     p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
     p.add_argument("files", nargs="+", metavar="FILE", help=".json, .jsonl, or - for standard input")
     p.add_argument("--decision", help="the decision to make (default: the rulebook's first)")
     p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the decision's own)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", default="text", metavar="FORMAT",
+                   help="text (default), json, junit, sarif, github, html, or a plugin's (`rulebook plugins`)")
     p.add_argument("--output", help="write the report to this file instead of standard output")
     p.add_argument("--fail-on", choices=FAIL_ON, default="indeterminate",
                    help="exit 1 when some record fails (fail), is not a clear pass (indeterminate, the default), "
                         "or also fails a warning rule (warning)")
-    p.add_argument("--input-format", choices=("json", "jsonl"), help="format of standard input")
+    p.add_argument("--input-format", metavar="FORMAT",
+                   help="format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)")
+    p.add_argument("--sheet", help="the worksheet of an .xlsx file to read (default: the first)")
     p.add_argument("-v", "--verbose", action="store_true", help="also show info rules")
 
     p = sub.add_parser("explain", parents=[common], help="explain the decision on records, rule by rule")
@@ -75,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decision")
     p.add_argument("--as-of", type=_date)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--input-format", choices=("json", "jsonl"))
+    p.add_argument("--input-format", metavar="FORMAT")
+    p.add_argument("--sheet")
 
     p = sub.add_parser("test", parents=[common], help="run rulebooks' embedded examples")
     p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH")
@@ -89,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", parents=[common], help="check rulebooks without evaluating anything")
     p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or folders (default: the bundled rulebooks)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("plugins", parents=[common], help="list the plugins and the hooks each implements")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("init-plugin", parents=[common], help="write a new plugin package to start from")
+    p.add_argument("name", metavar="NAME", help="distribution name, e.g. rulebook-acme-club")
+    p.add_argument("--directory", default=".", help="where to create the folder NAME (default: here)")
     return parser
 
 
@@ -108,6 +125,16 @@ class _Io:
 
         return make_console(out or self.stdout, self.color)
 
+    def wide_console(self) -> Any:
+        """For tables of names that must not be cut (``list``, ``plugins``): the terminal's
+        width on a terminal, else wide enough for a line per row."""
+        import shutil
+
+        console = self.console()
+        tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
+        console.width = shutil.get_terminal_size().columns if tty else 200
+        return console
+
 
 def _registry() -> Any:
     from engine.registry import Registry
@@ -116,35 +143,155 @@ def _registry() -> Any:
 
 
 def cmd_list(io: _Io) -> int:
+    import json
+
     reg = _registry()
     today = _dt.date.today()
     zh = io.lang == "zh"
-    table = Table(show_edge=False)
-    for col in (("规则集" if zh else "rulebook"), ("版本" if zh else "version"), ("状态" if zh else "status"),
-                ("生效" if zh else "effective"), ("标题" if zh else "title"), ("来源" if zh else "supplied by")):
-        table.add_column(col)
+    rows = []
     for rid in reg.ids():
         versions = reg.versions(rid)
+        shown = versions
         if not io.args.all_versions:
             in_force = [e for e in versions if e.in_force_on(today)]
-            versions = [max(in_force or versions, key=lambda e: (e.effective_from, e.version))]
-        for e in versions:
-            span = f"{e.effective_from} – {e.effective_until or ''}"
-            table.add_row(Text(e.id), Text(e.version), Text(e.status), Text(span), Text(e.title), Text(e.origin))
-    io.console().print(table)
+            shown = [max(in_force or versions, key=lambda e: (e.effective_from, e.version))]
+        rows.extend((e, [v.version for v in versions if v is not e]) for e in shown)
+    if io.args.format == "json":
+        for e, others in rows:
+            io.stdout.write(json.dumps({
+                "id": e.id, "version": e.version, "status": e.status, "effective_from": e.effective_from,
+                "effective_until": e.effective_until, "title": e.title, "other_versions": others,
+                "supplied_by": e.origin, "plugin": e.plugin, "path": str(e.path)}, ensure_ascii=False) + "\n")
+        return 0
+    table = Table(show_edge=False)
+    table.add_column("规则集" if zh else "rulebook", no_wrap=True)
+    table.add_column("版本" if zh else "version", no_wrap=True)
+    table.add_column("状态" if zh else "status", no_wrap=True)
+    table.add_column("生效" if zh else "effective", no_wrap=True)
+    if not io.args.all_versions:
+        table.add_column("其他版本" if zh else "other versions")
+    table.add_column("来源" if zh else "supplied by", no_wrap=True)
+    table.add_column("标题" if zh else "title", overflow="ellipsis", no_wrap=True, max_width=40)
+    for e, others in rows:
+        span = f"{e.effective_from} – {e.effective_until or ''}"
+        cells = [Text(e.id), Text(e.version), Text(e.status), Text(span)]
+        if not io.args.all_versions:
+            cells.append(Text(", ".join(others) or "–"))
+        cells += [Text(e.origin), Text(e.title)]
+        table.add_row(*cells)
+    io.wide_console().print(table)
     return 0
 
 
-def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any) -> None:
-    from engine.records import BadRecord, read_records
+def _plugins() -> Any:
+    from engine.pluginmanager import get_plugin_manager
+
+    return get_plugin_manager()
+
+
+def cmd_plugins(io: _Io) -> int:
+    import json
+
+    pm = _plugins()
+    rows = [(info, hooks, True) for info, hooks in pm.plugins()] + [(info, [], False) for info in pm.disabled]
+    if io.args.format == "json":
+        for info, hooks, loaded in rows:
+            io.stdout.write(json.dumps({"name": info.name, "distribution": info.distribution, "version": info.version,
+                                        "builtin": info.builtin, "entry_point": info.entry_point, "loaded": loaded,
+                                        "hooks": hooks}, ensure_ascii=False) + "\n")
+        return 0
+    zh = io.lang == "zh"
+    table = Table(show_edge=False)
+    table.add_column("插件" if zh else "plugin", no_wrap=True)
+    table.add_column("发行包" if zh else "distribution", no_wrap=True)
+    table.add_column("版本" if zh else "version", no_wrap=True)
+    table.add_column("钩子" if zh else "hooks")
+    for info, hooks, loaded in rows:
+        where = info.distribution or "–"
+        if info.builtin:
+            where += " (内置)" if zh else " (built-in)"
+        table.add_row(Text(info.name), Text(where), Text(info.version or "–"),
+                      Text(", ".join(hooks) if loaded else ("未加载（已禁用）" if zh else "not loaded (disabled)")))
+    io.wide_console().print(table)
+    return 0
+
+
+def _context(io: _Io, command: str) -> Any:
+    import uuid
+
+    from engine.hookspecs import DecisionContext
+
+    args = io.args
+    options = {"as_of": args.as_of.isoformat() if args.as_of else None, "decision": args.decision,
+               "lang": io.lang, "files": list(getattr(args, "files", None) or [args.record_file])}
+    if command == "check":
+        options |= {"format": args.format, "fail_on": args.fail_on}
+    return DecisionContext(command, args.rulebook, uuid.uuid4().hex,
+                           _dt.datetime.now(_dt.timezone.utc), options)
+
+
+class _Observers:
+    """Tells the plugins' ``decision_made`` observers of each decision; reports (once
+    per plugin) an observer that fails, and never lets it stop the run."""
+
+    def __init__(self, io: _Io, command: str) -> None:
+        self.pm = _plugins()
+        self.active = self.pm.has_observers()
+        self.context = _context(io, command) if self.active else None
+        self.io = io
+        self.reported: set[str] = set()
+        self.failed = 0
+
+    def __call__(self, decision: Any) -> None:
+        if not self.active:
+            return
+        for failure in self.pm.decision_made(decision, self.context):
+            self.failed += 1
+            if failure.plugin.name not in self.reported:
+                self.reported.add(failure.plugin.name)
+                self.io.stderr.write(failure.diagnostic().render(self.io.lang) + "\n")
+
+    def error(self, label: tuple[str, str], name: str, ref: Any, message: str) -> None:
+        """A record that could not be read is a decision too (outcome ``error``)."""
+        if not self.active:
+            return
+        from engine.evaluate import Decision
+        from engine.model import Outcome
+
+        self(Decision(label[0], label[1], name, None, ref, None, Outcome.ERROR, [], message=message))
+
+    def end(self) -> None:
+        if self.failed:
+            zh = self.io.lang == "zh"
+            self.io.stderr.write(f"rulebook: 观察者插件出错 {self.failed} 次；所有决定均已输出\n" if zh else
+                                 f"rulebook: observer plugins failed {self.failed} times; every decision was "
+                                 "still reported\n")
+
+
+def _read(io: _Io, path: str, decision: Any) -> Any:
+    """The records of ``path``, read by the first plugin that can (the built-in reader last)."""
+    from engine.hookspecs import RecordOptions
+
+    compiled = getattr(decision, "newest", decision)  # a VersionedDecision reads by its newest version
+    record_type = getattr(compiled, "record_type", None)
+    schema = (record_type.root or record_type.schema) if record_type is not None else None
+    return _plugins().open_records(path, RecordOptions(io.args.input_format, io.stdin, schema, io.args.sheet))
+
+
+def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any,
+                    observe: _Observers) -> None:
+    from engine.records import BadRecord
 
     for path in files:
-        for ref, record in read_records(path, io.args.input_format, io.stdin):
+        for ref, record in _read(io, path, decision):
             if isinstance(record, BadRecord):
-                report.write_error(label[0], label[1], decision.name, ref,
-                                   record.message_zh if io.lang == "zh" else record.message)
+                message = record.message_zh if io.lang == "zh" else record.message
+                report.write_error(label[0], label[1], decision.name, ref, message)
+                observe.error(label, decision.name, ref, message)
                 continue
-            report.write(decision.evaluate(record, io.args.as_of, ref))
+            d = decision.evaluate(record, io.args.as_of, ref)
+            report.write(d)
+            observe(d)
 
 
 def _exit_code(summary: Any, fail_on: str) -> int:
@@ -158,11 +305,25 @@ def _exit_code(summary: Any, fail_on: str) -> int:
     return 0
 
 
-def cmd_check(io: _Io) -> int:
-    from engine.report import formats
+def _format(name: str) -> Any:
+    import difflib
 
+    formats = _plugins().formats()
+    if name not in formats:
+        close = difflib.get_close_matches(name, formats, n=1)
+        raise UsageError(Diagnostic(
+            "usage.unknown-format", f"no output format `{name}`",
+            help=(f"did you mean `{close[0]}`? " if close else "") + "formats: "
+            + ", ".join(f"`{n}`" for n in sorted(formats)),
+            message_zh=f"没有输出格式 `{name}`"))
+    return formats[name]
+
+
+def cmd_check(io: _Io) -> int:
     args = io.args
+    report_class = _format(args.format)
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
+    observe = _Observers(io, "check")
     out: IO[str]
     if args.output:
         try:
@@ -172,14 +333,14 @@ def cmd_check(io: _Io) -> int:
     else:
         out = io.stdout
     try:
-        report = formats()[args.format](out, lang=io.lang, color=io.color if not args.output else False,
-                                        verbose=args.verbose)
+        report = report_class(out, lang=io.lang, color=io.color if not args.output else False, verbose=args.verbose)
         report.begin()
-        _evaluate_files(io, (rid, version), decision, args.files, report)
+        _evaluate_files(io, (rid, version), decision, args.files, report, observe)
         summary = report.end()
     finally:
         if args.output:
             out.close()
+    observe.end()
     if args.format != "text" or args.output:
         o = summary.outcomes
         io.stderr.write(f"{summary.total} records: pass {o.get('pass', 0)}, fail {o.get('fail', 0)}, "
@@ -190,16 +351,18 @@ def cmd_check(io: _Io) -> int:
 def cmd_explain(io: _Io) -> int:
     import json
 
-    from engine.records import BadRecord, read_records
+    from engine.records import BadRecord
     from engine.report import error_object
     from engine.report.text import explain
 
     args = io.args
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
+    observe = _Observers(io, "explain")
     worst = 0
-    for ref, record in read_records(args.record_file, args.input_format, io.stdin):
+    for ref, record in _read(io, args.record_file, decision):
         if isinstance(record, BadRecord):
             msg = record.message_zh if io.lang == "zh" else record.message
+            observe.error((rid, version), decision.name, ref, msg)
             if args.format == "json":
                 io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, msg),
                                            ensure_ascii=False) + "\n")
@@ -212,8 +375,10 @@ def cmd_explain(io: _Io) -> int:
             io.stdout.write(json.dumps(d.to_json(io.lang), ensure_ascii=False, indent=2) + "\n")
         else:
             explain(d, io.stdout, io.lang, io.color)
+        observe(d)
         if d.outcome != "pass":
             worst = 1
+    observe.end()
     return worst
 
 
@@ -324,7 +489,16 @@ def cmd_doc(io: _Io) -> int:
     return 0
 
 
-COMMANDS = {"doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test, "lint": cmd_lint}
+def cmd_init_plugin(io: _Io) -> int:
+    folder = write_plugin(io.args.name, Path(io.args.directory))
+    zh = io.lang == "zh"
+    io.stdout.write((f"已创建 {folder}\n" if zh else f"created {folder}\n")
+                    + (f"  pip install -e {folder}\n  pytest {folder}\n"))
+    return 0
+
+
+COMMANDS = {"doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
+            "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin}
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
@@ -364,3 +538,211 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
 
 def run() -> None:
     sys.exit(main())
+
+
+# -- init-plugin: the skeleton of a plugin package --------------------------------------------------------
+
+_SKELETON_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{dist}"
+version = "0.1.0"
+description = "Rulebooks of {owner}, a plugin for rulebook-engine"
+requires-python = ">=3.11"
+dependencies = ["rulebook-engine>={engine_version}"]
+
+[project.optional-dependencies]
+test = ["pytest>=8.0"]
+
+# rulebook-engine finds the plugin through this entry point.
+[project.entry-points.rulebook]
+{owner} = "{module}"
+
+[tool.setuptools]
+packages = ["{module}"]
+
+[tool.setuptools.package-data]
+{module} = ["rulebooks/*.yaml", "rulebooks/*.json"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+filterwarnings = ["error"]
+"""
+
+_SKELETON_README = """\
+# {dist}
+
+Rulebooks of {owner} for [rulebook-engine](https://pypi.org/project/rulebook-engine/).
+
+```sh
+pip install -e .            # the engine finds the plugin through its entry point
+rulebook plugins            # {owner}  {dist}  0.1.0  register_rulebooks
+rulebook test {rulebook_id}
+rulebook check {rulebook_id} applicants.jsonl
+pytest                      # the plugin's own tests
+```
+
+Edit `{module}/rulebooks/membership.yaml` (the format: docs/rulebook-format.md
+of rulebook-engine), describe your records in `applicant.schema.json`, and add
+functions, calendars or output formats with the other hooks (docs/plugins.md).
+"""
+
+_SKELETON_INIT = '''\
+"""{dist}: rulebooks of {owner} for rulebook-engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import hookimpl
+from engine.hookspecs import RegisterRulebook
+
+RULEBOOKS = Path(__file__).resolve().parent / "rulebooks"
+
+
+@hookimpl
+def register_rulebooks(register: RegisterRulebook) -> None:
+    register(RULEBOOKS)
+'''
+
+_SKELETON_SCHEMA = """\
+{{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Applicant",
+  "description": "An application for membership, decided by `{rulebook_id}` decision `admission`.",
+  "type": "object",
+  "required": ["id", "name", "birth_date", "application_date", "accepts_charter"],
+  "properties": {{
+    "id": {{"description": "Identifier of the application.", "type": "string", "minLength": 1}},
+    "name": {{"description": "Applicant's name.", "type": "string", "minLength": 1}},
+    "birth_date": {{"description": "Date of birth.", "type": "string", "format": "date"}},
+    "application_date": {{"description": "Date of the application.", "type": "string", "format": "date"}},
+    "accepts_charter": {{"description": "Accepts the charter.", "type": "boolean"}}
+  }}
+}}
+"""
+
+_SKELETON_RULEBOOK = """\
+# A rulebook of {owner}: edit it to encode your own regulation.
+rulebook: 1
+id: {rulebook_id}
+version: "{today}"
+status: in_force
+effective_from: "{today}"
+title:
+  zh: 会员入会条件
+  en: admission of members
+source:
+  title: 会员管理办法
+parameters:
+  min_age:
+    value: 18
+    cite: 第一条
+    description: {{zh: 入会最低年龄（周岁）, en: minimum age in full years}}
+decisions:
+  admission:
+    record: applicant.schema.json
+    title: {{zh: 入会审核, en: admission}}
+    as_of: record.application_date
+    rules:
+      - id: adult
+        article: 1
+        cite: 第一条
+        values:
+          age: full_years(record.birth_date, as_of)
+        require: age >= min_age
+        message:
+          zh: 申请人未满{{min_age}}周岁（{{age}}周岁）
+          en: the applicant is under {{min_age}} ({{age}})
+      - id: accepts_charter
+        article: 1
+        cite: 第一条
+        require: record.accepts_charter
+        message:
+          zh: 申请人须赞成章程
+          en: the applicant must accept the charter
+examples:
+  - name: adult-accepts-charter
+    decision: admission
+    record: {{id: A-1, name: 张三, birth_date: "1990-01-01", application_date: "{today}", accepts_charter: true}}
+    expect: {{outcome: pass, rules: {{adult: pass, accepts_charter: pass}}}}
+  - name: under-age
+    decision: admission
+    record: {{id: A-2, name: 李四, birth_date: "{young}", application_date: "{today}", accepts_charter: true}}
+    expect: {{outcome: fail, rules: {{adult: fail}}}}
+"""
+
+_SKELETON_TEST = '''\
+"""The plugin's own tests: installed, found by the engine, its examples hold."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from engine import Registry
+from engine.testing import run_examples
+
+RULEBOOK = "{rulebook_id}"
+
+
+def test_the_engine_finds_the_plugin_through_its_entry_point() -> None:
+    names = {{ep.name: ep.value for ep in importlib.metadata.entry_points(group="rulebook")}}
+    assert names.get("{owner}") == "{module}"
+
+
+def test_the_rulebook_is_installed_and_its_examples_hold() -> None:
+    registry = Registry.default()
+    [entry] = registry.versions(RULEBOOK)
+    assert entry.origin.startswith("{dist} ")
+    results = run_examples(registry.load_path(entry.path))
+    assert results
+    assert all(r.ok for r in results), [(r.example.name, r.mismatches) for r in results if not r.ok]
+
+
+def test_a_record_is_decided() -> None:
+    decision = Registry.default().load(RULEBOOK).decision("admission")
+    record = {{"id": "X", "name": "王五", "birth_date": "2000-01-01", "application_date": "2024-01-01",
+              "accepts_charter": False}}
+    d = decision.evaluate(record)
+    assert str(d.outcome) == "fail"
+    assert [r.id for r in d.rules if r.status == "fail"] == ["accepts_charter"]
+'''
+
+_DIST_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*\Z")
+
+
+def write_plugin(name: str, directory: Path) -> Path:
+    """Write the skeleton of a plugin package ``name`` into ``directory/name``.
+
+    Raises:
+        UsageError: ``name`` is not a distribution name, or the folder exists.
+    """
+    from engine import __version__
+
+    if not _DIST_NAME.match(name):
+        raise UsageError(Diagnostic(
+            "usage.arguments", f"`{name}` is not a plugin name: use lowercase letters, digits and `-`",
+            help="for example `rulebook-acme-club`", message_zh=f"`{name}` 不是有效的插件名"))
+    owner = name.removeprefix("rulebook-") or name
+    module = name.replace("-", "_")
+    folder = directory / name
+    if folder.exists():
+        raise UsageError(Diagnostic("usage.exists", f"`{folder}` exists already",
+                                    help="choose another name or --directory", message_zh=f"`{folder}` 已存在"))
+    today = _dt.date.today()
+    fields = {"dist": name, "owner": owner, "module": module, "rulebook_id": f"{owner}/membership",
+              "engine_version": __version__, "today": today.replace(month=1, day=1).isoformat(),
+              "young": today.replace(year=today.year - 10, month=1, day=1).isoformat()}
+    files = {
+        "pyproject.toml": _SKELETON_PYPROJECT, "README.md": _SKELETON_README,
+        f"{module}/__init__.py": _SKELETON_INIT, f"{module}/rulebooks/membership.yaml": _SKELETON_RULEBOOK,
+        f"{module}/rulebooks/applicant.schema.json": _SKELETON_SCHEMA, f"tests/test_{module}.py": _SKELETON_TEST,
+    }
+    for rel, template in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(**fields), encoding="utf-8")
+    return folder

@@ -10,9 +10,11 @@ from each record (e.g. its application date), :class:`VersionedDecision`
 picks the version per record, so that one feed spanning a change of the rules
 is judged by the rules in force for each record.
 
-Rulebooks come from the package (``rulebooks/`` in the repository) and from
+Rulebooks come from the plugins' ``register_rulebooks`` hook (the bundled
+ones, ``rulebooks/`` in the repository, from the engine's own plugin) and from
 the folders listed in the ``RULEBOOK_PATH`` environment variable (separated
-like ``PATH``); the same id and version twice is an error naming both files.
+like ``PATH``); the same id and version twice is a ``DuplicateNameError``
+naming both suppliers (plugin, distribution and version) and both files.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from engine.lang.values import to_date
 from engine.schemas import data_dir
 from engine.source import Source
 
-__all__ = ["Registry", "RulebookEntry", "VersionedDecision"]
+__all__ = ["Registry", "RulebookEntry", "VersionedDecision", "bundled_rulebook_paths", "plugin_entries"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class RulebookEntry:
     title: str
     path: Path
     origin: str = "rulebook-engine (bundled)"
+    plugin: str | None = None  # the name of the plugin that registered it (None: RULEBOOK_PATH)
+
+    @property
+    def supplier(self) -> str:
+        """Who supplied it, for messages: ``plugin `dancers` (rulebook-dancers 0.1.0)``."""
+        return f"plugin `{self.plugin}` ({self.origin})" if self.plugin else self.origin
 
     def in_force_on(self, day: _dt.date) -> bool:
         if self.status != "in_force":
@@ -54,7 +62,7 @@ class RulebookEntry:
         return start <= iso and (end is None or iso <= end)
 
 
-def _read_header(path: Path, origin: str) -> RulebookEntry | None:
+def _read_header(path: Path, origin: str, plugin: str | None = None) -> RulebookEntry | None:
     from engine.build import display_name, load_yaml_cached
 
     try:
@@ -69,12 +77,21 @@ def _read_header(path: Path, origin: str) -> RulebookEntry | None:
         effective_from=str(data.get("effective_from", "")),
         effective_until=str(data["effective_until"]) if data.get("effective_until") else None,
         title=str(title.get("zh", "")) if isinstance(title, dict) else str(title or ""),
-        path=path, origin=origin)
+        path=path, origin=origin, plugin=plugin)
 
 
 def bundled_rulebook_paths() -> list[Path]:
+    """The rulebook files the engine itself ships (registered by its built-in plugin)."""
     root = data_dir() / "rulebooks"
     return sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")])
+
+
+def plugin_entries() -> list[RulebookEntry]:
+    """Rulebooks registered by the plugins (the engine's own first), with who supplied each."""
+    from engine.pluginmanager import get_plugin_manager
+
+    return [e for path, info in get_plugin_manager().rulebook_files()
+            if (e := _read_header(path, info.label, info.name)) is not None]
 
 
 def rulebook_path_entries() -> list[RulebookEntry]:
@@ -92,7 +109,7 @@ def rulebook_path_entries() -> list[RulebookEntry]:
 
 
 class Registry:
-    """The installed rulebooks: bundled ones and those on ``RULEBOOK_PATH``."""
+    """The installed rulebooks: the plugins' (bundled ones included) and those on ``RULEBOOK_PATH``."""
 
     def __init__(self, entries: Iterable[RulebookEntry]) -> None:
         self.entries = sorted(entries, key=lambda e: (e.id, e.effective_from, e.version))
@@ -101,15 +118,15 @@ class Registry:
             first = seen.setdefault((e.id, e.version), e)
             if first is not e:
                 raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", f"rulebook `{e.id}@{e.version}` is supplied twice: by {first.origin} "
-                    f"in `{first.path}` and by {e.origin} in `{e.path}`",
+                    "plugin.duplicate-name", f"rulebook `{e.id}@{e.version}` is supplied twice: by "
+                    f"{first.supplier} in `{first.path}` and by {e.supplier} in `{e.path}`",
                     help="remove one of them, or give one another version",
-                    message_zh=f"规则集 `{e.id}@{e.version}` 重复：{first.path} 与 {e.path}"))
+                    message_zh=f"规则集 `{e.id}@{e.version}` 重复：{first.supplier}（{first.path}）与 "
+                    f"{e.supplier}（{e.path}）"))
 
     @classmethod
     def default(cls) -> Registry:
-        entries = [e for p in bundled_rulebook_paths() if (e := _read_header(p, "rulebook-engine (bundled)"))]
-        return cls([*entries, *rulebook_path_entries()])
+        return cls([*plugin_entries(), *rulebook_path_entries()])
 
     def ids(self) -> list[str]:
         return sorted({e.id for e in self.entries})
@@ -186,15 +203,18 @@ class Registry:
             stat = path.stat()
         except OSError as e:
             raise RulebookError(Diagnostic("rulebook.unreadable", f"cannot read `{path}`: {e.strerror}")) from None
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        from engine.pluginmanager import get_plugin_manager
+
+        # the plugins' functions are compiled in: a change of plugins means a new build
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, get_plugin_manager().generation)
         book = _COMPILED.get(key)
         if book is None:
             book = _COMPILED[key] = load_rulebook(path)
         return book
 
 
-# Compiled rulebooks by (file, modification time, size): building is done once per process.
-_COMPILED: dict[tuple[str, int, int], CompiledRulebook] = {}
+# Compiled rulebooks by (file, modification time, size, plugin generation): built once per process.
+_COMPILED: dict[tuple[str, int, int, int], CompiledRulebook] = {}
 
 
 def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:

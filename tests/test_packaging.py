@@ -52,8 +52,9 @@ def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_wheel_carries_rulebooks_and_schemas(wheel_venv: Path, tmp_path: Path) -> None:
     python = wheel_venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.run([str(python), "-c", "import engine; print(engine.__file__)"], cwd=tmp_path,
-                           capture_output=True, text=True, check=True).stdout
+                           capture_output=True, text=True, check=True, env=env).stdout
     assert str(wheel_venv) in where  # the installed copy, not the source tree
     listed = _run(wheel_venv, "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
