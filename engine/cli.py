@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", metavar="FORMAT",
                    help="format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)")
     p.add_argument("--sheet", help="the worksheet of an .xlsx file to read (default: the first)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="worker processes (default: every core for inputs of 1 MB or more, else 1)")
+    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                   help="a progress line on standard error (auto: when it is a terminal)")
     p.add_argument("-v", "--verbose", action="store_true", help="also show info rules")
 
     p = sub.add_parser("explain", parents=[common], help="explain the decision on records, rule by rule")
@@ -278,20 +282,72 @@ def _read(io: _Io, path: str, decision: Any) -> Any:
     return _plugins().open_records(path, RecordOptions(io.args.input_format, io.stdin, schema, io.args.sheet))
 
 
+class _Progress:
+    """A progress line on standard error for long inputs (only on a terminal, unless asked)."""
+
+    def __init__(self, io: _Io) -> None:
+        mode = getattr(io.args, "progress", "never")
+        tty = hasattr(io.stderr, "isatty") and io.stderr.isatty()
+        self.enabled = mode == "always" or (mode == "auto" and tty)
+        self.count = 0
+        self._progress: Any = None
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            console = Console(file=io.stderr, force_terminal=tty or None)
+            label = "条记录" if io.lang == "zh" else "records"
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.completed:,} " + label),
+                                      TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._progress.add_task("check", total=None)
+            self._progress.start()
+
+    def step(self) -> None:
+        self.count += 1
+        if self._progress is not None and self.count % 250 == 0:
+            self._progress.update(self._task, completed=self.count)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
 def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any,
                     observe: _Observers) -> None:
+    from engine.parallel import default_jobs, evaluate_parallel
     from engine.records import BadRecord
 
-    for path in files:
-        for ref, record in _read(io, path, decision):
+    jobs = io.args.jobs if getattr(io.args, "jobs", None) is not None else default_jobs(files)
+    if jobs < 1:
+        raise UsageError(Diagnostic("usage.arguments", "`--jobs` must be at least 1"))
+    if jobs > 1 and not _plugins().has_custom_readers() and not io.args.input_format:
+        # JSON Lines go to the workers as raw lines: parsing is part of the work they share
+        from engine.records import read_raw_jsonl
+
+        records = (item for path in files for item in (
+            read_raw_jsonl(path) if path.lower().endswith((".jsonl", ".ndjson")) else _read(io, path, decision)))
+    else:
+        records = (item for path in files for item in _read(io, path, decision))
+    if jobs > 1:
+        evaluated: Any = evaluate_parallel(records, decision, rulebook=io.args.rulebook,
+                                           decision_name=decision.name, as_of=io.args.as_of, lang=io.lang,
+                                           jobs=jobs)
+    else:
+        evaluated = ((ref, rec, None if isinstance(rec, BadRecord) else decision.evaluate(rec, io.args.as_of, ref))
+                     for ref, rec in records)
+    progress = _Progress(io)
+    try:
+        for ref, record, d in evaluated:
+            progress.step()
             if isinstance(record, BadRecord):
                 message = record.message_zh if io.lang == "zh" else record.message
                 report.write_error(label[0], label[1], decision.name, ref, message)
                 observe.error(label, decision.name, ref, message)
                 continue
-            d = decision.evaluate(record, io.args.as_of, ref)
             report.write(d)
             observe(d)
+    finally:
+        progress.stop()
 
 
 def _exit_code(summary: Any, fail_on: str) -> int:

@@ -411,6 +411,10 @@ class PluginManager:
 
     # -- open_records and decision_made -------------------------------------------------------------
 
+    def has_custom_readers(self) -> bool:
+        """Whether a plugin other than the built-in one implements ``open_records``."""
+        return any(not self.info(impl.plugin_name).builtin for impl in self._impls("open_records"))
+
     def open_records(self, path: str, options: RecordOptions | None = None) -> Iterator[tuple[InputRef, Any]]:
         """The records of ``path`` from the first plugin whose ``open_records`` returns a reader.
 

@@ -68,17 +68,31 @@ def _json_error(e: json.JSONDecodeError) -> BadRecord:
     return BadRecord(f"not valid JSON: {e.msg} (column {e.colno})", f"不是有效的 JSON：{e.msg}（第 {e.colno} 列）")
 
 
-def _read_jsonl(stream: TextIO, name: str) -> Iterator[tuple[InputRef, Any]]:
+def parse_json_line(line: str) -> Any:
+    """One JSON Lines record, or the BadRecord saying why it cannot be read."""
+    try:
+        return _checked(json.loads(line))
+    except json.JSONDecodeError as e:
+        return _json_error(e)
+    except RecursionError:
+        return BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
+
+
+def _read_jsonl(stream: TextIO, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        ref = InputRef(name, number)
-        try:
-            yield ref, _checked(json.loads(line))
-        except json.JSONDecodeError as e:
-            yield ref, _json_error(e)
-        except RecursionError:
-            yield ref, BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
+        yield InputRef(name, number), (line if raw else parse_json_line(line))
+
+
+def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, str]]:
+    """The non-blank lines of a JSON Lines file, unparsed (``--jobs`` parses them in the workers)."""
+    try:
+        with Path(path).open(encoding="utf-8-sig") as f:
+            yield from _read_jsonl(f, path, raw=True)
+    except FileNotFoundError:
+        raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
+                                    message_zh=f"找不到文件 `{path}`")) from None
 
 
 def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:

@@ -25,6 +25,14 @@ class Summary:
 
     def add(self, decision: Decision) -> None:
         self.outcomes[str(decision.outcome)] += 1
+        failing = getattr(decision, "failing", None)  # a decision made in a worker process (--jobs)
+        if failing is not None:
+            for rule_id, status, severity, cite in failing:
+                if severity != "info":
+                    self.failures[(decision.decision, rule_id, cite)] += 1
+                    if status == "fail" and severity == "warning":
+                        self.warnings += 1
+            return
         for r in decision.rules:
             if r.status in ("fail", "error") and r.severity != "info":
                 self.failures[(decision.decision, r.id, r.spec.cite)] += 1

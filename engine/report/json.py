@@ -22,7 +22,9 @@ class JsonReport:
 
     def write(self, decision: Decision) -> None:
         self.summary.add(decision)
-        self.out.write(json.dumps(decision.to_json(self.lang), ensure_ascii=False) + "\n")
+        line = getattr(decision, "json_line", None)  # already serialized by a worker process (--jobs)
+        self.out.write((line if line is not None else json.dumps(decision.to_json(self.lang), ensure_ascii=False))
+                       + "\n")
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.outcomes["error"] += 1

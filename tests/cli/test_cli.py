@@ -256,3 +256,48 @@ def test_a_record_without_its_decision_date_is_indeterminate_and_valid_json() ->
     assert all(r["status"] == "error" for r in obj["rules"])
     assert "application_date" in obj["rules"][0]["message"]
     jsonschema.validate(obj, load_schema("decision-output.schema.json"))
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "junit", "sarif", "github", "html"])
+def test_jobs_give_the_same_report_in_input_order(tmp_path: Path, fmt: str) -> None:
+    lines = []
+    for i in range(700):
+        if i in (5, 400):
+            lines.append("{broken line")
+        elif i == 300:
+            lines.append("[1, 2]")
+        else:
+            lines.append(json.dumps(good_record(id=f"J-{i:04d}", birth_date="2010-01-01" if i % 7 == 0 else
+                                                "1990-05-01"), ensure_ascii=False))
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    serial = run("check", RB, str(feed), "--format", fmt, "--jobs", "1", "--color", "never")
+    parallel = run("check", RB, str(feed), "--format", fmt, "--jobs", "2", "--color", "never")
+    assert parallel[0] == serial[0] == 1
+
+    def stable(text: str) -> str:  # timings and timestamps differ between runs
+        import re
+
+        return re.sub(r'time="[0-9.]+"|生成时间: [0-9: -]+|generated: [0-9: -]+', "", text)
+
+    assert stable(parallel[1]) == stable(serial[1])
+    if fmt == "json":
+        objs = lines_of(parallel[1])
+        assert len(objs) == 700
+        assert [o["input"]["line"] for o in objs] == list(range(1, 701))
+        assert objs[5]["outcome"] == "error" and objs[300]["outcome"] == "error"
+
+
+def test_jobs_must_be_positive(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(good_record()) + "\n", encoding="utf-8")
+    code, _, err = run("check", RB, str(feed), "--jobs", "0", "--lang", "en")
+    assert code == 2 and "--jobs" in err
+
+
+def test_progress_line_when_asked(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(good_record(id=f"P-{i}")) for i in range(600)) + "\n", encoding="utf-8")
+    code, out, err = run("check", RB, str(feed), "--progress", "always", "--format", "json")
+    assert code == 0 and len(lines_of(out)) == 600
+    assert "Traceback" not in err

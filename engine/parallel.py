@@ -1,0 +1,232 @@
+"""`check --jobs N`: evaluate records in worker processes, report them in input order.
+
+Compiled rules are Python code objects and cannot be sent to another process,
+so each worker makes its own decision object: forked workers inherit the
+parent's compiled rulebook, spawned ones rebuild it from the rulebook's name
+(the registry builds each file once per process).  The parent reads the
+records, sends them in chunks, and keeps only a bounded number of chunks in
+flight, so memory stays constant however long the feed is.  A worker returns
+each decision as its CONTRACT JSON object (messages and values already filled
+in, which is most of the work); the parent wraps it in a :class:`DecisionView`
+that the report formats read like a ``Decision``.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+import multiprocessing as mp
+import os
+from typing import Any, Iterable, Iterator
+
+from engine.evaluate import InputRef
+from engine.model import Outcome, Status
+
+__all__ = ["DecisionView", "evaluate_parallel"]
+
+CHUNK = 256
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any) -> None:
+    if parent_decision is not None:  # forked: the parent's compiled decision is already here
+        _WORKER["decision"] = parent_decision
+    else:  # spawned: build it again from the rulebook's name
+        from engine.registry import Registry
+
+        _WORKER["decision"] = Registry.default().decision(rulebook, decision, as_of)[2]
+    _WORKER["as_of"] = as_of
+    _WORKER["lang"] = lang
+
+
+def _summary(d: Any) -> tuple[str, tuple[tuple[str, str, str, str], ...]]:
+    """What the parent's counts need: the outcome and the rules that did not pass."""
+    return str(d.outcome), tuple((r.id, str(r.status), str(r.severity), r.spec.cite) for r in d.rules
+                                 if r.status in ("fail", "error"))
+
+
+def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
+    """Each record's decision as (JSON line, outcome, rules not passing); a string is far cheaper
+    to send back than a dict.  Raw JSON lines are parsed here, in the worker."""
+    from engine.records import BadRecord, parse_json_line
+
+    decision = _WORKER["decision"]
+    as_of = _WORKER["as_of"]
+    lang = _WORKER["lang"]
+    dumps = json.dumps
+    out: list[tuple[Any, ...]] = []
+    for ref, record in chunk:
+        if isinstance(record, str):
+            record = parse_json_line(record)
+        if isinstance(record, BadRecord):
+            out.append(("bad", record))
+            continue
+        d = decision.evaluate(record, as_of, ref)
+        name = record.get("name")  # what the text and HTML reports show beside the id
+        out.append(("ok", dumps(d.to_json(lang), ensure_ascii=False), *_summary(d),
+                    name if isinstance(name, str) else None))
+    return out
+
+
+class _RuleView:
+    """One rule's result read back from JSON, with its spec from the parent's rulebook."""
+
+    __slots__ = ("_json", "record", "spec")
+
+    def __init__(self, data: dict[str, Any], spec: Any, record: Any) -> None:
+        self._json = data
+        self.spec = spec
+        self.record = record
+
+    @property
+    def id(self) -> str:
+        return str(self._json["id"])
+
+    @property
+    def status(self) -> Status:
+        return Status(self._json["status"])
+
+    @property
+    def severity(self) -> str:
+        return str(self._json["severity"])
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self._json.get("values") or {})
+
+    @property
+    def waiver(self) -> dict[str, Any] | None:
+        return self._json.get("waiver")
+
+    @property
+    def waiver_unused(self) -> bool:
+        w = self._json.get("waiver")
+        return bool(w and w.get("unused"))
+
+    @property
+    def error(self) -> Any:
+        err = self._json.get("error")
+        if err is None:
+            return None
+        from engine.errors import EvalError
+
+        return EvalError(err["code"], err["message"], err.get("path"))
+
+    def message(self, lang: str = "zh") -> str | None:
+        return self._json.get("message")  # type: ignore[no-any-return]
+
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
+        return self._json
+
+
+class DecisionView:
+    """A decision computed in a worker, as its JSON line, readable like a ``Decision``.
+
+    ``json_line`` is what the JSON format writes as it is; the other
+    attributes parse it on first use.
+    """
+
+    def __init__(self, line: str, outcome: str, failing: tuple[tuple[str, str, str, str], ...],
+                 specs: dict[tuple[str, str, str], Any], record: Any) -> None:
+        self.json_line = line
+        self.failing = failing  # (rule id, status, severity, cite) of the rules that did not pass
+        self._outcome = Outcome(outcome)
+        self._specs = specs
+        self._record = record
+        self._parsed = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or self._parsed:
+            raise AttributeError(name)
+        self._parse()
+        return getattr(self, name)
+
+    def _parse(self) -> None:
+        data = json.loads(self.json_line)
+        specs, record = self._specs, self._record
+        self._parsed = True
+        self._json = data
+        self.rulebook = data["rulebook"]
+        self.version = data["version"]
+        self.decision = data["decision"]
+        self.record_id = data["record"]
+        inp = data.get("input")
+        self.input = InputRef(inp["file"], inp["line"], inp.get("sheet")) if inp else None
+        self.as_of = _dt.date.fromisoformat(data["as_of"]) if data.get("as_of") else None
+        self.outputs = data.get("outputs") or {}
+        self.output_errors: dict[str, Any] = {}
+        self.message = data.get("message")
+        self.rules = [_RuleView(r, specs.get((self.version, self.decision, r["id"])), record) for r in data["rules"]]
+
+    @property
+    def outcome(self) -> Outcome:
+        return self._outcome
+
+    def rule(self, rule_id: str) -> _RuleView | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
+        if not self._parsed:
+            self._parse()
+        return self._json
+
+
+def _specs(decision: Any) -> dict[tuple[str, str, str], Any]:
+    """Rule specs by (version, decision, rule id), for a decision or a versioned decision."""
+    versions = getattr(decision, "versions", None)
+    compiled = [d for _e, d in versions] if versions is not None else [decision]
+    return {(d.book.version, d.name, r.spec.id): r.spec for d in compiled for r in d.rules}
+
+
+def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *, rulebook: str,
+                      decision_name: str | None, as_of: _dt.date | None, lang: str, jobs: int
+                      ) -> Iterator[tuple[InputRef, Any, Any]]:
+    """``(ref, record, decision view)`` for each readable record, in input order; records that
+    could not be read pass through as ``(ref, bad record, None)`` at their place."""
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    parent = decision if method == "fork" else None
+    specs = _specs(decision)
+    pending: collections.deque[tuple[Any, list[tuple[InputRef, Any]]]] = collections.deque()
+    in_flight = max(2, 2 * jobs)
+    with ctx.Pool(jobs, initializer=_init, initargs=(rulebook, decision_name, as_of, lang, parent)) as pool:
+        chunk: list[tuple[InputRef, Any]] = []
+
+        def flush() -> None:
+            items = list(chunk)
+            chunk.clear()
+            pending.append((pool.apply_async(_work, (items,)), items))
+
+        def drain(limit: int) -> Iterator[tuple[InputRef, Any, Any]]:
+            from engine.records import BadRecord
+
+            while len(pending) > limit:
+                result, items = pending.popleft()
+                for (ref, rec), res in zip(items, result.get()):
+                    if res[0] == "bad" or isinstance(rec, BadRecord):
+                        yield ref, res[1] if res[0] == "bad" else rec, None
+                    else:
+                        shown = rec if isinstance(rec, dict) else ({"name": res[4]} if res[4] else {})
+                        yield ref, rec, DecisionView(res[1], res[2], res[3], specs, shown)
+
+        for item in records:
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                flush()
+                yield from drain(in_flight)
+        if chunk:
+            flush()
+        yield from drain(0)
+
+
+def default_jobs(files: list[str]) -> int:
+    """All cores for inputs of a megabyte or more; one for small files and standard input."""
+    try:
+        size = sum(os.path.getsize(f) for f in files if f != "-")
+    except OSError:
+        return 1
+    if "-" in files or size < (1 << 20):
+        return 1
+    return max(1, os.cpu_count() or 1)
