@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", parents=[common], help="run rulebooks' embedded examples")
     p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list every example")
+    p.add_argument("--min-coverage", type=float, metavar="PERCENT",
+                   help="fail when fewer rules than this share are made both to pass and to fail by the examples")
 
     p = sub.add_parser("doc", parents=[common], help="write a rulebook's page for policy editors")
     p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
@@ -102,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", parents=[common], help="check rulebooks without evaluating anything")
     p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or folders (default: the bundled rulebooks)")
+    p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+
+    p = sub.add_parser("diff", parents=[common], help="what changed between two rulebook versions, and for whom")
+    p.add_argument("old", metavar="OLD", help="rulebook id@version or path")
+    p.add_argument("new", metavar="NEW", help="rulebook id@version or path")
+    p.add_argument("--data", nargs="+", metavar="FILE", help="records to decide with both versions")
+    p.add_argument("--decision", help="the decision for --data (default: each decision both versions share)")
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--input-format", metavar="FORMAT")
+    p.add_argument("--sheet")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = sub.add_parser("plugins", parents=[common], help="list the plugins and the hooks each implements")
@@ -457,38 +469,17 @@ def _rulebook_files(paths: list[str]) -> list[Path]:
 
 
 def cmd_lint(io: _Io) -> int:
-    import json
+    from engine.build import display_name
+    from engine.lint import lint_file, render_lint
 
-    from engine.build import display_name, load_rulebook
-
-    code = 0
-    results = []
-    for path in _rulebook_files(io.args.paths):
-        diagnostics: list[Diagnostic] = []
-        try:
-            book = load_rulebook(path)
-            diagnostics.extend(book.warnings)
-        except EngineError as e:
-            diagnostics.extend(e.diagnostics)
-        if any(d.severity == "error" for d in diagnostics):
-            code = 2
-        results.append((path, diagnostics))
-    if io.args.format == "json":
-        for path, diags in results:
-            io.stdout.write(json.dumps({"file": str(path), "diagnostics": [d.to_json() for d in diags]},
-                                       ensure_ascii=False) + "\n")
-    else:
-        for path, diags in results:
-            if diags:
-                for d in diags:
-                    io.stdout.write(d.render(io.lang) + "\n")
-            else:
-                io.stdout.write(f"{display_name(path)}: ok\n")
-    return code
+    results = [(display_name(path), lint_file(path)) for path in _rulebook_files(io.args.paths)]
+    render_lint(results, io.args.format, io.lang, io.stdout)
+    errors = any(d.severity == "error" for _name, diags in results for d in diags)
+    return 2 if errors else 0
 
 
 def cmd_test(io: _Io) -> int:
-    from engine.testing import run_examples
+    from engine.testing import rule_coverage, run_examples
 
     reg = _registry()
     books = []
@@ -503,16 +494,24 @@ def cmd_test(io: _Io) -> int:
     console = io.console()
     zh = io.lang == "zh"
     failed = total = 0
+    low_coverage = []
     for book in books:
         results = run_examples(book)
         bad = [r for r in results if not r.ok]
         total += len(results)
         failed += len(bad)
+        coverage = rule_coverage(book, results)
         head = Text()
         head.append("✓ " if not bad else "✗ ", style="green" if not bad else "red")
         head.append(f"{book.id}@{book.version}", style="bold")
         head.append(f"  {len(results) - len(bad)}/{len(results)} " + ("个示例通过" if zh else "examples passed"))
+        head.append(f"  {'规则覆盖' if zh else 'rule coverage'} {coverage.percent:.0f}%", style="dim")
         console.print(head)
+        for decision, rule, missing in coverage.missing():
+            console.print(Text(f"    {'未覆盖' if zh else 'not covered'}: {decision}/{rule} "
+                               f"({'缺少' if zh else 'never'} {', '.join(missing)})", style="yellow"))
+        if io.args.min_coverage is not None and coverage.percent < io.args.min_coverage:
+            low_coverage.append(f"{book.id}@{book.version}: {coverage.percent:.1f}% < {io.args.min_coverage:g}%")
         for r in results:
             if r.ok and not io.args.verbose:
                 continue
@@ -523,8 +522,50 @@ def cmd_test(io: _Io) -> int:
             console.print(line)
             for m in r.mismatches:
                 console.print(Text(f"        {m}", style="red"))
+    for line in low_coverage:
+        io.stdout.write(("规则覆盖率不足：" if zh else "rule coverage too low: ") + line + "\n")
     io.stdout.write(f"{total - failed} passed, {failed} failed\n")
-    return 1 if failed else 0
+    return 1 if failed or low_coverage else 0
+
+
+def cmd_diff(io: _Io) -> int:
+    import json
+
+    from engine.diff import diff_records, diff_rulebooks
+
+    args = io.args
+    reg = _registry()
+    old, new = reg.load(args.old), reg.load(args.new)
+    structure = diff_rulebooks(old, new)
+    names = [args.decision] if args.decision else [n for n in old.decisions if n in new.decisions]
+    changed: list[Any] = []
+    for name in names if args.data else []:
+        old_d, new_d = old.decision(name), new.decision(name)
+        for path in args.data:
+            changed.extend(diff_records(old_d, new_d, _read(io, path, new_d), args.as_of))
+    if args.format == "json":
+        io.stdout.write(json.dumps({**structure.to_json(), "records": [c.to_json() for c in changed]},
+                                   ensure_ascii=False, indent=2) + "\n")
+    else:
+        zh = io.lang == "zh"
+        io.stdout.write(f"{structure.old} → {structure.new}\n")
+        if not structure:
+            io.stdout.write("  （结构无变化）\n" if zh else "  (no structural change)\n")
+        for c in structure.changes:
+            sign = {"added": "+", "removed": "-", "changed": "~"}[c.kind]
+            detail = "" if c.kind != "changed" else f": {json.dumps(c.old, ensure_ascii=False)} → " \
+                f"{json.dumps(c.new, ensure_ascii=False)}"
+            if c.kind == "added" and c.new is not None:
+                detail = f": {json.dumps(c.new, ensure_ascii=False)}"
+            io.stdout.write(f"  {sign} {c.where}{detail}\n")
+        if args.data:
+            io.stdout.write(f"\n{len(changed)} " + ("条记录的决定有变化\n" if zh else "records decide differently\n"))
+            for c in changed:
+                where = f"{c.input.file}:{c.input.line}" if c.input else ""
+                rules = ", ".join(f"{r} {a}→{b}" for r, a, b in c.rules)
+                io.stdout.write(f"  {c.record or '(no id)'} {where}: {c.old.outcome} → {c.new.outcome}"
+                                + (f" ({rules})" if rules else "") + "\n")
+    return 1 if changed else 0
 
 
 def cmd_doc(io: _Io) -> int:
@@ -555,7 +596,7 @@ def cmd_init_plugin(io: _Io) -> int:
     return 0
 
 
-COMMANDS = {"doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
+COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
             "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin}
 
 
