@@ -1,4 +1,5 @@
-"""The pytest plugin: rulebook examples collected as test items, failures shown rule by rule."""
+"""The pytest plugin (installed through the `pytest11` entry point): rulebook examples collected
+as test items, failures shown rule by rule."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "engine.pytest_plugin", "-p", "no:cacheprovider",
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "-q", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
 
 
