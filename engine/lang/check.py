@@ -9,11 +9,22 @@ expression text (``build`` maps them into the YAML file), each with a stable
 code and a did-you-mean where a close name exists:
 
     check.unknown-name      a name that is not in scope
+    check.shadow            a macro variable that hides a name in use
     check.unknown-field     a field the record schema does not have
     check.unknown-function  a function that does not exist
     check.arity             wrong number of arguments
     check.type              operands or arguments of the wrong type
     check.not-bool          a condition that is not true/false
+
+Names follow CEL: a dotted name ``a.b.c`` is resolved longest prefix first
+(``a.b.c`` as one name if it is declared, else ``a.b`` and a field ``c``, and
+so on), each tried inside the scope's container before the root; a leading
+dot (``.y``) skips the container (and, outside rulebooks, the macro
+variables).  Type names (``int``, ``list``, ``google.protobuf.Timestamp``,
+...) are values of type ``type``.  Resolutions are recorded in
+:attr:`Checked.idents` for the compiler and the interpreter, and a call's
+overload in :attr:`Checked.overloads`; when several overloads accept ``dyn``
+arguments the result is their common type, else ``dyn``.
 """
 
 from __future__ import annotations
@@ -27,13 +38,26 @@ from engine.lang import ast as A
 from engine.lang import types as T
 from engine.lang.functions import FunctionTable, Overload, describe_types, result_type
 from engine.lang.types import Type
+from engine.lang.values import TYPE_NAMES
 
 __all__ = ["Checked", "Scope", "check_condition"]
 
 
 @dataclass
 class Scope:
-    """What an expression can refer to."""
+    """What an expression can refer to.
+
+    ``params`` are constants (a rulebook's parameters, or the variables
+    bound for a plain CEL evaluation), by name; a name may be qualified
+    (``com.example.x``), and is then found through CEL's rules: the longest
+    dotted prefix of ``a.b.c`` that names something wins, and a name is tried
+    inside ``container`` (``com.example``) before the root.  Type names
+    (``int``, ``google.protobuf.Timestamp``, ...) are names too.
+
+    ``rulebook`` is false for a plain CEL environment: then there is no
+    ``record`` and ``as_of``, and macro variables may hide other names, as
+    in CEL.
+    """
 
     record: Type
     functions: FunctionTable
@@ -41,9 +65,24 @@ class Scope:
     params: dict[str, tuple[Any, Type]] = field(default_factory=dict)
     values: dict[str, Type] = field(default_factory=dict)
     locals: dict[str, Type] = field(default_factory=dict)
+    container: str | None = None
+    rulebook: bool = True
 
     def names(self) -> list[str]:
-        return ["record", "as_of", *self.params, *self.values, *self.locals]
+        base = ["record", "as_of"] if self.rulebook else []
+        return [*base, *self.params, *self.values, *self.locals]
+
+    def candidates(self, name: str) -> list[str]:
+        """The names ``name`` may stand for, most specific first (CEL's container rule)."""
+        if name.startswith("."):
+            return [name[1:]]
+        out = []
+        container = self.container or ""
+        while container:
+            out.append(f"{container}.{name}")
+            container = container.rpartition(".")[0]
+        out.append(name)
+        return out
 
 
 @dataclass
@@ -57,6 +96,7 @@ class Checked:
     refs: set[tuple[str, str]] = field(default_factory=set)
     record_paths: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    functions: FunctionTable | None = None
 
     def type_of(self, node: A.Node) -> Type:
         return self.types.get(id(node), T.DYN)
@@ -116,7 +156,17 @@ def _suggest_zh(help_en: str | None) -> str | None:
     return None
 
 
-_COMPARABLE = {"int", "uint", "double", "string", "bytes", "bool", "date"}
+_COMPARABLE = {"int", "uint", "double", "string", "bytes", "bool", "date", "timestamp", "duration"}
+_TIME_ARITHMETIC = {
+    ("+", "timestamp", "duration"): T.TIMESTAMP,
+    ("+", "duration", "timestamp"): T.TIMESTAMP,
+    ("+", "duration", "duration"): T.DURATION,
+    ("-", "timestamp", "duration"): T.TIMESTAMP,
+    ("-", "timestamp", "timestamp"): T.DURATION,
+    ("-", "duration", "duration"): T.DURATION,
+}
+# The names of type values: `int`, `list`, `google.protobuf.Timestamp`, ...
+TYPE_VALUES = frozenset(TYPE_NAMES)
 
 
 class _Checker:
@@ -158,30 +208,42 @@ class _Checker:
         return {"int": T.INT, "uint": T.UINT, "double": T.DOUBLE, "string": T.STRING, "bytes": T.BYTES,
                 "bool": T.BOOL, "null": T.NULL}[node.kind]
 
-    def visit_Ident(self, node: A.Ident) -> Type:
-        name = node.name.lstrip(".")
-        for var, t, _label in reversed(self.vars):
-            if var == name:
-                self.out.idents[id(node)] = ("var", name)
-                return t
+    def resolve(self, node: A.Node, name: str) -> Type | None:
+        """Resolve a (possibly qualified, possibly leading-dot) name; None if it names nothing."""
+        rooted = name.startswith(".")
+        plain = name.lstrip(".")
+        if not rooted or self.scope.rulebook:
+            for var, t, _label in reversed(self.vars):
+                if var == plain:
+                    self.out.idents[id(node)] = ("var", plain)
+                    return t
         s = self.scope
-        if name == "record":
-            self.out.idents[id(node)] = ("record", name)
-            self.out.refs.add(("record", name))
-            return s.record
-        if name == "as_of":
-            self.out.idents[id(node)] = ("as_of", name)
-            self.out.refs.add(("as_of", name))
-            return T.DATE
+        if s.rulebook and plain in ("record", "as_of"):
+            self.out.idents[id(node)] = (plain, plain)
+            self.out.refs.add((plain, plain))
+            return s.record if plain == "record" else T.DATE
         for kind, table in (("local", s.locals), ("value", s.values)):
-            if name in table:
-                self.out.idents[id(node)] = (kind, name)
-                self.out.refs.add((kind, name))
-                return table[name]
-        if name in s.params:
-            self.out.idents[id(node)] = ("param", name)
-            self.out.refs.add(("param", name))
-            return s.params[name][1]
+            if plain in table:
+                self.out.idents[id(node)] = (kind, plain)
+                self.out.refs.add((kind, plain))
+                return table[plain]
+        for candidate in s.candidates(name):
+            if candidate in s.params:
+                self.out.idents[id(node)] = ("param", candidate)
+                self.out.refs.add(("param", candidate))
+                return s.params[candidate][1]
+        for candidate in s.candidates(name):
+            if candidate in TYPE_VALUES:
+                self.out.idents[id(node)] = ("type", candidate)
+                return T.TYPE
+        return None
+
+    def visit_Ident(self, node: A.Ident) -> Type:
+        t = self.resolve(node, node.name)
+        if t is not None:
+            return t
+        s = self.scope
+        name = node.name.lstrip(".")
         candidates = s.names() + [v for v, _t, _l in self.vars]
         help = _suggest(name, candidates)
         if help is None and name in (f.name for f in ()):  # pragma: no cover
@@ -235,7 +297,24 @@ class _Checker:
                    message_zh=f"{base} 类型的值没有字段 `{node.field}`")
         return T.DYN
 
+    def qualified(self, node: A.Node) -> str | None:
+        """``a.b.c`` as one dotted name, when the chain starts with a name that is not a macro variable."""
+        parts: list[str] = []
+        while isinstance(node, A.Select):
+            parts.append(node.field)
+            node = node.operand
+        if not isinstance(node, A.Ident) or not parts:
+            return None
+        if not node.name.startswith(".") and any(v == node.name for v, _t, _l in self.vars):
+            return None
+        return ".".join([node.name, *reversed(parts)])
+
     def visit_Select(self, node: A.Select) -> Type:
+        name = self.qualified(node)
+        if name is not None and (self.scope.params or self.scope.container or not self.scope.rulebook):
+            t = self.resolve(node, name)
+            if t is not None:
+                return t
         t = self._field(self.visit(node.operand), node, "read")
         path = self._record_path(node)
         if path is not None:
@@ -249,6 +328,8 @@ class _Checker:
     def visit_Index(self, node: A.Index) -> Type:
         c = self.visit(node.operand)
         i = self.visit(node.index)
+        if c.nullable and c.kind != "null":
+            c = c.non_null()  # a null operand is a run-time error
         if c.kind == "list":
             if i.kind not in ("int", "uint", "double", "dyn"):
                 self.error("check.type", node.index.span, f"a list index must be a number, not {_a(i)}",
@@ -280,7 +361,7 @@ class _Checker:
         if t.kind not in ("int", "double", "dyn"):
             self.error("check.type", node.span, f"cannot negate {_a(t)}", message_zh=f"不能对 {t} 取负")
             return T.DYN
-        return t
+        return t.non_null() if t.kind != "dyn" else t
 
     def _want_bool(self, node: A.Node, t: Type, what: str) -> None:
         if t.kind not in ("bool", "dyn") or t.nullable:
@@ -326,7 +407,15 @@ class _Checker:
             return T.BOOL
         # arithmetic
         if lt.is_dyn or rt.is_dyn:
-            return lt if not lt.is_dyn else rt if op != "+" or rt.kind != "list" else rt
+            known = rt if lt.is_dyn else lt
+            if known.kind in ("timestamp", "duration") or known.is_dyn:
+                return T.DYN  # e.g. timestamp - dyn is a timestamp or a duration
+            if known.kind == "list":
+                return T.LIST_DYN
+            return known.non_null()
+        time_result = _TIME_ARITHMETIC.get((op, lt.kind, rt.kind))
+        if time_result is not None and not lt.nullable and not rt.nullable:
+            return time_result
         if lt.kind != rt.kind or lt.nullable or rt.nullable:
             self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}",
                        help="dates: use years_after(), months_after(), days_after()" if "date" in (lt.kind, rt.kind)
@@ -338,6 +427,8 @@ class _Checker:
         if lt.kind not in allowed:
             self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)}", message_zh=f"不能对 {lt} 使用 `{op}`")
             return T.DYN
+        if lt.kind == "list" and lt.elem != rt.elem:
+            return T.LIST_DYN
         return lt
 
     def visit_Conditional(self, node: A.Conditional) -> Type:
@@ -346,6 +437,8 @@ class _Checker:
         b = self.visit_narrowed(node.other, _null_tests(node.cond, "=="))
         if a == b:
             return a
+        if a.kind == b.kind and a.kind in ("list", "map") and (a.elem != b.elem or a.key != b.key):
+            return Type(a.kind, T.DYN, T.DYN if a.kind == "map" else None, a.nullable or b.nullable)
         if a.kind == b.kind and a.kind != "dyn":
             return Type(a.kind, a.elem, a.key, a.nullable or b.nullable, a.schema, a.root)
         if a.kind == "null" or b.kind == "null":
@@ -368,7 +461,8 @@ class _Checker:
                        f"`{node.macro}` needs a list or map, not {_a(target)}",
                        message_zh=f"`{node.macro}` 需要列表或映射，而不是 {target}")
             var_t = T.DYN
-        if node.var in ("record", "as_of") or node.var in self.scope.params or node.var in self.scope.values:
+        if self.scope.rulebook and (node.var in ("record", "as_of") or node.var in self.scope.params
+                                    or node.var in self.scope.values):
             self.error("check.shadow", node.var_span, f"the variable `{node.var}` hides a name already in use",
                        help="choose another variable name", message_zh=f"变量名 `{node.var}` 与已有名称冲突",
                        help_zh="请换一个变量名")
@@ -391,7 +485,7 @@ class _Checker:
     def visit_Call(self, node: A.Call) -> Type:
         args = ([node.target] if node.target is not None else []) + list(node.args)
         arg_types = [self.visit(a) for a in args]
-        spec = self.scope.functions.get(node.function)
+        spec = self.scope.functions.get(node.function.lstrip("."))
         name_span = node.name_span if node.name_span.end else node.span
         member = node.target is not None
         if spec is None:
@@ -416,10 +510,11 @@ class _Checker:
                        f"`{node.function}` takes {want} argument{'s' if counts != [1] else ''}, not {got}",
                        message_zh=f"`{node.function}` 需要 {want} 个参数，而不是 {got} 个")
             return T.DYN
-        for o in by_count:
-            if o.accepts(arg_types):
-                self.out.overloads[id(node)] = o
-                return result_type(spec, o, arg_types)
+        accepting = [o for o in by_count if o.accepts(arg_types)]
+        if accepting:
+            self.out.overloads[id(node)] = accepting[0]
+            results = {result_type(spec, o, arg_types) for o in accepting}
+            return results.pop() if len(results) == 1 else T.DYN
         sigs = "; ".join("(" + describe_types(list(o.params)) + ")" for o in by_count)
         self.error("check.type", node.span,
                    f"`{node.function}` cannot take ({describe_types(arg_types)})", help=f"it takes {sigs}",
@@ -440,7 +535,7 @@ def _compare_help(a: Type, b: Type) -> str | None:
 def check_condition(node: A.Node, scope: Scope, *, want_bool: str | None = None) -> Checked:
     """Check ``node`` in ``scope``. ``want_bool`` names the role (e.g. "`require`") when the
     result must be a bool."""
-    checked = Checked(node)
+    checked = Checked(node, functions=scope.functions)
     checker = _Checker(scope, checked)
     t = checker.visit(node)
     if want_bool is not None and (t.kind not in ("bool", "dyn") or t.nullable):

@@ -7,6 +7,17 @@ matches anything; the implementation then checks at run time).  The standard
 library here is registered through the same ``register_functions`` hook as a
 plugin's functions.
 
+CEL's standard functions: ``size``; the conversions ``int``, ``uint``,
+``double``, ``string`` (a double in ``%g`` style with the shortest digits,
+as CEL's C++ and Go implementations write it), ``bytes``, ``bool``, ``dyn``,
+``type``, ``timestamp`` and ``duration``; ``contains``, ``startsWith``,
+``endsWith`` and ``matches`` (RE2 syntax, matched by the ``google-re2``
+package in time linear in the text, so a pattern cannot hang an
+evaluation); the timestamp and duration accessors ``getFullYear`` ...
+``getMilliseconds``, with an optional time zone.  A function whose cost
+grows with its arguments is marked ``scans`` (see the cost rules in
+``engine.lang.values``).
+
 Domain functions (dates, ages, working days on the official calendar) follow
 CONTRACT: "N years after D" is the same month and day N years later, with
 29 Feb becoming 28 Feb in a common year; full years from A to B is the
@@ -16,14 +27,30 @@ largest N with ``years_after(A, N) <= B``.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from engine.calendars import CalendarRangeError
 from engine.errors import EvalError
+from engine.lang import times
 from engine.lang import types as T
 from engine.lang.types import Type
-from engine.lang.values import INT_MAX, INT_MIN, UInt, cel_cmp, fail_no_overload, to_date, type_name
+from engine.lang.values import (
+    INT_MAX,
+    INT_MIN,
+    UINT_MAX,
+    Duration,
+    Timestamp,
+    UInt,
+    cel_cmp,
+    cel_type,
+    fail_no_overload,
+    to_date,
+    type_name,
+)
 
 __all__ = ["FunctionSpec", "Overload", "STANDARD_FUNCTIONS", "FunctionTable"]
 
@@ -48,9 +75,17 @@ class Overload:
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    """A function: its name, its overloads and a line of documentation.
+
+    ``scans`` says that a call takes time proportional to the size of its
+    arguments (a text search, a conversion of text); inside a macro such a
+    call is charged to the evaluation's cost budget.
+    """
+
     name: str
     overloads: tuple[Overload, ...]
     doc: str = ""
+    scans: bool = False
 
     def arities(self, member: bool) -> set[int]:
         out: set[int] = set()
@@ -184,6 +219,12 @@ def _min(*args: Any) -> Any:
     return _extreme("min", -1, args)
 
 
+_INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_UINT_TEXT = re.compile(r"\s*\+?[0-9]+\s*", re.ASCII)
+_DOUBLE_TEXT = re.compile(
+    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\s*", re.ASCII | re.IGNORECASE)
+
+
 def _to_int(v: Any) -> int:
     if isinstance(v, bool):
         fail_no_overload("int", v)
@@ -194,28 +235,83 @@ def _to_int(v: Any) -> int:
         if v == v and -(2.0**63) < v < 2.0**63:
             return int(v)
     elif isinstance(v, str):
-        try:
-            n = int(v, 10)
-        except ValueError:
-            raise EvalError("eval.bad-conversion", f"cannot convert {v!r} to int") from None
+        if len(v) > 64 or not _INT_TEXT.fullmatch(v):
+            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to int")
+        n = int(v, 10)
         if INT_MIN <= n <= INT_MAX:
             return n
+    elif isinstance(v, Timestamp):
+        return v.seconds
     else:
         fail_no_overload("int", v)
-    raise EvalError("eval.overflow", f"{v!r} is out of the int range")
+    raise EvalError("eval.overflow", f"{_show(v)} is out of the int range")
+
+
+def _to_uint(v: Any) -> UInt:
+    if isinstance(v, bool):
+        fail_no_overload("uint", v)
+    if isinstance(v, int):
+        if 0 <= v <= UINT_MAX:
+            return UInt(v)
+    elif isinstance(v, float):
+        if v == v and 0 <= v < 2.0**64:
+            return UInt(int(v))
+    elif isinstance(v, str):
+        if len(v) > 64 or not _UINT_TEXT.fullmatch(v):
+            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to uint")
+        n = int(v, 10)
+        if n <= UINT_MAX:
+            return UInt(n)
+    else:
+        fail_no_overload("uint", v)
+    raise EvalError("eval.overflow", f"{_show(v)} is out of the uint range")
 
 
 def _to_double(v: Any) -> float:
     if isinstance(v, bool):
         fail_no_overload("double", v)
-    if isinstance(v, (int, float)):
+    if isinstance(v, float):
+        return v
+    if isinstance(v, int):
         return float(v)
     if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            raise EvalError("eval.bad-conversion", f"cannot convert {v!r} to double") from None
+        if len(v) > 1000 or not _DOUBLE_TEXT.fullmatch(v):
+            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to double")
+        return float(v)
     fail_no_overload("double", v)
+
+
+def format_double(f: float) -> str:
+    """A double as CEL's ``string()`` writes it: the shortest digits that read back, in
+    ``%g`` style with exponents from 1e+06 and below 1e-04 (``1``, ``0.5``, ``1e+06``, ``1e-05``)."""
+    if f != f:
+        return "nan"
+    if f in (math.inf, -math.inf):
+        return "inf" if f > 0 else "-inf"
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if f == 0:
+        return sign + "0"
+    digits, exponent = _shortest_digits(abs(f))
+    point = len(digits) + exponent  # the value is 0.DIGITS x 10**point
+    exp10 = point - 1
+    if exp10 < -4 or exp10 >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def _shortest_digits(f: float) -> tuple[str, int]:
+    """``f`` (positive, finite) as significant digits D and exponent E with f = D x 10**E."""
+    mantissa, _, exp = repr(f).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    exponent = (int(exp) if exp else 0) - len(frac)
+    stripped = digits.rstrip("0")
+    return stripped, exponent + (len(digits) - len(stripped))
 
 
 def _to_string(v: Any) -> str:
@@ -223,8 +319,12 @@ def _to_string(v: Any) -> str:
         return v
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v) if isinstance(v, float) else str(int(v))
+    if isinstance(v, float):
+        return format_double(v)
+    if isinstance(v, int):
+        return str(int(v))
+    if isinstance(v, (Timestamp, Duration)):
+        return str(v)
     if isinstance(v, _dt.date):
         return v.isoformat()
     if isinstance(v, bytes):
@@ -233,6 +333,112 @@ def _to_string(v: Any) -> str:
         except UnicodeDecodeError:
             raise EvalError("eval.bad-conversion", "bytes are not valid UTF-8") from None
     fail_no_overload("string", v)
+
+
+def _to_bytes(v: Any) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, str):
+        try:
+            return v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EvalError("eval.bad-conversion", "the text is not valid Unicode") from None
+    fail_no_overload("bytes", v)
+
+
+_BOOL_TEXT = {"1": True, "t": True, "true": True, "TRUE": True, "True": True,
+              "0": False, "f": False, "false": False, "FALSE": False, "False": False}
+
+
+def _to_bool(v: Any) -> bool:
+    if v is True or v is False:
+        return v
+    if isinstance(v, str):
+        b = _BOOL_TEXT.get(v)
+        if b is None:
+            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to bool")
+        return b
+    fail_no_overload("bool", v)
+
+
+def _dyn(v: Any) -> Any:
+    return v
+
+
+def _type(v: Any) -> Any:
+    return cel_type(v)
+
+
+def _to_timestamp(v: Any) -> Timestamp:
+    if isinstance(v, Timestamp):
+        return v
+    if isinstance(v, str):
+        return times.parse_timestamp(v)
+    if isinstance(v, int) and not isinstance(v, (bool, UInt)):
+        return times.timestamp_from_seconds(v)
+    fail_no_overload("timestamp", v)
+
+
+def _to_duration(v: Any) -> Duration:
+    if isinstance(v, Duration):
+        return v
+    if isinstance(v, str):
+        return times.parse_duration(v)
+    fail_no_overload("duration", v)
+
+
+def _accessor(name: str) -> Callable[..., int]:
+    def impl(t: Any, tz: Any = None) -> int:
+        if isinstance(t, Timestamp):
+            if tz is not None and not isinstance(tz, str):
+                fail_no_overload(name, t, tz)
+            return times.timestamp_part(t, name, tz)
+        if isinstance(t, Duration) and tz is None and name in _DURATION_PARTS:
+            return times.duration_part(t, name)
+        if tz is None:
+            fail_no_overload(name, t)
+        fail_no_overload(name, t, tz)
+
+    impl.__name__ = name
+    return impl
+
+
+_DURATION_PARTS = ("getHours", "getMinutes", "getSeconds", "getMilliseconds")
+
+_RE2_OPTIONS: Any = None
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> Any:
+    global _RE2_OPTIONS
+    import re2
+
+    if _RE2_OPTIONS is None:
+        options = re2.Options()
+        options.log_errors = False
+        _RE2_OPTIONS = options
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except Exception as e:  # noqa: BLE001 - re2.error, or text that is not valid UTF-8
+        detail = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+        return EvalError("eval.bad-regex", f"invalid regular expression {_show(pattern)}: {detail}")
+
+
+def _matches(s: Any, pattern: Any) -> bool:
+    if not (isinstance(s, str) and isinstance(pattern, str)):
+        fail_no_overload("matches", s, pattern)
+    rx = _regex(pattern)
+    if isinstance(rx, EvalError):
+        raise rx
+    try:
+        return rx.search(s) is not None
+    except UnicodeEncodeError:
+        raise EvalError("eval.bad-argument", "the text is not valid Unicode") from None
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _str_method(name: str, op: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
@@ -255,8 +461,33 @@ def _date_part(name: str, get: Callable[[_dt.date], int]) -> Callable[[Any], int
 D, I, S, B, DYN = T.DATE, T.INT, T.STRING, T.BOOL, T.DYN
 
 
-def _spec(name: str, doc: str, *overloads: Overload) -> FunctionSpec:
-    return FunctionSpec(name, tuple(overloads), doc)
+def _spec(name: str, doc: str, *overloads: Overload, scans: bool = False) -> FunctionSpec:
+    return FunctionSpec(name, tuple(overloads), doc, scans)
+
+
+U, DBL, BY, TS, DUR, TYP = T.UINT, T.DOUBLE, T.BYTES, T.TIMESTAMP, T.DURATION, T.TYPE
+
+_TIMESTAMP_PARTS = {
+    "getFullYear": "the year of a timestamp, in UTC or the given time zone",
+    "getMonth": "the month of a timestamp, 0 for January",
+    "getDate": "the day of the month of a timestamp, from 1",
+    "getDayOfMonth": "the day of the month of a timestamp, from 0",
+    "getDayOfWeek": "the day of the week of a timestamp, 0 for Sunday",
+    "getDayOfYear": "the day of the year of a timestamp, from 0",
+    "getHours": "the hour of a timestamp; of a duration, its whole hours",
+    "getMinutes": "the minute of a timestamp; of a duration, its whole minutes",
+    "getSeconds": "the second of a timestamp; of a duration, its whole seconds",
+    "getMilliseconds": "the milliseconds within the second of a timestamp or duration",
+}
+
+
+def _accessor_spec(name: str) -> FunctionSpec:
+    impl = _accessor(name)
+    overloads = [Overload((TS,), I, impl, member=True, function=False),
+                 Overload((TS, S), I, impl, member=True, function=False)]
+    if name in _DURATION_PARTS:
+        overloads.append(Overload((DUR,), I, impl, member=True, function=False))
+    return FunctionSpec(name, tuple(overloads), _TIMESTAMP_PARTS[name])
 
 
 STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -281,17 +512,35 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
           Overload((D,), I, _date_part("month", lambda d: d.month), member=True)),
     _spec("day", "the day of the month of a date",
           Overload((D,), I, _date_part("day", lambda d: d.day), member=True)),
-    _spec("max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, _max, variadic=True)),
-    _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, _min, variadic=True)),
-    _spec("int", "conversion to int", Overload((DYN,), I, _to_int)),
-    _spec("double", "conversion to double", Overload((DYN,), T.DOUBLE, _to_double)),
-    _spec("string", "conversion to string", Overload((DYN,), S, _to_string)),
+    _spec("max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, _max, variadic=True),
+          scans=True),
+    _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, _min, variadic=True),
+          scans=True),
+    _spec("int", "conversion to int", Overload((DYN,), I, _to_int), scans=True),
+    _spec("uint", "conversion to uint", Overload((DYN,), U, _to_uint), scans=True),
+    _spec("double", "conversion to double", Overload((DYN,), DBL, _to_double), scans=True),
+    _spec("string", "conversion to string", Overload((DYN,), S, _to_string), scans=True),
+    _spec("bytes", "conversion to bytes (a string as UTF-8)", Overload((DYN,), BY, _to_bytes), scans=True),
+    _spec("bool", "conversion to bool (a string: true, false, t, f, 1, 0, ...)", Overload((DYN,), B, _to_bool)),
+    _spec("dyn", "the value itself, with its type checked only at run time", Overload((DYN,), DYN, _dyn)),
+    _spec("type", "the type of a value, e.g. `type(1) == int`", Overload((DYN,), TYP, _type)),
+    _spec("timestamp", "a timestamp from an RFC 3339 string, or from seconds since 1970-01-01T00:00:00Z",
+          Overload((S,), TS, _to_timestamp), Overload((TS,), TS, _to_timestamp), Overload((I,), TS, _to_timestamp),
+          scans=True),
+    _spec("duration", "a duration from a string such as \"1h30m\" or \"2.5s\"",
+          Overload((S,), DUR, _to_duration), Overload((DUR,), DUR, _to_duration), scans=True),
     _spec("contains", "whether the string contains the other",
-          Overload((S, S), B, _str_method("contains", lambda s, t: t in s), member=True, function=False)),
+          Overload((S, S), B, _str_method("contains", lambda s, t: t in s), member=True, function=False),
+          scans=True),
     _spec("startsWith", "whether the string starts with the other",
-          Overload((S, S), B, _str_method("startsWith", str.startswith), member=True, function=False)),
+          Overload((S, S), B, _str_method("startsWith", str.startswith), member=True, function=False),
+          scans=True),
     _spec("endsWith", "whether the string ends with the other",
-          Overload((S, S), B, _str_method("endsWith", str.endswith), member=True, function=False)),
+          Overload((S, S), B, _str_method("endsWith", str.endswith), member=True, function=False),
+          scans=True),
+    _spec("matches", "whether a part of the string matches the RE2 regular expression",
+          Overload((S, S), B, _matches, member=True), scans=True),
+    *(_accessor_spec(name) for name in _TIMESTAMP_PARTS),
 )
 
 
@@ -311,3 +560,7 @@ def describe_types(args: list[Type]) -> str:
 
 
 _ = (UInt, type_name)
+
+
+def standard_table() -> FunctionTable:
+    return FunctionTable(STANDARD_FUNCTIONS)

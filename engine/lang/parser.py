@@ -11,16 +11,20 @@ grammar lives in ``grammar.lark``; in short, lowest precedence first::
     add       = add ("+" | "-") mul
     mul       = mul ("*" | "/" | "%") unary
     unary     = ("!" | "not" | "-") unary | member
-    member    = member "." NAME ["(" args ")"] | member "[" expr "]" | primary
+    member    = member "." (NAME | `QUOTED`) | member "." NAME "(" args ")"
+              | member "[" expr "]" | primary
     primary   = ["."] NAME ["(" args ")"] | "(" expr ")"
               | "[" args "]" | "{" key ":" value, ... "}" | literal
     literal   = 42  0x2A  42u  1.5  .5  1e3  "s"  's'  '''s'''  r"s"  b"s"
               | true  false  null
 
 Lists, maps and argument lists accept a trailing comma; ``//`` starts a
-comment; newlines are whitespace.  Receiver calls named ``all``, ``exists``,
-``exists_one``, ``filter`` and ``map`` whose first argument is a plain name
-become :class:`~engine.lang.ast.Comprehension`; ``has(x.f)`` becomes
+comment; newlines are whitespace.  After a dot, CEL's reserved words
+(``x.for``, ``x.if()``) are ordinary field and method names, and a field
+name may be quoted in backticks (``x.`content-type```, ``has(x.`a.b`)``).
+Receiver calls named ``all``, ``exists``, ``exists_one``, ``filter`` and
+``map`` whose first argument is a plain name become
+:class:`~engine.lang.ast.Comprehension`; ``has(x.f)`` becomes
 :class:`~engine.lang.ast.Has`.
 
 Negative numbers are ``Unary("-", Literal(n))``, except one case: a minus
@@ -275,6 +279,12 @@ def _prescan(text: str, report: _Report) -> _Scan:
             i = n if j < 0 else j
             continue
         scan.significant = True
+        if c == "`":
+            j = text.find("`", i + 1)
+            line_end = text.find("\n", i + 1)
+            if j > 0 and (line_end < 0 or j < line_end):
+                i = j + 1
+                continue
         if c == '"' or c == "'":
             k = i
             while k > 0 and text[k - 1] in _IDENT_CHARS:
@@ -342,11 +352,15 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
             bracket, pos = scan.open[-1]
             msg = _msg("unclosed", bracket=bracket, closer=_OPENERS[bracket])
             report.fail("syntax.unclosed-bracket", pos, pos + 1, msg)
-        one_dot = expected == {"IDENT"} and text[:end].endswith(".") and text[: end - 1][-1:].isdigit()
+        one_dot = "IDENT" in expected and expected <= _NAME_TOKENS and text[:end].endswith(".") \
+            and text[: end - 1][-1:].isdigit()
         help_key = "one-dot" if one_dot else "unexpected-end"
         report.fail("syntax.unexpected-end", end, end, _msg("unexpected-end", help_key, expected=en, expected_zh=zh))
-    after_dot = text[:start].rstrip().endswith(".")
-    if tok.type == "RESERVED" or (tok.type in _KEYWORD_TYPES.values() and expected == {"IDENT"}):
+    before = text[:start].rstrip()
+    after_dot = before.endswith(".") and (before[:-1].rstrip()[-1:] in _IDENT_CHARS | {")", "]", "}", "`"}
+                                          and before[:-1].rstrip() != "")
+    names_only = "IDENT" in expected and expected <= _NAME_TOKENS
+    if tok.type == "RESERVED" or (tok.type in _KEYWORD_TYPES.values() and names_only):
         calls = text[end:].lstrip().startswith("(")
         help_key = "if-function" if tok.value == "if" and calls else "reserved-field" if after_dot else "reserved-word"
         report.fail("syntax.reserved-word", start, end, _msg("reserved-word", help_key, word=tok.value))
@@ -392,6 +406,7 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
     return result or expected
 
 
+_NAME_TOKENS = frozenset({"IDENT", "RESERVED", "QIDENT"})
 _CLOSER_TOKENS = [("_RPAR", ")"), ("_RSQB", "]"), ("_RBRACE", "}"), ("_COMMA", ","), ("_COLON", ":")]
 _OPERATOR_TOKENS = frozenset(
     "_OROR _OR _ANDAND _AND _EQ _NE _LT _LE _GT _GE _IN _PLUS _STAR _SLASH _PERCENT _QUESTION".split()
@@ -402,7 +417,7 @@ def _expected_words(expected: set[str]) -> tuple[str, str]:
     """Terminal names -> what a user can recognise, in English and Chinese."""
     words = [(f"`{ch}`", f"`{ch}`") for name, ch in _CLOSER_TOKENS if name in expected]
     if "IDENT" in expected:
-        words.append(("a name", "一个名称") if expected <= {"IDENT", "_LPAR"} else ("a value", "一个值"))
+        words.append(("a name", "一个名称") if expected <= _NAME_TOKENS | {"_LPAR"} else ("a value", "一个值"))
     if expected & _OPERATOR_TOKENS:
         words.append(("an operator", "运算符"))
     if not words:
@@ -475,7 +490,10 @@ class _Builder:
         return A.Unary("-", operand, span=_span(meta))
 
     def r_select(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.Select(c[0], str(c[1]), span=_span(meta), field_span=_tok_span(c[1]))
+        name = str(c[1])
+        if c[1].type == "QIDENT":
+            name = name[1:-1]
+        return A.Select(c[0], name, span=_span(meta), field_span=_tok_span(c[1]))
 
     def r_index(self, meta: Any, c: list[Any]) -> A.Node:
         return A.Index(c[0], c[1], span=_span(meta))

@@ -19,6 +19,7 @@ unary minus and is parenthesised where that matters.
 from __future__ import annotations
 
 import math
+import re
 
 from engine.lang import ast as A
 
@@ -106,9 +107,9 @@ def _format_bare(node: A.Node) -> str:
     if isinstance(node, A.Ident):
         return node.name
     if isinstance(node, A.Select):
-        return f"{_format(node.operand, _MEMBER)}.{node.field}"
+        return f"{_format(node.operand, _MEMBER)}.{_field(node.field)}"
     if isinstance(node, A.Has):
-        return f"has({_format(node.operand, _MEMBER)}.{node.field})"
+        return f"has({_format(node.operand, _MEMBER)}.{_field(node.field)})"
     if isinstance(node, A.Index):
         return f"{_format(node.operand, _MEMBER)}[{_format(node.index, 0)}]"
     if isinstance(node, A.Call):
@@ -188,3 +189,14 @@ def _bytes(value: bytes) -> str:
             out.append(f"\\x{byte:02x}")
     out.append('"')
     return "".join(out)
+
+
+_PLAIN_FIELD = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_KEYWORDS = frozenset({"in", "and", "or", "not", "true", "false", "null"})
+
+
+def _field(name: str) -> str:
+    """A field name after a dot: plain, or in backticks when it is not a name (``x.`content-type```)."""
+    if _PLAIN_FIELD.fullmatch(name) and name not in _KEYWORDS:
+        return name
+    return f"`{name}`"

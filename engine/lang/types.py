@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["Type", "schema_type", "type_of_value"]
+__all__ = ["Type", "parse_cel_type", "schema_type", "type_of_value"]
 
 
 @dataclass(frozen=True)
 class Type:
     """A type. ``kind`` is one of: dyn bool int uint double string bytes null
-    date list map object type.
+    date timestamp duration list map object type.
 
     ``elem`` is the element type of a list or the value type of a map/object
     without known properties; ``key`` the key type of a map; ``schema`` the
@@ -77,6 +77,8 @@ BYTES = Type("bytes")
 NULL = Type("null")
 DATE = Type("date")
 TYPE = Type("type")
+TIMESTAMP = Type("timestamp")
+DURATION = Type("duration")
 LIST_DYN = Type("list", DYN)
 MAP_DYN = Type("map", DYN, DYN)
 
@@ -143,7 +145,7 @@ def schema_type(schema: Mapping[str, Any] | bool, root: Mapping[str, Any] | None
 
 def type_of_value(value: object) -> Type:
     """The static type of a constant (a parameter's value)."""
-    from engine.lang.values import UInt
+    from engine.lang.values import CelType, Duration, Timestamp, UInt
 
     if value is None:
         return NULL
@@ -159,6 +161,12 @@ def type_of_value(value: object) -> Type:
         return STRING
     if isinstance(value, bytes):
         return BYTES
+    if isinstance(value, Timestamp):
+        return TIMESTAMP
+    if isinstance(value, Duration):
+        return DURATION
+    if isinstance(value, CelType):
+        return TYPE
     import datetime as _dt
 
     if isinstance(value, _dt.date):
@@ -184,3 +192,65 @@ def assignable(param: Type, arg: Type) -> bool:
     if param.kind == "double" and arg.kind in ("int", "uint"):
         return False
     return param.kind == arg.kind
+
+
+_CEL_NAMES: dict[str, Type] = {
+    "dyn": DYN, "bool": BOOL, "int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bytes": BYTES,
+    "null_type": NULL, "type": TYPE, "list": LIST_DYN, "map": MAP_DYN,
+    "timestamp": TIMESTAMP, "google.protobuf.Timestamp": TIMESTAMP,
+    "duration": DURATION, "google.protobuf.Duration": DURATION,
+    # protobuf's well-known wrappers and JSON types are the plain values they stand for
+    "google.protobuf.BoolValue": Type("bool", nullable=True),
+    "google.protobuf.Int32Value": Type("int", nullable=True),
+    "google.protobuf.Int64Value": Type("int", nullable=True),
+    "google.protobuf.UInt32Value": Type("uint", nullable=True),
+    "google.protobuf.UInt64Value": Type("uint", nullable=True),
+    "google.protobuf.FloatValue": Type("double", nullable=True),
+    "google.protobuf.DoubleValue": Type("double", nullable=True),
+    "google.protobuf.StringValue": Type("string", nullable=True),
+    "google.protobuf.BytesValue": Type("bytes", nullable=True),
+    "google.protobuf.Value": DYN,
+    "google.protobuf.ListValue": LIST_DYN,
+    "google.protobuf.Struct": Type("map", DYN, STRING),
+}
+
+
+def parse_cel_type(text: str) -> Type:
+    """A type written in CEL notation: ``int``, ``list(string)``, ``map(string, dyn)``,
+    ``google.protobuf.Timestamp``, ``google.protobuf.Int64Value``, ...
+
+    Raises:
+        ValueError: not a type this engine knows.
+    """
+    t, rest = _parse_type(text.replace(" ", ""), 0)
+    if rest != len(text.replace(" ", "")):
+        raise ValueError(f"not a type: {text!r}")
+    return t
+
+
+def _parse_type(s: str, i: int) -> tuple[Type, int]:
+    j = i
+    while j < len(s) and (s[j].isalnum() or s[j] in "._"):
+        j += 1
+    name = s[i:j]
+    if j < len(s) and s[j] == "(" and name in ("list", "map"):
+        params = []
+        j += 1
+        while True:
+            t, j = _parse_type(s, j)
+            params.append(t)
+            if j < len(s) and s[j] == ",":
+                j += 1
+                continue
+            if j < len(s) and s[j] == ")":
+                j += 1
+                break
+            raise ValueError(f"not a type: {s!r}")
+        if name == "list" and len(params) == 1:
+            return Type("list", params[0]), j
+        if name == "map" and len(params) == 2:
+            return Type("map", params[1], params[0]), j
+        raise ValueError(f"not a type: {s!r}")
+    if name not in _CEL_NAMES:
+        raise ValueError(f"unknown type {name!r}")
+    return _CEL_NAMES[name], j

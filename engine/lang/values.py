@@ -2,13 +2,39 @@
 
 Values are plain Python: ``bool``, ``int`` (CEL int, 64-bit), :class:`UInt`
 (CEL uint), ``float`` (double), ``str``, ``bytes``, ``None`` (null),
-``datetime.date`` (date), ``list``, ``dict`` (map).  Functions here are the
-slow, general paths the compiler calls when the checker could not prove the
-operand types (``dyn``); for proven types it emits plain Python operators.
+``list`` or ``tuple`` (list), ``dict`` (map), :class:`~engine.lang.times.Timestamp`,
+:class:`~engine.lang.times.Duration`, :class:`CelType` (a type value such as
+``int`` or ``google.protobuf.Timestamp``), and ``datetime.date`` (the
+rulebook's date).  Functions here are the slow, general paths the compiler
+calls when the checker could not prove the operand types (``dyn``); for
+proven types it emits plain Python operators.  The reference interpreter
+(``engine.lang.interp``) calls them always.
+
+Semantics, as CEL defines them:
+
+* int, uint and double are distinct types, but ``==`` and the orderings
+  compare them by numeric value: an int or uint against a double as the
+  double nearest to it (so ``9007199254740993 == 9007199254740992.0``), an
+  int against a uint exactly; NaN equals nothing and orders with nothing;
+* ``==`` between different kinds is ``false``, never an error; ordering
+  different kinds (or lists, maps, null) is the error ``eval.no-overload``;
+* int and uint arithmetic is checked (``eval.overflow``), division truncates
+  toward zero and ``%`` takes the sign of the dividend;
+* map keys are bool, int, uint or string; ``1`` and ``1u`` (and ``1.0`` in a
+  lookup) are the same key, ``true`` and ``1`` are different keys.  A Python
+  dict cannot hold both ``true`` and ``1``, so a map literal with both is
+  refused (``eval.bad-key``) instead of silently losing an entry.
 
 Every failure raises :class:`engine.errors.EvalError`: compiled code and the
 interpreter catch it where CEL absorbs errors (``false && error``) and the
 evaluator turns it into a rule status ``error``.
+
+**Cost.**  One evaluation of an expression may spend at most
+:data:`MAX_COST` units: one per macro iteration, and for values that grow or
+are scanned the size of what is built or scanned (list elements, or 16
+characters of text or bytes per unit).  :func:`cost_limit` is the error when
+the budget is spent.  The charges are made by the generated code and by the
+interpreter in the same places, with :func:`weight` and :func:`size_cost`.
 """
 
 from __future__ import annotations
@@ -18,12 +44,25 @@ import math
 from typing import Any, NoReturn
 
 from engine.errors import EvalError
+from engine.lang.times import Duration, Timestamp
 
-__all__ = ["UInt", "EvalError", "cel_eq", "cel_lt", "type_name"]
+__all__ = [
+    "MAX_COST",
+    "CelType",
+    "Duration",
+    "EvalError",
+    "Timestamp",
+    "UInt",
+    "cel_eq",
+    "cel_lt",
+    "type_name",
+]
 
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
 UINT_MAX = 2**64 - 1
+
+MAX_COST = 1_000_000
 
 
 class UInt(int):
@@ -35,10 +74,47 @@ class UInt(int):
         return f"{int(self)}u"
 
 
+class CelType:
+    """A CEL type value: what ``type(x)`` returns and what ``int``, ``list``, … denote."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is CelType and other.name == self.name  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(("type", self.name))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# The type names an expression can write, and what `type(x)` gives for each kind of value.
+TYPE_NAMES = ("bool", "int", "uint", "double", "string", "bytes", "list", "map", "null_type", "type",
+              "google.protobuf.Timestamp", "google.protobuf.Duration")
+TYPES: dict[str, CelType] = {n: CelType(n) for n in (*TYPE_NAMES, "date")}
+_CEL_TYPE_OF_KIND = {"null": "null_type", "timestamp": "google.protobuf.Timestamp",
+                     "duration": "google.protobuf.Duration"}
+
+_KIND_OF_CLASS: dict[type, str] = {
+    bool: "bool", int: "int", UInt: "uint", float: "double", str: "string", bytes: "bytes", list: "list",
+    tuple: "list", dict: "map", type(None): "null", _dt.date: "date", Timestamp: "timestamp",
+    Duration: "duration", CelType: "type",
+}
+
+
 def type_name(v: object) -> str:
-    if v is None:
-        return "null"
-    if v is True or v is False:
+    """The kind of a value: null bool int uint double string bytes list map date timestamp duration type."""
+    kind = _KIND_OF_CLASS.get(v.__class__)
+    if kind is not None:
+        return kind
+    if isinstance(v, bool):
         return "bool"
     if isinstance(v, UInt):
         return "uint"
@@ -59,6 +135,16 @@ def type_name(v: object) -> str:
     return type(v).__name__
 
 
+def cel_type(v: object) -> CelType:
+    """``type(v)``."""
+    kind = type_name(v)
+    name = _CEL_TYPE_OF_KIND.get(kind, kind)
+    t = TYPES.get(name)
+    if t is None:
+        fail_no_overload("type", v)
+    return t
+
+
 # -- errors -----------------------------------------------------------------
 
 
@@ -73,6 +159,19 @@ def fail_no_overload(op: str, *args: object) -> NoReturn:
 
 def missing_field(path: str) -> NoReturn:
     raise EvalError("eval.missing-field", f"the record has no `{path}`", path)
+
+
+def unknown_name(name: str) -> NoReturn:
+    raise EvalError("eval.unknown-name", f"no value is bound to `{name}`")
+
+
+def unknown_function(name: str) -> NoReturn:
+    raise EvalError("eval.unknown-function", f"no function `{name}`")
+
+
+def cost_limit() -> EvalError:
+    return EvalError("eval.cost-limit", f"the expression is too costly to evaluate (it needs more than {MAX_COST:,} "
+                     "steps); it loops over or builds values too large")
 
 
 def wrap_error(e: BaseException) -> EvalError:
@@ -107,13 +206,18 @@ def want(v: object, kind: str, path: str, nullable: bool = False) -> Any:
     if ok:
         return v
     if kind == "double" and isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+        return _to_float(v) if not isinstance(v, float) else v
     if kind == "int" and isinstance(v, float) and v.is_integer():
         return int(v)
     expected = {"object": "an object", "map": "an object", "list": "a list", "int": "an integer",
                 "double": "a number", "bool": "true or false", "string": "a string"}.get(kind, kind)
-    shown = "null" if v is None else type_name(v) if not isinstance(v, (str, int, float)) else repr(v)
+    shown = "null" if v is None else type_name(v) if not isinstance(v, (str, int, float)) else _short_repr(v)
     raise EvalError("eval.wrong-type", f"`{path}` should be {expected}, not {shown}", path)
+
+
+def _short_repr(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def to_date(v: object, path: str | None = None) -> _dt.date:
@@ -124,7 +228,7 @@ def to_date(v: object, path: str | None = None) -> _dt.date:
             except ValueError:
                 pass
         where = f"`{path}` " if path else ""
-        raise EvalError("eval.bad-date", f"{where}is not a date in YYYY-MM-DD form: {v!r}", path)
+        raise EvalError("eval.bad-date", f"{where}is not a date in YYYY-MM-DD form: {_short_repr(v)}", path)
     if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
         return v
     where = f"`{path}` " if path else ""
@@ -136,6 +240,8 @@ def select(obj: object, name: str, path: str) -> Any:
     if isinstance(obj, dict):
         if name in obj:
             return obj[name]
+        if path.startswith("(value)"):  # a map the expression built, not a record
+            raise EvalError("eval.missing-key", f"no such key: {_short_repr(name)}")
         missing_field(path)
     if obj is None:
         raise EvalError("eval.null-field", f"cannot read `{name}`: `{path.rsplit('.', 1)[0]}` is null", path)
@@ -155,10 +261,31 @@ def _num(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _to_float(v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _num_eq(a: Any, b: Any) -> bool:
+    if a.__class__ is float:
+        return bool(a == b) if b.__class__ is float else a == _to_float(b)
+    if b.__class__ is float:
+        return _to_float(a) == b
+    return bool(a == b)
+
+
+_SIMPLE_EQ = frozenset({str, int, bool, bytes, type(None), UInt, _dt.date, Timestamp, Duration, CelType})
+
+
 def cel_eq(a: object, b: object) -> bool:
-    """CEL equality: heterogeneous numbers compare by value, other kinds must match."""
-    if _num(a) and _num(b):
+    """CEL equality: numbers compare by value across int, uint and double; other kinds must match."""
+    ca = a.__class__
+    if ca is b.__class__ and ca in _SIMPLE_EQ:
         return bool(a == b)
+    if _num(a) and _num(b):
+        return _num_eq(a, b)
     ta, tb = type_name(a), type_name(b)
     if ta != tb:
         return False
@@ -172,7 +299,7 @@ def cel_eq(a: object, b: object) -> bool:
         if len(a) != len(b):
             return False
         for k, v in a.items():
-            match = _map_lookup(b, k)
+            match = map_get(b, k)
             if match is _ABSENT or not cel_eq(v, match):
                 return False
         return True
@@ -183,38 +310,52 @@ def cel_ne(a: object, b: object) -> bool:
     return not cel_eq(a, b)
 
 
-_ABSENT = object()
+_ABSENT: Any = object()
 
 
-def _map_lookup(m: dict[Any, Any], key: object) -> Any:
-    if key.__class__ in (str, bool) or key is None:
-        return m.get(key, _ABSENT) if _key_kind_matches(m, key) else _ABSENT
-    if _num(key):
-        for k, v in m.items():
-            if _num(k) and k == key:
-                return v
+def map_get(m: dict[Any, Any], key: object) -> Any:
+    """The value for ``key`` in the CEL map ``m``, or ``_ABSENT``."""
+    k = key.__class__
+    if k is str:
+        return m.get(key, _ABSENT)
+    if k is float:
+        assert isinstance(key, float)
+        if not key.is_integer():
+            return _ABSENT
+        key, k = int(key), int
+    if k is bool or k is int or k is UInt or (isinstance(key, int)):
+        v = m.get(key, _ABSENT)
+        if v is _ABSENT or key not in (0, 1):
+            return v
+        # 0/1 and false/true are different CEL keys that hash alike: look at the stored key.
+        want_bool = k is bool
+        for stored in m:
+            if stored.__class__ is not str and stored == key:
+                return v if (stored.__class__ is bool) == want_bool else _ABSENT
         return _ABSENT
-    return m.get(key, _ABSENT)  # type: ignore[call-overload]
+    return _ABSENT
 
 
-def _key_kind_matches(m: dict[Any, Any], key: object) -> bool:
-    if key in m:
-        for k in m:
-            if k == key:
-                return type_name(k) == type_name(key)
-    return True
+def _map_lookup(m: dict[Any, Any], key: object) -> Any:  # the old name
+    return map_get(m, key)
 
 
 def cel_cmp(a: object, b: object, op: str) -> int:
-    """-1, 0, 1 for ordered operands of comparable kinds; error otherwise."""
+    """-1, 0, 1 for ordered operands of comparable kinds, 2 when a NaN makes them unordered; error otherwise."""
     if _num(a) and _num(b):
-        if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
-            return 2  # unordered
+        if a.__class__ is float or b.__class__ is float:
+            fa, fb = _to_float(a), _to_float(b)
+            if fa != fa or fb != fb:
+                return 2
+            return -1 if fa < fb else (1 if fa > fb else 0)
         return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
     ta, tb = type_name(a), type_name(b)
-    if ta != tb or ta in ("list", "map", "null"):
+    if ta != tb or ta not in _ORDERED_KINDS:
         fail_no_overload(op, a, b)
     return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
+
+
+_ORDERED_KINDS = frozenset({"string", "bytes", "bool", "date", "timestamp", "duration"})
 
 
 def cel_lt(a: object, b: object) -> bool:
@@ -235,13 +376,19 @@ def cel_ge(a: object, b: object) -> bool:
 
 def cel_in(x: object, container: object) -> bool:
     if isinstance(container, (list, tuple)):
+        cx = x.__class__
+        if cx is str or cx is bytes:
+            for y in container:
+                if y.__class__ is cx and y == x:
+                    return True
+            return False
         return any(cel_eq(x, y) for y in container)
     if isinstance(container, (frozenset, set)):
         if x.__class__ in (str, bytes):
             return x in container
         return any(cel_eq(x, y) for y in container)
     if isinstance(container, dict):
-        return _map_lookup(container, x) is not _ABSENT
+        return map_get(container, x) is not _ABSENT
     fail_no_overload("in", x, container)
 
 
@@ -303,26 +450,48 @@ def _arith_kind(op: str, a: object, b: object) -> str:
 
 
 def cel_add(a: Any, b: Any) -> Any:
-    t = _arith_kind("+", a, b)
-    if t == "int":
+    ta, tb = type_name(a), type_name(b)
+    if ta != tb:
+        from engine.lang import times
+
+        if ta == "timestamp" and tb == "duration":
+            return times.ts_add(a, b)
+        if ta == "duration" and tb == "timestamp":
+            return times.ts_add(b, a)
+        fail_no_overload("+", a, b)
+    if ta == "int":
         return _check_int(a + b, "+")
-    if t == "uint":
+    if ta == "uint":
         return _check_uint(a + b, "+")
-    if t in ("double", "string", "bytes"):
+    if ta in ("double", "string", "bytes"):
         return a + b
-    if t == "list":
+    if ta == "list":
         return list(a) + list(b)
+    if ta == "duration":
+        from engine.lang import times
+
+        return times.dur_add(a, b)
     fail_no_overload("+", a, b)
 
 
 def cel_sub(a: Any, b: Any) -> Any:
-    t = _arith_kind("-", a, b)
-    if t == "int":
+    ta, tb = type_name(a), type_name(b)
+    if ta == "timestamp" and tb == "duration":
+        from engine.lang import times
+
+        return times.ts_sub(a, b)
+    if ta != tb:
+        fail_no_overload("-", a, b)
+    if ta == "int":
         return _check_int(a - b, "-")
-    if t == "uint":
+    if ta == "uint":
         return _check_uint(a - b, "-")
-    if t == "double":
+    if ta == "double":
         return a - b
+    if ta in ("timestamp", "duration"):
+        from engine.lang import times
+
+        return times.ts_diff(a, b) if ta == "timestamp" else times.dur_sub(a, b)
     fail_no_overload("-", a, b)
 
 
@@ -388,9 +557,9 @@ def cel_index(c: Any, i: Any) -> Any:
             raise EvalError("eval.index-out-of-range", f"index {n} is out of range for a list of {len(c)}")
         fail_no_overload("[]", c, i)
     if isinstance(c, dict):
-        v = _map_lookup(c, i)
+        v = map_get(c, i)
         if v is _ABSENT:
-            raise EvalError("eval.missing-key", f"no such key: {i!r}")
+            raise EvalError("eval.missing-key", f"no such key: {_short_repr(i)}")
         return v
     fail_no_overload("[]", c, i)
 
@@ -398,15 +567,15 @@ def cel_index(c: Any, i: Any) -> Any:
 def make_map(keys: list[Any], values: list[Any]) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for k, v in zip(keys, values):
-        if not (isinstance(k, (str, int)) or k is None):
+        c = k.__class__
+        if not (c is str or c is bool or c is int or c is UInt or isinstance(k, (str, int))):
             raise EvalError("eval.bad-key", f"a map key must be a string, int, uint or bool, not {type_name(k)}")
-        if k is None or isinstance(k, float):
-            raise EvalError("eval.bad-key", f"a map key cannot be {type_name(k)}")
-        if _map_lookup(out, k) is not _ABSENT:
-            raise EvalError("eval.duplicate-key", f"duplicate map key: {k!r}")
-        if k in out:  # e.g. 1 and true: different CEL keys that one Python dict cannot keep apart
-            raise EvalError("eval.bad-key", f"the map keys {next(x for x in out if x == k)!r} and {k!r} "
-                            "cannot be used in the same map")
+        if k in out:
+            stored = k if isinstance(k, str) else next(x for x in out if not isinstance(x, str) and x == k)
+            if isinstance(stored, bool) == isinstance(k, bool):
+                raise EvalError("eval.duplicate-key", f"duplicate map key: {_short_repr(k)}")
+            # e.g. 1 and true: different CEL keys that one Python dict cannot keep apart
+            raise EvalError("eval.bad-key", f"the map keys {stored!r} and {k!r} cannot be used in the same map")
         out[k] = v
     return out
 
@@ -415,3 +584,49 @@ def iterate(c: Any, macro: str) -> Any:
     if isinstance(c, (list, tuple, dict)):
         return c
     fail_no_overload(macro, c)
+
+
+# -- cost -----------------------------------------------------------------------
+
+
+def size_cost(v: Any) -> int:
+    """The cost of scanning ``v`` once: its length (text and bytes: per 16 characters)."""
+    c = v.__class__
+    if c is str or c is bytes:
+        return len(v) >> 4
+    if c is list or c is tuple or c is dict:
+        return len(v)
+    return 0
+
+
+_SCALARS = frozenset({bool, int, UInt, float, type(None), _dt.date, Timestamp, Duration, CelType})
+
+
+def weight(v: Any, limit: int = MAX_COST) -> int:
+    """The size of ``v`` with everything it contains (an element counts 1; text and bytes
+    1 per 16 characters), counted until it exceeds ``limit``."""
+    c = v.__class__
+    if c in _SCALARS:
+        return 0
+    if c is str or c is bytes:
+        return len(v) >> 4
+    total = 0
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        c = x.__class__
+        if c is str or c is bytes:
+            total += len(x) >> 4
+        elif c is list or c is tuple:
+            total += len(x)
+            stack.extend(y for y in x if y.__class__ not in _SCALARS)
+        elif c is dict:
+            total += len(x)
+            for k, y in x.items():
+                if k.__class__ is str:
+                    total += len(k) >> 4
+                if y.__class__ not in _SCALARS:
+                    stack.append(y)
+        if total > limit:
+            return total
+    return total

@@ -28,7 +28,7 @@ from engine.lang.ast import (
     Unary,
     walk,
 )
-from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, grammar_path, parse_condition
+from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, RESERVED_WORDS, grammar_path, parse_condition
 from engine.lang.printer import format_expr
 from engine.source import Span
 
@@ -172,6 +172,12 @@ STRUCTURE = [
     ("conditional-right-assoc", "a ? b : c ? d : x", Conditional(a, b, Conditional(c, d, x))),
     ("conditional-lowest", "a || b ? c : d", Conditional(Binary("||", a, b), c, d)),
     ("select-chain", "a.b.c", Select(Select(a, "b"), "c")),
+    ("reserved-word-field", "a.for", Select(a, "for")),
+    ("reserved-word-method", "a.if(b)", Call("if", (b,), a)),
+    ("quoted-field", "a.`content-type`", Select(a, "content-type")),
+    ("quoted-field-slash-dot", "a.`/api/v1.json`.b", Select(Select(a, "/api/v1.json"), "b")),
+    ("quoted-field-comment-like", "a.`x//y` || b", Binary("||", Select(a, "x//y"), b)),
+    ("quoted-field-has", "has(a.`b c`)", Has(a, "b c")),
     ("index", "xs[0]", Index(xs, lit(0))),
     ("index-map", 'a["k"].b', Select(Index(a, lit("k")), "b")),
     ("method", "xs.size()", Call("size", (), xs)),
@@ -387,13 +393,7 @@ ERRORS = [
     ("u-in-bytes", 'b"\\u0041"', "syntax.invalid-escape", 2, "invalid escape `\\u0041`"),
     ("reserved-if", "if(a, b, c)", "syntax.reserved-word", 0, "`if` is a reserved word and cannot be used as a name"),
     ("reserved-let", "let + 1", "syntax.reserved-word", 0, "`let` is a reserved word and cannot be used as a name"),
-    (
-        "reserved-field",
-        "record.for",
-        "syntax.reserved-word",
-        7,
-        "`for` is a reserved word and cannot be used as a name",
-    ),
+    ("reserved-root", ".for", "syntax.reserved-word", 1, "`for` is a reserved word and cannot be used as a name"),
     ("keyword-field", "record.in", "syntax.reserved-word", 7, "`in` is a reserved word and cannot be used as a name"),
     ("literal-field", "a.null", "syntax.reserved-word", 2, "`null` is a reserved word and cannot be used as a name"),
     ("single-amp", "a & b", "syntax.single-and-or", 2, "`&` is not an operator"),
@@ -603,6 +603,8 @@ _SENTENCES = _BoundedLarkStrategy(
         "COMMENT": st.from_regex(r"//[^\n]{0,8}\n", fullmatch=True),
         # Words need spaces around them, or `a in b` is drawn as the name `ainb`.
         **{f"_{w.upper()}": st.just(f" {w} ") for w in ("in", "and", "or", "not", "true", "false", "null")},
+        # Reserved words are names only after a dot (`x.for`); the lexer makes them RESERVED.
+        "RESERVED": st.sampled_from(sorted(RESERVED_WORDS)),
     },
 ).filter(lambda s: len(s) <= 400)
 _SETTINGS = settings(
@@ -630,7 +632,8 @@ def _check_round_trip(node: Node) -> None:
 
 def test_sentence_strategy_comes_from_from_lark() -> None:
     # The bounded strategy is from_lark's own class, fed the same grammar.
-    assert isinstance(from_lark(_GENERATOR, start="start").wrapped_strategy, LarkStrategy)
+    strategy = from_lark(_GENERATOR, start="start", explicit={"RESERVED": st.sampled_from(sorted(RESERVED_WORDS))})
+    assert isinstance(strategy.wrapped_strategy, LarkStrategy)
 
 
 @_SETTINGS
