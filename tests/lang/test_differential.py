@@ -109,8 +109,8 @@ def test_conformance_case(case: dict[str, Any]) -> None:
 
 # -- the bundled rulebooks on their examples ---------------------------------------------------------------
 
-RULEBOOKS = (sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
-             + sorted((ROOT / "plugins").glob("*/*/rulebooks/**/*.yaml")))
+# the bundled rulebooks and the made-up versioned one (a plugin's rulebook needs its plugin's functions)
+RULEBOOKS = sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
 
 
 def _interpreted_build(path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
