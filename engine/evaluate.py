@@ -90,7 +90,9 @@ def to_json_value(v: Any) -> Any:
         return v.decode("utf-8", "replace")
     if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
         return str(v)
-    return v
+    if v is None or isinstance(v, (str, int, float)):
+        return v
+    return str(v)  # timestamps, durations, type values: their CEL text
 
 
 class RuleResult:
