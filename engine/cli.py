@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", parents=[common], help="evaluate records and report every decision")
     p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
-    p.add_argument("files", nargs="+", metavar="FILE", help=".json, .jsonl, or - for standard input")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".json, .jsonl, .csv, .xlsx, or - for standard input")
     p.add_argument("--decision", help="the decision to make (default: the rulebook's first)")
     p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the decision's own)")
     p.add_argument("--format", default="text", metavar="FORMAT",
