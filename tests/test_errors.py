@@ -37,7 +37,7 @@ def test_error_rendering(case: Path, root: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_there_are_enough_cases() -> None:
-    assert len(CASES) >= 20
+    assert len(CASES) >= 40
 
 
 def test_messages_in_chinese(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -293,8 +293,12 @@ class _Checker:
             return base.elem or T.DYN
         if base.kind == "dyn":
             return T.DYN
-        self.error("check.type", node.span, f"{_a(base)} has no fields; cannot {what} `{node.field}`",
-                   message_zh=f"{base} 类型的值没有字段 `{node.field}`")
+        help = None
+        if node.field in ("size", "length", "len", "count") and base.kind in ("list", "string", "bytes", "map"):
+            help = "the number of elements is `size(x)` or `x.size()`, with the parentheses"
+        self.error("check.type", node.span, f"{_a(base)} has no fields; cannot {what} `{node.field}`", help,
+                   message_zh=f"{base} 类型的值没有字段 `{node.field}`",
+                   help_zh="元素个数请写 `size(x)` 或 `x.size()`（带括号）" if help else None)
         return T.DYN
 
     def qualified(self, node: A.Node) -> str | None:
@@ -425,7 +429,11 @@ class _Checker:
                    "-": {"int", "uint", "double"}, "*": {"int", "uint", "double"},
                    "/": {"int", "uint", "double"}, "%": {"int", "uint"}}[op]
         if lt.kind not in allowed:
-            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)}", message_zh=f"不能对 {lt} 使用 `{op}`")
+            date_help = "dates: use years_after(), months_after(), days_after() or full_years()" \
+                if lt.kind == "date" else None
+            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)}", date_help,
+                       message_zh=f"不能对 {lt} 使用 `{op}`",
+                       help_zh="日期请用 years_after()、months_after()、days_after() 或 full_years()" if date_help else None)
             return T.DYN
         if lt.kind == "list" and lt.elem != rt.elem:
             return T.LIST_DYN
