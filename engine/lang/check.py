@@ -422,7 +422,8 @@ class _Checker:
             return time_result
         if lt.kind != rt.kind or lt.nullable or rt.nullable:
             self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}",
-                       help="dates: use years_after(), months_after(), days_after()" if "date" in (lt.kind, rt.kind)
+                       help="dates: use years_after(), months_after(), days_after() or full_years()"
+                       if "date" in (lt.kind, rt.kind)
                        else None, message_zh=f"不能对 {lt} 与 {rt} 使用 `{op}`")
             return T.DYN
         allowed = {"+": {"int", "uint", "double", "string", "bytes", "list"},
