@@ -48,6 +48,7 @@ the engine's import and "setup" the rulebook's load + compile.
 
 from __future__ import annotations
 
+import operator
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -96,11 +97,27 @@ def load_decision() -> Any:
     return book.decision(DECISION)
 
 
-def make_checks() -> Callable[[Any], dict[str, Any]]:
-    """A function mapping one ``Decision`` to the bench's result dict."""
+def make_checks(decision: Any = None) -> Callable[[Any], dict[str, Any]]:
+    """A function mapping one ``Decision`` of ``decision`` (default: ``load_decision()``) to the
+    bench's result dict.
+
+    It reads the rules' statuses from ``Decision.status_tuple`` (one ``Status`` per rule, in the
+    order of ``CompiledDecision.rule_ids``), so no ``RuleResult`` is built.  When a status is
+    anything but ``pass``/``fail`` it takes the general path, which explains it per check.
+    """
+    if decision is None:
+        decision = load_decision()
     PASS, FAIL = engine.Status.PASS, engine.Status.FAIL
     O_PASS, O_FAIL = engine.Outcome.PASS, engine.Outcome.FAIL
     items = tuple(CHECK_RULES.items())
+    index = {rid: i for i, rid in enumerate(decision.rule_ids)}
+    wanted = tuple(rid for rule_ids in CHECK_RULES.values() for rid in rule_ids)
+    # the twelve statuses the checks read, in CHECK_RULES order (unpacked below by name)
+    assert wanted == ("citizen", "in_province", "adult", "occupation", "accepts_charter", "self_applied",
+                      "introducers", "recommended", "qualification", "withdrawal_ban", "expulsion_ban",
+                      "dues_lapse_ban")
+    pick = operator.itemgetter(*(index[rid] for rid in wanted)) if all(r in index for r in wanted) else None
+    n = len(wanted)
 
     def not_bool(result: Any) -> str:
         if result is None:
@@ -110,32 +127,57 @@ def make_checks() -> Callable[[Any], dict[str, Any]]:
             return f"{result.status}: {err.code}: {err.message}"
         return str(result.status)
 
-    def checks(decision: Any) -> dict[str, Any]:
-        by_id = {r.id: r for r in decision.rules}
+    def eligible(outcome: Any) -> Any:
+        return True if outcome is O_PASS else False if outcome is O_FAIL else f"outcome {outcome}"
+
+    def general(decision: Any) -> dict[str, Any]:
+        statuses = decision.statuses  # rule id -> Status
         out: dict[str, Any] = {}
         for check, rule_ids in items:
             value: Any = True
             for rid in rule_ids:
-                r = by_id.get(rid)
-                s = r.status if r is not None else None
+                s = statuses.get(rid)
                 if s is PASS:
                     continue
                 if s is FAIL:
                     value = False
                 else:
-                    value = not_bool(r)
+                    value = not_bool(decision.rule(rid))
                     break
             out[check] = value
-        outcome = decision.outcome
-        out["eligible"] = True if outcome is O_PASS else False if outcome is O_FAIL else f"outcome {outcome}"
+        out["eligible"] = eligible(decision.outcome)
         return out
+
+    if pick is None:
+        return general
+
+    def checks(decision: Any) -> dict[str, Any]:
+        st = pick(decision.status_tuple)
+        if st.count(PASS) + st.count(FAIL) != n:  # an error, a waiver, a rule not applicable
+            return general(decision)
+        citizen, province, adult, occupation, charter, self_applied, introducers, recommended, qualification, \
+            withdrawal, expulsion, dues_lapse = st
+        outcome = decision.outcome
+        return {
+            "citizen": citizen is PASS,
+            "in_province": province is PASS,
+            "adult": adult is PASS,
+            "occupation": occupation is PASS,
+            "charter": charter is PASS and self_applied is PASS,
+            "introducers": introducers is PASS,
+            "recommended": recommended is PASS,
+            "qualification": qualification is PASS,
+            "not_banned": withdrawal is PASS and expulsion is PASS and dues_lapse is PASS,
+            "eligible": True if outcome is O_PASS else False if outcome is O_FAIL else f"outcome {outcome}",
+        }
 
     return checks
 
 
 def setup() -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
-    decide = load_decision().evaluate
-    checks = make_checks()
+    decision = load_decision()
+    decide = decision.evaluate
+    checks = make_checks(decision)
 
     def evaluate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []

@@ -21,11 +21,12 @@ from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaEr
 from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, CompiledRulebook
 from engine.lang import ast as A
 from engine.lang.check import Checked, Scope, check_condition
-from engine.lang.compile import cached_value, compile_condition
+from engine.lang import compile as _compile
+from engine.lang.compile import DecisionPlan, cached_value, compile_condition, compile_decision
 from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value
-from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, rulebook_from_data
+from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, Severity, rulebook_from_data
 from engine.schemas import record_schema, validate_rulebook
 from engine.source import Source, Span, scalar_offset_map
 from engine.yamlload import Loaded, load_yaml
@@ -172,6 +173,7 @@ class _Builder:
         # reported once and stands in as `dyn`, so that its users are still checked
         parsed = {name: (expr, self.parse(expr)) for name, expr in spec.values}
         order, cyclic = self.value_order(spec, parsed)
+        checked_values: dict[str, Checked] = {}
         for name in parsed:
             scope.values[name] = Type("dyn")
             names[("value", name)] = _broken
@@ -184,8 +186,9 @@ class _Builder:
                 continue
             scope.values[name] = c.type_of(c.node)
             names[("value", name)] = cached_value(("value", name), compile_condition(c, names, self.params))
+            checked_values[name] = c
 
-        as_of_fn = None
+        as_of_fn = as_of_checked = None
         if spec.as_of is not None:
             as_of_scope = Scope(scope.record, self.functions, spec.record_kind, dict(self.param_types))
             c = self.checked(self.parse(spec.as_of), spec.as_of, as_of_scope)
@@ -194,6 +197,7 @@ class _Builder:
                     self.check.append(self.at("check.type", spec.as_of.path, "`as_of` must be a date",
                                               message_zh="`as_of` 必须是日期"))
                 as_of_fn = compile_condition(c, names, self.params)
+                as_of_checked = c
 
         rules = []
         seen_ids: set[str] = set()
@@ -213,11 +217,30 @@ class _Builder:
             value = self.checked(self.parse(out.value), out.value, scope)
             if value is not None and (out.when is None or when is not None):
                 outputs.append(CompiledOutput(out, compile_condition(value, names, self.params),
-                                              compile_condition(when, names, self.params) if when else None))
+                                              compile_condition(when, names, self.params) if when else None,
+                                              (value, when)))
         if record_t is None:
             return None
         return CompiledDecision(self.book, spec, record_t, as_of_fn, tuple(rules), tuple(outputs),
-                                {k[1]: v for k, v in names.items() if k[0] == "value"})
+                                {k[1]: v for k, v in names.items() if k[0] == "value"},
+                                fast=self.whole_decision(checked_values, rules, outputs, as_of_checked))
+
+    def whole_decision(self, values: dict[str, Checked], rules: list[CompiledRule], outputs: list[CompiledOutput],
+                       as_of: Checked | None) -> Any:
+        """How to compile the decision as one function (see ``compile_decision``), when it can be.
+
+        Not when the expressions are compiled some other way (the differential tests
+        build rulebooks with the reference interpreter in place of ``compile_condition``),
+        nor when the rulebook has errors (it is not built then).
+        """
+        if compile_condition is not _compile.compile_condition or self.syntax or any(
+                d.severity == "error" for d in self.check):
+            return None
+        plan = DecisionPlan(values, [(r.spec.id, r.checked[0], r.checked[1], r.checked[2],
+                                      r.spec.severity == Severity.ERROR) for r in rules],
+                            [(o.spec.name, o.checked[0], o.checked[1]) for o in outputs], as_of)
+        params = self.params
+        return lambda: compile_decision(plan, params)  # compiled when the decision is first used
 
     def value_order(self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]
                     ) -> tuple[list[str], set[str]]:
@@ -257,6 +280,7 @@ class _Builder:
                       decision_scope.values, {})
         local_names = dict(names)
         locals_: list[tuple[str, Any]] = []
+        checked_locals: dict[str, Checked] = {}
         ok = True
         for name, expr in rule.values:
             c = self.checked(self.parse(expr), expr, scope)
@@ -266,6 +290,7 @@ class _Builder:
                 local_names[("local", name)] = _broken
                 continue
             scope.locals[name] = c.type_of(c.node)
+            checked_locals[name] = c
             fn = cached_value(("local", rule.id, name), compile_condition(c, local_names, self.params))
             local_names[("local", name)] = fn
             locals_.append((name, fn))
@@ -294,6 +319,7 @@ class _Builder:
             compile_condition(require, local_names, self.params),
             tuple((k, v) for k, v in seen.items() if v is not None),
             extra,
+            (checked_locals, when, require),
         )
 
     def path_getter(self, path: str, scope: Scope) -> Any:
@@ -302,7 +328,12 @@ class _Builder:
         except ConditionSyntaxError:
             return None
         c = check_condition(node, scope)
-        return compile_condition(c, {}, self.params) if c.ok else None
+        if not c.ok:
+            return None
+        # cached per record by path: the rules that show the same field read it once
+        getter = cached_value(("path", path), compile_condition(c, {}, self.params))
+        getter.checked = c  # for the decision's trace function (``compile_trace``)
+        return getter
 
     def placeholders(self, rule: RuleSpec, scope: Scope, seen: dict[str, Any],
                      names: dict[tuple[str, str], Any]) -> tuple[tuple[str, Any], ...]:
@@ -316,10 +347,9 @@ class _Builder:
                     continue
                 name = name.strip()
                 if name in self.params:
-                    value = self.params[name]
-                    extra[name] = lambda rec, as_of, ctx, _v=value: _v
+                    extra[name] = _constant(self.params[name])
                 elif name == "as_of":
-                    extra[name] = lambda rec, as_of, ctx: as_of
+                    extra[name] = _as_of
                 elif ("value", name) in names:
                     extra[name] = names[("value", name)]
                 else:
@@ -358,6 +388,21 @@ class _Builder:
                     self.check.append(self.at("rulebook.unknown-output", (*ex.path, "expect", "outputs", name),
                                               f"example `{ex.name}` expects an unknown output `{name}`", key=True,
                                               message_zh=f"示例 `{ex.name}` 引用了不存在的输出 `{name}`"))
+
+
+def _constant(value: Any) -> Any:
+    def get(rec: Any, as_of: Any, ctx: Any) -> Any:
+        return value
+
+    get.constant = value  # type: ignore[attr-defined]
+    return get
+
+
+def _as_of(rec: Any, as_of: Any, ctx: Any) -> Any:
+    return as_of
+
+
+_as_of.is_as_of = True  # type: ignore[attr-defined]
 
 
 def _broken(rec: Any, as_of: Any, ctx: Any) -> Any:

@@ -332,6 +332,24 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
     jobs = io.args.jobs if getattr(io.args, "jobs", None) is not None else default_jobs(files)
     if jobs < 1:
         raise UsageError(Diagnostic("usage.arguments", "`--jobs` must be at least 1"))
+    if hasattr(report, "write_block") and not observe.active and not io.args.input_format \
+            and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files) \
+            and not _plugins().has_custom_readers():
+        # JSON Lines to JSON lines, nobody watching each decision: records go in blocks (to the
+        # workers as raw lines), each decided, written and counted where it is parsed
+        from engine.parallel import evaluate_blocks
+
+        progress = _Progress(io)
+        try:
+            direct = report.direct_fd() if jobs > 1 and hasattr(report, "direct_fd") else None
+            for block in evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
+                                         as_of=io.args.as_of, lang=io.lang, label=label, jobs=jobs, out_fd=direct):
+                report.write_block(block)
+                for _ in range(block.count):
+                    progress.step()
+        finally:
+            progress.stop()
+        return
     if jobs > 1 and not _plugins().has_custom_readers() and not io.args.input_format:
         # JSON Lines go to the workers as raw lines: parsing is part of the work they share
         from engine.records import read_raw_jsonl

@@ -11,6 +11,15 @@ are computed last.  Nothing a record contains can make ``evaluate`` raise.
 What each rule saw (its values, the named values and record fields it read)
 and its message are computed only when asked for, from the same record, so
 that deciding stays cheap when only the outcome is wanted.
+
+A decision whose expressions compiled into one function
+(``lang.compile.compile_decision``) is evaluated by that function: it returns
+the statuses as a tuple, and the :class:`Decision` builds its
+:class:`RuleResult` objects only when ``rules`` is read (``statuses``,
+``status_of`` and ``outcome`` do not need them).  Anything else (a record
+that is not a dict, an evaluation date that cannot be determined, a rulebook
+built with another expression compiler) takes the general loop, with the same
+results.
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from json import dumps as _dumps
+from json import encoder as json_encoder
+from typing import Any, Callable, Mapping
 
 from engine.errors import EvalError
+from engine.lang.compile import _MISSING_VALUE, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status
@@ -54,6 +66,23 @@ class CompiledRule:
     require: Any
     seen: tuple[tuple[str, Any], ...]
     extra: tuple[tuple[str, Any], ...]
+    checked: Any = field(default=None, compare=False, repr=False)  # (locals, when, require) as checked
+    # derived once, for reports: the getters as (name, cache key, function), the JSON object's
+    # fixed keys, the message split into text and placeholders (by language, made when first used)
+    seen_plan: Any = field(init=False, compare=False, repr=False)
+    extra_plan: Any = field(init=False, compare=False, repr=False)
+    json_head: Any = field(init=False, compare=False, repr=False)
+    severity_text: str = field(init=False, compare=False, repr=False)
+    templates: Any = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        set_ = object.__setattr__
+        set_(self, "seen_plan", _trace_plan(self.seen))
+        set_(self, "extra_plan", _trace_plan(self.extra))
+        set_(self, "json_head", {"id": spec.id, "article": spec.article, "item": spec.item, "cite": spec.cite})
+        set_(self, "severity_text", str(spec.severity))
+        set_(self, "templates", {})
 
 
 @dataclass(frozen=True)
@@ -61,9 +90,15 @@ class CompiledOutput:
     spec: OutputSpec
     value: Any
     when: Any
+    checked: Any = field(default=None, compare=False, repr=False)  # (value, when) as checked
 
 
 def format_value(v: Any, lang: str) -> str:
+    c = v.__class__
+    if c is str:
+        return v  # type: ignore[no-any-return]
+    if c is int:
+        return int.__repr__(v)
     if v is True or v is False:
         return ("是" if v else "否") if lang == "zh" else ("yes" if v else "no")
     if v is None:
@@ -79,7 +114,12 @@ def format_value(v: Any, lang: str) -> str:
     return str(v)
 
 
+_PLAIN_JSON = frozenset({str, int, bool, type(None)})
+
+
 def to_json_value(v: Any) -> Any:
+    if v.__class__ in _PLAIN_JSON:
+        return v
     if isinstance(v, _dt.date):
         return v.isoformat()
     if isinstance(v, (list, tuple)):
@@ -93,6 +133,140 @@ def to_json_value(v: Any) -> Any:
     if v is None or isinstance(v, (str, int, float)):
         return v
     return str(v)  # timestamps, durations, type values: their CEL text
+
+
+_MISSING: Any = object()
+_STATUS = {s.value: s for s in Status}  # a status given as text -> the member
+
+
+def _trace_plan(getters: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any, Any], ...]:
+    """``(name, cache key or None, function)`` for each getter: a getter made by ``cached_value``
+    is read through the per-record cache directly (no call when already computed)."""
+    out = []
+    for name, getter in getters:
+        key = getattr(getter, "cache_key", None)
+        out.append((name, key, getter.compute if key is not None else getter))
+    return tuple(out)
+
+
+def _template(text: str) -> tuple[Any, ...]:
+    """A message split into literal text and ``(name,)`` placeholders (``{{``/``}}`` are braces)."""
+    parts: list[Any] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(text):
+        if m.start() > pos:
+            parts.append(text[pos:m.start()])
+        token = m.group(0)
+        if token == "{{":
+            parts.append("{")
+        elif token == "}}":
+            parts.append("}")
+        else:
+            parts.append((m.group(1).strip(),))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+    return tuple(parts)
+
+
+def _trace(plan: tuple[tuple[str, Any, Any], ...], rec: Any, as_of: Any, ctx: dict[Any, Any],
+           out: dict[str, Any]) -> dict[str, Any]:
+    """Add to ``out`` the values of ``plan`` that can be computed (and are not there yet)."""
+    for name, key, fn in plan:
+        if name in out:
+            continue
+        if key is None:
+            try:
+                out[name] = fn(rec, as_of, ctx)
+            except Exception:  # noqa: BLE001, S112 - a value that cannot be computed is left out
+                continue
+            continue
+        v = ctx.get(key, _MISSING)
+        if v is _MISSING:
+            try:
+                v = fn(rec, as_of, ctx)
+            except Exception as e:  # noqa: BLE001 - cached as the error, as ``cached_value`` does
+                v = wrap_error(e)
+            ctx[key] = v
+        if v.__class__ is not EvalError:
+            out[name] = v
+    return out
+
+
+def _is_record(rec: Any) -> bool:
+    return rec.__class__ is dict or isinstance(rec, Mapping)
+
+
+def _fill(compiled: CompiledRule, values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]],
+          lang: str) -> str:
+    """The rule's message with ``values`` (and the placeholders' own getters) filled in."""
+    rec, as_of, ctx = env
+    if compiled.extra_plan and as_of is not None and _is_record(rec):
+        values = _trace(compiled.extra_plan, rec, as_of, ctx, dict(values))
+    return _fill_values(compiled, values, lang)
+
+
+def _fill_values(compiled: CompiledRule, values: dict[str, Any], lang: str) -> str:
+    """The rule's message with ``values`` filled in (placeholders without a value show ``?``)."""
+    template = compiled.templates.get(lang)
+    if template is None:
+        template = compiled.templates[lang] = _template(compiled.spec.message.get(lang))
+    return "".join([part if part.__class__ is str else
+                    format_value(values[part[0]], lang) if part[0] in values else "?" for part in template])
+
+
+_encode_string = json_encoder.encode_basestring
+
+
+def _json_text(v: Any) -> str:
+    """``json.dumps(to_json_value(v), ensure_ascii=False)``, common cases first."""
+    c = v.__class__
+    if c is str:
+        return _encode_string(v)  # type: ignore[no-any-return]
+    if c is bool:
+        return "true" if v else "false"
+    if c is int:
+        return int.__repr__(v)
+    if v is None:
+        return "null"
+    if c is _dt.date:
+        return '"' + v.isoformat() + '"'
+    if c is list or c is tuple:
+        return "[" + ", ".join([_json_text(x) for x in v]) + "]"
+    if c is dict:
+        return "{" + ", ".join([_encode_string(str(k)) + ": " + _json_text(x) for k, x in v.items()]) + "}"
+    return _dumps(to_json_value(v), ensure_ascii=False)
+
+
+def _values_dict(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    return {name: to_json_value(x) for name, x in pairs if x is not _MISSING_VALUE}
+
+
+def _values_text(*pairs: tuple[str, Any]) -> str:
+    return "{" + ", ".join(_encode_string(name) + ": " + _json_text(x) for name, x in pairs
+                           if x is not _MISSING_VALUE) + "}"
+
+
+def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, waiver: Mapping[str, Any] | None,
+               values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]], lang: str
+               ) -> dict[str, Any]:
+    out = compiled.json_head.copy()
+    out["status"] = status.value
+    out["severity"] = compiled.severity_text
+    if status is _ERROR and error is not None:
+        out["message"] = error_message(error, lang)
+    elif status is _FAIL or status is _WAIVED:
+        out["message"] = _fill(compiled, values, env, lang)
+    else:
+        out["message"] = None
+    out["values"] = {k: (x if x.__class__ in _PLAIN_JSON else to_json_value(x)) for k, x in values.items()}
+    if error is not None:
+        out["error"] = {"code": error.code, "message": error.message, "path": error.path}
+    if waiver is not None:
+        out["waiver"] = {k: to_json_value(waiver.get(k)) for k in ("reason", "approved_by", "date")}
+        if status != Status.WAIVED:
+            out["waiver"]["unused"] = True
+    return out
 
 
 class RuleResult:
@@ -134,63 +308,28 @@ class RuleResult:
     def severity(self) -> Severity:
         return self.compiled.spec.severity
 
-    def _get(self, getter: Any) -> Any:
-        return getter(*self._env)
-
     @property
     def values(self) -> dict[str, Any]:
         """The values the rule saw (those that could be computed)."""
         if self._values is None:
-            out: dict[str, Any] = {}
-            if self.as_of is not None and isinstance(self.record, Mapping):
-                for name, getter in self.compiled.seen:
-                    try:
-                        out[name] = self._get(getter)
-                    except Exception:  # noqa: BLE001, S112 - a value that cannot be computed is left out
-                        continue
-            self._values = out
+            rec, as_of, ctx = self._env
+            if as_of is not None and _is_record(rec):
+                self._values = _trace(self.compiled.seen_plan, rec, as_of, ctx, {})
+            else:
+                self._values = {}
         return self._values
 
     def message(self, lang: str = "zh") -> str | None:
         """The rule's message with its values filled in (fail and waived), or the error."""
-        if self.status == Status.ERROR and self.error is not None:
+        status = self.status
+        if status == Status.ERROR and self.error is not None:
             return error_message(self.error, lang)
-        if self.status not in (Status.FAIL, Status.WAIVED):
+        if status != Status.FAIL and status != Status.WAIVED:
             return None
-        values = dict(self.values)
-        if self.as_of is not None and isinstance(self.record, Mapping):
-            for name, getter in self.compiled.extra:
-                if name not in values:
-                    try:
-                        values[name] = self._get(getter)
-                    except Exception:  # noqa: BLE001, S112
-                        continue
-        text = self.spec.message.get(lang)
-
-        def fill(m: re.Match[str]) -> str:
-            if m.group(0) == "{{":
-                return "{"
-            if m.group(0) == "}}":
-                return "}"
-            name = m.group(1).strip()
-            return format_value(values[name], lang) if name in values else "?"
-
-        return _PLACEHOLDER.sub(fill, text)
+        return _fill(self.compiled, self.values, self._env, lang)
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        spec = self.spec
-        out: dict[str, Any] = {
-            "id": spec.id, "article": spec.article, "item": spec.item, "cite": spec.cite,
-            "status": str(self.status), "severity": str(spec.severity), "message": self.message(lang),
-            "values": to_json_value(self.values),
-        }
-        if self.error is not None:
-            out["error"] = {"code": self.error.code, "message": self.error.message, "path": self.error.path}
-        if self.waiver is not None:
-            out["waiver"] = {k: to_json_value(self.waiver.get(k)) for k in ("reason", "approved_by", "date")}
-            if self.status != Status.WAIVED:
-                out["waiver"]["unused"] = True
-        return out
+        return _rule_json(self.compiled, _STATUS[self.status], self.error, self.waiver, self.values, self._env, lang)
 
     def __repr__(self) -> str:
         return f"RuleResult({self.id!r}, {str(self.status)!r})"
@@ -206,27 +345,62 @@ def error_message(err: EvalError, lang: str) -> str:
     return f"cannot decide: {err.message}"
 
 
-@dataclass
-class Decision:
-    """What a decision says about one record, with the result of every rule."""
+_FIELDS = ("rulebook", "version", "decision", "record_id", "input", "as_of", "outcome", "rules", "outputs",
+           "output_errors", "message")
 
-    rulebook: str
-    version: str
-    decision: str
-    record_id: str | None
-    input: InputRef | None
-    as_of: _dt.date | None
-    outcome: Outcome
-    rules: list[RuleResult]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    output_errors: dict[str, EvalError] = field(default_factory=dict)
-    message: str | None = None
+
+class Decision:
+    """What a decision says about one record, with the result of every rule.
+
+    ``rules`` holds one :class:`RuleResult` per rule, in the decision's order;
+    ``statuses`` and ``status_of`` give the rules' statuses without them (for a
+    decision just evaluated, without building them at all).
+    """
+
+    __slots__ = _FIELDS
+
+    def __init__(self, rulebook: str, version: str, decision: str, record_id: str | None, input: InputRef | None,
+                 as_of: _dt.date | None, outcome: Outcome, rules: list[RuleResult],
+                 outputs: dict[str, Any] | None = None, output_errors: dict[str, EvalError] | None = None,
+                 message: str | None = None) -> None:
+        self.rulebook = rulebook
+        self.version = version
+        self.decision = decision
+        self.record_id = record_id
+        self.input = input
+        self.as_of = as_of
+        self.outcome = outcome
+        self.rules = rules
+        self.outputs = outputs if outputs is not None else {}
+        self.output_errors = output_errors if output_errors is not None else {}
+        self.message = message
 
     def rule(self, rule_id: str) -> RuleResult | None:
         for r in self.rules:
             if r.id == rule_id:
                 return r
         return None
+
+    @property
+    def statuses(self) -> dict[str, Status]:
+        """Each rule's status by rule id, in the decision's order."""
+        return {r.id: r.status for r in self.rules}
+
+    @property
+    def status_tuple(self) -> tuple[Status, ...]:
+        """Each rule's status, in the decision's order (``CompiledDecision.rule_ids``)."""
+        return tuple(r.status for r in self.rules)
+
+    def status_of(self, rule_id: str) -> Status | None:
+        """The status of one rule (``None`` for an unknown id)."""
+        r = self.rule(rule_id)
+        return r.status if r is not None else None
+
+    @property
+    def failing(self) -> tuple[tuple[str, str, str, str], ...]:
+        """``(rule id, status, severity, cite)`` of the rules that failed or could not be decided."""
+        return tuple((r.id, str(r.status), str(r.severity), r.spec.cite) for r in self.rules
+                     if r.status in ("fail", "error"))
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -241,6 +415,157 @@ class Decision:
         if self.message is not None:
             out["message"] = self.message
         return out
+
+    def to_json_text(self, lang: str = "zh") -> str:
+        """``to_json(lang)`` as one line of JSON text (``json.dumps(..., ensure_ascii=False)``)."""
+        return _dumps(self.to_json(lang), ensure_ascii=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Decision(rulebook={self.rulebook!r}, version={self.version!r}, decision={self.decision!r}, "
+                f"record_id={self.record_id!r}, outcome={str(self.outcome)!r}, outputs={self.outputs!r})")
+
+
+class _Evaluated(Decision):
+    """A decision made by a whole-decision function: statuses in a tuple, the rest on demand."""
+
+    __slots__ = ("_cd", "_ctx", "_record", "_res", "_rules")
+
+    def __init__(self, cd: CompiledDecision, record: dict[str, Any], input: InputRef | None,
+                 res: tuple[Any, ...]) -> None:
+        # res: (statuses, errors or None, values computed, outcome, outputs, output errors or None,
+        #       evaluation date, waivers by rule or None)
+        self._cd = cd
+        self._record = record
+        self.input = input
+        self._res = res
+        self._rules = None
+        self._ctx = None
+
+    @property  # type: ignore[override]
+    def as_of(self) -> _dt.date:
+        return self._res[6]  # type: ignore[no-any-return]
+
+    rulebook = property(lambda self: self._cd.book.id)  # type: ignore[assignment]
+    version = property(lambda self: self._cd.book.version)  # type: ignore[assignment]
+    decision = property(lambda self: self._cd.name)  # type: ignore[assignment]
+    message = property(lambda self: None)  # type: ignore[assignment]
+
+    @property  # type: ignore[override]
+    def outcome(self) -> Outcome:
+        return self._res[3]  # type: ignore[no-any-return]
+
+    @property  # type: ignore[override]
+    def outputs(self) -> dict[str, Any]:
+        return self._res[4]  # type: ignore[no-any-return]
+
+    @property  # type: ignore[override]
+    def output_errors(self) -> dict[str, EvalError]:
+        oe = self._res[5]
+        return oe if oe is not None else {}
+
+    @property  # type: ignore[override]
+    def record_id(self) -> str | None:
+        rid = self._record.get("id")
+        return rid if rid.__class__ is str else _record_id(self._record)
+
+    def _env(self) -> tuple[Any, _dt.date, dict[Any, Any]]:
+        ctx = self._ctx
+        if ctx is None:
+            # the values computed while deciding, where the getters of the rules' values look first
+            ctx = self._ctx = {k: v for k, v in zip(self._cd._value_keys, self._res[2]) if v is not UNSET}
+        return (self._record, self.as_of, ctx)
+
+    @property  # type: ignore[override]
+    def rules(self) -> list[RuleResult]:
+        rules = self._rules
+        if rules is None:
+            env = self._env()
+            statuses, errors = self._res[0], self._res[1]
+            waivers = self._res[7]
+            rules = self._rules = [
+                RuleResult(rule, statuses[i], env, errors.get(i) if errors else None, waivers[i] if waivers else None)
+                for i, rule in enumerate(self._cd.rules)]
+        return rules
+
+    @property
+    def statuses(self) -> dict[str, Status]:
+        return dict(zip(self._cd.rule_ids, self._res[0]))
+
+    @property
+    def status_tuple(self) -> tuple[Status, ...]:
+        return self._res[0]  # type: ignore[no-any-return]
+
+    def status_of(self, rule_id: str) -> Status | None:
+        i = self._cd._rule_index.get(rule_id)
+        return self._res[0][i] if i is not None else None
+
+    def rule(self, rule_id: str) -> RuleResult | None:
+        i = self._cd._rule_index.get(rule_id)
+        return self.rules[i] if i is not None else None
+
+    @property
+    def failing(self) -> tuple[tuple[str, str, str, str], ...]:
+        statuses = self._res[0]
+        if _FAIL not in statuses and _ERROR not in statuses:
+            return ()
+        return tuple([(fail if s is _FAIL else error) for (fail, error), s in zip(self._cd._failing_info, statuses)
+                      if s is _FAIL or s is _ERROR])
+
+    def to_json(self, lang: str = "zh") -> dict[str, Any]:
+        res = self._res
+        trace = self._cd._trace_function(False) if self._rules is None and res[1] is None and res[7] is None \
+            else None
+        if trace is not None:  # no error, no waiver: the decision's generated trace
+            rules = trace(self._record, res[6], res[2], res[0], lang)
+        elif self._rules is not None:
+            rules = [r.to_json(lang) for r in self._rules]
+        else:
+            env = self._env()
+            rec, day, ctx = env
+            statuses, errors = self._res[0], self._res[1]
+            waivers = self._res[7]
+            rules = []
+            for i, rule in enumerate(self._cd.rules):
+                values = _trace(rule.seen_plan, rec, day, ctx, {})
+                rules.append(_rule_json(rule, statuses[i], errors.get(i) if errors else None,
+                                        waivers[i] if waivers else None, values, env, lang))
+        cd = self._cd
+        return {
+            "rulebook": cd.book.id, "version": cd.book.version, "decision": cd.name,
+            "record": self.record_id,
+            "input": self.input.to_json() if self.input else None,
+            "as_of": self.as_of.isoformat(),
+            "outcome": self._res[3].value,
+            "rules": rules,
+            "outputs": to_json_value(self._res[4]),
+        }
+
+    def to_json_text(self, lang: str = "zh") -> str:
+        res = self._res
+        trace = self._cd._trace_function(True) if self._rules is None and res[1] is None and res[7] is None \
+            else None
+        if trace is None:
+            return _dumps(self.to_json(lang), ensure_ascii=False)
+        inp = self.input
+        if inp is None:
+            input_text = "null"
+        elif inp.sheet is None:
+            input_text = f'{{"file": {_json_text(inp.file)}, "line": {_json_text(inp.line)}}}'
+        else:
+            input_text = _dumps(inp.to_json(), ensure_ascii=False)
+        rid = self.record_id
+        outputs = res[4]
+        return (f'{self._cd._json_prefix}{_json_text(rid) if rid is not None else "null"}, "input": {input_text}, '
+                f'"as_of": "{res[6].isoformat()}", "outcome": "{res[3].value}", '
+                f'"rules": {trace(self._record, res[6], res[2], res[0], lang)}, '
+                f'"outputs": {_json_text(outputs) if outputs else "{}"}}}')
 
 
 def _record_id(record: Any) -> str | None:
@@ -265,13 +590,15 @@ def _waiver_for(record: Mapping[str, Any], rule_id: str) -> Mapping[str, Any] | 
 
 _PASS, _FAIL, _ERROR, _WAIVED, _NOT_APPLICABLE = (
     Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED, Status.NOT_APPLICABLE)
+_DATE = _dt.date
 
 
 class CompiledDecision:
     """A decision ready to evaluate records; immutable and shareable."""
 
     def __init__(self, book: Rulebook, spec: DecisionSpec, record_type: Type, as_of: Any,
-                 rules: tuple[CompiledRule, ...], outputs: tuple[CompiledOutput, ...], values: dict[str, Any]) -> None:
+                 rules: tuple[CompiledRule, ...], outputs: tuple[CompiledOutput, ...], values: dict[str, Any],
+                 fast: CompiledDecisionFns | Callable[[], CompiledDecisionFns | None] | None = None) -> None:
         self.book = book
         self.spec = spec
         self.name = spec.name
@@ -282,17 +609,171 @@ class CompiledDecision:
         self.values = values
         # what the evaluation loop needs of each rule, unpacked once
         self._plan = tuple((r, r.when, r.require, r.spec.severity == Severity.ERROR) for r in rules)
+        self.rule_ids = tuple(r.spec.id for r in rules)  # the order of ``Decision.status_tuple``
+        self._rule_index = {rid: i for i, rid in reversed(list(enumerate(self.rule_ids)))}
+        self._decisive = tuple(i for i, r in enumerate(rules) if r.spec.severity == Severity.ERROR)
+        # ``Decision.failing`` of each rule, when it failed and when it could not be decided
+        self._failing_info = tuple(((r.spec.id, "fail", r.severity_text, r.spec.cite),
+                                    (r.spec.id, "error", r.severity_text, r.spec.cite)) for r in rules)
+        # the whole decision as one function (None: the general loop), and its optimistic twin
+        # ``fast`` may be a function compiling them, called when the decision is first evaluated
+        self._fns: CompiledDecisionFns | None = None
+        self._decide: Any = None
+        self._decide_fast: Any = None
+        self._value_keys: tuple[Any, ...] = ()
+        self._lazy = None
+        if isinstance(fast, CompiledDecisionFns):
+            self._use(fast)
+        elif fast is not None:
+            self._lazy = fast
+            self._decide, self._decide_fast = self._first_exact, self._first_fast
+        self._traces: dict[bool, Any] = {}  # JSON text or dicts -> generated trace (made when first used)
+        self._json_prefix = "".join((
+            '{"rulebook": ', _dumps(book.id, ensure_ascii=False), ', "version": ', _dumps(book.version, ensure_ascii=False),
+            ', "decision": ', _dumps(spec.name, ensure_ascii=False), ', "record": '))
+
+    def _use(self, fns: CompiledDecisionFns | None) -> None:
+        self._fns = fns
+        self._decide = fns.exact if fns is not None else None
+        self._decide_fast = fns.fast if fns is not None else None
+        self._value_keys = fns.value_keys if fns is not None else ()
+
+    def compile(self) -> None:
+        """Compile the decision's functions now (else done when it is first evaluated)."""
+        lazy, self._lazy = self._lazy, None
+        if lazy is not None:
+            self._use(lazy())
+
+    def _first_fast(self, record: Any, as_of: Any) -> Any:
+        self.compile()
+        if self._decide_fast is None:
+            raise LookupError("no optimistic function")  # the exact one decides
+        return self._decide_fast(record, as_of)
+
+    def _first_exact(self, record: Any, as_of: Any) -> Any:
+        self.compile()
+        if self._decide is None:
+            raise AssertionError("compiled as a whole but no function")  # not reached: checked first
+        return self._decide(record, as_of)
+
+    def _trace_function(self, text: bool) -> Any:
+        """The generated trace of this decision (see ``compile_trace``), or None."""
+        try:
+            return self._traces[text]
+        except KeyError:
+            pass
+        fn = self._traces[text] = self._compile_trace(text)
+        return fn
+
+    def _compile_trace(self, text: bool) -> Any:
+        if self._lazy is not None:
+            self.compile()
+        if self._fns is None:
+            return None
+        rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]] = []
+        heads: list[tuple[str, dict[str, Any], str]] = []
+        paths: dict[str, Any] = {}
+        for rule in self.rules:
+            parts: list[list[tuple[str, Any]]] = []
+            for getters in (rule.seen, rule.extra):
+                entries: list[tuple[str, Any]] = []
+                for name, getter in getters:
+                    key = getattr(getter, "cache_key", None)
+                    if key is not None:
+                        if key[0] == "path":
+                            if getattr(getter, "checked", None) is None:
+                                return None
+                            paths[key[1]] = getter.checked
+                        entries.append((name, ("key", key)))
+                    elif hasattr(getter, "constant"):
+                        entries.append((name, ("const", getter.constant)))
+                    elif getattr(getter, "is_as_of", False):
+                        entries.append((name, ("as_of", None)))
+                    else:
+                        return None  # a getter the generated code does not know
+                parts.append(entries)
+            rules.append((parts[0], parts[1]))
+            prefix = "{" + ", ".join(f"{_dumps(k)}: {_dumps(v, ensure_ascii=False)}" for k, v in rule.json_head.items())
+            heads.append((prefix + ', "status": ', rule.json_head, rule.severity_text))
+        templates = [(_template(rule.spec.message.get("zh")), _template(rule.spec.message.get("en")))
+                     for rule in self.rules]
+        helpers = {"_fv": format_value, "_tjv": to_json_value, "_jt": _json_text, "_vdict": _values_dict,
+                   "_vtext": _values_text}
+        return compile_trace(self._fns, paths, rules, heads, templates, helpers, text)
 
     def resolve_as_of(self, record: Mapping[str, Any], as_of: _dt.date | str | None) -> _dt.date:
         """The evaluation date: given, else the decision's ``as_of`` expression, else today."""
         if as_of is not None:
-            return to_date(as_of, "as_of")
+            return as_of if as_of.__class__ is _DATE else to_date(as_of, "as_of")
         if self._as_of is not None:
-            return to_date(self._as_of(record, None, {}), "as_of")
+            day = self._as_of(record, None, {})
+            return day if day.__class__ is _DATE else to_date(day, "as_of")
         return _dt.date.today()
 
     def evaluate(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
         """Evaluate ``record``; never raises for anything the record contains."""
+        fast = self._decide_fast
+        if fast is not None and record.__class__ is dict and (as_of is None or as_of.__class__ is _DATE):
+            try:
+                return _Evaluated(self, record, input, fast(record, as_of))
+            except Exception:  # noqa: BLE001, S110 - not the common case: the exact function decides
+                pass
+        return self._evaluate_exact(record, as_of, input)
+
+    def _evaluate_exact(self, record: Any, as_of: _dt.date | str | None, input: InputRef | None) -> Decision:
+        if self._lazy is not None:
+            self.compile()
+        decide = self._decide
+        if decide is None or record.__class__ is not dict:
+            return self._evaluate(record, as_of, input)
+        if as_of.__class__ is _DATE:
+            day = as_of
+        else:
+            try:
+                if as_of is not None:
+                    day = to_date(as_of, "as_of")
+                elif self._as_of is not None:
+                    day = self._as_of(record, None, None)
+                    if day.__class__ is not _DATE:
+                        day = to_date(day, "as_of")
+                else:
+                    day = _dt.date.today()
+            except Exception:  # noqa: BLE001 - the general loop says why
+                return self._evaluate(record, as_of, input)
+        res = decide(record, day)
+        if "waivers" in record:
+            return self._waive(record, day, input, res)
+        return _Evaluated(self, record, input, (*res, day, None))
+
+    def _waive(self, record: dict[str, Any], day: _dt.date, input: InputRef | None, res: tuple[Any, ...]
+               ) -> Decision:
+        """Apply the record's waivers to the statuses the decision function gave."""
+        statuses = list(res[0])
+        errors = dict(res[1]) if res[1] else {}
+        waivers: list[Any] = [None] * len(statuses)
+        for i, rule in enumerate(self.rules):
+            status = statuses[i]
+            if status is _NOT_APPLICABLE:
+                continue
+            waiver = _waiver_for(record, rule.spec.id)
+            if waiver is None:
+                continue
+            status, error = self._apply_waiver(rule.spec, status, errors.get(i), waiver)
+            if status is _ERROR:
+                waiver = None
+            statuses[i] = status
+            if error is None:
+                errors.pop(i, None)
+            else:
+                errors[i] = error
+            waivers[i] = waiver
+        decisive = [statuses[i] for i in self._decisive]
+        outcome = Outcome.FAIL if _FAIL in decisive else Outcome.INDETERMINATE if _ERROR in decisive else Outcome.PASS
+        return _Evaluated(self, record, input, (tuple(statuses), errors or None, res[2], outcome, res[4], res[5], day,
+                                                 tuple(waivers)))
+
+    def _evaluate(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
+        """The general loop: each rule's compiled expressions in turn, named values cached in ``ctx``."""
         book = self.book
         rid = _record_id(record)
         ctx: dict[Any, Any] = {}

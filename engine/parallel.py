@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 from engine.evaluate import InputRef
 from engine.model import Outcome, Status
 
-__all__ = ["DecisionView", "evaluate_parallel"]
+__all__ = ["Block", "DecisionView", "evaluate_blocks", "evaluate_parallel"]
 
 CHUNK = 256
 
@@ -230,3 +230,162 @@ def default_jobs(files: list[str]) -> int:
     if "-" in files or size < (1 << 20):
         return 1
     return max(1, os.cpu_count() or 1)
+
+
+# -- JSON Lines in, JSON Lines out: blocks of records -----------------------------------------------------
+
+
+class Block:
+    """The JSON lines of a run of records (``text``: ``str``, or UTF-8 ``bytes`` from a worker
+    process) and what the report's summary counts of them."""
+
+    __slots__ = ("count", "failures", "outcomes", "text", "warnings")
+
+    def __init__(self, text: str | bytes, count: int, outcomes: dict[str, int],
+                 failures: dict[tuple[str, str, str], int], warnings: int) -> None:
+        self.text = text
+        self.count = count
+        self.outcomes = outcomes
+        self.failures = failures
+        self.warnings = warnings
+
+
+def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, str],
+           chunk: tuple[str, int, list[str]], encode: bool) -> Block:
+    """Decide the records of ``chunk`` (file, number of its first line, lines): one JSON line each,
+    as the JSON report writes them (a line that is not a record: its error object)."""
+    from engine.records import BadRecord, parse_json_line
+    from engine.report import Summary, error_object
+
+    path, number, lines = chunk
+    summary = Summary()
+    add = summary.add
+    evaluate = decision.evaluate
+    out: list[str] = []
+    append = out.append
+    count = 0
+    for line in lines:
+        if line.__class__ is str:
+            ref = InputRef(path, number)
+            number += 1
+            if not line.strip():
+                continue
+            record = parse_json_line(line)
+        else:  # the rest of the file is not UTF-8 text
+            ref, record = InputRef(path, None), line
+        count += 1
+        if isinstance(record, BadRecord):
+            message = record.message_zh if lang == "zh" else record.message
+            summary.outcomes["error"] += 1
+            append(json.dumps(error_object(label[0], label[1], decision.name, ref, message), ensure_ascii=False))
+            continue
+        d = evaluate(record, as_of, ref)
+        add(d)
+        append(d.to_json_text(lang))
+    text = "\n".join(out) + "\n" if out else ""
+    return Block(text.encode("utf-8") if encode else text, count, dict(summary.outcomes), dict(summary.failures),
+                 summary.warnings)
+
+
+def _work_block(task: tuple[int, tuple[str, int, list[str]]]) -> Block:
+    seq, chunk = task
+    block = _block(_WORKER["decision"], _WORKER["as_of"], _WORKER["lang"], _WORKER["label"], chunk, True)
+    out = _WORKER.get("out")
+    if out is not None:  # the worker writes its lines itself when every block before it is written
+        fd, turn, lock = out
+        with lock:
+            if turn.value == seq:
+                _write_all(fd, block.text)  # type: ignore[arg-type]
+                turn.value = seq + 1
+                block.text = None
+    return block
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any,
+                 label: tuple[str, str], out: Any) -> None:
+    _init(rulebook, decision, as_of, lang, parent_decision)
+    _WORKER["label"] = label
+    _WORKER["out"] = out
+
+
+def _chunks(path: str, size: int) -> Iterator[tuple[str, int, list[Any]]]:
+    """The lines of a JSON Lines file in runs of ``size`` as (file, first line number, lines); a file
+    that is not UTF-8 ends with a ``BadRecord`` in place of a line, as ``records.read_records`` reads it."""
+    from pathlib import Path
+
+    from engine.errors import Diagnostic, UsageError
+    from engine.records import BadRecord
+
+    number = 1
+    lines: list[Any] = []
+    try:
+        with Path(path).open(encoding="utf-8-sig") as f:
+            for line in f:
+                lines.append(line)
+                if len(lines) >= size:
+                    yield path, number, lines
+                    number += len(lines)
+                    lines = []
+    except FileNotFoundError:
+        raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
+                                    message_zh=f"找不到文件 `{path}`")) from None
+    except UnicodeDecodeError as e:
+        lines.append(BadRecord(f"the file is not UTF-8 text ({e.reason})", "文件不是 UTF-8 文本"))
+    except OSError as e:
+        raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
+                                    message_zh=f"无法读取 `{path}`")) from None
+    if lines:
+        yield path, number, lines
+
+
+def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_name: str | None,
+                    as_of: _dt.date | None, lang: str, label: tuple[str, str], jobs: int,
+                    out_fd: int | None = None) -> Iterator[Block]:
+    """The JSON Lines files' records decided and written as JSON lines, in blocks, in input order.
+
+    With ``jobs`` > 1 the parent only reads lines and hands them out: parsing, deciding,
+    writing each line and counting for the summary happen in the workers.  Given the
+    output's file descriptor (UTF-8, nothing buffered) and forked workers, a worker whose
+    block is next in order writes it there itself (a shared counter says which block is
+    next), and the parent writes the others when their turn comes: the blocks come back
+    without text.  Otherwise their text comes back as UTF-8 bytes.
+    """
+    if jobs <= 1:
+        for path in files:
+            for chunk in _chunks(path, CHUNK):
+                yield _block(decision, as_of, lang, label, chunk, False)
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    parent = decision if method == "fork" else None
+    out = (out_fd, ctx.Value("q", 0, lock=False), ctx.Lock()) if method == "fork" and out_fd is not None else None
+    pending: collections.deque[Any] = collections.deque()
+    in_flight = max(2, 2 * jobs)
+
+    def done(result: Any) -> Block:
+        block: Block = result.get()
+        if out is not None and block.text is not None:  # its worker finished before an earlier block did
+            fd, turn, lock = out
+            with lock:
+                _write_all(fd, block.text)  # type: ignore[arg-type]
+                turn.value += 1
+            block.text = None
+        return block
+
+    seq = 0
+    with ctx.Pool(jobs, initializer=_init_blocks,
+                  initargs=(rulebook, decision_name, as_of, lang, parent, label, out)) as pool:
+        for path in files:
+            for chunk in _chunks(path, CHUNK):
+                pending.append(pool.apply_async(_work_block, ((seq, chunk),)))
+                seq += 1
+                while len(pending) > in_flight:
+                    yield done(pending.popleft())
+        while pending:
+            yield done(pending.popleft())

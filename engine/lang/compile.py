@@ -47,15 +47,19 @@ from __future__ import annotations
 
 import ast as py
 import datetime as _dt
+import json as _json
+from json.encoder import encode_basestring as _encode_string
 from typing import Any, Callable
 
 from engine.errors import EvalError
 from engine.lang import ast as A
+from engine.lang import functions as _F
 from engine.lang import values as V
 from engine.lang.check import Checked
 from engine.lang.types import Type
 
-__all__ = ["CompiledFn", "cached_value", "compile_condition", "python_source"]
+__all__ = ["UNSET", "CompiledDecisionFns", "CompiledFn", "DecisionPlan", "cached_value", "compile_condition",
+           "compile_decision", "python_source"]
 
 CompiledFn = Callable[[dict[str, Any], _dt.date, dict[Any, Any]], Any]
 
@@ -99,7 +103,7 @@ _HELPERS: dict[str, Any] = {
 
 _GUARD_CLASS = {"string": "str", "int": "int", "bool": "bool", "list": "list", "object": "dict", "map": "dict",
                 "double": "float"}
-_PY_CLASSES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": float}
+_PY_CLASSES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": float, "tuple": tuple}
 _SAME_KIND_EQ = {"string", "int", "bool", "date", "bytes", "uint", "timestamp", "duration", "type"}
 _ORDERED = {"string", "int", "uint", "double", "date", "bytes", "timestamp", "duration"}
 _CMP_OPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
@@ -143,15 +147,52 @@ def _try_catch(body: list[py.stmt], target: str) -> py.Try:
     )
 
 
-def _charge(amount: py.expr) -> py.AugAssign:
+def _try_keep_first(body: list[py.stmt], err: str) -> py.Try:
+    """``try: body  except Exception as e: if err is None: err = _wrap(e)``."""
+    return py.Try(body=body, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[
+        py.If(test=_is(_name(err), py.Constant(None)), body=[_assign(err, _call("_wrap", _name("_e")))], orelse=[])])],
+        orelse=[], finalbody=[])
+
+
+def _charge(amount: py.expr, cost: str = COST) -> py.AugAssign:
     """``_cost -= amount``."""
-    return py.AugAssign(target=_store(COST), op=py.Sub(), value=amount)
+    return py.AugAssign(target=_store(cost), op=py.Sub(), value=amount)
 
 
-def _check_budget() -> py.If:
+def _check_budget(cost: str = COST) -> py.If:
     """``if _cost < 0: raise _over()``."""
-    return py.If(test=py.Compare(left=_name(COST), ops=[py.Lt()], comparators=[py.Constant(0)]),
+    return py.If(test=py.Compare(left=_name(cost), ops=[py.Lt()], comparators=[py.Constant(0)]),
                  body=[_raise(_call("_over"))], orelse=[])
+
+
+# Comparisons between values of these static kinds always give a Python bool.
+_BOOL_CMP_KINDS = frozenset({"string", "int", "uint", "bool", "date", "double", "null"})
+
+
+def _bool(e: py.expr) -> py.expr:
+    """Mark a generated expression whose value is always exactly True or False."""
+    e.cel_bool = True  # type: ignore[attr-defined]
+    return e
+
+
+def _is_bool(e: py.expr) -> bool:
+    return getattr(e, "cel_bool", False) or (isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not))
+
+
+def _pure(e: py.expr) -> bool:
+    """An expression of local variables that cannot fail or change (may run after later statements)."""
+    if isinstance(e, (py.Name, py.Constant)):
+        return True
+    return isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not) and isinstance(e.operand, py.Name) \
+        and _is_bool(e.operand)
+
+
+def _same_stmt(a: py.stmt, b: py.stmt) -> bool:
+    return py.dump(a) == py.dump(b)
+
+
+def _cls(e: py.expr) -> py.Attribute:
+    return py.Attribute(value=e, attr="__class__", ctx=py.Load())
 
 
 def is_constant(node: A.Node, checked: Checked) -> bool:
@@ -173,6 +214,11 @@ class _Gen:
         self.var_names: list[tuple[str, str, str]] = []  # (cel name, python name, path label)
         self.loop_depth = 0
         self.uses_cost = False
+        self.cost = COST  # the name of the budget variable of the expression being generated
+        self.charges = 0  # statements charging the budget generated so far
+        # optimistic code (whole decisions): no error values; anything unexpected raises, and the
+        # caller then runs the exact code instead (see ``compile_decision``)
+        self.fast = False
 
     def tmp(self, prefix: str = "t") -> str:
         self.n += 1
@@ -232,7 +278,8 @@ class _Gen:
 
     def charge(self, amount: py.expr, out: list[py.stmt]) -> None:
         self.uses_cost = True
-        out.append(_charge(amount))
+        self.charges += 1
+        out.append(_charge(amount, self.cost))
 
     def scans(self, node: A.Node) -> bool:
         """Whether scanning the value of ``node`` is charged: inside a macro, and not a constant or a scalar."""
@@ -243,7 +290,7 @@ class _Gen:
         if not self.scans(node):
             return value
         value = self.as_name(value, out)
-        self.charge(_call("_weight", value, _name(COST)) if deep else _call("_szc", value), out)
+        self.charge(_call("_weight", value, _name(self.cost)) if deep else _call("_szc", value), out)
         return value
 
     # -- nodes
@@ -313,6 +360,7 @@ class _Gen:
             out.append(_assign(n, value))
         call = _call("_want", _name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
         if kind == "date":
+            call = _call("_wdate", _name(n), py.Constant(path))  # `want` for a value that is not null
             if ft.nullable:
                 out.append(py.If(test=_is(_name(n), py.Constant(None), negate=True),
                                  body=[_assign(n, call)], orelse=[]))
@@ -321,14 +369,38 @@ class _Gen:
             return _name(n)
         cls = _GUARD_CLASS[kind]
         test: py.expr = _is(py.Attribute(value=_name(n), attr="__class__", ctx=py.Load()), _name(cls), negate=True)
+        if kind == "list":  # a default (frozen to a tuple) or a parameter list is a list too
+            test = py.BoolOp(op=py.And(), values=[test, _is(_cls(_name(n)), _name("tuple"), negate=True)])
         if ft.nullable:
             test = py.BoolOp(op=py.And(), values=[_is(_name(n), py.Constant(None), negate=True), test])
+        if self.fast and cls == "dict":
+            # only a plain dict, whose missing keys raise KeyError (``select`` relies on it)
+            out.append(py.If(test=test, body=[_raise(_name("_Bail"))], orelse=[]))
+            return _name(n)
         out.append(py.If(test=test, body=[_assign(n, call)], orelse=[]))
-        return _name(n)
+        return _bool(_name(n)) if kind == "bool" and not ft.nullable else _name(n)
 
     def x_Select(self, node: A.Select, out: list[py.stmt]) -> py.expr:
         if id(node) in self.c.idents:  # a qualified name such as `a.b.c`
             return self.x_Ident(node, out)
+        cache = self.read_cache(node)
+        if cache is not None:
+            # read (and check) once: later reads of the same field use the variable
+            stmts: list[py.stmt] = []
+            stmts.append(_assign(cache, self.select(node, stmts)))
+            out.append(py.If(test=_is(_name(cache), _name("_U")), body=stmts, orelse=[]))
+            return _name(cache)
+        return self.select(node, out)
+
+    def read_cache(self, node: A.Select) -> str | None:
+        """The variable that keeps this field once read (whole-decision code only)."""
+        return None
+
+    def iteration_caches(self, node: A.Comprehension) -> list[py.stmt]:
+        """Statements starting each iteration of a macro (whole-decision code only)."""
+        return []
+
+    def select(self, node: A.Select, out: list[py.stmt]) -> py.expr:
         ot = self.t(node.operand)
         o = self.as_name(self.expr(node.operand, out), out)
         path = self.path_of(node)
@@ -341,6 +413,8 @@ class _Gen:
         key = py.Constant(node.field)
         if ft.has_default:
             read: py.expr = _call(py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(_freeze(ft.default)))
+        elif self.fast:
+            read = py.Subscript(value=o, slice=key, ctx=py.Load())  # a plain dict: KeyError when missing
         else:
             read = py.IfExp(test=py.Compare(left=key, ops=[py.In()], comparators=[o]),
                             body=py.Subscript(value=o, slice=key, ctx=py.Load()),
@@ -349,7 +423,7 @@ class _Gen:
 
     def x_Has(self, node: A.Has, out: list[py.stmt]) -> py.expr:
         o = self.expr(node.operand, out)
-        return _call("_has", o, py.Constant(node.field))
+        return _bool(_call("_has", o, py.Constant(node.field)))  # the helpers of tests give exact bools
 
     def x_Index(self, node: A.Index, out: list[py.stmt]) -> py.expr:
         value = _call("_index", *self.ordered([node.operand, node.index], out))
@@ -365,7 +439,7 @@ class _Gen:
             return exprs
         exprs = self.materialize(exprs, out)
         for i in charged:
-            self.charge(_call("_weight", exprs[i], _name(COST)), out)
+            self.charge(_call("_weight", exprs[i], _name(self.cost)), out)
         return exprs
 
     def x_ListLit(self, node: A.ListLit, out: list[py.stmt]) -> py.expr:
@@ -384,7 +458,7 @@ class _Gen:
         if node.op == "!":
             if ot.kind == "bool" and not ot.nullable:
                 return py.UnaryOp(op=py.Not(), operand=o)
-            return _call("_not", o)
+            return _bool(_call("_not", o))
         if ot.kind == "double" and not ot.nullable:
             return py.UnaryOp(op=py.USub(), operand=o)
         return _call("_neg", o)
@@ -399,6 +473,8 @@ class _Gen:
         """
         absorbing = node.op == "||"
         operands = _chain(node, node.op)
+        if self.fast:
+            return self.fast_logic(operands, absorbing, out)
         r, err = self.tmp("r"), self.tmp("err")
         out.append(_assign(r, py.Constant(not absorbing)))
         out.append(_assign(err, py.Constant(None)))
@@ -406,7 +482,14 @@ class _Gen:
         for operand in operands:
             v = self.tmp("a")
             stmts: list[py.stmt] = []
-            stmts.append(_assign(v, self.expr(operand, stmts)))
+            e = self.expr(operand, stmts)
+            if _is_bool(e):
+                # exactly true or false, or an exception: one test, and the handler keeps the first error
+                stmts.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e),
+                                   body=[_assign(r, py.Constant(absorbing)), py.Break()], orelse=[]))
+                body.append(_try_keep_first(stmts, err))
+                continue
+            stmts.append(_assign(v, e))
             body.append(_try_catch(stmts, v))
             body.append(py.If(
                 test=_is(_name(v), py.Constant(absorbing)),
@@ -421,7 +504,35 @@ class _Gen:
             test=py.BoolOp(op=py.And(), values=[_is(_name(r), py.Constant(not absorbing)),
                                                 _is(_name(err), py.Constant(None), negate=True)]),
             body=[_raise(_call("_macroerr", _name(err), py.Constant(node.op)))], orelse=[]))
-        return _name(r)
+        return _bool(_name(r))  # only ever assigned True or False
+
+    def fast_logic(self, operands: list[A.Node], absorbing: bool, out: list[py.stmt]) -> py.expr:
+        """The chain in optimistic code: no errors to keep (an error raises), so it stops at the
+        first absorbing value."""
+        r = self.tmp("r")
+        out.append(_assign(r, py.Constant(not absorbing)))
+        body: list[py.stmt] = []
+        stop = [_assign(r, py.Constant(absorbing)), py.Break()]
+        for operand in operands:
+            e = self.expr(operand, body)
+            if _is_bool(e):
+                body.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e), body=stop, orelse=[]))
+            else:
+                v = self.named(e, body)
+                body.append(py.If(test=_is(v, py.Constant(absorbing)), body=stop, orelse=[
+                    py.If(test=_is(v, py.Constant(not absorbing), negate=True), body=[_raise(_name("_Bail"))],
+                          orelse=[])]))
+        body.append(py.Break())
+        out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
+        return _bool(_name(r))
+
+    def named(self, e: py.expr, out: list[py.stmt]) -> py.Name:
+        """``e`` in a variable (a constant too: ``is`` with a literal is a SyntaxWarning)."""
+        if isinstance(e, py.Name):
+            return e
+        n = self.tmp()
+        out.append(_assign(n, e))
+        return _name(n)
 
     def x_Binary(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
         op = node.op
@@ -434,18 +545,31 @@ class _Gen:
             resolved = self.c.idents.get(id(right_node), ("", ""))
             if resolved[0] == "param":
                 value = self.params.get(resolved[1])
-                if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value) \
-                        and lt.kind == "string" and not lt.nullable:
-                    return py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))])
+                if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value):
+                    if lt.kind == "string" and not lt.nullable:
+                        return _bool(py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))]))
+                    if lt.kind in ("dyn", "string"):
+                        # a string is looked up in a set; anything else takes CEL's general `in`
+                        left = self.as_name(left, out)
+                        return _bool(py.IfExp(test=_is(_cls(left), _name("str")),
+                                              body=py.Compare(left=left, ops=[py.In()],
+                                                              comparators=[self.const(frozenset(value))]),
+                                              orelse=_call("_in", left, self.const(tuple(value)))))
             left, right = self.ordered_pair(left, right_node, out)
             if self.scans(right_node):
                 left, right = self.materialize([left, right], out)
                 right = self.scan_cost(right_node, right, out, deep=True)
             el = rt.elem if rt.kind == "list" else None
             if el is not None and el.kind == lt.kind and lt.kind in ("string", "date") and not lt.nullable:
-                return py.Compare(left=left, ops=[py.In()], comparators=[right])
-            return _call("_in", left, right)
+                return _bool(py.Compare(left=left, ops=[py.In()], comparators=[right]))
+            return _bool(_call("_in", left, right))
         left, right = self.ordered([node.left, node.right], out)
+        if op in ("==", "!=") and any(isinstance(n, A.Literal) and n.kind == "null" for n in (node.left, node.right)):
+            # CEL's `x == null` is true exactly for null (``cel_eq``): an identity test (and a
+            # comparison with a literal is not charged)
+            other = right if isinstance(node.left, A.Literal) and node.left.kind == "null" else left
+            return _bool(py.Compare(left=other, ops=[py.Is() if op == "==" else py.IsNot()],
+                                    comparators=[py.Constant(None)]))
         if op in _CMP_OPS:
             if not is_constant(node.right, self.c) and self.scans(node.left):
                 left, right = self.materialize([left, right], out)
@@ -463,8 +587,23 @@ class _Gen:
                 elif isinstance(node.right, A.Literal) and rt.kind == "int":
                     right, fast = py.Constant(float(node.right.value)), True  # type: ignore[arg-type]
             if fast:
-                return py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right])
-            return _call(_CMP_HELPERS[op], left, right)
+                cmp = py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right])
+                return _bool(cmp) if lt.kind in _BOOL_CMP_KINDS and rt.kind in _BOOL_CMP_KINDS else cmp
+            if op in ("==", "!=") and "dyn" in (lt.kind, rt.kind):
+                # a dyn operand against a string or int literal: the plain operator when the classes match
+                if isinstance(node.left, A.Literal) and node.left.kind in ("string", "int") \
+                        and isinstance(right, py.Name):
+                    cls = "str" if node.left.kind == "string" else "int"
+                    return _bool(py.IfExp(test=_is(_cls(right), _name(cls)),
+                                          body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
+                                          orelse=_call(_CMP_HELPERS[op], left, right)))
+                if isinstance(node.right, A.Literal) and node.right.kind in ("string", "int"):
+                    left = self.as_name(left, out)
+                    cls = "str" if node.right.kind == "string" else "int"
+                    return _bool(py.IfExp(test=_is(_cls(left), _name(cls)),
+                                          body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
+                                          orelse=_call(_CMP_HELPERS[op], left, right)))
+            return _bool(_call(_CMP_HELPERS[op], left, right))
         if lt.kind == rt.kind and not lt.nullable and not rt.nullable and (
                 (lt.kind == "string" and op == "+") or (lt.kind == "double" and op in "+-*")):
             pyop = {"+": py.Add, "-": py.Sub, "*": py.Mult}[op]()
@@ -472,6 +611,11 @@ class _Gen:
             if lt.kind == "string":
                 result = self.as_name(result, out)
                 self.charge(py.BinOp(left=_call("_len", result), op=py.RShift(), right=py.Constant(4)), out)
+            return result
+        if op == "+" and lt.kind == rt.kind == "list" and not lt.nullable and not rt.nullable:
+            # two lists (list or tuple values): a new list of both, as ``cel_add`` makes
+            result = self.as_name(_call("_ladd", left, right), out)
+            self.charge(_call("_len", result), out)
             return result
         result = _call(_ARITH_HELPERS[op], left, right)
         if op == "+" and (lt.kind not in SCALAR_KINDS or rt.kind not in SCALAR_KINDS):
@@ -488,6 +632,13 @@ class _Gen:
             impl: Any = _dispatcher(node, spec)
         else:
             impl = overload.impl
+            for general, fast_impl in _FAST_IMPLS:
+                if impl is general:
+                    impl = fast_impl
+            if impl is _F._size and len(args) == 1:
+                at = self.t(args[0])
+                if at.kind in ("string", "list") and not at.nullable:
+                    impl = len  # proven a string or a list: `size` is its length
         if spec is not None and spec.scans and any(self.scans(a) for a in args):
             values = self.materialize(values, out)
             values = [self.scan_cost(a, v, out) for a, v in zip(args, values)]
@@ -541,39 +692,98 @@ class _Gen:
         macro = node.macro
         acc, p = self.tmp("acc"), self.tmp("p")
         self.uses_cost = True
-        loop_body: list[py.stmt] = [_charge(py.Constant(1)), _check_budget()]
+        self.charges += 1
+        charges = self.charges
+        loop_body: list[py.stmt] = []
         guard = self.element_guard(var, elem, label)
+        caches = self.iteration_caches(node)
+        if caches:
+            loop_body.extend(caches)
+        after: list[py.stmt] = []
+        if self.fast:
+            result = self.fast_comprehension(node, var, acc, p, guard, loop_body, out)
+        else:
+            result = self.exact_comprehension(node, var, acc, p, guard, loop_body, out, after)
+        if self.fast and self.charges == charges:
+            # nothing in the body charges: count the iterations, test the budget after the loop
+            # (the work done meanwhile is one step per element of a list already in memory)
+            loop_body[:0] = [_charge(py.Constant(1), self.cost)]
+            after.insert(0, _check_budget(self.cost))
+        else:
+            loop_body[:0] = [_charge(py.Constant(1), self.cost), _check_budget(self.cost)]
+        out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+        out.extend(after)
+        return result
+
+    def fast_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, guard: list[py.stmt],
+                           loop_body: list[py.stmt], out: list[py.stmt]) -> py.expr:
+        """The macro in optimistic code: an error (or a value that is not a bool) raises."""
+        macro = node.macro
+        loop_body.extend(guard)
+        if macro in ("all", "exists"):
+            stop = macro == "exists"
+            out.append(_assign(acc, py.Constant(not stop)))
+            e = self.expr(node.body, loop_body)
+            done = [_assign(acc, py.Constant(stop)), py.Break()]
+            if _is_bool(e):
+                loop_body.append(py.If(test=e if stop else py.UnaryOp(op=py.Not(), operand=e), body=done, orelse=[]))
+            else:
+                v = self.named(e, loop_body)
+                loop_body.append(py.If(test=_is(v, py.Constant(stop)), body=done, orelse=[
+                    py.If(test=_is(v, py.Constant(not stop), negate=True), body=[_raise(_name("_Bail"))],
+                          orelse=[])]))
+            return _bool(_name(acc))
+        return self.build_comprehension(node, var, acc, p, loop_body, out)
+
+    def exact_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, guard: list[py.stmt],
+                            loop_body: list[py.stmt], out: list[py.stmt], after: list[py.stmt]) -> py.expr:
+        """The macro with CEL's error handling (``after``: statements following the loop)."""
+        macro = node.macro
         if macro in ("all", "exists"):
             stop = macro == "exists"  # the predicate value that decides the result
             err = self.tmp("err")
             pbody: list[py.stmt] = guard
-            pbody.append(_assign(p, self.expr(node.body, pbody)))
+            e = self.expr(node.body, pbody)
             out.append(_assign(acc, py.Constant(not stop)))
             out.append(_assign(err, py.Constant(None)))
-            loop_body.append(_try_catch(pbody, p))
-            loop_body.append(py.If(
-                test=_is(_name(p), py.Constant(stop)),
-                body=[_assign(acc, py.Constant(stop)), py.Break()],
-                orelse=[py.If(test=py.BoolOp(op=py.And(), values=[
-                    _is(_name(p), py.Constant(not stop), negate=True), _is(_name(err), py.Constant(None))]),
-                    body=[_assign(err, _name(p))], orelse=[])]))
-            out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
-            out.append(py.If(
+            if _is_bool(e):
+                pbody.append(py.If(test=e if stop else py.UnaryOp(op=py.Not(), operand=e),
+                                   body=[_assign(acc, py.Constant(stop)), py.Break()], orelse=[]))
+                loop_body.append(_try_keep_first(pbody, err))
+            else:
+                pbody.append(_assign(p, e))
+                loop_body.append(_try_catch(pbody, p))
+            if not _is_bool(e):
+                loop_body.append(py.If(
+                    test=_is(_name(p), py.Constant(stop)),
+                    body=[_assign(acc, py.Constant(stop)), py.Break()],
+                    orelse=[py.If(test=py.BoolOp(op=py.And(), values=[
+                        _is(_name(p), py.Constant(not stop), negate=True), _is(_name(err), py.Constant(None))]),
+                        body=[_assign(err, _name(p))], orelse=[])]))
+            after.append(py.If(
                 test=py.BoolOp(op=py.And(), values=[_is(_name(acc), py.Constant(not stop)),
                                                     _is(_name(err), py.Constant(None), negate=True)]),
                 body=[_raise(_call("_macroerr", _name(err), py.Constant(macro)))], orelse=[]))
-            return _name(acc)
+            return _bool(_name(acc))
         loop_body.extend(guard)
+        return self.build_comprehension(node, var, acc, p, loop_body, out)
+
+    def build_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, loop_body: list[py.stmt],
+                            out: list[py.stmt]) -> py.expr:
+        """exists_one, filter and map (the same in exact and optimistic code)."""
+        macro = node.macro
         not_bool = py.If(test=_is(_name(p), py.Constant(False), negate=True),
                          body=[_raise(_call("_noover", py.Constant(macro), _name(p)))], orelse=[])
         if macro == "exists_one":
             out.append(_assign(acc, py.Constant(0)))
-            loop_body.append(_assign(p, self.expr(node.body, loop_body)))
-            loop_body.append(py.If(test=_is(_name(p), py.Constant(True)),
-                                   body=[py.AugAssign(target=_store(acc), op=py.Add(), value=py.Constant(1))],
-                                   orelse=[not_bool]))
-            out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
-            return py.Compare(left=_name(acc), ops=[py.Eq()], comparators=[py.Constant(1)])
+            e = self.expr(node.body, loop_body)
+            count = [py.AugAssign(target=_store(acc), op=py.Add(), value=py.Constant(1))]
+            if _is_bool(e):
+                loop_body.append(py.If(test=e, body=count, orelse=[]))
+            else:
+                loop_body.append(_assign(p, e))
+                loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=count, orelse=[not_bool]))
+            return _bool(py.Compare(left=_name(acc), ops=[py.Eq()], comparators=[py.Constant(1)]))
         # filter and map build a list
         out.append(_assign(acc, py.List(elts=[], ctx=py.Load())))
         keep: list[py.stmt] = []
@@ -586,9 +796,12 @@ class _Gen:
         if predicate is None:
             loop_body.extend(keep)
         else:
-            loop_body.append(_assign(p, self.expr(predicate, loop_body)))
-            loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=keep, orelse=[not_bool]))
-        out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+            e = self.expr(predicate, loop_body)
+            if _is_bool(e):
+                loop_body.append(py.If(test=e, body=keep, orelse=[]))
+            else:
+                loop_body.append(_assign(p, e))
+                loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=keep, orelse=[not_bool]))
         return _name(acc)
 
     # -- whole function
@@ -604,6 +817,7 @@ class _Gen:
         args = py.arguments(posonlyargs=[], args=[py.arg(arg="rec"), py.arg(arg="as_of"), py.arg(arg="ctx")],
                             vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+        _fuse_bool_guards(fn)
         module = py.Module(body=[fn], type_ignores=[])
         py.fix_missing_locations(module)
         code = compile(module, "<condition>", "exec")
@@ -664,6 +878,67 @@ def _macro_error(err: object, macro: str) -> EvalError:
 
 _HELPERS["_macroerr"] = _macro_error
 
+_date = _dt.date
+_fromiso = _dt.date.fromisoformat
+
+
+def _want_date(v: Any, path: str) -> _dt.date:
+    """``values.want(v, "date", path)`` for a ``v`` that is not null, with the common case inline."""
+    if v.__class__ is str and len(v) == 10 and v[4] == "-" and v[7] == "-":
+        try:
+            return _fromiso(v)
+        except ValueError:
+            pass
+    return V.to_date(v, path)
+
+
+def _is_leap(y: int) -> bool:
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def _fast_full_years(start: Any, end: Any) -> Any:
+    """``functions.full_years`` with the common case (two dates, start first) inline."""
+    if start.__class__ is _date and end.__class__ is _date:
+        n = end.year - start.year
+        if n > 0:
+            sm, em = start.month, end.month
+            if sm > em:
+                return n - 1
+            if sm == em:
+                sd = start.day
+                if sd == 29 and sm == 2 and not _is_leap(end.year):
+                    sd = 28  # 29 Feb -> 28 Feb in a common year
+                if sd > end.day:
+                    return n - 1
+            return n
+        if n == 0:
+            return 0
+    return _F.full_years(start, end)
+
+
+def _fast_years_after(d: Any, n: Any) -> Any:
+    """``functions.years_after`` with the common case inline."""
+    if d.__class__ is _date and n.__class__ is int:
+        y = d.year + n
+        if 1 <= y <= 9999:
+            if d.month == 2 and d.day == 29 and not _is_leap(y):
+                return _date(y, 2, 28)
+            return d.replace(year=y)
+    return _F.years_after(d, n)
+
+
+def _list_add(a: Any, b: Any) -> Any:
+    """``values.cel_add`` for two values typed as lists."""
+    ca, cb = a.__class__, b.__class__
+    if (ca is list or ca is tuple) and (cb is list or cb is tuple):
+        return [*a, *b]
+    return V.cel_add(a, b)
+
+
+_HELPERS["_ladd"] = _list_add
+_FAST_IMPLS = ((_F.full_years, _fast_full_years), (_F.years_after, _fast_years_after))
+_HELPERS["_wdate"] = _want_date
+
 
 def _freeze(value: Any) -> Any:
     """Defaults are shared by every record: lists become tuples (CEL lists are immutable)."""
@@ -713,4 +988,727 @@ def cached_value(key: Any, fn: CompiledFn) -> CompiledFn:
         return v
 
     get.generated_ast = getattr(fn, "generated_ast", None)  # type: ignore[attr-defined]
+    get.cache_key = key  # type: ignore[attr-defined]  # for readers that look in ``ctx`` themselves
+    get.compute = fn  # type: ignore[attr-defined]
     return get
+
+
+# -- a whole decision in one function ------------------------------------------------------------------------
+
+
+def _bool_guard(st: py.stmt) -> tuple[str, py.expr] | None:
+    """``if n.__class__ is not bool: n = _want(...)`` -> (n, the call)."""
+    if not (isinstance(st, py.If) and not st.orelse and len(st.body) == 1 and isinstance(st.test, py.Compare)):
+        return None
+    t = st.test
+    if not (isinstance(t.left, py.Attribute) and t.left.attr == "__class__" and isinstance(t.left.value, py.Name)
+            and len(t.ops) == 1 and isinstance(t.ops[0], py.IsNot) and isinstance(t.comparators[0], py.Name)
+            and t.comparators[0].id == "bool"):
+        return None
+    a = st.body[0]
+    n = t.left.value.id
+    if isinstance(a, py.Assign) and len(a.targets) == 1 and isinstance(a.targets[0], py.Name) \
+            and a.targets[0].id == n and isinstance(a.value, py.Call) and isinstance(a.value.func, py.Name) \
+            and a.value.func.id == "_want":
+        return n, a.value
+    return None
+
+
+def _fuse_bool_guards(fn: py.FunctionDef) -> None:
+    """``if n.__class__ is not bool: n = _want(...)`` then ``if n: A else: B``, where n is used nowhere
+    else (it is assigned once, before), becomes ``if n is True: A  elif n is False: B  else: _want(...)`` (``want`` raises for
+    anything but a bool): one test instead of two."""
+    counts: dict[str, int] = {}
+    for node in py.walk(fn):
+        if isinstance(node, py.Name):
+            counts[node.id] = counts.get(node.id, 0) + 1
+
+    def block(stmts: list[py.stmt]) -> list[py.stmt]:
+        out: list[py.stmt] = []
+        i = 0
+        while i < len(stmts):
+            st = stmts[i]
+            for name in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(st, name, None), list):
+                    setattr(st, name, block(getattr(st, name)))
+            for h in getattr(st, "handlers", ()):
+                h.body = block(h.body)
+            guard = _bool_guard(st)
+            nxt = stmts[i + 1] if i + 1 < len(stmts) else None
+            if guard is not None and isinstance(nxt, py.If) and counts.get(guard[0]) == 5:
+                n, call = guard
+                test = nxt.test
+                negated = isinstance(test, py.UnaryOp) and isinstance(test.op, py.Not)
+                if negated:
+                    test = test.operand  # type: ignore[attr-defined]
+                if isinstance(test, py.Name) and test.id == n:
+                    nxt.body = block(nxt.body)
+                    nxt.orelse = block(nxt.orelse)
+                    first, second = (False, True) if negated else (True, False)
+                    out.append(py.If(test=_is(_name(n), py.Constant(first)), body=nxt.body, orelse=[
+                        py.If(test=_is(_name(n), py.Constant(second)), body=nxt.orelse or [py.Pass()],
+                              orelse=[py.Expr(value=call)])]))
+                    i += 2
+                    continue
+            out.append(st)
+            i += 1
+        return out
+
+    fn.body = block(fn.body)
+
+
+class UnsetType:
+    """The value of a named value (or a cached field) not computed yet in this evaluation."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET = UnsetType()
+
+
+class DecisionPlan:
+    """What :func:`compile_decision` compiles: the checked expressions of one decision.
+
+    ``values``: named values by name (any order; each is computed where first used).
+    ``rules``: per rule ``(rule id, {local name: Checked}, when or None, require, decisive)``.
+    ``outputs``: per output ``(name, value, when or None)``.
+    ``as_of``: the decision's ``as_of`` expression, if any.
+    """
+
+    def __init__(self, values: dict[str, Checked], rules: list[tuple[str, dict[str, Checked], Checked | None,
+                                                                      Checked, bool]],
+                 outputs: list[tuple[str, Checked, Checked | None]], as_of: Checked | None = None) -> None:
+        self.values = values
+        self.rules = rules
+        self.outputs = outputs
+        self.as_of = as_of
+
+
+class _TooBig(Exception):
+    pass
+
+
+# Inlining named values where they are used could grow without bound for values used many
+# times by values used many times; past this many generated nodes the decision is not compiled
+# as one function (each expression keeps its own function).
+MAX_DECISION_NODES = 60_000
+
+
+def _record_path(node: A.Select, checked: Checked) -> tuple[str, Any] | None:
+    """``record.a.b`` -> ("record", key); ``x.a`` for a macro variable x -> ("var:x", key).
+
+    The key is the path with the static type of each step: the checker narrows a
+    nullable field once tested (``x != null && x.y``), and a read of a narrowed
+    field is different code, so it is kept apart.
+    """
+    parts: list[Any] = []
+    n: A.Node = node
+    while isinstance(n, A.Select):
+        if id(n) in checked.idents:
+            return None
+        t = checked.type_of(n)
+        parts.append((n.field, t, t.has_default, repr(t.default)))
+        n = n.operand
+    if not isinstance(n, A.Ident):
+        return None
+    resolved = checked.idents.get(id(n))
+    if resolved is None:
+        return None
+    if resolved[0] == "record":
+        return "record", tuple(reversed(parts))
+    if resolved[0] == "var":
+        return "var:" + resolved[1], tuple(reversed(parts))
+    return None
+
+
+class _Bailout(Exception):
+    """Raised by optimistic code where the exact code would have to handle an error."""
+
+
+class _DecisionGen(_Gen):
+    """Generates ``def decide(rec, as_of)`` for a whole decision.
+
+    Each rule's ``when``/``require`` runs in its own ``try``, so an error is that
+    rule's alone.  Named values (and the rule's own values) are local variables,
+    computed where first needed and at most once; one that fails is left unset
+    and its error raised where it is used, so that every rule using it gets the
+    error (computing it again gives the same error).  Each expression keeps its
+    own cost budget, as when compiled alone.  Record fields read in more than one
+    place are read (and checked, dates parsed) once per record.
+
+    With ``fast``, the code is optimistic: no ``try``, no error values, no type
+    conversions; anything that is not the common case (a missing field, a wrong
+    type, an error, a value that is not a bool, a spent budget) raises, and the
+    caller runs the exact function on that record instead.  Evaluation has no side
+    effects, so the record's results are the exact function's either way.
+    """
+
+    def __init__(self, plan: DecisionPlan, params: dict[str, Any], fast: bool) -> None:
+        super().__init__(Checked(node=A.Literal(True, "bool")), {}, params)
+        self.plan = plan
+        self.fast = fast
+        self.rule_id = ""
+        self.value_vars: dict[tuple[str, ...], str] = {}
+        self.generating: set[tuple[str, ...]] = set()
+        self.read_vars: dict[tuple[str, Any], str] = {}  # (root variable, typed path) -> cache variable
+        self.shared_reads: set[Any] = set()  # typed record paths worth reading once
+        self.nodes = 0
+
+    def expr(self, node: A.Node, out: list[py.stmt]) -> py.expr:
+        self.nodes += 1
+        if self.nodes > MAX_DECISION_NODES:
+            raise _TooBig
+        return super().expr(node, out)
+
+    # -- units: one expression with its own budget
+
+    def unit(self, checked: Checked, out: list[py.stmt]) -> py.expr:
+        saved = (self.c, self.var_names, self.loop_depth, self.uses_cost, self.cost)
+        self.c, self.var_names, self.loop_depth, self.uses_cost = checked, [], 0, False
+        self.cost = self.tmp("cost")
+        try:
+            body: list[py.stmt] = []
+            result = self.expr(checked.node, body)
+            if self.uses_cost:
+                body.insert(0, _assign(self.cost, py.Constant(V.MAX_COST)))
+                if not _pure(result):
+                    boolean = _is_bool(result)
+                    result = self.as_name(result, body)
+                    if boolean:
+                        result = _bool(result)
+                if not (body and _same_stmt(body[-1], _check_budget(self.cost))):
+                    body.append(_check_budget(self.cost))
+        finally:
+            self.c, self.var_names, self.loop_depth, self.uses_cost, self.cost = saved
+        out.extend(body)
+        return result
+
+    def x_Ident(self, node: A.Node, out: list[py.stmt]) -> py.expr:
+        resolved = self.c.idents.get(id(node))
+        if resolved is not None and resolved[0] in ("value", "local"):
+            kind, name = resolved
+            key = ("value", name) if kind == "value" else ("local", self.rule_id, name)
+            return self.use_value(key, out)
+        return super().x_Ident(node, out)
+
+    def checked_value(self, key: tuple[str, ...]) -> Checked:
+        if key[0] == "value":
+            return self.plan.values[key[1]]
+        for rule_id, locals_, _w, _r, _d in self.plan.rules:
+            if rule_id == key[1]:
+                return locals_[key[2]]
+        raise KeyError(key)
+
+    def use_value(self, key: tuple[str, ...], out: list[py.stmt]) -> py.expr:
+        """``if v is UNSET: v = <value>``; the value's error propagates and leaves it unset."""
+        if key in self.generating:
+            raise _TooBig  # a cycle: the build reports it; never compiled
+        var = self.value_vars.get(key)
+        if var is None:
+            var = self.value_vars[key] = f"_nv{len(self.value_vars)}"
+        stmts: list[py.stmt] = []
+        self.generating.add(key)
+        try:
+            result = self.unit(self.checked_value(key), stmts)
+        finally:
+            self.generating.discard(key)
+        stmts.append(_assign(var, result))
+        out.append(py.If(test=_is(_name(var), _name("_U")), body=stmts, orelse=[]))
+        # past the test, the variable holds the value: exactly a bool when the expression gives one
+        return _bool(_name(var)) if _is_bool(result) else _name(var)
+
+    # -- fields read once
+
+    def read_cache(self, node: A.Select) -> str | None:
+        rp = _record_path(node, self.c)
+        if rp is None:
+            return None
+        root, path = rp
+        if root == "record":
+            if path not in self.shared_reads:
+                return None
+            key = ("rec", path)
+            var = self.read_vars.get(key)
+            if var is None:
+                var = self.read_vars[key] = f"_rc{len(self.read_vars)}"
+            return var
+        for cel, pyname, _label in reversed(self.var_names):
+            if "var:" + cel == root:
+                return self.read_vars.get((pyname, path))
+        return None
+
+    def worth_caching(self, path: Any, count: int) -> bool:
+        """Read once what is read more than once; in optimistic code (where a read is a plain
+        subscript) only dates, whose parsing is the cost."""
+        return count > 1 and (not self.fast or path[-1][1].kind == "date")
+
+    def iteration_caches(self, node: A.Comprehension) -> list[py.stmt]:
+        counts: dict[Any, int] = {}
+        for part in (node.body, node.filter):
+            if part is None:
+                continue
+            for n in A.walk(part):
+                if isinstance(n, A.Select):
+                    rp = _record_path(n, self.c)
+                    if rp is not None and rp[0] == "var:" + node.var:
+                        counts[rp[1]] = counts.get(rp[1], 0) + 1
+        pyname = self.var_names[-1][1]
+        names = []
+        for path, count in counts.items():
+            if self.worth_caching(path, count):
+                var = f"_ic{self.n}"
+                self.n += 1
+                self.read_vars[(pyname, path)] = var
+                names.append(var)
+        if not names:
+            return []
+        return [py.Assign(targets=[_store(v) for v in names], value=_name("_U"))]
+
+    # -- the function
+
+    def decide_time_units(self) -> list[Checked]:
+        """The expressions evaluated while deciding: conditions, outputs and the values they use."""
+        units: list[Checked] = []
+        seen: set[tuple[str, ...]] = set()
+        todo: list[tuple[Checked, str]] = []
+        for rule_id, _locals, when, require, _d in self.plan.rules:
+            todo.extend((c, rule_id) for c in (when, require) if c is not None)
+        for _name_, value, when in self.plan.outputs:
+            todo.extend((c, "") for c in (value, when) if c is not None)
+        if self.fast and self.plan.as_of is not None:
+            todo.append((self.plan.as_of, ""))
+        while todo:
+            c, rule_id = todo.pop()
+            units.append(c)
+            for kind, name in c.idents.values():
+                if kind in ("value", "local"):
+                    key = ("value", name) if kind == "value" else ("local", rule_id, name)
+                    if key not in seen:
+                        seen.add(key)
+                        todo.append((self.checked_value(key), rule_id))
+        return units
+
+    def count_reads(self) -> None:
+        counts: dict[Any, int] = {}
+        for c in self.decide_time_units():
+            for n in A.walk(c.node):
+                if isinstance(n, A.Select):
+                    rp = _record_path(n, c)
+                    if rp is not None and rp[0] == "record":
+                        counts[rp[1]] = counts.get(rp[1], 0) + 1
+        self.shared_reads = {p for p, k in counts.items() if self.worth_caching(p, k)}
+
+    def status_of(self, checked: Checked, what: str, out: list[py.stmt],
+                  then: list[py.stmt], otherwise: list[py.stmt]) -> None:
+        """Run ``then`` when the expression is true, ``otherwise`` when false; else raise not-bool."""
+        e = self.unit(checked, out)
+        if _is_bool(e):
+            out.append(py.If(test=e, body=then, orelse=otherwise))
+            return
+        e = self.named(e, out)
+        out.append(py.If(test=_is(e, py.Constant(True)), body=then, orelse=[
+            py.If(test=_is(e, py.Constant(False)), body=otherwise,
+                  orelse=[_raise(_call("_notbool", py.Constant(what)))])]))
+
+    def decide(self) -> Callable[..., Any]:
+        self.count_reads()
+        fast = self.fast
+        body: list[py.stmt] = []
+        if fast:
+            # waivers and a date to find are left to the caller and the exact function
+            body.append(py.If(test=py.Compare(left=py.Constant("waivers"), ops=[py.In()], comparators=[_name("rec")]),
+                              body=[_raise(_name("_Bail"))], orelse=[]))
+            find: list[py.stmt] = []
+            if self.plan.as_of is not None:
+                day = self.named(self.unit(self.plan.as_of, find), find)
+                find.append(py.If(test=_is(_cls(day), _name("_date"), negate=True), body=[_raise(_name("_Bail"))],
+                                  orelse=[]))
+                find.append(_assign("as_of", day))
+            else:
+                find.append(_assign("as_of", _call("_today")))
+            body.append(py.If(test=_is(_name("as_of"), py.Constant(None)), body=find, orelse=[]))
+        body.append(_assign("_failed", py.Constant(False)))
+        if not fast:
+            body.append(_assign("_errored", py.Constant(False)))
+            body.append(_assign("_errs", py.Constant(None)))
+        statuses = []
+        for k, (rule_id, _locals, when, require, decisive) in enumerate(self.plan.rules):
+            self.rule_id = rule_id
+            s = f"_s{k}"
+            statuses.append(_name(s))
+            on_fail: list[py.stmt] = [_assign(s, _name("_FAIL"))]
+            if decisive:
+                on_fail.append(_assign("_failed", py.Constant(True)))
+            rule_body: list[py.stmt] = []
+            if when is None:
+                self.status_of(require, "require", rule_body, [_assign(s, _name("_PASS"))], on_fail)
+            else:
+                req: list[py.stmt] = []
+                self.status_of(require, "require", req, [_assign(s, _name("_PASS"))], on_fail)
+                self.status_of(when, "when", rule_body, req, [_assign(s, _name("_NA"))])
+            if fast:
+                body.extend(rule_body)
+                continue
+            on_error: list[py.stmt] = [_assign(s, _name("_ERROR"))]
+            if decisive:
+                on_error.append(_assign("_errored", py.Constant(True)))
+            on_error.append(_assign("_errs", _call("_adderr", _name("_errs"), py.Constant(k), _name("_e"))))
+            body.append(py.Try(body=rule_body, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e",
+                                                                          body=on_error)],
+                               orelse=[], finalbody=[]))
+        self.rule_id = ""
+        if fast:
+            body.append(_assign("_outcome", py.IfExp(test=_name("_failed"), body=_name("_OFAIL"),
+                                                     orelse=_name("_OPASS"))))
+        else:
+            body.append(_assign("_outcome", py.IfExp(test=_name("_failed"), body=_name("_OFAIL"), orelse=py.IfExp(
+                test=_name("_errored"), body=_name("_OINDET"), orelse=_name("_OPASS")))))
+            body.append(_assign("_oerrs", py.Constant(None)))
+        body.append(_assign("_outs", py.Dict(keys=[], values=[])))
+        for name, value, when in self.plan.outputs:
+            stmts: list[py.stmt] = []
+            store: list[py.stmt] = []
+            v = self.unit(value, store)
+            store.append(py.Assign(targets=[py.Subscript(value=_name("_outs"), slice=py.Constant(name),
+                                                         ctx=py.Store())], value=v))
+            if when is None:
+                stmts.extend(store)
+            else:
+                w = self.unit(when, stmts)
+                test = w if _is_bool(w) else _is(self.named(w, stmts), py.Constant(True))
+                stmts.append(py.If(test=test, body=store, orelse=[]))
+            if fast:
+                body.extend(stmts)
+                continue
+            body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[
+                _assign("_oerrs", _call("_adderr", _name("_oerrs"), py.Constant(name), _name("_e")))])],
+                orelse=[], finalbody=[]))
+        cached = [*self.value_vars.values(), *(v for k, v in self.read_vars.items() if k[0] == "rec")]
+        if cached:
+            body.insert(0, py.Assign(targets=[_store(v) for v in cached], value=_name("_U")))
+        body.append(py.Return(value=py.Tuple(elts=[
+            py.Tuple(elts=statuses, ctx=py.Load()), py.Constant(None) if fast else _name("_errs"),
+            py.Tuple(elts=[_name(v) for v in self.value_vars.values()], ctx=py.Load()),
+            _name("_outcome"), _name("_outs"), *([py.Constant(None), _name("as_of"), py.Constant(None)] if fast else
+                                                 [_name("_oerrs")])], ctx=py.Load())))
+        args = py.arguments(posonlyargs=[], args=[py.arg(arg="rec"), py.arg(arg="as_of")],
+                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        name = "decide_fast" if fast else "decide"
+        fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+        _fuse_bool_guards(fn)
+        module = py.Module(body=[fn], type_ignores=[])
+        py.fix_missing_locations(module)
+        code = compile(module, "<decision>", "exec")
+        exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
+        decide = self.g[name]
+        decide.generated_ast = module
+        return decide  # type: ignore[no-any-return]
+
+    def value_keys(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(self.value_vars)
+
+
+def _add_error(errors: dict[Any, Any] | None, key: Any, e: BaseException) -> dict[Any, Any]:
+    if errors is None:
+        errors = {}
+    errors[key] = V.wrap_error(e)
+    return errors
+
+
+def _not_bool(what: str) -> EvalError:
+    return EvalError("eval.not-bool", f"`{what}` must be true or false")
+
+
+class CompiledDecisionFns:
+    """The functions of a decision compiled as a whole (see :func:`compile_decision`)."""
+
+    def __init__(self, exact: Callable[..., Any], fast: Callable[..., Any] | None,
+                 value_keys: tuple[tuple[str, ...], ...], plan: DecisionPlan, params: dict[str, Any]) -> None:
+        self.exact = exact
+        self.fast = fast
+        self.value_keys = value_keys
+        self.plan = plan  # kept for ``compile_trace``
+        self.params = params
+
+
+def compile_decision(plan: DecisionPlan, params: dict[str, Any] | None = None) -> CompiledDecisionFns | None:
+    """Compile a whole decision to ``decide(rec, as_of)``, or None when it cannot be one function.
+
+    ``exact(rec, as_of)`` returns ``(statuses, errors, values, outcome, outputs,
+    output_errors)``: each rule's status (before waivers) in order; ``None`` or a
+    dict rule index -> ``EvalError``; the named values and rule values computed, in
+    the order of ``value_keys`` (``("value", name)`` or ``("local", rule id, name)``;
+    :data:`UNSET` when not computed, or when it failed); the outcome; the outputs;
+    ``None`` or a dict output name -> ``EvalError``.  The results are those of
+    evaluating each expression with :func:`compile_condition` and
+    :func:`cached_value`.
+
+    ``fast(rec, as_of)`` is for the common case (no errors at all, no waivers) and
+    raises for anything else; the caller then calls ``exact``.  ``as_of`` may be
+    ``None``: it is then the value of the decision's ``as_of`` expression, or today.
+    It returns the same six items followed by the evaluation date and ``None`` (no
+    waivers).  It is ``None`` when it could not be compiled.
+    """
+    from engine.model import Outcome, Status
+
+    consts = {"_U": UNSET, "_adderr": _add_error, "_notbool": _not_bool, "_Bail": _Bailout, "_date": _dt.date,
+              "_today": _dt.date.today,
+              "_PASS": Status.PASS, "_FAIL": Status.FAIL, "_ERROR": Status.ERROR, "_NA": Status.NOT_APPLICABLE,
+              "_OPASS": Outcome.PASS, "_OFAIL": Outcome.FAIL, "_OINDET": Outcome.INDETERMINATE}
+    fns: list[Any] = []
+    for fast in (False, True):
+        gen = _DecisionGen(plan, params or {}, fast)
+        gen.g.update(consts)
+        try:
+            fns.append(gen.decide())
+        except (_TooBig, SyntaxError, RecursionError, MemoryError):
+            if not fast:
+                return None
+            fns.append(None)
+        if not fast:
+            keys = gen.value_keys()
+        elif gen.value_keys() != keys:  # the same values in the same order, or no fast function
+            fns[-1] = None
+    return CompiledDecisionFns(fns[0], fns[1], keys, plan, params or {})
+
+
+# -- what each rule saw, for reports ----------------------------------------------------------------
+
+
+class _TraceGen(_DecisionGen):
+    """Generates ``def trace(rec, as_of, nv, st, lang)``: every rule's JSON object of a decision
+    whose rules had no error and no waiver (as a list of dicts, or as JSON text).
+
+    Each rule's values are those its getters would give (a value that fails is left out);
+    each is computed at most once per record, beginning with those the decision computed
+    (``nv``).  Messages are filled in only for rules that failed.
+    """
+
+    def __init__(self, fns: CompiledDecisionFns, paths: dict[str, Checked], text: bool) -> None:
+        super().__init__(fns.plan, fns.params, False)
+        self.paths = paths
+        self.text = text
+        for key in fns.value_keys:  # the values the decision computed come in ``nv``
+            self.value_vars[key] = f"_nv{len(self.value_vars)}"
+        self.given = len(self.value_vars)
+        self.single_paths: set[Any] = set()
+
+    def checked_value(self, key: tuple[str, ...]) -> Checked:
+        if key[0] == "path":
+            return self.paths[key[1]]
+        return super().checked_value(key)
+
+    def count_reads(self) -> None:
+        pass  # values are kept in variables; each field is read once through them
+
+    def source(self, entry: tuple[str, Any], out: list[py.stmt]) -> tuple[py.expr, Type | None]:
+        """The expression of one getter (statements into ``out``) and its static type."""
+        kind, what = entry
+        if kind == "const":
+            return self.const(tuple(what) if isinstance(what, list) else what), None
+        if kind == "as_of":
+            return _name("as_of"), Type("date")
+        c = self.checked_value(what)
+        if what in self.single_paths:
+            return self.unit(c, out), c.type_of(c.node)
+        return self.use_value(what, out), c.type_of(c.node)
+
+    def encode(self, x: py.expr, t: Type | None, boolean: bool = False) -> py.expr:
+        """JSON text (text) or JSON value (dicts) of ``x``; typed common cases inline (``boolean``:
+        the value is exactly a bool)."""
+        kind = t.kind if t is not None and not t.nullable else ""
+        if boolean:
+            return py.IfExp(test=x, body=py.Constant("true"), orelse=py.Constant("false")) if self.text else x
+        if self.text:
+            if kind == "string":
+                return py.IfExp(test=_is(_cls(x), _name("str")), body=_call("_es", x), orelse=_call("_jt", x))
+            if kind == "int":
+                return py.IfExp(test=_is(_cls(x), _name("int")), body=_call("_ir", x), orelse=_call("_jt", x))
+            if kind == "bool":
+                return py.IfExp(test=_is(x, py.Constant(True)), body=py.Constant("true"), orelse=py.IfExp(
+                    test=_is(x, py.Constant(False)), body=py.Constant("false"), orelse=_call("_jt", x)))
+            if kind == "list":  # often empty
+                return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+                                                                   py.UnaryOp(op=py.Not(), operand=x)]),
+                                body=py.Constant("[]"), orelse=_call("_jt", x))
+            return _call("_jt", x)
+        if kind in ("string", "int", "bool"):
+            return py.IfExp(test=_is(_cls(x), _name(_GUARD_CLASS[kind])), body=x, orelse=_call("_tjv", x))
+        return _call("_tjv", x)
+
+    def fill(self, template: tuple[Any, ...], slots: dict[str, tuple[str, Type | None, bool]], lang: str
+             ) -> py.expr:
+        """A message template as an f-string: each placeholder's value as ``format_value`` writes
+        it, ``?`` for one that has no value."""
+        parts: list[py.expr] = []
+        for part in template:
+            if part.__class__ is str:
+                parts.append(py.Constant(part))
+                continue
+            slot = slots.get(part[0])
+            if slot is None:
+                parts.append(py.Constant("?"))
+                continue
+            x, t, boolean = slot
+            general = py.IfExp(test=_is(_name(x), _name("_MISS")), body=py.Constant("?"),
+                               orelse=_call("_fv", _name(x), py.Constant(lang)))
+            if boolean:
+                yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+                value: py.expr = py.IfExp(test=_is(_name(x), py.Constant(True)), body=py.Constant(yes), orelse=py.IfExp(
+                    test=_is(_name(x), py.Constant(False)), body=py.Constant(no), orelse=general))
+            elif t is not None and t.kind == "int" and not t.nullable:
+                value = py.IfExp(test=_is(_cls(_name(x)), _name("int")), body=_call("_ir", _name(x)), orelse=general)
+            else:
+                value = py.IfExp(test=_is(_cls(_name(x)), _name("str")), body=_name(x), orelse=general)
+            parts.append(py.FormattedValue(value=value, conversion=-1, format_spec=None))
+        return py.JoinedStr(values=parts) if parts else py.Constant("")
+
+    def trace(self, rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
+              heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]]
+              ) -> Callable[..., Any]:
+        text = self.text
+        # a record path shown by one rule only is read where it is shown, without a variable
+        uses: dict[Any, int] = {}
+        for seen, extra in rules:
+            for _name_, entry in (*seen, *extra):
+                if entry[0] == "key":
+                    uses[entry[1]] = uses.get(entry[1], 0) + 1
+        self.single_paths = {k for k, n in uses.items() if isinstance(k, tuple) and k[0] == "path" and n == 1}
+        body: list[py.stmt] = [_assign("_bad", py.Constant(False))]
+        statuses = [f"_st{k}" for k in range(len(rules))]
+        if statuses:
+            body.append(py.Assign(targets=[py.Tuple(elts=[_store(x) for x in statuses], ctx=py.Store())],
+                                  value=_name("st")))
+        pieces: list[py.expr] = [py.Constant("[")]
+        dicts: list[py.expr] = []
+        for k, ((seen, extra), (prefix, head, severity)) in enumerate(zip(rules, heads)):
+            self.rule_id = self.plan.rules[k][0]
+            xs: list[tuple[str, str, Type | None, bool]] = []
+            for name, entry in seen:
+                x = f"_x{self.n}"
+                self.n += 1
+                stmts: list[py.stmt] = []
+                e, t = self.source(entry, stmts)
+                stmts.append(_assign(x, e))
+                body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name=None, body=[
+                    _assign(x, _name("_MISS")), _assign("_bad", py.Constant(True))])], orelse=[], finalbody=[]))
+                xs.append((name, x, t, _is_bool(e)))
+            s = statuses[k]
+            m = f"_m{k}"
+            # the message, for a rule that failed (no rule is waived here): the template of the
+            # language, filled in with the rule's values and its placeholders' own
+            msg: list[py.stmt] = []
+            slots: dict[str, tuple[str, Type | None, bool]] = {n: (x, t, b) for n, x, t, b in xs}
+            wanted = {p[0] for tpl in templates[k] for p in tpl if p.__class__ is tuple}
+            for name, entry in extra:
+                if name in slots or name not in wanted:
+                    continue
+                x = f"_x{self.n}"
+                self.n += 1
+                stmts = []
+                e, t = self.source(entry, stmts)
+                stmts.append(_assign(x, e))
+                msg.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name=None,
+                                                                         body=[_assign(x, _name("_MISS"))])],
+                                  orelse=[], finalbody=[]))
+                slots[name] = (x, t, _is_bool(e))
+            filled = [self.fill(tpl, slots, lang) for tpl, lang in zip(templates[k], ("zh", "en"))]
+            message: py.expr = py.IfExp(test=py.Compare(left=_name("lang"), ops=[py.Eq()],
+                                                         comparators=[py.Constant("zh")]),
+                                        body=filled[0], orelse=filled[1])
+            msg.append(_assign(m, _call("_es", message) if text else message))
+            body.append(py.If(test=_is(_name(s), _name("_FAIL")), body=msg,
+                              orelse=[_assign(m, py.Constant("null" if text else None))]))
+            # the values: all there (the common case) in one expression, else the general helper
+            v = f"_v{k}"
+            pairs = [py.Tuple(elts=[py.Constant(n), _name(x)], ctx=py.Load()) for n, x, _t, _b in xs]
+            if text:
+                parts: list[py.expr] = [py.Constant("{")]
+                for i, (name, x, t, b) in enumerate(xs):
+                    parts.append(py.Constant(("" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "))
+                    parts.append(py.FormattedValue(value=self.encode(_name(x), t, b), conversion=-1, format_spec=None))
+                parts.append(py.Constant("}"))
+                whole: py.expr = py.JoinedStr(values=parts)
+                general = _call("_vtext", *pairs)
+            else:
+                whole = py.Dict(keys=[py.Constant(n) for n, _x, _t, _b in xs],
+                                values=[self.encode(_name(x), t, b) for _n, x, t, b in xs])
+                general = _call("_vdict", *pairs)
+            if xs:
+                body.append(py.If(test=_name("_bad"), body=[_assign(v, general), _assign("_bad", py.Constant(False))],
+                                  orelse=[_assign(v, whole)]))
+            else:
+                body.append(_assign(v, whole))
+            status = py.Subscript(value=_name("_STT" if text else "_STV"), slice=_name(s), ctx=py.Load())
+            if text:
+                pieces.extend([
+                    py.Constant((", " if k else "") + prefix), py.FormattedValue(value=status, conversion=-1, format_spec=None),
+                    py.Constant(", \"severity\": " + _json.dumps(severity, ensure_ascii=False) + ", \"message\": "),
+                    py.FormattedValue(value=_name(m), conversion=-1, format_spec=None),
+                    py.Constant(", \"values\": "), py.FormattedValue(value=_name(v), conversion=-1, format_spec=None),
+                    py.Constant("}")])
+            else:
+                keys = [*head, "status", "severity", "message", "values"]
+                values = [self.const(x) for x in head.values()] + [status, py.Constant(severity), _name(m), _name(v)]
+                dicts.append(py.Dict(keys=[py.Constant(key) for key in keys], values=values))
+        self.rule_id = ""
+        if text:
+            pieces.append(py.Constant("]"))
+            body.append(py.Return(value=py.JoinedStr(values=pieces)))
+        else:
+            body.append(py.Return(value=py.List(elts=dicts, ctx=py.Load())))
+        head_stmts: list[py.stmt] = []
+        given = list(self.value_vars.values())[:self.given]
+        if given:
+            head_stmts.append(py.Assign(targets=[py.Tuple(elts=[_store(v) for v in given], ctx=py.Store())],
+                                        value=_name("nv")))
+        unset = [*list(self.value_vars.values())[self.given:], *(v for k, v in self.read_vars.items()
+                                                                 if k[0] == "rec")]
+        if unset:
+            head_stmts.append(py.Assign(targets=[_store(v) for v in unset], value=_name("_U")))
+        args = py.arguments(posonlyargs=[], args=[py.arg(arg=a) for a in ("rec", "as_of", "nv", "st", "lang")],
+                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        fn = py.FunctionDef(name="trace", args=args, body=head_stmts + body, decorator_list=[], returns=None,
+                            type_params=[])
+        module = py.Module(body=[fn], type_ignores=[])
+        py.fix_missing_locations(module)
+        code = compile(module, "<trace>", "exec")
+        exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
+        trace = self.g["trace"]
+        trace.generated_ast = module
+        return trace  # type: ignore[no-any-return]
+
+
+def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
+                  rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
+                  heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]],
+                  helpers: dict[str, Any], text: bool) -> Callable[..., Any] | None:
+    """Compile ``trace(rec, as_of, nv, st, lang)`` for a decision compiled by :func:`compile_decision`:
+    the ``rules`` part of its JSON object (a list of dicts, or with ``text`` the JSON text), for a
+    decision whose rules had no error and no waiver; ``nv`` are the values the decision
+    computed, ``st`` the statuses.
+
+    ``rules``: per rule, the getters of what it saw and of its placeholders, each
+    ``(name, ("key", cache key) | ("const", value) | ("as_of", None))``; ``paths``: the checked
+    ``record.<path>`` of each path key; ``heads``: per rule the JSON text up to the status,
+    the fixed keys as a dict, and the severity; ``templates``: per rule its message in zh and
+    in en, as literal text and ``(placeholder,)`` parts.  ``helpers``: ``_fv``
+    (``format_value``), ``_tjv`` (``to_json_value``), ``_jt`` (JSON text of a value),
+    ``_vdict``/``_vtext`` (values with some left out).
+    """
+    from engine.model import Status
+
+    gen = _TraceGen(fns, paths, text)
+    gen.g.update({"_U": UNSET, "_MISS": _MISSING_VALUE, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
+                  "_STT": {s: _json.dumps(s.value) for s in Status}, "_STV": {s: s.value for s in Status},
+                  "_es": _encode_string, "_ir": int.__repr__, **helpers})
+    try:
+        return gen.trace(rules, heads, templates)
+    except Exception:  # noqa: BLE001 - reports then build each rule's JSON the general way
+        return None
+
+
+_MISSING_VALUE: Any = object()
