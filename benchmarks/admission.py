@@ -16,12 +16,18 @@ records of each of:
 
 * ``baseline``: the bench's hand-written Python (``runners/baseline.py``);
 * ``engine evaluate``: ``CompiledDecision.evaluate(record)`` for each record,
-  keeping the ``Decision`` objects (17 rule results, outcome, outputs);
+  keeping the ``Decision`` objects (statuses, outcome, outputs; the rule results are
+  built only when read);
 * ``engine + checks``: the same plus mapping each ``Decision`` to the bench's
   ten booleans, i.e. exactly what ``peer_runner.py`` does in ``run_peers.py``;
 * ``engine + to_json``: ``evaluate`` and then ``Decision.to_json()`` (the
   contract's JSON object with every rule's message and values; a dict, not
-  serialised to text).
+  serialised to text), all 20,000 kept in a list;
+* ``engine + to_json, not kept``: the same, each dict dropped once made (what a
+  report writing it out does; keeping them all costs cyclic garbage collection);
+* ``engine + JSON line``: ``evaluate`` and ``Decision.to_json_text()``, the JSON
+  line ``check --format json`` writes (equal to ``json.dumps(to_json(),
+  ensure_ascii=False)``).
 
 A pass shorter than 0.2 s is repeated within its sample (the mean is
 reported), and ``gc.collect()`` runs before each pass, as in ``run_peers.py``.
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     n_rules = len(decision.rules)
 
     decide = decision.evaluate
-    checks = runner.make_checks()
+    checks = runner.make_checks(decision)
     base_eval = baseline.setup()
 
     def run_baseline() -> Any:
@@ -170,11 +176,24 @@ def main(argv: list[str] | None = None) -> int:
     def run_to_json() -> Any:
         return [decide(r).to_json() for r in records]
 
+    def run_to_json_dropped() -> Any:
+        for r in records:
+            decide(r).to_json()
+
+    def run_json_line() -> Any:
+        for r in records:
+            decide(r).to_json_text()
+
     variants: list[tuple[str, str, Callable[[], Any]]] = [
         ("baseline", "hand-written Python (bench runners/baseline.py)", run_baseline),
-        ("engine evaluate", "CompiledDecision.evaluate(record) -> Decision", run_evaluate),
+        ("engine evaluate", "CompiledDecision.evaluate(record) -> Decision, all kept", run_evaluate),
         ("engine + checks", "evaluate + map to the bench's 10 booleans (= peer_runner.py)", run_checks),
-        ("engine + to_json", "evaluate + Decision.to_json() (messages and values, contract JSON)", run_to_json),
+        ("engine + to_json", "evaluate + Decision.to_json() (messages and values, contract JSON), all kept",
+         run_to_json),
+        ("engine + to_json, not kept", "the same, each dict dropped once made (as a report writes it out)",
+         run_to_json_dropped),
+        ("engine + JSON line", "evaluate + Decision.to_json_text() (the line `check --format json` writes)",
+         run_json_line),
     ]
 
     # Verification (also the warm-up of every variant).

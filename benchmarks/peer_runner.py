@@ -5,10 +5,13 @@ loads the BUNDLED rulebook ``hlj-musicians/membership`` through the public API
 (``engine.Registry.default().load(...)``; if that fails, the YAML file of the
 checkout, ``rulebooks/hlj-musicians/membership.yaml`` next to this folder, via
 ``engine.load_rulebook``), and takes its decision ``admission``.  That one
-parse + compile is all the one-off work.  ``evaluate()`` then calls
-``CompiledDecision.evaluate(record)`` once per record, exactly as a user of the
-Python API does, and reads the returned ``Decision``: its ``outcome`` and the
-``status`` of each ``RuleResult``.  The evaluation date is the rulebook's own
+parse + compile is all the one-off work (the decision's whole-decision function
+is compiled when it is first evaluated, in the calibration pass).  ``evaluate()``
+then calls ``CompiledDecision.evaluate(record)`` once per record, exactly as a
+user of the Python API does, and reads the returned ``Decision``: its
+``outcome`` and its rules' statuses, ``Decision.status_tuple`` (one ``Status``
+per rule, in the order of ``CompiledDecision.rule_ids``; a ``RuleResult`` is
+only built for a status other than pass/fail, to say why).  The evaluation date is the rulebook's own
 ``as_of: record.application_date``; absent optional fields mean "none"
 because the rulebook (and the applicant schema behind it) says so; 29 Feb ->
 28 Feb and the ban window ``E <= D < years_after(E, N)`` are the rulebook's
@@ -35,10 +38,10 @@ by ``evaluate`` itself (which the engine promises never happens) gives
 What the engine does per record beyond the peers: the decision also runs its
 five ``info`` rules (which of items 1-5 are met), its named values (the ban
 lists are computed as filtered lists, not short-circuit booleans) and its
-output ``reapply_not_before``, and builds a ``Decision`` with one
-``RuleResult`` per rule (17).  Messages and the values a rule saw are
-computed lazily and are not paid for here (``benchmarks/admission.py``
-measures ``Decision.to_json()`` separately).
+output ``reapply_not_before``, and returns a ``Decision`` whose 17
+``RuleResult`` objects are built when ``rules`` is read (not here).  Messages
+and the values a rule saw are computed lazily and are not paid for here
+(``benchmarks/admission.py`` measures ``Decision.to_json()`` separately).
 
 Importable from any working directory: if ``import engine`` fails, the
 checkout's root (the parent of ``benchmarks/``) is put on ``sys.path``.  The

@@ -341,7 +341,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
 
         progress = _Progress(io)
         try:
-            direct = report.direct_fd() if jobs > 1 and hasattr(report, "direct_fd") else None
+            direct = report.direct_fd() if hasattr(report, "direct_fd") else None
             for block in evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
                                          as_of=io.args.as_of, lang=io.lang, label=label, jobs=jobs, out_fd=direct):
                 report.write_block(block)

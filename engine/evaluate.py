@@ -136,7 +136,6 @@ def to_json_value(v: Any) -> Any:
 
 
 _MISSING: Any = object()
-_STATUS = {s.value: s for s in Status}  # a status given as text -> the member
 
 
 def _trace_plan(getters: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any, Any], ...]:
@@ -251,11 +250,11 @@ def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, 
                values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]], lang: str
                ) -> dict[str, Any]:
     out = compiled.json_head.copy()
-    out["status"] = status.value
+    out["status"] = str(status)  # a Status, or its text given to RuleResult
     out["severity"] = compiled.severity_text
-    if status is _ERROR and error is not None:
+    if status == _ERROR and error is not None:
         out["message"] = error_message(error, lang)
-    elif status is _FAIL or status is _WAIVED:
+    elif status == _FAIL or status == _WAIVED:
         out["message"] = _fill(compiled, values, env, lang)
     else:
         out["message"] = None
@@ -329,7 +328,7 @@ class RuleResult:
         return _fill(self.compiled, self.values, self._env, lang)
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        return _rule_json(self.compiled, _STATUS[self.status], self.error, self.waiver, self.values, self._env, lang)
+        return _rule_json(self.compiled, self.status, self.error, self.waiver, self.values, self._env, lang)
 
     def __repr__(self) -> str:
         return f"RuleResult({self.id!r}, {str(self.status)!r})"
@@ -420,6 +419,10 @@ class Decision:
         """``to_json(lang)`` as one line of JSON text (``json.dumps(..., ensure_ascii=False)``)."""
         return _dumps(self.to_json(lang), ensure_ascii=False)
 
+    def to_json_bytes(self, lang: str = "zh") -> bytes:
+        """``to_json_text(lang)`` in UTF-8."""
+        return self.to_json_text(lang).encode("utf-8")
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
             return NotImplemented
@@ -435,7 +438,7 @@ class Decision:
 class _Evaluated(Decision):
     """A decision made by a whole-decision function: statuses in a tuple, the rest on demand."""
 
-    __slots__ = ("_cd", "_ctx", "_record", "_res", "_rules")
+    __slots__ = ("_cd", "_ctx", "_record", "_res", "_rules", "status_tuple")
 
     def __init__(self, cd: CompiledDecision, record: dict[str, Any], input: InputRef | None,
                  res: tuple[Any, ...]) -> None:
@@ -445,6 +448,8 @@ class _Evaluated(Decision):
         self._record = record
         self.input = input
         self._res = res
+        self.status_tuple = res[0]  # type: ignore[misc]  # plain attributes: read for every record
+        self.outcome = res[3]
         self._rules = None
         self._ctx = None
 
@@ -456,10 +461,6 @@ class _Evaluated(Decision):
     version = property(lambda self: self._cd.book.version)  # type: ignore[assignment]
     decision = property(lambda self: self._cd.name)  # type: ignore[assignment]
     message = property(lambda self: None)  # type: ignore[assignment]
-
-    @property  # type: ignore[override]
-    def outcome(self) -> Outcome:
-        return self._res[3]  # type: ignore[no-any-return]
 
     @property  # type: ignore[override]
     def outputs(self) -> dict[str, Any]:
@@ -497,10 +498,6 @@ class _Evaluated(Decision):
     @property
     def statuses(self) -> dict[str, Status]:
         return dict(zip(self._cd.rule_ids, self._res[0]))
-
-    @property
-    def status_tuple(self) -> tuple[Status, ...]:
-        return self._res[0]  # type: ignore[no-any-return]
 
     def status_of(self, rule_id: str) -> Status | None:
         i = self._cd._rule_index.get(rule_id)
@@ -546,6 +543,27 @@ class _Evaluated(Decision):
             "rules": rules,
             "outputs": to_json_value(self._res[4]),
         }
+
+    def to_json_bytes(self, lang: str = "zh") -> bytes:
+        res = self._res
+        trace = self._cd._trace_function("bytes") if self._rules is None and res[1] is None and res[7] is None \
+            else None
+        if trace is None:
+            return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
+        inp = self.input
+        if inp is None:
+            input_text = b"null"
+        elif inp.sheet is None:
+            input_text = f'{{"file": {_json_text(inp.file)}, "line": {_json_text(inp.line)}}}'.encode("utf-8")
+        else:
+            input_text = _dumps(inp.to_json(), ensure_ascii=False).encode("utf-8")
+        rid = self.record_id
+        outputs = res[4]
+        return b"".join((
+            self._cd._json_prefix_bytes, _json_text(rid).encode("utf-8") if rid is not None else b"null",
+            b', "input": ', input_text, b', "as_of": "', res[6].isoformat().encode(), b'", "outcome": "',
+            res[3].value.encode(), b'", "rules": ', trace(self._record, res[6], res[2], res[0], lang),
+            b', "outputs": ', _json_text(outputs).encode("utf-8") if outputs else b"{}", b"}"))
 
     def to_json_text(self, lang: str = "zh") -> str:
         res = self._res
@@ -627,10 +645,12 @@ class CompiledDecision:
         elif fast is not None:
             self._lazy = fast
             self._decide, self._decide_fast = self._first_exact, self._first_fast
-        self._traces: dict[bool, Any] = {}  # JSON text or dicts -> generated trace (made when first used)
+        self._traces: dict[Any, Any] = {}  # dicts, text or bytes -> generated trace (made when first used)
         self._json_prefix = "".join((
-            '{"rulebook": ', _dumps(book.id, ensure_ascii=False), ', "version": ', _dumps(book.version, ensure_ascii=False),
+            '{"rulebook": ', _dumps(book.id, ensure_ascii=False),
+            ', "version": ', _dumps(book.version, ensure_ascii=False),
             ', "decision": ', _dumps(spec.name, ensure_ascii=False), ', "record": '))
+        self._json_prefix_bytes = self._json_prefix.encode("utf-8")
 
     def _use(self, fns: CompiledDecisionFns | None) -> None:
         self._fns = fns
@@ -656,16 +676,17 @@ class CompiledDecision:
             raise AssertionError("compiled as a whole but no function")  # not reached: checked first
         return self._decide(record, as_of)
 
-    def _trace_function(self, text: bool) -> Any:
-        """The generated trace of this decision (see ``compile_trace``), or None."""
+    def _trace_function(self, mode: Any) -> Any:
+        """The generated trace of this decision (see ``compile_trace``; ``mode``: False for dicts,
+        True for JSON text, "bytes" for JSON text in UTF-8), or None."""
         try:
-            return self._traces[text]
+            return self._traces[mode]
         except KeyError:
             pass
-        fn = self._traces[text] = self._compile_trace(text)
+        fn = self._traces[mode] = self._compile_trace(mode)
         return fn
 
-    def _compile_trace(self, text: bool) -> Any:
+    def _compile_trace(self, mode: Any) -> Any:
         if self._lazy is not None:
             self.compile()
         if self._fns is None:
@@ -699,7 +720,8 @@ class CompiledDecision:
                      for rule in self.rules]
         helpers = {"_fv": format_value, "_tjv": to_json_value, "_jt": _json_text, "_vdict": _values_dict,
                    "_vtext": _values_text}
-        return compile_trace(self._fns, paths, rules, heads, templates, helpers, text)
+        return compile_trace(self._fns, paths, rules, heads, templates, helpers,
+                             "bytes" if mode == "bytes" else "text" if mode else "dict")
 
     def resolve_as_of(self, record: Mapping[str, Any], as_of: _dt.date | str | None) -> _dt.date:
         """The evaluation date: given, else the decision's ``as_of`` expression, else today."""

@@ -9,6 +9,13 @@ flight, so memory stays constant however long the feed is.  A worker returns
 each decision as its CONTRACT JSON object (messages and values already filled
 in, which is most of the work); the parent wraps it in a :class:`DecisionView`
 that the report formats read like a ``Decision``.
+
+JSON Lines in and ``--format json`` out, with no plugin observing decisions,
+take a leaner road (:func:`evaluate_blocks`, also for ``--jobs 1``): records
+go in blocks of raw lines, and each block comes back as its JSON lines and
+the summary's counts, written by the worker itself when its turn comes (a
+shared counter orders the blocks), so the parent does little beyond reading
+lines.
 """
 
 from __future__ import annotations
@@ -260,6 +267,9 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     path, number, lines = chunk
     summary = Summary()
     add = summary.add
+    # decisions alike for the summary (same compiled decision, statuses and outcome) are counted
+    # once per block: the summary of one of them, times how many there were
+    alike: dict[Any, list[Any]] = {}
     evaluate = decision.evaluate
     out: list[str] = []
     append = out.append
@@ -280,11 +290,31 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
             append(json.dumps(error_object(label[0], label[1], decision.name, ref, message), ensure_ascii=False))
             continue
         d = evaluate(record, as_of, ref)
-        add(d)
-        append(d.to_json_text(lang))
-    text = "\n".join(out) + "\n" if out else ""
-    return Block(text.encode("utf-8") if encode else text, count, dict(summary.outcomes), dict(summary.failures),
-                 summary.warnings)
+        compiled = getattr(d, "_cd", None)
+        if compiled is not None:
+            key = (compiled, d.status_tuple, d.outcome)
+            seen = alike.get(key)
+            if seen is None:
+                alike[key] = [d, 1]
+            else:
+                seen[1] += 1
+        else:
+            add(d)
+        append(d.to_json_bytes(lang) if encode else d.to_json_text(lang))
+    for d, n in alike.values():
+        one = Summary()
+        one.add(d)
+        for k, v in one.outcomes.items():
+            summary.outcomes[k] += v * n
+        for k, v in one.failures.items():
+            summary.failures[k] += v * n
+        summary.warnings += one.warnings * n
+    if encode:
+        text: str | bytes = b"\n".join([x if x.__class__ is bytes else x.encode("utf-8") for x in out]) + b"\n" \
+            if out else b""
+    else:
+        text = "\n".join(out) + "\n" if out else ""
+    return Block(text, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
 
 
 def _work_block(task: tuple[int, tuple[str, int, list[str]]]) -> Block:
@@ -356,10 +386,10 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     next), and the parent writes the others when their turn comes: the blocks come back
     without text.  Otherwise their text comes back as UTF-8 bytes.
     """
-    if jobs <= 1:
+    if jobs <= 1:  # in this process: UTF-8 when it goes straight to the file
         for path in files:
             for chunk in _chunks(path, CHUNK):
-                yield _block(decision, as_of, lang, label, chunk, False)
+                yield _block(decision, as_of, lang, label, chunk, out_fd is not None)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)

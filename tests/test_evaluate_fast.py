@@ -86,7 +86,8 @@ def results(d: Decision, langs: tuple[str, ...] = ("zh", "en")) -> dict[str, Any
     out: dict[str, Any] = {
         "outcome": d.outcome, "record": d.record_id, "as_of": d.as_of, "input": d.input,
         "rulebook": d.rulebook, "version": d.version, "decision": d.decision, "message": d.message,
-        "outputs": repr(d.outputs), "output_errors": {k: (e.code, e.message, e.path) for k, e in d.output_errors.items()},
+        "outputs": repr(d.outputs),
+        "output_errors": {k: (e.code, e.message, e.path) for k, e in d.output_errors.items()},
         "statuses": d.statuses, "status_tuple": d.status_tuple, "failing": d.failing,
     }
     for lang in langs:

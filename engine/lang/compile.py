@@ -41,6 +41,17 @@ instead, with the same results.
 
 Named values are compiled to functions that cache their result (or error) in
 ``ctx``, a dict that lives for one record.
+
+A whole decision is also compiled into one function (:func:`compile_decision`):
+every rule in its own ``try`` (an error stays that rule's), named values and a
+rule's values as local variables computed where first needed, fields read in
+several places read once, statuses returned as a tuple; beside it an optimistic
+twin for the common case (no ``try``, no error values, no conversions: anything
+unusual raises and the exact function decides that record).  Reports get a
+generated trace (:func:`compile_trace`): each rule's JSON object, or its JSON
+text, with the values it saw computed once per record and messages filled in
+for the rules that failed.  Both give the results of the functions above,
+which stay the reference (and serve the getters of ``RuleResult.values``).
 """
 
 from __future__ import annotations
@@ -361,6 +372,17 @@ class _Gen:
         call = _call("_want", _name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
         if kind == "date":
             call = _call("_wdate", _name(n), py.Constant(path))  # `want` for a value that is not null
+            if self.fast:
+                # a text YYYY-MM-DD parsed inline (a bad one raises: the exact code says why)
+                x = _name(n)
+                call = py.IfExp(test=py.BoolOp(op=py.And(), values=[
+                    _is(_cls(x), _name("str")),
+                    py.Compare(left=_call("_len", x), ops=[py.Eq()], comparators=[py.Constant(10)]),
+                    py.Compare(left=py.Subscript(value=x, slice=py.Constant(4), ctx=py.Load()), ops=[py.Eq()],
+                               comparators=[py.Constant("-")]),
+                    py.Compare(left=py.Subscript(value=x, slice=py.Constant(7), ctx=py.Load()), ops=[py.Eq()],
+                               comparators=[py.Constant("-")])]),
+                    body=_call("_fromiso", x), orelse=call)
             if ft.nullable:
                 out.append(py.If(test=_is(_name(n), py.Constant(None), negate=True),
                                  body=[_assign(n, call)], orelse=[]))
@@ -936,8 +958,28 @@ def _list_add(a: Any, b: Any) -> Any:
 
 
 _HELPERS["_ladd"] = _list_add
-_FAST_IMPLS = ((_F.full_years, _fast_full_years), (_F.years_after, _fast_years_after))
+def _fast_max(*args: Any) -> Any:
+    """``functions._max`` with two ints inline (the first of equal values, as ``_extreme`` picks)."""
+    if len(args) == 2:
+        a, b = args
+        if a.__class__ is int and b.__class__ is int:
+            return b if b > a else a
+    return _F._max(*args)
+
+
+def _fast_min(*args: Any) -> Any:
+    """``functions._min`` with two ints inline."""
+    if len(args) == 2:
+        a, b = args
+        if a.__class__ is int and b.__class__ is int:
+            return b if b < a else a
+    return _F._min(*args)
+
+
+_FAST_IMPLS = ((_F.full_years, _fast_full_years), (_F.years_after, _fast_years_after), (_F._max, _fast_max),
+               (_F._min, _fast_min))
 _HELPERS["_wdate"] = _want_date
+_HELPERS["_fromiso"] = _fromiso
 
 
 def _freeze(value: Any) -> Any:
@@ -1016,8 +1058,8 @@ def _bool_guard(st: py.stmt) -> tuple[str, py.expr] | None:
 
 def _fuse_bool_guards(fn: py.FunctionDef) -> None:
     """``if n.__class__ is not bool: n = _want(...)`` then ``if n: A else: B``, where n is used nowhere
-    else (it is assigned once, before), becomes ``if n is True: A  elif n is False: B  else: _want(...)`` (``want`` raises for
-    anything but a bool): one test instead of two."""
+    else (it is assigned once, before), becomes ``if n is True: A  elif n is False: B  else: _want(...)``
+    (``want`` raises for anything but a bool): one test instead of two."""
     counts: dict[str, int] = {}
     for node in py.walk(fn):
         if isinstance(node, py.Name):
@@ -1487,10 +1529,11 @@ class _TraceGen(_DecisionGen):
     (``nv``).  Messages are filled in only for rules that failed.
     """
 
-    def __init__(self, fns: CompiledDecisionFns, paths: dict[str, Checked], text: bool) -> None:
+    def __init__(self, fns: CompiledDecisionFns, paths: dict[str, Checked], mode: str) -> None:
         super().__init__(fns.plan, fns.params, False)
         self.paths = paths
-        self.text = text
+        self.text = mode != "dict"  # JSON text ...
+        self.raw = mode == "bytes"  # ... as UTF-8 bytes
         for key in fns.value_keys:  # the values the decision computed come in ``nv``
             self.value_vars[key] = f"_nv{len(self.value_vars)}"
         self.given = len(self.value_vars)
@@ -1520,6 +1563,23 @@ class _TraceGen(_DecisionGen):
         """JSON text (text) or JSON value (dicts) of ``x``; typed common cases inline (``boolean``:
         the value is exactly a bool)."""
         kind = t.kind if t is not None and not t.nullable else ""
+        if self.raw:
+            general = _encoded(_call("_jt", x))
+            if boolean:
+                return py.IfExp(test=x, body=py.Constant(b"true"), orelse=py.Constant(b"false"))
+            if kind == "string":
+                return py.IfExp(test=_is(_cls(x), _name("str")), body=_encoded(_call("_es", x)), orelse=general)
+            if kind == "int":
+                return py.IfExp(test=_is(_cls(x), _name("int")),
+                                body=py.BinOp(left=py.Constant(b"%d"), op=py.Mod(), right=x), orelse=general)
+            if kind == "bool":
+                return py.IfExp(test=_is(x, py.Constant(True)), body=py.Constant(b"true"), orelse=py.IfExp(
+                    test=_is(x, py.Constant(False)), body=py.Constant(b"false"), orelse=general))
+            if kind == "list":
+                return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+                                                                   py.UnaryOp(op=py.Not(), operand=x)]),
+                                body=py.Constant(b"[]"), orelse=general)
+            return general
         if boolean:
             return py.IfExp(test=x, body=py.Constant("true"), orelse=py.Constant("false")) if self.text else x
         if self.text:
@@ -1537,6 +1597,10 @@ class _TraceGen(_DecisionGen):
             return _call("_jt", x)
         if kind in ("string", "int", "bool"):
             return py.IfExp(test=_is(_cls(x), _name(_GUARD_CLASS[kind])), body=x, orelse=_call("_tjv", x))
+        if kind == "list":  # often empty: a new empty list, as ``to_json_value`` makes
+            return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+                                                               py.UnaryOp(op=py.Not(), operand=x)]),
+                            body=py.List(elts=[], ctx=py.Load()), orelse=_call("_tjv", x))
         return _call("_tjv", x)
 
     def fill(self, template: tuple[Any, ...], slots: dict[str, tuple[str, Type | None, bool]], lang: str
@@ -1619,19 +1683,30 @@ class _TraceGen(_DecisionGen):
             message: py.expr = py.IfExp(test=py.Compare(left=_name("lang"), ops=[py.Eq()],
                                                          comparators=[py.Constant("zh")]),
                                         body=filled[0], orelse=filled[1])
-            msg.append(_assign(m, _call("_es", message) if text else message))
+            encoded = _call("_es", message)
+            msg.append(_assign(m, (_encoded(encoded) if self.raw else encoded) if text else message))
+            null: Any = (b"null" if self.raw else "null") if text else None
             body.append(py.If(test=_is(_name(s), _name("_FAIL")), body=msg,
-                              orelse=[_assign(m, py.Constant("null" if text else None))]))
+                              orelse=[_assign(m, py.Constant(null))]))
             # the values: all there (the common case) in one expression, else the general helper
             v = f"_v{k}"
             pairs = [py.Tuple(elts=[py.Constant(n), _name(x)], ctx=py.Load()) for n, x, _t, _b in xs]
-            if text:
+            if self.raw:
+                pieces_b: list[py.expr] = []
+                for i, (name, x, t, b) in enumerate(xs):
+                    key = ("{" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "
+                    pieces_b += [py.Constant(key.encode("utf-8")), self.encode(_name(x), t, b)]
+                pieces_b.append(py.Constant(b"}"))
+                # the pieces, joined with the whole line at the end
+                whole: py.expr = py.Tuple(elts=pieces_b if xs else [py.Constant(b"{}")], ctx=py.Load())
+                general = py.Tuple(elts=[_encoded(_call("_vtext", *pairs))], ctx=py.Load())
+            elif text:
                 parts: list[py.expr] = [py.Constant("{")]
                 for i, (name, x, t, b) in enumerate(xs):
                     parts.append(py.Constant(("" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "))
                     parts.append(py.FormattedValue(value=self.encode(_name(x), t, b), conversion=-1, format_spec=None))
                 parts.append(py.Constant("}"))
-                whole: py.expr = py.JoinedStr(values=parts)
+                whole = py.JoinedStr(values=parts)
                 general = _call("_vtext", *pairs)
             else:
                 whole = py.Dict(keys=[py.Constant(n) for n, _x, _t, _b in xs],
@@ -1642,10 +1717,19 @@ class _TraceGen(_DecisionGen):
                                   orelse=[_assign(v, whole)]))
             else:
                 body.append(_assign(v, whole))
-            status = py.Subscript(value=_name("_STT" if text else "_STV"), slice=_name(s), ctx=py.Load())
-            if text:
+            status = py.Subscript(value=_name(("_STB" if self.raw else "_STT") if text else "_STV"), slice=_name(s),
+                                  ctx=py.Load())
+            if self.raw:
                 pieces.extend([
-                    py.Constant((", " if k else "") + prefix), py.FormattedValue(value=status, conversion=-1, format_spec=None),
+                    py.Constant(((", " if k else "") + prefix).encode("utf-8")), status,
+                    py.Constant((", \"severity\": " + _json.dumps(severity, ensure_ascii=False)
+                                 + ", \"message\": ").encode("utf-8")),
+                    _name(m), py.Constant(b", \"values\": "), py.Starred(value=_name(v), ctx=py.Load()),
+                    py.Constant(b"}")])
+            elif text:
+                pieces.extend([
+                    py.Constant((", " if k else "") + prefix),
+                    py.FormattedValue(value=status, conversion=-1, format_spec=None),
                     py.Constant(", \"severity\": " + _json.dumps(severity, ensure_ascii=False) + ", \"message\": "),
                     py.FormattedValue(value=_name(m), conversion=-1, format_spec=None),
                     py.Constant(", \"values\": "), py.FormattedValue(value=_name(v), conversion=-1, format_spec=None),
@@ -1655,7 +1739,11 @@ class _TraceGen(_DecisionGen):
                 values = [self.const(x) for x in head.values()] + [status, py.Constant(severity), _name(m), _name(v)]
                 dicts.append(py.Dict(keys=[py.Constant(key) for key in keys], values=values))
         self.rule_id = ""
-        if text:
+        if self.raw:
+            pieces[0] = py.Constant(b"[")
+            pieces.append(py.Constant(b"]"))
+            body.append(py.Return(value=_join_bytes(pieces)))
+        elif text:
             pieces.append(py.Constant("]"))
             body.append(py.Return(value=py.JoinedStr(values=pieces)))
         else:
@@ -1682,14 +1770,25 @@ class _TraceGen(_DecisionGen):
         return trace  # type: ignore[no-any-return]
 
 
+def _encoded(e: py.expr) -> py.expr:
+    """``e.encode()``: UTF-8."""
+    return py.Call(func=py.Attribute(value=e, attr="encode", ctx=py.Load()), args=[], keywords=[])
+
+
+def _join_bytes(parts: list[py.expr]) -> py.expr:
+    """``b"".join((parts...))``."""
+    return py.Call(func=py.Attribute(value=py.Constant(b""), attr="join", ctx=py.Load()),
+                   args=[py.Tuple(elts=parts, ctx=py.Load())], keywords=[])
+
+
 def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
                   rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
                   heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]],
-                  helpers: dict[str, Any], text: bool) -> Callable[..., Any] | None:
+                  helpers: dict[str, Any], mode: str) -> Callable[..., Any] | None:
     """Compile ``trace(rec, as_of, nv, st, lang)`` for a decision compiled by :func:`compile_decision`:
-    the ``rules`` part of its JSON object (a list of dicts, or with ``text`` the JSON text), for a
-    decision whose rules had no error and no waiver; ``nv`` are the values the decision
-    computed, ``st`` the statuses.
+    the ``rules`` part of its JSON object (``mode`` "dict": a list of dicts; "text": the JSON
+    text; "bytes": the JSON text in UTF-8), for a decision whose rules had no error and no
+    waiver; ``nv`` are the values the decision computed, ``st`` the statuses.
 
     ``rules``: per rule, the getters of what it saw and of its placeholders, each
     ``(name, ("key", cache key) | ("const", value) | ("as_of", None))``; ``paths``: the checked
@@ -1701,9 +1800,10 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
     """
     from engine.model import Status
 
-    gen = _TraceGen(fns, paths, text)
+    gen = _TraceGen(fns, paths, mode)
     gen.g.update({"_U": UNSET, "_MISS": _MISSING_VALUE, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
                   "_STT": {s: _json.dumps(s.value) for s in Status}, "_STV": {s: s.value for s in Status},
+                  "_STB": {s: _json.dumps(s.value).encode() for s in Status},
                   "_es": _encode_string, "_ir": int.__repr__, **helpers})
     try:
         return gen.trace(rules, heads, templates)

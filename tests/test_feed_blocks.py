@@ -1,0 +1,92 @@
+"""`check --format json` over JSON Lines files in blocks (``engine.parallel.evaluate_blocks``):
+the same bytes, summary and exit code as record by record, with one job or two, to a file
+(where the workers write their blocks themselves) or to a stream."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli import main
+from engine.report.json import JsonReport
+
+RB = "hlj-musicians/membership"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def record(i: int, **changes: Any) -> dict[str, Any]:
+    examples = json.loads((ROOT / "examples" / "applicants.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    return {**examples, "id": f"B-{i:05d}", **changes}
+
+
+def feed_lines() -> list[str]:
+    lines = []
+    for i in range(1300):
+        if i in (7, 640):
+            lines.append("{broken line")
+        elif i == 300:
+            lines.append("[1, 2]")
+        elif i in (301, 999):
+            lines.append("   ")
+        elif i % 11 == 0:
+            lines.append(json.dumps(record(i, birth_date="2015-01-01"), ensure_ascii=False))
+        elif i % 13 == 0:
+            r = record(i)
+            del r["citizenship"]
+            lines.append(json.dumps(r, ensure_ascii=False))
+        elif i % 17 == 0:
+            lines.append(json.dumps(record(i, occupations=["杂技"], waivers=[
+                {"rule": "occupation", "reason": "r", "approved_by": "a", "date": "2024-01-01"}]), ensure_ascii=False))
+        else:
+            lines.append(json.dumps(record(i), ensure_ascii=False))
+    return lines
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def record_by_record(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, str]:
+    with monkeypatch.context() as m:
+        m.delattr(JsonReport, "write_block")  # the report then takes each decision in turn
+        return run(*argv)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_blocks_write_what_the_records_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.ndjson"
+    lines = feed_lines()
+    a.write_text("\n".join(lines[:700]) + "\n", encoding="utf-8")
+    b.write_text("\ufeff" + "\n".join(lines[700:]), encoding="utf-8")  # a BOM, no final newline
+    files = [str(a), str(b)]
+    common = ["--format", "json", "--lang", lang, "--progress", "never"]
+    ref = record_by_record(monkeypatch, "check", RB, *files, *common, "--jobs", "1")
+    assert ref[0] == 1 and ref[1].count("\n") == 1298
+    for jobs in ("1", "2"):
+        assert run("check", RB, *files, *common, "--jobs", jobs) == ref
+        target = tmp_path / f"out-{jobs}.jsonl"
+        code, out, err = run("check", RB, *files, *common, "--jobs", jobs, "--output", str(target))
+        assert (code, out, err) == (ref[0], "", ref[2])
+        assert target.read_bytes() == ref[1].encode("utf-8")
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = "\n".join(json.dumps(record(i), ensure_ascii=False) for i in range(3000)) + "\n"
+    bad.write_bytes(good.encode("utf-8") + b'{"id": "\xff"}\n' + good.encode("utf-8"))
+    common = ["--format", "json", "--lang", "en", "--progress", "never"]
+    ref = record_by_record(monkeypatch, "check", RB, str(bad), *common, "--jobs", "1")
+    assert "not UTF-8" in ref[1]
+    for jobs in ("1", "2"):
+        assert run("check", RB, str(bad), *common, "--jobs", jobs) == ref
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    code, _, err = run("check", RB, str(tmp_path / "none.jsonl"), "--format", "json", "--jobs", "2", "--lang", "en")
+    assert code == 2 and "no such file" in err
