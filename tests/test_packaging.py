@@ -35,8 +35,10 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # (without PYTHONPATH: a source tree on it would look like the engine already installed)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheels[0])], check=True, capture_output=True, text=True)
+                    "--no-index", str(wheels[0])], check=True, capture_output=True, text=True, env=clean)
     # The dependencies (lark, jsonschema, ...) come from this environment; the engine itself does not.
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
