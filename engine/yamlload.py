@@ -1,7 +1,7 @@
 """Loading YAML with positions.
 
-:func:`load_yaml` reads one YAML document with PyYAML's pure-Python scanner
-and parser (the safe subset: no Python tags, no code) and builds plain Python
+:func:`load_yaml` reads one YAML document with PyYAML's parser (the safe
+subset: no Python tags, no code) and builds plain Python
 data -- ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool``, ``None`` --
 together with the position of every node, keyed by its path from the root::
 
@@ -12,6 +12,15 @@ together with the position of every node, keyed by its path from the root::
 Composition and construction are our own (iterative, so no input can cause a
 ``RecursionError``); PyYAML only supplies the events.  The loader never raises
 anything but :class:`~engine.errors.YamlError`.
+
+The events come from libyaml when PyYAML has it (about ten times faster than
+the pure-Python parser; its marks count characters exactly as the pure-Python
+reader does, which a test checks on every YAML file in the repository).  A text
+that libyaml refuses, or whose loading reports any problem, is loaded again
+with the pure-Python parser, so every diagnostic is the same with or without
+libyaml.  A text holding a byte-order mark (libyaml does not count one in its
+offsets), a tab or a block scalar header touching a `#` (libyaml accepts some
+of those that PyYAML refuses) goes the pure-Python way.
 
 Decisions (the YAML 1.1 surprises are switched off; YAML 1.2 core schema
 otherwise):
@@ -170,6 +179,17 @@ class _Alias:
 _Node = Union[_Scalar, _Seq, _Map, _Alias]
 _Entry = tuple[object, _Node, _Node, Union[_Node, None]]
 _MERGE = "<<merge>>"  # tag of a plain `<<` key
+
+
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml
+    _CParser = None
+
+
+# texts that libyaml reads differently: a byte-order mark (not counted in libyaml's offsets),
+# tabs and a block scalar header followed by `#` (accepted by libyaml, refused by PyYAML)
+_PURE_ONLY = re.compile(r"\ufeff|\t|[|>][-+0-9]*#")
 
 
 class _Events(Reader, Scanner, Parser):
@@ -517,8 +537,9 @@ def _diagnostic(code: str, source: Source, span: Span | None, *,
 class _Loader:
     """One load: events -> nodes -> data and positions."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, fast: bool = False) -> None:
         self.source = source
+        self.fast = fast  # events from libyaml
         self.diagnostics: list[Diagnostic] = []
         self.positions: dict[Path, NodePos] = {}
         self.alias_nodes = 0
@@ -544,7 +565,7 @@ class _Loader:
 
     def compose(self) -> _Node | None:
         """Build the node tree of the single document, iteratively."""
-        events = _Events(self.source.text)
+        events = _CParser(self.source.text) if self.fast else _Events(self.source.text)
         anchors: dict[str, tuple[_Node, int]] = {}
         stack: list[_Seq | _Map] = []
         pending_key: list[_Node | None] = []
@@ -588,7 +609,7 @@ class _Loader:
             elif isinstance(event, (ScalarEvent, CollectionStartEvent)):
                 node: _Node
                 if isinstance(event, ScalarEvent):
-                    node = _Scalar(self.scalar_tag(event), event.value, start, end, event.style)
+                    node = _Scalar(self.scalar_tag(event), event.value, start, end, event.style or None)
                 else:
                     if len(stack) >= MAX_DEPTH:
                         raise self.too_deep(start)
@@ -620,7 +641,7 @@ class _Loader:
     def scalar_tag(self, event: ScalarEvent) -> str:
         tag = event.tag
         if tag is None:
-            if event.style is None:
+            if not event.style:  # plain: None from PyYAML's parser, "" from libyaml's
                 return _MERGE if event.value == "<<" else _resolve(event.value)
             return _STD + "str"
         if tag == "!":
@@ -790,6 +811,15 @@ def load_yaml(source: Source) -> Loaded:
     """
     if len(source.text) > MAX_CHARS:
         raise YamlError(_diagnostic("yaml.too-large", source, None, size=len(source.text), limit=MAX_CHARS))
+    if _CParser is not None and not _PURE_ONLY.search(source.text):
+        fast = _Loader(source, fast=True)
+        try:
+            data = fast.build(fast.compose())
+        except Exception:  # noqa: BLE001 - any problem: loaded again below, for the exact diagnostics
+            pass
+        else:
+            if not fast.diagnostics:
+                return Loaded(data, fast.positions, source)
     loader = _Loader(source)
     try:
         root = loader.compose()

@@ -580,3 +580,58 @@ def test_never_raises_anything_but_yaml_error(parts: list[str]) -> None:
     assert () in loaded.positions
     for pos in loaded.positions.values():
         assert 0 <= pos.value.start <= pos.value.end <= len(text)
+
+
+# -- libyaml and the pure-Python parser give the same result ---------------------------------------
+
+_REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+_YAML_FILES = sorted(p for pattern in ("rulebooks/**/*.yaml", "plugins/**/*.yaml", "tests/data/**/*.yaml",
+                                       "examples/**/*.yaml") for p in _REPO.glob(pattern))
+_TRICKY = [
+    "a: 😀b\nc: [1, 2]\n",
+    "a: b\r\nc: |\r\n  x\r\n  y\r\n",
+    'k: "\\u00e9😀"\nz: >\n  folded\n  text\n',
+    "base: &x {b: 1}\nc: *x\nd:\n  <<: *x\n  e: 2\n",
+    "- 中文：值\n- '引号'\n- \"全角（括号）\"\n",
+    "a: 1\na: 2\n",  # a problem: both report it the same way
+    "a: [1, 2\n",  # a syntax error
+    "\ufeffa: 1\n",
+]
+
+
+def _load_both(monkeypatch: pytest.MonkeyPatch, name: str, text: str) -> tuple[object, object]:
+    import engine.yamlload as yl
+
+    def run() -> object:
+        try:
+            loaded = load_yaml(Source(name, text))
+        except YamlError as e:
+            return [d.render() for d in e.diagnostics]
+        return loaded.data, loaded.positions
+
+    fast = run()
+    with monkeypatch.context() as m:
+        m.setattr(yl, "_CParser", None)
+        pure = run()
+    return fast, pure
+
+
+@pytest.mark.parametrize("path", _YAML_FILES, ids=[str(p.relative_to(_REPO)) for p in _YAML_FILES])
+def test_libyaml_and_pure_python_load_files_alike(monkeypatch: pytest.MonkeyPatch, path: object) -> None:
+    text = path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    fast, pure = _load_both(monkeypatch, str(path), text)
+    assert fast == pure
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_libyaml_and_pure_python_load_tricky_texts_alike(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    fast, pure = _load_both(monkeypatch, "t.yaml", text)
+    assert fast == pure
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_YAMLISH, max_size=40))
+def test_libyaml_and_pure_python_load_generated_texts_alike(parts: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as m:
+        fast, pure = _load_both(m, "g.yaml", "".join(parts))
+    assert fast == pure
