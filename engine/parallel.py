@@ -33,6 +33,7 @@ from engine.model import Outcome, Status
 __all__ = ["Block", "DecisionView", "evaluate_blocks", "evaluate_parallel"]
 
 CHUNK = 256
+BLOCK_BYTES = 1 << 18  # JSON Lines blocks: about 250 records of 1 KiB
 
 _WORKER: dict[str, Any] = {}
 
@@ -65,7 +66,7 @@ def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
     dumps = json.dumps
     out: list[tuple[Any, ...]] = []
     for ref, record in chunk:
-        if isinstance(record, str):
+        if record.__class__ is str or record.__class__ is bytes:
             record = parse_json_line(record)
         if isinstance(record, BadRecord):
             out.append(("bad", record))
@@ -271,23 +272,21 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     # once per block: the summary of one of them, times how many there were
     alike: dict[Any, list[Any]] = {}
     evaluate = decision.evaluate
-    out: list[str] = []
+    out: list[Any] = []  # the lines: UTF-8 bytes if ``encode``, else text
     append = out.append
     count = 0
     for line in lines:
-        if line.__class__ is str:
-            ref = InputRef(path, number)
-            number += 1
-            if not line.strip():
-                continue
-            record = parse_json_line(line)
-        else:  # the rest of the file is not UTF-8 text
-            ref, record = InputRef(path, None), line
+        ref = InputRef(path, number)
+        number += 1
+        if not line.strip():
+            continue
+        record = parse_json_line(line)
         count += 1
         if isinstance(record, BadRecord):
             message = record.message_zh if lang == "zh" else record.message
             summary.outcomes["error"] += 1
-            append(json.dumps(error_object(label[0], label[1], decision.name, ref, message), ensure_ascii=False))
+            text = json.dumps(error_object(label[0], label[1], decision.name, ref, message), ensure_ascii=False)
+            append(text.encode("utf-8") if encode else text)
             continue
         d = evaluate(record, as_of, ref)
         compiled = getattr(d, "_cd", None)
@@ -309,12 +308,10 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
         for k, v in one.failures.items():
             summary.failures[k] += v * n
         summary.warnings += one.warnings * n
-    if encode:
-        text: str | bytes = b"\n".join([x if x.__class__ is bytes else x.encode("utf-8") for x in out]) + b"\n" \
-            if out else b""
-    else:
-        text = "\n".join(out) + "\n" if out else ""
-    return Block(text, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
+    if out:  # one join, the last line's newline included
+        out.append(b"" if encode else "")
+    joined = b"\n".join(out) if encode else "\n".join(out)  # type: ignore[arg-type]
+    return Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
 
 
 def _work_block(task: tuple[int, tuple[str, int, list[str]]]) -> Block:
@@ -344,34 +341,27 @@ def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, la
     _WORKER["out"] = out
 
 
-def _chunks(path: str, size: int) -> Iterator[tuple[str, int, list[Any]]]:
-    """The lines of a JSON Lines file in runs of ``size`` as (file, first line number, lines); a file
-    that is not UTF-8 ends with a ``BadRecord`` in place of a line, as ``records.read_records`` reads it."""
-    from pathlib import Path
-
+def _chunks(path: str, size: int) -> Iterator[tuple[str, int, list[bytes]]]:
+    """The lines of a JSON Lines file, as bytes, in runs of about ``size`` bytes (whole lines) as
+    (file, first line number, lines)."""
     from engine.errors import Diagnostic, UsageError
-    from engine.records import BadRecord
+    from engine.records import open_jsonl
 
     number = 1
-    lines: list[Any] = []
     try:
-        with Path(path).open(encoding="utf-8-sig") as f:
-            for line in f:
-                lines.append(line)
-                if len(lines) >= size:
-                    yield path, number, lines
-                    number += len(lines)
-                    lines = []
+        with open_jsonl(path) as f:
+            while True:
+                lines = f.readlines(size)
+                if not lines:
+                    break
+                yield path, number, lines
+                number += len(lines)
     except FileNotFoundError:
         raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
                                     message_zh=f"找不到文件 `{path}`")) from None
-    except UnicodeDecodeError as e:
-        lines.append(BadRecord(f"the file is not UTF-8 text ({e.reason})", "文件不是 UTF-8 文本"))
     except OSError as e:
         raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
                                     message_zh=f"无法读取 `{path}`")) from None
-    if lines:
-        yield path, number, lines
 
 
 def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_name: str | None,
@@ -388,7 +378,7 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     """
     if jobs <= 1:  # in this process: UTF-8 when it goes straight to the file
         for path in files:
-            for chunk in _chunks(path, CHUNK):
+            for chunk in _chunks(path, BLOCK_BYTES):
                 yield _block(decision, as_of, lang, label, chunk, out_fd is not None)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
@@ -412,7 +402,7 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     with ctx.Pool(jobs, initializer=_init_blocks,
                   initargs=(rulebook, decision_name, as_of, lang, parent, label, out)) as pool:
         for path in files:
-            for chunk in _chunks(path, CHUNK):
+            for chunk in _chunks(path, BLOCK_BYTES):
                 pending.append(pool.apply_async(_work_block, ((seq, chunk),)))
                 seq += 1
                 while len(pending) > in_flight:

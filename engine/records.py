@@ -68,8 +68,20 @@ def _json_error(e: json.JSONDecodeError) -> BadRecord:
     return BadRecord(f"not valid JSON: {e.msg} (column {e.colno})", f"不是有效的 JSON：{e.msg}（第 {e.colno} 列）")
 
 
-def parse_json_line(line: str) -> Any:
-    """One JSON Lines record, or the BadRecord saying why it cannot be read."""
+def not_utf8(raw: bytes, e: UnicodeDecodeError) -> BadRecord:
+    """The error of a line that is not UTF-8 text: the first bad byte and where it is."""
+    return BadRecord(f"the line is not UTF-8 text (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line)",
+                     f"该行不是 UTF-8 文本（行内第 {e.start + 1} 个字节 0x{raw[e.start]:02x}）")
+
+
+def parse_json_line(line: str | bytes) -> Any:
+    """One JSON Lines record (a line as text, or as the file's bytes), or the BadRecord saying
+    why it cannot be read."""
+    if line.__class__ is bytes:
+        try:
+            line = line.decode("utf-8")  # type: ignore[union-attr]
+        except UnicodeDecodeError as e:
+            return not_utf8(line, e)  # type: ignore[arg-type]
     try:
         return _checked(json.loads(line))
     except json.JSONDecodeError as e:
@@ -78,17 +90,30 @@ def parse_json_line(line: str) -> Any:
         return BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
 
 
-def _read_jsonl(stream: TextIO, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
+def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
+    """The records of a JSON Lines stream, text or bytes (``raw``: the lines unparsed)."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         yield InputRef(name, number), (line if raw else parse_json_line(line))
 
 
-def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, str]]:
+def open_jsonl(path: str) -> Any:
+    """A JSON Lines file opened for reading its lines as bytes, a UTF-8 byte-order mark skipped.
+
+    Bytes, not text: a line that is not UTF-8 is then that line's error, and the lines
+    after it are still read.
+    """
+    f = Path(path).open("rb")
+    if f.read(3) != b"\xef\xbb\xbf":
+        f.seek(0)
+    return f
+
+
+def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, bytes]]:
     """The non-blank lines of a JSON Lines file, unparsed (``--jobs`` parses them in the workers)."""
     try:
-        with Path(path).open(encoding="utf-8-sig") as f:
+        with open_jsonl(path) as f:
             yield from _read_jsonl(f, path, raw=True)
     except FileNotFoundError:
         raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
@@ -277,7 +302,7 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
                 yield from _read_csv(f, path, schema, tab=path.lower().endswith(".tsv"))
             return
         if fmt == "jsonl":
-            with p.open(encoding="utf-8-sig") as f:
+            with open_jsonl(path) as f:
                 yield from _read_jsonl(f, path)
         else:
             yield from _read_json(p.read_text(encoding="utf-8-sig"), path)

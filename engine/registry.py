@@ -244,10 +244,18 @@ class VersionedDecision:
             raise UsageError(Diagnostic("usage.unknown-decision", f"no version of `{rulebook_id}` in force has a "
                                         f"decision `{name}`", message_zh=f"规则集 `{rulebook_id}` 没有决定 `{name}`"))
         self.newest = self.versions[-1][1]
+        # the versions in force, latest first: the first whose dates hold a day is the one in force on it
+        ranked = sorted((ed for ed in self.versions if ed[0].status == "in_force"),
+                        key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
+        self._in_force = [(e.effective_from, e.effective_until, d) for e, d in ranked]
 
     def version_on(self, day: _dt.date) -> CompiledDecision | None:
-        chosen = [(e, d) for e, d in self.versions if e.in_force_on(day)]
-        return max(chosen, key=lambda ed: (ed[0].effective_from, ed[0].version))[1] if chosen else None
+        """The version in force on ``day`` (the latest to take effect), or None."""
+        iso = day.isoformat()
+        for start, end, decision in self._in_force:
+            if start <= iso and (end is None or iso <= end):
+                return decision
+        return None
 
     def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
                  ) -> Decision:

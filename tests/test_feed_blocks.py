@@ -83,6 +83,8 @@ def test_a_file_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     common = ["--format", "json", "--lang", "en", "--progress", "never"]
     ref = record_by_record(monkeypatch, "check", RB, str(bad), *common, "--jobs", "1")
     assert "not UTF-8" in ref[1]
+    lines = [json.loads(x) for x in ref[1].splitlines()]  # the lines after the bad one are decided too
+    assert len(lines) == 6001 and [x["input"]["line"] for x in lines if x["outcome"] == "error"] == [3001]
     for jobs in ("1", "2"):
         assert run("check", RB, str(bad), *common, "--jobs", jobs) == ref
 

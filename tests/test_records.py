@@ -109,6 +109,17 @@ def test_not_utf8_is_a_bad_record(tmp_path: Path) -> None:
     assert ref.file == path
 
 
+def test_a_line_that_is_not_utf8_stops_only_itself(tmp_path: Path) -> None:
+    gbk = '{"id": "b", "name": "张三"}'.encode("gb18030")
+    path = write(tmp_path, "r.jsonl", b'\xef\xbb\xbf{"id": "a"}\n' + gbk + b'\n{"id": "c", "name": "\xe6\x9d\x8e"}\n')
+    [(r1, a), (r2, bad), (r3, c)] = list(read_records(path))
+    assert (r1.line, a) == (1, {"id": "a"})
+    assert r2.line == 2 and isinstance(bad, BadRecord)
+    assert bad.message == "the line is not UTF-8 text (byte 0xd5 at byte 22 of the line)"
+    assert "第 22 个字节 0xd5" in bad.message_zh
+    assert (r3.line, c) == (3, {"id": "c", "name": "李"})
+
+
 def test_explicit_format_overrides_the_extension(tmp_path: Path) -> None:
     path = write(tmp_path, "records.txt", '{"id": "a"}\n{"id": "b"}\n')
     assert summary(path, input_format="jsonl") == [(1, "a"), (2, "b")]
