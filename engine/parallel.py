@@ -376,6 +376,11 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     next), and the parent writes the others when their turn comes: the blocks come back
     without text.  Otherwise their text comes back as UTF-8 bytes.
     """
+    import gc
+
+    # The rulebook, its compiled code and the modules are long-lived: the collector need not look
+    # at them again each time a record's garbage is collected (and forked workers share them).
+    gc.freeze()
     if jobs <= 1:  # in this process: UTF-8 when it goes straight to the file
         for path in files:
             for chunk in _chunks(path, BLOCK_BYTES):
