@@ -364,6 +364,17 @@ def _chunks(path: str, size: int) -> Iterator[tuple[str, int, list[bytes]]]:
                                     message_zh=f"无法读取 `{path}`")) from None
 
 
+def _compile_ahead(decision: Any) -> None:
+    """Compile each version's decision functions and JSON trace now (else on first use)."""
+    versions = getattr(decision, "versions", None)
+    for compiled in [d for _e, d in versions] if versions is not None else [decision]:
+        try:
+            compiled.compile()
+            compiled._trace_function("bytes")
+        except Exception:  # noqa: BLE001, S110 - nothing lost: each worker compiles on first use
+            pass
+
+
 def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_name: str | None,
                     as_of: _dt.date | None, lang: str, label: tuple[str, str], jobs: int,
                     out_fd: int | None = None) -> Iterator[Block]:
@@ -389,6 +400,9 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     parent = decision if method == "fork" else None
+    if parent is not None:  # compiled once here, not once in each forked worker
+        _compile_ahead(decision)
+        gc.freeze()
     out = (out_fd, ctx.Value("q", 0, lock=False), ctx.Lock()) if method == "fork" and out_fd is not None else None
     pending: collections.deque[Any] = collections.deque()
     in_flight = max(2, 2 * jobs)
