@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from engine.errors import Diagnostic
 from engine.lang import ast as A
@@ -100,6 +100,30 @@ class Checked:
 
     def type_of(self, node: A.Node) -> Type:
         return self.types.get(id(node), T.DYN)
+
+    def path_of(self, node: A.Node, var_label: Callable[[str], str | None] = lambda _name: None) -> str:
+        """A readable path for messages: ``recommender.kind``, ``introducers[].is_member``.
+
+        ``var_label`` gives the label of a comprehension variable in scope (e.g. ``introducers[]``
+        for ``i`` in ``introducers.filter(i, ...)``), or None.
+        """
+        if isinstance(node, A.Select):
+            if id(node) in self.idents:
+                return self.idents[id(node)][1]
+            base = self.path_of(node.operand, var_label)
+            return f"{base}.{node.field}" if base else node.field
+        if isinstance(node, A.Ident):
+            kind, name = self.idents.get(id(node), ("", node.name))
+            if kind == "record":
+                return ""
+            if kind == "var":
+                label = var_label(name)
+                if label is not None:
+                    return label
+            return name
+        if isinstance(node, A.Index):
+            return self.path_of(node.operand, var_label) + "[]"
+        return "(value)"
 
     @property
     def ok(self) -> bool:

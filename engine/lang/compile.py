@@ -340,24 +340,11 @@ class _Gen:
         return _call(gname, _name("rec"), _name("as_of"), _name("ctx"))
 
     def path_of(self, node: A.Node) -> str:
-        """A readable path for messages: ``recommender.kind``, ``introducers[].is_member``."""
-        if isinstance(node, A.Select):
-            if id(node) in self.c.idents:
-                return self.c.idents[id(node)][1]
-            base = self.path_of(node.operand)
-            return f"{base}.{node.field}" if base else node.field
-        if isinstance(node, A.Ident):
-            kind, name = self.c.idents.get(id(node), ("", node.name))
-            if kind == "record":
-                return ""
-            if kind == "var":
-                for cel, _py, label in reversed(self.var_names):
-                    if cel == name:
-                        return label
-            return name
-        if isinstance(node, A.Index):
-            return self.path_of(node.operand) + "[]"
-        return "(value)"
+        """A readable path for messages (see ``Checked.path_of``)."""
+        def label(name: str) -> str | None:
+            return next((lbl for cel, _py, lbl in reversed(self.var_names) if cel == name), None)
+
+        return self.c.path_of(node, label)
 
     def guard(self, value: py.expr, ft: Type, path: str, out: list[py.stmt], into: str | None = None) -> py.expr:
         """Check a value read from the record against its schema type (``into``: a variable

@@ -122,23 +122,10 @@ class _Walker:
         return self.names[(kind, name)](env.rec, env.as_of, env.ctx)
 
     def path_of(self, node: A.Node, env: _Env) -> str:
-        if isinstance(node, A.Select):
-            if id(node) in self.c.idents:
-                return self.c.idents[id(node)][1]
-            base = self.path_of(node.operand, env)
-            return f"{base}.{node.field}" if base else node.field
-        if isinstance(node, A.Ident):
-            kind, name = self.c.idents.get(id(node), ("", node.name))
-            if kind == "record":
-                return ""
-            if kind == "var":
-                for var, _value, label in reversed(env.vars):
-                    if var == name:
-                        return label
-            return name
-        if isinstance(node, A.Index):
-            return self.path_of(node.operand, env) + "[]"
-        return "(value)"
+        def label(name: str) -> str | None:
+            return next((lbl for var, _value, lbl in reversed(env.vars) if var == name), None)
+
+        return self.c.path_of(node, label)
 
     def guard(self, value: Any, ft: Type, path: str) -> Any:
         kind = ft.kind
