@@ -469,10 +469,11 @@ def cmd_explain(io: _Io) -> int:
 
 
 def _rulebook_files(paths: list[str]) -> list[Path]:
-    from engine.registry import bundled_rulebook_paths
+    """The YAML files of the paths given (folders searched), or with none every installed rulebook."""
+    from engine.registry import installed_rulebook_paths
 
     if not paths:
-        return bundled_rulebook_paths()
+        return installed_rulebook_paths()
     out: list[Path] = []
     for p in paths:
         path = Path(p)

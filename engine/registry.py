@@ -31,7 +31,8 @@ from engine.lang.values import to_date
 from engine.schemas import data_dir
 from engine.source import Source
 
-__all__ = ["Registry", "RulebookEntry", "VersionedDecision", "bundled_rulebook_paths", "plugin_entries"]
+__all__ = ["Registry", "RulebookEntry", "VersionedDecision", "bundled_rulebook_paths", "installed_rulebook_paths",
+           "plugin_entries"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,20 @@ def bundled_rulebook_paths() -> list[Path]:
     """The rulebook files the engine itself ships (registered by its built-in plugin)."""
     root = data_dir() / "rulebooks"
     return sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")])
+
+
+def installed_rulebook_paths() -> list[Path]:
+    """Every rulebook file installed: the plugins' (the engine's own first), then those in the
+    ``RULEBOOK_PATH`` folders; files that do not load are included (``lint`` reports them)."""
+    from engine.pluginmanager import get_plugin_manager
+
+    paths = [Path(path) for path, _info in get_plugin_manager().rulebook_files()]
+    for folder in os.environ.get("RULEBOOK_PATH", "").split(os.pathsep):
+        if folder.strip():
+            root = Path(folder)
+            paths.extend(sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]))
+    seen: set[Path] = set()
+    return [p for p in paths if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
 
 
 def plugin_entries() -> list[RulebookEntry]:

@@ -301,3 +301,14 @@ def test_progress_line_when_asked(tmp_path: Path) -> None:
     code, out, err = run("check", RB, str(feed), "--progress", "always", "--format", "json")
     assert code == 0 and len(lines_of(out)) == 600
     assert "Traceback" not in err
+
+
+def test_lint_without_paths_covers_rulebook_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "ours" / "broken.yaml"
+    broken.parent.mkdir()
+    broken.write_text("rulebook: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("RULEBOOK_PATH", str(tmp_path / "ours"))
+    code, out, _ = run("lint", "--lang", "en")
+    assert code == 2
+    assert "broken.yaml:2:1: error[yaml.syntax]" in out
+    assert "membership.yaml" in out  # the bundled rulebooks are still linted
