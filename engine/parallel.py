@@ -389,6 +389,9 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     """
     import gc
 
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    if jobs > 1 and method == "fork":
+        _compile_ahead(decision)  # here, not once in each forked worker
     # The rulebook, its compiled code and the modules are long-lived: the collector need not look
     # at them again each time a record's garbage is collected (and forked workers share them).
     gc.freeze()
@@ -397,12 +400,8 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
             for chunk in _chunks(path, BLOCK_BYTES):
                 yield _block(decision, as_of, lang, label, chunk, out_fd is not None)
         return
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     parent = decision if method == "fork" else None
-    if parent is not None:  # compiled once here, not once in each forked worker
-        _compile_ahead(decision)
-        gc.freeze()
     out = (out_fd, ctx.Value("q", 0, lock=False), ctx.Lock()) if method == "fork" and out_fd is not None else None
     pending: collections.deque[Any] = collections.deque()
     in_flight = max(2, 2 * jobs)

@@ -97,8 +97,10 @@ def installed_rulebook_paths() -> list[Path]:
         if folder.strip():
             root = Path(folder)
             paths.extend(sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]))
-    seen: set[Path] = set()
-    return [p for p in paths if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
+    unique: dict[Path, Path] = {}  # the same file reached twice is linted once
+    for path in paths:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def plugin_entries() -> list[RulebookEntry]:
@@ -259,18 +261,12 @@ class VersionedDecision:
             raise UsageError(Diagnostic("usage.unknown-decision", f"no version of `{rulebook_id}` in force has a "
                                         f"decision `{name}`", message_zh=f"规则集 `{rulebook_id}` 没有决定 `{name}`"))
         self.newest = self.versions[-1][1]
-        # the versions in force, latest first: the first whose dates hold a day is the one in force on it
-        ranked = sorted((ed for ed in self.versions if ed[0].status == "in_force"),
-                        key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
-        self._in_force = [(e.effective_from, e.effective_until, d) for e, d in ranked]
+        # latest first: the first version in force on a day is the one that took effect last
+        self._ranked = sorted(self.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
 
     def version_on(self, day: _dt.date) -> CompiledDecision | None:
         """The version in force on ``day`` (the latest to take effect), or None."""
-        iso = day.isoformat()
-        for start, end, decision in self._in_force:
-            if start <= iso and (end is None or iso <= end):
-                return decision
-        return None
+        return next((d for e, d in self._ranked if e.in_force_on(day)), None)
 
     def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
                  ) -> Decision:

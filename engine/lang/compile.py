@@ -523,17 +523,20 @@ class _Gen:
         body: list[py.stmt] = []
         stop = [_assign(r, py.Constant(absorbing)), py.Break()]
         for operand in operands:
-            e = self.expr(operand, body)
-            if _is_bool(e):
-                body.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e), body=stop, orelse=[]))
-            else:
-                v = self.named(e, body)
-                body.append(py.If(test=_is(v, py.Constant(absorbing)), body=stop, orelse=[
-                    py.If(test=_is(v, py.Constant(not absorbing), negate=True), body=[_raise(_name("_Bail"))],
-                          orelse=[])]))
+            self.stop_at(self.expr(operand, body), absorbing, stop, body)
         body.append(py.Break())
         out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
         return _bool(_name(r))
+
+    def stop_at(self, e: py.expr, absorbing: bool, stop: list[py.stmt], out: list[py.stmt]) -> None:
+        """Run ``stop`` when ``e`` is ``absorbing``; a value that is not a bool leaves the
+        optimistic function (``_Bail``: the exact one then reports it)."""
+        if _is_bool(e):
+            out.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e), body=stop, orelse=[]))
+            return
+        v = self.named(e, out)
+        out.append(py.If(test=_is(v, py.Constant(absorbing)), body=stop, orelse=[
+            py.If(test=_is(v, py.Constant(not absorbing), negate=True), body=[_raise(_name("_Bail"))], orelse=[])]))
 
     def named(self, e: py.expr, out: list[py.stmt]) -> py.Name:
         """``e`` in a variable (a constant too: ``is`` with a literal is a SyntaxWarning)."""
@@ -732,15 +735,8 @@ class _Gen:
         if macro in ("all", "exists"):
             stop = macro == "exists"
             out.append(_assign(acc, py.Constant(not stop)))
-            e = self.expr(node.body, loop_body)
             done = [_assign(acc, py.Constant(stop)), py.Break()]
-            if _is_bool(e):
-                loop_body.append(py.If(test=e if stop else py.UnaryOp(op=py.Not(), operand=e), body=done, orelse=[]))
-            else:
-                v = self.named(e, loop_body)
-                loop_body.append(py.If(test=_is(v, py.Constant(stop)), body=done, orelse=[
-                    py.If(test=_is(v, py.Constant(not stop), negate=True), body=[_raise(_name("_Bail"))],
-                          orelse=[])]))
+            self.stop_at(self.expr(node.body, loop_body), stop, done, loop_body)
             return _bool(_name(acc))
         return self.build_comprehension(node, var, acc, p, loop_body, out)
 
