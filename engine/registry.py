@@ -263,10 +263,19 @@ class VersionedDecision:
         self.newest = self.versions[-1][1]
         # latest first: the first version in force on a day is the one that took effect last
         self._ranked = sorted(self.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
+        self._on: dict[_dt.date, CompiledDecision | None] = {}  # version_on, remembered per day
 
     def version_on(self, day: _dt.date) -> CompiledDecision | None:
         """The version in force on ``day`` (the latest to take effect), or None."""
-        return next((d for e, d in self._ranked if e.in_force_on(day)), None)
+        try:
+            return self._on[day]
+        except KeyError:
+            pass
+        found = next((d for e, d in self._ranked if e.in_force_on(day)), None)
+        if len(self._on) >= 4096:  # a feed's days are few; a memo that starts again when full
+            self._on.clear()
+        self._on[day] = found
+        return found
 
     def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
                  ) -> Decision:

@@ -113,7 +113,10 @@ def check_decision(decision: CompiledDecision, record: Any, as_of: Any = None, i
     # first the JSON (before `rules` is read: the generated trace), then everything else
     for lang in ("zh", "en"):
         assert fast.to_json(lang) == general.to_json(lang)
-        assert fast.to_json_text(lang) == json.dumps(general.to_json(lang), ensure_ascii=False)
+        text = json.dumps(general.to_json(lang), ensure_ascii=False)
+        assert fast.to_json_text(lang) == text
+        # the JSON lines a feed writes (rule objects remembered from earlier records: see memo_key)
+        assert decision.evaluate(record, as_of, input).to_json_bytes(lang) == text.encode("utf-8")
     again = decision.evaluate(record, as_of, input)
     assert results(again) == results(general)
     assert results(fast) == results(general)
@@ -396,3 +399,48 @@ def test_a_deep_decision_still_evaluates(tmp_path: Path) -> None:
     assert decision._decide is None
     for record in ({**GOOD, "n": 400}, {**GOOD, "n": 4}, {**GOOD, "n": "x"}, {"day": "2024-01-01"}):
         check_decision(decision, record)
+
+
+def test_remembered_rule_objects_are_those_of_equal_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON trace remembers each rule's object by its status and values: values that are
+    equal as Python keys but written differently (1, true, 1.0; 0.0 and -0.0; a list of them)
+    must never share one, and a memo that fills up starts again."""
+    import engine.lang.compile as compile_module
+
+    monkeypatch.setattr(compile_module, "MEMO_SIZE", 3)
+    (tmp_path / "fast.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
+    # every value of `any` passes here: only the values tell the records apart
+    shows_any = RULEBOOK.split("decisions:")[0] + textwrap.dedent("""\
+        decisions:
+          d:
+            record: fast.json
+            as_of: record.day
+            values:
+              anyv: record.any
+            rules:
+              - id: r_shows
+                article: 9
+                cite: c0
+                require: anyv != "never" || anyv == null
+                message: {zh: "{anyv}", en: "{anyv}"}
+              - id: r_n
+                article: 9
+                cite: c1
+                require: record.n != 99
+                message: {zh: "{n}", en: "{n}"}
+        """)
+    decision = build_rulebook(Source("fast.yaml", shows_any), base_dir=tmp_path).decision("d")
+    assert decision.rule_ids[0] == "r_shows"
+    alike = [1, True, 1.0, 0, False, 0.0, -0.0, "1", [1], [True], [1.0], ["1"], [], ["a", "b"], ["a", "b"],
+             "2024-01-01", ["2024-01-01"], None, 2**70, {"a": 1}, 1, True, 1.0]
+    for lang_first in ("zh", "en"):
+        for value in alike:
+            for record in ({**GOOD, "any": value}, {**GOOD, "any": value, "items": [], "tags": ["q"]},
+                           {**GOOD, "any": value, "n": value}):
+                general = decision._evaluate(record, None, InputRef("f.jsonl", 7))
+                line = decision.evaluate(record, None, InputRef("f.jsonl", 7)).to_json_bytes(lang_first)
+                assert line == json.dumps(general.to_json(lang_first), ensure_ascii=False).encode("utf-8")
+    trace = decision._trace_function("bytes")
+    memos = {k: v for k, v in trace.__globals__.items() if k.startswith("_memo")}
+    assert memos and all(len(m) <= 3 for m in memos.values())
+    assert any(m for m in memos.values()), "rule objects are remembered"

@@ -1613,6 +1613,53 @@ class _TraceGen(_DecisionGen):
             parts.append(py.FormattedValue(value=value, conversion=-1, format_spec=None))
         return py.JoinedStr(values=parts) if parts else py.Constant("")
 
+    def memo_key(self, x: str, t: Type | None, boolean: bool) -> py.expr:
+        """``x``'s part of a rule's memo key: values equal as keys must be written alike, so a
+        value whose class its static type does not fix goes through ``_mk``, and one that is not
+        of the class its type names makes the key unhashable (``_NOKEY``): not remembered."""
+        kind = t.kind if t is not None and not t.nullable else ""
+        if boolean:
+            return _name(x)
+        if kind == "list":  # often empty: ``()`` (no other value's part is an empty tuple)
+            return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(_name(x)), _name("list")),
+                                                               py.UnaryOp(op=py.Not(), operand=_name(x))]),
+                            body=py.Tuple(elts=[], ctx=py.Load()), orelse=_call("_mk", _name(x)))
+        cls = {"string": "str", "int": "int", "bool": "bool", "date": "_date"}.get(kind)
+        if cls is None:
+            return _call("_mk", _name(x))
+        return py.IfExp(test=_is(_cls(_name(x)), _name(cls)), body=_name(x), orelse=_name("_NOKEY"))
+
+    def memo(self, k: int, s: str, xs: list[tuple[str, str, Type | None, bool]], shows_more: bool,
+             compute: list[py.stmt]) -> list[py.stmt]:
+        """Rule ``k``'s JSON object ``_r{k}``, from a per-rule memo when the same status, language
+        and values were written before (``compute`` makes it otherwise).  Not remembered: a rule
+        with a value missing (``_bad``), a failed rule whose message shows more than its values
+        (``shows_more``), a value that is not a plain scalar or a list of strings and dates."""
+        r, memo, key = f"_r{k}", f"_memo{k}", f"_key{k}"
+        self.g[memo] = {}
+        test: py.expr = py.UnaryOp(op=py.Not(), operand=_name("_bad"))
+        if shows_more:
+            test = py.BoolOp(op=py.And(), values=[test, _is(_name(s), _name("_FAIL"), negate=True)])
+        parts = [_name(s), _name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
+        remember = [py.If(test=py.Compare(left=_call("_len", _name(memo)), ops=[py.GtE()],
+                                          comparators=[py.Constant(MEMO_SIZE)]),
+                          body=[py.Expr(value=py.Call(func=py.Attribute(value=_name(memo), attr="clear",
+                                                                        ctx=py.Load()), args=[], keywords=[]))],
+                          orelse=[]),
+                    py.Assign(targets=[py.Subscript(value=_name(memo), slice=_name(key), ctx=py.Store())],
+                              value=_name(r))]
+        return [
+            _assign(key, py.IfExp(test=test, body=py.Tuple(elts=parts, ctx=py.Load()), orelse=py.Constant(None))),
+            py.Try(body=[_assign(r, py.Call(func=py.Attribute(value=_name(memo), attr="get", ctx=py.Load()),
+                                            args=[_name(key)], keywords=[]))],
+                   handlers=[py.ExceptHandler(type=_name("_TypeError"), name=None, body=[
+                       py.Assign(targets=[_store(r), _store(key)], value=py.Constant(None))])],
+                   orelse=[], finalbody=[]),
+            py.If(test=_is(_name(r), py.Constant(None)), body=[
+                *compute, py.If(test=_is(_name(key), py.Constant(None), negate=True), body=remember, orelse=[])],
+                orelse=[]),
+        ]
+
     def trace(self, rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
               heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]]
               ) -> Callable[..., Any]:
@@ -1645,6 +1692,7 @@ class _TraceGen(_DecisionGen):
                 xs.append((name, x, t, _is_bool(e)))
             s = statuses[k]
             m = f"_m{k}"
+            mark = len(body)
             # the message, for a rule that failed (no rule is waived here): the template of the
             # language, filled in with the rule's values and its placeholders' own
             msg: list[py.stmt] = []
@@ -1703,12 +1751,21 @@ class _TraceGen(_DecisionGen):
             status = py.Subscript(value=_name(("_STB" if self.raw else "_STT") if text else "_STV"), slice=_name(s),
                                   ctx=py.Load())
             if self.raw:
-                pieces.extend([
+                # the rule's whole JSON object, remembered by what it is made of (see ``memo_key``)
+                r = f"_r{k}"
+                made = _assign(r, _join_bytes([
                     py.Constant(((", " if k else "") + prefix).encode("utf-8")), status,
                     py.Constant((", \"severity\": " + _json.dumps(severity, ensure_ascii=False)
                                  + ", \"message\": ").encode("utf-8")),
                     _name(m), py.Constant(b", \"values\": "), py.Starred(value=_name(v), ctx=py.Load()),
-                    py.Constant(b"}")])
+                    py.Constant(b"}")]))
+                computed = body[mark:]
+                del body[mark:]
+                # a failed rule's message may show more than its values (``extra``): not remembered
+                shows_more = any(name not in {n for n, *_ in xs} for name, entry in extra
+                                 if name in wanted and entry[0] != "const")
+                body.extend(self.memo(k, s, xs, shows_more, [*computed, made]))
+                pieces.append(_name(r))
             elif text:
                 pieces.extend([
                     py.Constant((", " if k else "") + prefix),
@@ -1787,7 +1844,8 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
     gen.g.update({"_U": UNSET, "_MISS": _MISSING_VALUE, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
                   "_STT": {s: _json.dumps(s.value) for s in Status}, "_STV": {s: s.value for s in Status},
                   "_STB": {s: _json.dumps(s.value).encode() for s in Status},
-                  "_es": _encode_string, "_ir": int.__repr__, **helpers})
+                  "_es": _encode_string, "_ir": int.__repr__, "_mk": _memo_key, "_NOKEY": _NOKEY, "_TypeError": TypeError,
+                  "_date": _dt.date, **helpers})
     try:
         return gen.trace(rules, heads, templates)
     except Exception:  # noqa: BLE001 - reports then build each rule's JSON the general way
@@ -1795,3 +1853,33 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
 
 
 _MISSING_VALUE: Any = object()
+
+MEMO_SIZE = 4096  # rule JSON objects remembered per rule (the memo starts again when full)
+
+
+class _Unhashable:
+    """A memo-key part that makes the key unhashable: that rule's object is not remembered."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_NOKEY = _Unhashable()
+
+
+def _memo_key(x: Any) -> Any:
+    """The memo-key part of a value whose static type does not fix its class: values equal as
+    keys are written alike (``1`` and ``true`` differ; so do ``0.0`` and ``-0.0``, so floats are
+    not remembered)."""
+    c = x.__class__
+    if c is str or c is _dt.date:
+        return x
+    if c is int or c is bool:
+        return c, x
+    if x is None:
+        return None
+    if c is list or c is tuple:
+        for e in x:
+            if e.__class__ is not str and e.__class__ is not _dt.date:
+                return _NOKEY
+        return c, *x
+    return _NOKEY
