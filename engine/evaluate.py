@@ -546,23 +546,29 @@ class _Evaluated(Decision):
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
         res = self._res
-        trace = self._cd._trace_function("bytes") if self._rules is None and res[1] is None and res[7] is None \
-            else None
+        cd = self._cd
+        trace = (cd._traces.get("bytes") or cd._trace_function("bytes")) \
+            if self._rules is None and res[1] is None and res[7] is None else None
         if trace is None:
             return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
         inp = self.input
         if inp is None:
             input_text = b"null"
-        elif inp.sheet is None:
-            input_text = f'{{"file": {_json_text(inp.file)}, "line": {_json_text(inp.line)}}}'.encode("utf-8")
+        elif inp.sheet is None and inp.line.__class__ is int:
+            head = _FILE_HEADS.get(inp.file)
+            if head is None:
+                head = _file_head(inp.file)
+            input_text = b"%s%d}" % (head, inp.line)
         else:
             input_text = _dumps(inp.to_json(), ensure_ascii=False).encode("utf-8")
         rid = self.record_id
         outputs = res[4]
         return b"".join((
-            self._cd._json_prefix_bytes, _json_text(rid).encode("utf-8") if rid is not None else b"null",
-            b', "input": ', input_text, b', "as_of": "', res[6].isoformat().encode(), b'", "outcome": "',
-            res[3].value.encode(), b'", "rules": ', trace(self._record, res[6], res[2], res[0], lang),
+            cd._json_prefix_bytes,
+            (_encode_string(rid) if rid.__class__ is str else _json_text(rid) if rid is not None else "null"
+             ).encode("utf-8"),
+            b', "input": ', input_text, _AS_OF_OUTCOME.get((res[6], res[3])) or _as_of_outcome(res[6], res[3]),
+            trace(self._record, res[6], res[2], res[0], lang),
             b', "outputs": ', _json_text(outputs).encode("utf-8") if outputs else b"{}", b"}"))
 
     def to_json_text(self, lang: str = "zh") -> str:
@@ -584,6 +590,25 @@ class _Evaluated(Decision):
                 f'"as_of": "{res[6].isoformat()}", "outcome": "{res[3].value}", '
                 f'"rules": {trace(self._record, res[6], res[2], res[0], lang)}, '
                 f'"outputs": {_json_text(outputs) if outputs else "{}"}}}')
+
+
+_FILE_HEADS: dict[str | None, bytes] = {}  # a file's ``{"file": ..., "line": `` in a JSON line
+_AS_OF_OUTCOME: dict[tuple[_dt.date, Outcome], bytes] = {}  # ``, "as_of": ..., "rules": `` of a JSON line
+
+
+def _file_head(file: str | None) -> bytes:
+    if len(_FILE_HEADS) >= 64:
+        _FILE_HEADS.clear()
+    head = _FILE_HEADS[file] = f'{{"file": {_json_text(file)}, "line": '.encode("utf-8")
+    return head
+
+
+def _as_of_outcome(day: _dt.date, outcome: Outcome) -> bytes:
+    if len(_AS_OF_OUTCOME) >= 4096:
+        _AS_OF_OUTCOME.clear()
+    text = _AS_OF_OUTCOME[day, outcome] = (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", '
+                                           f'"rules": ').encode()
+    return text
 
 
 def _record_id(record: Any) -> str | None:

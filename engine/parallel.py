@@ -25,6 +25,7 @@ import datetime as _dt
 import json
 import multiprocessing as mp
 import os
+import stat
 from typing import Any, Iterable, Iterator
 
 from engine.evaluate import InputRef
@@ -314,8 +315,21 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     return Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
 
 
-def _work_block(task: tuple[int, tuple[str, int, list[str]]]) -> Block:
+def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int]]) -> Block:
     seq, chunk = task
+    if len(chunk) == 4:  # a span of a regular file, read here: (file, first line, offset, length)
+        path, number, offset, length = chunk  # type: ignore[misc]
+        fds = _WORKER.setdefault("fds", {})
+        fd = fds.get(path)
+        if fd is None:
+            fd = fds[path] = os.open(path, os.O_RDONLY)
+        data = os.pread(fd, length, offset)
+        while len(data) < length:  # a short read: the rest
+            more = os.pread(fd, length - len(data), offset + len(data))
+            if not more:
+                break
+            data += more
+        chunk = (path, number, _lines(data))
     block = _block(_WORKER["decision"], _WORKER["as_of"], _WORKER["lang"], _WORKER["label"], chunk, True)
     out = _WORKER.get("out")
     if out is not None:  # the worker writes its lines itself when every block before it is written
@@ -341,24 +355,73 @@ def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, la
     _WORKER["out"] = out
 
 
-def _chunks(path: str, size: int) -> Iterator[tuple[str, int, list[bytes]]]:
-    """The lines of a JSON Lines file, as bytes, in runs of about ``size`` bytes (whole lines) as
-    (file, first line number, lines)."""
+def _lines(data: bytes) -> list[bytes]:
+    """The lines of a run of whole lines, without their line ends (``\\n`` or ``\\r\\n``)."""
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    if b"\r" in data:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    return lines
+
+
+def _runs(f: Any, size: int) -> Iterator[tuple[int, int, bytes]]:
+    """A binary file, from where it stands, in runs of whole lines of about ``size`` bytes:
+    (number of the run's first line, its offset in the file, its bytes).  A line longer than
+    ``size`` is one run."""
+    number = 1
+    offset = f.tell()
+    held: list[bytes] = []  # the start of a line that did not end in what was read
+    while True:
+        data = f.read(size)
+        if not data:
+            if held:
+                run = b"".join(held)
+                yield number, offset, run
+            return
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            held.append(data)
+            continue
+        if held:
+            held.append(data[:cut])
+            run = b"".join(held)
+            held = []
+        else:
+            run = data if cut == len(data) else data[:cut]
+        if cut < len(data):
+            held.append(data[cut:])
+        yield number, offset, run
+        number += run.count(b"\n")
+        offset += len(run)
+
+
+def _open_runs(path: str) -> Any:
     from engine.errors import Diagnostic, UsageError
     from engine.records import open_jsonl
 
-    number = 1
     try:
-        with open_jsonl(path) as f:
-            while True:
-                lines = f.readlines(size)
-                if not lines:
-                    break
-                yield path, number, lines
-                number += len(lines)
+        return open_jsonl(path)
     except FileNotFoundError:
         raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
                                     message_zh=f"找不到文件 `{path}`")) from None
+    except OSError as e:
+        raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
+                                    message_zh=f"无法读取 `{path}`")) from None
+
+
+def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, int, Any] | tuple[str, int, int, int]]:
+    """The lines of a JSON Lines file (as bytes, without line feeds) in runs of about ``size``
+    bytes of whole lines, as (file, first line number, lines).  ``spans``: for a regular file,
+    (file, first line number, offset, length) instead, for a worker to read the run itself."""
+    from engine.errors import Diagnostic, UsageError
+
+    f = _open_runs(path)
+    try:
+        with f:
+            spans = spans and stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+            for number, offset, run in _runs(f, size):
+                yield (path, number, offset, len(run)) if spans else (path, number, _lines(run))
     except OSError as e:
         raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
                                     message_zh=f"无法读取 `{path}`")) from None
@@ -420,7 +483,7 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
     with ctx.Pool(jobs, initializer=_init_blocks,
                   initargs=(rulebook, decision_name, as_of, lang, parent, label, out)) as pool:
         for path in files:
-            for chunk in _chunks(path, BLOCK_BYTES):
+            for chunk in _chunks(path, BLOCK_BYTES, spans=True):
                 pending.append(pool.apply_async(_work_block, ((seq, chunk),)))
                 seq += 1
                 while len(pending) > in_flight:

@@ -95,7 +95,16 @@ def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[Inp
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
+        line = _without_line_end(line)
         yield InputRef(name, number), (line if raw else parse_json_line(line))
+
+
+def _without_line_end(line: Any) -> Any:
+    """A line (text or bytes) without its ``\\n`` or ``\\r\\n``: an error's column is then
+    counted in the line itself."""
+    if line.__class__ is bytes:
+        return line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
+    return line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
 
 
 def open_jsonl(path: str) -> Any:

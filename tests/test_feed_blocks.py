@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine import parallel
 from engine.cli import main
 from engine.report.json import JsonReport
 
@@ -58,12 +59,15 @@ def record_by_record(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, 
         return run(*argv)
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_blocks_write_what_the_records_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+@pytest.mark.parametrize(("lang", "block"), [("zh", parallel.BLOCK_BYTES), ("en", parallel.BLOCK_BYTES), ("en", 500)])
+def test_blocks_write_what_the_records_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str,
+                                             block: int) -> None:
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", block)  # 500: many a record longer than a block
     a, b = tmp_path / "a.jsonl", tmp_path / "b.ndjson"
     lines = feed_lines()
     a.write_text("\n".join(lines[:700]) + "\n", encoding="utf-8")
-    b.write_text("\ufeff" + "\n".join(lines[700:]), encoding="utf-8")  # a BOM, no final newline
+    # a BOM, Windows line ends, no final line end
+    b.write_bytes(("\ufeff" + "\r\n".join(lines[700:])).encode("utf-8"))
     files = [str(a), str(b)]
     common = ["--format", "json", "--lang", lang, "--progress", "never"]
     ref = record_by_record(monkeypatch, "check", RB, *files, *common, "--jobs", "1")
@@ -92,3 +96,23 @@ def test_a_file_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_a_missing_file(tmp_path: Path) -> None:
     code, _, err = run("check", RB, str(tmp_path / "none.jsonl"), "--format", "json", "--jobs", "2", "--lang", "en")
     assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 1 << 18])
+def test_runs_of_whole_lines(tmp_path: Path, size: int) -> None:
+    """What the parent hands out: runs of whole lines with their first line's number and their
+    offset, whatever the run size (a line longer than a run is one run)."""
+    text = b"\xef\xbb\xbf" + b'{"a": 1}\n\n  \r\n{"b": "\xe4\xb8\xad"}\r\n' + b"x" * 100 + b"\n\xff\xfe\nlast"
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(text)
+    expected = path.read_bytes()[3:].split(b"\n")
+    got: list[tuple[int, bytes]] = []
+    for chunk in parallel._chunks(str(path), size, spans=True):
+        name, number, offset, length = chunk
+        assert name == str(path)
+        run_lines = parallel._lines(text[offset:offset + length])
+        got += [(number + i, line) for i, line in enumerate(run_lines)]
+    assert got == [(i, line.removesuffix(b"\r")) for i, line in enumerate(expected, start=1)]
+    plain = [(number + i, line) for _name, number, lines in parallel._chunks(str(path), size)
+             for i, line in enumerate(lines)]
+    assert plain == got
