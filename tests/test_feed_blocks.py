@@ -116,3 +116,39 @@ def test_runs_of_whole_lines(tmp_path: Path, size: int) -> None:
     plain = [(number + i, line) for _name, number, lines in parallel._chunks(str(path), size)
              for i, line in enumerate(lines)]
     assert plain == got
+
+
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """A fault in a forked worker (a bug, never a record) stops the run with what went wrong,
+    and no worker process is left behind."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forked workers only where processes fork")
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("\n".join(json.dumps(record(i), ensure_ascii=False) for i in range(600)) + "\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4096)
+
+    def broken(task: Any) -> Any:
+        if task[0] == 5:
+            if how == "dies":
+                import os
+
+                os._exit(3)
+            raise ValueError("broken on purpose")
+        return work(task)
+
+    work = parallel._work_block
+    monkeypatch.setattr(parallel, "_work_block", broken)
+    from engine.registry import Registry
+
+    rid, version, decision = Registry.default().decision(RB, None)
+    blocks = parallel.evaluate_blocks([str(feed)], decision, rulebook=RB, decision_name=None, as_of=None, lang="en",
+                                      label=(rid, version), jobs=2)
+    got = 0
+    with pytest.raises(RuntimeError, match="broken on purpose" if how == "raises" else "ended unexpectedly"):
+        for block in blocks:
+            got += block.count
+    assert got < 600
+    assert not multiprocessing.active_children()
