@@ -280,10 +280,10 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     append = out.append
     count = 0
     for line in lines:
-        ref = InputRef(path, number)
         number += 1
-        if not line.strip():
+        if not line or line.isspace():
             continue
+        ref = InputRef(path, number - 1)
         record = parse_json_line(line)
         count += 1
         if isinstance(record, BadRecord):
