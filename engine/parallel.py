@@ -482,7 +482,7 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
         return block
 
     tasks = ((seq, chunk) for seq, chunk in enumerate(
-        chunk for path in files for chunk in _chunks(path, BLOCK_BYTES, spans=True)))
+        chunk for path in files for chunk in _chunks(path, BLOCK_BYTES, spans=hasattr(os, "pread"))))
     if method == "fork":  # forked workers and pipes, nothing else running in this process
         for block in _forked(ctx, jobs, tasks, (rulebook, decision_name, as_of, lang, parent, label, out)):
             yield done(block)

@@ -152,3 +152,17 @@ def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.M
             got += block.count
     assert got < 600
     assert not multiprocessing.active_children()
+
+
+def test_spawned_workers_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where processes cannot fork, spawned workers rebuild the rulebook by name and send their
+    blocks back: the same bytes and counts."""
+    feed = tmp_path / "f.jsonl"
+    feed.write_text("\n".join(feed_lines()[:400]) + "\n", encoding="utf-8")
+    common = ["check", RB, str(feed), "--format", "json", "--lang", "en", "--progress", "never"]
+    ref = run(*common, "--jobs", "1")
+    monkeypatch.setattr(parallel.mp, "get_all_start_methods", lambda: ["spawn"])
+    assert run(*common, "--jobs", "2") == ref
+    target = tmp_path / "out.jsonl"
+    code, out, err = run(*common, "--jobs", "2", "--output", str(target))
+    assert (code, out, err) == (ref[0], "", ref[2]) and target.read_text(encoding="utf-8") == ref[1]
