@@ -22,7 +22,8 @@ from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, Comp
 from engine.lang import ast as A
 from engine.lang.check import Checked, Scope, check_condition
 from engine.lang import compile as _compile
-from engine.lang.compile import DecisionPlan, cached_value, compile_condition, compile_decision
+from engine.lang.compile import cached_value, compile_condition
+from engine.lang.compile_decision import DecisionPlan, compile_decision
 from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value

@@ -13,7 +13,7 @@ and its message are computed only when asked for, from the same record, so
 that deciding stays cheap when only the outcome is wanted.
 
 A decision whose expressions compiled into one function
-(``lang.compile.compile_decision``) is evaluated by that function: it returns
+(``lang.compile_decision.compile_decision``) is evaluated by that function: it returns
 the statuses as a tuple, and the :class:`Decision` builds its
 :class:`RuleResult` objects only when ``rules`` is read (``statuses``,
 ``status_of`` and ``outcome`` do not need them).  Anything else (a record
@@ -32,7 +32,7 @@ from json import encoder as json_encoder
 from typing import Any, Callable, Mapping, NamedTuple
 
 from engine.errors import EvalError
-from engine.lang.compile import _MISSING_VALUE, UNSET, CompiledDecisionFns, compile_trace
+from engine.lang.compile_decision import _MISSING_VALUE, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status

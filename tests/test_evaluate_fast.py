@@ -405,7 +405,7 @@ def test_remembered_rule_objects_are_those_of_equal_values(tmp_path: Path, monke
     """The JSON trace remembers each rule's object by its status and values: values that are
     equal as Python keys but written differently (1, true, 1.0; 0.0 and -0.0; a list of them)
     must never share one, and a memo that fills up starts again."""
-    import engine.lang.compile as compile_module
+    import engine.lang.compile_decision as compile_module
 
     monkeypatch.setattr(compile_module, "MEMO_SIZE", 3)
     (tmp_path / "fast.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
