@@ -807,17 +807,24 @@ class _Gen:
             result = self.as_name(result, body)
             body.append(_check_budget())
         body.append(py.Return(value=result))
-        args = py.arguments(posonlyargs=[], args=[py.arg(arg="rec"), py.arg(arg="as_of"), py.arg(arg="ctx")],
+        return self.define(name, ("rec", "as_of", "ctx"), body, "<condition>")
+
+    def define(self, name: str, params: tuple[str, ...], body: list[py.stmt], where: str, fuse: bool = True
+               ) -> Callable[..., Any]:
+        """``def name(params): body`` compiled and run in the restricted namespace (``fuse``: boolean
+        guards fused first); the function keeps its tree for :func:`python_source`."""
+        args = py.arguments(posonlyargs=[], args=[py.arg(arg=a) for a in params],
                             vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
-        _fuse_bool_guards(fn)
+        if fuse:
+            _fuse_bool_guards(fn)
         module = py.Module(body=[fn], type_ignores=[])
         py.fix_missing_locations(module)
-        code = compile(module, "<condition>", "exec")
+        code = compile(module, where, "exec")
         exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
-        fn = self.g[name]
-        fn.generated_ast = module  # for `python_source()`: reading the generated code when debugging
-        return fn  # type: ignore[no-any-return]
+        made = self.g[name]
+        made.generated_ast = module  # for `python_source()`: reading the generated code when debugging
+        return made  # type: ignore[no-any-return]
 
 
 def _dotted(node: A.Node) -> str:

@@ -34,7 +34,6 @@ from engine.lang.compile import (
     _call,
     _check_budget,
     _cls,
-    _fuse_bool_guards,
     _Gen,
     _is,
     _is_bool,
@@ -386,18 +385,7 @@ class _DecisionGen(_Gen):
             py.Tuple(elts=[_name(v) for v in self.value_vars.values()], ctx=py.Load()),
             _name("_outcome"), _name("_outs"), *([py.Constant(None), _name("as_of"), py.Constant(None)] if fast else
                                                  [_name("_oerrs")])], ctx=py.Load())))
-        args = py.arguments(posonlyargs=[], args=[py.arg(arg="rec"), py.arg(arg="as_of")],
-                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-        name = "decide_fast" if fast else "decide"
-        fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
-        _fuse_bool_guards(fn)
-        module = py.Module(body=[fn], type_ignores=[])
-        py.fix_missing_locations(module)
-        code = compile(module, "<decision>", "exec")
-        exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
-        decide = self.g[name]
-        decide.generated_ast = module
-        return decide  # type: ignore[no-any-return]
+        return self.define("decide_fast" if fast else "decide", ("rec", "as_of"), body, "<decision>")
 
     def value_keys(self) -> tuple[tuple[str, ...], ...]:
         return tuple(self.value_vars)
@@ -764,17 +752,7 @@ class _TraceGen(_DecisionGen):
                                                                  if k[0] == "rec")]
         if unset:
             head_stmts.append(py.Assign(targets=[_store(v) for v in unset], value=_name("_U")))
-        args = py.arguments(posonlyargs=[], args=[py.arg(arg=a) for a in ("rec", "as_of", "nv", "st", "lang")],
-                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-        fn = py.FunctionDef(name="trace", args=args, body=head_stmts + body, decorator_list=[], returns=None,
-                            type_params=[])
-        module = py.Module(body=[fn], type_ignores=[])
-        py.fix_missing_locations(module)
-        code = compile(module, "<trace>", "exec")
-        exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
-        trace = self.g["trace"]
-        trace.generated_ast = module
-        return trace  # type: ignore[no-any-return]
+        return self.define("trace", ("rec", "as_of", "nv", "st", "lang"), head_stmts + body, "<trace>", fuse=False)
 
 
 def _encoded(e: py.expr) -> py.expr:
