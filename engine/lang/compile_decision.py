@@ -799,7 +799,7 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
 
 _MISSING_VALUE: Any = object()
 
-MEMO_SIZE = 4096  # rule JSON objects remembered per rule (the memo starts again when full)
+MEMO_SIZE = 1024  # rule JSON objects remembered per rule, a few hundred bytes each (starts again when full)
 
 
 class _Unhashable:
