@@ -20,6 +20,7 @@ naming both suppliers (plugin, distribution and version) and both files.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,21 +218,23 @@ class Registry:
         from engine.build import load_rulebook
 
         try:
-            stat = path.stat()
+            text = path.read_bytes()
         except OSError as e:
             raise RulebookError(Diagnostic("rulebook.unreadable", f"cannot read `{path}`: {e.strerror}")) from None
         from engine.pluginmanager import get_plugin_manager
 
-        # the plugins' functions are compiled in: a change of plugins means a new build
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, get_plugin_manager().generation)
+        # by content: an edit is a new build even within the same second and size; the plugins'
+        # functions are compiled in, so a change of plugins is a new build too
+        key = (str(path.resolve()), hashlib.sha256(text).hexdigest(), get_plugin_manager().generation)
         book = _COMPILED.get(key)
         if book is None:
             book = _COMPILED[key] = load_rulebook(path)
         return book
 
 
-# Compiled rulebooks by (file, modification time, size, plugin generation): built once per process.
-_COMPILED: dict[tuple[str, int, int, int], CompiledRulebook] = {}
+# Compiled rulebooks by (file, SHA-256 of its text, plugin generation): built once per process
+# (forked workers inherit them; spawned ones build each again from its text).
+_COMPILED: dict[tuple[str, str, int], CompiledRulebook] = {}
 
 
 def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:

@@ -12,6 +12,8 @@ from engine.errors import CheckError, RulebookError, UsageError
 from engine.evaluate import CompiledRulebook
 from engine.registry import Registry, RulebookEntry
 
+ROOT = Path(__file__).resolve().parents[1]
+
 D = dt.date
 BUNDLED = "hlj-musicians/membership"
 
@@ -209,3 +211,28 @@ def test_load_a_broken_rulebook_file_raises_its_diagnostics(tmp_path: Path) -> N
 def test_load_unknown_id_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         REGISTRY.load("nobody/nothing")
+
+
+def test_a_rulebook_is_built_again_when_its_text_changes(tmp_path: Path) -> None:
+    """Compiled rulebooks are remembered by content: an edit that keeps the file's size and
+    modification time is still a new build."""
+    import os
+
+    src = (ROOT / "rulebooks" / "hlj-musicians" / "membership.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "membership.yaml"
+    path.write_text(src, encoding="utf-8")
+    registry = Registry([])
+    first = registry.load_path(path)
+    assert registry.load_path(path) is first
+    stat = path.stat()
+    edited = src.replace("  min_age:\n    value: 18\n", "  min_age:\n    value: 17\n", 1)
+    assert edited != src and len(edited) == len(src)
+    path.write_text(edited, encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = registry.load_path(path)
+    assert second is not first
+    record = json.loads((ROOT / "examples" / "applicant.json").read_text(encoding="utf-8"))
+    record["birth_date"] = "2007-06-01"
+    record["application_date"] = "2024-12-01"  # 17 then
+    assert first.decision("admission").evaluate(record).status_of("adult") == "fail"
+    assert second.decision("admission").evaluate(record).status_of("adult") == "pass"
