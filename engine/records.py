@@ -65,6 +65,8 @@ def _checked(value: Any) -> Any:
 
 
 def _json_error(e: json.JSONDecodeError) -> BadRecord:
+    if e.msg.endswith(" at"):  # "Unterminated string starting at": the column completes it
+        return BadRecord(f"not valid JSON: {e.msg} column {e.colno}", f"不是有效的 JSON：{e.msg} 第 {e.colno} 列")
     return BadRecord(f"not valid JSON: {e.msg} (column {e.colno})", f"不是有效的 JSON：{e.msg}（第 {e.colno} 列）")
 
 
