@@ -294,10 +294,42 @@ def _read(io: _Io, path: str, decision: Any) -> Any:
     return _plugins().open_records(path, RecordOptions(io.args.input_format, io.stdin, schema, io.args.sheet))
 
 
+def _records_ahead(files: list[str], input_format: str | None, sheet: str | None) -> int | None:
+    """About how many records the input files hold, for a progress bar: the lines of JSON Lines
+    and CSV files (a CSV header not counted), the rows of a workbook's sheet; None when
+    that cannot be told cheaply (standard input, JSON, plugins' formats)."""
+    total = 0
+    for path in files:
+        kind = (input_format or Path(path).suffix.lstrip(".")).lower()
+        if path == "-" or kind not in ("jsonl", "ndjson", "csv", "xlsx"):
+            return None
+        try:
+            if kind == "xlsx":
+                from openpyxl import load_workbook
+
+                book = load_workbook(path, read_only=True)
+                try:
+                    rows = (book[sheet] if sheet in book.sheetnames else book.worksheets[0]).max_row
+                    total += max(0, (rows or 1) - 1)
+                finally:
+                    book.close()
+                continue
+            lines, last = 0, b"\n"
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+            lines += last != b"\n"
+            total += lines - (kind == "csv")
+        except Exception:  # noqa: BLE001 - a file that cannot be read is reported by the reader
+            return None
+    return total
+
+
 class _Progress:
     """A progress line on standard error for long inputs (only on a terminal, unless asked)."""
 
-    def __init__(self, io: _Io) -> None:
+    def __init__(self, io: _Io, files: list[str] | None = None) -> None:
         mode = getattr(io.args, "progress", "never")
         tty = hasattr(io.stderr, "isatty") and io.stderr.isatty()
         self.enabled = mode == "always" or (mode == "auto" and tty)
@@ -305,13 +337,17 @@ class _Progress:
         self._progress: Any = None
         if self.enabled:
             from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
 
             console = Console(file=io.stderr, force_terminal=tty or None)
             label = "条记录" if io.lang == "zh" else "records"
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.completed:,} " + label),
-                                      TimeElapsedColumn(), console=console, transient=True)
-            self._task = self._progress.add_task("check", total=None)
+            total = _records_ahead(files or [], io.args.input_format, getattr(io.args, "sheet", None))
+            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.completed:,} " + label)]
+            if total is not None:  # a bar where the number of records can be told beforehand
+                columns += [BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+            self._progress = Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._progress.add_task("check", total=total)
             self._progress.start()
 
     def step(self) -> None:
@@ -339,7 +375,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
         # workers as raw lines), each decided, written and counted where it is parsed
         from engine.parallel import evaluate_blocks
 
-        progress = _Progress(io)
+        progress = _Progress(io, files)
         try:
             direct = report.direct_fd() if hasattr(report, "direct_fd") else None
             for block in evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
@@ -365,7 +401,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
     else:
         evaluated = ((ref, rec, None if isinstance(rec, BadRecord) else decision.evaluate(rec, io.args.as_of, ref))
                      for ref, rec in records)
-    progress = _Progress(io)
+    progress = _Progress(io, files)
     try:
         for ref, record, d in evaluated:
             progress.step()

@@ -312,3 +312,47 @@ def test_lint_without_paths_covers_rulebook_path(tmp_path: Path, monkeypatch: py
     assert code == 2
     assert "broken.yaml:2:1: error[yaml.syntax]" in out
     assert "membership.yaml" in out  # the bundled rulebooks are still linted
+
+
+def test_progress_bar_knows_how_many_records_are_ahead(tmp_path: Path) -> None:
+    """On a terminal the progress line is a bar when the number of records can be told
+    beforehand (JSON Lines and CSV lines, workbook rows), a counter otherwise."""
+    import argparse
+    import io
+
+    import openpyxl
+
+    from engine.cli import _Io, _Progress, _records_ahead
+
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_bytes(b'{"id": "1"}\n{"id": "2"}\n\n{"id": "3"}')  # a blank line, no final newline
+    csv_file = tmp_path / "b.csv"
+    csv_file.write_text("id,name\n1,a\n2,b\n", encoding="utf-8")
+    book = openpyxl.Workbook()
+    book.active.append(["id"])
+    for i in range(5):
+        book.active.append([str(i)])
+    other = book.create_sheet("other")
+    other.append(["id"])
+    other.append(["x"])
+    book.save(tmp_path / "c.xlsx")
+    assert _records_ahead([str(jsonl)], None, None) == 4
+    assert _records_ahead([str(jsonl), str(csv_file)], None, None) == 6
+    assert _records_ahead([str(tmp_path / "c.xlsx")], None, None) == 5
+    assert _records_ahead([str(tmp_path / "c.xlsx")], None, "other") == 1
+    assert _records_ahead(["-"], "jsonl", None) is None
+    assert _records_ahead([str(tmp_path / "d.json")], None, None) is None
+    assert _records_ahead([str(tmp_path / "missing.jsonl")], None, None) is None
+
+    args = argparse.Namespace(progress="always", input_format=None, sheet=None, lang="en")
+    io_ = _Io(io.StringIO(), io.StringIO(), None, args)
+    progress = _Progress(io_, [str(jsonl)])
+    try:
+        assert progress._progress.tasks[0].total == 4
+    finally:
+        progress.stop()
+    progress = _Progress(io_, ["-"])
+    try:
+        assert progress._progress.tasks[0].total is None
+    finally:
+        progress.stop()
