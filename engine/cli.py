@@ -441,27 +441,84 @@ def _format(name: str) -> Any:
     return formats[name]
 
 
+class _Output:
+    """The report file of ``--output``, written whole or not at all: into a new file beside it,
+    which takes its name only when the report is complete (a run that cannot finish leaves an
+    earlier report as it was, and no empty or half-written one).  A path that is not a regular
+    file (``/dev/stdout``, a named pipe) is written directly."""
+
+    def __init__(self, path: str) -> None:
+        import os
+        import stat
+        import tempfile
+
+        self.path = path
+        self.temp: str | None = None
+        try:
+            try:
+                mode: int | None = os.stat(path).st_mode
+            except FileNotFoundError:
+                mode = None
+            if mode is not None and not stat.S_ISREG(mode):
+                self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+                return
+            folder = os.path.dirname(os.path.abspath(path))
+            fd, self.temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".part")
+            if mode is not None:
+                os.chmod(self.temp, stat.S_IMODE(mode))  # the report's own permissions, kept
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self.temp, 0o666 & ~umask)  # as a file opened for writing would have
+            self.file = open(fd, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            if self.temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.temp)
+            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{path}`: {e.strerror}",
+                                        message_zh=f"无法写入 `{path}`")) from None
+
+    def commit(self) -> None:
+        import os
+
+        try:
+            self.file.close()
+            if self.temp is not None:
+                os.replace(self.temp, self.path)
+        except OSError as e:
+            self.discard()
+            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{self.path}`: {e.strerror}",
+                                        message_zh=f"无法写入 `{self.path}`")) from None
+
+    def discard(self) -> None:
+        import os
+
+        with contextlib.suppress(OSError):
+            self.file.close()
+        if self.temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temp)
+
+
 def cmd_check(io: _Io) -> int:
     args = io.args
     report_class = _format(args.format)
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
     observe = _Observers(io, "check")
     out: IO[str]
-    if args.output:
-        try:
-            out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-        except OSError as e:
-            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{args.output}`: {e.strerror}")) from None
-    else:
-        out = io.stdout
+    target = _Output(args.output) if args.output else None
+    out = target.file if target is not None else io.stdout
     try:
         report = report_class(out, lang=io.lang, color=io.color if not args.output else False, verbose=args.verbose)
         report.begin()
         _evaluate_files(io, (rid, version), decision, args.files, report, observe)
         summary = report.end()
-    finally:
-        if args.output:
-            out.close()
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    if target is not None:
+        target.commit()
     observe.end()
     if args.format != "text" or args.output:
         o = summary.outcomes

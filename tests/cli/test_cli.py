@@ -356,3 +356,31 @@ def test_progress_bar_knows_how_many_records_are_ahead(tmp_path: Path) -> None:
         assert progress._progress.tasks[0].total is None
     finally:
         progress.stop()
+
+
+def test_output_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """`--output` takes the report only when it is complete: a run that cannot finish leaves an
+    earlier report as it was (and no half-written or temporary file); the report keeps the
+    earlier file's permissions; a path that is not a regular file is written directly."""
+    import os
+    import stat
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(good_record()) + "\n", encoding="utf-8")
+    report = tmp_path / "report.jsonl"
+    report.write_text("the earlier report\n", encoding="utf-8")
+    os.chmod(report, 0o640)
+    code, _, err = run("check", RB, str(feed), str(tmp_path / "missing.jsonl"), "--format", "json",
+                       "--output", str(report), "--lang", "en")
+    assert code == 2 and "no such file" in err
+    assert report.read_text(encoding="utf-8") == "the earlier report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl", "report.jsonl"]
+    code, out, _ = run("check", RB, str(feed), "--format", "json", "--output", str(report), "--lang", "en")
+    assert code == 0 and out == ""
+    assert [x["outcome"] for x in lines_of(report.read_text(encoding="utf-8"))] == ["pass"]
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl", "report.jsonl"]
+    code, _, _ = run("check", RB, str(feed), "--format", "junit", "--output", os.devnull, "--lang", "en")
+    assert code == 0 and stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    code, _, err = run("check", RB, str(feed), "--output", str(tmp_path / "no" / "such" / "dir.txt"), "--lang", "en")
+    assert code == 2 and "cannot write" in err
