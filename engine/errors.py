@@ -188,13 +188,14 @@ class EvalError(Exception):
     rule status ``error``.  ``path`` names the record field involved, if any.
     """
 
-    __slots__ = ("code", "message", "path")
+    __slots__ = ("code", "message", "message_zh", "path")
 
-    def __init__(self, code: str, message: str, path: str | None = None) -> None:
+    def __init__(self, code: str, message: str, path: str | None = None, message_zh: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.path = path
+        self.message_zh = message_zh  # the same in Chinese, where the record's data is at fault
 
     def __repr__(self) -> str:
         return f"EvalError({self.code!r}, {self.message!r}, path={self.path!r})"

@@ -338,9 +338,10 @@ def error_message(err: EvalError, lang: str) -> str:
     if lang == "zh":
         if err.code == "eval.missing-field" and err.path:
             return f"记录缺少字段 `{err.path}`，无法判断"
+        message = err.message_zh or err.message
         if err.code == "eval.wrong-type" and err.path:
-            return f"字段 `{err.path}` 的类型不对：{err.message}"
-        return f"无法判断：{err.message}"
+            return f"字段 `{err.path}` 的类型不对：{message}"
+        return f"无法判断：{message}"
     return f"cannot decide: {err.message}"
 
 
@@ -825,7 +826,7 @@ class CompiledDecision:
         rid = _record_id(record)
         ctx: dict[Any, Any] = {}
         if not isinstance(record, Mapping):
-            err = EvalError("eval.not-an-object", "the record is not a JSON object")
+            err = EvalError("eval.not-an-object", "the record is not a JSON object", None, "记录不是 JSON 对象")
             try:
                 given = to_date(as_of, "as_of") if as_of is not None else None
             except EvalError:
@@ -835,7 +836,8 @@ class CompiledDecision:
             day = self.resolve_as_of(record, as_of)
         except Exception as e:  # noqa: BLE001
             err = wrap_error(e)
-            err = EvalError(err.code, f"cannot determine the evaluation date: {err.message}", err.path)
+            err = EvalError(err.code, f"cannot determine the evaluation date: {err.message}", err.path,
+                            f"无法确定评估日期：{err.message_zh or err.message}")
             return self._all_error(record, rid, input, None, err, ctx)
         results: list[RuleResult] = []
         append = results.append
@@ -889,11 +891,12 @@ class CompiledDecision:
         if not spec.waivable:
             return Status.ERROR, EvalError("eval.not-waivable",
                                            f"rule `{spec.id}` cannot be waived, but the record carries a waiver for it",
-                                           "waivers")
+                                           "waivers", f"规则 `{spec.id}` 不可豁免，但记录中有对它的豁免")
         missing = [k for k in ("reason", "approved_by", "date") if not waiver.get(k)]
         if missing:
             return Status.ERROR, EvalError("eval.bad-waiver", f"the waiver for `{spec.id}` lacks "
-                                           + " and ".join(f"`{m}`" for m in missing), "waivers")
+                                           + " and ".join(f"`{m}`" for m in missing), "waivers",
+                                           f"对 `{spec.id}` 的豁免缺少" + "、".join(f"`{m}`" for m in missing))
         if status == Status.FAIL:
             return Status.WAIVED, None
         return status, error

@@ -293,7 +293,8 @@ class VersionedDecision:
             return self.newest.evaluate(record, as_of, input)
         decision = self.version_on(day)
         if decision is None:
-            err = EvalError("eval.no-version", f"no version of `{self.rulebook_id}` is in force on {day.isoformat()}")
+            err = EvalError("eval.no-version", f"no version of `{self.rulebook_id}` is in force on {day.isoformat()}",
+                            None, f"`{self.rulebook_id}` 在 {day.isoformat()} 没有生效的版本")
             return self.newest.evaluate_error(record, day, err, input)
         return decision.evaluate(record, day, input)
 

@@ -867,3 +867,25 @@ def test_example_naming_an_unknown_rule(tmp_path: Path) -> None:
     [d] = build_error(text, tmp_path)
     assert d.code == "rulebook.unknown-rule"
     assert d.line_col == position(text, "r2")
+
+
+def test_data_errors_speak_chinese_in_chinese_reports() -> None:
+    """Errors caused by the record's data (wrong types, bad dates, bad waivers, no version in
+    force) read in Chinese in a Chinese report, and in English in an English one."""
+    from engine.registry import Registry
+
+    _rid, _version, decision = Registry.default().decision("hlj-musicians/membership", "admission")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    record = json.loads((examples / "applicant.json").read_text(encoding="utf-8"))
+    cases = [
+        ({"occupations": "作曲"}, "occupation", "应为列表", "should be a list"),
+        ({"birth_date": "1990-02-30"}, "adult", "不是 YYYY-MM-DD 格式的日期", "is not a date in YYYY-MM-DD form"),
+        ({"waivers": [{"rule": "recommended", "reason": "r"}], "recommender": None}, "recommended",
+         "不可豁免", "cannot be waived"),
+        ({"application_date": "2001-01-01"}, "citizen", "没有生效的版本", "no version of"),
+    ]
+    for changes, rule, zh, en in cases:
+        d = decision.evaluate({**record, **changes})
+        assert d.status_of(rule) == "error", (changes, d.status_of(rule))
+        assert zh in (d.rule(rule).message("zh") or ""), d.rule(rule).message("zh")
+        assert en in (d.rule(rule).message("en") or ""), d.rule(rule).message("en")

@@ -171,7 +171,8 @@ def unknown_function(name: str) -> NoReturn:
 
 def cost_limit() -> EvalError:
     return EvalError("eval.cost-limit", f"the expression is too costly to evaluate (it needs more than {MAX_COST:,} "
-                     "steps); it loops over or builds values too large")
+                     "steps); it loops over or builds values too large", None,
+                     f"表达式计算量过大（超过 {MAX_COST:,} 步）：它遍历或构造的值太大")
 
 
 def wrap_error(e: BaseException) -> EvalError:
@@ -211,8 +212,11 @@ def want(v: object, kind: str, path: str, nullable: bool = False) -> Any:
         return int(v)
     expected = {"object": "an object", "map": "an object", "list": "a list", "int": "an integer",
                 "double": "a number", "bool": "true or false", "string": "a string"}.get(kind, kind)
+    expected_zh = {"object": "对象", "map": "对象", "list": "列表", "int": "整数", "double": "数字",
+                   "bool": "是/否（true 或 false）", "string": "文本"}.get(kind, kind)
     shown = "null" if v is None else type_name(v) if not isinstance(v, (str, int, float)) else _short_repr(v)
-    raise EvalError("eval.wrong-type", f"`{path}` should be {expected}, not {shown}", path)
+    raise EvalError("eval.wrong-type", f"`{path}` should be {expected}, not {shown}", path,
+                    f"`{path}` 应为{expected_zh}，而不是 {shown}")
 
 
 def _short_repr(v: object) -> str:
@@ -228,11 +232,13 @@ def to_date(v: object, path: str | None = None) -> _dt.date:
             except ValueError:
                 pass
         where = f"`{path}` " if path else ""
-        raise EvalError("eval.bad-date", f"{where}is not a date in YYYY-MM-DD form: {_short_repr(v)}", path)
+        raise EvalError("eval.bad-date", f"{where}is not a date in YYYY-MM-DD form: {_short_repr(v)}", path,
+                        f"{where}不是 YYYY-MM-DD 格式的日期：{_short_repr(v)}")
     if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
         return v
     where = f"`{path}` " if path else ""
-    raise EvalError("eval.wrong-type", f"{where}should be a date (YYYY-MM-DD), not {type_name(v)}", path)
+    raise EvalError("eval.wrong-type", f"{where}should be a date (YYYY-MM-DD), not {type_name(v)}", path,
+                    f"{where}应为日期（YYYY-MM-DD），而不是 {type_name(v)}")
 
 
 def select(obj: object, name: str, path: str) -> Any:
@@ -244,7 +250,8 @@ def select(obj: object, name: str, path: str) -> Any:
             raise EvalError("eval.missing-key", f"no such key: {_short_repr(name)}")
         missing_field(path)
     if obj is None:
-        raise EvalError("eval.null-field", f"cannot read `{name}`: `{path.rsplit('.', 1)[0]}` is null", path)
+        raise EvalError("eval.null-field", f"cannot read `{name}`: `{path.rsplit('.', 1)[0]}` is null", path,
+                        f"无法读取 `{name}`：`{path.rsplit('.', 1)[0]}` 为 null")
     raise EvalError("eval.no-such-field", f"cannot read `{name}` of a {type_name(obj)}", path)
 
 
