@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -365,12 +364,16 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
     from engine.parallel import default_jobs, evaluate_parallel
     from engine.records import BadRecord
 
-    jobs = io.args.jobs if getattr(io.args, "jobs", None) is not None else default_jobs(files)
+    blocks = hasattr(report, "write_block") and not observe.active and not io.args.input_format \
+        and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files) \
+        and not _plugins().has_custom_readers()
+    # By default more than one process only where the workers also write the report (JSON Lines to
+    # JSON lines): for other reports this process formats every decision itself, and the workers'
+    # decisions cost more to send and read back than to make here.
+    jobs = io.args.jobs if getattr(io.args, "jobs", None) is not None else default_jobs(files) if blocks else 1
     if jobs < 1:
         raise UsageError(Diagnostic("usage.arguments", "`--jobs` must be at least 1"))
-    if hasattr(report, "write_block") and not observe.active and not io.args.input_format \
-            and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files) \
-            and not _plugins().has_custom_readers():
+    if blocks:
         # JSON Lines to JSON lines, nobody watching each decision: records go in blocks (to the
         # workers as raw lines), each decided, written and counted where it is parsed
         from engine.parallel import evaluate_blocks

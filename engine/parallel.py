@@ -67,7 +67,6 @@ def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
     decision = _WORKER["decision"]
     as_of = _WORKER["as_of"]
     lang = _WORKER["lang"]
-    dumps = json.dumps
     out: list[tuple[Any, ...]] = []
     for ref, record in chunk:
         if record.__class__ is str or record.__class__ is bytes:
@@ -77,7 +76,7 @@ def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
             continue
         d = decision.evaluate(record, as_of, ref)
         name = record.get("name")  # what the text and HTML reports show beside the id
-        out.append(("ok", dumps(d.to_json(lang), ensure_ascii=False), *_summary(d),
+        out.append(("ok", d.to_json_text(lang), *_summary(d),
                     name if isinstance(name, str) else None))
     return out
 

@@ -384,3 +384,31 @@ def test_output_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     assert code == 0 and stat.S_ISCHR(os.stat(os.devnull).st_mode)
     code, _, err = run("check", RB, str(feed), "--output", str(tmp_path / "no" / "such" / "dir.txt"), "--lang", "en")
     assert code == 2 and "cannot write" in err
+
+
+def test_default_jobs_only_where_workers_write_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --jobs, a large feed goes to worker processes only for JSON Lines to --format json
+    (the workers write the report); any other format is decided and written in one process."""
+    from engine import parallel
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(good_record(id=f"J-{i}"), ensure_ascii=False) for i in range(2500)) + "\n",
+                    encoding="utf-8")
+    assert feed.stat().st_size >= 1 << 20
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    jobs_seen: list[int] = []
+    blocks = parallel.evaluate_blocks
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        jobs_seen.append(kwargs["jobs"])
+        return blocks(*args, **kwargs)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no worker processes for this report by default")
+
+    monkeypatch.setattr(parallel, "evaluate_blocks", spy)
+    monkeypatch.setattr(parallel, "evaluate_parallel", refuse)
+    code, out, _ = run("check", RB, str(feed), "--format", "json", "--lang", "en")
+    assert code == 0 and len(lines_of(out)) == 2500 and jobs_seen == [2]
+    code, out, _ = run("check", RB, str(feed), "--format", "junit", "--lang", "en")
+    assert code == 0 and out.count("<testcase ") == 2500

@@ -166,3 +166,14 @@ def test_html_page_has_counts_chart_and_explanations(tmp_path: Path) -> None:
     assert "各条款未通过的记录数" in body and 'class="bar"' in text
     assert text.count('<section class="record">') == summary.total - summary.outcomes["pass"]
     assert "http" not in text.replace("https://", "")  # self-contained: no external resources
+
+
+def test_junit_text_is_xml_safe() -> None:
+    from engine.report.junit import _clean
+
+    assert _clean("plain 中文 \U0001f600\t\n\r") == "plain 中文 \U0001f600\t\n\r"
+    assert _clean("a\x00b\x07c\x1fd\ufffee\uffff\ud800f") == "abcdef"
+    from xml.sax.saxutils import escape
+
+    every = "".join(map(chr, range(0x3000))) + "\ud800\udfff\ufffe\uffff"
+    ET.fromstring(f"<a>{escape(_clean(every))}</a>".encode("utf-8"))  # well-formed, and encodes
