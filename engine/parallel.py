@@ -43,6 +43,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any) -> None:
+    import signal
+
+    # Ctrl-C is the parent's to handle (it stops the workers): no worker prints a traceback for it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent_decision is not None:  # forked: the parent's compiled decision is already here
         _WORKER["decision"] = parent_decision
     else:  # spawned: build it again from the rulebook's name
@@ -572,6 +576,11 @@ def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tup
                 following += 1
             for conn in busy:
                 give(conn)
+    except BaseException:  # interrupted, or a worker failed: the others stop now
+        for process, _conn in workers:
+            if process.is_alive():
+                process.terminate()
+        raise
     finally:
         for process, conn in workers:
             try:

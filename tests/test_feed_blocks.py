@@ -166,3 +166,39 @@ def test_spawned_workers_write_the_same(tmp_path: Path, monkeypatch: pytest.Monk
     target = tmp_path / "out.jsonl"
     code, out, err = run(*common, "--jobs", "2", "--output", str(target))
     assert (code, out, err) == (ref[0], "", ref[2]) and target.read_text(encoding="utf-8") == ref[1]
+
+
+def test_ctrl_c_stops_every_worker_quietly(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during `--jobs 2`: the
+    command says `interrupted` and exits 130, no worker prints a traceback, and no report file,
+    complete or partial, is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not hasattr(os, "killpg") or "fork" not in parallel.mp.get_all_start_methods():
+        pytest.skip("process groups and forked workers only where processes fork")
+    line = json.dumps(record(0), ensure_ascii=False)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text((line + "\n") * 40_000, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "check", RB, str(feed), "--format", "json", "--output", str(out),
+         "--jobs", "2", "--progress", "never", "--lang", "en"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # until the workers are writing
+        parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part") and p.stat().st_size > 0]
+        if parts:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 130 and "interrupted" in text and "Traceback" not in text, text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
