@@ -296,13 +296,18 @@ def _read(io: _Io, path: str, decision: Any) -> Any:
 def _records_ahead(files: list[str], input_format: str | None, sheet: str | None) -> int | None:
     """About how many records the input files hold, for a progress bar: the lines of JSON Lines
     and CSV files (a CSV header not counted), the rows of a workbook's sheet; None when
-    that cannot be told cheaply (standard input, JSON, plugins' formats)."""
+    that cannot be told cheaply (standard input, pipes, JSON, plugins' formats)."""
+    import os
+    import stat
+
     total = 0
     for path in files:
         kind = (input_format or Path(path).suffix.lstrip(".")).lower()
         if path == "-" or kind not in ("jsonl", "ndjson", "csv", "xlsx"):
             return None
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe read twice would lose its records
+                return None
             if kind == "xlsx":
                 from openpyxl import load_workbook
 

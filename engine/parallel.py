@@ -371,12 +371,11 @@ def _lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def _runs(f: Any, size: int) -> Iterator[tuple[int, int, bytes]]:
-    """A binary file, from where it stands, in runs of whole lines of about ``size`` bytes:
-    (number of the run's first line, its offset in the file, its bytes).  A line longer than
-    ``size`` is one run."""
+def _runs(f: Any, size: int, offset: int = 0) -> Iterator[tuple[int, int, bytes]]:
+    """A binary file, from ``offset`` where it stands, in runs of whole lines of about ``size``
+    bytes: (number of the run's first line, its offset in the file, its bytes).  A line longer
+    than ``size`` is one run."""
     number = 1
-    offset = f.tell()
     held: list[bytes] = []  # the start of a line that did not end in what was read
     while True:
         data = f.read(size)
@@ -425,8 +424,8 @@ def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, in
     f = _open_runs(path)
     try:
         with f:
-            spans = spans and stat.S_ISREG(os.fstat(f.fileno()).st_mode)
-            for number, offset, run in _runs(f, size):
+            spans = spans and stat.S_ISREG(os.fstat(f.fileno()).st_mode)  # a pipe has no offsets
+            for number, offset, run in _runs(f, size, f.tell() if spans else 0):
                 yield (path, number, offset, len(run)) if spans else (path, number, _lines(run))
     except OSError as e:
         raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
@@ -544,24 +543,32 @@ def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tup
         sent = 0
         following = 0  # the next block to give back
         more = True
+        ahead: list[Any] = []  # the next task, taken but not sent yet
 
         def give(conn: Any) -> None:
             nonlocal sent, more
             while more and busy[conn] < 2 and sent - following < 4 * jobs:
-                task = next(tasks, None)
-                if task is None:
-                    more = False
+                if not ahead:
+                    task = next(tasks, None)
+                    if task is None:
+                        more = False
+                        return
+                    ahead.append(task)
+                # A span is a few bytes; lines (from a pipe) may fill the pipe to the worker, and
+                # a worker sending a block back cannot read: lines go only to a worker with none.
+                if len(ahead[0][1]) != 4 and busy[conn]:
                     return
                 try:
-                    conn.send(task)
+                    conn.send(ahead[0])
                 except OSError:
                     raise _ended(by_process[conn]) from None
+                ahead.pop()
                 busy[conn] += 1
                 sent += 1
 
         for conn in busy:
             give(conn)
-        while following < sent or more:
+        while following < sent or more or ahead:
             for conn in wait([c for c, n in busy.items() if n]):
                 try:
                     seq, ok, result = conn.recv()

@@ -116,8 +116,12 @@ def open_jsonl(path: str) -> Any:
     after it are still read.
     """
     f = Path(path).open("rb")
-    if f.read(3) != b"\xef\xbb\xbf":
-        f.seek(0)
+    try:
+        if f.peek(3)[:3] == b"\xef\xbb\xbf":  # peeked, not read: a pipe cannot seek back
+            f.read(3)
+    except BaseException:
+        f.close()
+        raise
     return f
 
 

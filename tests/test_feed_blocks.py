@@ -202,3 +202,46 @@ def test_ctrl_c_stops_every_worker_quietly(tmp_path: Path) -> None:
     text = err.decode("utf-8", "replace")
     assert proc.returncode == 130 and "interrupted" in text and "Traceback" not in text, text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_named_pipe_is_read_like_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    """A JSON Lines feed from a named pipe (it cannot seek, and has no offsets to hand out) gives
+    the same report as the same lines in a file, byte-order mark included; with two jobs its
+    lines travel to the workers, who send big blocks back, without the two waiting on each other."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    text = ("\ufeff" + "\n".join(feed_lines() * 6) + "\n").encode("utf-8")  # runs bigger than a pipe holds
+    plain = tmp_path / "plain.jsonl"
+    plain.write_bytes(text)
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with open(pipe, "wb") as f:
+            f.write(text)
+
+    common = ["--format", "json", "--lang", "en", "--progress", "never", "--jobs", jobs]
+    ref = run("check", RB, str(plain), *common, "--output", str(tmp_path / "ref.jsonl"))
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    # in a process of its own, so that a deadlock fails the test instead of hanging the suite
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "check", RB, str(pipe), *common, "--output",
+                             str(tmp_path / "got.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    writer.join(timeout=30)
+    assert (proc.returncode, out.decode(), err.decode()) == ref and ref[0] == 1
+    expected = (tmp_path / "ref.jsonl").read_text(encoding="utf-8").replace(str(plain), str(pipe))
+    assert (tmp_path / "got.jsonl").read_text(encoding="utf-8") == expected

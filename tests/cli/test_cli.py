@@ -319,6 +319,7 @@ def test_progress_bar_knows_how_many_records_are_ahead(tmp_path: Path) -> None:
     beforehand (JSON Lines and CSV lines, workbook rows), a counter otherwise."""
     import argparse
     import io
+    import os
 
     import openpyxl
 
@@ -343,6 +344,9 @@ def test_progress_bar_knows_how_many_records_are_ahead(tmp_path: Path) -> None:
     assert _records_ahead(["-"], "jsonl", None) is None
     assert _records_ahead([str(tmp_path / "d.json")], None, None) is None
     assert _records_ahead([str(tmp_path / "missing.jsonl")], None, None) is None
+    if hasattr(os, "mkfifo"):  # a pipe is not read ahead: its records would be lost
+        os.mkfifo(tmp_path / "pipe.jsonl")
+        assert _records_ahead([str(tmp_path / "pipe.jsonl")], None, None) is None
 
     args = argparse.Namespace(progress="always", input_format=None, sheet=None, lang="en")
     io_ = _Io(io.StringIO(), io.StringIO(), None, args)
