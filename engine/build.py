@@ -441,11 +441,12 @@ def display_name(path: Path) -> str:
     return str(path)
 
 
-def load_rulebook(path: str | Path) -> CompiledRulebook:
-    """Read, check and compile the rulebook in a YAML file."""
+def load_rulebook(path: str | Path, data: bytes | None = None) -> CompiledRulebook:
+    """Read, check and compile the rulebook in a YAML file (``data``: its bytes, when already read)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # as a text-mode read gives it: universal newlines
+        text = (path.read_bytes() if data is None else data).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except OSError as e:
         from engine.errors import RulebookError
 

@@ -483,8 +483,11 @@ class _Output:
             if self.temp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self.temp)
-            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{path}`: {e.strerror}",
-                                        message_zh=f"无法写入 `{path}`")) from None
+            raise self.unwritable(e) from None
+
+    def unwritable(self, e: OSError) -> UsageError:
+        return UsageError(Diagnostic("usage.unwritable", f"cannot write `{self.path}`: {e.strerror}",
+                                     message_zh=f"无法写入 `{self.path}`"))
 
     def commit(self) -> None:
         import os
@@ -495,8 +498,7 @@ class _Output:
                 os.replace(self.temp, self.path)
         except OSError as e:
             self.discard()
-            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{self.path}`: {e.strerror}",
-                                        message_zh=f"无法写入 `{self.path}`")) from None
+            raise self.unwritable(e) from None
 
     def discard(self) -> None:
         import os
@@ -697,10 +699,13 @@ def cmd_doc(io: _Io) -> int:
         else reg.load_path(reg.find(args.rulebook).path)
     page = render_doc(book, args.format, io.lang)
     if args.output:
+        target = _Output(args.output)
         try:
-            Path(args.output).write_text(page, encoding="utf-8")
+            target.file.write(page)
         except OSError as e:
-            raise UsageError(Diagnostic("usage.unwritable", f"cannot write `{args.output}`: {e.strerror}")) from None
+            target.discard()
+            raise target.unwritable(e) from None
+        target.commit()
     else:
         io.stdout.write(page)
     return 0

@@ -401,35 +401,19 @@ def _runs(f: Any, size: int, offset: int = 0) -> Iterator[tuple[int, int, bytes]
         offset += len(run)
 
 
-def _open_runs(path: str) -> Any:
-    from engine.errors import Diagnostic, UsageError
-    from engine.records import open_jsonl
-
-    try:
-        return open_jsonl(path)
-    except FileNotFoundError:
-        raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
-                                    message_zh=f"找不到文件 `{path}`")) from None
-    except OSError as e:
-        raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
-                                    message_zh=f"无法读取 `{path}`")) from None
-
-
 def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, int, Any] | tuple[str, int, int, int]]:
     """The lines of a JSON Lines file (as bytes, without line feeds) in runs of about ``size``
     bytes of whole lines, as (file, first line number, lines).  ``spans``: for a regular file,
     (file, first line number, offset, length) instead, for a worker to read the run itself."""
-    from engine.errors import Diagnostic, UsageError
+    from engine.records import input_error, open_jsonl
 
-    f = _open_runs(path)
     try:
-        with f:
+        with open_jsonl(path) as f:
             spans = spans and stat.S_ISREG(os.fstat(f.fileno()).st_mode)  # a pipe has no offsets
             for number, offset, run in _runs(f, size, f.tell() if spans else 0):
                 yield (path, number, offset, len(run)) if spans else (path, number, _lines(run))
     except OSError as e:
-        raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
-                                    message_zh=f"无法读取 `{path}`")) from None
+        raise input_error(path, e) from None
 
 
 def _compile_ahead(decision: Any) -> None:
@@ -542,33 +526,26 @@ def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tup
         made: dict[int, Block] = {}
         sent = 0
         following = 0  # the next block to give back
-        more = True
-        ahead: list[Any] = []  # the next task, taken but not sent yet
+        ahead = next(tasks, None)  # the next task, taken but not sent yet (None: no more)
 
         def give(conn: Any) -> None:
-            nonlocal sent, more
-            while more and busy[conn] < 2 and sent - following < 4 * jobs:
-                if not ahead:
-                    task = next(tasks, None)
-                    if task is None:
-                        more = False
-                        return
-                    ahead.append(task)
+            nonlocal sent, ahead
+            while ahead is not None and busy[conn] < 2 and sent - following < 4 * jobs:
                 # A span is a few bytes; lines (from a pipe) may fill the pipe to the worker, and
                 # a worker sending a block back cannot read: lines go only to a worker with none.
-                if len(ahead[0][1]) != 4 and busy[conn]:
+                if len(ahead[1]) != 4 and busy[conn]:
                     return
                 try:
-                    conn.send(ahead[0])
+                    conn.send(ahead)
                 except OSError:
                     raise _ended(by_process[conn]) from None
-                ahead.pop()
+                ahead = next(tasks, None)
                 busy[conn] += 1
                 sent += 1
 
         for conn in busy:
             give(conn)
-        while following < sent or more or ahead:
+        while following < sent or ahead is not None:
             for conn in wait([c for c, n in busy.items() if n]):
                 try:
                     seq, ok, result = conn.recv()

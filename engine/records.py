@@ -125,14 +125,21 @@ def open_jsonl(path: str) -> Any:
     return f
 
 
+def input_error(path: str, e: OSError) -> UsageError:
+    """The usage error of an input file that cannot be opened or read."""
+    if isinstance(e, FileNotFoundError):
+        return UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`", message_zh=f"找不到文件 `{path}`"))
+    return UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
+                                 message_zh=f"无法读取 `{path}`"))
+
+
 def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, bytes]]:
     """The non-blank lines of a JSON Lines file, unparsed (``--jobs`` parses them in the workers)."""
     try:
         with open_jsonl(path) as f:
             yield from _read_jsonl(f, path, raw=True)
-    except FileNotFoundError:
-        raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
-                                    message_zh=f"找不到文件 `{path}`")) from None
+    except OSError as e:
+        raise input_error(path, e) from None
 
 
 def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
@@ -321,11 +328,7 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
                 yield from _read_jsonl(f, path)
         else:
             yield from _read_json(p.read_text(encoding="utf-8-sig"), path)
-    except FileNotFoundError:
-        raise UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`",
-                                    message_zh=f"找不到文件 `{path}`")) from None
     except UnicodeDecodeError as e:
         yield InputRef(path, None), BadRecord(f"the file is not UTF-8 text ({e.reason})", "文件不是 UTF-8 文本")
     except OSError as e:
-        raise UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
-                                    message_zh=f"无法读取 `{path}`")) from None
+        raise input_error(path, e) from None

@@ -228,7 +228,7 @@ class Registry:
         key = (str(path.resolve()), hashlib.sha256(text).hexdigest(), get_plugin_manager().generation)
         book = _COMPILED.get(key)
         if book is None:
-            book = _COMPILED[key] = load_rulebook(path)
+            book = _COMPILED[key] = load_rulebook(path, text)
         return book
 
 
