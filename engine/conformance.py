@@ -1,9 +1,11 @@
 """The condition language as a plain CEL evaluator, for the cel-spec conformance cases.
 
-:func:`evaluate` has the adapter interface of the conformance runner
-(``../shared/conformance/run_conformance.py``)::
+:func:`evaluate` has the adapter interface of the cel-spec conformance runner
+(``run_conformance.py``, which accompanies the converted cases)::
 
     python run_conformance.py --adapter engine.conformance --core-only
+
+The tests run the cases vendored in ``tests/data/conformance/`` through it.
 
 It parses the expression, checks it in a plain CEL environment (no
 ``record`` or ``as_of``; each bound variable has the type ``type_env``

@@ -1,8 +1,9 @@
 """The cel-spec conformance cases, through ``engine.conformance`` (the runner's adapter).
 
-The cases are ``../shared/conformance/cel-simple.jsonl`` from the repository
-root, or the file named by the environment variable
-``RULEBOOK_CONFORMANCE_FILE``; without it every test here is skipped.  Every
+The cases are vendored in ``tests/data/conformance/cel-simple-plain.jsonl``
+(with their Apache-2.0 licence and provenance beside them), so every clone runs
+them; the environment variable ``RULEBOOK_CONFORMANCE_FILE`` names another
+file in the same format (e.g. a newer conversion) to run instead.  Every
 plain core case runs (not an extension library's, not one marked
 unsupported) and must give exactly the expected value (int, uint and double
 are distinct), or an error where one is expected.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +26,21 @@ import pytest
 from engine import conformance as C
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_FILE = Path(os.environ.get("RULEBOOK_CONFORMANCE_FILE") or ROOT.parent / "shared" / "conformance" /
-                  "cel-simple.jsonl")
+CASES_FILE = Path(os.environ.get("RULEBOOK_CONFORMANCE_FILE") or ROOT / "tests" / "data" / "conformance" /
+                  "cel-simple-plain.jsonl")
 
 # "file/section/name" -> why the engine does not pass it.  Empty: every plain core case passes.
 KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _load() -> list[dict[str, Any]]:
-    if not CASES_FILE.is_file():
-        return []
+    # A missing file is an error, never a skip: the cases ship with the tests.
     with CASES_FILE.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
 ALL_CASES = _load()
 CORE = [c for c in ALL_CASES if "ext" not in c and "unsupported" not in c["expected"]]
-MISSING = f"no conformance cases at {CASES_FILE} (set RULEBOOK_CONFORMANCE_FILE to the cel-simple.jsonl file)"
 
 
 def case_id(case: dict[str, Any]) -> str:
@@ -48,8 +48,6 @@ def case_id(case: dict[str, Any]) -> str:
 
 
 def _params() -> list[Any]:
-    if not CORE:
-        return [pytest.param(None, id="no-cases", marks=pytest.mark.skip(reason=MISSING))]
     out = []
     for case in CORE:
         reason = KNOWN_FAILURES.get(case_id(case))
@@ -94,15 +92,28 @@ def test_core_case(case: dict[str, Any]) -> None:
 
 
 def test_known_failures_are_real_cases() -> None:
-    if not CORE:
-        pytest.skip(MISSING)
     ids = {case_id(c) for c in CORE}
     assert set(KNOWN_FAILURES) <= ids, sorted(set(KNOWN_FAILURES) - ids)
 
 
 def test_the_core_suite_is_complete() -> None:
-    # The README's count of plain core cases; a different file is a different suite.
-    if not CORE:
-        pytest.skip(MISSING)
+    # The count of plain core cases in tests/data/conformance/README.md; a different file is a different suite.
     assert len(CORE) >= 1115
     assert len(CORE) - len(KNOWN_FAILURES) >= 1115
+
+
+def test_the_cases_ship_with_their_licence_and_provenance() -> None:
+    here = ROOT / "tests" / "data" / "conformance"
+    assert "Apache License" in (here / "LICENSE-Apache-2.0.txt").read_text(encoding="utf-8")
+    provenance = (here / "README.md").read_text(encoding="utf-8")
+    assert "https://github.com/google/cel-spec" in provenance and "508bd98efda47d85bcf1b9930dd5f35fa37e9a18" in provenance
+    assert len(ALL_CASES) == 1746 and all("unsupported" not in c["expected"] for c in ALL_CASES)
+
+
+def test_no_test_reads_outside_the_clone() -> None:
+    # A fresh clone runs every test: none may look for files beside the checkout.
+    outside = re.compile(r"ROOT\.parent\b|parents\[\d\]\s*/\s*[\"']shared|\.\./shared")
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "tests").rglob("*.py"))
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if outside.search(line)
+                 and p.name != "test_conformance.py"]
+    assert offenders == []

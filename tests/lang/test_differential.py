@@ -5,8 +5,8 @@ Three sources of expressions go through both ``compile_condition`` and
 double distinct, lists and tuples alike), or both an error with the same
 code:
 
-* every plain cel-spec conformance case (core and extensions), when the
-  cases file is there (see ``tests/test_conformance.py``);
+* every plain cel-spec conformance case (core and extensions), vendored in
+  ``tests/data/conformance/`` (see ``tests/test_conformance.py``);
 * every bundled rulebook, built once compiled and once interpreted, on every
   record of its examples: outcome, each rule's status, error code and the
   values it reports, outputs and output errors;
@@ -39,7 +39,7 @@ from engine.lang.interp import interpret_condition
 from engine.lang.parser import RESERVED_WORDS, grammar_path
 from engine.model import Example
 from tests.lang.test_parse import _BoundedLarkStrategy
-from tests.test_conformance import ALL_CASES, MISSING, case_id
+from tests.test_conformance import ALL_CASES, case_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,8 +85,6 @@ PLAIN = [c for c in ALL_CASES if "unsupported" not in c["expected"]]
 
 
 def _conformance_params() -> list[Any]:
-    if not PLAIN:
-        return [pytest.param(None, id="no-cases", marks=pytest.mark.skip(reason=MISSING))]
     return [pytest.param(c, id=case_id(c)) for c in PLAIN]
 
 
