@@ -643,7 +643,7 @@ def cmd_test(io: _Io) -> int:
             line.append(f"  {book.source.name}:{r.line}", style="dim")
             console.print(line)
             for m in r.mismatches:
-                console.print(Text(f"        {m}", style="red"))
+                console.print(Text(f"        {m.text(io.lang)}", style="red"))
     for line in low_coverage:
         io.stdout.write(("规则覆盖率不足：" if zh else "rule coverage too low: ") + line + "\n")
     io.stdout.write(f"{total - failed} passed, {failed} failed\n")

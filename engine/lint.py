@@ -7,7 +7,8 @@ On a rulebook that builds, lint adds what the engine can find cheaply:
   neither the record nor the date, so it is always true or always false (a rule
   that never applies, or that can never fail);
 * ``lint.example-mismatch`` (error): an embedded example whose expected
-  outcome, rule status or output the rules do not produce;
+  outcome, rule status or output the rules do not produce (one per example,
+  naming every difference once);
 * ``lint.uncovered-rule`` (warning): a rule that no example makes both pass and fail.
 
 The diagnostics are rendered as text, JSON lines, SARIF 2.1.0 or GitHub
@@ -75,12 +76,16 @@ def _examples(book: CompiledRulebook) -> list[Diagnostic]:
     results = run_examples(book)
     out = []
     for res in results:
-        for problem in res.mismatches:
-            out.append(Diagnostic(
-                "lint.example-mismatch", f"example `{res.example.name}` does not hold: {problem}",
-                source=book.source, span=positions.span(res.example.path),
-                help="fix the rule, or the example's `expect` if the rule is right",
-                message_zh=f"示例 `{res.example.name}` 与规则不符：{problem}"))
+        if res.ok:
+            continue
+        # one diagnostic per example, however many ways it does not hold
+        out.append(Diagnostic(
+            "lint.example-mismatch",
+            f"example `{res.example.name}` does not hold: " + "; ".join(m.text("en") for m in res.mismatches),
+            source=book.source, span=positions.span(res.example.path),
+            help="fix the rule, or the example's `expect` if the rule is right",
+            message_zh=f"示例 `{res.example.name}` 与规则不符：" + "；".join(m.text("zh") for m in res.mismatches),
+            help_zh="修改规则；若规则无误，则修改示例的 `expect`"))
     coverage = rule_coverage(book, results)
     rule_paths = {(d.name, r.id): r.path for d in book.book.decisions for r in d.rules}
     for decision, rule, missing in coverage.missing():

@@ -12,9 +12,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.evaluate import CompiledRulebook, Decision, to_json_value
-from engine.model import Example
+from engine.model import Example, Outcome, Severity, Status
 
-__all__ = ["Coverage", "ExampleResult", "rule_coverage", "run_examples"]
+__all__ = ["Coverage", "ExampleResult", "Mismatch", "check_example", "rule_coverage", "run_examples"]
+
+
+class Mismatch(str):
+    """One way an example does not hold: the English sentence (the string itself) and its Chinese.
+
+    A ``str`` so that callers that join or print mismatches keep working; ``text(lang)``
+    picks the reader's language.
+    """
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Mismatch:
+        self = super().__new__(cls, en)
+        self.zh = zh
+        return self
+
+    def text(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else str(self)
 
 
 @dataclass
@@ -22,49 +40,85 @@ class ExampleResult:
     example: Example
     line: int | None
     decision: Decision | None
-    mismatches: list[str] = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.mismatches
 
 
-def _explain(decision: Decision, rule_id: str) -> str:
+def _because(decision: Decision, rule_id: str, lang: str) -> str:
     r = decision.rule(rule_id)
-    if r is None:
+    msg = r.message(lang) if r is not None else None
+    if not msg:
         return ""
-    msg = r.message("en")
-    return f" ({msg})" if msg else ""
+    return f"（{msg}）" if lang == "zh" else f" ({msg})"
 
 
-def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | None, list[str]]:
+def _deciding_rules(decision: Decision, skip: set[str]) -> list[str]:
+    """The rules that made the outcome what it is: for ``fail`` the error-severity rules that
+    failed, for ``indeterminate`` those that could not be decided (rules of lower severity,
+    rules that do not apply and waived rules never decide it); minus ``skip``."""
+    if decision.outcome == Outcome.FAIL:
+        wanted = Status.FAIL
+    elif decision.outcome == Outcome.INDETERMINATE:
+        wanted = Status.ERROR
+    else:
+        return []
+    return [f"{r.id}={r.status}" for r in decision.rules
+            if r.status == wanted and r.severity == Severity.ERROR and r.id not in skip]
+
+
+def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | None, list[Mismatch]]:
+    """Evaluate one example and say how it differs from what it expects (nothing when it holds).
+
+    Each difference is listed once: a rule whose status differs from what the example says
+    is reported on its own line and is not repeated among the rules that decided an
+    unexpected outcome.
+    """
     try:
         decision_spec = book.decision(example.decision)
-    except KeyError as e:
-        return None, [str(e.args[0])]
+    except KeyError:
+        known = ", ".join(book.decisions)
+        return None, [Mismatch(f"the rulebook has no decision `{example.decision}`; it has: {known}",
+                               f"规则集没有决定 `{example.decision}`；已有：{known}")]
     decision = decision_spec.evaluate(example.record, example.as_of)
-    problems: list[str] = []
-    if example.expect_outcome is not None and str(decision.outcome) != example.expect_outcome:
-        failing = [f"{r.id}={r.status}" for r in decision.rules if r.status != "pass"]
-        problems.append(f"outcome: expected {example.expect_outcome}, got {decision.outcome}"
-                        + (f" (rules not passing: {', '.join(failing)})" if failing else ""))
+    problems: list[Mismatch] = []
+    wrong_rules: list[Mismatch] = []
+    wrong_ids: set[str] = set()
     for rule_id, expected in example.expect_rules.items():
         r = decision.rule(rule_id)
         got = str(r.status) if r is not None else "missing"
         if got != expected:
-            problems.append(f"rule {rule_id}: expected {expected}, got {got}{_explain(decision, rule_id)}")
+            wrong_ids.add(rule_id)
+            wrong_rules.append(Mismatch(
+                f"rule {rule_id}: expected {expected}, got {got}{_because(decision, rule_id, 'en')}",
+                f"规则 {rule_id}：应为 {expected}，实为 {got}{_because(decision, rule_id, 'zh')}"))
+    if example.expect_outcome is not None and str(decision.outcome) != example.expect_outcome:
+        deciding = _deciding_rules(decision, wrong_ids)
+        problems.append(Mismatch(
+            f"outcome: expected {example.expect_outcome}, got {decision.outcome}"
+            + (f", decided by {', '.join(deciding)}" if deciding else ""),
+            f"结论：应为 {example.expect_outcome}，实为 {decision.outcome}"
+            + (f"，由 {'、'.join(deciding)} 决定" if deciding else "")))
+    problems.extend(wrong_rules)
     for name, expected in example.expect_outputs.items():
         if expected is None:
             if name in decision.outputs:
-                problems.append(f"output {name}: expected none, got {to_json_value(decision.outputs[name])!r}")
+                got_text = repr(to_json_value(decision.outputs[name]))
+                problems.append(Mismatch(f"output {name}: expected none, got {got_text}",
+                                         f"输出 {name}：应为无，实为 {got_text}"))
             continue
         if name not in decision.outputs:
             why = decision.output_errors.get(name)
-            problems.append(f"output {name}: expected {expected!r}, got none" + (f" ({why.message})" if why else ""))
+            problems.append(Mismatch(
+                f"output {name}: expected {expected!r}, got none" + (f" ({why.message})" if why else ""),
+                f"输出 {name}：应为 {expected!r}，实为无" + (f"（{why.message_zh or why.message}）" if why else "")))
             continue
         got_value: Any = to_json_value(decision.outputs[name])
         if got_value != to_json_value(expected):
-            problems.append(f"output {name}: expected {expected!r}, got {got_value!r}")
+            problems.append(Mismatch(f"output {name}: expected {expected!r}, got {got_value!r}",
+                                     f"输出 {name}：应为 {expected!r}，实为 {got_value!r}"))
     return decision, problems
 
 
