@@ -35,9 +35,10 @@ smallest int can be written although 2**63 alone is out of range.
 :func:`parse_condition` raises only :class:`~engine.errors.ConditionSyntaxError`,
 whose diagnostics (English and Chinese) explain the mistakes policy editors
 make: ``=`` for ``==``, full-width punctuation, ``且``/``或``/``非`` as
-operators, unclosed strings and brackets, reserved words, and so on.  The
-tree is turned into nodes without recursion, and expressions longer than
-``MAX_LENGTH`` characters or nested deeper than ``MAX_DEPTH`` are refused.
+operators, ``≥``/``≤``/``≠`` for ``>=``/``<=``/``!=``, unclosed strings and
+brackets, reserved words, and so on.  The tree is turned into nodes without
+recursion, and expressions longer than ``MAX_LENGTH`` characters or nested
+deeper than ``MAX_DEPTH`` are refused.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ _FULL_WIDTH: dict[str, str] = {
     **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
     **dict(zip("\u3000“”‘’。、【】", " \"\"''.,[]", strict=True)),
 }
+# Mathematical signs (as typed in Chinese and Word documents) -> the operator meant.
+_MATH_SIGNS: dict[str, str] = {"≥": ">=", "≧": ">=", "⩾": ">=", "≤": "<=", "≦": "<=", "⩽": "<=", "≠": "!=",
+                               "×": "*", "÷": "/", "−": "-"}
 # Chinese words used as operators -> the operator meant.
 _CHINESE_OPERATORS = dict.fromkeys(("且", "并且", "而且", "与", "和"), "&&") | {"或": "||", "或者": "||", "非": "!"}
 
@@ -311,6 +315,8 @@ def _prescan(text: str, report: _Report) -> _Scan:
                 scan.bad_closers[i] = opener
         elif c in _FULL_WIDTH:
             report.add("syntax.full-width", i, i + 1, _full_width(c))
+        elif c in _MATH_SIGNS:
+            report.add("syntax.math-sign", i, i + 1, _msg("not-operator", "math-sign", word=c, op=_MATH_SIGNS[c]))
         elif not c.isascii() and c.isalpha():
             j = i
             while j < n and not text[j].isascii() and text[j].isalpha():
@@ -339,6 +345,9 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
             report.fail("syntax.unterminated-string", pos, pos + 1, _msg("unterminated", close=c, triple=c * 3))
         if c in _FULL_WIDTH:
             report.fail("syntax.full-width", pos, pos + 1, _full_width(c))
+        if c in _MATH_SIGNS:  # normally found by the pre-scan
+            msg = _msg("not-operator", "math-sign", word=c, op=_MATH_SIGNS[c])
+            report.fail("syntax.math-sign", pos, pos + 1, msg)
         report.fail("syntax.unexpected-character", pos, pos + 1, _unexpected_character(c))
     if not isinstance(exc, UnexpectedToken):  # LALR raises nothing else
         report.fail("syntax.unexpected-token", 0, len(text), _msg("internal", kind=type(exc).__name__))
@@ -750,6 +759,8 @@ _HELPS: dict[str, tuple[str, str]] = {
     "&&": ("write `&&` (or `and`) to require both conditions", "请写 `&&`（或 `and`）表示两个条件都要满足"),
     "||": ("write `||` (or `or`) to accept either condition", "请写 `||`（或 `or`）表示满足任一条件即可"),
     "!": ("write `!` (or `not`) to negate a condition", "请写 `!`（或 `not`）表示否定一个条件"),
+    "math-sign": ("write `{op}` instead (operators are typed with plain ASCII characters)",
+                  "请改写为 `{op}`（运算符请用英文半角字符输入）"),
     "assignment": ('use `==` to test whether two values are equal, e.g. `record.citizenship == "CN"`',
                    '判断两个值是否相等请用 `==`，例如 `record.citizenship == "CN"`'),
     "invisible": ("delete this invisible character (it is often pasted in by accident)",
