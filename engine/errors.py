@@ -22,12 +22,30 @@ The exception tree::
 ``EvalError`` is not in this tree: it is the runtime error *value* of the
 condition language (a missing field, a division by zero), carried to a rule's
 status ``error`` and never raised past the evaluator.
+
+Messages in the reader's language (zh or en): every text a diagnostic or an
+``EvalError`` carries is an :class:`engine.messages.Text`, which holds both
+languages and cannot be made with one missing.  Write new messages into the
+catalogue of ``engine/messages.py`` and build them by key, with named values::
+
+    # engine/messages.py
+    "usage.no-such-file": ("no such file `{path}`", "找不到文件 `{path}`"),
+
+    raise UsageError(Diagnostic.of("usage.no-such-file", path=p))       # help from "usage.no-such-file/help"
+    raise EvalError("eval.calendar-range", msg("eval.calendar-range", calendar=..., year=...))
+
+``Text(en, zh)`` is for paired texts kept in a module's own table.  Renderers
+pick the language with ``diagnostic.text(lang)`` / ``error.text.get(lang)``.
+``tests/test_messages.py`` renders every catalogue entry in both languages,
+checks every ``Text(...)`` call, and refuses a diagnostic or error built
+from a plain string.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+from engine.messages import CATALOGUE, Text, msg
 
 if TYPE_CHECKING:
     from engine.source import Source, Span
@@ -50,35 +68,106 @@ __all__ = [
 MAX_DIAGNOSTICS = 50
 
 
-@dataclass(frozen=True)
 class Diagnostic:
-    """One problem found in user input.
+    """One problem found in user input (frozen: diagnostics are data).
 
     Args:
         code: stable dotted code, e.g. ``check.unknown-field``.
-        message: one line, lowercase start, no final period; user text in backticks.
+        message: a :class:`~engine.messages.Text` (both languages): one line, lowercase
+            start, no final period; user text in backticks.
         source: the text the problem is in (a YAML file, a record file), if any.
         span: where in ``source`` (character offsets), if known.
-        help: advice for fixing it, if any.
+        help: advice for fixing it (a ``Text``), if any.
         severity: ``error`` or ``warning``.
-        note: extra context (e.g. "column is approximate: escapes in a quoted string").
+        note: extra context (a ``Text``), e.g. "the column is approximate".
+
+    ``message``, ``help`` and ``note`` read as English strings (for tests and
+    logs); ``text(lang)`` and ``note_text(lang)`` give them in the reader's
+    language.  ``Diagnostic.of(code, **values)`` takes the message from the
+    catalogue entry ``code`` and the help from ``code/help`` when there is one.
     """
 
+    __slots__ = ("code", "message_text", "source", "span", "help_text", "severity", "note_text_")
+
     code: str
-    message: str
-    source: Source | None = field(default=None, compare=False)
-    span: Span | None = None
-    help: str | None = None
-    severity: str = "error"
-    note: str | None = None
-    message_zh: str | None = None
-    help_zh: str | None = None
+    message_text: Text
+    source: Source | None
+    span: Span | None
+    help_text: Text | None
+    severity: str
+    note_text_: Text | None
+
+    def __init__(self, code: str, message: Text | str, source: Source | None = None, span: Span | None = None,
+                 help: Text | str | None = None, severity: str = "error", note: Text | str | None = None,
+                 message_zh: str | None = None, help_zh: str | None = None) -> None:
+        # INVARIANT: every text is a Text.  A plain English string (the older form, with
+        # ``message_zh``/``help_zh``) is still accepted so that a plugin's diagnostic does not
+        # crash, but tests/test_messages.py refuses it anywhere in the engine.
+        set_ = object.__setattr__
+        set_(self, "code", code)
+        set_(self, "message_text", _as_text(message, message_zh))
+        set_(self, "source", source)
+        set_(self, "span", span)
+        set_(self, "help_text", None if help is None else _as_text(help, help_zh))
+        set_(self, "severity", severity)
+        set_(self, "note_text_", None if note is None else _as_text(note, None))
+
+    @classmethod
+    def of(cls, code: str, /, *, source: Source | None = None, span: Span | None = None, severity: str = "error",
+           note: Text | None = None, **values: Any) -> Diagnostic:
+        """The diagnostic ``code`` with its catalogued message (and help, if catalogued)."""
+        help_key = f"{code}/help"
+        return cls(code, msg(code, **values), source, span, msg(help_key, **values) if help_key in CATALOGUE else None,
+                   severity, note)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Diagnostic is frozen: cannot set {name}")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.code, self.message_text, self.span, self.help_text, self.severity, self.note_text_)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Diagnostic) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Diagnostic({self.code!r}, {self.message!r}, span={self.span!r}, help={self.help!r})"
+
+    def replace(self, **changes: Any) -> Diagnostic:
+        """A copy with some fields changed (``source``, ``span``, ``note``, ``severity``...)."""
+        fields = {"code": self.code, "message": self.message_text, "source": self.source, "span": self.span,
+                  "help": self.help_text, "severity": self.severity, "note": self.note_text_}
+        fields.update(changes)
+        return Diagnostic(**fields)
+
+    @property
+    def message(self) -> str:
+        return self.message_text.en
+
+    @property
+    def help(self) -> str | None:
+        return self.help_text.en if self.help_text is not None else None
+
+    @property
+    def note(self) -> str | None:
+        return self.note_text_.en if self.note_text_ is not None else None
+
+    @property
+    def message_zh(self) -> str:
+        return self.message_text.zh
+
+    @property
+    def help_zh(self) -> str | None:
+        return self.help_text.zh if self.help_text is not None else None
 
     def text(self, lang: str = "en") -> tuple[str, str | None]:
-        """(message, help) in ``lang`` (``zh`` falls back to English where missing)."""
-        if lang == "zh":
-            return self.message_zh or self.message, self.help_zh or self.help
-        return self.message, self.help
+        """(message, help) in ``lang``."""
+        return self.message_text.get(lang), self.help_text.get(lang) if self.help_text is not None else None
+
+    def note_text(self, lang: str = "en") -> str | None:
+        return self.note_text_.get(lang) if self.note_text_ is not None else None
 
     @property
     def file(self) -> str | None:
@@ -101,17 +190,24 @@ class Diagnostic:
 
         return render_diagnostic(self, lang)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, lang: str = "en") -> dict[str, object]:
         pos = self.line_col
+        message, help = self.text(lang)
         return {
             "code": self.code,
             "severity": self.severity,
-            "message": self.message,
+            "message": message,
             "file": self.file,
             "line": pos[0] if pos else None,
             "column": pos[1] if pos else None,
-            "help": self.help,
+            "help": help,
         }
+
+
+def _as_text(text: Text | str, zh: str | None) -> Text:
+    if isinstance(text, Text):
+        return text
+    return Text(text, zh if zh is not None else text)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> list[Diagnostic]:
@@ -132,8 +228,9 @@ class EngineError(Exception):
 
     code = "engine.error"
 
-    def __init__(self, diagnostics: Diagnostic | str | Iterable[Diagnostic], *, help: str | None = None) -> None:
-        if isinstance(diagnostics, str):
+    def __init__(self, diagnostics: Diagnostic | Text | str | Iterable[Diagnostic], *,
+                 help: Text | str | None = None) -> None:
+        if isinstance(diagnostics, (str, Text)):
             diagnostics = [Diagnostic(self.code, diagnostics, help=help)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
@@ -185,17 +282,32 @@ class EvalError(Exception):
 
     Raised inside compiled code and caught by ``&&``/``||``/macros (CEL's
     commutative error semantics) and by the evaluator, which turns it into a
-    rule status ``error``.  ``path`` names the record field involved, if any.
+    rule status ``error``.  ``text`` is the message in both languages (a
+    :class:`~engine.messages.Text`, filled in only when read); ``path`` names the
+    record field involved, if any.  ``message`` is the English text.
     """
 
-    __slots__ = ("code", "message", "message_zh", "path")
+    __slots__ = ("code", "text", "path")
 
-    def __init__(self, code: str, message: str, path: str | None = None, message_zh: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: Text | str, path: str | None = None, message_zh: str | None = None) -> None:
+        super().__init__(code)
         self.code = code
-        self.message = message
+        self.text = _as_text(message, message_zh)
         self.path = path
-        self.message_zh = message_zh  # the same in Chinese, where the record's data is at fault
+
+    @property
+    def message(self) -> str:
+        return self.text.en
+
+    @property
+    def message_zh(self) -> str:
+        return self.text.zh
+
+    def __str__(self) -> str:
+        return self.text.en
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EvalError, (self.code, self.text, self.path))
 
     def __repr__(self) -> str:
         return f"EvalError({self.code!r}, {self.message!r}, path={self.path!r})"

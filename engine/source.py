@@ -213,8 +213,9 @@ def render_diagnostic(diag: Diagnostic, lang: str = "en") -> str:
         lines.extend(_snippet(source, span))
     if help_text:
         lines.append(f"   = {labels['help']}: {help_text}")
-    if diag.note:
-        lines.append(f"   = {labels['note']}: {diag.note}")
+    note = diag.note_text(lang)
+    if note:
+        lines.append(f"   = {labels['note']}: {note}")
     return "\n".join(lines)
 
 

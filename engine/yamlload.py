@@ -83,6 +83,7 @@ from yaml.reader import Reader, ReaderError
 from yaml.scanner import Scanner
 
 from engine.errors import Diagnostic, YamlError
+from engine.messages import Text, msg
 from engine.source import Source, Span
 
 __all__ = ["MAX_ALIAS_NODES", "MAX_CHARS", "MAX_DEPTH", "Loaded", "NodePos", "load_yaml"]
@@ -411,7 +412,7 @@ def _problem_words(problem: str) -> tuple[str, str, str, str]:
                 fields["got"], fields["got_zh"] = _TOKEN_WORDS.get(token, (f"`{token}`", f"`{token}`"))
             en, zh, help_en, help_zh = (t.format(**fields) for t in texts)
             return en, zh, help_en, help_zh
-    return problem, problem, *_HELP_GENERIC
+    return problem, f"YAML 语法错误：`{problem}`", *_HELP_GENERIC
 
 
 _TAB_TEXTS = {
@@ -457,7 +458,7 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
         # "no `:` after this key", "this quote is not closed": point at the
         # key or the quote; the problem mark is where the scanner gave up.
         line, col = source.line_col(index)
-        note = f"the YAML reader gave up at line {line}, column {col}"
+        note = msg("yaml.syntax:gave-up", line=line, column=col)
         index = exc.context_mark.index
     elif exc.context_mark is not None and context and context != "while scanning for the next token":
         line = source.line_col(exc.context_mark.index)[0]
@@ -468,16 +469,14 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
                 message_zh += f"（位于第 {line} 行开始的{what_zh}）"
             else:
                 message += f" ({context} on line {line})"
-                message_zh += f"（{context}，第 {line} 行）"
+                message_zh += f"（`{context}`，第 {line} 行）"
     return Diagnostic(
         "yaml.syntax",
-        message,
+        Text(message, message_zh),
         source,
         _point(source, index),
-        help=help_en,
+        help=Text(help_en, help_zh),
         note=note,
-        message_zh=message_zh,
-        help_zh=help_zh,
     )
 
 
@@ -526,7 +525,7 @@ def _diagnostic(code: str, source: Source, span: Span | None, *,
                 texts: tuple[str, str, str, str] | None = None, **fields: object) -> Diagnostic:
     """A diagnostic with the texts of ``code`` (or ``texts``) filled from ``fields``."""
     message, message_zh, help_en, help_zh = (t.format(**fields) for t in texts or _TEXTS[code])
-    return Diagnostic(code, message, source, span, help=help_en, message_zh=message_zh, help_zh=help_zh)
+    return Diagnostic(code, Text(message, message_zh), source, span, help=Text(help_en, help_zh))
 
 
 # ---------------------------------------------------------------------------
@@ -833,7 +832,7 @@ def load_yaml(source: Source) -> Loaded:
     except MarkedYAMLError as exc:
         raise YamlError([*loader.diagnostics, _syntax_diagnostic(source, exc)]) from None
     except YAMLError as exc:  # pragma: no cover - PyYAML raises marked errors
-        raise YamlError(Diagnostic("yaml.syntax", f"invalid YAML: {exc}", source)) from None
+        raise YamlError(Diagnostic.of("yaml.syntax", source=source, problem=str(exc))) from None
     if loader.diagnostics:
         raise YamlError(loader.diagnostics)
     return Loaded(data, loader.positions, source)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from engine.errors import Diagnostic
+from engine.messages import Text, listing, msg
 from engine.lang import ast as A
 from engine.lang import types as T
 from engine.lang.functions import FunctionTable, Overload, describe_types, result_type
@@ -169,15 +170,14 @@ def _a(t: Type) -> str:
     return ("an " if text[:1] in "aeiou" else "a ") + text
 
 
-def _suggest(name: str, candidates: list[str]) -> str | None:
+def _ty(t: Type) -> Text:
+    """A type in a message: ``a string`` in English, `` `string` `` in Chinese."""
+    return Text(_a(t), f"`{t}`")
+
+
+def _suggest(name: str, candidates: list[str]) -> Text | None:
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
-
-
-def _suggest_zh(help_en: str | None) -> str | None:
-    if help_en and help_en.startswith("did you mean"):
-        return "是否想写 " + help_en[len("did you mean "):].rstrip("?") + "？"
-    return None
+    return msg("did-you-mean", name=close[0]) if close else None
 
 
 _COMPARABLE = {"int", "uint", "double", "string", "bytes", "bool", "date", "timestamp", "duration"}
@@ -202,10 +202,8 @@ class _Checker:
 
     # -- reporting
 
-    def error(self, code: str, node_span: Any, message: str, help: str | None = None,
-              message_zh: str | None = None, help_zh: str | None = None) -> None:
-        self.out.diagnostics.append(Diagnostic(code, message, span=node_span, help=help,
-                                               message_zh=message_zh, help_zh=help_zh or _suggest_zh(help)))
+    def error(self, code: str, node_span: Any, message: Text, help: Text | None = None) -> None:
+        self.out.diagnostics.append(Diagnostic(code, message, span=node_span, help=help))
 
     def set(self, node: A.Node, t: Type) -> Type:
         self.out.types[id(node)] = t
@@ -273,9 +271,8 @@ class _Checker:
         if help is None and name in (f.name for f in ()):  # pragma: no cover
             help = None
         if help is None and self.scope.record.kind == "object" and name in self.scope.record.fields():
-            help = f"record fields are written `record.{name}`"
-        self.error("check.unknown-name", node.span, f"unknown name `{name}`", help,
-                   message_zh=f"未知的名称 `{name}`")
+            help = msg("check.unknown-name:record/help", name=name)
+        self.error("check.unknown-name", node.span, msg("check.unknown-name", name=name), help)
         return T.DYN
 
     def _record_path(self, node: A.Node) -> str | None:
@@ -308,10 +305,9 @@ class _Checker:
                 owner = f"`{self.scope.record_kind}`"
             help = _suggest(node.field, sorted(fields))
             if help is None:
-                help = "known fields: " + ", ".join(f"`{f}`" for f in sorted(fields)[:12])
+                help = msg("check.unknown-field/help", fields=listing(sorted(fields)[:12]))
             self.error("check.unknown-field", node.field_span if node.field_span.end else node.span,
-                       f"unknown field `{node.field}` in {owner}", help,
-                       message_zh=f"{owner} 中没有字段 `{node.field}`")
+                       msg("check.unknown-field", field=node.field, owner=owner), help)
             return T.DYN
         if base.kind == "map":
             return base.elem or T.DYN
@@ -319,10 +315,9 @@ class _Checker:
             return T.DYN
         help = None
         if node.field in ("size", "length", "len", "count") and base.kind in ("list", "string", "bytes", "map"):
-            help = "the number of elements is `size(x)` or `x.size()`, with the parentheses"
-        self.error("check.type", node.span, f"{_a(base)} has no fields; cannot {what} `{node.field}`", help,
-                   message_zh=f"{base} 类型的值没有字段 `{node.field}`",
-                   help_zh="元素个数请写 `size(x)` 或 `x.size()`（带括号）" if help else None)
+            help = msg("check.type:size/help")
+        self.error("check.type", node.span, msg(f"check.type:no-fields-{what}", base=_ty(base), field=node.field),
+                   help)
         return T.DYN
 
     def qualified(self, node: A.Node) -> str | None:
@@ -360,14 +355,13 @@ class _Checker:
             c = c.non_null()  # a null operand is a run-time error
         if c.kind == "list":
             if i.kind not in ("int", "uint", "double", "dyn"):
-                self.error("check.type", node.index.span, f"a list index must be a number, not {_a(i)}",
-                           message_zh=f"列表下标必须是数字，而不是 {i}")
+                self.error("check.type", node.index.span, msg("check.type:index", index=_ty(i)))
             return c.elem or T.DYN
         if c.kind == "map":
             return c.elem or T.DYN
         if c.kind in ("dyn", "object"):
             return T.DYN
-        self.error("check.type", node.span, f"cannot index {_a(c)}", message_zh=f"不能对 {c} 取下标")
+        self.error("check.type", node.span, msg("check.type:not-indexable", operand=_ty(c)))
         return T.DYN
 
     def visit_ListLit(self, node: A.ListLit) -> Type:
@@ -384,18 +378,17 @@ class _Checker:
     def visit_Unary(self, node: A.Unary) -> Type:
         t = self.visit(node.operand)
         if node.op == "!":
-            self._want_bool(node.operand, t, "`!` (not)")
+            self._want_bool(node.operand, t, msg("check.what:not"))
             return T.BOOL
         if t.kind not in ("int", "double", "dyn"):
-            self.error("check.type", node.span, f"cannot negate {_a(t)}", message_zh=f"不能对 {t} 取负")
+            self.error("check.type", node.span, msg("check.type:negate", operand=_ty(t)))
             return T.DYN
         return t.non_null() if t.kind != "dyn" else t
 
-    def _want_bool(self, node: A.Node, t: Type, what: str) -> None:
+    def _want_bool(self, node: A.Node, t: Type, what: Text) -> None:
         if t.kind not in ("bool", "dyn") or t.nullable:
-            self.error("check.not-bool", node.span, f"{what} needs true or false, but this is {_a(t)}",
-                       help="compare it with something, e.g. `x == ...`",
-                       message_zh=f"{what} 需要真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
+            self.error("check.not-bool", node.span, msg("check.not-bool", what=what, actual=_ty(t)),
+                       msg("check.not-bool/help"))
 
     def visit_Binary(self, node: A.Binary) -> Type:
         lt = self.visit(node.left)
@@ -405,7 +398,7 @@ class _Checker:
             rt = self.visit(node.right)
         op = node.op
         if op in ("&&", "||"):
-            word = "`&&` (and)" if op == "&&" else "`||` (or)"
+            word = msg("check.what:and") if op == "&&" else msg("check.what:or")
             self._want_bool(node.left, lt, word)
             self._want_bool(node.right, rt, word)
             return T.BOOL
@@ -413,25 +406,24 @@ class _Checker:
             if not (lt.is_dyn or rt.is_dyn or lt.kind == rt.kind or (lt.is_numeric and rt.is_numeric)
                     or "null" in (lt.kind, rt.kind) and (lt.nullable or rt.nullable or "dyn" in (lt.kind, rt.kind))
                     or {lt.kind, rt.kind} <= {"map", "object"}):
-                self.error("check.type", node.span, f"`{op}` compares {_a(lt)} with {_a(rt)}; they are never equal",
-                           help=_compare_help(lt, rt), message_zh=f"`{op}` 比较的两边类型不同（{lt} 与 {rt}），永远不相等")
+                self.error("check.type", node.span, msg("check.type:never-equal", op=op, left=_ty(lt), right=_ty(rt)),
+                           _compare_help(lt, rt))
             return T.BOOL
         if op in ("<", "<=", ">", ">="):
             ok = lt.is_dyn or rt.is_dyn or (lt.is_numeric and rt.is_numeric) or (
                 lt.kind == rt.kind and lt.kind in _COMPARABLE)
             if not ok or lt.nullable or rt.nullable:
-                self.error("check.type", node.span, f"cannot order {_a(lt)} and {_a(rt)} with `{op}`",
-                           help=_compare_help(lt, rt), message_zh=f"不能用 `{op}` 比较 {lt} 与 {rt}")
+                self.error("check.type", node.span, msg("check.type:order", op=op, left=_ty(lt), right=_ty(rt)),
+                           _compare_help(lt, rt))
             return T.BOOL
         if op == "in":
             if rt.kind == "list":
                 el = rt.elem or T.DYN
                 if not (el.is_dyn or lt.is_dyn or el.kind == lt.kind or (el.is_numeric and lt.is_numeric)):
-                    self.error("check.type", node.span, f"{_a(lt)} is never in a list of {el}",
-                               message_zh=f"{lt} 不可能出现在 {el} 列表中")
+                    self.error("check.type", node.span,
+                               msg("check.type:never-in", left=_ty(lt), elem=Text(str(el), f"`{el}`")))
             elif rt.kind not in ("map", "object", "dyn"):
-                self.error("check.type", node.right.span, f"`in` needs a list or map on the right, not {_a(rt)}",
-                           message_zh=f"`in` 的右边必须是列表或映射，而不是 {rt}")
+                self.error("check.type", node.right.span, msg("check.type:in-right", right=_ty(rt)))
             return T.BOOL
         # arithmetic
         if lt.is_dyn or rt.is_dyn:
@@ -445,27 +437,22 @@ class _Checker:
         if time_result is not None and not lt.nullable and not rt.nullable:
             return time_result
         if lt.kind != rt.kind or lt.nullable or rt.nullable:
-            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}",
-                       help="dates: use years_after(), months_after(), days_after() or full_years()"
-                       if "date" in (lt.kind, rt.kind)
-                       else None, message_zh=f"不能对 {lt} 与 {rt} 使用 `{op}`")
+            self.error("check.type", node.span, msg("check.type:arithmetic", op=op, left=_ty(lt), right=_ty(rt)),
+                       msg("check.type:dates/help") if "date" in (lt.kind, rt.kind) else None)
             return T.DYN
         allowed = {"+": {"int", "uint", "double", "string", "bytes", "list"},
                    "-": {"int", "uint", "double"}, "*": {"int", "uint", "double"},
                    "/": {"int", "uint", "double"}, "%": {"int", "uint"}}[op]
         if lt.kind not in allowed:
-            date_help = "dates: use years_after(), months_after(), days_after() or full_years()" \
-                if lt.kind == "date" else None
-            self.error("check.type", node.span, f"cannot apply `{op}` to {_a(lt)}", date_help,
-                       message_zh=f"不能对 {lt} 使用 `{op}`",
-                       help_zh="日期请用 years_after()、months_after()、days_after() 或 full_years()" if date_help else None)
+            self.error("check.type", node.span, msg("check.type:arithmetic-one", op=op, left=_ty(lt)),
+                       msg("check.type:dates/help") if lt.kind == "date" else None)
             return T.DYN
         if lt.kind == "list" and lt.elem != rt.elem:
             return T.LIST_DYN
         return lt
 
     def visit_Conditional(self, node: A.Conditional) -> Type:
-        self._want_bool(node.cond, self.visit(node.cond), "the condition of `?:`")
+        self._want_bool(node.cond, self.visit(node.cond), msg("check.what:condition"))
         a = self.visit_narrowed(node.then, _null_tests(node.cond, "!="))
         b = self.visit_narrowed(node.other, _null_tests(node.cond, "=="))
         if a == b:
@@ -490,25 +477,21 @@ class _Checker:
         elif target.kind == "dyn":
             var_t = T.DYN
         else:
-            self.error("check.type", node.target.span,
-                       f"`{node.macro}` needs a list or map, not {_a(target)}",
-                       message_zh=f"`{node.macro}` 需要列表或映射，而不是 {target}")
+            self.error("check.type", node.target.span, msg("check.type:macro", macro=node.macro, target=_ty(target)))
             var_t = T.DYN
         if self.scope.rulebook and (node.var in ("record", "as_of") or node.var in self.scope.params
                                     or node.var in self.scope.values):
-            self.error("check.shadow", node.var_span, f"the variable `{node.var}` hides a name already in use",
-                       help="choose another variable name", message_zh=f"变量名 `{node.var}` 与已有名称冲突",
-                       help_zh="请换一个变量名")
+            self.error("check.shadow", node.var_span, msg("check.shadow", name=node.var), msg("check.shadow/help"))
         target_path = self._record_path(node.target)
         self.vars.append((node.var, var_t, f"{target_path}[]" if target_path else node.var))
         try:
             if node.filter is not None:
-                self._want_bool(node.filter, self.visit(node.filter), f"the filter of `{node.macro}`")
+                self._want_bool(node.filter, self.visit(node.filter), msg("check.what:filter", macro=node.macro))
             body = self.visit(node.body)
         finally:
             self.vars.pop()
         if node.macro in ("all", "exists", "exists_one", "filter"):
-            self._want_bool(node.body, body, f"the predicate of `{node.macro}`")
+            self._want_bool(node.body, body, msg("check.what:predicate", macro=node.macro))
         if node.macro == "filter":
             return T.list_of(var_t)
         if node.macro == "map":
@@ -523,25 +506,24 @@ class _Checker:
         member = node.target is not None
         if spec is None:
             help = _suggest(node.function, self.scope.functions.names())
-            self.error("check.unknown-function", name_span, f"unknown function `{node.function}`", help,
-                       message_zh=f"未知的函数 `{node.function}`")
+            self.error("check.unknown-function", name_span, msg("check.unknown-function", function=node.function),
+                       help)
             return T.DYN
         usable = [o for o in spec.overloads if (o.member if member else o.function)]
         if not usable:
             how = "`x." + node.function + "(…)`" if not member else "`" + node.function + "(x, …)`"
             self.error("check.arity", name_span,
-                       f"`{node.function}` cannot be called {'as a method' if member else 'on its own'}",
-                       help=f"write it as {how}", message_zh=f"`{node.function}` 的调用方式不对",
-                       help_zh=f"请写成 {how}")
+                       msg("check.arity:method" if member else "check.arity:function", function=node.function),
+                       msg("check.arity:call/help", how=how))
             return T.DYN
         by_count = [o for o in usable if o.variadic and len(args) >= 1 or len(o.params) == len(args)]
         if not by_count:
             counts = sorted({len(o.params) - (1 if member else 0) for o in usable})
-            want = " or ".join(str(c) for c in counts)
+            want = Text(" or ".join(str(c) for c in counts), "或".join(str(c) for c in counts))
             got = len(node.args)
             self.error("check.arity", name_span,
-                       f"`{node.function}` takes {want} argument{'s' if counts != [1] else ''}, not {got}",
-                       message_zh=f"`{node.function}` 需要 {want} 个参数，而不是 {got} 个")
+                       msg("check.arity" if counts != [1] else "check.arity:one", function=node.function, want=want,
+                           got=got))
             return T.DYN
         accepting = [o for o in by_count if o.accepts(arg_types)]
         if accepting:
@@ -550,29 +532,29 @@ class _Checker:
             return results.pop() if len(results) == 1 else T.DYN
         sigs = "; ".join("(" + describe_types(list(o.params)) + ")" for o in by_count)
         self.error("check.type", node.span,
-                   f"`{node.function}` cannot take ({describe_types(arg_types)})", help=f"it takes {sigs}",
-                   message_zh=f"`{node.function}` 不接受参数类型（{describe_types(arg_types)}）",
-                   help_zh=f"它接受 {sigs}")
+                   msg("check.type:arguments", function=node.function, types=describe_types(arg_types)),
+                   msg("check.type:arguments/help", signatures=sigs))
         return T.DYN
 
 
-def _compare_help(a: Type, b: Type) -> str | None:
+def _compare_help(a: Type, b: Type) -> Text | None:
     kinds = {a.kind, b.kind}
     if kinds == {"date", "string"}:
-        return 'write the date as `date("YYYY-MM-DD")`'
+        return msg("check.type:date-string/help")
     if a.nullable or b.nullable:
-        return "the value may be null: test `x != null && ...` first"
+        return msg("check.type:nullable/help")
     return None
 
 
-def check_condition(node: A.Node, scope: Scope, *, want_bool: str | None = None) -> Checked:
+def check_condition(node: A.Node, scope: Scope, *, want_bool: Text | str | None = None) -> Checked:
     """Check ``node`` in ``scope``. ``want_bool`` names the role (e.g. "`require`") when the
     result must be a bool."""
     checked = Checked(node, functions=scope.functions)
     checker = _Checker(scope, checked)
     t = checker.visit(node)
     if want_bool is not None and (t.kind not in ("bool", "dyn") or t.nullable):
-        checker.error("check.not-bool", node.span, f"{want_bool} must be true or false, but this is {_a(t)}",
-                      help="compare it with something, e.g. `x == ...`",
-                      message_zh=f"{want_bool} 必须是真假值，但这里是 {t}", help_zh="请与某个值比较，例如 `x == ...`")
+        if isinstance(want_bool, str):  # a name in backticks, the same in every language
+            want_bool = Text(want_bool, want_bool)
+        checker.error("check.not-bool", node.span, msg("check.not-bool:must", what=want_bool, actual=_ty(t)),
+                      msg("check.not-bool/help"))
     return checked
