@@ -19,8 +19,8 @@ from engine.model import DecisionSpec, RuleSpec, Text
 
 __all__ = ["Change", "RecordChange", "RulebookDiff", "diff_records", "diff_rulebooks"]
 
-_RULE_FIELDS = ("article", "item", "cite", "when", "require", "severity", "waivable", "values", "message", "note",
-                "title")
+_RULE_FIELDS = ("article", "item", "cite", "kind", "when", "require", "severity", "waivable", "values", "message",
+                "note", "title")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ __all__ = [
     "OutputSpec",
     "Parameter",
     "Rulebook",
+    "RuleKind",
     "RuleSpec",
     "Severity",
     "Status",
@@ -49,6 +50,14 @@ class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
+
+
+class RuleKind(StrEnum):
+    """What a rule's ``require`` checks: the regulation (``rule``: false is ``fail``) or the
+    record's own consistency (``data``: false is ``error``, the record contradicts itself)."""
+
+    RULE = "rule"
+    DATA = "data"
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,12 @@ class RuleSpec:
     message: Text
     note: Text | None
     path: Path
+    kind: RuleKind = RuleKind.RULE
+
+    @property
+    def is_data(self) -> bool:
+        """A data-consistency check: ``require`` false makes the rule ``error``, never ``fail``."""
+        return self.kind is RuleKind.DATA
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,7 @@ def _named(data: Any, path: Path) -> tuple[tuple[str, Expr], ...]:
 
 
 def _rule(data: dict[str, Any], path: Path) -> RuleSpec:
+    kind = RuleKind(data.get("kind", "rule"))
     return RuleSpec(
         id=data["id"],
         article=int(data["article"]),
@@ -184,11 +200,13 @@ def _rule(data: dict[str, Any], path: Path) -> RuleSpec:
         when=_expr(data.get("when"), (*path, "when")),
         require=Expr(str(data["require"]), (*path, "require")),
         severity=Severity(data.get("severity", "error")),
-        waivable=bool(data.get("waivable", False)),
+        # a record that contradicts itself is corrected, not waived (the schema refuses `waivable: true`)
+        waivable=bool(data.get("waivable", False)) and kind is RuleKind.RULE,
         values=_named(data.get("values"), (*path, "values")),
         message=Text.of(data["message"]) or Text("", ""),
         note=Text.of(data.get("note")),
         path=path,
+        kind=kind,
     )
 
 

@@ -138,13 +138,20 @@ def run_examples(book: CompiledRulebook) -> list[ExampleResult]:
 
 @dataclass
 class Coverage:
-    """Which statuses the examples make each rule reach."""
+    """Which statuses the examples make each rule reach.
+
+    ``needed`` gives, for a rule of kind ``data``, the statuses that cover it (``pass`` and
+    ``error``: its check holds, and it catches a record that contradicts itself); every
+    other rule needs ``pass`` and ``fail``.
+    """
 
     statuses: dict[tuple[str, str], set[str]]
+    needed: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def covered(self, key: tuple[str, str]) -> bool:
-        """A rule is covered when some example makes it pass and some example makes it fail."""
-        return {"pass", "fail"} <= self.statuses[key]
+        """A rule is covered when some example makes it pass and some example makes it fail
+        (a data rule: some example makes it error)."""
+        return self.needed.get(key, _PASS_FAIL) <= self.statuses[key]
 
     @property
     def percent(self) -> float:
@@ -157,8 +164,12 @@ class Coverage:
         out = []
         for (decision, rule), seen in self.statuses.items():
             if not self.covered((decision, rule)):
-                out.append((decision, rule, sorted({"pass", "fail"} - seen)))
+                out.append((decision, rule, sorted(self.needed.get((decision, rule), _PASS_FAIL) - seen)))
         return out
+
+
+_PASS_FAIL = frozenset({"pass", "fail"})
+_PASS_ERROR = frozenset({"pass", "error"})
 
 
 def rule_coverage(book: CompiledRulebook, results: list[ExampleResult] | None = None) -> Coverage:
@@ -166,9 +177,11 @@ def rule_coverage(book: CompiledRulebook, results: list[ExampleResult] | None = 
     results = results if results is not None else run_examples(book)
     statuses: dict[tuple[str, str], set[str]] = {
         (name, r.spec.id): set() for name, d in book.decisions.items() for r in d.rules}
+    needed = {(name, r.spec.id): _PASS_ERROR for name, d in book.decisions.items() for r in d.rules
+              if r.spec.is_data}
     for res in results:
         if res.decision is None:
             continue
         for r in res.decision.rules:
             statuses.setdefault((res.example.decision, r.id), set()).add(str(r.status))
-    return Coverage(statuses)
+    return Coverage(statuses, needed)
