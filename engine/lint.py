@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Diagnostic, EngineError
+from engine.messages import Text, msg
 from engine.evaluate import CompiledRulebook
 
 __all__ = ["lint_file", "render_lint"]
@@ -55,16 +56,14 @@ def _constant_conditions(book: CompiledRulebook) -> list[Diagnostic]:
                 except Exception:  # noqa: BLE001, S112 - an error is not a constant worth reporting here
                     continue
                 if role == "when":
-                    what = "the rule never applies" if value is False else "the `when` is always true; drop it"
-                    what_zh = "该规则永远不适用" if value is False else "`when` 恒为真，可以删除"
+                    what = msg("lint.constant-condition:never-applies" if value is False else
+                               "lint.constant-condition:always-applies")
                 else:
-                    what = "the rule can never fail" if value is True else "the rule always fails"
-                    what_zh = "该规则永远不会不通过" if value is True else "该规则总是不通过"
-                out.append(Diagnostic(
-                    "lint.constant-condition", f"`{role}` of rule `{rule.id}` does not read the record: {what}",
-                    source=book.source, span=positions.span(expr.path), severity="warning",
-                    help="compare a field of `record` (or `as_of`) with the parameter",
-                    message_zh=f"规则 `{rule.id}` 的 `{role}` 没有读取记录：{what_zh}"))
+                    what = msg("lint.constant-condition:never-fails" if value is True else
+                               "lint.constant-condition:always-fails")
+                out.append(Diagnostic.of("lint.constant-condition", source=book.source,
+                                         span=positions.span(expr.path), severity="warning", role=role, rule=rule.id,
+                                         what=what))
     return out
 
 
@@ -79,21 +78,19 @@ def _examples(book: CompiledRulebook) -> list[Diagnostic]:
         if res.ok:
             continue
         # one diagnostic per example, however many ways it does not hold
-        out.append(Diagnostic(
-            "lint.example-mismatch",
-            f"example `{res.example.name}` does not hold: " + "; ".join(m.text("en") for m in res.mismatches),
-            source=book.source, span=positions.span(res.example.path),
-            help="fix the rule, or the example's `expect` if the rule is right",
-            message_zh=f"示例 `{res.example.name}` 与规则不符：" + "；".join(m.text("zh") for m in res.mismatches),
-            help_zh="修改规则；若规则无误，则修改示例的 `expect`"))
+        problems = Text("; ".join(m.text("en") for m in res.mismatches), "；".join(m.text("zh") for m in res.mismatches))
+        out.append(Diagnostic.of("lint.example-mismatch", source=book.source, span=positions.span(res.example.path),
+                                 example=res.example.name, problem=problems))
     coverage = rule_coverage(book, results)
     rule_paths = {(d.name, r.id): r.path for d in book.book.decisions for r in d.rules}
     for decision, rule, missing in coverage.missing():
+        statuses = [msg(f"status:{m}") for m in missing]
         out.append(Diagnostic(
-            "lint.uncovered-rule", f"no example makes rule `{rule}` of `{decision}` "
-            + " or ".join(missing), source=book.source, span=positions.span(rule_paths[(decision, rule)]),
-            severity="warning", help="add an example that makes it " + " and one that makes it ".join(missing),
-            message_zh=f"没有示例使规则 `{rule}` 得到 " + "、".join(missing)))
+            "lint.uncovered-rule", msg("lint.uncovered-rule", rule=rule, decision=decision,
+                                       missing=Text(" or ".join(t.en for t in statuses), "或".join(t.zh for t in statuses))),
+            source=book.source, span=positions.span(rule_paths[(decision, rule)]), severity="warning",
+            help=msg("lint.uncovered-rule/help", missing=Text(" and one that makes it ".join(t.en for t in statuses),
+                                                               "、".join(t.zh for t in statuses)))))
     return out
 
 
@@ -110,7 +107,7 @@ def lint_file(path: Path) -> list[Diagnostic]:
     return sort_diagnostics(diagnostics, limit=1000)
 
 
-def _github(d: Diagnostic) -> str:
+def _github(d: Diagnostic, lang: str) -> str:
     from engine.report.github import escape_data, escape_property
 
     props = []
@@ -121,7 +118,8 @@ def _github(d: Diagnostic) -> str:
         props.append(f"line={pos[0]},col={pos[1]}")
     props.append(f"title={escape_property(d.code)}")
     level = "warning" if d.severity == "warning" else "error"
-    return f"::{level} {','.join(props)}::{escape_data(d.message + (f' ({d.help})' if d.help else ''))}\n"
+    message, help = d.text(lang)
+    return f"::{level} {','.join(props)}::{escape_data(message + (f' ({help})' if help else ''))}\n"
 
 
 def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, Any]:
@@ -153,18 +151,18 @@ def render_lint(results: list[tuple[str, list[Diagnostic]]], fmt: str, lang: str
     """Write the diagnostics of each file (name, diagnostics) in ``fmt``: text, json, sarif or github."""
     if fmt == "json":
         for name, diags in results:
-            out.write(json.dumps({"file": name, "diagnostics": [d.to_json() for d in diags]}, ensure_ascii=False)
+            out.write(json.dumps({"file": name, "diagnostics": [d.to_json(lang) for d in diags]}, ensure_ascii=False)
                       + "\n")
     elif fmt == "sarif":
         out.write(json.dumps(_sarif(results, lang), ensure_ascii=False, indent=2) + "\n")
     elif fmt == "github":
         for _name, diags in results:
             for d in diags:
-                out.write(_github(d))
+                out.write(_github(d, lang))
     else:
         for name, diags in results:
             if diags:
                 for d in diags:
                     out.write(d.render(lang) + "\n")
             else:
-                out.write(f"{name}: ok\n")
+                out.write(msg("cli.lint-ok", name=name).get(lang) + "\n")

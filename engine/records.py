@@ -20,6 +20,7 @@ from typing import Any, Iterator, Mapping, TextIO
 from engine.cells import CellError, row_to_record
 
 from engine.errors import Diagnostic, UsageError
+from engine.messages import CATALOGUE, Text, listing, msg, os_reason
 from engine.evaluate import InputRef
 
 __all__ = ["BadRecord", "read_records"]
@@ -33,6 +34,14 @@ class BadRecord:
 
     message: str
     message_zh: str
+
+    @classmethod
+    def of(cls, text: Text) -> BadRecord:
+        """The bad record saying ``text`` (a message of both languages)."""
+        return cls(text.en, text.zh)
+
+    def text(self, lang: str) -> str:
+        return self.message_zh if lang == "zh" else self.message
 
 
 def _format_for(name: str, explicit: str | None) -> str:
@@ -48,32 +57,31 @@ def _format_for(name: str, explicit: str | None) -> str:
     if lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
     if lower.endswith(".xls"):
-        raise UsageError(Diagnostic("usage.unsupported-input", f"`{name}`: the old Excel format (.xls) is not read",
-                                    help="save the workbook as .xlsx (or export it as CSV)",
-                                    message_zh=f"`{name}`：不支持旧版 Excel 格式（.xls）", help_zh="请另存为 .xlsx 或 CSV"))
-    raise UsageError(Diagnostic("usage.unknown-input-format", f"cannot tell the format of `{name}` from its name",
-                                help="use a .json, .jsonl, .csv or .xlsx file, or give --input-format",
-                                message_zh=f"无法从文件名判断 `{name}` 的格式"))
+        raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:xls", name=name),
+                                    help=msg("usage.unsupported-input:xls/help")))
+    raise UsageError(Diagnostic.of("usage.unknown-input-format", name=name))
 
 
 def _checked(value: Any) -> Any:
     """A record must be a JSON object; anything else cannot be read as one."""
     if isinstance(value, dict):
         return value
-    kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
-    return BadRecord(f"a record must be a JSON object, not {kind}", "每条记录必须是 JSON 对象")
+    kind = {list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
+    return BadRecord.of(msg("record.not-an-object", kind=msg(f"record.kind:{kind}")))
 
 
 def _json_error(e: json.JSONDecodeError) -> BadRecord:
-    if e.msg.endswith(" at"):  # "Unterminated string starting at": the column completes it
-        return BadRecord(f"not valid JSON: {e.msg} column {e.colno}", f"不是有效的 JSON：{e.msg} 第 {e.colno} 列")
-    return BadRecord(f"not valid JSON: {e.msg} (column {e.colno})", f"不是有效的 JSON：{e.msg}（第 {e.colno} 列）")
+    """Why a line is not JSON, in words of both languages (the ``json`` module's are English)."""
+    key = f"json.{e.msg}"
+    problem = msg(key) if key in CATALOGUE else msg("json.other", problem=e.msg)
+    # "Unterminated string starting at": the column completes the sentence
+    return BadRecord.of(msg("record.json:at" if e.msg.endswith(" at") else "record.json", problem=problem,
+                            column=e.colno))
 
 
 def not_utf8(raw: bytes, e: UnicodeDecodeError) -> BadRecord:
     """The error of a line that is not UTF-8 text: the first bad byte and where it is."""
-    return BadRecord(f"the line is not UTF-8 text (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line)",
-                     f"该行不是 UTF-8 文本（行内第 {e.start + 1} 个字节 0x{raw[e.start]:02x}）")
+    return BadRecord.of(msg("record.not-utf8-line", byte=raw[e.start], at=e.start + 1))
 
 
 def parse_json_line(line: str | bytes) -> Any:
@@ -89,7 +97,7 @@ def parse_json_line(line: str | bytes) -> Any:
     except json.JSONDecodeError as e:
         return _json_error(e)
     except RecursionError:
-        return BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
+        return BadRecord.of(msg("record.json-too-deep"))
 
 
 def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
@@ -128,9 +136,8 @@ def open_jsonl(path: str) -> Any:
 def input_error(path: str, e: OSError) -> UsageError:
     """The usage error of an input file that cannot be opened or read."""
     if isinstance(e, FileNotFoundError):
-        return UsageError(Diagnostic("usage.no-such-file", f"no such file `{path}`", message_zh=f"找不到文件 `{path}`"))
-    return UsageError(Diagnostic("usage.unreadable", f"cannot read `{path}`: {e.strerror}",
-                                 message_zh=f"无法读取 `{path}`"))
+        return UsageError(Diagnostic.of("usage.no-such-file", path=path))
+    return UsageError(Diagnostic.of("usage.unreadable", path=path, reason=os_reason(e)))
 
 
 def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, bytes]]:
@@ -161,7 +168,7 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
         except json.JSONDecodeError as e:
             yield InputRef(name, e.lineno), _json_error(e)
         except RecursionError:
-            yield ref, BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
+            yield ref, BadRecord.of(msg("record.json-too-deep"))
         return
     i += 1
     expect_value = True
@@ -169,17 +176,14 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
         while i < n and text[i] in " \t\r\n":
             i += 1
         if i >= n:
-            yield InputRef(name, text.count("\n", 0, i) + 1), BadRecord(
-                "the JSON array is not closed with `]`", "JSON 数组缺少结尾的 `]`")
+            yield InputRef(name, text.count("\n", 0, i) + 1), BadRecord.of(msg("record.json-array-open"))
             return
         if text[i] == "]":
             return
         if not expect_value:
             if text[i] != ",":
                 line = text.count("\n", 0, i) + 1
-                yield InputRef(name, line), BadRecord(
-                    "expected `,` or `]` between records; the rest of the file cannot be read",
-                    "记录之间应为 `,` 或 `]`，文件其余部分无法读取")
+                yield InputRef(name, line), BadRecord.of(msg("record.json-array-separator"))
                 return
             i += 1
             expect_value = True
@@ -191,14 +195,14 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
             yield InputRef(name, e.lineno), _json_error(e)
             return
         except RecursionError:
-            yield InputRef(name, line), BadRecord("the JSON is nested too deeply", "JSON 嵌套过深")
+            yield InputRef(name, line), BadRecord.of(msg("record.json-too-deep"))
             return
         yield InputRef(name, line), _checked(value)
         expect_value = False
 
 
-def _cell_error(e: CellError, where: str, where_zh: str) -> BadRecord:
-    return BadRecord(f"{where}, column `{e.column}`: {e.message}", f"{where_zh}，列 `{e.column}`：{e.message_zh}")
+def _cell_error(e: CellError, where: Text) -> BadRecord:
+    return BadRecord.of(msg("record.cell", where=where, column=e.column, problem=e.text))
 
 
 def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: bool = False
@@ -222,7 +226,7 @@ def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: 
         try:
             yield ref, row_to_record(header, row, schema)
         except CellError as e:
-            yield ref, _cell_error(e, f"row {line}", f"第 {line} 行")
+            yield ref, _cell_error(e, msg("record.where:row", row=line))
 
 
 def _joined(head: str, rest: TextIO) -> Iterator[str]:
@@ -257,17 +261,16 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - a declared dependency
-        raise UsageError(Diagnostic("usage.missing-package", "reading .xlsx needs the `openpyxl` package",
-                                    help="pip install openpyxl")) from None
+        raise UsageError(Diagnostic.of("usage.missing-package", package="openpyxl")) from None
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable workbook
-        yield InputRef(name, None), BadRecord(f"cannot open the workbook: {e}", f"无法打开工作簿：{e}")
+        yield InputRef(name, None), BadRecord.of(msg("record.workbook", error=Text(str(e), f"`{e}`")))
         return
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise UsageError(Diagnostic("usage.unknown-sheet", f"`{name}` has no sheet `{sheet}`",
-                                        help="sheets: " + ", ".join(f"`{s}`" for s in book.sheetnames)))
+            raise UsageError(Diagnostic.of("usage.unknown-sheet", name=name, sheet=sheet,
+                                           sheets=listing(book.sheetnames)))
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         header: list[str | None] | None = None
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -280,7 +283,7 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
             try:
                 yield ref, row_to_record(header, list(row), schema)
             except CellError as e:
-                yield ref, _cell_error(e, f"sheet `{ws.title}` row {number}", f"工作表 `{ws.title}` 第 {number} 行")
+                yield ref, _cell_error(e, msg("record.where:sheet-row", sheet=ws.title, row=number))
     finally:
         book.close()
 
@@ -302,8 +305,8 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
             yield from _read_csv(stream, "-", schema)
             return
         if input_format == "xlsx":
-            raise UsageError(Diagnostic("usage.unsupported-input", "a workbook cannot be read from standard input",
-                                        help="give the .xlsx file's path"))
+            raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:stdin"),
+                                        help=msg("usage.unsupported-input:stdin/help")))
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
         if fmt == "json":
@@ -329,6 +332,6 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
         else:
             yield from _read_json(p.read_text(encoding="utf-8-sig"), path)
     except UnicodeDecodeError as e:
-        yield InputRef(path, None), BadRecord(f"the file is not UTF-8 text ({e.reason})", "文件不是 UTF-8 文本")
+        yield InputRef(path, None), BadRecord.of(msg("record.not-utf8-file", reason=e.reason))
     except OSError as e:
         raise input_error(path, e) from None

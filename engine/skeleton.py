@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from engine.errors import Diagnostic, UsageError
+from engine.messages import msg
 
 __all__ = ["write_plugin"]
 
@@ -198,15 +199,13 @@ def write_plugin(name: str, directory: Path) -> Path:
     from engine import __version__
 
     if not _DIST_NAME.match(name):
-        raise UsageError(Diagnostic(
-            "usage.arguments", f"`{name}` is not a plugin name: use lowercase letters, digits and `-`",
-            help="for example `rulebook-acme-club`", message_zh=f"`{name}` 不是有效的插件名"))
+        raise UsageError(Diagnostic("usage.arguments", msg("usage.plugin-name", name=name),
+                                    help=msg("usage.plugin-name/help")))
     owner = name.removeprefix("rulebook-") or name
     module = name.replace("-", "_")
     folder = directory / name
     if folder.exists():
-        raise UsageError(Diagnostic("usage.exists", f"`{folder}` exists already",
-                                    help="choose another name or --directory", message_zh=f"`{folder}` 已存在"))
+        raise UsageError(Diagnostic.of("usage.exists", path=folder))
     today = _dt.date.today()
     fields = {"dist": name, "owner": owner, "module": module, "rulebook_id": f"{owner}/membership",
               "engine_version": __version__, "today": today.replace(month=1, day=1).isoformat(),

@@ -112,8 +112,8 @@ def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | 
         if name not in decision.outputs:
             why = decision.output_errors.get(name)
             problems.append(Mismatch(
-                f"output {name}: expected {expected!r}, got none" + (f" ({why.message})" if why else ""),
-                f"输出 {name}：应为 {expected!r}，实为无" + (f"（{why.message_zh or why.message}）" if why else "")))
+                f"output {name}: expected {expected!r}, got none" + (f" ({why.text.en})" if why else ""),
+                f"输出 {name}：应为 {expected!r}，实为无" + (f"（{why.text.zh}）" if why else "")))
             continue
         got_value: Any = to_json_value(decision.outputs[name])
         if got_value != to_json_value(expected):

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import EvalError
+from engine.messages import msg
 
 __all__ = ["Duration", "Timestamp", "parse_duration", "parse_timestamp"]
 
@@ -41,7 +42,8 @@ INT64_MAX = 2**63 - 1
 
 
 def _range(what: str) -> EvalError:
-    return EvalError("eval.overflow", f"{what} is out of range")
+    """``what``: ``timestamp``, ``timestamp-zone`` or ``duration``."""
+    return EvalError("eval.overflow", msg(f"eval.overflow:{what}"))
 
 
 class Timestamp:
@@ -56,7 +58,7 @@ class Timestamp:
     def checked(cls, ns: int) -> Timestamp:
         if MIN_TS_NS <= ns <= MAX_TS_NS:
             return cls(ns)
-        raise _range("the timestamp")
+        raise _range("timestamp")
 
     @property
     def seconds(self) -> int:
@@ -106,7 +108,7 @@ class Duration:
     def checked(cls, ns: int) -> Duration:
         if -MAX_DUR_NS <= ns <= MAX_DUR_NS:
             return cls(ns)
-        raise _range("the duration")
+        raise _range("duration")
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is Duration and other.ns == self.ns  # type: ignore[attr-defined]
@@ -157,7 +159,7 @@ def ts_diff(a: Timestamp, b: Timestamp) -> Duration:
     ns = a.ns - b.ns
     if -INT64_MAX - 1 <= ns <= INT64_MAX:
         return Duration.checked(ns)
-    raise _range("the difference of the timestamps")
+    raise _range("difference")
 
 
 def dur_add(a: Duration, b: Duration) -> Duration:
@@ -185,22 +187,22 @@ def parse_timestamp(text: str) -> Timestamp:
     """RFC 3339, e.g. ``2009-02-13T23:31:30Z`` or ``2009-02-13T23:31:30.123+01:00``."""
     m = _RFC3339.fullmatch(text) if len(text) <= 64 else None
     if m is None:
-        raise EvalError("eval.bad-conversion", f"cannot convert {_show(text)} to a timestamp (RFC 3339 expected)")
+        raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:rfc3339", shown=_show(text)))
     y, mo, d, h, mi, s = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     frac = m.group(7) or ""
     if h > 23 or mi > 59 or s > 60:
-        raise EvalError("eval.bad-conversion", f"cannot convert {_show(text)} to a timestamp")
+        raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:timestamp", shown=_show(text)))
     try:
         days = _days_from_civil(y, mo, d)
     except ValueError:
         if y == 0 and 1 <= mo <= 12 and 1 <= d <= 31:
-            raise _range("the timestamp") from None
-        raise EvalError("eval.bad-conversion", f"cannot convert {_show(text)} to a timestamp") from None
+            raise _range("timestamp") from None
+        raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:timestamp", shown=_show(text))) from None
     offset = 0
     if m.group(9):
         oh, om = int(m.group(10)), int(m.group(11))
         if oh > 23 or om > 59:
-            raise EvalError("eval.bad-conversion", f"cannot convert {_show(text)} to a timestamp")
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:timestamp", shown=_show(text)))
         offset = (oh * 60 + om) * 60 * (1 if m.group(9) == "+" else -1)
     seconds = days * 86400 + h * 3600 + mi * 60 + s - offset
     nanos = int((frac + "000000000")[:9])
@@ -209,7 +211,7 @@ def parse_timestamp(text: str) -> Timestamp:
 
 def timestamp_from_seconds(seconds: int) -> Timestamp:
     if not MIN_TS_NS // NS <= seconds <= MAX_TS_NS // NS:
-        raise _range("the timestamp")
+        raise _range("timestamp")
     return Timestamp(seconds * NS)
 
 
@@ -219,7 +221,7 @@ _UNIT_NS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 1_000_000, "s":
 
 def parse_duration(text: str) -> Duration:
     """Go's duration syntax: an optional sign and numbers with units, e.g. ``1h30m``, ``-1.5s``, ``100ms``."""
-    bad = EvalError("eval.bad-conversion", f"cannot convert {_show(text)} to a duration (e.g. \"1h30m\", \"2.5s\")")
+    bad = EvalError("eval.bad-conversion", msg("eval.bad-conversion:duration", shown=_show(text)))
     if len(text) > 128:
         raise bad
     s = text
@@ -244,7 +246,7 @@ def parse_duration(text: str) -> Duration:
             total += int(frac) * scale // 10 ** len(frac)
         pos = m.end()
         if total > MAX_DUR_NS * 4:  # keep the numbers small; the range check follows
-            raise _range("the duration")
+            raise _range("duration")
     return Duration.checked(sign * total)
 
 
@@ -297,7 +299,7 @@ def _zone(name: str) -> _dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except Exception:  # noqa: BLE001 - unknown name, bad characters, missing data
-        raise EvalError("eval.bad-argument", f"unknown time zone {_show(name)}") from None
+        raise EvalError("eval.bad-argument", msg("eval.bad-argument:time-zone", name=_show(name))) from None
 
 
 class _Offset(_dt.tzinfo):
@@ -320,12 +322,12 @@ def local_parts(t: Timestamp, tz: str | None) -> tuple[_dt.datetime, int]:
     if tz is None:
         return utc, nanos
     if not isinstance(tz, str):
-        raise EvalError("eval.no-overload", "a time zone must be a string")
+        raise EvalError("eval.no-overload", msg("eval.no-overload:time-zone"))
     zone = _zone(tz)
     try:
         local = utc.replace(tzinfo=_dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
     except (OverflowError, ValueError):
-        raise _range("the timestamp in that time zone") from None
+        raise _range("timestamp-zone") from None
     return local, nanos
 
 
@@ -351,7 +353,7 @@ def timestamp_part(t: Timestamp, part: str, tz: str | None = None) -> int:
         return local.second
     if part == "getMilliseconds":
         return nanos // 1_000_000
-    raise EvalError("eval.no-overload", f"no accessor {part}")
+    raise EvalError("eval.no-overload", msg("eval.no-overload:accessor", part=part))
 
 
 def duration_part(d: Duration, part: str) -> int:
@@ -366,4 +368,4 @@ def duration_part(d: Duration, part: str) -> int:
         return sign * (a // NS)
     if part == "getMilliseconds":
         return sign * ((a % NS) // 1_000_000)
-    raise EvalError("eval.no-overload", f"`{part}` cannot be applied to a duration")
+    raise EvalError("eval.no-overload", msg("eval.no-overload:duration", part=part))
