@@ -100,7 +100,7 @@ TERMINATION_OUTPUTS = [
     ("withdrawal", "2024-02-29"),    # three-year ban from 29 February
     ("withdrawal", "2026-02-24"),    # after the Spring Festival 2026, make-up Saturday 2026-02-28
     ("expulsion", "2025-06-16"),
-    ("expulsion", "2020-02-29"),     # five-year ban ends on 2025-02-28
+    ("expulsion", "2024-02-29"),     # five-year ban ends on 2029-02-28
     ("dues_lapse", "2025-09-19"),    # across National Day 2025 with make-up days 09-28 and 10-11
     ("dues_lapse", "2025-09-30"),
     ("deceased", "2025-11-03"),
@@ -120,19 +120,23 @@ def test_termination_outputs(kind: str, date: str) -> None:
         expected["reapply_not_before"] = years_after(date, 3).isoformat()
     if kind == "expulsion":
         expected["reapply_not_before"] = years_after(date, 5).isoformat()
-    if kind in ("deceased", "transferred"):
-        expected["paper_archive_until"] = years_after(date, 15).isoformat()
+    # No paper_archive_until: its 15 years run from the deletion, not made in these records.
     assert outputs == expected
 
 
-@pytest.mark.parametrize(("kind", "date", "outputs"), [
-    ("withdrawal", "2025-01-20", {"delete_by": "2025-02-21", "reapply_not_before": "2028-01-20"}),
-    ("expulsion", "2020-02-29", {"delete_by": "2020-03-27", "reapply_not_before": "2025-02-28"}),
-    ("dues_lapse", "2025-09-19", {"delete_by": "2025-10-23", "reapply_not_before": "2028-09-19"}),
-    ("deceased", "2024-02-29", {"delete_by": "2024-03-28", "paper_archive_until": "2039-02-28"}),
+@pytest.mark.parametrize(("kind", "date", "outputs", "deleted"), [
+    ("withdrawal", "2025-01-20", {"delete_by": "2025-02-21", "reapply_not_before": "2028-01-20"}, None),
+    ("expulsion", "2024-02-29", {"delete_by": "2024-03-28", "reapply_not_before": "2029-02-28"}, None),
+    # before the measures took effect (2022-04-15): no deadline under them, the ban still given
+    ("expulsion", "2020-02-29", {"reapply_not_before": "2025-02-28"}, None),
+    ("dues_lapse", "2025-09-19", {"delete_by": "2025-10-23", "reapply_not_before": "2028-09-19"}, None),
+    ("deceased", "2024-02-29", {"delete_by": "2024-03-28"}, None),
+    # the paper file is kept 15 years from the deletion
+    ("deceased", "2024-02-26", {"delete_by": "2024-03-25", "paper_archive_until": "2039-02-28"}, "2024-02-29"),
+    ("transferred", "2025-04-07", {"delete_by": "2025-05-07", "paper_archive_until": "2040-05-06"}, "2025-05-06"),
 ])
-def test_termination_outputs_literal(kind: str, date: str, outputs: dict[str, str]) -> None:
-    record = {"id": "T", "member_id": "M-1", "kind": kind, "date": date}
+def test_termination_outputs_literal(kind: str, date: str, outputs: dict[str, str], deleted: str | None) -> None:
+    record = {"id": "T", "member_id": "M-1", "kind": kind, "date": date, "platform_deleted_on": deleted}
     got = TERMINATION.evaluate(record, "2026-03-01").outputs
     assert {k: _iso(v) for k, v in got.items()} == outputs
 
@@ -291,6 +295,11 @@ def test_termination_rules_cite_article_13_and_their_items() -> None:
         "dues_lapse_approved": (13, 3),
         "dues_lapse_deleted_in_time": (13, 3),
         "departed_deleted_in_time": (13, 4),
+        "event_under_measures": (22, None),
+        "withdrawal_deleted_after_notice": (13, 1),
+        "expulsion_deleted_after_decision": (13, 2),
+        "dues_lapse_deleted_after_approval": (13, 3),
+        "departed_deleted_after_information": (13, 4),
     }
 
 
@@ -388,9 +397,10 @@ def test_confirmation_rule(confirmed: str | None, as_of: str, status: str) -> No
     assert _statuses(d)["confirmed_by_december"] == status
 
 
-def test_confirmation_not_due_in_the_year_of_approval() -> None:
+def test_confirmation_due_in_the_year_of_approval() -> None:
+    """第十四条 has no same-year exemption: a member registered before 1 December is confirmed that year."""
     d = MEMBER_STATUS.evaluate(_member(approved_on="2025-03-03", platform_entered_on="2025-03-25"), "2025-12-15")
-    assert _statuses(d)["confirmed_by_december"] == "not_applicable"
+    assert _statuses(d)["confirmed_by_december"] == "fail"
 
 
 @pytest.mark.parametrize(("fields", "as_of", "status", "due"), [
@@ -456,12 +466,14 @@ def test_member_rules_cite_their_articles_and_items() -> None:
     items = {r.spec.id: (r.spec.article, r.spec.item, str(r.spec.severity)) for r in MEMBER_STATUS.rules}
     assert items == {
         "entered_in_time": (14, 2, "error"),
+        "entered_after_approval": (14, 2, "error"),
         "confirmed_by_december": (14, None, "error"),
         "evaluation_not_overdue": (15, None, "error"),
         "unqualified_followup": (15, None, "warning"),
         "senior_member": (14, 3, "info"),
         "inactive_member": (14, 4, "info"),
         "restored_in_time": (14, 4, "error"),
+        "restored_after_contact": (14, 4, "error"),
         "cma_eligible": (18, None, "info"),
     }
 
