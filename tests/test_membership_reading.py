@@ -359,6 +359,15 @@ def test_notes_quote_articles_faithfully() -> None:
     assert checked >= 3
 
 
+def test_notes_have_no_placeholders() -> None:
+    """Notes are shown as written (only messages fill `{name}`): a placeholder would reach the reader."""
+    for decision in (ADMISSION, TERMINATION, MEMBER_STATUS):
+        for r in decision.rules:
+            if r.spec.note is not None:
+                for text in (r.spec.note.zh, r.spec.note.en):
+                    assert not re.search(r"\{[a-z_]+\}", text), r.spec.id
+
+
 def test_senior_note_attributes_the_exemption_to_article_14_item_3() -> None:
     note = _spec(MEMBER_STATUS, "senior_member").note
     assert note is not None
