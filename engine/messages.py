@@ -173,7 +173,7 @@ _add({
     "usage.unknown-input-format/help": ("use a .json, .jsonl, .csv or .xlsx file, or give --input-format",
                                         "请使用 .json、.jsonl、.csv 或 .xlsx 文件，或用 --input-format 指定格式"),
     "usage.missing-package": ("reading .xlsx needs the `{package}` package", "读取 .xlsx 需要安装 `{package}` 包"),
-    "usage.missing-package/help": ("pip install {package}", "运行 pip install {package}"),
+    "usage.missing-package/help": ("run `pip install {package}`", "请运行 `pip install {package}`"),
     "usage.unknown-sheet": ("`{name}` has no sheet `{sheet}`", "`{name}` 中没有工作表 `{sheet}`"),
     "usage.unknown-sheet/help": ("sheets: {sheets}", "工作表：{sheets}"),
     "usage.unknown-rulebook": ("no rulebook `{rulebook}` is installed", "没有安装规则集 `{rulebook}`"),
@@ -185,6 +185,11 @@ _add({
     "usage.no-version-in-force/help": ("name a version with `{rulebook}@VERSION`, or give another `--as-of`; "
                                        "versions: {versions}",
                                        "用 `{rulebook}@VERSION` 指定版本，或换一个 `--as-of` 日期；已有的版本：{versions}"),
+    "usage.draft-only": ("`{rulebook}` has only a draft (version `{version}`), which is not in force",
+                         "`{rulebook}` 只有草案（版本 `{version}`），尚未生效"),
+    "usage.draft-only/help": ("to use the draft, name its version: `{rulebook}@{version}`; "
+                              "`rulebook test {rulebook}` tests it",
+                              "要使用草案，请写明版本：`{rulebook}@{version}`；`rulebook test {rulebook}` 可测试它"),
     "usage.no-version-in-force:version": ("`{version}` ({status}, from {start})", "`{version}`（{status}，{start} 起）"),
     "usage.unknown-decision": ("rulebook `{rulebook}` has no decision `{name}`", "规则集 `{rulebook}` 没有决定 `{name}`"),
     "usage.unknown-decision:in-force": ("no version of `{rulebook}` in force has a decision `{name}`",
@@ -204,6 +209,7 @@ _add({
     "cli.interrupted": ("interrupted", "已中断"),
     "cli.summary": ("{total} records: pass {passed}, fail {failed}, indeterminate {indeterminate}, error {errors}",
                     "{total} 条记录：通过 {passed}，不通过 {failed}，无法判断 {indeterminate}，出错 {errors}"),
+    "cli.summary:schema": ("; {count} breaking their record schema", "；不符合记录结构 {count} 条"),
     "cli.observers-failed": ("rulebook: observer plugins failed {count} times; every decision was still reported",
                              "rulebook：观察者插件出错 {count} 次；所有决定均已输出"),
     "cli.created": ("created {folder}", "已创建 {folder}"),
@@ -442,7 +448,7 @@ _add({
     "cell.date": ("`{cell}` is not a date (write YYYY-MM-DD)", "`{cell}` 不是日期（请写成 YYYY-MM-DD）"),
     "cell.int": ("`{cell}` is not a whole number", "`{cell}` 不是整数"),
     "cell.number": ("`{cell}` is not a number", "`{cell}` 不是数字"),
-    "cell.bool": ("`{cell}` is not yes or no (write true/false, 是/否)", "`{cell}` 不是“是/否”（请写 是/否 或 true/false）"),
+    "cell.bool": ("`{cell}` is not yes or no (write true/false, `是`/`否`)", "`{cell}` 不是“是/否”（请写 是/否 或 true/false）"),
     "cell.json": ("`{cell}` is not valid JSON for {want}", "`{cell}` 不是有效的 JSON {want}"),
     "cell.want:list": ("a list", "列表"),
     "cell.want:object": ("an object", "对象"),
@@ -467,6 +473,45 @@ _add({
                                                          "`}}` 之前多了 `,`"),
     "json.Illegal trailing comma before end of array": ("Illegal trailing comma before end of array", "`]` 之前多了 `,`"),
     "json.other": ("{problem}", "`{problem}`"),
+})
+
+# -- what the inputs held besides records (check, diff) ------------------------------
+
+_add({
+    "input.unknown-column": ("column `{column}` names no field of the record: its cells are not read",
+                             "列 `{column}` 不对应记录的任何字段：该列的内容不会被读取"),
+    "input.unknown-column:cell": ("column `{column}` (cell {cell} of sheet `{sheet}`) names no field of the record: "
+                                  "its cells are not read",
+                                  "列 `{column}`（工作表 `{sheet}` 的 {cell} 单元格）不对应记录的任何字段："
+                                  "该列的内容不会被读取"),
+    "input.unknown-column/help": ("the record's fields: {fields}", "记录的字段有：{fields}"),
+    "input.no-known-column": ("no column of the header row names a field of the record: {columns}",
+                              "表头中没有任何一列对应记录的字段：{columns}"),
+    "input.no-known-column:sheet": ("no column of the header row of sheet `{sheet}` names a field of the record: "
+                                    "{columns}",
+                                    "工作表 `{sheet}` 的表头中没有任何一列对应记录的字段：{columns}"),
+    "input.no-known-column/help": ("the first row names the fields, e.g. {fields}",
+                                   "第一行应写字段名，例如 {fields}"),
+    "input.no-known-column:sheet/help": ("the first row names the fields, e.g. {fields}; if the records are on "
+                                         "another sheet, give --sheet (sheets: {sheets})",
+                                         "第一行应写字段名，例如 {fields}；如果记录在另一个工作表中，请用 --sheet "
+                                         "指定（工作表：{sheets}）"),
+    "input.empty": ("`{file}` holds no records", "`{file}` 中没有记录"),
+    "input.empty:blank": ("`{file}` holds no records, only {count} blank lines", "`{file}` 中没有记录，只有 {count} 个空行"),
+    "input.empty/help": ("a check that decided nothing has not passed; give --allow-empty where an empty input is "
+                         "expected", "没有作出任何决定的检查不算通过；如果输入本来就可能为空，请加 --allow-empty"),
+    "input.empty:some/help": ("the other inputs were read; give --allow-empty where an empty input is expected",
+                              "其他输入已读取；如果输入本来就可能为空，请加 --allow-empty"),
+    "cli.summary-blank": ("blank lines skipped: {count}", "跳过空行 {count} 行"),
+    "cli.summary-warnings": ("warnings about the input: {count}", "关于输入的警告 {count} 条"),
+    "cli.progress": ("progress: {count:,} records, {seconds} s", "进度：{count:,} 条记录，{seconds} 秒"),
+    "cli.progress:total": ("progress: {count:,} of {total:,} records ({percent}%), {seconds} s",
+                           "进度：{count:,}/{total:,} 条记录（{percent}%），{seconds} 秒"),
+    "cli.progress:done": ("progress: done, {count:,} records in {seconds} s",
+                          "进度：完成，{count:,} 条记录，用时 {seconds} 秒"),
+    "cli.diff-compared": ("{count} records compared ({decisions}): {files}", "比较了 {count} 条记录（{decisions}）：{files}"),
+    "cli.diff-file": ("`{file}` {count}", "`{file}` {count} 条"),
+    "cli.diff-file:unreadable": ("`{file}` {count} ({unreadable} unreadable)", "`{file}` {count} 条（{unreadable} 条无法读取）"),
 })
 
 # -- runtime errors of expressions (EvalError) -------------------------------------

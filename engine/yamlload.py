@@ -378,7 +378,7 @@ _PROBLEM_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str, str]]] = [
             "expected `,` or `{close}`, found {got}",
             "应为 `,` 或 `{close}`，却是{got_zh}",
             "close the `{open}` with `{close}` and separate items with `,`",
-            "用 `{close}` 闭合，并用 `,` 分隔各项",
+            "用 `{close}` 闭合 `{open}`，并用 `,` 分隔各项",
         ),
     ),
     (

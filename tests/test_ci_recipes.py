@@ -197,7 +197,7 @@ def test_the_lint_hook_passes_the_bundled_rulebooks() -> None:
     result = run_hook(hook, files, ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     for f in files:
-        assert f"{f}: ok" in result.stdout
+        assert f"{f}：没有问题" in result.stdout  # the hooks speak Chinese unless RULEBOOK_LANG says otherwise
 
 
 def test_the_test_hook_passes_the_bundled_rulebooks() -> None:
@@ -206,7 +206,7 @@ def test_the_test_hook_passes_the_bundled_rulebooks() -> None:
     result = run_hook(hook, files, ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    match = re.fullmatch(r"(\d+) passed, 0 failed", last)
+    match = re.fullmatch(r"(\d+) 个示例通过，0 个不通过", last)
     assert match and int(match.group(1)) > 0, last
     for rulebook_id in ("hlj-musicians/membership", "hcm-student-union/charter", "hcm-student-union/reform-checklist"):
         assert rulebook_id in result.stdout

@@ -58,7 +58,7 @@ def test_check_demo_explains_each_applicant(applicants: Path) -> None:
 
 
 def test_check_json_matches_the_contract(applicants: Path) -> None:
-    code, out, err = run("check", RB, str(applicants), "--format", "json")
+    code, out, err = run("check", RB, str(applicants), "--format", "json", "--lang", "en")
     assert code == 1
     schema = load_schema("decision-output.schema.json")
     objs = lines_of(out)
@@ -68,7 +68,7 @@ def test_check_json_matches_the_contract(applicants: Path) -> None:
         assert obj["rulebook"] == RB and obj["version"] == "2022-04-15" and obj["decision"] == "admission"
         assert obj["input"]["file"] == str(applicants)
     assert [o["input"]["line"] for o in objs] == list(range(1, 21))
-    assert "20 records" in err
+    assert "20 records: pass" in err  # the summary on standard error, in the language asked for
     adult = next(r for o in objs if o["record"] == "A-0010" for r in o["rules"] if r["id"] == "adult")
     assert adult["status"] == "fail" and adult["article"] == 12 and adult["cite"] == "第十二条"
     assert adult["values"]["age"] == 17 and "17" in adult["message"]
@@ -146,7 +146,7 @@ def test_output_file(tmp_path: Path, applicants: Path) -> None:
     code, out, err = run("check", RB, str(applicants), "--format", "json", "--output", str(target))
     assert code == 1 and out == ""
     assert len(lines_of(target.read_text(encoding="utf-8"))) == 20
-    assert "20 records" in err
+    assert "20 条记录：通过" in err
 
 
 def test_text_output_does_not_interpret_markup(tmp_path: Path) -> None:
@@ -179,7 +179,9 @@ def test_explain_json(tmp_path: Path) -> None:
 def test_test_command_runs_embedded_examples() -> None:
     code, out, _ = run("test")
     assert code == 0
-    assert " passed, 0 failed" in out
+    assert out.splitlines()[-1].endswith(" 个示例通过，0 个不通过")
+    code, out, _ = run("test", "--lang", "en")
+    assert code == 0 and out.splitlines()[-1].endswith(" passed, 0 failed")
 
 
 def test_test_command_reports_a_wrong_example(tmp_path: Path, root: Path) -> None:
@@ -187,9 +189,11 @@ def test_test_command_reports_a_wrong_example(tmp_path: Path, root: Path) -> Non
     broken = tmp_path / "membership.yaml"
     (tmp_path / "x").mkdir()
     broken.write_text(text.replace("outcome: pass", "outcome: fail", 1), encoding="utf-8")
-    code, out, _ = run("test", str(broken))
+    code, out, _ = run("test", str(broken), "--lang", "en")
     assert code == 1
     assert "expected fail, got pass" in out
+    code, out, _ = run("test", str(broken))
+    assert code == 1 and "结论：应为 fail，实为 pass" in out
 
 
 def test_lint_bundled_rulebooks_is_clean() -> None:
@@ -237,6 +241,8 @@ def test_internal_errors_are_reported_without_traceback_unless_debug(monkeypatch
 
     monkeypatch.setitem(cli.COMMANDS, "list", boom)
     code, _, err = run("list")
+    assert code == 2 and "内部错误" in err and "Traceback" not in err
+    code, _, err = run("list", "--lang", "en")
     assert code == 2 and "internal error" in err and "Traceback" not in err
     code, _, err = run("list", "--debug")
     assert code == 2 and "Traceback" in err and "kaboom" in err

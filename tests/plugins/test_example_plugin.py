@@ -84,7 +84,7 @@ def test_its_rulebook_is_listed_with_the_plugin_and_its_examples_hold(dancers: P
     assert any(RB in line and "rulebook-dancers 0.1.0" in line and "2025-01-01" in line for line in out.splitlines())
     results = run_examples(Registry.default().load(RB))
     assert len(results) == 5 and all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
-    code, out, _ = run("test", RB)
+    code, out, _ = run("test", RB, "--lang", "en")
     assert code == 0 and out.endswith("5 passed, 0 failed\n")
 
 

@@ -203,7 +203,7 @@ def test_hook_register_formats(pm: PluginManager, root: Path) -> None:
     assert {"text", "json"} <= set(pm.formats())  # the built-in formats come through the hook too
     pm.register(TallyPlugin(), "tally")
     code, out, err = run("check", "hlj-musicians/membership", str(root / "examples" / "applicants.jsonl"),
-                         "--format", "tally")
+                         "--format", "tally", "--lang", "en")
     assert code == 1
     tally = json.loads(out)
     assert sum(tally.values()) == 20 and tally["fail"] > 0

@@ -162,7 +162,7 @@ def test_html_page_has_counts_chart_and_explanations(tmp_path: Path) -> None:
     assert text.startswith("<!DOCTYPE html>") and "script" not in parser.tags
     body = "".join(parser.text)
     assert "<script>alert(1)</script>" in body and "<b>US</b>" in body
-    assert f"{summary.total} 记录" in body and "不通过 5" in body
+    assert f"{summary.total} 条记录" in body and "不通过 5" in body
     assert "各条款未通过的记录数" in body and 'class="bar"' in text
     assert text.count('<section class="record">') == summary.total - summary.outcomes["pass"]
     assert "http" not in text.replace("https://", "")  # self-contained: no external resources
