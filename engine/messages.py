@@ -223,6 +223,8 @@ _add({
     "cli.diff-unchanged": ("(no structural change)", "（结构无变化）"),
     "cli.diff-records": ("{count} records decide differently", "{count} 条记录的决定有变化"),
     "cli.no-id": ("(no id)", "（无编号）"),
+    "report.unreadable-record": ("unreadable record", "无法读取的记录"),
+    "report.unreadable": ("(unreadable)", "（无法读取）"),
     "cli.lint-ok": ("{name}: ok", "{name}：没有问题"),
     "cli.built-in": ("built-in", "内置"),
     "cli.not-loaded": ("not loaded (disabled)", "未加载（已禁用）"),

@@ -292,7 +292,7 @@ def test_every_catalogue_entry_is_used() -> None:
 
 # Codes whose texts come from a module's own table of pairs (checked below), not the catalogue.
 TABLE_FAMILIES = ("yaml.", "syntax.", "schema.")
-_CODE = re.compile(r"^(yaml|schema|syntax|check|rulebook|usage|plugin|eval|lint|record|calendar)\.[a-z0-9-]+$")
+_CODE = re.compile(r"^(yaml|schema|syntax|check|rulebook|usage|plugin|eval|lint|record|calendar|input)\.[a-z0-9-]+$")
 
 
 def emitted_codes() -> dict[str, list[tuple[str, ast.AST | None]]]:
@@ -482,3 +482,11 @@ def test_messages_module_documents_the_mechanism() -> None:
 
     assert "catalogue" in (messages.__doc__ or "") and "msg(" in (errors.__doc__ or "")
     assert {name for _, name, _, _ in string.Formatter().parse(CATALOGUE["usage.no-such-file"][1]) if name} == {"path"}
+
+
+def test_every_code_is_documented(root: Path) -> None:
+    cli_md = (root / "docs" / "cli.md").read_text(encoding="utf-8")
+    language_md = (root / "docs" / "language.md").read_text(encoding="utf-8")
+    missing = [code for code in sorted(emitted_codes())
+               if f"`{code}`" not in (language_md if code.startswith("syntax.") else cli_md)]
+    assert missing == [], "codes missing from docs/cli.md (syntax.*: docs/language.md)"
