@@ -77,7 +77,12 @@ def _text(t: Text | None, lang: str) -> str:
 def _value(v: Any, lang: str) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(str(x) for x in v) if v else WORDS[lang]["none"]
+    if isinstance(v, str) and _MARKUP.search(v) and "`" not in v:
+        return f"`{v}`"  # a pattern, say: shown as written, not read as emphasis or links
     return format_value(v, lang)
+
+
+_MARKUP = re.compile(r"[\\*_\[\]<>]")
 
 
 def _article_key(rule: RuleSpec) -> tuple[int, int]:

@@ -486,3 +486,13 @@ def test_sources_are_cited_by_title_body_and_date(path: str) -> None:
 
 def test_the_charter_stays_a_draft(charter) -> None:  # type: ignore[no-untyped-def]
     assert charter.book.status == "draft"
+
+
+def test_the_doc_page_shows_the_patterns_as_written() -> None:
+    from engine.docgen import render_doc
+
+    book = Registry.default().load(CHECKLIST)
+    pattern = next(p.value for p in book.book.parameters if p.name == "party_member_pattern")
+    page = render_doc(book, "markdown", "zh")
+    assert "`" + pattern.replace("|", "\\|") + "`" in page  # a code span: no `*` read as emphasis
+    assert "<code>" + pattern + "</code>" in render_doc(book, "html", "zh")
