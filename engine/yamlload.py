@@ -451,6 +451,9 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
     index = mark.index if mark is not None else 0
     if "'\\t'" in problem:
         return _tab_diagnostic(source, index)
+    out_of_line = _misaligned(source, problem, mark, exc)
+    if out_of_line is not None:
+        return out_of_line
     message, message_zh, help_en, help_zh = _problem_words(problem)
     context = (exc.context or "").strip()
     note = None
@@ -480,11 +483,47 @@ def _syntax_diagnostic(source: Source, exc: MarkedYAMLError) -> Diagnostic:
     )
 
 
+def _misaligned(source: Source, problem: str, mark: Any, exc: MarkedYAMLError) -> Diagnostic | None:
+    """``yaml.indentation`` at the key that is out of line, when that is what stopped PyYAML
+    (often the line before the one PyYAML names; see ``engine.yamlindent``)."""
+    from engine.yamlindent import misaligned
+
+    if mark is None:
+        return None
+    context_line = exc.context_mark.line if exc.context_mark is not None else None
+    found = misaligned(source.text, problem, mark.line, context_line)
+    if found is None:
+        return None
+    if found.kind == "both":
+        at = source.offset(found.first_line + 1, found.first_col)
+        return _diagnostic("yaml.indentation", source, _point(source, at), texts=_TEXTS["yaml.indentation:both"],
+                           key=found.first_key, col=found.first_col, other=found.second_key,
+                           other_line=found.second_line + 1, other_col=found.second_col, line=found.first_line + 1)
+    line, key, col = ((found.first_line, found.first_key, found.first_col) if found.kind == "first"
+                      else (found.second_line, found.second_key, found.second_col))
+    at = source.offset(line + 1, col)
+    return _diagnostic("yaml.indentation", source, _point(source, at), key=key, col=col, want=col + found.shift,
+                       line=line + 1)
+
+
 # ---------------------------------------------------------------------------
 # Messages: code -> (message, message_zh, help, help_zh), str.format fields
 # ---------------------------------------------------------------------------
 
 _TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "yaml.indentation": (
+        "`{key}` is out of line with the entries beside it: it starts in column {col}, they start in column {want}",
+        "`{key}` 与相邻各项没有对齐：它从第 {col} 列开始，相邻各项从第 {want} 列开始",
+        "indent line {line} to column {want}: the entries of one mapping start in the same column",
+        "请把第 {line} 行缩进到第 {want} 列：同一映射中的各项须从同一列开始"),
+    "yaml.indentation:both": (
+        "`{key}` (column {col}) and `{other}` on line {other_line} (column {other_col}) are out of line, so YAML "
+        "cannot tell which mapping `{other}` belongs to",
+        "`{key}`（第 {col} 列）与第 {other_line} 行的 `{other}`（第 {other_col} 列）没有对齐，YAML 无法判断 `{other}` "
+        "属于哪个映射",
+        "the entries of one mapping start in the same column: indent line {line} or line {other_line} like the "
+        "entries around it",
+        "同一映射中的各项须从同一列开始：请调整第 {line} 行或第 {other_line} 行的缩进，与周围各项对齐"),
     "yaml.too-large": ("the file has {size:,} characters; the limit is {limit:,}", "文件有 {size:,} 个字符，超过上限 {limit:,}",
         "split the rulebook or its examples into smaller files", "把规则手册或其示例拆分成较小的文件"),
     "yaml.too-deep": ("the YAML is nested more than {limit} levels deep", "YAML 嵌套超过 {limit} 层",
