@@ -273,7 +273,7 @@ _add({
     "check.name-clash": ("the value `{name}` has the same name as a parameter or built-in name",
                          "值 `{name}` 与参数或内置名称同名"),
     "check.name-clash/help": ("rename one of them", "给其中一个改名"),
-    "check.as-of-type": ("`as_of` must be a date", "`as_of` 必须是日期"),
+    "check.type:as-of": ("`as_of` must be a date", "`as_of` 必须是日期"),
     "check.cycle": ("the values refer to each other: {cycle}", "值之间循环引用：{cycle}"),
     "check.cycle/help": ("a value cannot depend on itself", "值不能依赖它自身"),
     "check.unknown-placeholder": ("the message of rule `{rule}` uses `{{{name}}}`, which the rule does not know",
@@ -480,13 +480,16 @@ _add({
 # -- what the inputs held besides records (check, diff) ------------------------------
 
 _add({
-    "input.unknown-column": ("column `{column}` names no field of the record: its cells are not read",
-                             "列 `{column}` 不对应记录的任何字段：该列的内容不会被读取"),
+    "input.unknown-column": ("column `{column}` names no field of the record: no rule reads it",
+                             "列 `{column}` 不对应记录的任何字段：没有规则会读取它"),
     "input.unknown-column:cell": ("column `{column}` (cell {cell} of sheet `{sheet}`) names no field of the record: "
-                                  "its cells are not read",
+                                  "no rule reads it",
                                   "列 `{column}`（工作表 `{sheet}` 的 {cell} 单元格）不对应记录的任何字段："
-                                  "该列的内容不会被读取"),
+                                  "没有规则会读取它"),
     "input.unknown-column/help": ("the record's fields: {fields}", "记录的字段有：{fields}"),
+    "input.unknown-column:about": ("a column of a spreadsheet that names no field of the record",
+                                   "电子表格中不对应记录任何字段的列"),
+    "input.empty:about": ("an input that holds no records", "没有记录的输入"),
     "input.no-known-column": ("no column of the header row names a field of the record: {columns}",
                               "表头中没有任何一列对应记录的字段：{columns}"),
     "input.no-known-column:sheet": ("no column of the header row of sheet `{sheet}` names a field of the record: "

@@ -142,6 +142,8 @@ def _is_plain_string(node: ast.AST | None) -> bool:
         return _is_plain_string(node.left) or _is_plain_string(node.right)
     if isinstance(node, ast.IfExp):
         return _is_plain_string(node.body) or _is_plain_string(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str":
+        return True  # an exception's own (English) words
     return False
 
 
@@ -181,6 +183,8 @@ def test_diagnostics_and_errors_are_never_made_of_one_language() -> None:
         for index, keyword in texts:
             if _is_plain_string(_arg(call, index, keyword)):
                 bad.append(f"{_where(path, call)}: {name} given plain `{keyword}` text")
+        if name == "EvalError" and len(call.args) > 3:
+            bad.append(f"{_where(path, call)}: EvalError given a separate Chinese text: give one Text")
         for k in call.keywords:
             if k.arg in ("message_zh", "help_zh"):
                 bad.append(f"{_where(path, call)}: {name}({k.arg}=...): write a catalogue entry instead")
