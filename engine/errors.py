@@ -123,6 +123,10 @@ class Diagnostic:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Diagnostic is frozen: cannot set {name}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Diagnostic, (self.code, self.message_text, self.source, self.span, self.help_text, self.severity,
+                             self.note_text_))
+
     def _key(self) -> tuple[object, ...]:
         return (self.code, self.message_text, self.span, self.help_text, self.severity, self.note_text_)
 
@@ -239,6 +243,10 @@ class EngineError(Exception):
 
     def render(self, lang: str = "en") -> str:
         return "\n".join(d.render(lang) for d in self.diagnostics)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the diagnostics themselves (both languages), not the English rendering
+        return (type(self), (self.diagnostics,))
 
 
 class RulebookError(EngineError):

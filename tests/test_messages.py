@@ -494,3 +494,16 @@ def test_every_code_is_documented(root: Path) -> None:
     missing = [code for code in sorted(emitted_codes())
                if f"`{code}`" not in (language_md if code.startswith("syntax.") else cli_md)]
     assert missing == [], "codes missing from docs/cli.md (syntax.*: docs/language.md)"
+
+
+def test_diagnostics_and_errors_keep_both_languages_through_pickling() -> None:
+    import pickle
+
+    from engine.errors import Diagnostic, EvalError, UsageError
+
+    d = Diagnostic.of("usage.no-such-file", path="x.json")
+    assert pickle.loads(pickle.dumps(d)) == d
+    again = pickle.loads(pickle.dumps(UsageError(d)))
+    assert isinstance(again, UsageError) and again.render("zh") == "error[usage.no-such-file]: 找不到文件 `x.json`"
+    err = pickle.loads(pickle.dumps(EvalError("eval.missing-field", msg("eval.missing-field", path="a"), "a")))
+    assert (err.code, err.text.zh, err.path) == ("eval.missing-field", "记录缺少字段 `a`", "a")
