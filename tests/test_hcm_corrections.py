@@ -165,6 +165,9 @@ def test_school_item_4_counts_the_roster(checklist, size: int, expected: str) ->
 def test_department_item_4_counts_the_roster(checklist, size: int, expected: str) -> None:  # type: ignore[no-untyped-def]
     decision = checklist.decision("department-union").evaluate(department(presidium(size)))
     assert status(decision, "presidium_limit") == expected
+    if expected == "fail":  # the message names the presidium the roster lists
+        assert decision.rule("presidium_limit").message("zh") == (  # type: ignore[union-attr]
+            "主席团成员超过3人：主席甲（主席）、副主席0（副主席）、副主席1（副主席）、副主席2（副主席）")
 
 
 def test_presidium_count_that_disagrees_with_the_roster_is_a_data_error(checklist) -> None:  # type: ignore[no-untyped-def]
