@@ -723,6 +723,7 @@ def cmd_init_plugin(io: _Io) -> int:
 
 COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
             "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin}
+COMMANDS["schema"] = lambda io: __import__("engine.cli_schema").cli_schema.cmd_schema(io)
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,

@@ -285,6 +285,10 @@ def _build() -> argparse.ArgumentParser:
 
     add_calendar_parser(sub, common)
 
+    from engine.cli_schema import add_schema_parser
+
+    add_schema_parser(sub, common)
+
     p = sub.add_parser("init-plugin", parents=[common], help=Text("write a new plugin package to start from",
                                                                  "生成一个新插件包作为起点"))
     p.add_argument("name", metavar="NAME", help=Text("distribution name, e.g. rulebook-acme-club",

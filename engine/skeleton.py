@@ -1,7 +1,9 @@
 """`rulebook init-plugin`: the skeleton of a plugin package another association starts from.
 
 ``write_plugin(name, directory)`` writes a package with its ``pyproject.toml``
-and entry point, one rulebook with a record schema and examples, and a test;
+and entry point, one rulebook with a record schema and examples, a test, and
+the editor settings that check its rulebooks against the installed rulebook
+schema (``.vscode/settings.json``, as ``rulebook schema --install`` writes);
 it passes its own tests right after ``pip install -e``.
 """
 
@@ -64,6 +66,9 @@ pytest                      # the plugin's own tests
 Edit `{module}/rulebooks/membership.yaml` (the format: docs/rulebook-format.md
 of rulebook-engine), describe your records in `applicant.schema.json`, and add
 functions, calendars or output formats with the other hooks (docs/plugins.md).
+`.vscode/settings.json` makes editors with the YAML language server check the
+rulebooks against the installed rulebook schema; run `rulebook schema --install`
+again after reinstalling rulebook-engine elsewhere.
 """
 
 _SKELETON_INIT = '''\
@@ -219,4 +224,8 @@ def write_plugin(name: str, directory: Path) -> Path:
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(**fields), encoding="utf-8")
+    # editors check the rulebooks against the installed schema (no path that breaks when a file moves)
+    from engine.cli_schema import install_editor_settings
+
+    install_editor_settings(folder)
     return folder
