@@ -273,14 +273,16 @@ CONGRESS = {"id": "G", "date": "2021-11-24", "representatives_elected_on": "2021
     ({"present": 3, "votes_for": 4}, ["votes_for = 4", "present = 3"]),
     ({"present": 6, "votes_for": 4}, ["present = 6", "presidium_members = 5"]),
     ({"present": 6, "votes_for": 7}, ["present = 6", "votes_for = 7", "presidium_members = 5"]),
-], ids=["votes-over-present", "present-over-members", "both"])
+    ({"presidium_members": 0, "present": 0, "votes_for": 0}, ["presidium_members = 0"]),
+], ids=["votes-over-present", "present-over-members", "both", "no-members"])
 def test_impossible_vote_counts_are_errors(charter, change: dict[str, Any], fields: list[str]) -> None:  # type: ignore[no-untyped-def]
     d = charter.decision("removal").evaluate({**REMOVAL, **change})
     r = d.rule("vote_counts_possible")
     assert r is not None and str(r.status) == "error"
     for f in fields:
         assert f in (r.message("zh") or "") and f in (r.message("en") or "")
-    assert str(d.outcome) == "indeterminate"  # the majority "passes" on these counts, but they cannot be
+    # the majority "passes" on most of these counts, but they cannot be
+    assert str(d.outcome) == ("fail" if change["votes_for"] == 0 else "indeterminate")
 
 
 @pytest.mark.parametrize(("change", "rule", "fields"), [
@@ -288,11 +290,13 @@ def test_impossible_vote_counts_are_errors(charter, change: dict[str, Any], fiel
                                                              "elected_representatives = 150"]),
     ({"non_cadre_representatives": 151}, "counts_possible", ["non_cadre_representatives = 151"]),
     ({"students_represented": 149}, "counts_possible", ["students_represented = 149"]),
+    ({"elected_representatives": 0, "attending_representatives": 0, "non_cadre_representatives": 0},
+     "counts_possible", ["elected_representatives = 0"]),
     ({"electoral_units": [{"name": "民乐系", "students": 300, "grassroots_attendees": 301}]}, "units_possible",
      ["民乐系", "grassroots_attendees = 301", "students = 300"]),
     ({"representatives_elected_on": "2021-11-25"}, "representatives_elected_before_session",
      ["representatives_elected_on = 2021-11-25", "date = 2021-11-24"]),
-], ids=["attending", "non-cadre", "students", "grassroots", "elected-after"])
+], ids=["attending", "non-cadre", "students", "no-representatives", "grassroots", "elected-after"])
 def test_impossible_congress_counts_are_errors(charter, change: dict[str, Any], rule: str,  # type: ignore[no-untyped-def]
                                                 fields: list[str]) -> None:
     d = charter.decision("congress").evaluate({**CONGRESS, **change})
