@@ -336,6 +336,27 @@ class _Builder:
         getter.checked = c  # for the decision's trace function (``compile_trace``)
         return getter
 
+    def placeholder_span(self, path: tuple[Any, ...], text: str, start: int, end: int) -> Span | None:
+        """The span in the file of ``text[start:end]``, a placeholder in the message scalar at ``path``
+        (None where escapes keep the scalar from mapping character for character)."""
+        pos = self.loaded.positions.get(path)
+        if pos is None:
+            return None
+        offsets = scalar_offset_map(self.source, pos.value.start, pos.value.end, pos.style, text)
+        if offsets is None or end > len(text):
+            return None
+        return Span(offsets[start], offsets[end - 1] + 1)
+
+    def placeholder_suggestion(self, name: str, known: list[str], scope: Scope) -> list[str]:
+        """What an unknown placeholder probably meant: a record field written with `record.`
+        (placeholders name fields without it), else the closest name the rule knows."""
+        import difflib
+
+        bare = name.removeprefix("record.")
+        if bare != name and re.fullmatch(r"[A-Za-z_][\w.]*", bare) and self.path_getter(bare, scope) is not None:
+            return [bare]
+        return difflib.get_close_matches(bare, known, n=1) or difflib.get_close_matches(bare.lower(), known, n=1)
+
     def placeholders(self, rule: RuleSpec, scope: Scope, seen: dict[str, Any],
                      names: dict[tuple[str, str], Any]) -> tuple[tuple[str, Any], ...]:
         """Getters for message placeholders that the rule's trace does not already have."""
@@ -359,13 +380,17 @@ class _Builder:
                         known = sorted({*seen, *self.params, *scope.values, "as_of"})
                         import difflib
 
-                        close = difflib.get_close_matches(name, known, n=1)
+                        close = self.placeholder_suggestion(name, known, scope)
                         self.check.append(self.at(
                             "check.unknown-placeholder", (*rule.path, "message", lang),
                             f"the message of rule `{rule.id}` uses `{{{name}}}`, which the rule does not know",
                             f"did you mean `{{{close[0]}}}`?" if close else
                             "placeholders: the rule's values, named values, parameters, as_of and record fields",
                             message_zh=f"规则 `{rule.id}` 的提示语使用了未知的占位符 `{{{name}}}`"))
+                        # the caret under the placeholder, not the whole message
+                        span = self.placeholder_span((*rule.path, "message", lang), text, m.start(), m.end())
+                        if span is not None:
+                            self.check[-1] = self.check[-1].replace(span=span)
                     else:
                         extra[name] = getter
         return tuple(extra.items())
