@@ -138,8 +138,9 @@ def run(line: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str
             m.delenv("RULEBOOK_LANG", raising=False)
             code = main(words[1:], stdout=out, stderr=err)
         return code, out.getvalue() + err.getvalue()
+    # pip finds nothing to install from, should a command that installs slip through the check above
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COLUMNS": "120"}
+           "COLUMNS": "120", "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull}
     env.pop("RULEBOOK_LANG", None)
     done = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
