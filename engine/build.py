@@ -238,8 +238,9 @@ class _Builder:
                 d.severity == "error" for d in self.check):
             return None
         plan = DecisionPlan(values, [(r.spec.id, r.checked[0], r.checked[1], r.checked[2],
-                                      r.spec.severity == Severity.ERROR) for r in rules],
-                            [(o.spec.name, o.checked[0], o.checked[1]) for o in outputs], as_of)
+                                      r.spec.severity == Severity.ERROR or r.spec.is_data) for r in rules],
+                            [(o.spec.name, o.checked[0], o.checked[1]) for o in outputs], as_of,
+                            frozenset(i for i, r in enumerate(rules) if r.spec.is_data))
         params = self.params
         return lambda: compile_decision(plan, params)  # compiled when the decision is first used
 

@@ -32,7 +32,7 @@ from json import encoder as json_encoder
 from typing import Any, Callable, Mapping, NamedTuple
 
 from engine.errors import EvalError
-from engine.lang.compile_decision import _MISSING_VALUE, UNSET, CompiledDecisionFns, compile_trace
+from engine.lang.compile_decision import _MISSING_VALUE, DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status
@@ -252,7 +252,10 @@ def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, 
     out = compiled.json_head.copy()
     out["status"] = str(status)  # a Status, or its text given to RuleResult
     out["severity"] = compiled.severity_text
-    if status == _ERROR and error is not None:
+    data_text = None
+    if error is DATA_ERROR:  # a data check that does not hold: its message says what contradicts what
+        out["message"] = data_text = _fill(compiled, values, env, lang)
+    elif status == _ERROR and error is not None:
         out["message"] = error_message(error, lang)
     elif status == _FAIL or status == _WAIVED:
         out["message"] = _fill(compiled, values, env, lang)
@@ -260,7 +263,8 @@ def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, 
         out["message"] = None
     out["values"] = {k: (x if x.__class__ in _PLAIN_JSON else to_json_value(x)) for k, x in values.items()}
     if error is not None:
-        out["error"] = {"code": error.code, "message": error.message, "path": error.path}
+        out["error"] = {"code": error.code, "message": data_text if data_text is not None else error.message,
+                        "path": error.path}
     if waiver is not None:
         out["waiver"] = {k: to_json_value(waiver.get(k)) for k in ("reason", "approved_by", "date")}
         if status != Status.WAIVED:
@@ -319,8 +323,11 @@ class RuleResult:
         return self._values
 
     def message(self, lang: str = "zh") -> str | None:
-        """The rule's message with its values filled in (fail and waived), or the error."""
+        """The rule's message with its values filled in (fail and waived, and a data check that
+        does not hold), or the error."""
         status = self.status
+        if self.error is DATA_ERROR:
+            return _fill(self.compiled, self.values, self._env, lang)
         if status == Status.ERROR and self.error is not None:
             return error_message(self.error, lang)
         if status != Status.FAIL and status != Status.WAIVED:
@@ -652,10 +659,12 @@ class CompiledDecision:
         self.outputs = outputs
         self.values = values
         # what the evaluation loop needs of each rule, unpacked once
-        self._plan = tuple((r, r.when, r.require, r.spec.severity == Severity.ERROR) for r in rules)
+        # (a rule of kind ``data`` decides the outcome whatever its severity: its error is the record's)
+        self._plan = tuple((r, r.when, r.require, r.spec.severity == Severity.ERROR or r.spec.is_data,
+                            r.spec.is_data) for r in rules)
         self.rule_ids = tuple(r.spec.id for r in rules)  # the order of ``Decision.status_tuple``
         self._rule_index = {rid: i for i, rid in reversed(list(enumerate(self.rule_ids)))}
-        self._decisive = tuple(i for i, r in enumerate(rules) if r.spec.severity == Severity.ERROR)
+        self._decisive = tuple(i for i, r in enumerate(rules) if r.spec.severity == Severity.ERROR or r.spec.is_data)
         # ``Decision.failing`` of each rule, when it failed and when it could not be decided
         self._failing_info = tuple(((r.spec.id, "fail", r.severity_text, r.spec.cite),
                                     (r.spec.id, "error", r.severity_text, r.spec.cite)) for r in rules)
@@ -844,7 +853,7 @@ class CompiledDecision:
         env = (record, day, ctx)
         failed = errored = False
         has_waivers = "waivers" in record
-        for rule, when, require, decisive in self._plan:
+        for rule, when, require, decisive, data in self._plan:
             try:
                 if when is not None and (applies := when(record, day, ctx)) is not True:
                     if applies is False:
@@ -852,13 +861,16 @@ class CompiledDecision:
                         continue
                     raise EvalError("eval.not-bool", "`when` must be true or false")
                 ok = require(record, day, ctx)
+                error = None
                 if ok is True:
                     status = _PASS
                 elif ok is False:
-                    status = _FAIL
+                    if data:  # the record contradicts itself: the rule's error, never a failure
+                        status, error = _ERROR, DATA_ERROR
+                    else:
+                        status = _FAIL
                 else:
                     raise EvalError("eval.not-bool", "`require` must be true or false")
-                error = None
             except Exception as e:  # noqa: BLE001 - every failure is the rule's error
                 error = wrap_error(e)
                 status = _ERROR

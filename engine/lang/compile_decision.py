@@ -44,8 +44,9 @@ from engine.lang.compile import (
     _store,
 )
 from engine.lang.types import Type
+from engine.messages import msg
 
-__all__ = ["UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
+__all__ = ["DATA_ERROR", "UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
 
 
 class UnsetType:
@@ -67,15 +68,24 @@ class DecisionPlan:
     ``rules``: per rule ``(rule id, {local name: Checked}, when or None, require, decisive)``.
     ``outputs``: per output ``(name, value, when or None)``.
     ``as_of``: the decision's ``as_of`` expression, if any.
+    ``data_rules``: the indices of the rules of kind ``data`` (a false ``require`` is the
+    rule's error :data:`DATA_ERROR`, not a failure).
     """
 
     def __init__(self, values: dict[str, Checked], rules: list[tuple[str, dict[str, Checked], Checked | None,
                                                                       Checked, bool]],
-                 outputs: list[tuple[str, Checked, Checked | None]], as_of: Checked | None = None) -> None:
+                 outputs: list[tuple[str, Checked, Checked | None]], as_of: Checked | None = None,
+                 data_rules: frozenset[int] = frozenset()) -> None:
         self.values = values
         self.rules = rules
         self.outputs = outputs
         self.as_of = as_of
+        self.data_rules = data_rules
+
+
+# The error of a rule of kind ``data`` whose ``require`` is false: the record contradicts
+# itself.  Reports show the rule's own message (filled in with its values) in its place.
+DATA_ERROR = EvalError("eval.data-inconsistent", msg("eval.data-inconsistent"))
 
 
 class _TooBig(Exception):
@@ -333,6 +343,12 @@ class _DecisionGen(_Gen):
             on_fail: list[py.stmt] = [_assign(s, _name("_FAIL"))]
             if decisive:
                 on_fail.append(_assign("_failed", py.Constant(True)))
+            if k in self.plan.data_rules:
+                # a data check that does not hold: the rule's error (the optimistic code leaves it
+                # to the exact function, as every error); rules of kind ``rule`` are unchanged
+                on_fail = [_raise(_name("_Bail"))] if fast else [
+                    _assign(s, _name("_ERROR")), *([_assign("_errored", py.Constant(True))] if decisive else []),
+                    _assign("_errs", _call("_adderr", _name("_errs"), py.Constant(k), _name("_DATA")))]
             rule_body: list[py.stmt] = []
             if when is None:
                 self.status_of(require, "require", rule_body, [_assign(s, _name("_PASS"))], on_fail)
@@ -437,7 +453,7 @@ def compile_decision(plan: DecisionPlan, params: dict[str, Any] | None = None) -
     consts = {"_U": UNSET, "_adderr": _add_error, "_notbool": _not_bool, "_Bail": _Bailout, "_date": _dt.date,
               "_today": _dt.date.today,
               "_PASS": Status.PASS, "_FAIL": Status.FAIL, "_ERROR": Status.ERROR, "_NA": Status.NOT_APPLICABLE,
-              "_OPASS": Outcome.PASS, "_OFAIL": Outcome.FAIL, "_OINDET": Outcome.INDETERMINATE}
+              "_OPASS": Outcome.PASS, "_OFAIL": Outcome.FAIL, "_OINDET": Outcome.INDETERMINATE, "_DATA": DATA_ERROR}
     fns: list[Any] = []
     for fast in (False, True):
         gen = _DecisionGen(plan, params or {}, fast)
