@@ -57,10 +57,11 @@ def register_formats(register: RegisterFormat) -> None:
 
 @hookimpl(trylast=True)
 def open_records(path: str, options: RecordOptions) -> Iterator[tuple[Any, Any]] | None:
-    """JSON, JSON Lines, CSV and XLSX (``engine.records``): tried after every plugin."""
+    """JSON, JSON Lines, CSV and XLSX (``engine.records``): tried after every plugin.  Its notes
+    (blank lines, unknown columns) come along for the command line, which keeps them aside."""
     from engine import records
 
     if options.input_format is not None and options.input_format not in records.FORMATS:
         return None  # another plugin's format; if none claims it, the manager says so
     return records.read_records(path, options.input_format, options.stdin, schema=options.schema,
-                                sheet=options.sheet)
+                                sheet=options.sheet, notes=True)

@@ -21,7 +21,8 @@ An empty cell leaves the field out, so the schema's default applies (or the
 rule that needs it reports it missing).  A cell that does not fit its type is
 an error naming the row, the column and what was expected; the record is then
 reported unreadable and the feed goes on.  Columns the schema does not know
-are kept as text.
+are kept as text; :func:`unknown_columns` finds them in a header (with the
+nearest field name), so that a reader can say so once per file.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import json
 import re
 from typing import Any, Mapping
 
-__all__ = ["CellError", "row_to_record"]
+__all__ = ["CellError", "column_parts", "field_names", "row_to_record", "unknown_columns"]
 
 _TRUE = {"true", "yes", "y", "1", "是", "对", "√", "✓", "t"}
 _FALSE = {"false", "no", "n", "0", "否", "错", "×", "✗", "f"}
@@ -220,6 +221,124 @@ def _place(record: dict[str, Any], parts: list[str], value: Any, column: str) ->
                 target = target[part]
 
 
+# Fields every record may carry whether or not its schema lists them (read by the engine itself).
+ALWAYS_KNOWN = ("waivers",)
+
+
+def column_parts(name: str) -> list[str]:
+    """The path a column names: ``introducers[2].is_member`` -> ``["introducers", "2", "is_member"]``."""
+    return [p for p in str(name).strip().replace("[", ".").replace("]", "").split(".") if p]
+
+
+def _fields(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The named fields of an object schema, or None when it names none (any key fits)."""
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
+    return props if isinstance(props, Mapping) and props else None
+
+
+def _paths(schema: Any, root: Mapping[str, Any], prefix: str, depth: int = 0) -> list[str]:
+    """Every column name that maps to a field below ``schema`` (list positions written ``.1``)."""
+    schema = _resolve(schema, root)
+    if depth > 4 or not isinstance(schema, Mapping):
+        return []
+    out: list[str] = []
+    fields = _fields(schema, root)
+    if fields is not None:
+        for name, sub in fields.items():
+            out.append(prefix + name)
+            out.extend(_paths(sub, root, prefix + name + ".", depth + 1))
+    elif "array" in _types(schema) and isinstance(schema.get("items"), Mapping):
+        out.extend(_paths(schema["items"], root, prefix + "1.", depth + 1))
+    return out
+
+
+def _nearest(wrong: str, choices: list[str]) -> str | None:
+    import difflib
+
+    lower = {c.lower(): c for c in reversed(choices)}
+    close = difflib.get_close_matches(wrong.lower(), list(lower), n=1, cutoff=0.7)
+    return lower[close[0]] if close else None
+
+
+def _suggestion(parts: list[str], at: int, fitting: list[str], list_field: bool, everything: Any) -> str | None:
+    """The column name most likely meant by ``parts``, whose part ``at`` no field has: the same
+    name in another case; a list field given its first position; a nested field of that very
+    name (``kind`` -> ``recommender.kind``); a name spelt nearly alike, beside it or anywhere."""
+    def with_part(name: str) -> str:
+        return ".".join([*parts[:at], name, *parts[at + 1:]])
+
+    wrong = parts[at].lower()
+    same = [f for f in fitting if f.lower() == wrong]
+    if same:
+        return with_part(same[0])
+    if list_field:
+        return ".".join([*parts[:at], "1", *parts[at:]])
+    if not fitting and at > 0:  # below a text, number or date field: the field itself
+        return ".".join(parts[:at])
+    paths: list[str] = everything()
+    written = ".".join(parts).lower()
+    below = [p for p in paths if p.lower().endswith("." + written)]
+    if len(below) == 1:
+        return below[0]
+    close = _nearest(parts[at], fitting)
+    if close is not None:
+        return with_part(close)
+    return _nearest(".".join(parts), paths)
+
+
+def _unknown_part(parts: list[str], root: Mapping[str, Any]) -> tuple[int, list[str]] | None:
+    """Where the path ``parts`` leaves the schema: (index of the first part no field has, the names
+    that would fit there); None when every part maps to a field."""
+    schema: Any = root
+    for i, part in enumerate(parts):
+        schema = _resolve(schema, root)
+        if not isinstance(schema, Mapping):
+            return None
+        fields = _fields(schema, root)
+        if fields is not None:
+            if part not in fields:
+                return i, list(fields)
+            schema = fields[part]
+        elif "array" in _types(schema):
+            if not (part.isdigit() and int(part) >= 1):
+                return i, ["1"]
+            schema = schema.get("items", {})
+        elif _types(schema) and not ({"object", "array"} & set(_types(schema))):
+            return i, []  # a text, number, date or true/false field has no parts below it
+        else:
+            return None  # a schema that does not say: anything fits
+    return None
+
+
+def field_names(schema: Mapping[str, Any] | None) -> list[str]:
+    """The names of the record's own fields (the columns a header may start with)."""
+    fields = _fields(_resolve(schema, schema), schema) if schema is not None else None
+    return list(fields) if fields is not None else []
+
+
+def unknown_columns(header: list[str | None], schema: Mapping[str, Any] | None
+                    ) -> tuple[list[tuple[int, str, str | None]], int]:
+    """The columns of a header row that name no field of the record schema, as (index in the
+    row, column name, the nearest field's column name or None), and how many columns do
+    name a field.  Without a schema every column is taken as it is."""
+    if schema is None or _fields(_resolve(schema, schema), schema) is None:
+        return [], sum(1 for h in header if h)
+    unknown: list[tuple[int, str, str | None]] = []
+    known = 0
+    for index, name in enumerate(header):
+        if not name:
+            continue
+        parts = column_parts(name)
+        where = _unknown_part(parts, schema) if parts and parts[0] not in ALWAYS_KNOWN else None
+        if where is None:
+            known += 1
+            continue
+        at, fitting = where
+        unknown.append((index, str(name), _suggestion(parts, at, [f for f in fitting if f != "1"],
+                                                      fitting == ["1"], lambda: _paths(schema, schema, ""))))
+    return unknown, known
+
+
 def row_to_record(header: list[str | None], row: list[Any], schema: Mapping[str, Any] | None) -> dict[str, Any]:
     """The record one spreadsheet row stands for. Raises CellError naming the column."""
     record: dict[str, Any] = {}
@@ -227,7 +346,7 @@ def row_to_record(header: list[str | None], row: list[Any], schema: Mapping[str,
     for name, cell in zip(header, row):
         if not name or cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
-        parts = [p for p in str(name).strip().replace("[", ".").replace("]", "").split(".") if p]
+        parts = column_parts(name)
         sub: Any = root
         for part in parts:
             sub = _sub_schema(sub, root, part)

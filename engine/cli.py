@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.errors import Diagnostic, EngineError, UsageError
+from engine.messages import msg
 
 __all__ = ["main"]
 
@@ -78,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="worker processes (default: every core for inputs of 1 MB or more, else 1)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
-                   help="a progress line on standard error (auto: when it is a terminal)")
+                   help="progress on standard error: a live line on a terminal, plain lines elsewhere "
+                        "(auto: only on a terminal)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="an input without records is not an error (exit 0 when nothing was decided)")
     p.add_argument("-v", "--verbose", action="store_true", help="also show info rules")
 
     p = sub.add_parser("explain", parents=[common], help="explain the decision on records, rule by rule")
@@ -108,12 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", parents=[common], help="what changed between two rulebook versions, and for whom")
     p.add_argument("old", metavar="OLD", help="rulebook id@version or path")
     p.add_argument("new", metavar="NEW", help="rulebook id@version or path")
-    p.add_argument("--data", nargs="+", metavar="FILE", help="records to decide with both versions")
+    p.add_argument("--data", nargs="+", action="extend", metavar="FILE",
+                   help="records to decide with both versions (may be given more than once)")
     p.add_argument("--decision", help="the decision for --data (default: each decision both versions share)")
     p.add_argument("--as-of", type=_date)
     p.add_argument("--input-format", metavar="FORMAT")
     p.add_argument("--sheet")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="data without records is not an error (exit 0 when nothing was compared)")
 
     p = sub.add_parser("plugins", parents=[common], help="list the plugins and the hooks each implements")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -283,14 +290,31 @@ class _Observers:
                                  "still reported\n")
 
 
-def _read(io: _Io, path: str, decision: Any) -> Any:
-    """The records of ``path``, read by the first plugin that can (the built-in reader last)."""
+def _read(io: _Io, path: str, decision: Any, inputs: Any = None) -> Any:
+    """The records of ``path``, read by the first plugin that can (the built-in reader last);
+    what the input holds besides records goes to ``inputs`` (default: the run's tally)."""
     from engine.hookspecs import RecordOptions
 
     compiled = getattr(decision, "newest", decision)  # a VersionedDecision reads by its newest version
     record_type = getattr(compiled, "record_type", None)
     schema = (record_type.root or record_type.schema) if record_type is not None else None
-    return _plugins().open_records(path, RecordOptions(io.args.input_format, io.stdin, schema, io.args.sheet))
+    reader = _plugins().open_records(path, RecordOptions(io.args.input_format, io.stdin, schema, io.args.sheet))
+    return (inputs or _inputs(io)).read(path, reader)
+
+
+def _inputs(io: _Io) -> Any:
+    """What this run's inputs held besides records (``engine.records.InputTally``); a warning
+    about an input is shown on standard error as soon as it is read."""
+    tally = getattr(io, "inputs", None)
+    if tally is None:
+        from engine.records import InputTally
+
+        tally = io.inputs = InputTally(lambda _ref, note: _show_problem(io, note))  # type: ignore[attr-defined]
+    return tally
+
+
+def _show_problem(io: _Io, note: Any) -> None:
+    io.stderr.write(note.problem.render(io.lang) + "\n")
 
 
 def _records_ahead(files: list[str], input_format: str | None, sheet: str | None) -> int | None:
@@ -331,15 +355,27 @@ def _records_ahead(files: list[str], input_format: str | None, sheet: str | None
 
 
 class _Progress:
-    """A progress line on standard error for long inputs (only on a terminal, unless asked)."""
+    """Progress on standard error: a live line on a terminal (``auto``, ``always``); where standard
+    error is not a terminal (a CI log), plain lines when asked (``always``): one every
+    ``PLAIN_EVERY`` seconds and one at the end; nothing with ``never``."""
+
+    PLAIN_EVERY = 10.0
 
     def __init__(self, io: _Io, files: list[str] | None = None) -> None:
+        import time
+
         mode = getattr(io.args, "progress", "never")
         tty = hasattr(io.stderr, "isatty") and io.stderr.isatty()
         self.enabled = mode == "always" or (mode == "auto" and tty)
         self.count = 0
         self._progress: Any = None
-        if self.enabled:
+        self._plain = self.enabled and not tty
+        self.io = io
+        if self._plain:
+            self.total = _records_ahead(files or [], io.args.input_format, getattr(io.args, "sheet", None))
+            self.started = time.monotonic()
+            self._next = self.started + self.PLAIN_EVERY
+        elif self.enabled:
             from rich.console import Console
             from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
                                        TimeElapsedColumn, TimeRemainingColumn)
@@ -356,12 +392,38 @@ class _Progress:
 
     def step(self) -> None:
         self.count += 1
-        if self._progress is not None and self.count % 250 == 0:
-            self._progress.update(self._task, completed=self.count)
+        if self.count % 250 == 0:
+            if self._progress is not None:
+                self._progress.update(self._task, completed=self.count)
+            elif self._plain:
+                import time
 
-    def stop(self) -> None:
+                now = time.monotonic()
+                if now >= self._next:
+                    self._line(now)
+                    self._next = now + self.PLAIN_EVERY
+
+    def _line(self, now: float, done: bool = False) -> None:
+        seconds = f"{now - self.started:.1f}"
+        if done:
+            text = msg("cli.progress:done", count=self.count, seconds=seconds)
+        elif self.total:
+            text = msg("cli.progress:total", count=self.count, total=self.total, seconds=seconds,
+                       percent=min(100, self.count * 100 // self.total))
+        else:
+            text = msg("cli.progress", count=self.count, seconds=seconds)
+        self.io.stderr.write(text.get(self.io.lang) + "\n")
+        self.io.stderr.flush()
+
+    def stop(self, done: bool = False) -> None:
+        """The end of the run (``done``: every record was read), or of an interrupted one."""
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
+        elif self._plain and done:
+            import time
+
+            self._line(time.monotonic(), done=True)
 
 
 def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any,
@@ -384,22 +446,28 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
         from engine.parallel import evaluate_blocks
 
         progress = _Progress(io, files)
+        inputs = _inputs(io)
+        direct = report.direct_fd() if hasattr(report, "direct_fd") else None
+        made = evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
+                               as_of=io.args.as_of, lang=io.lang, label=label, jobs=jobs, out_fd=direct)
         try:
-            direct = report.direct_fd() if hasattr(report, "direct_fd") else None
-            for block in evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
-                                         as_of=io.args.as_of, lang=io.lang, label=label, jobs=jobs, out_fd=direct):
+            for block in made:
                 report.write_block(block)
+                inputs.add(block.file, block.count, block.blank)
                 for _ in range(block.count):
                     progress.step()
         finally:
             progress.stop()
+            made.close()  # the workers stop now, not when the interpreter exits (a closed output)
+        progress.stop(done=True)
         return
     if jobs > 1 and not _plugins().has_custom_readers() and not io.args.input_format:
         # JSON Lines go to the workers as raw lines: parsing is part of the work they share
         from engine.records import read_raw_jsonl
 
         records = (item for path in files for item in (
-            read_raw_jsonl(path) if path.lower().endswith((".jsonl", ".ndjson")) else _read(io, path, decision)))
+            _inputs(io).read(path, read_raw_jsonl(path)) if path.lower().endswith((".jsonl", ".ndjson"))
+            else _read(io, path, decision)))
     else:
         records = (item for path in files for item in _read(io, path, decision))
     if jobs > 1:
@@ -422,6 +490,9 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
             observe(d)
     finally:
         progress.stop()
+        if hasattr(evaluated, "close"):
+            evaluated.close()  # the workers stop now, not when the interpreter exits (a closed output)
+    progress.stop(done=True)
 
 
 def _exit_code(summary: Any, fail_on: str) -> int:
@@ -518,10 +589,17 @@ def cmd_check(io: _Io) -> int:
     out: IO[str]
     target = _Output(args.output) if args.output else None
     out = target.file if target is not None else io.stdout
+    inputs = _inputs(io)
+    inputs.expect(args.files)
     try:
         report = report_class(out, lang=io.lang, color=io.color if not args.output else False, verbose=args.verbose)
+        if hasattr(report, "write_input_problem"):  # the formats that can show it at its place
+            inputs.on_problem = lambda ref, note: (_show_problem(io, note), report.write_input_problem(ref, note))
         report.begin()
         _evaluate_files(io, (rid, version), decision, args.files, report, observe)
+        inputs.check_empty(args.allow_empty)  # nothing decided: not a pass (exit 2, no report)
+        if hasattr(getattr(report, "summary", None), "blank_lines"):
+            report.summary.blank_lines = inputs.blank
         summary = report.end()
     except BaseException:
         if target is not None:
@@ -532,9 +610,22 @@ def cmd_check(io: _Io) -> int:
     observe.end()
     if args.format != "text" or args.output:
         o = summary.outcomes
-        io.stderr.write(f"{summary.total} records: pass {o.get('pass', 0)}, fail {o.get('fail', 0)}, "
-                        f"indeterminate {o.get('indeterminate', 0)}, error {o.get('error', 0)}\n")
-    return _exit_code(summary, args.fail_on)
+        io.stderr.write(msg("cli.summary", total=summary.total, passed=o.get("pass", 0), failed=o.get("fail", 0),
+                            indeterminate=o.get("indeterminate", 0), errors=o.get("error", 0)).get(io.lang)
+                        + "".join(("；" if io.lang == "zh" else "; ") + m.get(io.lang) for m in _input_counts(inputs))
+                        + "\n")
+    code = _exit_code(summary, args.fail_on)
+    return 1 if args.fail_on == "warning" and inputs.warnings else code
+
+
+def _input_counts(inputs: Any) -> list[Any]:
+    """The summary's words about the input itself: blank lines skipped, warnings about it."""
+    out = []
+    if inputs.blank:
+        out.append(msg("cli.summary-blank", count=inputs.blank))
+    if inputs.warnings:
+        out.append(msg("cli.summary-warnings", count=inputs.warnings))
+    return out
 
 
 def cmd_explain(io: _Io) -> int:
@@ -556,7 +647,9 @@ def cmd_explain(io: _Io) -> int:
                 io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, msg),
                                            ensure_ascii=False) + "\n")
             else:
-                io.stdout.write(f"! {ref.file}:{ref.line}: {msg}\n")
+                from engine.terminal import escape_controls
+
+                io.stdout.write(escape_controls(f"! {ref.file}:{ref.line}: {msg}") + "\n")
             worst = 1
             continue
         d = decision.evaluate(record, args.as_of, ref)
@@ -653,7 +746,9 @@ def cmd_test(io: _Io) -> int:
 def cmd_diff(io: _Io) -> int:
     import json
 
-    from engine.diff import diff_records, diff_rulebooks
+    from engine.diff import Compared, diff_records, diff_rulebooks
+    from engine.records import InputTally
+    from engine.terminal import escape_controls
 
     args = io.args
     reg = _registry()
@@ -661,12 +756,21 @@ def cmd_diff(io: _Io) -> int:
     structure = diff_rulebooks(old, new)
     names = [args.decision] if args.decision else [n for n in old.decisions if n in new.decisions]
     changed: list[Any] = []
+    compared = Compared(names if args.data else [])
     for name in names if args.data else []:
         old_d, new_d = old.decision(name), new.decision(name)
+        # every file is read once for each decision; its warnings are shown the first time
+        inputs = _inputs(io) if name == names[0] else InputTally()
+        inputs.expect(args.data)
         for path in args.data:
-            changed.extend(diff_records(old_d, new_d, _read(io, path, new_d), args.as_of))
+            changed.extend(diff_records(old_d, new_d, compared.count(name, path, _read(io, path, new_d, inputs)),
+                                        args.as_of))
+        if name == names[0]:
+            inputs.check_empty(args.allow_empty)  # nothing compared: not "no difference" (exit 2)
+            compared.blank = inputs.blank
     if args.format == "json":
-        io.stdout.write(json.dumps({**structure.to_json(), "records": [c.to_json() for c in changed]},
+        io.stdout.write(json.dumps({**structure.to_json(), "records": [c.to_json() for c in changed],
+                                    **({"compared": compared.to_json()} if args.data else {})},
                                    ensure_ascii=False, indent=2) + "\n")
     else:
         zh = io.lang == "zh"
@@ -681,11 +785,13 @@ def cmd_diff(io: _Io) -> int:
                 detail = f": {json.dumps(c.new, ensure_ascii=False)}"
             io.stdout.write(f"  {sign} {c.where}{detail}\n")
         if args.data:
-            io.stdout.write(f"\n{len(changed)} " + ("条记录的决定有变化\n" if zh else "records decide differently\n"))
+            io.stdout.write("\n" + compared.text().get(io.lang) + "\n")
+            io.stdout.write(f"{len(changed)} " + ("条记录的决定有变化\n" if zh else "records decide differently\n"))
             for c in changed:
-                where = f"{c.input.file}:{c.input.line}" if c.input else ""
+                where = escape_controls(f"{c.input.file}:{c.input.line}") if c.input else ""
                 rules = ", ".join(f"{r} {a}→{b}" for r, a, b in c.rules)
-                io.stdout.write(f"  {c.record or '(no id)'} {where}: {c.old.outcome} → {c.new.outcome}"
+                record = escape_controls(c.record) if c.record else "(no id)"
+                io.stdout.write(f"  {record} {where}: {c.old.outcome} → {c.new.outcome}"
                                 + (f" ({rules})" if rules else "") + "\n")
     return 1 if changed else 0
 
@@ -745,7 +851,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         if args.command is None:
             parser.print_help(stdout)
             return 2
-        return COMMANDS[args.command](_Io(stdout, stderr, stdin, args))
+        code = COMMANDS[args.command](_Io(stdout, stderr, stdin, args))
+        stdout.flush()  # here, where a reader that went away is seen, not at exit
+        return code
     except EngineError as e:
         stderr.write(e.render(lang) + "\n")
         return 2
@@ -753,12 +861,30 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
-        return 0
+        return _closed_output(stdout)
     except Exception:  # noqa: BLE001 - the last line of defence
         stderr.write("rulebook: internal error, please report it (run again with --debug for details)\n")
         if debug:
             traceback.print_exc(file=stderr)
         return 2
+
+
+CLOSED_OUTPUT = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
+
+def _closed_output(stdout: IO[str]) -> int:
+    """A reader stopped reading the output (``rulebook check ... | head``): the run ends
+    quietly with 141, as a command ended by SIGPIPE does.  Not 0: the records after the
+    last one read were never reported, and one of them may have failed; not 1: none
+    that was reported need have failed.  What is left in the output's buffer goes
+    nowhere, so that the interpreter's exit does not try to write it again."""
+    import os
+
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stdout.fileno())
+        os.close(null)
+    return CLOSED_OUTPUT
 
 
 def run() -> None:

@@ -5,7 +5,8 @@ removed, and per rule every attribute that changed: its condition, severity,
 messages, citation…), parameters with their old and new values, named values
 and outputs.  ``diff_records(old, new, records)`` evaluates each record with
 both versions and yields those whose outcome or outputs differ, naming the
-rules whose status changed: the effect of the change on real data.
+rules whose status changed: the effect of the change on real data;
+:class:`Compared` counts what was compared, file by file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef, to_json_value
+from engine.messages import Text as MessageText
+from engine.messages import listing, msg
 from engine.model import DecisionSpec, RuleSpec, Text
 
-__all__ = ["Change", "RecordChange", "RulebookDiff", "diff_records", "diff_rulebooks"]
+__all__ = ["Change", "Compared", "RecordChange", "RulebookDiff", "diff_records", "diff_rulebooks"]
 
 _RULE_FIELDS = ("article", "item", "cite", "kind", "when", "require", "severity", "waivable", "values", "message",
                 "note", "title")
@@ -159,3 +162,51 @@ def diff_records(old: CompiledDecision, new: CompiledDecision, records: Iterable
                       if old_status.get(rid) != new_status.get(rid))
         if a.outcome != b.outcome or to_json_value(a.outputs) != to_json_value(b.outputs) or rules:
             yield RecordChange(ref, b.record_id, a, b, rules)
+
+
+class Compared:
+    """How many records of which files were decided with both versions (``diff --data``).
+
+    Every file is read once for each decision; the counts are those of the first decision's
+    reading (the same records each time).  Records that could not be read are counted
+    apart: they were not compared.
+    """
+
+    def __init__(self, decisions: Iterable[str]) -> None:
+        self.decisions = list(decisions)
+        self.files: dict[str, list[int]] = {}  # path -> [records read, unreadable]
+        self.blank = 0  # blank lines skipped in the files
+
+    def count(self, decision: str, path: str, records: Iterable[tuple[InputRef, Any]]
+              ) -> Iterator[tuple[InputRef, Any]]:
+        """``records`` passed on, counted when ``decision`` is the first."""
+        counts = self.files.setdefault(path, [0, 0])
+        first = bool(self.decisions) and decision == self.decisions[0]
+        for ref, record in records:
+            if first:
+                counts[0] += 1
+                counts[1] += not isinstance(record, dict)
+            yield ref, record
+
+    @property
+    def records(self) -> int:
+        return sum(read - bad for read, bad in self.files.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"records": self.records, "decisions": self.decisions,
+                "files": [{"file": path, "records": read - bad, "unreadable": bad}
+                          for path, (read, bad) in self.files.items()], "blank_lines": self.blank}
+
+    def text(self) -> MessageText:
+        """``3 records compared (admission): `a.jsonl` 1, `b.jsonl` 2``, in both languages."""
+        from engine.terminal import escape_controls
+
+        files = [msg("cli.diff-file:unreadable", file=escape_controls(path), count=read - bad, unreadable=bad) if bad
+                 else msg("cli.diff-file", file=escape_controls(path), count=read)
+                 for path, (read, bad) in self.files.items()]
+        text = msg("cli.diff-compared", count=self.records, decisions=listing(self.decisions),
+                   files=MessageText(", ".join(f.en for f in files), "，".join(f.zh for f in files)))
+        if not self.blank:
+            return text
+        blank = msg("cli.summary-blank", count=self.blank)
+        return MessageText(f"{text.en}; {blank.en}", f"{text.zh}；{blank.zh}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+import errno
 import json
 import multiprocessing as mp
 import os
@@ -200,40 +201,57 @@ def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *,
                       ) -> Iterator[tuple[InputRef, Any, Any]]:
     """``(ref, record, decision view)`` for each readable record, in input order; records that
     could not be read pass through as ``(ref, bad record, None)`` at their place."""
+    from engine.records import BadRecord
+
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     parent = decision if method == "fork" else None
     specs = _specs(decision)
-    pending: collections.deque[tuple[Any, list[tuple[InputRef, Any]]]] = collections.deque()
-    in_flight = max(2, 2 * jobs)
-    with ctx.Pool(jobs, initializer=_init, initargs=(rulebook, decision_name, as_of, lang, parent)) as pool:
+    initargs = (rulebook, decision_name, as_of, lang, parent)
+
+    def chunks() -> Iterator[list[tuple[InputRef, Any]]]:
         chunk: list[tuple[InputRef, Any]] = []
-
-        def flush() -> None:
-            items = list(chunk)
-            chunk.clear()
-            pending.append((pool.apply_async(_work, (items,)), items))
-
-        def drain(limit: int) -> Iterator[tuple[InputRef, Any, Any]]:
-            from engine.records import BadRecord
-
-            while len(pending) > limit:
-                result, items = pending.popleft()
-                for (ref, rec), res in zip(items, result.get()):
-                    if res[0] == "bad" or isinstance(rec, BadRecord):
-                        yield ref, res[1] if res[0] == "bad" else rec, None
-                    else:
-                        shown = rec if isinstance(rec, dict) else ({"name": res[4]} if res[4] else {})
-                        yield ref, rec, DecisionView(res[1], res[2], res[3], specs, shown)
-
         for item in records:
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                flush()
-                yield from drain(in_flight)
+                yield chunk
+                chunk = []
         if chunk:
-            flush()
-        yield from drain(0)
+            yield chunk
+
+    def views(items: list[tuple[InputRef, Any]], results: list[tuple[Any, ...]]
+              ) -> Iterator[tuple[InputRef, Any, Any]]:
+        for (ref, rec), res in zip(items, results):
+            if res[0] == "bad" or isinstance(rec, BadRecord):
+                yield ref, res[1] if res[0] == "bad" else rec, None
+            else:
+                shown = rec if isinstance(rec, dict) else ({"name": res[4]} if res[4] else {})
+                yield ref, rec, DecisionView(res[1], res[2], res[3], specs, shown)
+
+    if method == "fork":
+        # Forked workers on pipes, as for blocks: a pool's threads could not be stopped when the
+        # run ends early (a closed output) while tasks still fill the pipe to its workers.
+        held: collections.deque[list[tuple[InputRef, Any]]] = collections.deque()
+
+        def tasks() -> Iterator[tuple[int, list[tuple[InputRef, Any]]]]:
+            for seq, items in enumerate(chunks()):
+                held.append(items)
+                yield seq, items
+
+        for results in _forked(ctx, jobs, tasks(), initargs, init=_init, work=_work_task, small=lambda _t: False):
+            yield from views(held.popleft(), results)
+        return
+    pending: collections.deque[tuple[Any, list[tuple[InputRef, Any]]]] = collections.deque()
+    in_flight = max(2, 2 * jobs)
+    with ctx.Pool(jobs, initializer=_init, initargs=initargs) as pool:
+        for items in chunks():
+            pending.append((pool.apply_async(_work, (items,)), items))
+            while len(pending) > in_flight:
+                result, done = pending.popleft()
+                yield from views(done, result.get())
+        while pending:
+            result, done = pending.popleft()
+            yield from views(done, result.get())
 
 
 def default_jobs(files: list[str]) -> int:
@@ -252,9 +270,10 @@ def default_jobs(files: list[str]) -> int:
 
 class Block:
     """The JSON lines of a run of records (``text``: ``str``, or UTF-8 ``bytes`` from a worker
-    process) and what the report's summary counts of them."""
+    process) and what the report's summary counts of them; ``file`` is the input they come
+    from and ``blank`` the blank lines skipped among them."""
 
-    __slots__ = ("count", "failures", "outcomes", "text", "warnings")
+    __slots__ = ("blank", "count", "failures", "file", "outcomes", "text", "warnings")
 
     def __init__(self, text: str | bytes, count: int, outcomes: dict[str, int],
                  failures: dict[tuple[str, str, str], int], warnings: int) -> None:
@@ -263,6 +282,8 @@ class Block:
         self.outcomes = outcomes
         self.failures = failures
         self.warnings = warnings
+        self.file = ""
+        self.blank = 0
 
 
 def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, str],
@@ -281,10 +302,11 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     evaluate = decision.evaluate
     out: list[Any] = []  # the lines: UTF-8 bytes if ``encode``, else text
     append = out.append
-    count = 0
+    count = blank = 0
     for line in lines:
         number += 1
         if not line or line.isspace():
+            blank += 1
             continue
         ref = InputRef(path, number - 1)
         record = parse_json_line(line)
@@ -318,7 +340,10 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     if out:  # one join, the last line's newline included
         out.append(b"" if encode else "")
     joined = b"\n".join(out) if encode else "\n".join(out)  # type: ignore[arg-type]
-    return Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
+    block = Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
+    block.file = path
+    block.blank = blank
+    return block
 
 
 def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int]]) -> Block:
@@ -342,7 +367,7 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
         fd, turn, lock = out
         with lock:
             if turn.value == seq:
-                _write_all(fd, block.text)  # type: ignore[arg-type]
+                _write_all(fd, block.text)  # type: ignore[arg-type]  (a closed output: BrokenPipeError)
                 turn.value = seq + 1
                 block.text = None
     return block
@@ -483,10 +508,17 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
             yield done(pending.popleft().get())
 
 
-def _serve(conn: Any, initargs: tuple[Any, ...]) -> None:
-    """A forked worker: blocks to decide come in on ``conn``, each goes back as
-    (sequence number, True, Block), or (sequence number, False, what went wrong)."""
-    _init_blocks(*initargs)
+def _work_task(task: tuple[int, list[tuple[InputRef, Any]]]) -> list[tuple[Any, ...]]:
+    return _work(task[1])
+
+
+def _serve(conn: Any, initargs: tuple[Any, ...], init: Any = None, work: Any = None) -> None:
+    """A forked worker: tasks (blocks to decide, by default) come in on ``conn``, each goes
+    back as (sequence number, True, what ``work`` made of it), (sequence number, None, None)
+    when the output was closed under it (its reader stopped reading), or (sequence number,
+    False, what went wrong)."""
+    (init or _init_blocks)(*initargs)
+    work = work or _work_block
     while True:
         try:
             task = conn.recv()
@@ -495,11 +527,21 @@ def _serve(conn: Any, initargs: tuple[Any, ...]) -> None:
         if task is None:
             return
         try:
-            conn.send((task[0], True, _work_block(task)))
+            conn.send((task[0], True, work(task)))
+        except BrokenPipeError:  # the output, not ``conn``: the parent ends the run as a closed pipe
+            try:
+                conn.send((task[0], None, None))
+            except OSError:
+                return
         except Exception:  # noqa: BLE001 - a bug, not a record: the parent stops with it
             import traceback
 
             conn.send((task[0], False, traceback.format_exc()))
+
+
+def _is_span(task: tuple[int, Any]) -> bool:
+    """A task that is a span of a file (file, first line, offset, length): a few bytes to send."""
+    return len(task[1]) == 4 and isinstance(task[1][2], int)
 
 
 def _ended(process: Any) -> RuntimeError:
@@ -507,17 +549,20 @@ def _ended(process: Any) -> RuntimeError:
     return RuntimeError(f"a worker process ended unexpectedly (exit code {process.exitcode})")
 
 
-def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tuple[Any, ...]) -> Iterator[Block]:
+def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tuple[Any, ...], *, init: Any = None,
+            work: Any = None, small: Any = None) -> Iterator[Any]:
     """The blocks of ``tasks`` decided by ``jobs`` forked workers, in order.  Each worker has
     at most two blocks at a time, and at most ``4 * jobs`` blocks are out of order (memory
-    stays bounded when one block is slow)."""
+    stays bounded when one block is slow).  Other tasks: ``init`` and ``work`` say what a
+    worker does (default: blocks), ``small(task)`` whether a task is sent to a worker that
+    is still busy (default: spans of a file, not lines)."""
     from multiprocessing.connection import wait
 
     workers = []
     try:
         for _ in range(jobs):
             mine, theirs = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(theirs, initargs), daemon=True)
+            process = ctx.Process(target=_serve, args=(theirs, initargs, init, work), daemon=True)
             process.start()
             theirs.close()
             workers.append((process, mine))
@@ -533,7 +578,7 @@ def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tup
             while ahead is not None and busy[conn] < 2 and sent - following < 4 * jobs:
                 # A span is a few bytes; lines (from a pipe) may fill the pipe to the worker, and
                 # a worker sending a block back cannot read: lines go only to a worker with none.
-                if len(ahead[1]) != 4 and busy[conn]:
+                if not (small or _is_span)(ahead) and busy[conn]:
                     return
                 try:
                     conn.send(ahead)
@@ -551,6 +596,8 @@ def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tup
                     seq, ok, result = conn.recv()
                 except (EOFError, OSError):
                     raise _ended(by_process[conn]) from None
+                if ok is None:
+                    raise BrokenPipeError(errno.EPIPE, "the output was closed")
                 if not ok:
                     raise RuntimeError(f"a worker process failed:\n{result}")
                 busy[conn] -= 1

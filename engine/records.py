@@ -5,6 +5,14 @@ record, streaming where the format allows (JSON Lines is read line by line).
 A record that cannot be read yields ``(InputRef, BadRecord)`` instead, naming
 the file, the line and the reason, and reading goes on: one broken line never
 stops a feed and never loses the records after it.
+
+Asked for them (``notes=True``, as the command line does), the readers also
+yield ``(InputRef, InputNote)`` for what the input holds besides records: each
+blank line (or empty spreadsheet row) skipped, and each column of a CSV or
+XLSX header that names no field of the record schema (a warning at its header
+cell, with the nearest field's name).  A header none of whose columns names a
+field is an error (``input.no-known-column``): no row of that file could be
+read as a record.
 """
 
 from __future__ import annotations
@@ -15,15 +23,17 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, Iterable, Iterator, Mapping, TextIO
 
-from engine.cells import CellError, row_to_record
+from engine.cells import CellError, field_names, row_to_record, unknown_columns
 
 from engine.errors import Diagnostic, UsageError
+from engine.source import Source, Span
+from engine.terminal import escape_controls
 from engine.messages import CATALOGUE, Text, listing, msg, os_reason
 from engine.evaluate import InputRef
 
-__all__ = ["BadRecord", "read_records"]
+__all__ = ["BadRecord", "InputNote", "read_records"]
 
 FORMATS = ("json", "jsonl", "csv", "xlsx")
 
@@ -42,6 +52,100 @@ class BadRecord:
 
     def text(self, lang: str) -> str:
         return self.message_zh if lang == "zh" else self.message
+
+
+@dataclass(frozen=True)
+class InputNote:
+    """What a reader says about its input besides the records (``read_records(..., notes=True)``).
+
+    Attributes:
+        blank: blank lines (or empty spreadsheet rows) skipped here.
+        problem: a warning about the file as a whole (a column that names no field), if any.
+        column: where in the header row the problem is: the character column of a CSV line,
+            or the number of a worksheet's column (1-based).
+    """
+
+    blank: int = 0
+    problem: Diagnostic | None = None
+    column: int | None = None
+
+
+BLANK = InputNote(blank=1)
+
+
+class InputTally:
+    """What the inputs of one run held: per file the records read (unreadable ones included)
+    and the blank lines skipped, and the warnings about them.
+
+    ``read(path, items)`` passes a reader's records on and keeps its notes; each warning is
+    handed to ``on_problem(ref, note)`` as soon as it is read (the header comes first), so
+    that it is shown before the records it concerns.
+    """
+
+    def __init__(self, on_problem: Any = None) -> None:
+        self.files: dict[str, list[int]] = {}  # path -> [records, blank lines], in the order given
+        self.problems: list[tuple[InputRef, InputNote]] = []
+        self.on_problem = on_problem
+
+    def expect(self, paths: Iterable[str]) -> None:
+        """Name the inputs beforehand, so that one that yields nothing at all is still counted."""
+        for path in paths:
+            self.files.setdefault(path, [0, 0])
+
+    def read(self, path: str, items: Iterable[tuple[InputRef, Any]]) -> Iterator[tuple[InputRef, Any]]:
+        counts = self.files.setdefault(path, [0, 0])
+        for ref, record in items:
+            if record.__class__ is InputNote:
+                counts[1] += record.blank
+                if record.problem is not None:
+                    self.problem(ref, record)
+                continue
+            counts[0] += 1
+            yield ref, record
+
+    def problem(self, ref: InputRef, note: InputNote) -> None:
+        self.problems.append((ref, note))
+        if self.on_problem is not None:
+            self.on_problem(ref, note)
+
+    def add(self, path: str, records: int, blank: int) -> None:
+        """Records and blank lines read elsewhere (the JSON Lines blocks of ``--jobs``)."""
+        counts = self.files.setdefault(path, [0, 0])
+        counts[0] += records
+        counts[1] += blank
+
+    @property
+    def records(self) -> int:
+        return sum(c[0] for c in self.files.values())
+
+    @property
+    def blank(self) -> int:
+        return sum(c[1] for c in self.files.values())
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for _ref, note in self.problems if note.problem is not None
+                   and note.problem.severity == "warning")
+
+    def check_empty(self, allow_empty: bool = False) -> None:
+        """Say which inputs held no record.  When none held one (nothing can have been decided)
+        that is an error: raises ``UsageError`` naming each input, unless ``allow_empty``.
+        An empty input beside others that held records is a warning (``on_problem``)."""
+        if allow_empty:
+            return
+        empty = [(path, counts[1]) for path, counts in self.files.items() if not counts[0]]
+        if not empty:
+            return
+        nothing = len(empty) == len(self.files)
+        found = [Diagnostic("input.empty", msg("input.empty:blank", file=escape_controls(path), count=blank)
+                            if blank else msg("input.empty", file=escape_controls(path)),
+                            help=msg("input.empty/help" if nothing else "input.empty:some/help"),
+                            severity="error" if nothing else "warning")
+                 for path, blank in empty]
+        if nothing:
+            raise UsageError(found)
+        for (path, _blank), diagnostic in zip(empty, found):
+            self.problem(InputRef(path, None), InputNote(problem=diagnostic))
 
 
 def _format_for(name: str, explicit: str | None) -> str:
@@ -101,9 +205,11 @@ def parse_json_line(line: str | bytes) -> Any:
 
 
 def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
-    """The records of a JSON Lines stream, text or bytes (``raw``: the lines unparsed)."""
+    """The records of a JSON Lines stream, text or bytes (``raw``: the lines unparsed), and a
+    note for each blank line."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
+            yield InputRef(name, number), BLANK
             continue
         line = _without_line_end(line)
         yield InputRef(name, number), (line if raw else parse_json_line(line))
@@ -140,8 +246,9 @@ def input_error(path: str, e: OSError) -> UsageError:
     return UsageError(Diagnostic.of("usage.unreadable", path=path, reason=os_reason(e)))
 
 
-def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, bytes]]:
-    """The non-blank lines of a JSON Lines file, unparsed (``--jobs`` parses them in the workers)."""
+def read_raw_jsonl(path: str) -> Iterator[tuple[InputRef, bytes | InputNote]]:
+    """The non-blank lines of a JSON Lines file, unparsed (``--jobs`` parses them in the workers),
+    and a note for each blank line."""
     try:
         with open_jsonl(path) as f:
             yield from _read_jsonl(f, path, raw=True)
@@ -209,7 +316,7 @@ def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: 
               ) -> Iterator[tuple[InputRef, Any]]:
     head = stream.read(8192)
     rest = stream
-    first = head.split("\n", 1)[0]
+    first = head.lstrip("\r\n").split("\n", 1)[0]
     delimiter = "\t" if tab else max(",\t;", key=first.count)  # the header's separator; quoting as Excel writes it
     reader = csv.reader(_joined(head, rest), "excel", delimiter=delimiter)
     header: list[str | None] | None = None
@@ -217,16 +324,128 @@ def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: 
     for row in reader:
         line = start
         start = reader.line_num + 1
+        if not any(cell.strip() for cell in row):  # blank lines, above the header too
+            yield InputRef(name, line), BLANK
+            continue
         if header is None:
             header = [h.strip().lstrip("\ufeff") or None for h in row]
-            continue
-        if not any(cell.strip() for cell in row):
+            yield from _csv_header_notes(header, schema, name, head, line, delimiter)
             continue
         ref = InputRef(name, line)
         try:
             yield ref, row_to_record(header, row, schema)
         except CellError as e:
             yield ref, _cell_error(e, msg("record.where:row", row=line))
+
+
+_SHOWN_NAMES = 8  # names listed in a message before "…"
+
+
+def _names(names: list[str]) -> Text:
+    shown = [escape_controls(n) for n in names[:_SHOWN_NAMES]]
+    text = listing(shown)
+    return Text(text.en + ", …", text.zh + "、…") if len(names) > _SHOWN_NAMES else text
+
+
+def _header_problems(header: list[str | None], schema: Mapping[str, Any] | None, sheet: str | None,
+                     sheets: list[str] | None = None, row: int = 1) -> tuple[list[tuple[int, Text, Text | None]], Text | None,
+                                                                 Text | None]:
+    """The warnings about a header row, as (index of the column, message, help); and, when no
+    column names a field, the error's message and help instead."""
+    unknown, known = unknown_columns(header, schema)
+    if not unknown:
+        return [], None, None
+    fields = field_names(schema)
+    if not known:
+        columns = _names([name for _i, name, _s in unknown])
+        if sheet is None:
+            return [], msg("input.no-known-column", columns=columns), msg("input.no-known-column/help",
+                                                                             fields=_names(fields))
+        return [], msg("input.no-known-column:sheet", sheet=escape_controls(sheet), columns=columns), msg(
+            "input.no-known-column:sheet/help", fields=_names(fields), sheets=_names(sheets or []))
+    out = []
+    for index, name, close in unknown:
+        shown = escape_controls(name)
+        if sheet is None:
+            message = msg("input.unknown-column", column=shown)
+        else:
+            from openpyxl.utils import get_column_letter
+
+            message = msg("input.unknown-column:cell", column=shown, cell=f"{get_column_letter(index + 1)}{row}",
+                          sheet=escape_controls(sheet))
+        advice = msg("did-you-mean", name=close) if close else msg("input.unknown-column/help", fields=_names(fields))
+        out.append((index, message, advice))
+    return out, None, None
+
+
+def _cell_spans(text: str, start: int, delimiter: str) -> list[tuple[int, int]]:
+    """Where each cell of the CSV row that starts at offset ``start`` of ``text`` is (the cell's
+    text, inside its quotes, without surrounding blanks).  Cells past the end of ``text`` are
+    left out."""
+    spans: list[tuple[int, int]] = []
+    i, n = start, len(text)
+    ends = (delimiter, "\n", "\r")
+    while True:
+        if i < n and text[i] == '"':
+            j = i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    return spans
+                if text.startswith('""', k):
+                    j = k + 2
+                    continue
+                break
+            a, b = i + 1, k
+            i = k + 1
+            while i < n and text[i] not in ends:
+                i += 1
+        else:
+            j = i
+            while j < n and text[j] not in ends:
+                j += 1
+            if j >= n:
+                return spans  # the line may go on beyond what was read
+            a, b = i, j
+            i = j
+        while a < b and (text[a].isspace() or text[a] == "\ufeff"):
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        spans.append((a, b))
+        if i >= n or text[i] != delimiter:
+            return spans
+        i += 1
+
+
+def _csv_header_notes(header: list[str | None], schema: Mapping[str, Any] | None, name: str, head: str,
+                      line: int, delimiter: str) -> Iterator[tuple[InputRef, InputNote]]:
+    """A warning at each header cell that names no field; an error when none does."""
+    problems, error, advice = _header_problems(header, schema, None)
+    if not problems and error is None:
+        return
+    source = Source(name, head)
+    spans = _cell_spans(head, source.offset(line, 1), delimiter) if line <= source.line_count else []
+    if error is not None:
+        first = next((i for i, h in enumerate(header) if h), 0)
+        span = Span(*spans[first]) if first < len(spans) else None
+        raise UsageError(Diagnostic("input.no-known-column", error, source, span, advice))
+    for index, message, help_text in problems:
+        span = Span(*spans[index]) if index < len(spans) else None
+        column = source.line_col(span.start)[1] if span is not None else None
+        yield InputRef(name, line), InputNote(problem=Diagnostic(
+            "input.unknown-column", message, source, span, help_text, severity="warning"), column=column)
+
+
+def _xlsx_header_notes(header: list[str | None], schema: Mapping[str, Any] | None, name: str, sheet: str,
+                       row: int, sheets: list[str]) -> Iterator[tuple[InputRef, InputNote]]:
+    problems, error, advice = _header_problems(header, schema, sheet, sheets, row)
+    source = Source(name, "")
+    if error is not None:
+        raise UsageError(Diagnostic("input.no-known-column", error, source, None, advice))
+    for index, message, help_text in problems:
+        yield InputRef(name, row, sheet), InputNote(problem=Diagnostic(
+            "input.unknown-column", message, source, None, help_text, severity="warning"), column=index + 1)
 
 
 def _joined(head: str, rest: TextIO) -> Iterator[str]:
@@ -274,10 +493,12 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         header: list[str | None] | None = None
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):  # above the header too
+                yield InputRef(name, number, ws.title), BLANK
+                continue
             if header is None:
                 header = [str(h).strip() if h is not None and str(h).strip() else None for h in row]
-                continue
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+                yield from _xlsx_header_notes(header, schema, name, ws.title, number, book.sheetnames)
                 continue
             ref = InputRef(name, number, ws.title)
             try:
@@ -289,13 +510,26 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
 
 
 def read_records(path: str, input_format: str | None = None, stdin: TextIO | None = None,
-                 schema: Mapping[str, Any] | None = None, sheet: str | None = None
+                 schema: Mapping[str, Any] | None = None, sheet: str | None = None, *, notes: bool = False
                  ) -> Iterator[tuple[InputRef, Any]]:
     """Every record of a file (or ``-`` for standard input) with where it came from.
 
     ``schema`` (the decision's record JSON Schema) types the cells of CSV and
-    XLSX files; ``sheet`` picks a worksheet (default: the first).
+    XLSX files; ``sheet`` picks a worksheet (default: the first).  ``notes``: also
+    yield the :class:`InputNote` items (blank lines, unknown columns) at their places.
+
+    Raises:
+        UsageError: the file cannot be opened, its format cannot be told, or the header
+            of a spreadsheet names no field of the record (``input.no-known-column``).
     """
+    items = _read_any(path, input_format, stdin, schema, sheet)
+    if notes:
+        return items
+    return ((ref, record) for ref, record in items if record.__class__ is not InputNote)
+
+
+def _read_any(path: str, input_format: str | None, stdin: TextIO | None, schema: Mapping[str, Any] | None,
+              sheet: str | None) -> Iterator[tuple[InputRef, Any]]:
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin
         if input_format == "jsonl":

@@ -22,6 +22,7 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     failures: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (decision, rule id, cite)
     warnings: int = 0
+    blank_lines: int = 0  # blank lines (or empty rows) of the input skipped, set by the command at the end
 
     def add(self, decision: Decision) -> None:
         self.outcomes[str(decision.outcome)] += 1

@@ -12,13 +12,17 @@ from __future__ import annotations
 from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
+from engine.messages import msg
 from engine.report import Summary, failed_rules
+from engine.terminal import escape_controls
 
 __all__ = ["GithubReport", "escape_data", "escape_property"]
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A message for a workflow command; a control character from the data (other than a line
+    break) is shown escaped, ``\\x1b``: the log viewer would act on it."""
+    return escape_controls(text, spacing=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
@@ -55,10 +59,27 @@ class GithubReport:
         self.summary.add_error()
         self._command("error", ref, "unreadable record", message)
 
+    def write_input_problem(self, ref: InputRef, note: Any) -> None:
+        """A problem with an input as a whole (``engine.records.InputNote``: a column that names no
+        field, an empty input), at its header cell where it has one."""
+        d = note.problem
+        message, advice = d.text(self.lang)
+        props = [f"file={escape_property(ref.file or '-')}"]
+        if ref.line is not None:
+            props.append(f"line={ref.line}")
+        if note.column is not None:
+            props.append(f"col={note.column}")
+        props.append(f"title={escape_property(d.code)}")
+        text = f"{message} ({advice})" if advice else message
+        self.out.write(f"::{'error' if d.severity == 'error' else 'warning'} {','.join(props)}::{escape_data(text)}\n")
+
     def end(self) -> Summary:
         o = self.summary.outcomes
+        blank = msg("cli.summary-blank", count=self.summary.blank_lines).get(self.lang) \
+            if self.summary.blank_lines else ""
+        blank = f"{'；' if self.lang == 'zh' else '; '}{blank}" if blank else ""
         self.out.write(f"::notice title=rulebook::{self.summary.total} records: pass {o.get('pass', 0)}, "
                        f"fail {o.get('fail', 0)}, indeterminate {o.get('indeterminate', 0)}, "
-                       f"error {o.get('error', 0)}\n")
+                       f"error {o.get('error', 0)}{escape_data(blank)}\n")
         self.out.flush()
         return self.summary

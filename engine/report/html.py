@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from html import escape
+from html import escape as _escape_html
 from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef, format_value
 from engine.report import Spool, Summary, failed_rules
+from engine.terminal import escape_controls
 
 __all__ = ["HtmlReport"]
+
+
+def escape(text: str) -> str:
+    """Text for the page: HTML's special characters as entities, and control characters and
+    bidirectional controls shown as escapes (``\\x1b``; see ``engine.terminal``), which neither a
+    browser nor a terminal the page is printed to then acts on."""
+    return _escape_html(escape_controls(text, spacing=True))
 
 WORDS = {
     "zh": {"title": "规则检查报告", "records": "记录", "pass": "通过", "fail": "不通过",

@@ -46,6 +46,7 @@ class JunitReport:
         self.suite = ""
         self.failures = self.errors = self.tests = 0
         self.started = time.perf_counter()
+        self.input_problems: list[str] = []  # rendered diagnostics about the input files
 
     def begin(self) -> None:
         return None
@@ -90,6 +91,11 @@ class JunitReport:
         body = f'<error message={quoteattr(_clean(message))} type="unreadable">{escape(_clean(message))}</error>'
         self._case(f"{rulebook}.{decision}", f"(unreadable) ({_where(ref)})", ref, body)
 
+    def write_input_problem(self, ref: InputRef, note: Any) -> None:
+        """A problem with an input as a whole (``engine.records.InputNote``), listed in the suite's
+        ``<system-err>``: it concerns no single test case."""
+        self.input_problems.append(note.problem.render(self.lang))
+
     def end(self) -> Summary:
         elapsed = time.perf_counter() - self.started
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -98,6 +104,9 @@ class JunitReport:
         self.out.write(f'  <testsuite name={quoteattr(_clean(self.suite or "rulebook"))} tests="{self.tests}" '
                        f'failures="{self.failures}" errors="{self.errors}" skipped="0" time="{elapsed:.3f}">\n')
         self.spool.replay(self.out)
+        problems = self.input_problems
+        if problems:  # what was wrong with the input itself (a column no field has): the suite's own output
+            self.out.write(f"    <system-err>{escape(_clean(chr(10).join(problems)))}</system-err>\n")
         self.out.write("  </testsuite>\n</testsuites>\n")
         self.out.flush()
         return self.summary

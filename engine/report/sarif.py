@@ -15,6 +15,7 @@ import hashlib
 import json
 from typing import IO, Any
 
+from engine import messages
 from engine.evaluate import Decision, InputRef
 from engine.report import Spool, Summary, failed_rules
 
@@ -103,6 +104,23 @@ class SarifReport:
             "ruleId": UNREADABLE, "ruleIndex": index, "level": "error", "message": {"text": message},
             "locations": _location(ref),
             "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, UNREADABLE)},
+        })
+
+    def write_input_problem(self, ref: InputRef, note: Any) -> None:
+        """A problem with an input as a whole (``engine.records.InputNote``: a column that names no
+        field, an empty input): a result at the file, and at its header cell where it has one."""
+        d = note.problem
+        message, advice = d.text(self.lang)
+        about = messages.msg(f"{d.code}:about").get(self.lang) if f"{d.code}:about" in messages.CATALOGUE else d.code
+        index = self._rule(d.code, {"name": d.code, "shortDescription": {"text": about},
+                                    "defaultConfiguration": {"level": d.severity}})
+        locations = _location(ref)
+        if locations and note.column is not None and ref.line is not None:
+            locations[0]["physicalLocation"]["region"]["startColumn"] = note.column
+        self._result({
+            "ruleId": d.code, "ruleIndex": index, "level": "error" if d.severity == "error" else "warning",
+            "message": {"text": f"{message} ({advice})" if advice else message}, "locations": locations,
+            "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, note.column, d.code)},
         })
 
     def end(self) -> Summary:

@@ -2,19 +2,43 @@
 
 User text (names, messages, values) is always handed to rich as ``Text``
 objects, never as markup, so a record containing ``[bold]`` prints as is.
+The ``Text`` of this module also shows control characters and bidirectional
+controls escaped (``\x1b``; see ``engine.terminal``), so a record cannot
+recolour, rewrite or hide what the report shows: everything written here goes
+through it.  The console ends a run whose reader went away with
+``BrokenPipeError`` (rich's own answer would be to exit with 1).
 """
 
 from __future__ import annotations
 
+import errno
 from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+from rich.text import Text as RichText
 
 from engine.evaluate import Decision, InputRef, RuleResult, format_value
+from engine.messages import msg
 from engine.model import Status
 from engine.report import Summary
+from engine.terminal import escape_controls
+
+
+class Text(RichText):
+    """rich's ``Text`` whose content is shown with control characters escaped."""
+
+    def __init__(self, text: str = "", *args: Any, **kwargs: Any) -> None:
+        super().__init__(escape_controls(text), *args, **kwargs)
+
+    def append(self, text: Any, style: Any = None) -> Text:
+        return super().append(escape_controls(text) if isinstance(text, str) else text, style)  # type: ignore[return-value]
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to write: the command ends as a closed pipe does
+        raise BrokenPipeError(errno.EPIPE, "the output was closed")
 
 __all__ = ["TextReport", "explain"]
 
@@ -31,7 +55,7 @@ STATUS_WORDS = {
 
 
 def make_console(out: IO[str], color: bool | None = None) -> Console:
-    return Console(file=out, highlight=False, markup=False, emoji=False, soft_wrap=True,
+    return _Console(file=out, highlight=False, markup=False, emoji=False, soft_wrap=True,
                    force_terminal=color if color else None, no_color=color is False, width=120)
 
 
@@ -134,6 +158,9 @@ class TextReport:
                 parts.append(f"{words[key]} {s.outcomes[key]}", style=SYMBOL[key][1])
         if first:
             parts.append("无" if zh else "none")
+        if s.blank_lines:
+            parts.append(("；" if zh else "; ") + msg("cli.summary-blank", count=s.blank_lines).get(self.lang),
+                         style="dim")
         self.console.print(parts)
         if s.failures:
             table = Table(title="未通过的规则" if zh else "Rules not passed", title_justify="left", show_edge=False)

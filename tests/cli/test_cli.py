@@ -354,8 +354,12 @@ def test_progress_bar_knows_how_many_records_are_ahead(tmp_path: Path) -> None:
         os.mkfifo(tmp_path / "pipe.jsonl")
         assert _records_ahead([str(tmp_path / "pipe.jsonl")], None, None) is None
 
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
     args = argparse.Namespace(progress="always", input_format=None, sheet=None, lang="en")
-    io_ = _Io(io.StringIO(), io.StringIO(), None, args)
+    io_ = _Io(io.StringIO(), Terminal(), None, args)
     progress = _Progress(io_, [str(jsonl)])
     try:
         assert progress._progress.tasks[0].total == 4
