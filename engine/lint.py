@@ -95,10 +95,18 @@ def _examples(book: CompiledRulebook) -> list[Diagnostic]:
 
 
 def lint_file(path: Path) -> list[Diagnostic]:
-    """Every diagnostic for one rulebook file (errors and warnings), sorted by position."""
+    """Every diagnostic for one rulebook file (errors and warnings), sorted by position; an
+    arrangement file of a working-day calendar (under a ``calendars`` folder) is checked as one."""
     from engine.build import load_rulebook
+    from engine.calendars import is_arrangement_path, load_arrangement_file
     from engine.errors import sort_diagnostics
 
+    if is_arrangement_path(path):
+        try:
+            load_arrangement_file(path)
+        except EngineError as e:
+            return list(e.diagnostics)
+        return []
     try:
         book = load_rulebook(path)
     except EngineError as e:

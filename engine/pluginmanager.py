@@ -39,6 +39,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.errors import Diagnostic, DuplicateNameError, EngineError, PluginError
+from engine.messages import Text, msg
 from engine.hookspecs import PROJECT, DecisionContext, RecordOptions
 
 if TYPE_CHECKING:
@@ -88,6 +89,14 @@ class PluginInfo:
         text = f"{self.distribution} {self.version}" if self.version else self.distribution
         return f"{text} (bundled)" if self.builtin else text
 
+    def describe_text(self) -> Text:
+        """How messages name a plugin, in both languages: ``plugin `dancers` (rulebook-dancers 0.1.0)``."""
+        if self.distribution is None:
+            return msg("plugin.label", name=self.name)
+        dist = f"{self.distribution} {self.version}" if self.version else self.distribution
+        return msg("plugin.label:built-in" if self.builtin else "plugin.label:distribution", name=self.name,
+                   distribution=dist)
+
     def describe(self) -> str:
         """``plugin `dancers` (rulebook-dancers 0.1.0)``: how errors name a plugin."""
         if self.distribution is None:
@@ -108,9 +117,9 @@ class PluginFailure:
         return f"{self.plugin.describe()} failed in `{self.hook}`: {type(self.error).__name__}: {self.error}"
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic("plugin.hook-failed", self.message(), severity="warning",
-                          help="the decision was still reported; tell the plugin's authors",
-                          message_zh=f"插件 `{self.plugin.name}` 在 `{self.hook}` 中出错：{self.error}")
+        return Diagnostic("plugin.hook-failed", msg("plugin.hook-failed", plugin=self.plugin.describe_text(),
+                                                    hook=self.hook, error=_error_text(self.error)),
+                          severity="warning", help=msg("plugin.hook-failed:observer/help"))
 
 
 def _normal(name: str) -> str:
@@ -185,17 +194,15 @@ class PluginManager:
                 continue
             other = self._info.get(ep.name)
             if other is not None:
-                raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", f"two plugins are named `{ep.name}`: {other.describe()} and "
-                    f"{info.describe()}", help=f"uninstall one of them, or set {ENV_DISABLE}",
-                    message_zh=f"两个插件同名 `{ep.name}`：{other.label} 与 {info.label}"))
+                raise DuplicateNameError(Diagnostic.of(
+                    "plugin.duplicate-name", name=ep.name, first=other.describe_text(), second=info.describe_text(),
+                    variable=ENV_DISABLE))
             try:
                 plugin = ep.load()
             except Exception as e:  # noqa: BLE001 - any import problem of a plugin is reported as its own
-                raise PluginError(Diagnostic(
-                    "plugin.load", f"{info.describe()} cannot be loaded from `{ep.value}`: "
-                    f"{type(e).__name__}: {e}", help=f"reinstall or fix it, or skip it with {ENV_DISABLE}={ep.name}",
-                    message_zh=f"无法加载插件 `{ep.name}`：{e}")) from e
+                raise PluginError(Diagnostic.of(
+                    "plugin.load", plugin=info.describe_text(), entry_point=ep.value, error=_error_text(e),
+                    variable=ENV_DISABLE, name=ep.name)) from e
             self.register(plugin, info=info, validate=False)
             self.trace(f"loaded {info.describe()} from entry point `{info.entry_point}`")
 
@@ -216,11 +223,10 @@ class PluginManager:
             self._pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as e:
             text = " ".join(line.strip() for line in str(e).splitlines())
-            raise PluginError(Diagnostic("plugin.invalid", f"{info.describe()} does not fit the hooks: {text}",
-                                         help="the hooks and their arguments are listed in docs/plugins.md",
-                                         message_zh=f"插件 `{info.name}` 与钩子定义不符：{text}")) from None
+            raise PluginError(Diagnostic.of("plugin.invalid", plugin=info.describe_text(), detail=f"`{text}`")) from None
         except ValueError as e:  # the name or the object is registered already
-            raise PluginError(Diagnostic("plugin.already-registered", f"{info.describe()}: {e}")) from None
+            raise PluginError(Diagnostic.of("plugin.already-registered", plugin=info.describe_text(),
+                                            detail=f"`{e}`")) from None
         self._info[info.name] = info
         self._changed()
         if validate:
@@ -257,15 +263,15 @@ class PluginManager:
             hook = bad[0] if bad else "?"
             close = difflib.get_close_matches(hook, hookspecs.__all__, n=1)
             raise PluginError(Diagnostic(
-                "plugin.unknown-hook", f"{info.describe()} implements `{hook}`, which is not a hook",
-                help=f"did you mean `{close[0]}`?" if close else "the hooks are listed in docs/plugins.md",
-                message_zh=f"插件 `{info.name}` 实现了不存在的钩子 `{hook}`")) from None
+                "plugin.unknown-hook", msg("plugin.unknown-hook", plugin=info.describe_text(), hook=hook),
+                help=msg("did-you-mean", name=close[0]) if close else msg("plugin.unknown-hook/help"))) from None
         for hook in _ONE_BY_ONE:
             for impl in getattr(self._pm.hook, hook).get_hookimpls():
                 if impl.wrapper or impl.hookwrapper:
                     raise PluginError(Diagnostic(
-                        "plugin.invalid", f"{self.info(impl.plugin_name).describe()}: `{hook}` cannot be a wrapper",
-                        help="remove `wrapper=True` / `hookwrapper=True` from its @hookimpl"))
+                        "plugin.invalid", msg("plugin.invalid:wrapper", plugin=self.info(impl.plugin_name).describe_text(),
+                                              hook=hook),
+                        help=msg("plugin.invalid:wrapper/help")))
         self.functions()
         self.calendars()
         self.formats()
@@ -314,9 +320,8 @@ class PluginManager:
             except EngineError:
                 raise
             except Exception as e:  # noqa: BLE001 - a broken plugin is reported by name
-                raise PluginError(Diagnostic(
-                    "plugin.hook-failed", f"{info.describe()} failed in `{hook}`: {type(e).__name__}: {e}",
-                    message_zh=f"插件 `{info.name}` 在 `{hook}` 中出错：{e}")) from e
+                raise PluginError(Diagnostic("plugin.hook-failed", msg(
+                    "plugin.hook-failed", plugin=info.describe_text(), hook=hook, error=_error_text(e)))) from e
         return out
 
     def _named(self, hook: str, what: str, items: Iterable[tuple[PluginInfo, str, Any]]) -> dict[str, Any]:
@@ -325,10 +330,10 @@ class PluginManager:
             first = by_name.get(name)
             if first is not None:
                 raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", f"{what} `{name}` is registered twice: by {first[0].describe()} and by "
-                    f"{info.describe()}", help=f"uninstall one of them, or set {ENV_DISABLE}",
-                    message_zh=f"{_WHAT_ZH.get(what, what)} `{name}` 重复注册：{first[0].describe()} 与 "
-                    f"{info.describe()}", help_zh=f"请卸载其中一个，或设置 {ENV_DISABLE}"))
+                    "plugin.duplicate-name", msg("plugin.duplicate-name:registered", what=msg(f"plugin.what:{what}"),
+                                                 name=name, first=first[0].describe_text(),
+                                                 second=info.describe_text()),
+                    help=msg("plugin.duplicate-name/help", variable=ENV_DISABLE)))
             by_name[name] = (info, value)
         self._cache[f"origin:{hook}"] = {n: i for n, (i, _) in by_name.items()}
         return {n: v for n, (_, v) in by_name.items()}
@@ -350,27 +355,62 @@ class PluginManager:
             for info, args in self._collect("register_functions"):
                 spec = _one(info, "register_functions", args)
                 if not isinstance(spec, FunctionSpec):
-                    raise _bad(info, "register_functions", f"expected a FunctionSpec, got {type(spec).__name__}")
+                    raise _bad(info, "register_functions", msg("plugin.invalid:expected", expected="FunctionSpec",
+                                                                               got=type(spec).__name__))
                 items.append((info, spec.name, spec))
             table = self._cache["functions"] = FunctionTable(self._named("register_functions", "function",
                                                                          items).values())
         return table  # type: ignore[no-any-return]
 
     def calendars(self) -> dict[str, Calendar]:
-        """Every registered calendar by name."""
+        """Every registered calendar by name, with the year arrangements given to it applied.
+
+        ``register_calendars`` takes calendars, and also a year's arrangement for a calendar
+        (an ``engine.calendars.Arrangement``, or the path of an arrangement file or of a folder of
+        them); arrangement files in the ``calendars`` folder of every rulebook folder (the
+        plugins' and the ``RULEBOOK_PATH`` ones) are read too.
+        """
         cals = self._cache.get("calendars")
         if cals is None:
+            from engine.calendars import Arrangement, load_arrangement_file
+
             items = []
+            arrangements: list[tuple[str, Arrangement]] = []
             for info, args in self._collect("register_calendars"):
                 cal = _one(info, "register_calendars", args)
+                if isinstance(cal, Arrangement):
+                    arrangements.append((info.describe(), cal))
+                    continue
+                if isinstance(cal, (str, os.PathLike)):
+                    path = Path(cal)
+                    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+                    for file in files:
+                        arrangements.append((info.describe(), load_arrangement_file(file)))
+                    continue
                 name = getattr(cal, "name", None)
                 if not isinstance(name, str) or not name or not all(
                         callable(getattr(cal, m, None)) for m in ("is_working_day", "working_days_after")):
-                    raise _bad(info, "register_calendars", "a calendar needs a `name` and the methods "
-                               "`is_working_day(day)` and `working_days_after(day, n)`")
+                    raise _bad(info, "register_calendars", msg("plugin.invalid:calendar"))
                 items.append((info, name, cal))
-            cals = self._cache["calendars"] = self._named("register_calendars", "calendar", items)
+            cals = self._named("register_calendars", "calendar", items)
+            for folder in self.calendar_folders():
+                for file in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+                    arrangements.append((str(file), load_arrangement_file(file)))
+            _apply_arrangements(cals, arrangements)
+            self._cache["calendars"] = cals
         return cals  # type: ignore[no-any-return]
+
+    def calendar_folders(self) -> list[Path]:
+        """The ``calendars`` folders of every rulebook folder: the plugins' and ``RULEBOOK_PATH``'s."""
+        self.rulebook_files()
+        roots = list(self._cache.get("rulebook_folders", []))
+        roots += [Path(f) for f in os.environ.get("RULEBOOK_PATH", "").split(os.pathsep) if f.strip()]
+        out: dict[Path, Path] = {}
+        for root in roots:
+            folder = root / "calendars"
+            if folder.is_dir():
+                out.setdefault(folder.resolve(), folder)
+        return list(out.values())
 
     def formats(self) -> dict[str, type]:
         """Every registered output format of ``check`` by name."""
@@ -379,10 +419,9 @@ class PluginManager:
             items = []
             for info, args in self._collect("register_formats"):
                 if len(args) != 2 or not isinstance(args[0], str) or not callable(args[1]):
-                    raise _bad(info, "register_formats", "call `register(name, report_class)`")
+                    raise _bad(info, "register_formats", msg("plugin.invalid:format-call"))
                 if not _FORMAT_NAME.match(args[0]):
-                    raise _bad(info, "register_formats", f"`{args[0]}` is not a format name (lowercase letters, "
-                               "digits, `-` and `_`)")
+                    raise _bad(info, "register_formats", msg("plugin.invalid:format-name", name=args[0]))
                 items.append((info, args[0], args[1]))
             fmts = self._cache["formats"] = self._named("register_formats", "format", items)
         return fmts  # type: ignore[no-any-return]
@@ -395,18 +434,24 @@ class PluginManager:
         files = self._cache.get("rulebooks")
         if files is None:
             files = []
+            folders: list[Path] = []
             for info, args in self._collect("register_rulebooks"):
                 raw = _one(info, "register_rulebooks", args)
                 if not isinstance(raw, (str, os.PathLike)):
-                    raise _bad(info, "register_rulebooks", f"expected a path, got {type(raw).__name__}")
+                    raise _bad(info, "register_rulebooks", msg("plugin.invalid:expected", expected="path",
+                                                                               got=type(raw).__name__))
                 path = Path(raw)
                 if path.is_dir():
-                    files.extend((p, info) for p in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
+                    folders.append(path)
+                    # arrangement files (``calendars/``) sit beside the rulebooks but are not rulebooks
+                    files.extend((p, info) for p in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+                                 if "calendars" not in p.relative_to(path).parts[:-1])
                 elif path.is_file():
                     files.append((path, info))
                 else:
-                    raise _bad(info, "register_rulebooks", f"`{path}` is neither a file nor a folder")
+                    raise _bad(info, "register_rulebooks", msg("plugin.invalid:not-a-path", path=path))
             self._cache["rulebooks"] = files
+            self._cache["rulebook_folders"] = folders
         return files  # type: ignore[no-any-return]
 
     # -- open_records and decision_made -------------------------------------------------------------
@@ -436,9 +481,8 @@ class PluginManager:
                 return _guarded(reader, info, path)
         from engine.errors import UsageError
 
-        raise UsageError(Diagnostic("usage.unsupported-input", f"no installed reader can read `{path}`",
-                                    help="use .json or .jsonl, or install a plugin that reads this kind of file",
-                                    message_zh=f"没有可以读取 `{path}` 的读取器"))
+        raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:reader", path=path),
+                                    help=msg("usage.unsupported-input:reader/help")))
 
     def has_observers(self) -> bool:
         return bool(getattr(self._pm.hook, "decision_made").get_hookimpls())
@@ -454,25 +498,28 @@ class PluginManager:
         return failures
 
 
-_WHAT_ZH = {"function": "函数", "calendar": "日历", "format": "输出格式"}
-
-
 def _one(info: PluginInfo, hook: str, args: tuple[Any, ...]) -> Any:
     if len(args) != 1:
-        raise _bad(info, hook, f"`register` takes one argument, got {len(args)}")
+        raise _bad(info, hook, msg("plugin.invalid:arguments", count=len(args)))
     return args[0]
 
 
-def _bad(info: PluginInfo, hook: str, message: str) -> PluginError:
-    return PluginError(Diagnostic("plugin.invalid", f"{info.describe()} in `{hook}`: {message}",
-                                  message_zh=f"插件 `{info.name}` 在 `{hook}` 中注册有误：{message}"))
+def _bad(info: PluginInfo, hook: str, message: Text) -> PluginError:
+    return PluginError(Diagnostic("plugin.invalid", msg("plugin.invalid:registration", plugin=info.describe_text(),
+                                                        hook=hook, detail=message)))
 
 
 def _failed(info: PluginInfo, hook: str, path: str, e: Exception) -> PluginError:
     return PluginError(Diagnostic(
-        "plugin.hook-failed", f"{info.describe()} failed in `{hook}` on `{path}`: {type(e).__name__}: {e}",
-        help="run with --debug for the traceback; tell the plugin's authors",
-        message_zh=f"插件 `{info.name}` 读取 `{path}` 时出错：{e}"))
+        "plugin.hook-failed", msg("plugin.hook-failed:reader", plugin=info.describe_text(), hook=hook, path=path,
+                                  error=_error_text(e)),
+        help=msg("plugin.hook-failed:reader/help")))
+
+
+def _error_text(e: BaseException) -> Text:
+    """A plugin's exception (its words are the plugin's own, in no particular language: quoted
+    in a Chinese message)."""
+    return Text(f"{type(e).__name__}: {e}", f"`{type(e).__name__}: {e}`")
 
 
 def _guarded(reader: Iterable[tuple[InputRef, Any]], info: PluginInfo, path: str) -> Iterator[tuple[InputRef, Any]]:
@@ -519,3 +566,27 @@ def reset_plugin_manager() -> None:
     global _MANAGER  # noqa: PLW0603
     _MANAGER = None
 
+
+def _apply_arrangements(cals: dict[str, Any], arrangements: list[tuple[str, Any]]) -> None:
+    """Give each year's arrangement to its calendar; two for the same calendar and year is an error."""
+    from engine.calendars import CalendarError
+    from engine.messages import Text
+
+    seen: dict[tuple[str, int], str] = {}
+    for origin, a in arrangements:
+        cal = cals.get(a.calendar)
+        if cal is None or not callable(getattr(cal, "add", None)):
+            known = ", ".join(f"`{n}`" for n in sorted(n for n, c in cals.items() if callable(getattr(c, "add", None))))
+            raise CalendarError(Diagnostic(
+                "calendar.unknown-calendar", Text(f"{origin}: the arrangement is for calendar `{a.calendar}`, which "
+                                                  "takes no arrangements or is not installed",
+                                                  f"{origin}：放假安排所属的日历 `{a.calendar}` 未安装或不接受放假安排"),
+                help=Text(f"calendars that take arrangements: {known}", f"接受放假安排的日历：{known}")))
+        first = seen.setdefault((a.calendar, a.year), origin)
+        if first != origin:
+            raise CalendarError(Diagnostic(
+                "calendar.duplicate-year", Text(f"the {a.year} arrangement of calendar `{a.calendar}` is given "
+                                                f"twice: by {first} and by {origin}",
+                                                f"日历 `{a.calendar}` 的 {a.year} 年放假安排重复：{first} 与 {origin}"),
+                help=Text("keep one of them", "请只保留一个")))
+        cal.add(a)

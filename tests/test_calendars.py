@@ -56,23 +56,29 @@ def test_negative_count_is_refused() -> None:
 
 
 def test_years_the_calendar_does_not_know_are_refused() -> None:
-    from engine.calendars import CalendarRangeError
+    from engine.calendars import CalendarRangeError, CalendarUnknownError
 
     cal = get_calendar("CN")
     assert cal.first_year <= 2025 <= cal.last_year  # type: ignore[attr-defined]
-    late = D(cal.last_year + 1, 3, 2)  # type: ignore[attr-defined]
     with pytest.raises(CalendarRangeError, match="not known"):
-        cal.is_working_day(late)
-    # a count that runs past the last known year is refused too, never guessed from weekends
-    with pytest.raises(CalendarRangeError):
-        cal.working_days_after(D(cal.last_year, 12, 20), 20)  # type: ignore[attr-defined]
+        cal.is_working_day(D(cal.first_year - 1, 3, 2))  # type: ignore[attr-defined]
+    with pytest.raises(CalendarRangeError, match="not known"):
+        cal.is_working_day(D(2100, 3, 2))
+    # after the last known year, only the days an arrangement may still move are refused
+    # (test_calendar_unknown_years.py has the rest)
+    with pytest.raises(CalendarUnknownError):
+        cal.is_working_day(D(cal.last_year + 1, 1, 2))  # type: ignore[attr-defined]
 
 
 def test_a_rule_on_an_unknown_year_is_an_error_naming_the_calendar() -> None:
     from engine.errors import EvalError
-    from engine.lang.functions import _working_days_after
+    from engine.lang.functions import _is_working_day, _working_days_after
 
     with pytest.raises(EvalError) as info:
-        _working_days_after(D(2090, 1, 5), 3)
+        _working_days_after(D(2100, 1, 5), 3)
     assert info.value.code == "eval.calendar-range"
-    assert "2090" in info.value.message
+    assert "2100" in info.value.message and "2100" in (info.value.message_zh or "")
+    with pytest.raises(EvalError) as info:
+        _is_working_day(D(2027, 2, 10))
+    assert info.value.code == "eval.calendar-unknown"
+    assert "2027" in info.value.message and "2027" in (info.value.message_zh or "")

@@ -29,12 +29,14 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
-from engine.calendars import CalendarRangeError
+from engine.calendars import CalendarRangeError, CalendarUnknownError, DateRange
 from engine.errors import EvalError
+from engine.messages import Text, msg
 from engine.lang import times
 from engine.lang import types as T
 from engine.lang.types import Type
@@ -46,6 +48,7 @@ from engine.lang.values import (
     Timestamp,
     UInt,
     cel_cmp,
+    cel_eq,
     cel_type,
     fail_no_overload,
     to_date,
@@ -130,7 +133,7 @@ def years_after(d: _dt.date, n: int) -> _dt.date:
     d = to_date(d)
     y = d.year + n
     if not 1 <= y <= 9999:
-        raise EvalError("eval.date-range", f"year {y} is out of range")
+        raise EvalError("eval.date-range", msg("eval.date-range", year=y))
     try:
         return d.replace(year=y)
     except ValueError:
@@ -143,20 +146,20 @@ def months_after(d: _dt.date, n: int) -> _dt.date:
     m0 = d.year * 12 + d.month - 1 + n
     y, m = divmod(m0, 12)
     if not 1 <= y <= 9999:
-        raise EvalError("eval.date-range", f"year {y} is out of range")
+        raise EvalError("eval.date-range", msg("eval.date-range", year=y))
     for day in (d.day, 30, 29, 28):
         try:
             return _dt.date(y, m + 1, min(d.day, day))
         except ValueError:
             continue
-    raise EvalError("eval.date-range", "no such date")
+    raise EvalError("eval.date-range", msg("eval.date-range:day"))
 
 
 def days_after(d: _dt.date, n: int) -> _dt.date:
     try:
         return to_date(d) + _dt.timedelta(days=n)
     except OverflowError:
-        raise EvalError("eval.date-range", "date out of range") from None
+        raise EvalError("eval.date-range", msg("eval.date-range:date")) from None
 
 
 def full_years(start: _dt.date, end: _dt.date) -> int:
@@ -174,19 +177,25 @@ def _date(s: Any) -> _dt.date:
     return to_date(s)
 
 
-def _working_days_after(d: _dt.date, n: int, calendar: str = "CN") -> _dt.date:
+def _working_days_after(d: _dt.date, n: int, calendar: str = "CN") -> _dt.date | DateRange:
     from engine.calendars import get_calendar
 
     try:
         cal = get_calendar(calendar)
     except KeyError:
-        raise EvalError("eval.unknown-calendar", f"no calendar named `{calendar}`") from None
+        raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
     try:
         return cal.working_days_after(to_date(d), n)
+    except CalendarUnknownError as e:
+        raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
     except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", str(e)) from None
+        raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
     except ValueError as e:
-        raise EvalError("eval.bad-argument", str(e)) from None
+        from engine.calendars import MAX_WORKING_DAYS
+
+        if not 0 <= n <= MAX_WORKING_DAYS:
+            raise EvalError("eval.bad-argument", msg("eval.bad-argument:working-days", limit=MAX_WORKING_DAYS)) from None
+        raise EvalError("eval.bad-argument", Text(str(e), f"`{e}`")) from None  # a plugin calendar's own words
 
 
 def _is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
@@ -195,15 +204,17 @@ def _is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
     try:
         return get_calendar(calendar).is_working_day(to_date(d))
     except KeyError:
-        raise EvalError("eval.unknown-calendar", f"no calendar named `{calendar}`") from None
+        raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
+    except CalendarUnknownError as e:
+        raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
     except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", str(e)) from None
+        raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
 
 
 def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
     items: Any = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
     if not items:
-        raise EvalError("eval.empty", f"{name}() of an empty list")
+        raise EvalError("eval.empty", msg("eval.empty", name=name))
     best = items[0]
     for v in items[1:]:
         if cel_cmp(v, best, name) == pick:
@@ -217,6 +228,62 @@ def _max(*args: Any) -> Any:
 
 def _min(*args: Any) -> Any:
     return _extreme("min", -1, args)
+
+
+def _distinct_key(v: Any) -> Any:
+    """A hashable key, equal for two values exactly when CEL's ``==`` holds; None for the others
+    (lists, maps, NaN), which are compared one by one."""
+    c = v.__class__
+    if c is bool:
+        return ("bool", v)
+    if c is float:
+        if v != v:  # NaN equals nothing, not even itself
+            return None
+        return ("num", int(v)) if v.is_integer() else ("num", v)
+    if isinstance(v, int):  # int and uint: 1 == 1u == 1.0
+        return ("num", int(v))
+    if c in (str, bytes, type(None), _dt.date, Timestamp, Duration):
+        try:
+            hash(v)
+        except TypeError:
+            return None
+        return (c.__name__, v)
+    if c.__name__ == "CelType":
+        return ("type", v)
+    return None
+
+
+def _distinct(items: Any) -> list[Any]:
+    """The list without repeated elements (equal by ``==``), each kept where it first occurs."""
+    if not isinstance(items, (list, tuple)):
+        fail_no_overload("distinct", items)
+    if all(v.__class__ is str for v in items):  # the common case: text, equal as Python strings
+        return list(dict.fromkeys(items))
+    seen: set[Any] = set()
+    others: list[Any] = []
+    out: list[Any] = []
+    for v in items:
+        key = _distinct_key(v)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        else:
+            if any(cel_eq(v, o) for o in others):
+                continue
+            others.append(v)
+        out.append(v)
+    return out
+
+
+def _normalize(s: Any) -> str:
+    """Text typed by hand made comparable: Unicode NFKC (full-width letters, digits and signs
+    become the ordinary ones), case folded, white space at either end removed."""
+    if not isinstance(s, str):
+        fail_no_overload("normalize", s)
+    if s.isascii():  # NFKC leaves ASCII as it is, and folds its case as lower() does
+        return s.lower().strip()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold()).strip()
 
 
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
@@ -236,7 +303,7 @@ def _to_int(v: Any) -> int:
             return int(v)
     elif isinstance(v, str):
         if len(v) > 64 or not _INT_TEXT.fullmatch(v):
-            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to int")
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion", shown=_show(v), kind="int"))
         n = int(v, 10)
         if INT_MIN <= n <= INT_MAX:
             return n
@@ -244,7 +311,7 @@ def _to_int(v: Any) -> int:
         return v.seconds
     else:
         fail_no_overload("int", v)
-    raise EvalError("eval.overflow", f"{_show(v)} is out of the int range")
+    raise EvalError("eval.overflow", msg("eval.overflow:range", shown=_show(v), kind="int"))
 
 
 def _to_uint(v: Any) -> UInt:
@@ -258,13 +325,13 @@ def _to_uint(v: Any) -> UInt:
             return UInt(int(v))
     elif isinstance(v, str):
         if len(v) > 64 or not _UINT_TEXT.fullmatch(v):
-            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to uint")
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion", shown=_show(v), kind="uint"))
         n = int(v, 10)
         if n <= UINT_MAX:
             return UInt(n)
     else:
         fail_no_overload("uint", v)
-    raise EvalError("eval.overflow", f"{_show(v)} is out of the uint range")
+    raise EvalError("eval.overflow", msg("eval.overflow:range", shown=_show(v), kind="uint"))
 
 
 def _to_double(v: Any) -> float:
@@ -276,7 +343,7 @@ def _to_double(v: Any) -> float:
         return float(v)
     if isinstance(v, str):
         if len(v) > 1000 or not _DOUBLE_TEXT.fullmatch(v):
-            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to double")
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion", shown=_show(v), kind="double"))
         return float(v)
     fail_no_overload("double", v)
 
@@ -331,7 +398,7 @@ def _to_string(v: Any) -> str:
         try:
             return v.decode("utf-8")
         except UnicodeDecodeError:
-            raise EvalError("eval.bad-conversion", "bytes are not valid UTF-8") from None
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:utf8")) from None
     fail_no_overload("string", v)
 
 
@@ -342,7 +409,7 @@ def _to_bytes(v: Any) -> bytes:
         try:
             return v.encode("utf-8")
         except UnicodeEncodeError:
-            raise EvalError("eval.bad-conversion", "the text is not valid Unicode") from None
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion:unicode")) from None
     fail_no_overload("bytes", v)
 
 
@@ -356,7 +423,7 @@ def _to_bool(v: Any) -> bool:
     if isinstance(v, str):
         b = _BOOL_TEXT.get(v)
         if b is None:
-            raise EvalError("eval.bad-conversion", f"cannot convert {_show(v)} to bool")
+            raise EvalError("eval.bad-conversion", msg("eval.bad-conversion", shown=_show(v), kind="bool"))
         return b
     fail_no_overload("bool", v)
 
@@ -421,7 +488,7 @@ def _regex(pattern: str) -> Any:
         return re2.compile(pattern, options=_RE2_OPTIONS)
     except Exception as e:  # noqa: BLE001 - re2.error, or text that is not valid UTF-8
         detail = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
-        return EvalError("eval.bad-regex", f"invalid regular expression {_show(pattern)}: {detail}")
+        return EvalError("eval.bad-regex", msg("eval.bad-regex", pattern=_show(pattern), detail=detail))
 
 
 def _matches(s: Any, pattern: Any) -> bool:
@@ -433,7 +500,7 @@ def _matches(s: Any, pattern: Any) -> bool:
     try:
         return rx.search(s) is not None
     except UnicodeEncodeError:
-        raise EvalError("eval.bad-argument", "the text is not valid Unicode") from None
+        raise EvalError("eval.bad-argument", msg("eval.bad-argument:unicode")) from None
 
 
 def _show(v: Any) -> str:
@@ -516,6 +583,10 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
           scans=True),
     _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, _min, variadic=True),
           scans=True),
+    _spec("distinct", "the list without repeated elements (equal by `==`), in the order they first occur",
+          Overload((T.LIST_DYN,), T.LIST_DYN, _distinct, member=True), scans=True),
+    _spec("normalize", "the text in a comparable form: NFKC (full-width to ordinary characters), case folded, "
+          "without white space at either end", Overload((S,), S, _normalize, member=True), scans=True),
     _spec("int", "conversion to int", Overload((DYN,), I, _to_int), scans=True),
     _spec("uint", "conversion to uint", Overload((DYN,), U, _to_uint), scans=True),
     _spec("double", "conversion to double", Overload((DYN,), DBL, _to_double), scans=True),
@@ -545,7 +616,10 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 
 def result_type(spec: FunctionSpec, overload: Overload, args: list[Type]) -> Type:
-    """The result type, refined for max/min over a typed list or typed arguments."""
+    """The result type, refined for max/min over a typed list or typed arguments, and for distinct
+    (a list of the same elements)."""
+    if spec.name == "distinct" and len(args) == 1 and args[0].kind == "list":
+        return args[0].non_null()
     if spec.name in ("max", "min"):
         if len(args) == 1 and args[0].kind == "list" and args[0].elem is not None:
             return args[0].elem

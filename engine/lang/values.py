@@ -43,7 +43,9 @@ import datetime as _dt
 import math
 from typing import Any, NoReturn
 
+from engine.calendars import DateRange
 from engine.errors import EvalError
+from engine.messages import msg
 from engine.lang.times import Duration, Timestamp
 
 __all__ = [
@@ -105,7 +107,7 @@ _CEL_TYPE_OF_KIND = {"null": "null_type", "timestamp": "google.protobuf.Timestam
 _KIND_OF_CLASS: dict[type, str] = {
     bool: "bool", int: "int", UInt: "uint", float: "double", str: "string", bytes: "bytes", list: "list",
     tuple: "list", dict: "map", type(None): "null", _dt.date: "date", Timestamp: "timestamp",
-    Duration: "duration", CelType: "type",
+    Duration: "duration", CelType: "type", DateRange: "date",
 }
 
 
@@ -150,7 +152,7 @@ def cel_type(v: object) -> CelType:
 
 def no_overload(op: str, *args: object) -> EvalError:
     kinds = ", ".join(type_name(a) for a in args)
-    return EvalError("eval.no-overload", f"`{op}` cannot be applied to ({kinds})")
+    return EvalError("eval.no-overload", msg("eval.no-overload", op=op, kinds=kinds))
 
 
 def fail_no_overload(op: str, *args: object) -> NoReturn:
@@ -158,21 +160,19 @@ def fail_no_overload(op: str, *args: object) -> NoReturn:
 
 
 def missing_field(path: str) -> NoReturn:
-    raise EvalError("eval.missing-field", f"the record has no `{path}`", path)
+    raise EvalError("eval.missing-field", msg("eval.missing-field", path=path), path)
 
 
 def unknown_name(name: str) -> NoReturn:
-    raise EvalError("eval.unknown-name", f"no value is bound to `{name}`")
+    raise EvalError("eval.unknown-name", msg("eval.unknown-name", name=name))
 
 
 def unknown_function(name: str) -> NoReturn:
-    raise EvalError("eval.unknown-function", f"no function `{name}`")
+    raise EvalError("eval.unknown-function", msg("eval.unknown-function", name=name))
 
 
 def cost_limit() -> EvalError:
-    return EvalError("eval.cost-limit", f"the expression is too costly to evaluate (it needs more than {MAX_COST:,} "
-                     "steps); it loops over or builds values too large", None,
-                     f"表达式计算量过大（超过 {MAX_COST:,} 步）：它遍历或构造的值太大")
+    return EvalError("eval.cost-limit", msg("eval.cost-limit", limit=MAX_COST))
 
 
 def wrap_error(e: BaseException) -> EvalError:
@@ -180,12 +180,12 @@ def wrap_error(e: BaseException) -> EvalError:
     if isinstance(e, EvalError):
         return e
     if isinstance(e, RecursionError):
-        return EvalError("eval.too-deep", "the value is nested too deeply")
+        return EvalError("eval.too-deep", msg("eval.too-deep"))
     if isinstance(e, MemoryError):
-        return EvalError("eval.too-large", "the value is too large")
+        return EvalError("eval.too-large", msg("eval.too-large"))
     if isinstance(e, ZeroDivisionError):
-        return EvalError("eval.division-by-zero", "division by zero")
-    return EvalError("eval.internal", f"cannot evaluate: {e}")
+        return EvalError("eval.division-by-zero", msg("eval.division-by-zero"))
+    return EvalError("eval.internal", msg("eval.internal", error=e))
 
 
 # -- type guards for record fields ---------------------------------------------
@@ -210,13 +210,13 @@ def want(v: object, kind: str, path: str, nullable: bool = False) -> Any:
         return _to_float(v) if not isinstance(v, float) else v
     if kind == "int" and isinstance(v, float) and v.is_integer():
         return int(v)
-    expected = {"object": "an object", "map": "an object", "list": "a list", "int": "an integer",
-                "double": "a number", "bool": "true or false", "string": "a string"}.get(kind, kind)
-    expected_zh = {"object": "对象", "map": "对象", "list": "列表", "int": "整数", "double": "数字",
-                   "bool": "是/否（true 或 false）", "string": "文本"}.get(kind, kind)
+    word = "object" if kind == "map" else kind
+    expected = msg(f"expected:{word}") if word in _EXPECTED else msg("expected:other", kind=kind)
     shown = "null" if v is None else type_name(v) if not isinstance(v, (str, int, float)) else _short_repr(v)
-    raise EvalError("eval.wrong-type", f"`{path}` should be {expected}, not {shown}", path,
-                    f"`{path}` 应为{expected_zh}，而不是 {shown}")
+    raise EvalError("eval.wrong-type", msg("eval.wrong-type", path=path, expected=expected, shown=shown), path)
+
+
+_EXPECTED = frozenset(("object", "list", "int", "double", "bool", "string"))
 
 
 def _short_repr(v: object) -> str:
@@ -232,13 +232,13 @@ def to_date(v: object, path: str | None = None) -> _dt.date:
             except ValueError:
                 pass
         where = f"`{path}` " if path else ""
-        raise EvalError("eval.bad-date", f"{where}is not a date in YYYY-MM-DD form: {_short_repr(v)}", path,
-                        f"{where}不是 YYYY-MM-DD 格式的日期：{_short_repr(v)}")
+        raise EvalError("eval.bad-date", msg("eval.bad-date", where=where, shown=_short_repr(v)), path)
     if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
         return v
+    if v.__class__ is DateRange:  # a working-day count into a year whose arrangement is not known
+        raise v.undecided()  # type: ignore[attr-defined]
     where = f"`{path}` " if path else ""
-    raise EvalError("eval.wrong-type", f"{where}should be a date (YYYY-MM-DD), not {type_name(v)}", path,
-                    f"{where}应为日期（YYYY-MM-DD），而不是 {type_name(v)}")
+    raise EvalError("eval.wrong-type", msg("eval.wrong-type:date", where=where, kind=type_name(v)), path)
 
 
 def select(obj: object, name: str, path: str) -> Any:
@@ -247,18 +247,17 @@ def select(obj: object, name: str, path: str) -> Any:
         if name in obj:
             return obj[name]
         if path.startswith("(value)"):  # a map the expression built, not a record
-            raise EvalError("eval.missing-key", f"no such key: {_short_repr(name)}")
+            raise EvalError("eval.missing-key", msg("eval.missing-key", key=_short_repr(name)))
         missing_field(path)
     if obj is None:
-        raise EvalError("eval.null-field", f"cannot read `{name}`: `{path.rsplit('.', 1)[0]}` is null", path,
-                        f"无法读取 `{name}`：`{path.rsplit('.', 1)[0]}` 为 null")
-    raise EvalError("eval.no-such-field", f"cannot read `{name}` of a {type_name(obj)}", path)
+        raise EvalError("eval.null-field", msg("eval.null-field", name=name, parent=path.rsplit(".", 1)[0]), path)
+    raise EvalError("eval.no-such-field", msg("eval.no-such-field", name=name, kind=type_name(obj)), path)
 
 
 def has(obj: object, name: str) -> bool:
     if isinstance(obj, dict):
         return name in obj
-    raise EvalError("eval.no-such-field", f"has() needs a map or object, not {type_name(obj)}")
+    raise EvalError("eval.no-such-field", msg("eval.no-such-field:has", kind=type_name(obj)))
 
 
 # -- equality and ordering -------------------------------------------------------
@@ -431,7 +430,7 @@ def cel_not(a: object) -> bool:
 def want_bool(v: object, what: str) -> bool:
     if v is True or v is False:
         return v
-    raise EvalError("eval.not-bool", f"{what} must be true or false, not {type_name(v)}")
+    raise EvalError("eval.not-bool", msg("eval.not-bool", what=what, kind=type_name(v)))
 
 
 # -- arithmetic -----------------------------------------------------------------
@@ -440,13 +439,13 @@ def want_bool(v: object, what: str) -> bool:
 def _check_int(v: int, op: str) -> int:
     if INT_MIN <= v <= INT_MAX:
         return v
-    raise EvalError("eval.overflow", f"integer overflow in `{op}`")
+    raise EvalError("eval.overflow", msg("eval.overflow:int", op=op))
 
 
 def _check_uint(v: int, op: str) -> UInt:
     if 0 <= v <= UINT_MAX:
         return UInt(v)
-    raise EvalError("eval.overflow", f"unsigned integer overflow in `{op}`")
+    raise EvalError("eval.overflow", msg("eval.overflow:uint", op=op))
 
 
 def _arith_kind(op: str, a: object, b: object) -> str:
@@ -517,7 +516,7 @@ def cel_div(a: Any, b: Any) -> Any:
     t = _arith_kind("/", a, b)
     if t in ("int", "uint"):
         if b == 0:
-            raise EvalError("eval.division-by-zero", "division by zero")
+            raise EvalError("eval.division-by-zero", msg("eval.division-by-zero"))
         q = abs(a) // abs(b)
         q = q if (a >= 0) == (b >= 0) else -q
         return _check_int(q, "/") if t == "int" else UInt(q)
@@ -535,7 +534,7 @@ def cel_mod(a: Any, b: Any) -> Any:
     t = _arith_kind("%", a, b)
     if t in ("int", "uint"):
         if b == 0:
-            raise EvalError("eval.division-by-zero", "modulus by zero")
+            raise EvalError("eval.division-by-zero", msg("eval.division-by-zero:modulus"))
         r = abs(a) % abs(b)
         return (r if a >= 0 else -r) if t == "int" else UInt(r)
     fail_no_overload("%", a, b)
@@ -557,16 +556,16 @@ def cel_index(c: Any, i: Any) -> Any:
     if isinstance(c, (list, tuple)):
         if _num(i):
             if isinstance(i, float) and not i.is_integer():
-                raise EvalError("eval.bad-index", f"list index must be a whole number, not {i}")
+                raise EvalError("eval.bad-index", msg("eval.bad-index", index=i))
             n = int(i)
             if 0 <= n < len(c):
                 return c[n]
-            raise EvalError("eval.index-out-of-range", f"index {n} is out of range for a list of {len(c)}")
+            raise EvalError("eval.index-out-of-range", msg("eval.index-out-of-range", index=n, size=len(c)))
         fail_no_overload("[]", c, i)
     if isinstance(c, dict):
         v = map_get(c, i)
         if v is _ABSENT:
-            raise EvalError("eval.missing-key", f"no such key: {_short_repr(i)}")
+            raise EvalError("eval.missing-key", msg("eval.missing-key", key=_short_repr(i)))
         return v
     fail_no_overload("[]", c, i)
 
@@ -576,13 +575,13 @@ def make_map(keys: list[Any], values: list[Any]) -> dict[Any, Any]:
     for k, v in zip(keys, values):
         c = k.__class__
         if not (c is str or c is bool or c is int or c is UInt or isinstance(k, (str, int))):
-            raise EvalError("eval.bad-key", f"a map key must be a string, int, uint or bool, not {type_name(k)}")
+            raise EvalError("eval.bad-key", msg("eval.bad-key", kind=type_name(k)))
         if k in out:
             stored = k if isinstance(k, str) else next(x for x in out if not isinstance(x, str) and x == k)
             if isinstance(stored, bool) == isinstance(k, bool):
-                raise EvalError("eval.duplicate-key", f"duplicate map key: {_short_repr(k)}")
+                raise EvalError("eval.duplicate-key", msg("eval.duplicate-key", key=_short_repr(k)))
             # e.g. 1 and true: different CEL keys that one Python dict cannot keep apart
-            raise EvalError("eval.bad-key", f"the map keys {stored!r} and {k!r} cannot be used in the same map")
+            raise EvalError("eval.bad-key", msg("eval.bad-key:mixed", first=repr(stored), second=repr(k)))
         out[k] = v
     return out
 
