@@ -18,6 +18,9 @@ records of each of:
 * ``engine evaluate``: ``CompiledDecision.evaluate(record)`` for each record,
   keeping the ``Decision`` objects (statuses, outcome, outputs; the rule results are
   built only when read);
+* ``engine evaluate, schema none``: the same with schema enforcement ``none``;
+  ``engine evaluate`` checks each record against the applicant schema (``warn``,
+  the rulebook's level), so the difference is the cost of schema enforcement;
 * ``engine + checks``: the same plus mapping each ``Decision`` to the bench's
   ten booleans, i.e. exactly what ``peer_runner.py`` does in ``run_peers.py``;
 * ``engine + to_json``: ``evaluate`` and then ``Decision.to_json()`` (the
@@ -160,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_warm_s = statistics.median(rebuilds)
     n_rules = len(decision.rules)
 
+    # peer_runner's decision does not check the record schema (the other engines check nothing
+    # else); what `rulebook check` does is the rulebook's level, warn: the variants below use it
+    decision = decision.with_schema_enforcement(getattr(decision, "spec", None) and (
+        decision.spec.schema_enforcement or decision.book.schema_enforcement) or "warn")
     decide = decision.evaluate
+    decide_unchecked = decision.with_schema_enforcement("none").evaluate
     checks = runner.make_checks(decision)
     base_eval = baseline.setup()
 
@@ -169,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_evaluate() -> Any:
         return [decide(r) for r in records]
+
+    def run_evaluate_unchecked() -> Any:
+        return [decide_unchecked(r) for r in records]
 
     def run_checks() -> Any:
         return [checks(decide(r)) for r in records]
@@ -187,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     variants: list[tuple[str, str, Callable[[], Any]]] = [
         ("baseline", "hand-written Python (bench runners/baseline.py)", run_baseline),
         ("engine evaluate", "CompiledDecision.evaluate(record) -> Decision, all kept", run_evaluate),
+        ("engine evaluate, schema none", "the same with schema enforcement `none` (the record schema not "
+         "checked): the cost of enforcement is the difference", run_evaluate_unchecked),
         ("engine + checks", "evaluate + map to the bench's 10 booleans (= peer_runner.py)", run_checks),
         ("engine + to_json", "evaluate + Decision.to_json() (messages and values, contract JSON), all kept",
          run_to_json),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaError
+from engine.messages import Text, listing, msg, os_reason
 from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, CompiledRulebook
 from engine.lang import ast as A
 from engine.lang.check import Checked, Scope, check_condition
@@ -63,35 +64,33 @@ class _Builder:
         self.check: list[Diagnostic] = []
         self.params = {p.name: p.value for p in book.parameters}
         self.param_types = {p.name: (p.value, type_of_value(p.value)) for p in book.parameters}
+        self.record_schemas: dict[str, dict[str, Any]] = {}  # by decision: what schema enforcement checks
 
     # -- positions
 
     def span_at(self, path: tuple[Any, ...], key: bool = False) -> Span | None:
         return self.loaded.span(path, key=key)
 
-    def at(self, code: str, path: tuple[Any, ...], message: str, help: str | None = None, *, key: bool = False,
-           message_zh: str | None = None, help_zh: str | None = None) -> Diagnostic:
-        return Diagnostic(code, message, source=self.source, span=self.span_at(path, key), help=help,
-                          message_zh=message_zh, help_zh=help_zh)
+    def at(self, code: str, path: tuple[Any, ...], message: Text, help: Text | None = None, *,
+           key: bool = False) -> Diagnostic:
+        return Diagnostic(code, message, source=self.source, span=self.span_at(path, key), help=help)
 
     def remap(self, diag: Diagnostic, expr: Expr) -> Diagnostic:
         """Move a diagnostic from expression offsets to file offsets."""
         pos = self.loaded.positions.get(expr.path)
         if pos is None:
-            return Diagnostic(diag.code, diag.message, self.source, self.span_at(expr.path), diag.help,
-                              diag.severity, diag.note, diag.message_zh, diag.help_zh)
+            return diag.replace(source=self.source, span=self.span_at(expr.path))
         span = diag.span or Span(0, len(expr.text))
         offsets = scalar_offset_map(self.source, pos.value.start, pos.value.end, pos.style, expr.text)
-        note = diag.note
+        note = diag.note_text_
         if offsets is not None:
             start = offsets[min(span.start, len(expr.text))]
             end = offsets[span.end - 1] + 1 if span.end > span.start else start
             file_span = Span(start, max(start, end))
         else:
             file_span = Span(pos.value.start, pos.value.start + 1)
-            note = "the column is approximate: escapes in the quoted text move positions"
-        return Diagnostic(diag.code, diag.message, self.source, file_span, diag.help, diag.severity, note,
-                          diag.message_zh, diag.help_zh)
+            note = msg("note.approximate-column")
+        return diag.replace(source=self.source, span=file_span, note=note)
 
     # -- stages
 
@@ -120,8 +119,9 @@ class _Builder:
             try:
                 schema = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
+                reason = os_reason(e) if isinstance(e, OSError) else Text(f"`{e}`", f"`{e}`")
                 self.check.append(self.at("rulebook.record-schema", (*decision.path, "record"),
-                                          f"cannot read the record schema `{kind}`: {e}"))
+                                          msg("rulebook.record-schema", kind=kind, reason=reason)))
                 return None
         else:
             schema = record_schema(kind)
@@ -133,15 +133,16 @@ class _Builder:
                 kinds = record_kinds()
                 close = difflib.get_close_matches(kind, kinds, n=1)
                 self.check.append(self.at(
-                    "rulebook.unknown-record-kind", (*decision.path, "record"), f"unknown record kind `{kind}`",
-                    f"did you mean `{close[0]}`?" if close else "known kinds: " + ", ".join(f"`{k}`" for k in kinds)
-                    + "; or give a path to a `.json` schema next to the rulebook",
-                    message_zh=f"未知的记录类型 `{kind}`"))
+                    "rulebook.unknown-record-kind", (*decision.path, "record"),
+                    msg("rulebook.unknown-record-kind", kind=kind),
+                    msg("did-you-mean", name=close[0]) if close else
+                    msg("rulebook.unknown-record-kind/help", kinds=listing(kinds))))
                 return None
         t = schema_type(schema)
+        self.record_schemas[decision.name] = schema
         if t.kind != "object":
             self.check.append(self.at("rulebook.record-schema", (*decision.path, "record"),
-                                      f"the record schema `{kind}` must describe an object with properties"))
+                                      msg("rulebook.record-schema:object", kind=kind)))
             return None
         return t
 
@@ -159,9 +160,8 @@ class _Builder:
     def names_clash(self, decision: DecisionSpec) -> None:
         for name, expr in decision.values:
             if name in self.params or name in ("record", "as_of"):
-                self.check.append(self.at("check.name-clash", expr.path,
-                                          f"the value `{name}` has the same name as a parameter or built-in name",
-                                          "rename one of them", key=True, message_zh=f"值 `{name}` 与参数或内置名称同名"))
+                self.check.append(self.at("check.name-clash", expr.path, msg("check.name-clash", name=name),
+                                          msg("check.name-clash/help"), key=True))
 
     def decision(self, spec: DecisionSpec) -> CompiledDecision | None:
         record_t = self.record_type(spec)
@@ -195,8 +195,7 @@ class _Builder:
             c = self.checked(self.parse(spec.as_of), spec.as_of, as_of_scope)
             if c is not None:
                 if c.type_of(c.node).kind not in ("date", "dyn"):
-                    self.check.append(self.at("check.type", spec.as_of.path, "`as_of` must be a date",
-                                              message_zh="`as_of` 必须是日期"))
+                    self.check.append(self.at("check.type", spec.as_of.path, msg("check.type:as-of")))
                 as_of_fn = compile_condition(c, names, self.params)
                 as_of_checked = c
 
@@ -205,8 +204,7 @@ class _Builder:
         for rule in spec.rules:
             if rule.id in seen_ids:
                 self.check.append(self.at("rulebook.duplicate-rule", (*rule.path, "id"),
-                                          f"rule id `{rule.id}` is used twice in decision `{spec.name}`",
-                                          message_zh=f"规则编号 `{rule.id}` 在决定 `{spec.name}` 中重复"))
+                                          msg("rulebook.duplicate-rule", rule=rule.id, decision=spec.name)))
             seen_ids.add(rule.id)
             compiled = self.rule(rule, scope, names)
             if compiled is not None:
@@ -224,7 +222,8 @@ class _Builder:
             return None
         return CompiledDecision(self.book, spec, record_t, as_of_fn, tuple(rules), tuple(outputs),
                                 {k[1]: v for k, v in names.items() if k[0] == "value"},
-                                fast=self.whole_decision(checked_values, rules, outputs, as_of_checked))
+                                fast=self.whole_decision(checked_values, rules, outputs, as_of_checked),
+                                record_schema=self.record_schemas.get(spec.name))
 
     def whole_decision(self, values: dict[str, Checked], rules: list[CompiledRule], outputs: list[CompiledOutput],
                        as_of: Checked | None) -> Any:
@@ -263,8 +262,8 @@ class _Builder:
                 members = trail[trail.index(n):] if n in trail else [n]
                 cyclic.update(members)
                 cycle = " -> ".join([*members, n])
-                self.check.append(self.at("check.cycle", parsed[n][0].path, f"the values refer to each other: {cycle}",
-                                          "a value cannot depend on itself", message_zh=f"值之间循环引用：{cycle}"))
+                self.check.append(self.at("check.cycle", parsed[n][0].path, msg("check.cycle", cycle=cycle),
+                                          msg("check.cycle/help")))
                 state[n] = 2
                 return
             state[n] = 1
@@ -384,10 +383,9 @@ class _Builder:
                         close = self.placeholder_suggestion(name, known, scope)
                         self.check.append(self.at(
                             "check.unknown-placeholder", (*rule.path, "message", lang),
-                            f"the message of rule `{rule.id}` uses `{{{name}}}`, which the rule does not know",
-                            f"did you mean `{{{close[0]}}}`?" if close else
-                            "placeholders: the rule's values, named values, parameters, as_of and record fields",
-                            message_zh=f"规则 `{rule.id}` 的提示语使用了未知的占位符 `{{{name}}}`"))
+                            msg("check.unknown-placeholder", rule=rule.id, name=name),
+                            msg("check.unknown-placeholder:close/help", name=close[0]) if close else
+                            msg("check.unknown-placeholder/help")))
                         # the caret under the placeholder, not the whole message
                         span = self.placeholder_span((*rule.path, "message", lang), text, m.start(), m.end())
                         if span is not None:
@@ -402,19 +400,16 @@ class _Builder:
         for ex in self.book.examples:
             if ex.decision not in rules:
                 self.check.append(self.at("rulebook.unknown-decision", (*ex.path, "decision"),
-                                          f"example `{ex.name}` names an unknown decision `{ex.decision}`",
-                                          message_zh=f"示例 `{ex.name}` 引用了不存在的决定 `{ex.decision}`"))
+                                          msg("rulebook.unknown-decision", example=ex.name, decision=ex.decision)))
                 continue
             for rid in ex.expect_rules:
                 if rid not in rules[ex.decision]:
                     self.check.append(self.at("rulebook.unknown-rule", (*ex.path, "expect", "rules", rid),
-                                              f"example `{ex.name}` expects a status for unknown rule `{rid}`",
-                                              key=True, message_zh=f"示例 `{ex.name}` 引用了不存在的规则 `{rid}`"))
+                                              msg("rulebook.unknown-rule", example=ex.name, rule=rid), key=True))
             for name in ex.expect_outputs:
                 if name not in outputs[ex.decision]:
                     self.check.append(self.at("rulebook.unknown-output", (*ex.path, "expect", "outputs", name),
-                                              f"example `{ex.name}` expects an unknown output `{name}`", key=True,
-                                              message_zh=f"示例 `{ex.name}` 引用了不存在的输出 `{name}`"))
+                                              msg("rulebook.unknown-output", example=ex.name, name=name), key=True))
 
 
 def _constant(value: Any) -> Any:
@@ -476,10 +471,9 @@ def load_rulebook(path: str | Path, data: bytes | None = None) -> CompiledRulebo
     except OSError as e:
         from engine.errors import RulebookError
 
-        raise RulebookError(Diagnostic("rulebook.unreadable", f"cannot read `{path}`: {e.strerror or e}")) from None
+        raise RulebookError(Diagnostic.of("rulebook.unreadable", path=path, reason=os_reason(e))) from None
     except UnicodeDecodeError:
         from engine.errors import RulebookError
 
-        raise RulebookError(Diagnostic("rulebook.encoding", f"`{path}` is not UTF-8 text",
-                                       help="save the file as UTF-8")) from None
+        raise RulebookError(Diagnostic.of("rulebook.encoding", path=path)) from None
     return build_rulebook(Source(display_name(path), text), base_dir=path.parent)

@@ -32,6 +32,8 @@ import json
 import re
 from typing import Any, Mapping
 
+from engine.messages import Text, msg
+
 __all__ = ["CellError", "column_parts", "field_names", "row_to_record", "unknown_columns"]
 
 _TRUE = {"true", "yes", "y", "1", "是", "对", "√", "✓", "t"}
@@ -46,13 +48,20 @@ _LIST_SPLIT = re.compile(r"[;；、\n]")
 
 
 class CellError(ValueError):
-    """A cell that does not fit the type of its field (message in English and Chinese)."""
+    """A cell that does not fit the type of its field (``text``: the message in both languages)."""
 
-    def __init__(self, column: str, message: str, message_zh: str) -> None:
-        super().__init__(message)
+    def __init__(self, column: str, text: Text) -> None:
+        super().__init__(text.en)
         self.column = column
-        self.message = message
-        self.message_zh = message_zh
+        self.text = text
+
+    @property
+    def message(self) -> str:
+        return self.text.en
+
+    @property
+    def message_zh(self) -> str:
+        return self.text.zh
 
 
 def _resolve(schema: Any, root: Mapping[str, Any]) -> Any:
@@ -90,13 +99,12 @@ def _to_date(cell: Any, column: str) -> str:
                 return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
             except ValueError:
                 break
-    raise CellError(column, f"`{_shown(cell)}` is not a date (write YYYY-MM-DD)",
-                    f"`{_shown(cell)}` 不是日期（请写成 YYYY-MM-DD）")
+    raise CellError(column, msg("cell.date", cell=_shown(cell)))
 
 
 def _to_int(cell: Any, column: str) -> int:
     if isinstance(cell, bool):
-        raise CellError(column, f"`{cell}` is not a whole number", f"`{cell}` 不是整数")
+        raise CellError(column, msg("cell.int", cell=cell))
     if isinstance(cell, int):
         return cell
     if isinstance(cell, float) and cell.is_integer():
@@ -106,7 +114,7 @@ def _to_int(cell: Any, column: str) -> int:
         return int(text)
     if re.fullmatch(r"[+-]?\d+\.0+", text):
         return int(float(text))
-    raise CellError(column, f"`{_shown(cell)}` is not a whole number", f"`{_shown(cell)}` 不是整数")
+    raise CellError(column, msg("cell.int", cell=_shown(cell)))
 
 
 def _to_number(cell: Any, column: str) -> float | int:
@@ -115,7 +123,7 @@ def _to_number(cell: Any, column: str) -> float | int:
     try:
         return float(str(cell).strip())
     except ValueError:
-        raise CellError(column, f"`{_shown(cell)}` is not a number", f"`{_shown(cell)}` 不是数字") from None
+        raise CellError(column, msg("cell.number", cell=_shown(cell))) from None
 
 
 def _to_bool(cell: Any, column: str) -> bool:
@@ -128,16 +136,14 @@ def _to_bool(cell: Any, column: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellError(column, f"`{_shown(cell)}` is not yes or no (write true/false, 是/否)",
-                    f"`{_shown(cell)}` 不是“是/否”（请写 是/否 或 true/false）")
+    raise CellError(column, msg("cell.bool", cell=_shown(cell)))
 
 
 def _json(cell: Any, column: str, want: str) -> Any:
     try:
         value = json.loads(str(cell))
     except ValueError:
-        raise CellError(column, f"`{_shown(cell)}` is not valid JSON for {want}",
-                        f"`{_shown(cell)}` 不是有效的 JSON") from None
+        raise CellError(column, msg("cell.json", cell=_shown(cell), want=msg(f"cell.want:{want}"))) from None
     return value
 
 
@@ -165,24 +171,22 @@ def convert(cell: Any, schema: Any, root: Mapping[str, Any], column: str) -> Any
         return _to_bool(cell, column)
     if kind == "array":
         if isinstance(cell, str) and cell.startswith("["):
-            value = _json(cell, column, "a list")
+            value = _json(cell, column, "list")
             if not isinstance(value, list):
-                raise CellError(column, "a list is expected", "此处应为列表")
+                raise CellError(column, msg("cell.list"))
             return value
         items = schema.get("items", {}) if isinstance(schema, Mapping) else {}
         if "object" in _types(_resolve(items, root)):
-            raise CellError(column, "a list of objects: write a JSON array, or use columns like "
-                            f"`{column}.1.name`", f"对象列表请写成 JSON 数组，或使用 `{column}.1.name` 这样的列")
+            raise CellError(column, msg("cell.object-list", column=column))
         parts = [p.strip() for p in _LIST_SPLIT.split(str(cell))] if not isinstance(cell, list) else cell
         return [convert(p, items, root, column) for p in parts if p != ""]
     if kind == "object":
         if isinstance(cell, str) and cell.startswith("{"):
-            value = _json(cell, column, "an object")
+            value = _json(cell, column, "object")
             if not isinstance(value, dict):
-                raise CellError(column, "an object is expected", "此处应为对象")
+                raise CellError(column, msg("cell.object"))
             return value
-        raise CellError(column, f"an object: write JSON such as {{\"name\": ...}}, or use columns like `{column}.name`",
-                        f"对象请写成 JSON，或使用 `{column}.name` 这样的列")
+        raise CellError(column, msg("cell.object-columns", column=column))
     return cell
 
 
@@ -203,7 +207,7 @@ def _place(record: dict[str, Any], parts: list[str], value: Any, column: str) ->
         if isinstance(target, list):
             index = int(part) - 1
             if index < 0:
-                raise CellError(column, "list positions in column names start at 1", "列名中的序号从 1 开始")
+                raise CellError(column, msg("cell.position"))
             while len(target) <= index:
                 target.append(None)
             if last:

@@ -28,107 +28,19 @@ from typing import IO, Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
+from engine import cli_args
 from engine.errors import Diagnostic, EngineError, UsageError
-from engine.messages import msg
+from engine.messages import Text as Both
+from engine.messages import listing, msg, os_reason
 
 __all__ = ["main"]
 
-FAIL_ON = ("fail", "indeterminate", "warning")
+FAIL_ON = cli_args.FAIL_ON
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(Diagnostic("usage.arguments", message, help=f"see `{self.prog} --help`"))
-
-
-def _date(text: str) -> _dt.date:
-    try:
-        return _dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a date in YYYY-MM-DD form") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of messages (default zh)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    common.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colored text output")
-
-    parser = _Parser(prog="rulebook", description="Evaluate records against versioned YAML rulebooks.",
-                     parents=[common])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    p = sub.add_parser("list", parents=[common], help="list the installed rulebooks and who supplied them")
-    p.add_argument("--all-versions", action="store_true", help="every version, not only the one in force today")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-
-    p = sub.add_parser("check", parents=[common], help="evaluate records and report every decision")
-    p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
-    p.add_argument("files", nargs="+", metavar="FILE", help=".json, .jsonl, .csv, .xlsx, or - for standard input")
-    p.add_argument("--decision", help="the decision to make (default: the rulebook's first)")
-    p.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: the decision's own)")
-    p.add_argument("--format", default="text", metavar="FORMAT",
-                   help="text (default), json, junit, sarif, github, html, or a plugin's (`rulebook plugins`)")
-    p.add_argument("--output", help="write the report to this file instead of standard output")
-    p.add_argument("--fail-on", choices=FAIL_ON, default="indeterminate",
-                   help="exit 1 when some record fails (fail), is not a clear pass (indeterminate, the default), "
-                        "or also fails a warning rule (warning)")
-    p.add_argument("--input-format", metavar="FORMAT",
-                   help="format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)")
-    p.add_argument("--sheet", help="the worksheet of an .xlsx file to read (default: the first)")
-    p.add_argument("--jobs", "-j", type=int, metavar="N",
-                   help="worker processes (default: every core for inputs of 1 MB or more, else 1)")
-    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
-                   help="progress on standard error: a live line on a terminal, plain lines elsewhere "
-                        "(auto: only on a terminal)")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="an input without records is not an error (exit 0 when nothing was decided)")
-    p.add_argument("-v", "--verbose", action="store_true", help="also show info rules")
-
-    p = sub.add_parser("explain", parents=[common], help="explain the decision on records, rule by rule")
-    p.add_argument("rulebook")
-    p.add_argument("record_file", metavar="RECORD_FILE")
-    p.add_argument("--decision")
-    p.add_argument("--as-of", type=_date)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--input-format", metavar="FORMAT")
-    p.add_argument("--sheet")
-
-    p = sub.add_parser("test", parents=[common], help="run rulebooks' embedded examples")
-    p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH")
-    p.add_argument("-v", "--verbose", action="store_true", help="list every example")
-    p.add_argument("--min-coverage", type=float, metavar="PERCENT",
-                   help="fail when fewer rules than this share are made both to pass and to fail by the examples")
-
-    p = sub.add_parser("doc", parents=[common], help="write a rulebook's page for policy editors")
-    p.add_argument("rulebook", help="rulebook id, id@version, or path to a YAML file")
-    p.add_argument("--format", choices=("markdown", "html"), default="markdown")
-    p.add_argument("--output", help="write the page to this file instead of standard output")
-
-    p = sub.add_parser("lint", parents=[common], help="check rulebooks without evaluating anything")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or folders (default: the bundled rulebooks)")
-    p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-
-    p = sub.add_parser("diff", parents=[common], help="what changed between two rulebook versions, and for whom")
-    p.add_argument("old", metavar="OLD", help="rulebook id@version or path")
-    p.add_argument("new", metavar="NEW", help="rulebook id@version or path")
-    p.add_argument("--data", nargs="+", action="extend", metavar="FILE",
-                   help="records to decide with both versions (may be given more than once)")
-    p.add_argument("--decision", help="the decision for --data (default: each decision both versions share)")
-    p.add_argument("--as-of", type=_date)
-    p.add_argument("--input-format", metavar="FORMAT")
-    p.add_argument("--sheet")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="data without records is not an error (exit 0 when nothing was compared)")
-
-    p = sub.add_parser("plugins", parents=[common], help="list the plugins and the hooks each implements")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-
-    p = sub.add_parser("init-plugin", parents=[common], help="write a new plugin package to start from")
-    p.add_argument("name", metavar="NAME", help="distribution name, e.g. rulebook-acme-club")
-    p.add_argument("--directory", default=".", help="where to create the folder NAME (default: here)")
-    return parser
+def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
+    """The parser of the command line, its help in ``lang`` (see ``engine.cli_args``)."""
+    return cli_args.build_parser(lang)
 
 
 class _Io:
@@ -231,9 +143,9 @@ def cmd_plugins(io: _Io) -> int:
     for info, hooks, loaded in rows:
         where = info.distribution or "–"
         if info.builtin:
-            where += " (内置)" if zh else " (built-in)"
+            where += f" ({msg('cli.built-in').get(io.lang)})" if not zh else f"（{msg('cli.built-in').get(io.lang)}）"
         table.add_row(Text(info.name), Text(where), Text(info.version or "–"),
-                      Text(", ".join(hooks) if loaded else ("未加载（已禁用）" if zh else "not loaded (disabled)")))
+                      Text(", ".join(hooks) if loaded else msg("cli.not-loaded").get(io.lang)))
     io.wide_console().print(table)
     return 0
 
@@ -284,10 +196,7 @@ class _Observers:
 
     def end(self) -> None:
         if self.failed:
-            zh = self.io.lang == "zh"
-            self.io.stderr.write(f"rulebook: 观察者插件出错 {self.failed} 次；所有决定均已输出\n" if zh else
-                                 f"rulebook: observer plugins failed {self.failed} times; every decision was "
-                                 "still reported\n")
+            self.io.stderr.write(msg("cli.observers-failed", count=self.failed).get(self.io.lang) + "\n")
 
 
 def _read(io: _Io, path: str, decision: Any, inputs: Any = None) -> Any:
@@ -439,7 +348,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
     # decisions cost more to send and read back than to make here.
     jobs = io.args.jobs if getattr(io.args, "jobs", None) is not None else default_jobs(files) if blocks else 1
     if jobs < 1:
-        raise UsageError(Diagnostic("usage.arguments", "`--jobs` must be at least 1"))
+        raise UsageError(Diagnostic("usage.arguments", msg("usage.jobs")))
     if blocks:
         # JSON Lines to JSON lines, nobody watching each decision: records go in blocks (to the
         # workers as raw lines), each decided, written and counted where it is parsed
@@ -501,7 +410,7 @@ def _exit_code(summary: Any, fail_on: str) -> int:
         return 1
     if fail_on in ("indeterminate", "warning") and o.get("indeterminate"):
         return 1
-    if fail_on == "warning" and summary.warnings:
+    if fail_on == "warning" and (summary.warnings or getattr(summary, "schema_records", 0)):
         return 1
     return 0
 
@@ -512,11 +421,11 @@ def _format(name: str) -> Any:
     formats = _plugins().formats()
     if name not in formats:
         close = difflib.get_close_matches(name, formats, n=1)
+        names = listing(sorted(formats))
         raise UsageError(Diagnostic(
-            "usage.unknown-format", f"no output format `{name}`",
-            help=(f"did you mean `{close[0]}`? " if close else "") + "formats: "
-            + ", ".join(f"`{n}`" for n in sorted(formats)),
-            message_zh=f"没有输出格式 `{name}`"))
+            "usage.unknown-format", msg("usage.unknown-format", name=name),
+            help=msg("usage.unknown-format/help:close", close=close[0], formats=names) if close else
+            msg("usage.unknown-format/help", formats=names)))
     return formats[name]
 
 
@@ -557,8 +466,7 @@ class _Output:
             raise self.unwritable(e) from None
 
     def unwritable(self, e: OSError) -> UsageError:
-        return UsageError(Diagnostic("usage.unwritable", f"cannot write `{self.path}`: {e.strerror}",
-                                     message_zh=f"无法写入 `{self.path}`"))
+        return UsageError(Diagnostic.of("usage.unwritable", path=self.path, reason=os_reason(e)))
 
     def commit(self) -> None:
         import os
@@ -585,6 +493,7 @@ def cmd_check(io: _Io) -> int:
     args = io.args
     report_class = _format(args.format)
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
+    decision = decision.with_schema_enforcement(args.schema_enforcement)
     observe = _Observers(io, "check")
     out: IO[str]
     target = _Output(args.output) if args.output else None
@@ -612,6 +521,8 @@ def cmd_check(io: _Io) -> int:
         o = summary.outcomes
         io.stderr.write(msg("cli.summary", total=summary.total, passed=o.get("pass", 0), failed=o.get("fail", 0),
                             indeterminate=o.get("indeterminate", 0), errors=o.get("error", 0)).get(io.lang)
+                        + (msg("cli.summary:schema", count=summary.schema_records).get(io.lang)
+                           if summary.schema_records else "")
                         + "".join(("；" if io.lang == "zh" else "; ") + m.get(io.lang) for m in _input_counts(inputs))
                         + "\n")
     code = _exit_code(summary, args.fail_on)
@@ -637,19 +548,20 @@ def cmd_explain(io: _Io) -> int:
 
     args = io.args
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
+    decision = decision.with_schema_enforcement(args.schema_enforcement)
     observe = _Observers(io, "explain")
     worst = 0
     for ref, record in _read(io, args.record_file, decision):
         if isinstance(record, BadRecord):
-            msg = record.message_zh if io.lang == "zh" else record.message
-            observe.error((rid, version), decision.name, ref, msg)
+            message = record.message_zh if io.lang == "zh" else record.message
+            observe.error((rid, version), decision.name, ref, message)
             if args.format == "json":
-                io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, msg),
+                io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, message),
                                            ensure_ascii=False) + "\n")
             else:
                 from engine.terminal import escape_controls
 
-                io.stdout.write(escape_controls(f"! {ref.file}:{ref.line}: {msg}") + "\n")
+                io.stdout.write(escape_controls(f"! {ref.file}:{ref.line}: {message}") + "\n")
             worst = 1
             continue
         d = decision.evaluate(record, args.as_of, ref)
@@ -678,8 +590,7 @@ def _rulebook_files(paths: list[str]) -> list[Path]:
         elif path.is_file():
             out.append(path)
         else:
-            raise UsageError(Diagnostic("usage.no-such-file", f"no such file or folder `{p}`",
-                                        message_zh=f"找不到文件或文件夹 `{p}`"))
+            raise UsageError(Diagnostic("usage.no-such-file", msg("usage.no-such-file:path", path=p)))
     return out
 
 
@@ -702,12 +613,13 @@ def cmd_test(io: _Io) -> int:
         for name in io.args.rulebooks:
             if Path(name).is_dir():
                 books.extend(reg.load_path(p) for p in _rulebook_files([name]))
-            else:
+            elif name.endswith((".yaml", ".yml")) or Path(name).is_file():
                 books.append(reg.load(name))
+            else:  # an id: the version in force, else the latest draft
+                books.append(reg.load_path(reg.find_for_testing(name).path))
     else:
         books = [reg.load_path(e.path) for e in reg.entries]
     console = io.console()
-    zh = io.lang == "zh"
     failed = total = 0
     low_coverage = []
     for book in books:
@@ -719,14 +631,17 @@ def cmd_test(io: _Io) -> int:
         head = Text()
         head.append("✓ " if not bad else "✗ ", style="green" if not bad else "red")
         head.append(f"{book.id}@{book.version}", style="bold")
-        head.append(f"  {len(results) - len(bad)}/{len(results)} " + ("个示例通过" if zh else "examples passed"))
-        head.append(f"  {'规则覆盖' if zh else 'rule coverage'} {coverage.percent:.0f}%", style="dim")
+        head.append("  " + msg("cli.test-book", passed=len(results) - len(bad), total=len(results)).get(io.lang))
+        head.append("  " + msg("cli.test-coverage", percent=f"{coverage.percent:.0f}").get(io.lang), style="dim")
         console.print(head)
         for decision, rule, missing in coverage.missing():
-            console.print(Text(f"    {'未覆盖' if zh else 'not covered'}: {decision}/{rule} "
-                               f"({'缺少' if zh else 'never'} {', '.join(missing)})", style="yellow"))
+            statuses = [msg(f"status:{m}") for m in missing]
+            never = Both(", ".join(t.en for t in statuses), "或".join(t.zh for t in statuses))
+            console.print(Text("    " + msg("cli.test-not-covered", decision=decision, rule=rule,
+                                            missing=never).get(io.lang), style="yellow"))
         if io.args.min_coverage is not None and coverage.percent < io.args.min_coverage:
-            low_coverage.append(f"{book.id}@{book.version}: {coverage.percent:.1f}% < {io.args.min_coverage:g}%")
+            low_coverage.append(msg("cli.test-low-coverage", book=f"{book.id}@{book.version}",
+                                    percent=f"{coverage.percent:.1f}", minimum=f"{io.args.min_coverage:g}"))
         for r in results:
             if r.ok and not io.args.verbose:
                 continue
@@ -738,8 +653,8 @@ def cmd_test(io: _Io) -> int:
             for m in r.mismatches:
                 console.print(Text(f"        {m.text(io.lang)}", style="red"))
     for line in low_coverage:
-        io.stdout.write(("规则覆盖率不足：" if zh else "rule coverage too low: ") + line + "\n")
-    io.stdout.write(f"{total - failed} passed, {failed} failed\n")
+        io.stdout.write(line.get(io.lang) + "\n")
+    io.stdout.write(msg("cli.test-summary", passed=total - failed, failed=failed).get(io.lang) + "\n")
     return 1 if failed or low_coverage else 0
 
 
@@ -773,10 +688,9 @@ def cmd_diff(io: _Io) -> int:
                                     **({"compared": compared.to_json()} if args.data else {})},
                                    ensure_ascii=False, indent=2) + "\n")
     else:
-        zh = io.lang == "zh"
         io.stdout.write(f"{structure.old} → {structure.new}\n")
         if not structure:
-            io.stdout.write("  （结构无变化）\n" if zh else "  (no structural change)\n")
+            io.stdout.write("  " + msg("cli.diff-unchanged").get(io.lang) + "\n")
         for c in structure.changes:
             sign = {"added": "+", "removed": "-", "changed": "~"}[c.kind]
             detail = "" if c.kind != "changed" else f": {json.dumps(c.old, ensure_ascii=False)} → " \
@@ -786,11 +700,11 @@ def cmd_diff(io: _Io) -> int:
             io.stdout.write(f"  {sign} {c.where}{detail}\n")
         if args.data:
             io.stdout.write("\n" + compared.text().get(io.lang) + "\n")
-            io.stdout.write(f"{len(changed)} " + ("条记录的决定有变化\n" if zh else "records decide differently\n"))
+            io.stdout.write(msg("cli.diff-records", count=len(changed)).get(io.lang) + "\n")
             for c in changed:
                 where = escape_controls(f"{c.input.file}:{c.input.line}") if c.input else ""
                 rules = ", ".join(f"{r} {a}→{b}" for r, a, b in c.rules)
-                record = escape_controls(c.record) if c.record else "(no id)"
+                record = escape_controls(c.record) if c.record else msg("cli.no-id").get(io.lang)
                 io.stdout.write(f"  {record} {where}: {c.old.outcome} → {c.new.outcome}"
                                 + (f" ({rules})" if rules else "") + "\n")
     return 1 if changed else 0
@@ -821,14 +735,13 @@ def cmd_init_plugin(io: _Io) -> int:
     from engine.skeleton import write_plugin
 
     folder = write_plugin(io.args.name, Path(io.args.directory))
-    zh = io.lang == "zh"
-    io.stdout.write((f"已创建 {folder}\n" if zh else f"created {folder}\n")
-                    + (f"  pip install -e {folder}\n  pytest {folder}\n"))
+    io.stdout.write(msg("cli.created", folder=folder).get(io.lang) + f"\n  pip install -e {folder}\n  pytest {folder}\n")
     return 0
 
 
 COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
-            "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin}
+            "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin,
+            "calendar": lambda io: __import__("engine.cli_calendar").cli_calendar.cmd_calendar(io)}
 COMMANDS["schema"] = lambda io: __import__("engine.cli_schema").cli_schema.cmd_schema(io)
 
 
@@ -839,17 +752,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    lang = "en" if "--lang=en" in argv or ("--lang" in argv and argv[argv.index("--lang") + 1:][:1] == ["en"]) \
-        else "zh"
+    lang = cli_args.choose_lang(argv)  # before anything is said, argparse's own words included
     try:
-        parser = build_parser()
+        parser = build_parser(lang)
         try:
             with contextlib.redirect_stdout(stdout):
-                args = parser.parse_args(argv)
+                args = cli_args.parse_args(parser, argv, lang)
         except SystemExit as e:  # --help
             return int(e.code or 0)
+        lang = args.lang
+        if args.version:
+            return _version(stdout, lang)
         if args.command is None:
-            parser.print_help(stdout)
+            cli_args.print_help(parser, stdout, lang)
             return 2
         code = COMMANDS[args.command](_Io(stdout, stderr, stdin, args))
         stdout.flush()  # here, where a reader that went away is seen, not at exit
@@ -858,12 +773,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         stderr.write(e.render(lang) + "\n")
         return 2
     except KeyboardInterrupt:
-        stderr.write("interrupted\n")
+        stderr.write(msg("cli.interrupted").get(lang) + "\n")
         return 130
     except BrokenPipeError:
         return _closed_output(stdout)
     except Exception:  # noqa: BLE001 - the last line of defence
-        stderr.write("rulebook: internal error, please report it (run again with --debug for details)\n")
+        stderr.write(msg("cli.internal-error").get(lang) + "\n")
         if debug:
             traceback.print_exc(file=stderr)
         return 2
@@ -885,6 +800,30 @@ def _closed_output(stdout: IO[str]) -> int:
         os.dup2(null, stdout.fileno())
         os.close(null)
     return CLOSED_OUTPUT
+
+
+def _version(out: IO[str], lang: str) -> int:
+    """``rulebook --version``: the engine's version, Python's, and the installed plugins with theirs."""
+    import platform
+
+    from engine import __version__
+
+    lines = [msg("cli.version-engine", version=__version__).get(lang),
+             msg("cli.version-python", version=platform.python_version(),
+                 implementation=platform.python_implementation()).get(lang)]
+    pm = _plugins()
+    plugins = [(info, True) for info, _hooks in pm.plugins() if not info.builtin]
+    plugins += [(info, False) for info in pm.disabled]
+    if not plugins:
+        lines.append(msg("cli.version-no-plugins").get(lang))
+    else:
+        lines.append(msg("cli.version-plugins").get(lang))
+        for info, loaded in plugins:
+            line = msg("cli.version-plugin", name=info.name, distribution=info.distribution or "–",
+                       version=info.version or "–").get(lang)
+            lines.append("  " + line + ("" if loaded else " " + msg("cli.version-disabled").get(lang)))
+    out.write("\n".join(lines) + "\n")
+    return 0
 
 
 def run() -> None:

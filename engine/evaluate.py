@@ -24,6 +24,7 @@ results.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
@@ -31,7 +32,10 @@ from json import dumps as _dumps
 from json import encoder as json_encoder
 from typing import Any, Callable, Mapping, NamedTuple
 
+from engine.calendars import DateRange
+from engine.recordcheck import ENFORCEMENT_LEVELS, Violation, compile_schema
 from engine.errors import EvalError
+from engine.messages import Text, msg
 from engine.lang.compile_decision import _MISSING_VALUE, DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
@@ -111,6 +115,8 @@ def format_value(v: Any, lang: str) -> str:
         return ("、" if lang == "zh" else ", ").join(format_value(x, lang) for x in v)
     if isinstance(v, dict):
         return ", ".join(f"{k}: {format_value(x, lang)}" for k, x in v.items())
+    if isinstance(v, DateRange):
+        return v.text(lang)
     return str(v)
 
 
@@ -130,6 +136,8 @@ def to_json_value(v: Any) -> Any:
         return v.decode("utf-8", "replace")
     if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
         return str(v)
+    if isinstance(v, DateRange):
+        return v.to_json()
     if v is None or isinstance(v, (str, int, float)):
         return v
     return str(v)  # timestamps, durations, type values: their CEL text
@@ -263,7 +271,7 @@ def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, 
         out["message"] = None
     out["values"] = {k: (x if x.__class__ in _PLAIN_JSON else to_json_value(x)) for k, x in values.items()}
     if error is not None:
-        out["error"] = {"code": error.code, "message": data_text if data_text is not None else error.message,
+        out["error"] = {"code": error.code, "message": data_text if data_text is not None else error.text.get(lang),
                         "path": error.path}
     if waiver is not None:
         out["waiver"] = {k: to_json_value(waiver.get(k)) for k in ("reason", "approved_by", "date")}
@@ -342,14 +350,14 @@ class RuleResult:
 
 
 def error_message(err: EvalError, lang: str) -> str:
-    if lang == "zh":
-        if err.code == "eval.missing-field" and err.path:
-            return f"记录缺少字段 `{err.path}`，无法判断"
-        message = err.message_zh or err.message
-        if err.code == "eval.wrong-type" and err.path:
-            return f"字段 `{err.path}` 的类型不对：{message}"
-        return f"无法判断：{message}"
-    return f"cannot decide: {err.message}"
+    """What a rule that could not be decided says, in ``lang``."""
+    if err.code == "eval.missing-field" and err.path:
+        text = msg("eval.missing-field:rule", path=err.path)
+    elif err.code == "eval.wrong-type" and err.path:
+        text = msg("eval.wrong-type:rule", path=err.path, reason=err.text)
+    else:
+        text = msg("eval.cannot-decide", reason=err.text)
+    return text.get(lang)
 
 
 _FIELDS = ("rulebook", "version", "decision", "record_id", "input", "as_of", "outcome", "rules", "outputs",
@@ -364,7 +372,7 @@ class Decision:
     decision just evaluated, without building them at all).
     """
 
-    __slots__ = _FIELDS
+    __slots__ = (*_FIELDS, "_schema")
 
     def __init__(self, rulebook: str, version: str, decision: str, record_id: str | None, input: InputRef | None,
                  as_of: _dt.date | None, outcome: Outcome, rules: list[RuleResult],
@@ -387,6 +395,27 @@ class Decision:
             if r.id == rule_id:
                 return r
         return None
+
+    @property
+    def schema(self) -> tuple[Violation, ...]:
+        """How the record breaks its record schema (schema enforcement ``warn`` or ``reject``)."""
+        try:
+            return self._schema  # type: ignore[no-any-return]
+        except AttributeError:
+            return ()
+
+    def _schema_json(self, out: dict[str, Any], lang: str) -> dict[str, Any]:
+        """``out`` with the schema violations (and under ``reject``, the outcome ``error``)."""
+        violations = self.schema
+        if violations:
+            out["outcome"] = str(self.outcome)
+            out["schema"] = [v.to_json(lang) for v in violations]
+            if self.outcome == Outcome.ERROR and "message" not in out:
+                n = sum(1 for v in violations if v.severity == "error")
+                out["message"] = (f"记录不符合其记录结构（{n} 处），按 reject 不作决定" if lang == "zh" else
+                                  f"the record breaks its record schema ({n} problem{'s' if n != 1 else ''}); "
+                                  "under `reject` it gets no decision")
+        return out
 
     @property
     def statuses(self) -> dict[str, Status]:
@@ -421,7 +450,7 @@ class Decision:
         }
         if self.message is not None:
             out["message"] = self.message
-        return out
+        return self._schema_json(out, lang)
 
     def to_json_text(self, lang: str = "zh") -> str:
         """``to_json(lang)`` as one line of JSON text (``json.dumps(..., ensure_ascii=False)``)."""
@@ -542,7 +571,7 @@ class _Evaluated(Decision):
                 rules.append(_rule_json(rule, statuses[i], errors.get(i) if errors else None,
                                         waivers[i] if waivers else None, values, env, lang))
         cd = self._cd
-        return {
+        out = {
             "rulebook": cd.book.id, "version": cd.book.version, "decision": cd.name,
             "record": self.record_id,
             "input": self.input.to_json() if self.input else None,
@@ -551,12 +580,13 @@ class _Evaluated(Decision):
             "rules": rules,
             "outputs": to_json_value(self._res[4]),
         }
+        return self._schema_json(out, lang) if self.schema else out
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
         res = self._res
         cd = self._cd
         trace = (cd._traces.get("bytes") or cd._trace_function("bytes")) \
-            if self._rules is None and res[1] is None and res[7] is None else None
+            if self._rules is None and res[1] is None and res[7] is None and not self.schema else None
         if trace is None:
             return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
         inp = self.input
@@ -582,7 +612,7 @@ class _Evaluated(Decision):
     def to_json_text(self, lang: str = "zh") -> str:
         res = self._res
         trace = self._cd._trace_function(True) if self._rules is None and res[1] is None and res[7] is None \
-            else None
+            and not self.schema else None
         if trace is None:
             return _dumps(self.to_json(lang), ensure_ascii=False)
         inp = self.input
@@ -598,6 +628,10 @@ class _Evaluated(Decision):
                 f'"as_of": "{res[6].isoformat()}", "outcome": "{res[3].value}", '
                 f'"rules": {trace(self._record, res[6], res[2], res[0], lang)}, '
                 f'"outputs": {_json_text(outputs) if outputs else "{}"}}}')
+
+
+def _no_violations(record: Any) -> tuple[Violation, ...]:
+    return ()
 
 
 _FILE_HEADS: dict[str | None, bytes] = {}  # a file's ``{"file": ..., "line": `` in a JSON line
@@ -649,9 +683,15 @@ class CompiledDecision:
 
     def __init__(self, book: Rulebook, spec: DecisionSpec, record_type: Type, as_of: Any,
                  rules: tuple[CompiledRule, ...], outputs: tuple[CompiledOutput, ...], values: dict[str, Any],
-                 fast: CompiledDecisionFns | Callable[[], CompiledDecisionFns | None] | None = None) -> None:
+                 fast: CompiledDecisionFns | Callable[[], CompiledDecisionFns | None] | None = None,
+                 record_schema: dict[str, Any] | None = None) -> None:
         self.book = book
         self.spec = spec
+        # schema enforcement: the record schema, checked by a function compiled on first use
+        self.record_schema = record_schema
+        self.schema_enforcement = spec.schema_enforcement or book.schema_enforcement
+        self.enforcement_override: str | None = None  # set by ``with_schema_enforcement``
+        self._schema_check: Any = None
         self.name = spec.name
         self.record_type = record_type
         self._as_of = as_of
@@ -767,8 +807,62 @@ class CompiledDecision:
             return day if day.__class__ is _DATE else to_date(day, "as_of")
         return _dt.date.today()
 
+    def with_schema_enforcement(self, level: str | None) -> CompiledDecision:
+        """This decision with another schema enforcement level (``none``, ``warn``, ``reject``); the
+        compiled functions are shared."""
+        if level is None or level == self.schema_enforcement:
+            return self
+        if level not in ENFORCEMENT_LEVELS:
+            raise ValueError(f"schema enforcement is one of {', '.join(ENFORCEMENT_LEVELS)}, not {level!r}")
+        if self._lazy is not None:
+            self.compile()  # first: a copy of the lazy one would compile the original at every record
+        other = copy.copy(self)
+        other.schema_enforcement = level
+        other.enforcement_override = level
+        other._schema_check = None
+        return other
+
+    def check_schema(self, record: Any) -> tuple[Violation, ...]:
+        """How ``record`` breaks the decision's record schema (an empty tuple when it does not, or when
+        the enforcement level is ``none``)."""
+        check = self._schema_check
+        if check is None:
+            if self.schema_enforcement == "none" or self.record_schema is None:
+                check = self._schema_check = _no_violations
+            else:
+                check = self._schema_check = compile_schema(self.record_schema)
+        return check(record)  # type: ignore[no-any-return]
+
     def evaluate(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
-        """Evaluate ``record``; never raises for anything the record contains."""
+        """Evaluate ``record``; never raises for anything the record contains.
+
+        With schema enforcement ``warn`` the decision carries the record's schema violations
+        (``Decision.schema``); with ``reject`` a record with a violation of severity ``error`` is
+        not decided: its outcome is ``error``, with the violations and no rule results.
+        """
+        check = self._schema_check
+        if check is _no_violations:
+            return self._evaluate_record(record, as_of, input)
+        violations = self.check_schema(record) if check is None else check(record)
+        if not violations:
+            return self._evaluate_record(record, as_of, input)
+        if self.schema_enforcement == "reject" and any(v.severity == "error" for v in violations):
+            d = self._rejected(record, as_of, input)
+        else:
+            d = self._evaluate_record(record, as_of, input)
+        d._schema = violations
+        return d
+
+    def _rejected(self, record: Any, as_of: _dt.date | str | None, input: InputRef | None) -> Decision:
+        try:
+            day: _dt.date | None = self.resolve_as_of(record, as_of) if isinstance(record, Mapping) else None
+        except Exception:  # noqa: BLE001 - a record too broken to give its date: none
+            day = None
+        return Decision(self.book.id, self.book.version, self.name, _record_id(record), input, day, Outcome.ERROR,
+                        [], {}, None, None)
+
+    def _evaluate_record(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None
+                         ) -> Decision:
         fast = self._decide_fast
         if fast is not None and record.__class__ is dict and (as_of is None or as_of.__class__ is _DATE):
             try:
@@ -835,7 +929,7 @@ class CompiledDecision:
         rid = _record_id(record)
         ctx: dict[Any, Any] = {}
         if not isinstance(record, Mapping):
-            err = EvalError("eval.not-an-object", "the record is not a JSON object", None, "记录不是 JSON 对象")
+            err = EvalError("eval.not-an-object", msg("eval.not-an-object"))
             try:
                 given = to_date(as_of, "as_of") if as_of is not None else None
             except EvalError:
@@ -845,8 +939,7 @@ class CompiledDecision:
             day = self.resolve_as_of(record, as_of)
         except Exception as e:  # noqa: BLE001
             err = wrap_error(e)
-            err = EvalError(err.code, f"cannot determine the evaluation date: {err.message}", err.path,
-                            f"无法确定评估日期：{err.message_zh or err.message}")
+            err = EvalError(err.code, msg("eval.as-of", reason=err.text), err.path)
             return self._all_error(record, rid, input, None, err, ctx)
         results: list[RuleResult] = []
         append = results.append
@@ -859,7 +952,7 @@ class CompiledDecision:
                     if applies is False:
                         append(RuleResult(rule, _NOT_APPLICABLE, env))
                         continue
-                    raise EvalError("eval.not-bool", "`when` must be true or false")
+                    raise EvalError("eval.not-bool", msg("eval.not-bool:part", what="when"))
                 ok = require(record, day, ctx)
                 error = None
                 if ok is True:
@@ -870,7 +963,7 @@ class CompiledDecision:
                     else:
                         status = _FAIL
                 else:
-                    raise EvalError("eval.not-bool", "`require` must be true or false")
+                    raise EvalError("eval.not-bool", msg("eval.not-bool:part", what="require"))
             except Exception as e:  # noqa: BLE001 - every failure is the rule's error
                 error = wrap_error(e)
                 status = _ERROR
@@ -901,14 +994,12 @@ class CompiledDecision:
     def _apply_waiver(spec: RuleSpec, status: Status, error: EvalError | None, waiver: Mapping[str, Any]
                       ) -> tuple[Status, EvalError | None]:
         if not spec.waivable:
-            return Status.ERROR, EvalError("eval.not-waivable",
-                                           f"rule `{spec.id}` cannot be waived, but the record carries a waiver for it",
-                                           "waivers", f"规则 `{spec.id}` 不可豁免，但记录中有对它的豁免")
+            return Status.ERROR, EvalError("eval.not-waivable", msg("eval.not-waivable", rule=spec.id), "waivers")
         missing = [k for k in ("reason", "approved_by", "date") if not waiver.get(k)]
         if missing:
-            return Status.ERROR, EvalError("eval.bad-waiver", f"the waiver for `{spec.id}` lacks "
-                                           + " and ".join(f"`{m}`" for m in missing), "waivers",
-                                           f"对 `{spec.id}` 的豁免缺少" + "、".join(f"`{m}`" for m in missing))
+            lacks = Text(" and ".join(f"`{m}`" for m in missing), "、".join(f"`{m}`" for m in missing))
+            return Status.ERROR, EvalError("eval.bad-waiver", msg("eval.bad-waiver", rule=spec.id, missing=lacks),
+                                           "waivers")
         if status == Status.FAIL:
             return Status.WAIVED, None
         return status, error

@@ -138,6 +138,7 @@ class DecisionSpec:
     rules: tuple[RuleSpec, ...]
     outputs: tuple[OutputSpec, ...]
     path: Path
+    schema_enforcement: str | None = None  # none | warn | reject; None: the rulebook's (default warn)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class Rulebook:
     parameters: tuple[Parameter, ...]
     decisions: tuple[DecisionSpec, ...]
     examples: tuple[Example, ...]
+    schema_enforcement: str = "warn"  # the decisions' default: none | warn | reject
 
     @property
     def ref(self) -> str:
@@ -227,6 +229,7 @@ def _decision(name: str, data: dict[str, Any], path: Path) -> DecisionSpec:
         rules=tuple(_rule(r, (*path, "rules", i)) for i, r in enumerate(data.get("rules", []))),
         outputs=tuple(_output(k, v, (*path, "outputs", k)) for k, v in (data.get("outputs") or {}).items()),
         path=path,
+        schema_enforcement=data.get("schema_enforcement"),
     )
 
 
@@ -269,4 +272,5 @@ def rulebook_from_data(data: dict[str, Any]) -> Rulebook:
         parameters=params,
         decisions=tuple(_decision(k, v, ("decisions", k)) for k, v in data["decisions"].items()),
         examples=tuple(_example(e, ("examples", i)) for i, e in enumerate(data.get("examples") or [])),
+        schema_enforcement=str(data.get("schema_enforcement") or "warn"),
     )

@@ -43,7 +43,8 @@ BLOCK_BYTES = 1 << 18  # JSON Lines blocks: about 250 records of 1 KiB
 _WORKER: dict[str, Any] = {}
 
 
-def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any) -> None:
+def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any,
+          enforcement: str | None = None) -> None:
     import signal
 
     # Ctrl-C is the parent's to handle (it stops the workers): no worker prints a traceback for it
@@ -53,7 +54,8 @@ def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str
     else:  # spawned: build it again from the rulebook's name
         from engine.registry import Registry
 
-        _WORKER["decision"] = Registry.default().decision(rulebook, decision, as_of)[2]
+        _WORKER["decision"] = Registry.default().decision(rulebook, decision, as_of)[2] \
+            .with_schema_enforcement(enforcement)
     _WORKER["as_of"] = as_of
     _WORKER["lang"] = lang
 
@@ -128,7 +130,10 @@ class _RuleView:
             return None
         from engine.errors import EvalError
 
-        return EvalError(err["code"], err["message"], err.get("path"))
+        from engine.messages import Text
+
+        text = err["message"]  # written in the report's language already: the same in either
+        return EvalError(err["code"], Text(text, text), err.get("path"))
 
     def message(self, lang: str = "zh") -> str | None:
         return self._json.get("message")  # type: ignore[no-any-return]
@@ -152,6 +157,8 @@ class DecisionView:
         self._specs = specs
         self._record = record
         self._parsed = False
+        if '"schema": [' not in line:
+            self.schema: list[dict[str, Any]] = []  # else read from the line when first asked
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or self._parsed:
@@ -174,6 +181,7 @@ class DecisionView:
         self.outputs = data.get("outputs") or {}
         self.output_errors: dict[str, Any] = {}
         self.message = data.get("message")
+        self.schema = data.get("schema") or []
         self.rules = [_RuleView(r, specs.get((self.version, self.decision, r["id"])), record) for r in data["rules"]]
 
     @property
@@ -207,7 +215,7 @@ def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *,
     ctx = mp.get_context(method)
     parent = decision if method == "fork" else None
     specs = _specs(decision)
-    initargs = (rulebook, decision_name, as_of, lang, parent)
+    initargs = (rulebook, decision_name, as_of, lang, parent, getattr(decision, "enforcement_override", None))
 
     def chunks() -> Iterator[list[tuple[InputRef, Any]]]:
         chunk: list[tuple[InputRef, Any]] = []
@@ -273,15 +281,19 @@ class Block:
     process) and what the report's summary counts of them; ``file`` is the input they come
     from and ``blank`` the blank lines skipped among them."""
 
-    __slots__ = ("blank", "count", "failures", "file", "outcomes", "text", "warnings")
+    __slots__ = ("blank", "count", "failures", "file", "outcomes", "schema_problems", "schema_records", "text",
+                 "warnings")
 
     def __init__(self, text: str | bytes, count: int, outcomes: dict[str, int],
-                 failures: dict[tuple[str, str, str], int], warnings: int) -> None:
+                 failures: dict[tuple[str, str, str], int], warnings: int, schema_records: int = 0,
+                 schema_problems: dict[str, int] | None = None) -> None:
         self.text = text
         self.count = count
         self.outcomes = outcomes
         self.failures = failures
         self.warnings = warnings
+        self.schema_records = schema_records
+        self.schema_problems = schema_problems or {}
         self.file = ""
         self.blank = 0
 
@@ -319,7 +331,7 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
             continue
         d = evaluate(record, as_of, ref)
         compiled = getattr(d, "_cd", None)
-        if compiled is not None:
+        if compiled is not None and not d.schema:
             key = (compiled, d.status_tuple, d.outcome)
             seen = alike.get(key)
             if seen is None:
@@ -340,7 +352,8 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     if out:  # one join, the last line's newline included
         out.append(b"" if encode else "")
     joined = b"\n".join(out) if encode else "\n".join(out)  # type: ignore[arg-type]
-    block = Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings)
+    block = Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings,
+                  summary.schema_records, dict(summary.schema_problems))
     block.file = path
     block.blank = blank
     return block
@@ -380,8 +393,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any,
-                 label: tuple[str, str], out: Any) -> None:
-    _init(rulebook, decision, as_of, lang, parent_decision)
+                 label: tuple[str, str], out: Any, enforcement: str | None = None) -> None:
+    _init(rulebook, decision, as_of, lang, parent_decision, enforcement)
     _WORKER["label"] = label
     _WORKER["out"] = out
 
@@ -499,7 +512,8 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
             yield done(block)
         return
     with ctx.Pool(jobs, initializer=_init_blocks,
-                  initargs=(rulebook, decision_name, as_of, lang, parent, label, out)) as pool:
+                  initargs=(rulebook, decision_name, as_of, lang, parent, label, out,
+                            getattr(decision, "enforcement_override", None))) as pool:
         for task in tasks:
             pending.append(pool.apply_async(_work_block, (task,)))
             while len(pending) > in_flight:

@@ -176,8 +176,7 @@ def _checked(value: Any) -> Any:
 
 def _json_error(e: json.JSONDecodeError) -> BadRecord:
     """Why a line is not JSON, in words of both languages (the ``json`` module's are English)."""
-    key = f"json.{e.msg}"
-    problem = msg(key) if key in CATALOGUE else msg("json.other", problem=e.msg)
+    problem = msg(f"json.{e.msg}") if f"json.{e.msg}" in CATALOGUE else msg("json.other", problem=e.msg)
     # "Unterminated string starting at": the column completes the sentence
     return BadRecord.of(msg("record.json:at" if e.msg.endswith(" at") else "record.json", problem=problem,
                             column=e.colno))
@@ -330,6 +329,7 @@ def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: 
         if header is None:
             header = [h.strip().lstrip("\ufeff") or None for h in row]
             yield from _csv_header_notes(header, schema, name, head, line, delimiter)
+            header = _known_header(header, schema)
             continue
         ref = InputRef(name, line)
         try:
@@ -339,6 +339,15 @@ def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: 
 
 
 _SHOWN_NAMES = 8  # names listed in a message before "…"
+
+
+def _known_header(header: list[str | None], schema: Mapping[str, Any] | None) -> list[str | None]:
+    """The header without the columns that name no field: they were reported once, at their header
+    cell, and no rule can read them (so schema enforcement does not report them again on every row)."""
+    if schema is None:
+        return header
+    skip = {index for index, _name, _close in unknown_columns(header, schema)[0]}
+    return [None if i in skip else h for i, h in enumerate(header)] if skip else header
 
 
 def _names(names: list[str]) -> Text:
@@ -499,6 +508,7 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
             if header is None:
                 header = [str(h).strip() if h is not None and str(h).strip() else None for h in row]
                 yield from _xlsx_header_notes(header, schema, name, ws.title, number, book.sheetnames)
+                header = _known_header(header, schema)
                 continue
             ref = InputRef(name, number, ws.title)
             try:

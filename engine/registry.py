@@ -19,6 +19,7 @@ naming both suppliers (plugin, distribution and version) and both files.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Iterable
 
 from engine.errors import Diagnostic, DuplicateNameError, EngineError, EvalError, RulebookError, UsageError
+from engine.messages import Text, listing, msg, os_reason
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
 from engine.lang.values import to_date
 from engine.schemas import data_dir
@@ -64,6 +66,13 @@ class RulebookEntry:
         return start <= iso and (end is None or iso <= end)
 
 
+def _supplier(e: RulebookEntry) -> Text:
+    """Who supplied a rulebook, in words of both languages."""
+    if e.plugin:
+        return msg("plugin.label:origin", name=e.plugin, origin=e.origin)
+    return Text(e.origin, e.origin)
+
+
 def _read_header(path: Path, origin: str, plugin: str | None = None) -> RulebookEntry | None:
     from engine.build import display_name, load_yaml_cached
 
@@ -96,12 +105,17 @@ def installed_rulebook_paths() -> list[Path]:
     paths = [Path(path) for path, _info in get_plugin_manager().rulebook_files()]
     for folder in os.environ.get("RULEBOOK_PATH", "").split(os.pathsep):
         if folder.strip():
-            root = Path(folder)
-            paths.extend(sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]))
+            paths.extend(_rulebooks_in(Path(folder)))
     unique: dict[Path, Path] = {}  # the same file reached twice is linted once
     for path in paths:
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
+
+
+def _rulebooks_in(root: Path) -> list[Path]:
+    """The rulebook files of a folder: its YAML files, but for arrangement files (``calendars/``)."""
+    return sorted(p for p in [*root.rglob("*.yaml"), *root.rglob("*.yml")]
+                  if "calendars" not in p.relative_to(root).parts[:-1])
 
 
 def plugin_entries() -> list[RulebookEntry]:
@@ -118,8 +132,7 @@ def rulebook_path_entries() -> list[RulebookEntry]:
     for folder in os.environ.get("RULEBOOK_PATH", "").split(os.pathsep):
         if not folder.strip():
             continue
-        root = Path(folder)
-        for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        for path in _rulebooks_in(Path(folder)):
             entry = _read_header(path, f"RULEBOOK_PATH ({folder})")
             if entry is not None:
                 out.append(entry)
@@ -136,11 +149,10 @@ class Registry:
             first = seen.setdefault((e.id, e.version), e)
             if first is not e:
                 raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", f"rulebook `{e.id}@{e.version}` is supplied twice: by "
-                    f"{first.supplier} in `{first.path}` and by {e.supplier} in `{e.path}`",
-                    help="remove one of them, or give one another version",
-                    message_zh=f"规则集 `{e.id}@{e.version}` 重复：{first.supplier}（{first.path}）与 "
-                    f"{e.supplier}（{e.path}）"))
+                    "plugin.duplicate-name", msg("rulebook.duplicate", rulebook=f"{e.id}@{e.version}",
+                                                 first=_supplier(first), first_path=first.path, second=_supplier(e),
+                                                 second_path=e.path),
+                    help=msg("rulebook.duplicate/help")))
 
     @classmethod
     def default(cls) -> Registry:
@@ -161,35 +173,47 @@ class Registry:
 
             close = difflib.get_close_matches(rid, self.ids(), n=1)
             raise UsageError(Diagnostic(
-                "usage.unknown-rulebook", f"no rulebook `{rid}` is installed",
-                help=f"did you mean `{close[0]}`?" if close else
-                "`rulebook list` shows the installed rulebooks; a path to a YAML file works too",
-                message_zh=f"没有安装规则集 `{rid}`"))
+                "usage.unknown-rulebook", msg("usage.unknown-rulebook", rulebook=rid),
+                help=msg("did-you-mean", name=close[0]) if close else msg("usage.unknown-rulebook/help")))
         if version:
             for e in versions:
                 if e.version == version:
                     return e
-            raise UsageError(Diagnostic(
-                "usage.unknown-version", f"rulebook `{rid}` has no version `{version}`",
-                help="versions: " + ", ".join(f"`{e.version}`" for e in versions),
-                message_zh=f"规则集 `{rid}` 没有版本 `{version}`"))
+            raise UsageError(Diagnostic.of("usage.unknown-version", rulebook=rid, version=version,
+                                           versions=listing(e.version for e in versions)))
         day = on or _dt.date.today()
         in_force = [e for e in versions if e.in_force_on(day)]
         if not in_force:
-            raise UsageError(Diagnostic(
-                "usage.no-version-in-force", f"no version of `{rid}` is in force on {day.isoformat()}",
-                help="name a version with `" + rid + "@VERSION`, or give another `--as-of`; versions: "
-                + ", ".join(f"`{e.version}` ({e.status}, from {e.effective_from})" for e in versions),
-                message_zh=f"规则集 `{rid}` 在 {day.isoformat()} 没有生效的版本"))
+            shown = [msg("usage.no-version-in-force:version", version=e.version, status=e.status,
+                         start=e.effective_from) for e in versions]
+            drafts = [e for e in versions if e.status == "draft"]
+            if drafts and len(drafts) == len(versions):
+                # only drafts: say so, and how to name the latest one
+                latest = max(drafts, key=lambda e: (e.effective_from, e.version))
+                raise UsageError(Diagnostic.of("usage.draft-only", rulebook=rid, version=latest.version))
+            raise UsageError(Diagnostic.of("usage.no-version-in-force", rulebook=rid, day=day.isoformat(),
+                                           versions=Text(", ".join(v.en for v in shown), "、".join(v.zh for v in shown))))
         return max(in_force, key=lambda e: (e.effective_from, e.version))
+
+    def find_for_testing(self, name: str) -> RulebookEntry:
+        """What ``rulebook test`` runs for a name: as ``find``, but an id alone with no version in force
+        today is its latest draft (policy editors test a draft before it comes into force)."""
+        rid, _, version = name.partition("@")
+        if not version:
+            versions = self.versions(rid)
+            today = _dt.date.today()
+            if versions and not any(e.in_force_on(today) for e in versions):
+                drafts = [e for e in versions if e.status == "draft"]
+                if drafts:
+                    return max(drafts, key=lambda e: (e.effective_from, e.version))
+        return self.find(name)
 
     def load(self, name: str, on: _dt.date | None = None) -> CompiledRulebook:
         """Resolve a rulebook named by id, id@version or path, and build it (cached)."""
         path = Path(name)
         if name.endswith((".yaml", ".yml")) or (path.exists() and path.is_file()):
             if not path.is_file():
-                raise UsageError(Diagnostic("usage.no-such-file", f"no such rulebook file `{name}`",
-                                            message_zh=f"找不到规则集文件 `{name}`"))
+                raise UsageError(Diagnostic("usage.no-such-file", msg("usage.no-such-file:rulebook", path=name)))
         else:
             path = self.find(name, on).path
         return self.load_path(path)
@@ -220,7 +244,7 @@ class Registry:
         try:
             text = path.read_bytes()
         except OSError as e:
-            raise RulebookError(Diagnostic("rulebook.unreadable", f"cannot read `{path}`: {e.strerror}")) from None
+            raise RulebookError(Diagnostic.of("rulebook.unreadable", path=path, reason=os_reason(e))) from None
         from engine.pluginmanager import get_plugin_manager
 
         # by content: an edit is a new build even within the same second and size; the plugins'
@@ -242,9 +266,9 @@ def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:
         if name is None:
             return next(iter(book.decisions.values()))
         return book.decision(name)
-    except (KeyError, StopIteration) as e:
-        raise UsageError(Diagnostic("usage.unknown-decision", str(e.args[0]) if e.args else "no decision",
-                                    help="`--decision NAME` picks one", message_zh="没有这个决定")) from None
+    except (KeyError, StopIteration):
+        raise UsageError(Diagnostic.of("usage.unknown-decision", rulebook=book.id, name=name or "",
+                                       decisions=listing(book.decisions))) from None
 
 
 class VersionedDecision:
@@ -261,8 +285,10 @@ class VersionedDecision:
         self.name = name
         self.versions = [(e, book.decisions[name]) for e, book in versions if name in book.decisions]
         if not self.versions:
-            raise UsageError(Diagnostic("usage.unknown-decision", f"no version of `{rulebook_id}` in force has a "
-                                        f"decision `{name}`", message_zh=f"规则集 `{rulebook_id}` 没有决定 `{name}`"))
+            known = sorted({d for _e, book in versions for d in book.decisions})
+            raise UsageError(Diagnostic("usage.unknown-decision",
+                                        msg("usage.unknown-decision:in-force", rulebook=rulebook_id, name=name),
+                                        help=msg("usage.unknown-decision/help", decisions=listing(known))))
         self.newest = self.versions[-1][1]
         # latest first: the first version in force on a day is the one that took effect last
         self._ranked = sorted(self.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
@@ -280,6 +306,20 @@ class VersionedDecision:
         self._on[day] = found
         return found
 
+    enforcement_override: str | None = None
+
+    def with_schema_enforcement(self, level: str | None) -> VersionedDecision:
+        """Every version's decision with another schema enforcement level (``None``: their own)."""
+        if level is None:
+            return self
+        other = copy.copy(self)
+        other.versions = [(e, d.with_schema_enforcement(level)) for e, d in self.versions]
+        other.newest = other.versions[-1][1]
+        other._ranked = sorted(other.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
+        other._on = {}
+        other.enforcement_override = level
+        return other
+
     def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
                  ) -> Decision:
         try:
@@ -293,8 +333,7 @@ class VersionedDecision:
             return self.newest.evaluate(record, as_of, input)
         decision = self.version_on(day)
         if decision is None:
-            err = EvalError("eval.no-version", f"no version of `{self.rulebook_id}` is in force on {day.isoformat()}",
-                            None, f"`{self.rulebook_id}` 在 {day.isoformat()} 没有生效的版本")
+            err = EvalError("eval.no-version", msg("eval.no-version", rulebook=self.rulebook_id, day=day.isoformat()))
             return self.newest.evaluate_error(record, day, err, input)
         return decision.evaluate(record, day, input)
 

@@ -20,9 +20,10 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.errors import Diagnostic
+from engine.messages import CATALOGUE, Text, listing, msg
 from engine.source import Source
 
-__all__ = ["data_dir", "load_schema", "record_schema", "validate_rulebook"]
+__all__ = ["data_dir", "load_schema", "record_schema", "validate_document", "validate_rulebook"]
 
 
 def data_dir() -> Path:
@@ -62,47 +63,38 @@ def _plain(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "array": "a list", "object": "a mapping", "null": "null"}
-_TYPE_WORDS_ZH = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true 或 false",
-                  "array": "列表", "object": "映射", "null": "null"}
-
-
-def _describe(err: ValidationError) -> tuple[str, str | None, str, str | None, bool]:
-    """(message, help, message_zh, help_zh, at_key) for one leaf validation error."""
-    where = "/".join(str(p) for p in err.absolute_path) or "the top level"
+def _describe(err: ValidationError) -> tuple[Text, Text | None, bool]:
+    """(message, help, at_key) for one leaf validation error."""
+    path = "/".join(str(p) for p in err.absolute_path)
+    where = Text(f"`{path}`", f"`{path}`") if path else msg("schema.top-level")
     v = err.validator
     if v == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
-        return (f"missing key `{missing}` in `{where}`", f"add `{missing}:`",
-                f"`{where}` 缺少键 `{missing}`", f"请添加 `{missing}:`", False)
+        return msg("schema.required", name=missing, where=where), msg("schema.required/help", name=missing), False
     if v == "additionalProperties":
         allowed = list((err.schema.get("properties") or {}).keys()) if isinstance(err.schema, dict) else []
         extra = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(str(name), allowed, n=1)
-        help = f"did you mean `{close[0]}`?" if close else "allowed keys: " + ", ".join(f"`{a}`" for a in allowed)
-        help_zh = f"是否想写 `{close[0]}`？" if close else "允许的键：" + "、".join(f"`{a}`" for a in allowed)
-        return (f"unknown key `{name}` in `{where}`", help, f"`{where}` 中有未知的键 `{name}`", help_zh, True)
+        help = msg("did-you-mean", name=close[0]) if close else msg("schema.additionalProperties/help",
+                                                                     keys=listing(allowed))
+        return msg("schema.additionalProperties", name=name, where=where), help, True
     if v == "enum":
-        options = ", ".join(f"`{o}`" for o in err.validator_value)
-        return (f"`{_plain(err.instance)}` is not allowed here; expected one of {options}", None,
-                f"此处不允许 `{_plain(err.instance)}`，应为以下之一：{options}", None, False)
+        return msg("schema.enum", value=_plain(err.instance), options=listing(err.validator_value)), None, False
     if v == "const":
-        return (f"`{_plain(err.instance)}` should be `{_plain(err.validator_value)}`", None,
-                f"`{_plain(err.instance)}` 应为 `{_plain(err.validator_value)}`", None, False)
+        return msg("schema.const", value=_plain(err.instance), expected=_plain(err.validator_value)), None, False
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in want)
-        words_zh = "或".join(_TYPE_WORDS_ZH.get(w, w) for w in want)
-        return (f"`{where}` should be {words}, not `{_plain(err.instance)}`", None,
-                f"`{where}` 应为{words_zh}，而不是 `{_plain(err.instance)}`", None, False)
+        words = [msg(f"schema.type:{w}") if f"schema.type:{w}" in CATALOGUE else Text(f"`{w}`", f"`{w}`")
+                 for w in want]
+        either = Text(" or ".join(w.en for w in words), "或".join(w.zh for w in words))
+        return msg("schema.type", where=where, expected=either, value=_plain(err.instance)), None, False
     if v == "pattern":
-        return (f"`{_plain(err.instance)}` is not in the expected form", f"it must match `{err.validator_value}`",
-                f"`{_plain(err.instance)}` 的格式不对", f"须符合 `{err.validator_value}`", False)
+        return (msg("schema.pattern", value=_plain(err.instance)),
+                msg("schema.pattern/help", pattern=err.validator_value), False)
     if v in ("minItems", "minLength", "minProperties"):
-        return (f"`{where}` must not be empty", None, f"`{where}` 不能为空", None, False)
-    return (f"`{where}`: {err.message}", None, f"`{where}`：{err.message}", None, False)
+        return msg("schema.empty", where=where), None, False
+    return msg("schema.other", where=where, detail=err.message), None, False
 
 
 def _leaves(err: ValidationError) -> Iterable[ValidationError]:
@@ -120,10 +112,28 @@ def validate_rulebook(data: Any, source: Source, span_of: Any) -> list[Diagnosti
     ``span_of(path, key)`` returns the Span of the node at ``path`` (its key
     when ``key`` is true), falling back to the nearest ancestor.
     """
+    return _validate(_rulebook_validator(), data, source, span_of)
+
+
+@lru_cache(maxsize=8)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)  # type: ignore[no-any-return]
+
+
+def validate_document(data: Any, source: Source, span_of: Any, schema: str) -> list[Diagnostic]:
+    """Every problem of a YAML document against a bundled schema (by file name), positioned."""
+    return _validate(_validator(schema), data, source, span_of)
+
+
+def _validate(validator: jsonschema.protocols.Validator, data: Any, source: Source, span_of: Any
+              ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for top in _rulebook_validator().iter_errors(data):
+    for top in validator.iter_errors(data):
         for err in _leaves(top):
-            message, help, message_zh, help_zh, at_key = _describe(err)
+            message, help, at_key = _describe(err)
             path = tuple(err.absolute_path)
             if at_key and isinstance(err.instance, dict):
                 allowed = (err.schema.get("properties") or {}) if isinstance(err.schema, dict) else {}
@@ -131,6 +141,5 @@ def validate_rulebook(data: Any, source: Source, span_of: Any) -> list[Diagnosti
                 if extra:
                     path = (*path, extra[0])
             code = f"schema.{err.validator}" if isinstance(err.validator, str) else "schema.invalid"
-            out.append(Diagnostic(code, message, source=source, span=span_of(path, at_key), help=help,
-                                  message_zh=message_zh, help_zh=help_zh))
+            out.append(Diagnostic(code, message, source=source, span=span_of(path, at_key), help=help))
     return out

@@ -109,8 +109,17 @@ def results(d: Decision, langs: tuple[str, ...] = ("zh", "en")) -> dict[str, Any
 
 def check_decision(decision: CompiledDecision, record: Any, as_of: Any = None, input: InputRef | None = None
                    ) -> None:
+    # schema enforcement (the rulebook's level, warn) adds the record's violations and nothing else;
+    # its three JSON forms agree too
+    checked = decision.evaluate(record, as_of, input)
+    for lang in ("zh", "en"):
+        j = checked.to_json(lang)
+        assert json.loads(checked.to_json_text(lang)) == j == json.loads(checked.to_json_bytes(lang))
+        assert [v["path"] for v in j.get("schema", [])] == [v.path for v in decision.check_schema(record)]
+    decision = decision.with_schema_enforcement("none")
     fast = decision.evaluate(record, as_of, input)
     general = decision._evaluate(record, as_of, input)
+    assert {k: v for k, v in checked.to_json("en").items() if k != "schema"} == fast.to_json("en")
     # first the JSON (before `rules` is read: the generated trace), then everything else
     for lang in ("zh", "en"):
         assert fast.to_json(lang) == general.to_json(lang)
@@ -426,7 +435,10 @@ def test_remembered_rule_objects_are_those_of_equal_values(tmp_path: Path, monke
                 require: record.n != 99
                 message: {zh: "{n}", en: "{n}"}
         """)
-    decision = build_rulebook(Source("fast.yaml", shows_any), base_dir=tmp_path).decision("d")
+    # the record schema is not checked: ``n`` of another type is on purpose (test_schema_enforcement.py
+    # checks the JSON of decisions that carry violations)
+    decision = build_rulebook(Source("fast.yaml", shows_any), base_dir=tmp_path).decision("d") \
+        .with_schema_enforcement("none")
     assert decision.rule_ids[0] == "r_shows"
     alike = [1, True, 1.0, 0, False, 0.0, -0.0, "1", [1], [True], [1.0], ["1"], [], ["a", "b"], ["a", "b"],
              "2024-01-01", ["2024-01-01"], None, 2**70, {"a": 1}, 1, True, 1.0]

@@ -248,8 +248,9 @@ def outcome_by_line(decided: list[dict[str, Any]]) -> dict[int, str]:
 
 def counts_line(decided: list[dict[str, Any]]) -> str:
     o = Counter(d["outcome"] for d in decided)
+    schema = sum(1 for d in decided if d.get("schema"))  # the copies of A-0020 lack birth_date: a warning
     return (f"{len(decided)} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, "
-            f"error {o['error']}")
+            f"error {o['error']}" + (f"; {schema} breaking their record schema" if schema else ""))
 
 
 def reported_rules(decided: list[dict[str, Any]]) -> Counter[tuple[int, str, str, str]]:
@@ -385,7 +386,10 @@ def test_sarif_points_at_the_broken_lines_and_the_failing_records(feed: Feed, ch
     assert sorted(where(r) for r in unreadable) == list(BROKEN)
     assert all(r["level"] == "error" for r in unreadable)
 
-    rules = Counter((where(r), r["ruleId"]) for r in results if r["ruleId"] != "record.unreadable")
+    rules = Counter((where(r), r["ruleId"]) for r in results if r["ruleId"] not in ("record.unreadable",
+                                                                                   "record.schema"))
+    schema = Counter(where(r) for r in results if r["ruleId"] == "record.schema")
+    assert schema == Counter({d["input"]["line"]: len(d["schema"]) for d in decided if d.get("schema")})
     expected = reported_rules(decided)
     assert rules == Counter({(line, f"admission/{rule}"): n for (line, _, _, rule), n in expected.items()})
     not_passed = {n for n, o in outcome_by_line(decided).items() if o != "pass"}
@@ -412,7 +416,9 @@ def test_github_annotates_the_broken_lines(feed: Feed, check: Callable[..., Run]
     by_line = {d["input"]["line"]: d for d in decided}
     assert unreadable == {n: by_line[n]["message"] for n in BROKEN}
     rules = Counter((int(m.group(3)), m.group(1), m.group(4)) for m in annotations
-                    if m and m.group(4) != "unreadable record")
+                    if m and m.group(4) != "unreadable record" and not m.group(4).startswith("schema "))
+    schema = Counter(int(m.group(3)) for m in annotations if m and m.group(4).startswith("schema "))
+    assert schema == Counter({d["input"]["line"]: len(d["schema"]) for d in decided if d.get("schema")})
     assert rules == Counter({(line, level, escape_property(f"{cite} {rule}")): n
                              for (line, level, cite, rule), n in reported_rules(decided).items()})
     for m in annotations:
@@ -464,8 +470,10 @@ def test_html_counts_and_sections(feed: Feed, check: Callable[..., Run], decided
     page.feed(run.text)
     page.close()
     o = Counter(d["outcome"] for d in decided)
+    schema = sum(1 for d in decided if d.get("schema"))
     assert page.counts == [f"{LINES} records", f"pass {o['pass']}", f"fail {o['fail']}",
-                           f"indeterminate {o['indeterminate']}", "unreadable 3"]
+                           f"indeterminate {o['indeterminate']}", "unreadable 3",
+                           f"breaks its record schema {schema}"]
     shown = {int(s["where"].rsplit(":", 1)[1]): s["class"] for s in page.sections}
     assert len(page.sections) == LINES - o["pass"] == len(shown)
     assert shown == {n: outcome for n, outcome in outcome_by_line(decided).items() if outcome != "pass"}
@@ -484,8 +492,9 @@ def test_text_report_and_counts(feed: Feed, check: Callable[..., Run], decided: 
     assert (run.code, run.stdout, run.stderr) == (1, "", counts_line(decided) + "\n")
     o = Counter(d["outcome"] for d in decided)
     lines = run.text.splitlines()
+    schema = sum(1 for d in decided if d.get("schema"))
     assert f"{LINES} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, " \
-           "unreadable 3" in lines
+           f"unreadable 3; {schema} breaking their record schema" in lines
     heads = {int(m.group(5)): (m.group(2), m.group(3)) for m in map(HEAD.match, lines) if m}
     errors = {int(m.group(2)): m.group(3) for m in map(UNREADABLE.match, lines) if m}
     by_line = {d["input"]["line"]: d for d in decided}

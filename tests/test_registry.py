@@ -111,7 +111,7 @@ def test_version_in_force(on: dt.date, version: str) -> None:
         ("acme/rules", D(2018, 12, 31), "usage.no-version-in-force"),
         ("acme/rules", D(2019, 6, 1), "usage.no-version-in-force"),  # the repealed 2019: only by name
         ("acme/rules", D(2020, 7, 1), "usage.no-version-in-force"),  # after 2019 ended, before 2021 began
-        ("acme/other", D(2024, 1, 1), "usage.no-version-in-force"),  # only a draft
+        ("acme/other", D(2024, 1, 1), "usage.draft-only"),  # only a draft: says how to name it
     ],
     ids=["before-first", "repealed", "gap", "draft-only"],
 )

@@ -506,7 +506,7 @@ def test_broken_decision_output_line_is_rejected(line: dict[str, Any], expected:
 FUNCTIONS = {
     "size", "date", "years_after", "months_after", "days_after", "full_years",
     "working_days_after", "max", "min", "int", "string", "has",
-    "all", "exists", "exists_one", "filter", "map",
+    "all", "exists", "exists_one", "filter", "map", "distinct", "normalize",
 }
 WORDS = {"true", "false", "null", "in", "and", "or", "not", "record", "as_of"}
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')

@@ -24,6 +24,7 @@ from json.encoder import encode_basestring as _encode_string
 from typing import Any, Callable
 
 from engine.errors import EvalError
+from engine.messages import msg
 from engine.lang import ast as A
 from engine.lang import values as V
 from engine.lang.check import Checked
@@ -44,7 +45,6 @@ from engine.lang.compile import (
     _store,
 )
 from engine.lang.types import Type
-from engine.messages import msg
 
 __all__ = ["DATA_ERROR", "UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
 
@@ -415,7 +415,7 @@ def _add_error(errors: dict[Any, Any] | None, key: Any, e: BaseException) -> dic
 
 
 def _not_bool(what: str) -> EvalError:
-    return EvalError("eval.not-bool", f"`{what}` must be true or false")
+    return EvalError("eval.not-bool", msg("eval.not-bool:part", what=what))
 
 
 class CompiledDecisionFns:

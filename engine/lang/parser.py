@@ -53,6 +53,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.parsers.lalr_analysis import Shift
 
 from engine.errors import ConditionSyntaxError, Diagnostic
+from engine.messages import Text
 from engine.lang import ast as A
 from engine.source import Source, Span
 
@@ -168,12 +169,10 @@ class _Report:
         self.items.append(
             Diagnostic(
                 code,
-                msg.en,
+                Text(msg.en, msg.zh),
                 source=self.source,
                 span=Span(start, end),
-                help=msg.help_en,
-                message_zh=msg.zh,
-                help_zh=msg.help_zh,
+                help=Text(msg.help_en, msg.help_zh) if msg.help_en else None,
             )
         )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.evaluate import Decision, InputRef
 
-__all__ = ["BUILTIN_FORMATS", "FORMATS", "Summary", "error_object", "failed_rules"]
+__all__ = ["BUILTIN_FORMATS", "FORMATS", "Summary", "error_object", "failed_rules", "schema_items"]
 
 
 @dataclass
@@ -22,10 +22,15 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     failures: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (decision, rule id, cite)
     warnings: int = 0
+    schema_records: int = 0  # records that break their record schema (schema enforcement)
+    schema_problems: Counter[str] = field(default_factory=Counter)  # violations by path
     blank_lines: int = 0  # blank lines (or empty rows) of the input skipped, set by the command at the end
 
     def add(self, decision: Decision) -> None:
         self.outcomes[str(decision.outcome)] += 1
+        violations = getattr(decision, "schema", None)
+        if violations:
+            self.add_schema(violations)
         failing = getattr(decision, "failing", None)  # a decision made in a worker process (--jobs)
         if failing is not None:
             for rule_id, status, severity, cite in failing:
@@ -39,6 +44,19 @@ class Summary:
                 self.failures[(decision.decision, r.id, r.spec.cite)] += 1
                 if r.status == "fail" and r.severity == "warning":
                     self.warnings += 1
+
+    def add_schema(self, violations: Any) -> None:
+        self.schema_records += 1
+        for v in violations:
+            self.schema_problems[v.path if hasattr(v, "path") else v["path"]] += 1
+
+    def merge(self, block: Any) -> None:
+        """Add the counts of a block of records decided elsewhere (``engine.parallel.Block``)."""
+        self.outcomes.update(block.outcomes)
+        self.failures.update(block.failures)
+        self.warnings += block.warnings
+        self.schema_records += block.schema_records
+        self.schema_problems.update(block.schema_problems)
 
     def add_error(self) -> None:
         self.outcomes["error"] += 1
@@ -89,6 +107,14 @@ def formats() -> dict[str, Any]:
 
 
 FORMATS = ("text", "json", "junit", "sarif", "github", "html")
+
+
+def schema_items(decision: Any, lang: str) -> list[dict[str, Any]]:
+    """The record's schema violations as JSON objects (``path``, ``expected``, ``value``,
+    ``message``, ``code``, ``severity``) in ``lang``: from a decision made here or read back from a
+    worker's JSON line."""
+    violations = getattr(decision, "schema", None) or ()
+    return [v if isinstance(v, dict) else v.to_json(lang) for v in violations]
 
 
 def failed_rules(decision: Decision, include_info: bool = False) -> list[Any]:

@@ -2,7 +2,8 @@
 
 ``::error file=applicants.jsonl,line=8,title=第十二条 citizen::message`` shows on
 the pull request at the failing record's line.  Warning rules become
-``::warning``, unreadable records ``::error`` with the reason.  Values are
+``::warning``, unreadable records ``::error`` with the reason; a record that breaks its
+record schema gets a ``::warning`` per violation (``::error`` when it is rejected).  Values are
 escaped as the workflow-command syntax requires (``%``, CR and LF in the
 message; also ``:`` and ``,`` in properties).
 """
@@ -13,7 +14,7 @@ from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
 from engine.messages import msg
-from engine.report import Summary, failed_rules
+from engine.report import Summary, failed_rules, schema_items
 from engine.terminal import escape_controls
 
 __all__ = ["GithubReport", "escape_data", "escape_property"]
@@ -49,15 +50,19 @@ class GithubReport:
 
     def write(self, decision: Decision) -> None:
         self.summary.add(decision)
-        record = decision.record_id or "(no id)"
+        record = decision.record_id or msg("cli.no-id").get(self.lang)
         for r in failed_rules(decision):
             level = "warning" if r.severity == "warning" else "error"
             title = f"{r.spec.cite} {r.id}"
             self._command(level, decision.input, title, f"{record}: {r.message(self.lang) or r.status}")
+        rejected = str(decision.outcome) == "error"
+        for v in schema_items(decision, self.lang):
+            level = "error" if rejected and v["severity"] == "error" else "warning"
+            self._command(level, decision.input, f"schema {v['path']}", f"{record}: {v['message']}")
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.add_error()
-        self._command("error", ref, "unreadable record", message)
+        self._command("error", ref, msg("report.unreadable-record").get(self.lang), message)
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
         """A problem with an input as a whole (``engine.records.InputNote``: a column that names no
@@ -75,11 +80,15 @@ class GithubReport:
 
     def end(self) -> Summary:
         o = self.summary.outcomes
+        from engine.messages import msg
+
+        schema = msg("cli.summary:schema", count=self.summary.schema_records).get(self.lang) \
+            if self.summary.schema_records else ""
+        counts = msg("cli.summary", total=self.summary.total, passed=o.get("pass", 0), failed=o.get("fail", 0),
+                     indeterminate=o.get("indeterminate", 0), errors=o.get("error", 0)).get(self.lang)
         blank = msg("cli.summary-blank", count=self.summary.blank_lines).get(self.lang) \
             if self.summary.blank_lines else ""
         blank = f"{'；' if self.lang == 'zh' else '; '}{blank}" if blank else ""
-        self.out.write(f"::notice title=rulebook::{self.summary.total} records: pass {o.get('pass', 0)}, "
-                       f"fail {o.get('fail', 0)}, indeterminate {o.get('indeterminate', 0)}, "
-                       f"error {o.get('error', 0)}{escape_data(blank)}\n")
+        self.out.write(f"::notice title=rulebook::{escape_data(counts)}{schema}{escape_data(blank)}\n")
         self.out.flush()
         return self.summary

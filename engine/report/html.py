@@ -14,8 +14,9 @@ from collections import Counter
 from html import escape as _escape_html
 from typing import IO, Any
 
+from engine import messages
 from engine.evaluate import Decision, InputRef, format_value
-from engine.report import Spool, Summary, failed_rules
+from engine.report import Spool, Summary, failed_rules, schema_items
 from engine.terminal import escape_controls
 
 __all__ = ["HtmlReport"]
@@ -27,22 +28,26 @@ def escape(text: str) -> str:
     browser nor a terminal the page is printed to then acts on."""
     return _escape_html(escape_controls(text, spacing=True))
 
+
 WORDS = {
-    "zh": {"title": "规则检查报告", "records": "记录", "pass": "通过", "fail": "不通过",
+    "zh": {"title": "规则检查报告", "records": "条记录", "pass": "通过", "fail": "不通过",
            "indeterminate": "无法判断", "error": "无法读取", "by_article": "各条款未通过的记录数",
            "details": "未通过的记录", "values": "所见的值", "none": "全部记录均已通过。", "generated": "生成时间",
-           "rulebook": "规则集", "status": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"}},
+           "rulebook": "规则集", "status": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"},
+           "schema": "不符合记录结构", "rejected": "拒绝（不符合记录结构）", "expected": "应为"},
     "en": {"title": "Rulebook check report", "records": "records", "pass": "pass", "fail": "fail",
            "indeterminate": "indeterminate", "error": "unreadable", "by_article": "Records failing each article",
            "details": "Records that did not pass", "values": "values seen", "none": "Every record passed.",
            "generated": "generated", "rulebook": "rulebook",
-           "status": {"fail": "fail", "error": "error", "waived": "waived"}},
+           "status": {"fail": "fail", "error": "error", "waived": "waived"},
+           "schema": "breaks its record schema", "rejected": "rejected (breaks its record schema)",
+           "expected": "expected"},
 }
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:60em;margin:2em auto;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}
 .counts span{display:inline-block;margin-right:1.5em;font-size:1.1em}
-.pass{color:#1a7f37}.fail{color:#cf222e}.indeterminate,.error{color:#9a6700}
+.pass{color:#1a7f37}.fail{color:#cf222e}.indeterminate,.error,.schema{color:#9a6700}
 table.bars{border-collapse:collapse;width:100%}table.bars td{padding:.15em .4em;vertical-align:middle}
 .bar{background:#cf222e;height:1em;min-width:2px}
 section.record{border:1px solid #ddd;border-radius:4px;padding:.4em .8em;margin:.6em 0;page-break-inside:avoid}
@@ -67,6 +72,7 @@ class HtmlReport:
         self.spool = Spool()
         self.articles: Counter[str] = Counter()
         self.rulebook = ""
+        self.sections = 0
 
     def begin(self) -> None:
         return None
@@ -75,14 +81,16 @@ class HtmlReport:
         self.summary.add(decision)
         self.rulebook = self.rulebook or f"{decision.rulebook}@{decision.version} · {decision.decision}"
         outcome = str(decision.outcome)
-        if outcome == "pass":
+        schema = schema_items(decision, self.lang)
+        if outcome == "pass" and not schema:
             return
         rules = failed_rules(decision)
         for cite in {r.spec.cite for r in rules if r.status == "fail"}:
             self.articles[cite] += 1
         record = decision.rules[0].record if decision.rules else None
         name = record.get("name") if isinstance(record, dict) else None
-        head = escape(decision.record_id or "(no id)") + (f" {escape(name)}" if isinstance(name, str) else "")
+        head = escape(decision.record_id or messages.msg("cli.no-id").get(self.lang)) + (
+            f" {escape(name)}" if isinstance(name, str) else "")
         items = []
         for r in rules:
             status = self.w["status"].get(str(r.status), str(r.status))
@@ -91,7 +99,13 @@ class HtmlReport:
                          f"{escape(r.message(self.lang) or '')}"
                          + (f'<div class="values">{escape(self.w["values"])}: {values}</div>' if values else "")
                          + "</li>")
-        self.spool.add(f'<section class="record"><h3><span class="{outcome}">{escape(self.w[outcome])}</span> '
+        for v in schema:
+            items.append(f'<li class="schema"><b>{escape(self.w["schema"])}</b> <code>{escape(v["path"])}</code>: '
+                         f'{escape(v["message"])}<div class="values">{escape(self.w["expected"])}: '
+                         f'{escape(v["expected"])}</div></li>')
+        word = self.w["rejected"] if outcome == "error" and schema else self.w[outcome]
+        self.sections += 1
+        self.spool.add(f'<section class="record"><h3><span class="{outcome}">{escape(word)}</span> '
                        f'{head} <span class="where">{escape(_where(decision.input))}</span></h3>'
                        f"<ul>{''.join(items)}</ul></section>\n")
 
@@ -111,7 +125,8 @@ class HtmlReport:
         self.out.write(f"<p>{escape(w['rulebook'])}: {escape(self.rulebook)} · {escape(w['generated'])}: {now}</p>\n")
         self.out.write('<p class="counts">' + f"<span>{s.total} {escape(w['records'])}</span>" + "".join(
             f'<span class="{k}">{escape(w[k])} {o.get(k, 0)}</span>' for k in ("pass", "fail", "indeterminate", "error")
-        ) + "</p>\n")
+        ) + (f'<span class="schema">{escape(w["schema"])} {s.schema_records}</span>' if s.schema_records else "")
+            + "</p>\n")
         if self.articles:
             top = max(self.articles.values())
             self.out.write(f"<h2>{escape(w['by_article'])}</h2>\n<table class=\"bars\">\n")
@@ -121,7 +136,7 @@ class HtmlReport:
                                f'{n}</td><td><div class="bar" style="width:{width}%"></div></td></tr>\n')
             self.out.write("</table>\n")
         self.out.write(f"<h2>{escape(w['details'])}</h2>\n")
-        if s.total == o.get("pass", 0):
+        if s.total == o.get("pass", 0) and not self.sections:
             self.out.write(f"<p>{escape(w['none'])}</p>\n")
         self.spool.replay(self.out)
         self.out.write("</body>\n</html>\n")

@@ -48,9 +48,7 @@ class JsonReport:
         """The lines of a run of records decided together (``engine.parallel.Block``), with their counts
         (no text: a worker process wrote it to ``direct_fd()``)."""
         summary = self.summary
-        summary.outcomes.update(block.outcomes)
-        summary.failures.update(block.failures)
-        summary.warnings += block.warnings
+        summary.merge(block)
         text = block.text
         if text is None:
             return

@@ -2,7 +2,9 @@
 
 One ``<testsuite>`` per decision and one ``<testcase>`` per record: a failed
 record carries a ``<failure>`` listing each failed rule with its citation and
-message; an indeterminate or unreadable record carries an ``<error>``.  The
+message; an indeterminate or unreadable record carries an ``<error>``.  A
+record that breaks its record schema lists the violations in ``<system-out>``
+(and in its failure or error text; a rejected record's ``<error>`` gives them).  The
 element and attribute names follow the JUnit XML schema that Jenkins, GitLab
 and GitHub test reporters accept.  Test cases are spooled to a temporary file,
 so memory stays constant however many records there are.
@@ -15,8 +17,9 @@ import time
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
+from engine import messages
 from engine.evaluate import Decision, InputRef
-from engine.report import Spool, Summary, failed_rules
+from engine.report import Spool, Summary, failed_rules, schema_items
 
 __all__ = ["JunitReport"]
 
@@ -64,17 +67,25 @@ class JunitReport:
         self.summary.add(decision)
         self.suite = f"{decision.rulebook}@{decision.version} {decision.decision}"
         classname = f"{decision.rulebook}.{decision.decision}"
-        name = f"{decision.record_id or '(no id)'} ({_where(decision.input)})" if decision.input else (
-            decision.record_id or "(no id)")
+        rid = decision.record_id or messages.msg("cli.no-id").get(self.lang)
+        name = f"{rid} ({_where(decision.input)})" if decision.input else rid
         rules = failed_rules(decision)
         outcome = str(decision.outcome)
+        label = "记录结构" if self.lang == "zh" else "schema"
+        schema = [f"{label} {v['path']} [{v['severity']}]: {v['message']}" for v in schema_items(decision, self.lang)]
+        # the violations are also the test case's output, where CI servers show them on a passing case
+        out = f"<system-out>{escape(_clean(chr(10).join(schema)))}</system-out>" if schema else ""
         if outcome == "pass":
-            self._case(classname, name, decision.input)
+            self._case(classname, name, decision.input, out)
             return
         lines = []
         for r in rules:
             msg = r.message(self.lang) or ""
             lines.append(f"{r.spec.cite} {r.id} [{r.status}]: {msg}")
+        if outcome == "error" and schema:  # rejected (schema enforcement reject): the violations say why
+            lines = [*[x for x in schema if "[error]" in x], *lines]
+        else:
+            lines.extend(schema)
         text = escape(_clean("\n".join(lines)))
         if outcome == "fail":
             self.failures += 1
@@ -82,14 +93,15 @@ class JunitReport:
         else:
             self.errors += 1
             body = f'<error message={quoteattr(_clean(lines[0]) if lines else outcome)} type="{outcome}">{text}</error>'
-        self._case(classname, name, decision.input, body)
+        self._case(classname, name, decision.input, body + out)
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.add_error()
         self.suite = self.suite or f"{rulebook}@{version} {decision}"
         self.errors += 1
         body = f'<error message={quoteattr(_clean(message))} type="unreadable">{escape(_clean(message))}</error>'
-        self._case(f"{rulebook}.{decision}", f"(unreadable) ({_where(ref)})", ref, body)
+        unreadable = messages.msg("report.unreadable").get(self.lang)
+        self._case(f"{rulebook}.{decision}", f"{unreadable} ({_where(ref)})", ref, body)
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
         """A problem with an input as a whole (``engine.records.InputNote``), listed in the suite's

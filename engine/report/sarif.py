@@ -6,7 +6,8 @@ described in ``tool.driver.rules`` with their citation, their message and
 interpretation note.  Levels: error-severity rules ``error``, warnings
 ``warning``, errors of evaluation ``error`` too.  Every result carries a
 ``partialFingerprints`` entry (file, record, rule) so that services can track
-it across runs.  Results are spooled to a temporary file (constant memory).
+it across runs.  A record that breaks its record schema gets one result per
+violation (rule ``record.schema``; ``warning``, or ``error`` when rejected).  Results are spooled to a temporary file (constant memory).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import IO, Any
 
 from engine import messages
 from engine.evaluate import Decision, InputRef
-from engine.report import Spool, Summary, failed_rules
+from engine.report import Spool, Summary, failed_rules, schema_items
 
 __all__ = ["SarifReport", "SARIF_SCHEMA"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 UNREADABLE = "record.unreadable"
+SCHEMA = "record.schema"
 
 
 def _location(ref: InputRef | None) -> list[dict[str, Any]]:
@@ -84,13 +86,37 @@ class SarifReport:
                 "ruleId": rule_id,
                 "ruleIndex": index,
                 "level": "warning" if spec.severity == "warning" and r.status == "fail" else "error",
-                "message": {"text": f"{decision.record_id or '(no id)'}: {message}"},
+                "message": {"text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: {message}"},
                 "locations": _location(decision.input),
                 "partialFingerprints": {"recordRule/v1": _fingerprint(
                     decision.input.file if decision.input else "", decision.record_id, rule_id)},
                 "properties": {"record": decision.record_id, "status": str(r.status), "cite": spec.cite,
                                "outcome": str(decision.outcome)},
             })
+        items = schema_items(decision, self.lang)
+        if items:
+            zh = self.lang == "zh"
+            index = self._rule(SCHEMA, {
+                "name": "record-schema",
+                "shortDescription": {"text": "记录不符合其记录结构" if zh else "a record that breaks its record schema"},
+                "fullDescription": {"text": "字段类型、枚举值、必填字段或未知字段与决定的记录结构不符（schema enforcement）" if zh
+                                    else "a field of the wrong type, a value outside an enum, a missing required "
+                                    "field or an unknown key (schema enforcement)"},
+                "defaultConfiguration": {"level": "warning"},
+            })
+            rejected = str(decision.outcome) == "error"
+            for v in items:
+                self._result({
+                    "ruleId": SCHEMA, "ruleIndex": index,
+                    "level": "error" if rejected and v["severity"] == "error" else "warning",
+                    "message": {"text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: "
+                                        f"{v['message']}"},
+                    "locations": _location(decision.input),
+                    "partialFingerprints": {"recordRule/v1": _fingerprint(
+                        decision.input.file if decision.input else "", decision.record_id, SCHEMA, v["path"])},
+                    "properties": {"record": decision.record_id, "path": v["path"], "expected": v["expected"],
+                                   "value": v["value"], "code": v["code"], "outcome": str(decision.outcome)},
+                })
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.add_error()

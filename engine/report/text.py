@@ -48,6 +48,16 @@ OUTCOME_WORDS = {
     "zh": {"pass": "通过", "fail": "不通过", "indeterminate": "无法判断", "error": "无法读取"},
     "en": {"pass": "pass", "fail": "fail", "indeterminate": "indeterminate", "error": "unreadable"},
 }
+REJECTED = {"zh": "拒绝（不符合记录结构）", "en": "rejected (breaks its record schema)"}
+
+
+def _outcome_word(decision: Any, lang: str) -> str:
+    outcome = str(decision.outcome)
+    if outcome == "error" and getattr(decision, "schema", None):
+        return REJECTED[lang]
+    return OUTCOME_WORDS[lang][outcome]
+
+
 STATUS_WORDS = {
     "zh": {"pass": "通过", "fail": "不符合", "not_applicable": "不适用", "error": "无法判断", "waived": "已豁免"},
     "en": {"pass": "pass", "fail": "fail", "not_applicable": "not applicable", "error": "error", "waived": "waived"},
@@ -65,12 +75,30 @@ def _where(ref: InputRef | None) -> str:
     return f"{ref.file}:{ref.line}" if ref.line is not None else ref.file
 
 
-def _record_name(decision: Decision) -> str:
+def _record_name(decision: Decision, lang: str) -> str:
     rules = decision.rules
     record = rules[0].record if rules else None
     name = record.get("name") if isinstance(record, dict) else None
-    rid = decision.record_id or "(no id)"
+    rid = decision.record_id or msg("cli.no-id").get(lang)
     return f"{rid} {name}" if isinstance(name, str) else rid
+
+
+def _schema_lines(decision: Any, lang: str, indent: str = "    ") -> list[Text]:
+    """The record's schema violations (schema enforcement), one line each."""
+    from engine.report import schema_items
+
+    rejected = str(decision.outcome) == "error"
+    lines = []
+    for v in schema_items(decision, lang):
+        line = Text(indent)
+        line.append("! " if rejected and v["severity"] == "error" else "⚠ ",
+                    style="yellow" if rejected and v["severity"] == "error" else "magenta")
+        line.append("记录结构 " if lang == "zh" else "schema ", style="bold")
+        line.append(v["path"], style="dim")
+        line.append("  ")
+        line.append(v["message"])
+        lines.append(line)
+    return lines
 
 
 def _rule_line(r: RuleResult, lang: str, indent: str = "    ") -> Text:
@@ -115,8 +143,8 @@ class TextReport:
         sym, style = SYMBOL[outcome]
         head = Text()
         head.append(f"{sym} ", style=style)
-        head.append(_record_name(decision), style="bold")
-        head.append(f"  {OUTCOME_WORDS[self.lang][outcome]}", style=style)
+        head.append(_record_name(decision, self.lang), style="bold")
+        head.append(f"  {_outcome_word(decision, self.lang)}", style=style)
         where = _where(decision.input)
         if where:
             head.append(f"  {where}", style="dim")
@@ -127,6 +155,8 @@ class TextReport:
             if (r.status in (Status.FAIL, Status.ERROR, Status.WAIVED) or r.waiver_unused) and (
                     r.severity != "info" or self.verbose):
                 self.console.print(_rule_line(r, self.lang))
+        for line in _schema_lines(decision, self.lang):
+            self.console.print(line)
         if decision.outputs:
             outs = Text("    → ", style="dim")
             outs.append(", ".join(f"{k} = {format_value(v, self.lang)}" for k, v in decision.outputs.items()))
@@ -158,6 +188,9 @@ class TextReport:
                 parts.append(f"{words[key]} {s.outcomes[key]}", style=SYMBOL[key][1])
         if first:
             parts.append("无" if zh else "none")
+        if s.schema_records:
+            parts.append(f"；不符合记录结构 {s.schema_records} 条" if zh else
+                         f"; {s.schema_records} breaking their record schema", style="magenta")
         if s.blank_lines:
             parts.append(("；" if zh else "; ") + msg("cli.summary-blank", count=s.blank_lines).get(self.lang),
                          style="dim")
@@ -181,11 +214,11 @@ def explain(decision: Decision, out: IO[str], lang: str = "zh", color: bool | No
     outcome = str(decision.outcome)
     head = Text()
     head.append(f"{SYMBOL[outcome][0]} ", style=SYMBOL[outcome][1])
-    head.append(_record_name(decision), style="bold")
+    head.append(_record_name(decision, lang), style="bold")
     head.append(f"  {decision.rulebook}@{decision.version} {decision.decision}", style="dim")
     console.print(head)
     info = Text("  ")
-    info.append(("结论：" if zh else "outcome: ") + OUTCOME_WORDS[lang][outcome], style=SYMBOL[outcome][1])
+    info.append(("结论：" if zh else "outcome: ") + _outcome_word(decision, lang), style=SYMBOL[outcome][1])
     if decision.as_of:
         info.append(("    评估日期：" if zh else "    as of: ") + decision.as_of.isoformat())
     console.print(info)
@@ -201,7 +234,9 @@ def explain(decision: Decision, out: IO[str], lang: str = "zh", color: bool | No
             console.print(Text(f"      {'字段' if zh else 'path'}: {r.error.path}", style="yellow"))
         if r.spec.note is not None:
             console.print(Text(f"      {'注' if zh else 'note'}: {r.spec.note.get(lang)}", style="italic dim"))
+    for line in _schema_lines(decision, lang, "  "):
+        console.print(line)
     for name, value in decision.outputs.items():
         console.print(Text(f"  → {name} = {format_value(value, lang)}"))
     for name, err in decision.output_errors.items():
-        console.print(Text(f"  ! {name}: {err.message}", style="yellow"))
+        console.print(Text(f"  ! {name}: {err.text.get(lang)}", style="yellow"))

@@ -52,7 +52,7 @@ def test_junit_structure_and_counts() -> None:
     assert root.tag == "testsuites"
     [suite] = root.findall("testsuite")
     cases = suite.findall("testcase")
-    assert len(cases) == summary.total == 13
+    assert len(cases) == summary.total == 14
     failures = [c for c in cases if c.find("failure") is not None]
     errors = [c for c in cases if c.find("error") is not None]
     assert int(suite.get("tests", "")) == len(cases)
@@ -64,8 +64,9 @@ def test_junit_structure_and_counts() -> None:
         assert case.get("name") and case.get("classname") and case.get("time") is not None
         assert case.get("file") == FEED and int(case.get("line", "0")) >= 1
         for child in case:
-            assert child.tag in ("failure", "error")
-            assert child.get("message") and child.get("type")
+            assert child.tag in ("failure", "error", "system-out")  # system-out: schema violations
+            if child.tag != "system-out":
+                assert child.get("message") and child.get("type")
     citizen = next(c for c in cases if c.get("name", "").startswith("G-13"))
     failure = citizen.find("failure")
     assert failure is not None and "第十二条 citizen [fail]" in (failure.text or "")
@@ -126,7 +127,7 @@ def test_github_escaping(text: str, data: str, prop: str) -> None:
 def test_github_annotations_point_at_the_line() -> None:
     text, _ = produce("github")
     lines = text.splitlines()
-    assert lines[-1].startswith("::notice title=rulebook::13 records")
+    assert lines[-1].startswith("::notice title=rulebook::14 records")
     annotations = [line for line in lines if line.startswith(("::error", "::warning"))]
     assert f"::error file={FEED},line=2,title=unreadable record::" in annotations[0]
     citizen = next(a for a in annotations if "title=第十二条 citizen" in a and "G-13" in a)
@@ -162,9 +163,12 @@ def test_html_page_has_counts_chart_and_explanations(tmp_path: Path) -> None:
     assert text.startswith("<!DOCTYPE html>") and "script" not in parser.tags
     body = "".join(parser.text)
     assert "<script>alert(1)</script>" in body and "<b>US</b>" in body
-    assert f"{summary.total} 条记录" in body and "不通过 5" in body
+    assert f"{summary.total} 条记录" in body and f"不通过 {summary.outcomes['fail']}" in body
     assert "各条款未通过的记录数" in body and 'class="bar"' in text
-    assert text.count('<section class="record">') == summary.total - summary.outcomes["pass"]
+    # a section for every record that did not pass, and for a passing one that breaks its schema
+    assert summary.schema_records and f"不符合记录结构 {summary.schema_records}" in body
+    assert "`citizenship` 的格式不对" in body
+    assert text.count('<section class="record">') >= summary.total - summary.outcomes["pass"]
     assert "http" not in text.replace("https://", "")  # self-contained: no external resources
 
 
