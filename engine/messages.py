@@ -502,7 +502,7 @@ _add({
                                          "第一行应写字段名，例如 {fields}；如果记录在另一个工作表中，请用 --sheet "
                                          "指定（工作表：{sheets}）"),
     "input.empty": ("`{file}` holds no records", "`{file}` 中没有记录"),
-    "input.empty:blank": ("`{file}` holds no records, only {count} blank lines", "`{file}` 中没有记录，只有 {count} 个空行"),
+    "input.empty:blank": ("`{file}` holds no records, only blank lines ({count})", "`{file}` 中没有记录，只有 {count} 个空行"),
     "input.empty/help": ("a check that decided nothing has not passed; give --allow-empty where an empty input is "
                          "expected", "没有作出任何决定的检查不算通过；如果输入本来就可能为空，请加 --allow-empty"),
     "input.empty:some/help": ("the other inputs were read; give --allow-empty where an empty input is expected",
