@@ -43,12 +43,10 @@ from a plain string.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from engine.messages import CATALOGUE, Text, msg
-
-if TYPE_CHECKING:
-    from engine.source import Source, Span
+from engine.source import Source, Span, snippet
 
 __all__ = [
     "CheckError",
@@ -63,6 +61,7 @@ __all__ = [
     "SchemaError",
     "UsageError",
     "YamlError",
+    "render_diagnostic",
 ]
 
 MAX_DIAGNOSTICS = 50
@@ -189,9 +188,7 @@ class Diagnostic:
         return (self.file or "", pos[0], pos[1], self.code)
 
     def render(self, lang: str = "en") -> str:
-        """The one text rendering (see ``engine.source.render_diagnostic``)."""
-        from engine.source import render_diagnostic
-
+        """The one text rendering (see :func:`render_diagnostic`)."""
         return render_diagnostic(self, lang)
 
     def to_json(self, lang: str = "en") -> dict[str, object]:
@@ -212,6 +209,43 @@ def _as_text(text: Text | str, zh: str | None) -> Text:
     if isinstance(text, Text):
         return text
     return Text(text, zh if zh is not None else text)
+
+
+_LABELS = {
+    "en": {"help": "help", "note": "note"},
+    "zh": {"help": "帮助", "note": "注"},
+}
+
+
+def render_diagnostic(diag: Diagnostic, lang: str = "en") -> str:
+    """Render a diagnostic as text, in ``lang`` (``en`` or ``zh``).
+
+    The head ``severity[code]`` stays in English in every language so that
+    tools can grep it; the message, help and labels are translated::
+
+        rulebooks/x.yaml:42:20: error[check.unknown-field]: unknown field `birth_dat`
+           |   when: age(record.birth_dat, as_of) >= 18
+           |                    ^~~~~~~~~
+           = help: did you mean `birth_date`?
+    """
+    message, help_text = diag.text(lang)
+    labels = _LABELS.get(lang, _LABELS["en"])
+    head = f"{diag.severity}[{diag.code}]: {message}"
+    source, span = diag.source, diag.span
+    if source is None:
+        lines = [head]
+    elif span is None:
+        lines = [f"{source.name}: {head}"]
+    else:
+        line, col = source.line_col(span.start)
+        lines = [f"{source.name}:{line}:{col}: {head}"]
+        lines.extend(snippet(source, span))
+    if help_text:
+        lines.append(f"   = {labels['help']}: {help_text}")
+    note = diag.note_text(lang)
+    if note:
+        lines.append(f"   = {labels['note']}: {note}")
+    return "\n".join(lines)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> list[Diagnostic]:

@@ -36,7 +36,8 @@ from engine.calendars import DateRange
 from engine.recordcheck import ENFORCEMENT_LEVELS, Violation, compile_schema
 from engine.errors import EvalError
 from engine.messages import Text, msg
-from engine.lang.compile_decision import _MISSING_VALUE, DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
+from engine.lang.compile_decision import DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
+from engine.lang.runtime import MISSING
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status
@@ -246,12 +247,12 @@ def _json_text(v: Any) -> str:
 
 
 def _values_dict(*pairs: tuple[str, Any]) -> dict[str, Any]:
-    return {name: to_json_value(x) for name, x in pairs if x is not _MISSING_VALUE}
+    return {name: to_json_value(x) for name, x in pairs if x is not MISSING}
 
 
 def _values_text(*pairs: tuple[str, Any]) -> str:
     return "{" + ", ".join(_encode_string(name) + ": " + _json_text(x) for name, x in pairs
-                           if x is not _MISSING_VALUE) + "}"
+                           if x is not MISSING) + "}"
 
 
 def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, waiver: Mapping[str, Any] | None,

@@ -6,11 +6,11 @@ Line and column are computed on demand, 1-based, counted in characters.
 
 Also here:
 
-* :func:`render_diagnostic` -- the one text rendering of a
-  :class:`~engine.errors.Diagnostic`: ``file:line:col: error[code]: message``,
-  the source line, a caret line aligned in display columns (wide characters
-  count two, combining marks zero, tabs expand to multiples of 4), then
-  ``= help:`` and ``= note:`` lines.
+* :func:`snippet` -- the source line of a span and a caret line under it,
+  aligned in display columns (wide characters count two, combining marks
+  zero, tabs expand to multiples of 4); ``engine.errors.render_diagnostic``
+  puts it under a diagnostic's head line.  This module is the ground layer:
+  it imports no other module of the engine.
 * :func:`display_width` -- the display width of a text in terminal columns.
 * :func:`scalar_offset_map` -- maps each character of a loaded YAML scalar back
   to its offset in the file, so that a span inside an expression written as a
@@ -22,12 +22,8 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from engine.errors import Diagnostic
-
-__all__ = ["Source", "Span", "display_width", "render_diagnostic", "scalar_offset_map"]
+__all__ = ["Source", "Span", "display_width", "scalar_offset_map", "snippet"]
 
 
 @dataclass(frozen=True)
@@ -147,17 +143,13 @@ def _expand(line: str) -> tuple[list[str], list[int]]:
 
 
 # ---------------------------------------------------------------------------
-# Rendering diagnostics
+# The source line and carets under a span
 # ---------------------------------------------------------------------------
 
 _GUTTER = "   | "
-_LABELS = {
-    "en": {"help": "help", "note": "note"},
-    "zh": {"help": "帮助", "note": "注"},
-}
 
 
-def _snippet(source: Source, span: Span) -> list[str]:
+def snippet(source: Source, span: Span) -> list[str]:
     """The source line of ``span.start`` and the caret line under the span."""
     text = source.text
     start = max(0, min(span.start, len(text)))
@@ -186,37 +178,6 @@ def _snippet(source: Source, span: Span) -> list[str]:
     caret = "^" + "~" * max(0, width - 1)
     body = prefix + "".join(shown[lo:hi]) + suffix
     return [(_GUTTER + body).rstrip(), _GUTTER + " " * pad + caret]
-
-
-def render_diagnostic(diag: Diagnostic, lang: str = "en") -> str:
-    """Render a diagnostic as text, in ``lang`` (``en`` or ``zh``).
-
-    The head ``severity[code]`` stays in English in every language so that
-    tools can grep it; the message, help and labels are translated::
-
-        rulebooks/x.yaml:42:20: error[check.unknown-field]: unknown field `birth_dat`
-           |   when: age(record.birth_dat, as_of) >= 18
-           |                    ^~~~~~~~~
-           = help: did you mean `birth_date`?
-    """
-    message, help_text = diag.text(lang)
-    labels = _LABELS.get(lang, _LABELS["en"])
-    head = f"{diag.severity}[{diag.code}]: {message}"
-    source, span = diag.source, diag.span
-    if source is None:
-        lines = [head]
-    elif span is None:
-        lines = [f"{source.name}: {head}"]
-    else:
-        line, col = source.line_col(span.start)
-        lines = [f"{source.name}:{line}:{col}: {head}"]
-        lines.extend(_snippet(source, span))
-    if help_text:
-        lines.append(f"   = {labels['help']}: {help_text}")
-    note = diag.note_text(lang)
-    if note:
-        lines.append(f"   = {labels['note']}: {note}")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------

@@ -7,13 +7,12 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import Diagnostic
+from engine.errors import Diagnostic, render_diagnostic
 from engine.source import (
     MAX_LINE_WIDTH,
     Source,
     Span,
     display_width,
-    render_diagnostic,
     scalar_offset_map,
 )
 

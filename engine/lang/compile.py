@@ -54,167 +54,41 @@ from typing import Any, Callable
 
 from engine.errors import EvalError
 from engine.lang import ast as A
-from engine.lang import functions as _F
+from engine.lang import functions as F
+from engine.lang import pyast as P
+from engine.lang import runtime as R
 from engine.lang import values as V
 from engine.lang.check import Checked
+from engine.lang.interp import interpret_condition
+from engine.lang.runtime import CompiledFn
 from engine.lang.types import Type
 
-__all__ = ["CompiledFn", "cached_value", "compile_condition", "python_source"]
+__all__ = ["CompiledFn", "ExpressionGen", "cached_value", "compile_condition", "python_source"]
 
-CompiledFn = Callable[[dict[str, Any], _dt.date, dict[Any, Any]], Any]
-
-_HELPERS: dict[str, Any] = {
-    "_E": EvalError,
-    "_Exc": Exception,
-    "_wrap": V.wrap_error,
-    "_want": V.want,
-    "_missing": V.missing_field,
-    "_select": V.select,
-    "_has": V.has,
-    "_eq": V.cel_eq,
-    "_ne": V.cel_ne,
-    "_lt": V.cel_lt,
-    "_le": V.cel_le,
-    "_gt": V.cel_gt,
-    "_ge": V.cel_ge,
-    "_in": V.cel_in,
-    "_not": V.cel_not,
-    "_logic": V.logic_fix,
-    "_wantbool": V.want_bool,
-    "_add": V.cel_add,
-    "_sub": V.cel_sub,
-    "_mul": V.cel_mul,
-    "_div": V.cel_div,
-    "_mod": V.cel_mod,
-    "_neg": V.cel_neg,
-    "_index": V.cel_index,
-    "_mkmap": V.make_map,
-    "_iter": V.iterate,
-    "_noover": V.no_overload,
-    "_null": V.select,
-    "_unkname": V.unknown_name,
-    "_unkfn": V.unknown_function,
-    "_over": V.cost_limit,
-    "_weight": V.weight,
-    "_szc": V.size_cost,
-    "_len": len,
-    "_macroerr": None,  # set below
-}
-
-_GUARD_CLASS = {"string": "str", "int": "int", "bool": "bool", "list": "list", "object": "dict", "map": "dict",
-                "double": "float"}
-_PY_CLASSES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": float, "tuple": tuple}
 _SAME_KIND_EQ = {"string", "int", "bool", "date", "bytes", "uint", "timestamp", "duration", "type"}
 _ORDERED = {"string", "int", "uint", "double", "date", "bytes", "timestamp", "duration"}
 _CMP_OPS = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
 _CMP_HELPERS = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 _ARITH_HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
-# Static kinds whose values are small and fixed-size: nothing to charge for them.
-SCALAR_KINDS = frozenset({"bool", "int", "uint", "double", "null", "date", "timestamp", "duration", "type"})
-COST = "_cost"
-
-
-def _name(n: str) -> py.Name:
-    return py.Name(id=n, ctx=py.Load())
-
-
-def _store(n: str) -> py.Name:
-    return py.Name(id=n, ctx=py.Store())
-
-
-def _call(fn: str | py.expr, *args: py.expr) -> py.Call:
-    return py.Call(func=_name(fn) if isinstance(fn, str) else fn, args=list(args), keywords=[])
-
-
-def _assign(target: str, value: py.expr) -> py.Assign:
-    return py.Assign(targets=[_store(target)], value=value)
-
-
-def _is(a: py.expr, b: py.expr, negate: bool = False) -> py.Compare:
-    return py.Compare(left=a, ops=[py.IsNot() if negate else py.Is()], comparators=[b])
-
-
-def _raise(e: py.expr) -> py.Raise:
-    return py.Raise(exc=e, cause=None)
-
-
-def _try_catch(body: list[py.stmt], target: str) -> py.Try:
-    """``try: body  except Exception as e: target = _wrap(e)``."""
-    return py.Try(
-        body=body,
-        handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[_assign(target, _call("_wrap", _name("_e")))])],
-        orelse=[], finalbody=[],
-    )
-
-
-def _try_keep_first(body: list[py.stmt], err: str) -> py.Try:
-    """``try: body  except Exception as e: if err is None: err = _wrap(e)``."""
-    return py.Try(body=body, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[
-        py.If(test=_is(_name(err), py.Constant(None)), body=[_assign(err, _call("_wrap", _name("_e")))], orelse=[])])],
-        orelse=[], finalbody=[])
-
-
-def _charge(amount: py.expr, cost: str = COST) -> py.AugAssign:
-    """``_cost -= amount``."""
-    return py.AugAssign(target=_store(cost), op=py.Sub(), value=amount)
-
-
-def _check_budget(cost: str = COST) -> py.If:
-    """``if _cost < 0: raise _over()``."""
-    return py.If(test=py.Compare(left=_name(cost), ops=[py.Lt()], comparators=[py.Constant(0)]),
-                 body=[_raise(_call("_over"))], orelse=[])
 
 
 # Comparisons between values of these static kinds always give a Python bool.
 _BOOL_CMP_KINDS = frozenset({"string", "int", "uint", "bool", "date", "double", "null"})
 
 
-def _bool(e: py.expr) -> py.expr:
-    """Mark a generated expression whose value is always exactly True or False."""
-    e.cel_bool = True  # type: ignore[attr-defined]
-    return e
+class ExpressionGen:
+    """Lowers one checked expression to Python ``ast`` statements (subclassed for whole decisions)."""
 
-
-def _is_bool(e: py.expr) -> bool:
-    return getattr(e, "cel_bool", False) or (isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not))
-
-
-def _pure(e: py.expr) -> bool:
-    """An expression of local variables that cannot fail or change (may run after later statements)."""
-    if isinstance(e, (py.Name, py.Constant)):
-        return True
-    return isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not) and isinstance(e.operand, py.Name) \
-        and _is_bool(e.operand)
-
-
-def _same_stmt(a: py.stmt, b: py.stmt) -> bool:
-    return py.dump(a) == py.dump(b)
-
-
-def _cls(e: py.expr) -> py.Attribute:
-    return py.Attribute(value=e, attr="__class__", ctx=py.Load())
-
-
-def is_constant(node: A.Node, checked: Checked) -> bool:
-    """A literal or a parameter: its size is fixed by the rulebook, so scanning it costs nothing extra."""
-    if isinstance(node, A.Literal):
-        return True
-    if isinstance(node, (A.Ident, A.Select)):
-        return checked.idents.get(id(node), ("",))[0] in ("param", "type")
-    return False
-
-
-class _Gen:
     def __init__(self, checked: Checked, names: dict[tuple[str, str], Any], params: dict[str, Any]) -> None:
         self.c = checked
         self.names = names  # ("value"|"local", name) -> compiled function
         self.params = params
-        self.g: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **_PY_CLASSES}
+        self.g: dict[str, Any] = {"__builtins__": {}, **R.HELPERS, **R.PY_CLASSES}
         self.n = 0
         self.var_names: list[tuple[str, str, str]] = []  # (cel name, python name, path label)
         self.loop_depth = 0
         self.uses_cost = False
-        self.cost = COST  # the name of the budget variable of the expression being generated
+        self.cost = P.COST  # the name of the budget variable of the expression being generated
         self.charges = 0  # statements charging the budget generated so far
         # optimistic code (whole decisions): no error values; anything unexpected raises, and the
         # caller then runs the exact code instead (see ``compile_decision``)
@@ -230,7 +104,7 @@ class _Gen:
         name = f"_k{self.n}"
         self.n += 1
         self.g[name] = value
-        return _name(name)
+        return P.name(name)
 
     def t(self, node: A.Node) -> Type:
         return self.c.type_of(node)
@@ -239,8 +113,8 @@ class _Gen:
         if isinstance(e, (py.Name, py.Constant)):
             return e
         n = self.tmp()
-        out.append(_assign(n, e))
-        return _name(n)
+        out.append(P.assign(n, e))
+        return P.name(n)
 
     def ordered(self, nodes: list[A.Node], out: list[py.stmt]) -> list[py.expr]:
         """The expressions of ``nodes``, evaluated left to right as CEL (and the interpreter) do.
@@ -279,18 +153,18 @@ class _Gen:
     def charge(self, amount: py.expr, out: list[py.stmt]) -> None:
         self.uses_cost = True
         self.charges += 1
-        out.append(_charge(amount, self.cost))
+        out.append(P.charge(amount, self.cost))
 
     def scans(self, node: A.Node) -> bool:
         """Whether scanning the value of ``node`` is charged: inside a macro, and not a constant or a scalar."""
-        return self.loop_depth > 0 and not is_constant(node, self.c) and self.t(node).kind not in SCALAR_KINDS
+        return self.loop_depth > 0 and not R.is_constant(node, self.c) and self.t(node).kind not in R.SCALAR_KINDS
 
     def scan_cost(self, node: A.Node, value: py.expr, out: list[py.stmt], deep: bool = False) -> py.expr:
         """Inside a macro, charge the size of an operand that a comparison or function scans."""
         if not self.scans(node):
             return value
         value = self.as_name(value, out)
-        self.charge(_call("_weight", value, _name(self.cost)) if deep else _call("_szc", value), out)
+        self.charge(P.call("_weight", value, P.name(self.cost)) if deep else P.call("_szc", value), out)
         return value
 
     # -- nodes
@@ -306,16 +180,16 @@ class _Gen:
     def x_Ident(self, node: A.Node, out: list[py.stmt]) -> py.expr:
         resolved = self.c.idents.get(id(node))
         if resolved is None:
-            return _call("_unkname", py.Constant(getattr(node, "name", None) or _dotted(node)))
+            return P.call("_unkname", py.Constant(getattr(node, "name", None) or R.dotted(node)))
         kind, name = resolved
         if kind == "record":
-            return _name("rec")
+            return P.name("rec")
         if kind == "as_of":
-            return _name("as_of")
+            return P.name("as_of")
         if kind == "var":
             for cel, pyname, _label in reversed(self.var_names):
                 if cel == name:
-                    return _name(pyname)
+                    return P.name(pyname)
             raise AssertionError(name)
         if kind == "param":
             value = self.params[name]
@@ -326,7 +200,7 @@ class _Gen:
         gname = f"_n{self.n}"
         self.n += 1
         self.g[gname] = fn
-        return _call(gname, _name("rec"), _name("as_of"), _name("ctx"))
+        return P.call(gname, P.name("rec"), P.name("as_of"), P.name("ctx"))
 
     def path_of(self, node: A.Node) -> str:
         """A readable path for messages (see ``Checked.path_of``)."""
@@ -339,44 +213,44 @@ class _Gen:
         """Check a value read from the record against its schema type (``into``: a variable
         already holding the value, re-assigned in place)."""
         kind = ft.kind
-        if kind not in _GUARD_CLASS and kind != "date":
+        if kind not in P.GUARD_CLASS and kind != "date":
             return value
         n = into or (value.id if isinstance(value, py.Name) and value.id.startswith("_t") else None)
         if n is None:
             n = self.tmp()
-            out.append(_assign(n, value))
-        call = _call("_want", _name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
+            out.append(P.assign(n, value))
+        call = P.call("_want", P.name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
         if kind == "date":
-            call = _call("_wdate", _name(n), py.Constant(path))  # `want` for a value that is not null
+            call = P.call("_wdate", P.name(n), py.Constant(path))  # `want` for a value that is not null
             if self.fast:
                 # a text YYYY-MM-DD parsed inline (a bad one raises: the exact code says why)
-                x = _name(n)
+                x = P.name(n)
                 call = py.IfExp(test=py.BoolOp(op=py.And(), values=[
-                    _is(_cls(x), _name("str")),
-                    py.Compare(left=_call("_len", x), ops=[py.Eq()], comparators=[py.Constant(10)]),
+                    P.is_(P.class_of(x), P.name("str")),
+                    py.Compare(left=P.call("_len", x), ops=[py.Eq()], comparators=[py.Constant(10)]),
                     py.Compare(left=py.Subscript(value=x, slice=py.Constant(4), ctx=py.Load()), ops=[py.Eq()],
                                comparators=[py.Constant("-")]),
                     py.Compare(left=py.Subscript(value=x, slice=py.Constant(7), ctx=py.Load()), ops=[py.Eq()],
                                comparators=[py.Constant("-")])]),
-                    body=_call("_fromiso", x), orelse=call)
+                    body=P.call("_fromiso", x), orelse=call)
             if ft.nullable:
-                out.append(py.If(test=_is(_name(n), py.Constant(None), negate=True),
-                                 body=[_assign(n, call)], orelse=[]))
+                out.append(py.If(test=P.is_(P.name(n), py.Constant(None), negate=True),
+                                 body=[P.assign(n, call)], orelse=[]))
             else:
-                out.append(_assign(n, call))
-            return _name(n)
-        cls = _GUARD_CLASS[kind]
-        test: py.expr = _is(py.Attribute(value=_name(n), attr="__class__", ctx=py.Load()), _name(cls), negate=True)
+                out.append(P.assign(n, call))
+            return P.name(n)
+        cls = P.GUARD_CLASS[kind]
+        test: py.expr = P.is_(py.Attribute(value=P.name(n), attr="__class__", ctx=py.Load()), P.name(cls), negate=True)
         if kind == "list":  # a default (frozen to a tuple) or a parameter list is a list too
-            test = py.BoolOp(op=py.And(), values=[test, _is(_cls(_name(n)), _name("tuple"), negate=True)])
+            test = py.BoolOp(op=py.And(), values=[test, P.is_(P.class_of(P.name(n)), P.name("tuple"), negate=True)])
         if ft.nullable:
-            test = py.BoolOp(op=py.And(), values=[_is(_name(n), py.Constant(None), negate=True), test])
+            test = py.BoolOp(op=py.And(), values=[P.is_(P.name(n), py.Constant(None), negate=True), test])
         if self.fast and cls == "dict":
             # only a plain dict, whose missing keys raise KeyError (``select`` relies on it)
-            out.append(py.If(test=test, body=[_raise(_name("_Bail"))], orelse=[]))
-            return _name(n)
-        out.append(py.If(test=test, body=[_assign(n, call)], orelse=[]))
-        return _bool(_name(n)) if kind == "bool" and not ft.nullable else _name(n)
+            out.append(py.If(test=test, body=[P.raise_(P.name("_Bail"))], orelse=[]))
+            return P.name(n)
+        out.append(py.If(test=test, body=[P.assign(n, call)], orelse=[]))
+        return P.mark_bool(P.name(n)) if kind == "bool" and not ft.nullable else P.name(n)
 
     def x_Select(self, node: A.Select, out: list[py.stmt]) -> py.expr:
         if id(node) in self.c.idents:  # a qualified name such as `a.b.c`
@@ -385,9 +259,9 @@ class _Gen:
         if cache is not None:
             # read (and check) once: later reads of the same field use the variable
             stmts: list[py.stmt] = []
-            stmts.append(_assign(cache, self.select(node, stmts)))
-            out.append(py.If(test=_is(_name(cache), _name("_U")), body=stmts, orelse=[]))
-            return _name(cache)
+            stmts.append(P.assign(cache, self.select(node, stmts)))
+            out.append(py.If(test=P.is_(P.name(cache), P.name("_U")), body=stmts, orelse=[]))
+            return P.name(cache)
         return self.select(node, out)
 
     def read_cache(self, node: A.Select) -> str | None:
@@ -403,28 +277,28 @@ class _Gen:
         o = self.as_name(self.expr(node.operand, out), out)
         path = self.path_of(node)
         if ot.kind != "object":
-            return self.guard(_call("_select", o, py.Constant(node.field), py.Constant(path)), self.t(node), path, out)
+            return self.guard(P.call("_select", o, py.Constant(node.field), py.Constant(path)), self.t(node), path, out)
         if ot.nullable:
-            out.append(py.If(test=_is(o, py.Constant(None)), body=[
-                py.Expr(value=_call("_null", o, py.Constant(node.field), py.Constant(path)))], orelse=[]))
+            out.append(py.If(test=P.is_(o, py.Constant(None)), body=[
+                py.Expr(value=P.call("_null", o, py.Constant(node.field), py.Constant(path)))], orelse=[]))
         ft = self.t(node)
         key = py.Constant(node.field)
         if ft.has_default:
-            read: py.expr = _call(py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(_freeze(ft.default)))
+            read: py.expr = P.call(py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(R.freeze(ft.default)))
         elif self.fast:
             read = py.Subscript(value=o, slice=key, ctx=py.Load())  # a plain dict: KeyError when missing
         else:
             read = py.IfExp(test=py.Compare(left=key, ops=[py.In()], comparators=[o]),
                             body=py.Subscript(value=o, slice=key, ctx=py.Load()),
-                            orelse=_call("_missing", py.Constant(path)))
+                            orelse=P.call("_missing", py.Constant(path)))
         return self.guard(read, ft, path, out)
 
     def x_Has(self, node: A.Has, out: list[py.stmt]) -> py.expr:
         o = self.expr(node.operand, out)
-        return _bool(_call("_has", o, py.Constant(node.field)))  # the helpers of tests give exact bools
+        return P.mark_bool(P.call("_has", o, py.Constant(node.field)))  # the helpers of tests give exact bools
 
     def x_Index(self, node: A.Index, out: list[py.stmt]) -> py.expr:
-        value = _call("_index", *self.ordered([node.operand, node.index], out))
+        value = P.call("_index", *self.ordered([node.operand, node.index], out))
         ot = self.t(node.operand)
         if ot.kind == "list" and ot.elem is not None:
             return self.guard(value, ot.elem, self.path_of(node), out)
@@ -432,12 +306,12 @@ class _Gen:
 
     def element_charges(self, nodes: list[A.Node], exprs: list[py.expr], out: list[py.stmt]) -> list[py.expr]:
         """Charge the size of containers and texts placed into a new list or map."""
-        charged = [i for i, n in enumerate(nodes) if not isinstance(n, A.Literal) and self.t(n).kind not in SCALAR_KINDS]
+        charged = [i for i, n in enumerate(nodes) if not isinstance(n, A.Literal) and self.t(n).kind not in R.SCALAR_KINDS]
         if not charged:
             return exprs
         exprs = self.materialize(exprs, out)
         for i in charged:
-            self.charge(_call("_weight", exprs[i], _name(self.cost)), out)
+            self.charge(P.call("_weight", exprs[i], P.name(self.cost)), out)
         return exprs
 
     def x_ListLit(self, node: A.ListLit, out: list[py.stmt]) -> py.expr:
@@ -448,7 +322,7 @@ class _Gen:
     def x_MapLit(self, node: A.MapLit, out: list[py.stmt]) -> py.expr:
         nodes = [x for kv in node.entries for x in kv]  # k1, v1, k2, v2, ... in the order they run
         flat = self.element_charges(nodes, self.ordered(nodes, out), out)
-        return _call("_mkmap", py.List(elts=flat[0::2], ctx=py.Load()), py.List(elts=flat[1::2], ctx=py.Load()))
+        return P.call("_mkmap", py.List(elts=flat[0::2], ctx=py.Load()), py.List(elts=flat[1::2], ctx=py.Load()))
 
     def x_Unary(self, node: A.Unary, out: list[py.stmt]) -> py.expr:
         o = self.expr(node.operand, out)
@@ -456,10 +330,10 @@ class _Gen:
         if node.op == "!":
             if ot.kind == "bool" and not ot.nullable:
                 return py.UnaryOp(op=py.Not(), operand=o)
-            return _bool(_call("_not", o))
+            return P.mark_bool(P.call("_not", o))
         if ot.kind == "double" and not ot.nullable:
             return py.UnaryOp(op=py.USub(), operand=o)
-        return _call("_neg", o)
+        return P.call("_neg", o)
 
     def logic(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
         """A chain ``a && b && ...`` (or ``||``) with CEL's commutative error handling.
@@ -470,70 +344,70 @@ class _Gen:
         at once; otherwise the first error (or non-bool) is raised at the end.
         """
         absorbing = node.op == "||"
-        operands = _chain(node, node.op)
+        operands = R.operands(node, node.op)
         if self.fast:
             return self.fast_logic(operands, absorbing, out)
         r, err = self.tmp("r"), self.tmp("err")
-        out.append(_assign(r, py.Constant(not absorbing)))
-        out.append(_assign(err, py.Constant(None)))
+        out.append(P.assign(r, py.Constant(not absorbing)))
+        out.append(P.assign(err, py.Constant(None)))
         body: list[py.stmt] = []
         for operand in operands:
             v = self.tmp("a")
             stmts: list[py.stmt] = []
             e = self.expr(operand, stmts)
-            if _is_bool(e):
+            if P.is_bool(e):
                 # exactly true or false, or an exception: one test, and the handler keeps the first error
                 stmts.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e),
-                                   body=[_assign(r, py.Constant(absorbing)), py.Break()], orelse=[]))
-                body.append(_try_keep_first(stmts, err))
+                                   body=[P.assign(r, py.Constant(absorbing)), py.Break()], orelse=[]))
+                body.append(P.try_keep_first(stmts, err))
                 continue
-            stmts.append(_assign(v, e))
-            body.append(_try_catch(stmts, v))
+            stmts.append(P.assign(v, e))
+            body.append(P.try_catch(stmts, v))
             body.append(py.If(
-                test=_is(_name(v), py.Constant(absorbing)),
-                body=[_assign(r, py.Constant(absorbing)), py.Break()],
+                test=P.is_(P.name(v), py.Constant(absorbing)),
+                body=[P.assign(r, py.Constant(absorbing)), py.Break()],
                 orelse=[py.If(
-                    test=py.BoolOp(op=py.And(), values=[_is(_name(v), py.Constant(not absorbing), negate=True),
-                                                        _is(_name(err), py.Constant(None))]),
-                    body=[_assign(err, _name(v))], orelse=[])]))
+                    test=py.BoolOp(op=py.And(), values=[P.is_(P.name(v), py.Constant(not absorbing), negate=True),
+                                                        P.is_(P.name(err), py.Constant(None))]),
+                    body=[P.assign(err, P.name(v))], orelse=[])]))
         body.append(py.Break())
         out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
         out.append(py.If(
-            test=py.BoolOp(op=py.And(), values=[_is(_name(r), py.Constant(not absorbing)),
-                                                _is(_name(err), py.Constant(None), negate=True)]),
-            body=[_raise(_call("_macroerr", _name(err), py.Constant(node.op)))], orelse=[]))
-        return _bool(_name(r))  # only ever assigned True or False
+            test=py.BoolOp(op=py.And(), values=[P.is_(P.name(r), py.Constant(not absorbing)),
+                                                P.is_(P.name(err), py.Constant(None), negate=True)]),
+            body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(node.op)))], orelse=[]))
+        return P.mark_bool(P.name(r))  # only ever assigned True or False
 
     def fast_logic(self, operands: list[A.Node], absorbing: bool, out: list[py.stmt]) -> py.expr:
         """The chain in optimistic code: no errors to keep (an error raises), so it stops at the
         first absorbing value."""
         r = self.tmp("r")
-        out.append(_assign(r, py.Constant(not absorbing)))
+        out.append(P.assign(r, py.Constant(not absorbing)))
         body: list[py.stmt] = []
-        stop = [_assign(r, py.Constant(absorbing)), py.Break()]
+        stop = [P.assign(r, py.Constant(absorbing)), py.Break()]
         for operand in operands:
             self.stop_at(self.expr(operand, body), absorbing, stop, body)
         body.append(py.Break())
         out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
-        return _bool(_name(r))
+        return P.mark_bool(P.name(r))
 
     def stop_at(self, e: py.expr, absorbing: bool, stop: list[py.stmt], out: list[py.stmt]) -> None:
         """Run ``stop`` when ``e`` is ``absorbing``; a value that is not a bool leaves the
         optimistic function (``_Bail``: the exact one then reports it)."""
-        if _is_bool(e):
+        if P.is_bool(e):
             out.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e), body=stop, orelse=[]))
             return
         v = self.named(e, out)
-        out.append(py.If(test=_is(v, py.Constant(absorbing)), body=stop, orelse=[
-            py.If(test=_is(v, py.Constant(not absorbing), negate=True), body=[_raise(_name("_Bail"))], orelse=[])]))
+        out.append(py.If(test=P.is_(v, py.Constant(absorbing)), body=stop, orelse=[
+            py.If(test=P.is_(v, py.Constant(not absorbing), negate=True), body=[P.raise_(P.name("_Bail"))], orelse=[])]))
 
     def named(self, e: py.expr, out: list[py.stmt]) -> py.Name:
         """``e`` in a variable (a constant too: ``is`` with a literal is a SyntaxWarning)."""
         if isinstance(e, py.Name):
             return e
         n = self.tmp()
-        out.append(_assign(n, e))
-        return _name(n)
+        out.append(P.assign(n, e))
+        return P.name(n)
 
     def x_Binary(self, node: A.Binary, out: list[py.stmt]) -> py.expr:
         op = node.op
@@ -548,31 +422,31 @@ class _Gen:
                 value = self.params.get(resolved[1])
                 if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value):
                     if lt.kind == "string" and not lt.nullable:
-                        return _bool(py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))]))
+                        return P.mark_bool(py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))]))
                     if lt.kind in ("dyn", "string"):
                         # a string is looked up in a set; anything else takes CEL's general `in`
                         left = self.as_name(left, out)
-                        return _bool(py.IfExp(test=_is(_cls(left), _name("str")),
+                        return P.mark_bool(py.IfExp(test=P.is_(P.class_of(left), P.name("str")),
                                               body=py.Compare(left=left, ops=[py.In()],
                                                               comparators=[self.const(frozenset(value))]),
-                                              orelse=_call("_in", left, self.const(tuple(value)))))
+                                              orelse=P.call("_in", left, self.const(tuple(value)))))
             left, right = self.ordered_pair(left, right_node, out)
             if self.scans(right_node):
                 left, right = self.materialize([left, right], out)
                 right = self.scan_cost(right_node, right, out, deep=True)
             el = rt.elem if rt.kind == "list" else None
             if el is not None and el.kind == lt.kind and lt.kind in ("string", "date") and not lt.nullable:
-                return _bool(py.Compare(left=left, ops=[py.In()], comparators=[right]))
-            return _bool(_call("_in", left, right))
+                return P.mark_bool(py.Compare(left=left, ops=[py.In()], comparators=[right]))
+            return P.mark_bool(P.call("_in", left, right))
         left, right = self.ordered([node.left, node.right], out)
         if op in ("==", "!=") and any(isinstance(n, A.Literal) and n.kind == "null" for n in (node.left, node.right)):
             # CEL's `x == null` is true exactly for null (``cel_eq``): an identity test (and a
             # comparison with a literal is not charged)
             other = right if isinstance(node.left, A.Literal) and node.left.kind == "null" else left
-            return _bool(py.Compare(left=other, ops=[py.Is() if op == "==" else py.IsNot()],
+            return P.mark_bool(py.Compare(left=other, ops=[py.Is() if op == "==" else py.IsNot()],
                                     comparators=[py.Constant(None)]))
         if op in _CMP_OPS:
-            if not is_constant(node.right, self.c) and self.scans(node.left):
+            if not R.is_constant(node.right, self.c) and self.scans(node.left):
                 left, right = self.materialize([left, right], out)
                 left = self.scan_cost(node.left, left, out, deep=op in ("==", "!="))
             fast = False
@@ -589,39 +463,39 @@ class _Gen:
                     right, fast = py.Constant(float(node.right.value)), True  # type: ignore[arg-type]
             if fast:
                 cmp = py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right])
-                return _bool(cmp) if lt.kind in _BOOL_CMP_KINDS and rt.kind in _BOOL_CMP_KINDS else cmp
+                return P.mark_bool(cmp) if lt.kind in _BOOL_CMP_KINDS and rt.kind in _BOOL_CMP_KINDS else cmp
             if op in ("==", "!=") and "dyn" in (lt.kind, rt.kind):
                 # a dyn operand against a string or int literal: the plain operator when the classes match
                 if isinstance(node.left, A.Literal) and node.left.kind in ("string", "int") \
                         and isinstance(right, py.Name):
                     cls = "str" if node.left.kind == "string" else "int"
-                    return _bool(py.IfExp(test=_is(_cls(right), _name(cls)),
+                    return P.mark_bool(py.IfExp(test=P.is_(P.class_of(right), P.name(cls)),
                                           body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
-                                          orelse=_call(_CMP_HELPERS[op], left, right)))
+                                          orelse=P.call(_CMP_HELPERS[op], left, right)))
                 if isinstance(node.right, A.Literal) and node.right.kind in ("string", "int"):
                     left = self.as_name(left, out)
                     cls = "str" if node.right.kind == "string" else "int"
-                    return _bool(py.IfExp(test=_is(_cls(left), _name(cls)),
+                    return P.mark_bool(py.IfExp(test=P.is_(P.class_of(left), P.name(cls)),
                                           body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
-                                          orelse=_call(_CMP_HELPERS[op], left, right)))
-            return _bool(_call(_CMP_HELPERS[op], left, right))
+                                          orelse=P.call(_CMP_HELPERS[op], left, right)))
+            return P.mark_bool(P.call(_CMP_HELPERS[op], left, right))
         if lt.kind == rt.kind and not lt.nullable and not rt.nullable and (
                 (lt.kind == "string" and op == "+") or (lt.kind == "double" and op in "+-*")):
             pyop = {"+": py.Add, "-": py.Sub, "*": py.Mult}[op]()
             result: py.expr = py.BinOp(left=left, op=pyop, right=right)
             if lt.kind == "string":
                 result = self.as_name(result, out)
-                self.charge(py.BinOp(left=_call("_len", result), op=py.RShift(), right=py.Constant(4)), out)
+                self.charge(py.BinOp(left=P.call("_len", result), op=py.RShift(), right=py.Constant(4)), out)
             return result
         if op == "+" and lt.kind == rt.kind == "list" and not lt.nullable and not rt.nullable:
             # two lists (list or tuple values): a new list of both, as ``cel_add`` makes
-            result = self.as_name(_call("_ladd", left, right), out)
-            self.charge(_call("_len", result), out)
+            result = self.as_name(P.call("_ladd", left, right), out)
+            self.charge(P.call("_len", result), out)
             return result
-        result = _call(_ARITH_HELPERS[op], left, right)
-        if op == "+" and (lt.kind not in SCALAR_KINDS or rt.kind not in SCALAR_KINDS):
+        result = P.call(_ARITH_HELPERS[op], left, right)
+        if op == "+" and (lt.kind not in R.SCALAR_KINDS or rt.kind not in R.SCALAR_KINDS):
             result = self.as_name(result, out)
-            self.charge(_call("_szc", result), out)
+            self.charge(P.call("_szc", result), out)
         return result
 
     def x_Call(self, node: A.Call, out: list[py.stmt]) -> py.expr:
@@ -630,13 +504,13 @@ class _Gen:
         overload = self.c.overloads.get(id(node))
         spec = self.c.functions.get(node.function.lstrip(".")) if self.c.functions is not None else None
         if overload is None:
-            impl: Any = _dispatcher(node, spec)
+            impl: Any = R.dispatcher(node, spec)
         else:
             impl = overload.impl
-            for general, fast_impl in _FAST_IMPLS:
+            for general, fast_impl in R.FAST_IMPLS:
                 if impl is general:
                     impl = fast_impl
-            if impl is _F._size and len(args) == 1:
+            if impl is F.size and len(args) == 1:
                 at = self.t(args[0])
                 if at.kind in ("string", "list") and not at.nullable:
                     impl = len  # proven a string or a list: `size` is its length
@@ -646,29 +520,29 @@ class _Gen:
         fname = f"_f{self.n}"
         self.n += 1
         self.g[fname] = impl
-        return _call(fname, *values)
+        return P.call(fname, *values)
 
     def x_Conditional(self, node: A.Conditional, out: list[py.stmt]) -> py.expr:
         c = self.expr(node.cond, out)
         if not isinstance(c, py.Name):  # `is` with a literal would be a SyntaxWarning
             n = self.tmp()
-            out.append(_assign(n, c))
-            c = _name(n)
+            out.append(P.assign(n, c))
+            c = P.name(n)
         r = self.tmp("r")
         then_body: list[py.stmt] = []
-        then_body.append(_assign(r, self.expr(node.then, then_body)))
+        then_body.append(P.assign(r, self.expr(node.then, then_body)))
         else_body: list[py.stmt] = []
-        else_body.append(_assign(r, self.expr(node.other, else_body)))
-        out.append(py.If(test=_is(c, py.Constant(True)), body=then_body, orelse=[
-            py.If(test=_is(c, py.Constant(False)), body=else_body,
-                  orelse=[_raise(_call("_noover", py.Constant("?:"), c))])]))
-        return _name(r)
+        else_body.append(P.assign(r, self.expr(node.other, else_body)))
+        out.append(py.If(test=P.is_(c, py.Constant(True)), body=then_body, orelse=[
+            py.If(test=P.is_(c, py.Constant(False)), body=else_body,
+                  orelse=[P.raise_(P.call("_noover", py.Constant("?:"), c))])]))
+        return P.name(r)
 
     def x_Comprehension(self, node: A.Comprehension, out: list[py.stmt]) -> py.expr:
         target = self.expr(node.target, out)
         tt = self.t(node.target)
         if tt.kind not in ("list", "object", "map") or tt.nullable:
-            target = _call("_iter", target, py.Constant(node.macro))
+            target = P.call("_iter", target, py.Constant(node.macro))
         var = self.tmp("v")
         label = self.path_of(node.target) + "[]" if tt.kind == "list" else node.var
         elem = tt.elem if tt.kind == "list" and not tt.nullable else None
@@ -685,7 +559,7 @@ class _Gen:
         if elem is None or elem.kind in ("dyn", "null"):
             return []
         stmts: list[py.stmt] = []
-        self.guard(_name(var), elem, label, stmts, into=var)
+        self.guard(P.name(var), elem, label, stmts, into=var)
         return stmts
 
     def _comprehension(self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt],
@@ -707,11 +581,11 @@ class _Gen:
         if self.fast and self.charges == charges:
             # nothing in the body charges: count the iterations, test the budget after the loop
             # (the work done meanwhile is one step per element of a list already in memory)
-            loop_body[:0] = [_charge(py.Constant(1), self.cost)]
-            after.insert(0, _check_budget(self.cost))
+            loop_body[:0] = [P.charge(py.Constant(1), self.cost)]
+            after.insert(0, P.check_budget(self.cost))
         else:
-            loop_body[:0] = [_charge(py.Constant(1), self.cost), _check_budget(self.cost)]
-        out.append(py.For(target=_store(var), iter=target, body=loop_body, orelse=[]))
+            loop_body[:0] = [P.charge(py.Constant(1), self.cost), P.check_budget(self.cost)]
+        out.append(py.For(target=P.store(var), iter=target, body=loop_body, orelse=[]))
         out.extend(after)
         return result
 
@@ -722,10 +596,10 @@ class _Gen:
         loop_body.extend(guard)
         if macro in ("all", "exists"):
             stop = macro == "exists"
-            out.append(_assign(acc, py.Constant(not stop)))
-            done = [_assign(acc, py.Constant(stop)), py.Break()]
+            out.append(P.assign(acc, py.Constant(not stop)))
+            done = [P.assign(acc, py.Constant(stop)), py.Break()]
             self.stop_at(self.expr(node.body, loop_body), stop, done, loop_body)
-            return _bool(_name(acc))
+            return P.mark_bool(P.name(acc))
         return self.build_comprehension(node, var, acc, p, loop_body, out)
 
     def exact_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, guard: list[py.stmt],
@@ -737,27 +611,27 @@ class _Gen:
             err = self.tmp("err")
             pbody: list[py.stmt] = guard
             e = self.expr(node.body, pbody)
-            out.append(_assign(acc, py.Constant(not stop)))
-            out.append(_assign(err, py.Constant(None)))
-            if _is_bool(e):
+            out.append(P.assign(acc, py.Constant(not stop)))
+            out.append(P.assign(err, py.Constant(None)))
+            if P.is_bool(e):
                 pbody.append(py.If(test=e if stop else py.UnaryOp(op=py.Not(), operand=e),
-                                   body=[_assign(acc, py.Constant(stop)), py.Break()], orelse=[]))
-                loop_body.append(_try_keep_first(pbody, err))
+                                   body=[P.assign(acc, py.Constant(stop)), py.Break()], orelse=[]))
+                loop_body.append(P.try_keep_first(pbody, err))
             else:
-                pbody.append(_assign(p, e))
-                loop_body.append(_try_catch(pbody, p))
-            if not _is_bool(e):
+                pbody.append(P.assign(p, e))
+                loop_body.append(P.try_catch(pbody, p))
+            if not P.is_bool(e):
                 loop_body.append(py.If(
-                    test=_is(_name(p), py.Constant(stop)),
-                    body=[_assign(acc, py.Constant(stop)), py.Break()],
+                    test=P.is_(P.name(p), py.Constant(stop)),
+                    body=[P.assign(acc, py.Constant(stop)), py.Break()],
                     orelse=[py.If(test=py.BoolOp(op=py.And(), values=[
-                        _is(_name(p), py.Constant(not stop), negate=True), _is(_name(err), py.Constant(None))]),
-                        body=[_assign(err, _name(p))], orelse=[])]))
+                        P.is_(P.name(p), py.Constant(not stop), negate=True), P.is_(P.name(err), py.Constant(None))]),
+                        body=[P.assign(err, P.name(p))], orelse=[])]))
             after.append(py.If(
-                test=py.BoolOp(op=py.And(), values=[_is(_name(acc), py.Constant(not stop)),
-                                                    _is(_name(err), py.Constant(None), negate=True)]),
-                body=[_raise(_call("_macroerr", _name(err), py.Constant(macro)))], orelse=[]))
-            return _bool(_name(acc))
+                test=py.BoolOp(op=py.And(), values=[P.is_(P.name(acc), py.Constant(not stop)),
+                                                    P.is_(P.name(err), py.Constant(None), negate=True)]),
+                body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(macro)))], orelse=[]))
+            return P.mark_bool(P.name(acc))
         loop_body.extend(guard)
         return self.build_comprehension(node, var, acc, p, loop_body, out)
 
@@ -765,37 +639,37 @@ class _Gen:
                             out: list[py.stmt]) -> py.expr:
         """exists_one, filter and map (the same in exact and optimistic code)."""
         macro = node.macro
-        not_bool = py.If(test=_is(_name(p), py.Constant(False), negate=True),
-                         body=[_raise(_call("_noover", py.Constant(macro), _name(p)))], orelse=[])
+        not_bool = py.If(test=P.is_(P.name(p), py.Constant(False), negate=True),
+                         body=[P.raise_(P.call("_noover", py.Constant(macro), P.name(p)))], orelse=[])
         if macro == "exists_one":
-            out.append(_assign(acc, py.Constant(0)))
+            out.append(P.assign(acc, py.Constant(0)))
             e = self.expr(node.body, loop_body)
-            count = [py.AugAssign(target=_store(acc), op=py.Add(), value=py.Constant(1))]
-            if _is_bool(e):
+            count = [py.AugAssign(target=P.store(acc), op=py.Add(), value=py.Constant(1))]
+            if P.is_bool(e):
                 loop_body.append(py.If(test=e, body=count, orelse=[]))
             else:
-                loop_body.append(_assign(p, e))
-                loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=count, orelse=[not_bool]))
-            return _bool(py.Compare(left=_name(acc), ops=[py.Eq()], comparators=[py.Constant(1)]))
+                loop_body.append(P.assign(p, e))
+                loop_body.append(py.If(test=P.is_(P.name(p), py.Constant(True)), body=count, orelse=[not_bool]))
+            return P.mark_bool(py.Compare(left=P.name(acc), ops=[py.Eq()], comparators=[py.Constant(1)]))
         # filter and map build a list
-        out.append(_assign(acc, py.List(elts=[], ctx=py.Load())))
+        out.append(P.assign(acc, py.List(elts=[], ctx=py.Load())))
         keep: list[py.stmt] = []
         if macro == "filter":
-            item: py.expr = _name(var)
+            item: py.expr = P.name(var)
         else:
             item = self.element_charges([node.body], [self.expr(node.body, keep)], keep)[0]
-        keep.append(py.Expr(value=_call(py.Attribute(value=_name(acc), attr="append", ctx=py.Load()), item)))
+        keep.append(py.Expr(value=P.call(py.Attribute(value=P.name(acc), attr="append", ctx=py.Load()), item)))
         predicate = node.body if macro == "filter" else node.filter
         if predicate is None:
             loop_body.extend(keep)
         else:
             e = self.expr(predicate, loop_body)
-            if _is_bool(e):
+            if P.is_bool(e):
                 loop_body.append(py.If(test=e, body=keep, orelse=[]))
             else:
-                loop_body.append(_assign(p, e))
-                loop_body.append(py.If(test=_is(_name(p), py.Constant(True)), body=keep, orelse=[not_bool]))
-        return _name(acc)
+                loop_body.append(P.assign(p, e))
+                loop_body.append(py.If(test=P.is_(P.name(p), py.Constant(True)), body=keep, orelse=[not_bool]))
+        return P.name(acc)
 
     # -- whole function
 
@@ -803,9 +677,9 @@ class _Gen:
         body: list[py.stmt] = []
         result = self.expr(node, body)
         if self.uses_cost:
-            body.insert(0, _assign(COST, py.Constant(V.MAX_COST)))
+            body.insert(0, P.assign(P.COST, py.Constant(V.MAX_COST)))
             result = self.as_name(result, body)
-            body.append(_check_budget())
+            body.append(P.check_budget())
         body.append(py.Return(value=result))
         return self.define(name, ("rec", "as_of", "ctx"), body, "<condition>")
 
@@ -827,146 +701,6 @@ class _Gen:
         return made  # type: ignore[no-any-return]
 
 
-def _dotted(node: A.Node) -> str:
-    parts: list[str] = []
-    while isinstance(node, A.Select):
-        parts.append(node.field)
-        node = node.operand
-    if isinstance(node, A.Ident):
-        parts.append(node.name)
-    return ".".join(reversed(parts))
-
-
-def _dispatcher(node: A.Call, spec: Any) -> Callable[..., Any]:
-    """The implementation of a call the checker could not match: chosen at run time by the
-    number of arguments, or an error."""
-    name = node.function.lstrip(".")
-    member = node.target is not None
-    count = len(node.args) + (1 if member else 0)
-    if spec is None:
-        def unknown(*args: Any) -> Any:
-            V.unknown_function(name)
-        return unknown
-    for o in spec.overloads:
-        if (o.member if member else o.function) and (len(o.params) == count or (o.variadic and count >= 1)):
-            return o.impl  # type: ignore[no-any-return]
-
-    def no_match(*args: Any) -> Any:
-        V.fail_no_overload(name, *args)
-    return no_match
-
-
-def _chain(node: A.Node, op: str) -> list[A.Node]:
-    """The operands of a chain of one logical operator, in source order."""
-    out: list[A.Node] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, A.Binary) and n.op == op:
-            stack.append(n.right)
-            stack.append(n.left)
-        else:
-            out.append(n)
-    return out
-
-
-def _macro_error(err: object, macro: str) -> EvalError:
-    if isinstance(err, BaseException):
-        return V.wrap_error(err)
-    return V.no_overload(macro, err)
-
-
-_HELPERS["_macroerr"] = _macro_error
-
-_date = _dt.date
-_fromiso = _dt.date.fromisoformat
-
-
-def _want_date(v: Any, path: str) -> _dt.date:
-    """``values.want(v, "date", path)`` for a ``v`` that is not null, with the common case inline."""
-    if v.__class__ is str and len(v) == 10 and v[4] == "-" and v[7] == "-":
-        try:
-            return _fromiso(v)
-        except ValueError:
-            pass
-    return V.to_date(v, path)
-
-
-def _is_leap(y: int) -> bool:
-    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
-
-
-def _fast_full_years(start: Any, end: Any) -> Any:
-    """``functions.full_years`` with the common case (two dates, start first) inline."""
-    if start.__class__ is _date and end.__class__ is _date:
-        n = end.year - start.year
-        if n > 0:
-            sm, em = start.month, end.month
-            if sm > em:
-                return n - 1
-            if sm == em:
-                sd = start.day
-                if sd == 29 and sm == 2 and not _is_leap(end.year):
-                    sd = 28  # 29 Feb -> 28 Feb in a common year
-                if sd > end.day:
-                    return n - 1
-            return n
-        if n == 0:
-            return 0
-    return _F.full_years(start, end)
-
-
-def _fast_years_after(d: Any, n: Any) -> Any:
-    """``functions.years_after`` with the common case inline."""
-    if d.__class__ is _date and n.__class__ is int:
-        y = d.year + n
-        if 1 <= y <= 9999:
-            if d.month == 2 and d.day == 29 and not _is_leap(y):
-                return _date(y, 2, 28)
-            return d.replace(year=y)
-    return _F.years_after(d, n)
-
-
-def _list_add(a: Any, b: Any) -> Any:
-    """``values.cel_add`` for two values typed as lists."""
-    ca, cb = a.__class__, b.__class__
-    if (ca is list or ca is tuple) and (cb is list or cb is tuple):
-        return [*a, *b]
-    return V.cel_add(a, b)
-
-
-_HELPERS["_ladd"] = _list_add
-def _fast_max(*args: Any) -> Any:
-    """``functions._max`` with two ints inline (the first of equal values, as ``_extreme`` picks)."""
-    if len(args) == 2:
-        a, b = args
-        if a.__class__ is int and b.__class__ is int:
-            return b if b > a else a
-    return _F._max(*args)
-
-
-def _fast_min(*args: Any) -> Any:
-    """``functions._min`` with two ints inline."""
-    if len(args) == 2:
-        a, b = args
-        if a.__class__ is int and b.__class__ is int:
-            return b if b < a else a
-    return _F._min(*args)
-
-
-_FAST_IMPLS = ((_F.full_years, _fast_full_years), (_F.years_after, _fast_years_after), (_F._max, _fast_max),
-               (_F._min, _fast_min))
-_HELPERS["_wdate"] = _want_date
-_HELPERS["_fromiso"] = _fromiso
-
-
-def _freeze(value: Any) -> Any:
-    """Defaults are shared by every record: lists become tuples (CEL lists are immutable)."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
 def compile_condition(checked: Checked, names: dict[tuple[str, str], Any] | None = None,
                       params: dict[str, Any] | None = None) -> CompiledFn:
     """Compile a checked expression to ``f(rec, as_of, ctx) -> value`` (raises ``EvalError``).
@@ -975,13 +709,11 @@ def compile_condition(checked: Checked, names: dict[tuple[str, str], Any] | None
     of named values (see :func:`cached_value`); ``params`` maps parameter
     names to their values, inlined as constants.
     """
-    gen = _Gen(checked, names or {}, params or {})
+    gen = ExpressionGen(checked, names or {}, params or {})
     try:
         return gen.function(checked.node)
     except (SyntaxError, RecursionError, MemoryError):
         # Python's own limits (e.g. "too many statically nested blocks"): walk the tree instead.
-        from engine.lang.interp import interpret_condition
-
         return interpret_condition(checked, names, params)
 
 
@@ -1065,8 +797,8 @@ def _fuse_bool_guards(fn: py.FunctionDef) -> None:
                     nxt.body = block(nxt.body)
                     nxt.orelse = block(nxt.orelse)
                     first, second = (False, True) if negated else (True, False)
-                    out.append(py.If(test=_is(_name(n), py.Constant(first)), body=nxt.body, orelse=[
-                        py.If(test=_is(_name(n), py.Constant(second)), body=nxt.orelse or [py.Pass()],
+                    out.append(py.If(test=P.is_(P.name(n), py.Constant(first)), body=nxt.body, orelse=[
+                        py.If(test=P.is_(P.name(n), py.Constant(second)), body=nxt.orelse or [py.Pass()],
                               orelse=[py.Expr(value=call)])]))
                     i += 2
                     continue

@@ -28,22 +28,9 @@ from engine.messages import msg
 from engine.lang import ast as A
 from engine.lang import values as V
 from engine.lang.check import Checked
-from engine.lang.compile import (
-    _GUARD_CLASS,
-    _assign,
-    _bool,
-    _call,
-    _check_budget,
-    _cls,
-    _Gen,
-    _is,
-    _is_bool,
-    _name,
-    _pure,
-    _raise,
-    _same_stmt,
-    _store,
-)
+from engine.lang import pyast as P
+from engine.lang import runtime as R
+from engine.lang.compile import ExpressionGen
 from engine.lang.types import Type
 
 __all__ = ["DATA_ERROR", "UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
@@ -129,7 +116,7 @@ class _Bailout(Exception):
     """Raised by optimistic code where the exact code would have to handle an error."""
 
 
-class _DecisionGen(_Gen):
+class _DecisionGen(ExpressionGen):
     """Generates ``def decide(rec, as_of)`` for a whole decision.
 
     Each rule's ``when``/``require`` runs in its own ``try``, so an error is that
@@ -174,14 +161,14 @@ class _DecisionGen(_Gen):
             body: list[py.stmt] = []
             result = self.expr(checked.node, body)
             if self.uses_cost:
-                body.insert(0, _assign(self.cost, py.Constant(V.MAX_COST)))
-                if not _pure(result):
-                    boolean = _is_bool(result)
+                body.insert(0, P.assign(self.cost, py.Constant(V.MAX_COST)))
+                if not P.pure(result):
+                    boolean = P.is_bool(result)
                     result = self.as_name(result, body)
                     if boolean:
-                        result = _bool(result)
-                if not (body and _same_stmt(body[-1], _check_budget(self.cost))):
-                    body.append(_check_budget(self.cost))
+                        result = P.mark_bool(result)
+                if not (body and P.same_stmt(body[-1], P.check_budget(self.cost))):
+                    body.append(P.check_budget(self.cost))
         finally:
             self.c, self.var_names, self.loop_depth, self.uses_cost, self.cost = saved
         out.extend(body)
@@ -216,10 +203,10 @@ class _DecisionGen(_Gen):
             result = self.unit(self.checked_value(key), stmts)
         finally:
             self.generating.discard(key)
-        stmts.append(_assign(var, result))
-        out.append(py.If(test=_is(_name(var), _name("_U")), body=stmts, orelse=[]))
+        stmts.append(P.assign(var, result))
+        out.append(py.If(test=P.is_(P.name(var), P.name("_U")), body=stmts, orelse=[]))
         # past the test, the variable holds the value: exactly a bool when the expression gives one
-        return _bool(_name(var)) if _is_bool(result) else _name(var)
+        return P.mark_bool(P.name(var)) if P.is_bool(result) else P.name(var)
 
     # -- fields read once
 
@@ -266,7 +253,7 @@ class _DecisionGen(_Gen):
                 names.append(var)
         if not names:
             return []
-        return [py.Assign(targets=[_store(v) for v in names], value=_name("_U"))]
+        return [py.Assign(targets=[P.store(v) for v in names], value=P.name("_U"))]
 
     # -- the function
 
@@ -306,13 +293,13 @@ class _DecisionGen(_Gen):
                   then: list[py.stmt], otherwise: list[py.stmt]) -> None:
         """Run ``then`` when the expression is true, ``otherwise`` when false; else raise not-bool."""
         e = self.unit(checked, out)
-        if _is_bool(e):
+        if P.is_bool(e):
             out.append(py.If(test=e, body=then, orelse=otherwise))
             return
         e = self.named(e, out)
-        out.append(py.If(test=_is(e, py.Constant(True)), body=then, orelse=[
-            py.If(test=_is(e, py.Constant(False)), body=otherwise,
-                  orelse=[_raise(_call("_notbool", py.Constant(what)))])]))
+        out.append(py.If(test=P.is_(e, py.Constant(True)), body=then, orelse=[
+            py.If(test=P.is_(e, py.Constant(False)), body=otherwise,
+                  orelse=[P.raise_(P.call("_notbool", py.Constant(what)))])]))
 
     def decide(self) -> Callable[..., Any]:
         self.count_reads()
@@ -320,87 +307,87 @@ class _DecisionGen(_Gen):
         body: list[py.stmt] = []
         if fast:
             # waivers and a date to find are left to the caller and the exact function
-            body.append(py.If(test=py.Compare(left=py.Constant("waivers"), ops=[py.In()], comparators=[_name("rec")]),
-                              body=[_raise(_name("_Bail"))], orelse=[]))
+            body.append(py.If(test=py.Compare(left=py.Constant("waivers"), ops=[py.In()], comparators=[P.name("rec")]),
+                              body=[P.raise_(P.name("_Bail"))], orelse=[]))
             find: list[py.stmt] = []
             if self.plan.as_of is not None:
                 day = self.named(self.unit(self.plan.as_of, find), find)
-                find.append(py.If(test=_is(_cls(day), _name("_date"), negate=True), body=[_raise(_name("_Bail"))],
+                find.append(py.If(test=P.is_(P.class_of(day), P.name("_date"), negate=True), body=[P.raise_(P.name("_Bail"))],
                                   orelse=[]))
-                find.append(_assign("as_of", day))
+                find.append(P.assign("as_of", day))
             else:
-                find.append(_assign("as_of", _call("_today")))
-            body.append(py.If(test=_is(_name("as_of"), py.Constant(None)), body=find, orelse=[]))
-        body.append(_assign("_failed", py.Constant(False)))
+                find.append(P.assign("as_of", P.call("_today")))
+            body.append(py.If(test=P.is_(P.name("as_of"), py.Constant(None)), body=find, orelse=[]))
+        body.append(P.assign("_failed", py.Constant(False)))
         if not fast:
-            body.append(_assign("_errored", py.Constant(False)))
-            body.append(_assign("_errs", py.Constant(None)))
+            body.append(P.assign("_errored", py.Constant(False)))
+            body.append(P.assign("_errs", py.Constant(None)))
         statuses = []
         for k, (rule_id, _locals, when, require, decisive) in enumerate(self.plan.rules):
             self.rule_id = rule_id
             s = f"_s{k}"
-            statuses.append(_name(s))
-            on_fail: list[py.stmt] = [_assign(s, _name("_FAIL"))]
+            statuses.append(P.name(s))
+            on_fail: list[py.stmt] = [P.assign(s, P.name("_FAIL"))]
             if decisive:
-                on_fail.append(_assign("_failed", py.Constant(True)))
+                on_fail.append(P.assign("_failed", py.Constant(True)))
             if k in self.plan.data_rules:
                 # a data check that does not hold: the rule's error (the optimistic code leaves it
                 # to the exact function, as every error); rules of kind ``rule`` are unchanged
-                on_fail = [_raise(_name("_Bail"))] if fast else [
-                    _assign(s, _name("_ERROR")), *([_assign("_errored", py.Constant(True))] if decisive else []),
-                    _assign("_errs", _call("_adderr", _name("_errs"), py.Constant(k), _name("_DATA")))]
+                on_fail = [P.raise_(P.name("_Bail"))] if fast else [
+                    P.assign(s, P.name("_ERROR")), *([P.assign("_errored", py.Constant(True))] if decisive else []),
+                    P.assign("_errs", P.call("_adderr", P.name("_errs"), py.Constant(k), P.name("_DATA")))]
             rule_body: list[py.stmt] = []
             if when is None:
-                self.status_of(require, "require", rule_body, [_assign(s, _name("_PASS"))], on_fail)
+                self.status_of(require, "require", rule_body, [P.assign(s, P.name("_PASS"))], on_fail)
             else:
                 req: list[py.stmt] = []
-                self.status_of(require, "require", req, [_assign(s, _name("_PASS"))], on_fail)
-                self.status_of(when, "when", rule_body, req, [_assign(s, _name("_NA"))])
+                self.status_of(require, "require", req, [P.assign(s, P.name("_PASS"))], on_fail)
+                self.status_of(when, "when", rule_body, req, [P.assign(s, P.name("_NA"))])
             if fast:
                 body.extend(rule_body)
                 continue
-            on_error: list[py.stmt] = [_assign(s, _name("_ERROR"))]
+            on_error: list[py.stmt] = [P.assign(s, P.name("_ERROR"))]
             if decisive:
-                on_error.append(_assign("_errored", py.Constant(True)))
-            on_error.append(_assign("_errs", _call("_adderr", _name("_errs"), py.Constant(k), _name("_e"))))
-            body.append(py.Try(body=rule_body, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e",
+                on_error.append(P.assign("_errored", py.Constant(True)))
+            on_error.append(P.assign("_errs", P.call("_adderr", P.name("_errs"), py.Constant(k), P.name("_e"))))
+            body.append(py.Try(body=rule_body, handlers=[py.ExceptHandler(type=P.name("_Exc"), name="_e",
                                                                           body=on_error)],
                                orelse=[], finalbody=[]))
         self.rule_id = ""
         if fast:
-            body.append(_assign("_outcome", py.IfExp(test=_name("_failed"), body=_name("_OFAIL"),
-                                                     orelse=_name("_OPASS"))))
+            body.append(P.assign("_outcome", py.IfExp(test=P.name("_failed"), body=P.name("_OFAIL"),
+                                                     orelse=P.name("_OPASS"))))
         else:
-            body.append(_assign("_outcome", py.IfExp(test=_name("_failed"), body=_name("_OFAIL"), orelse=py.IfExp(
-                test=_name("_errored"), body=_name("_OINDET"), orelse=_name("_OPASS")))))
-            body.append(_assign("_oerrs", py.Constant(None)))
-        body.append(_assign("_outs", py.Dict(keys=[], values=[])))
+            body.append(P.assign("_outcome", py.IfExp(test=P.name("_failed"), body=P.name("_OFAIL"), orelse=py.IfExp(
+                test=P.name("_errored"), body=P.name("_OINDET"), orelse=P.name("_OPASS")))))
+            body.append(P.assign("_oerrs", py.Constant(None)))
+        body.append(P.assign("_outs", py.Dict(keys=[], values=[])))
         for name, value, when in self.plan.outputs:
             stmts: list[py.stmt] = []
             store: list[py.stmt] = []
             v = self.unit(value, store)
-            store.append(py.Assign(targets=[py.Subscript(value=_name("_outs"), slice=py.Constant(name),
+            store.append(py.Assign(targets=[py.Subscript(value=P.name("_outs"), slice=py.Constant(name),
                                                          ctx=py.Store())], value=v))
             if when is None:
                 stmts.extend(store)
             else:
                 w = self.unit(when, stmts)
-                test = w if _is_bool(w) else _is(self.named(w, stmts), py.Constant(True))
+                test = w if P.is_bool(w) else P.is_(self.named(w, stmts), py.Constant(True))
                 stmts.append(py.If(test=test, body=store, orelse=[]))
             if fast:
                 body.extend(stmts)
                 continue
-            body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name="_e", body=[
-                _assign("_oerrs", _call("_adderr", _name("_oerrs"), py.Constant(name), _name("_e")))])],
+            body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name="_e", body=[
+                P.assign("_oerrs", P.call("_adderr", P.name("_oerrs"), py.Constant(name), P.name("_e")))])],
                 orelse=[], finalbody=[]))
         cached = [*self.value_vars.values(), *(v for k, v in self.read_vars.items() if k[0] == "rec")]
         if cached:
-            body.insert(0, py.Assign(targets=[_store(v) for v in cached], value=_name("_U")))
+            body.insert(0, py.Assign(targets=[P.store(v) for v in cached], value=P.name("_U")))
         body.append(py.Return(value=py.Tuple(elts=[
-            py.Tuple(elts=statuses, ctx=py.Load()), py.Constant(None) if fast else _name("_errs"),
-            py.Tuple(elts=[_name(v) for v in self.value_vars.values()], ctx=py.Load()),
-            _name("_outcome"), _name("_outs"), *([py.Constant(None), _name("as_of"), py.Constant(None)] if fast else
-                                                 [_name("_oerrs")])], ctx=py.Load())))
+            py.Tuple(elts=statuses, ctx=py.Load()), py.Constant(None) if fast else P.name("_errs"),
+            py.Tuple(elts=[P.name(v) for v in self.value_vars.values()], ctx=py.Load()),
+            P.name("_outcome"), P.name("_outs"), *([py.Constant(None), P.name("as_of"), py.Constant(None)] if fast else
+                                                 [P.name("_oerrs")])], ctx=py.Load())))
         return self.define("decide_fast" if fast else "decide", ("rec", "as_of"), body, "<decision>")
 
     def value_keys(self) -> tuple[tuple[str, ...], ...]:
@@ -507,7 +494,7 @@ class _TraceGen(_DecisionGen):
         if kind == "const":
             return self.const(tuple(what) if isinstance(what, list) else what), None
         if kind == "as_of":
-            return _name("as_of"), Type("date")
+            return P.name("as_of"), Type("date")
         c = self.checked_value(what)
         if what in self.single_paths:
             return self.unit(c, out), c.type_of(c.node)
@@ -518,19 +505,19 @@ class _TraceGen(_DecisionGen):
         the value is exactly a bool)."""
         kind = t.kind if t is not None and not t.nullable else ""
         if self.raw:
-            general = _encoded(_call("_jt", x))
+            general = _encoded(P.call("_jt", x))
             if boolean:
                 return py.IfExp(test=x, body=py.Constant(b"true"), orelse=py.Constant(b"false"))
             if kind == "string":
-                return py.IfExp(test=_is(_cls(x), _name("str")), body=_encoded(_call("_es", x)), orelse=general)
+                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=_encoded(P.call("_es", x)), orelse=general)
             if kind == "int":
-                return py.IfExp(test=_is(_cls(x), _name("int")),
+                return py.IfExp(test=P.is_(P.class_of(x), P.name("int")),
                                 body=py.BinOp(left=py.Constant(b"%d"), op=py.Mod(), right=x), orelse=general)
             if kind == "bool":
-                return py.IfExp(test=_is(x, py.Constant(True)), body=py.Constant(b"true"), orelse=py.IfExp(
-                    test=_is(x, py.Constant(False)), body=py.Constant(b"false"), orelse=general))
+                return py.IfExp(test=P.is_(x, py.Constant(True)), body=py.Constant(b"true"), orelse=py.IfExp(
+                    test=P.is_(x, py.Constant(False)), body=py.Constant(b"false"), orelse=general))
             if kind == "list":
-                return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+                return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
                                                                    py.UnaryOp(op=py.Not(), operand=x)]),
                                 body=py.Constant(b"[]"), orelse=general)
             return general
@@ -538,24 +525,24 @@ class _TraceGen(_DecisionGen):
             return py.IfExp(test=x, body=py.Constant("true"), orelse=py.Constant("false")) if self.text else x
         if self.text:
             if kind == "string":
-                return py.IfExp(test=_is(_cls(x), _name("str")), body=_call("_es", x), orelse=_call("_jt", x))
+                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=P.call("_es", x), orelse=P.call("_jt", x))
             if kind == "int":
-                return py.IfExp(test=_is(_cls(x), _name("int")), body=_call("_ir", x), orelse=_call("_jt", x))
+                return py.IfExp(test=P.is_(P.class_of(x), P.name("int")), body=P.call("_ir", x), orelse=P.call("_jt", x))
             if kind == "bool":
-                return py.IfExp(test=_is(x, py.Constant(True)), body=py.Constant("true"), orelse=py.IfExp(
-                    test=_is(x, py.Constant(False)), body=py.Constant("false"), orelse=_call("_jt", x)))
+                return py.IfExp(test=P.is_(x, py.Constant(True)), body=py.Constant("true"), orelse=py.IfExp(
+                    test=P.is_(x, py.Constant(False)), body=py.Constant("false"), orelse=P.call("_jt", x)))
             if kind == "list":  # often empty
-                return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+                return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
                                                                    py.UnaryOp(op=py.Not(), operand=x)]),
-                                body=py.Constant("[]"), orelse=_call("_jt", x))
-            return _call("_jt", x)
+                                body=py.Constant("[]"), orelse=P.call("_jt", x))
+            return P.call("_jt", x)
         if kind in ("string", "int", "bool"):
-            return py.IfExp(test=_is(_cls(x), _name(_GUARD_CLASS[kind])), body=x, orelse=_call("_tjv", x))
+            return py.IfExp(test=P.is_(P.class_of(x), P.name(P.GUARD_CLASS[kind])), body=x, orelse=P.call("_tjv", x))
         if kind == "list":  # often empty: a new empty list, as ``to_json_value`` makes
-            return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(x), _name("list")),
+            return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
                                                                py.UnaryOp(op=py.Not(), operand=x)]),
-                            body=py.List(elts=[], ctx=py.Load()), orelse=_call("_tjv", x))
-        return _call("_tjv", x)
+                            body=py.List(elts=[], ctx=py.Load()), orelse=P.call("_tjv", x))
+        return P.call("_tjv", x)
 
     def fill(self, template: tuple[Any, ...], slots: dict[str, tuple[str, Type | None, bool]], lang: str
              ) -> py.expr:
@@ -571,16 +558,16 @@ class _TraceGen(_DecisionGen):
                 parts.append(py.Constant("?"))
                 continue
             x, t, boolean = slot
-            general = py.IfExp(test=_is(_name(x), _name("_MISS")), body=py.Constant("?"),
-                               orelse=_call("_fv", _name(x), py.Constant(lang)))
+            general = py.IfExp(test=P.is_(P.name(x), P.name("_MISS")), body=py.Constant("?"),
+                               orelse=P.call("_fv", P.name(x), py.Constant(lang)))
             if boolean:
                 yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
-                value: py.expr = py.IfExp(test=_is(_name(x), py.Constant(True)), body=py.Constant(yes), orelse=py.IfExp(
-                    test=_is(_name(x), py.Constant(False)), body=py.Constant(no), orelse=general))
+                value: py.expr = py.IfExp(test=P.is_(P.name(x), py.Constant(True)), body=py.Constant(yes), orelse=py.IfExp(
+                    test=P.is_(P.name(x), py.Constant(False)), body=py.Constant(no), orelse=general))
             elif t is not None and t.kind == "int" and not t.nullable:
-                value = py.IfExp(test=_is(_cls(_name(x)), _name("int")), body=_call("_ir", _name(x)), orelse=general)
+                value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("int")), body=P.call("_ir", P.name(x)), orelse=general)
             else:
-                value = py.IfExp(test=_is(_cls(_name(x)), _name("str")), body=_name(x), orelse=general)
+                value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("str")), body=P.name(x), orelse=general)
             parts.append(py.FormattedValue(value=value, conversion=-1, format_spec=None))
         return py.JoinedStr(values=parts) if parts else py.Constant("")
 
@@ -590,15 +577,15 @@ class _TraceGen(_DecisionGen):
         of the class its type names makes the key unhashable (``_NOKEY``): not remembered."""
         kind = t.kind if t is not None and not t.nullable else ""
         if boolean:
-            return _name(x)
+            return P.name(x)
         if kind == "list":  # often empty: ``()`` (no other value's part is an empty tuple)
-            return py.IfExp(test=py.BoolOp(op=py.And(), values=[_is(_cls(_name(x)), _name("list")),
-                                                               py.UnaryOp(op=py.Not(), operand=_name(x))]),
-                            body=py.Tuple(elts=[], ctx=py.Load()), orelse=_call("_mk", _name(x)))
+            return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(P.name(x)), P.name("list")),
+                                                               py.UnaryOp(op=py.Not(), operand=P.name(x))]),
+                            body=py.Tuple(elts=[], ctx=py.Load()), orelse=P.call("_mk", P.name(x)))
         cls = {"string": "str", "int": "int", "bool": "bool", "date": "_date"}.get(kind)
         if cls is None:
-            return _call("_mk", _name(x))
-        return py.IfExp(test=_is(_cls(_name(x)), _name(cls)), body=_name(x), orelse=_name("_NOKEY"))
+            return P.call("_mk", P.name(x))
+        return py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name(cls)), body=P.name(x), orelse=P.name("_NOKEY"))
 
     def memo(self, k: int, s: str, xs: list[tuple[str, str, Type | None, bool]], shows_more: bool,
              compute: list[py.stmt]) -> list[py.stmt]:
@@ -608,26 +595,26 @@ class _TraceGen(_DecisionGen):
         (``shows_more``), a value that is not a plain scalar or a list of strings and dates."""
         r, memo, key = f"_r{k}", f"_memo{k}", f"_key{k}"
         self.g[memo] = {}
-        test: py.expr = py.UnaryOp(op=py.Not(), operand=_name("_bad"))
+        test: py.expr = py.UnaryOp(op=py.Not(), operand=P.name("_bad"))
         if shows_more:
-            test = py.BoolOp(op=py.And(), values=[test, _is(_name(s), _name("_FAIL"), negate=True)])
-        parts = [_name(s), _name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
-        remember = [py.If(test=py.Compare(left=_call("_len", _name(memo)), ops=[py.GtE()],
+            test = py.BoolOp(op=py.And(), values=[test, P.is_(P.name(s), P.name("_FAIL"), negate=True)])
+        parts = [P.name(s), P.name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
+        remember = [py.If(test=py.Compare(left=P.call("_len", P.name(memo)), ops=[py.GtE()],
                                           comparators=[py.Constant(MEMO_SIZE)]),
-                          body=[py.Expr(value=py.Call(func=py.Attribute(value=_name(memo), attr="clear",
+                          body=[py.Expr(value=py.Call(func=py.Attribute(value=P.name(memo), attr="clear",
                                                                         ctx=py.Load()), args=[], keywords=[]))],
                           orelse=[]),
-                    py.Assign(targets=[py.Subscript(value=_name(memo), slice=_name(key), ctx=py.Store())],
-                              value=_name(r))]
+                    py.Assign(targets=[py.Subscript(value=P.name(memo), slice=P.name(key), ctx=py.Store())],
+                              value=P.name(r))]
         return [
-            _assign(key, py.IfExp(test=test, body=py.Tuple(elts=parts, ctx=py.Load()), orelse=py.Constant(None))),
-            py.Try(body=[_assign(r, py.Call(func=py.Attribute(value=_name(memo), attr="get", ctx=py.Load()),
-                                            args=[_name(key)], keywords=[]))],
-                   handlers=[py.ExceptHandler(type=_name("_TypeError"), name=None, body=[
-                       py.Assign(targets=[_store(r), _store(key)], value=py.Constant(None))])],
+            P.assign(key, py.IfExp(test=test, body=py.Tuple(elts=parts, ctx=py.Load()), orelse=py.Constant(None))),
+            py.Try(body=[P.assign(r, py.Call(func=py.Attribute(value=P.name(memo), attr="get", ctx=py.Load()),
+                                            args=[P.name(key)], keywords=[]))],
+                   handlers=[py.ExceptHandler(type=P.name("_TypeError"), name=None, body=[
+                       py.Assign(targets=[P.store(r), P.store(key)], value=py.Constant(None))])],
                    orelse=[], finalbody=[]),
-            py.If(test=_is(_name(r), py.Constant(None)), body=[
-                *compute, py.If(test=_is(_name(key), py.Constant(None), negate=True), body=remember, orelse=[])],
+            py.If(test=P.is_(P.name(r), py.Constant(None)), body=[
+                *compute, py.If(test=P.is_(P.name(key), py.Constant(None), negate=True), body=remember, orelse=[])],
                 orelse=[]),
         ]
 
@@ -642,11 +629,11 @@ class _TraceGen(_DecisionGen):
                 if entry[0] == "key":
                     uses[entry[1]] = uses.get(entry[1], 0) + 1
         self.single_paths = {k for k, n in uses.items() if isinstance(k, tuple) and k[0] == "path" and n == 1}
-        body: list[py.stmt] = [_assign("_bad", py.Constant(False))]
+        body: list[py.stmt] = [P.assign("_bad", py.Constant(False))]
         statuses = [f"_st{k}" for k in range(len(rules))]
         if statuses:
-            body.append(py.Assign(targets=[py.Tuple(elts=[_store(x) for x in statuses], ctx=py.Store())],
-                                  value=_name("st")))
+            body.append(py.Assign(targets=[py.Tuple(elts=[P.store(x) for x in statuses], ctx=py.Store())],
+                                  value=P.name("st")))
         pieces: list[py.expr] = [py.Constant("[")]
         dicts: list[py.expr] = []
         for k, ((seen, extra), (prefix, head, severity)) in enumerate(zip(rules, heads)):
@@ -657,10 +644,10 @@ class _TraceGen(_DecisionGen):
                 self.n += 1
                 stmts: list[py.stmt] = []
                 e, t = self.source(entry, stmts)
-                stmts.append(_assign(x, e))
-                body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name=None, body=[
-                    _assign(x, _name("_MISS")), _assign("_bad", py.Constant(True))])], orelse=[], finalbody=[]))
-                xs.append((name, x, t, _is_bool(e)))
+                stmts.append(P.assign(x, e))
+                body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name=None, body=[
+                    P.assign(x, P.name("_MISS")), P.assign("_bad", py.Constant(True))])], orelse=[], finalbody=[]))
+                xs.append((name, x, t, P.is_bool(e)))
             s = statuses[k]
             m = f"_m{k}"
             mark = len(body)
@@ -676,59 +663,59 @@ class _TraceGen(_DecisionGen):
                 self.n += 1
                 stmts = []
                 e, t = self.source(entry, stmts)
-                stmts.append(_assign(x, e))
-                msg.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=_name("_Exc"), name=None,
-                                                                         body=[_assign(x, _name("_MISS"))])],
+                stmts.append(P.assign(x, e))
+                msg.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name=None,
+                                                                         body=[P.assign(x, P.name("_MISS"))])],
                                   orelse=[], finalbody=[]))
-                slots[name] = (x, t, _is_bool(e))
+                slots[name] = (x, t, P.is_bool(e))
             filled = [self.fill(tpl, slots, lang) for tpl, lang in zip(templates[k], ("zh", "en"))]
-            message: py.expr = py.IfExp(test=py.Compare(left=_name("lang"), ops=[py.Eq()],
+            message: py.expr = py.IfExp(test=py.Compare(left=P.name("lang"), ops=[py.Eq()],
                                                          comparators=[py.Constant("zh")]),
                                         body=filled[0], orelse=filled[1])
-            encoded = _call("_es", message)
-            msg.append(_assign(m, (_encoded(encoded) if self.raw else encoded) if text else message))
+            encoded = P.call("_es", message)
+            msg.append(P.assign(m, (_encoded(encoded) if self.raw else encoded) if text else message))
             null: Any = (b"null" if self.raw else "null") if text else None
-            body.append(py.If(test=_is(_name(s), _name("_FAIL")), body=msg,
-                              orelse=[_assign(m, py.Constant(null))]))
+            body.append(py.If(test=P.is_(P.name(s), P.name("_FAIL")), body=msg,
+                              orelse=[P.assign(m, py.Constant(null))]))
             # the values: all there (the common case) in one expression, else the general helper
             v = f"_v{k}"
-            pairs = [py.Tuple(elts=[py.Constant(n), _name(x)], ctx=py.Load()) for n, x, _t, _b in xs]
+            pairs = [py.Tuple(elts=[py.Constant(n), P.name(x)], ctx=py.Load()) for n, x, _t, _b in xs]
             if self.raw:
                 pieces_b: list[py.expr] = []
                 for i, (name, x, t, b) in enumerate(xs):
                     key = ("{" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "
-                    pieces_b += [py.Constant(key.encode("utf-8")), self.encode(_name(x), t, b)]
+                    pieces_b += [py.Constant(key.encode("utf-8")), self.encode(P.name(x), t, b)]
                 pieces_b.append(py.Constant(b"}"))
                 # the pieces, joined with the whole line at the end
                 whole: py.expr = py.Tuple(elts=pieces_b if xs else [py.Constant(b"{}")], ctx=py.Load())
-                general = py.Tuple(elts=[_encoded(_call("_vtext", *pairs))], ctx=py.Load())
+                general = py.Tuple(elts=[_encoded(P.call("_vtext", *pairs))], ctx=py.Load())
             elif text:
                 parts: list[py.expr] = [py.Constant("{")]
                 for i, (name, x, t, b) in enumerate(xs):
                     parts.append(py.Constant(("" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "))
-                    parts.append(py.FormattedValue(value=self.encode(_name(x), t, b), conversion=-1, format_spec=None))
+                    parts.append(py.FormattedValue(value=self.encode(P.name(x), t, b), conversion=-1, format_spec=None))
                 parts.append(py.Constant("}"))
                 whole = py.JoinedStr(values=parts)
-                general = _call("_vtext", *pairs)
+                general = P.call("_vtext", *pairs)
             else:
                 whole = py.Dict(keys=[py.Constant(n) for n, _x, _t, _b in xs],
-                                values=[self.encode(_name(x), t, b) for _n, x, t, b in xs])
-                general = _call("_vdict", *pairs)
+                                values=[self.encode(P.name(x), t, b) for _n, x, t, b in xs])
+                general = P.call("_vdict", *pairs)
             if xs:
-                body.append(py.If(test=_name("_bad"), body=[_assign(v, general), _assign("_bad", py.Constant(False))],
-                                  orelse=[_assign(v, whole)]))
+                body.append(py.If(test=P.name("_bad"), body=[P.assign(v, general), P.assign("_bad", py.Constant(False))],
+                                  orelse=[P.assign(v, whole)]))
             else:
-                body.append(_assign(v, whole))
-            status = py.Subscript(value=_name(("_STB" if self.raw else "_STT") if text else "_STV"), slice=_name(s),
+                body.append(P.assign(v, whole))
+            status = py.Subscript(value=P.name(("_STB" if self.raw else "_STT") if text else "_STV"), slice=P.name(s),
                                   ctx=py.Load())
             if self.raw:
                 # the rule's whole JSON object, remembered by what it is made of (see ``memo_key``)
                 r = f"_r{k}"
-                made = _assign(r, _join_bytes([
+                made = P.assign(r, _join_bytes([
                     py.Constant(((", " if k else "") + prefix).encode("utf-8")), status,
                     py.Constant((", \"severity\": " + _json.dumps(severity, ensure_ascii=False)
                                  + ", \"message\": ").encode("utf-8")),
-                    _name(m), py.Constant(b", \"values\": "), py.Starred(value=_name(v), ctx=py.Load()),
+                    P.name(m), py.Constant(b", \"values\": "), py.Starred(value=P.name(v), ctx=py.Load()),
                     py.Constant(b"}")]))
                 computed = body[mark:]
                 del body[mark:]
@@ -736,18 +723,18 @@ class _TraceGen(_DecisionGen):
                 shows_more = any(name not in {n for n, *_ in xs} for name, entry in extra
                                  if name in wanted and entry[0] != "const")
                 body.extend(self.memo(k, s, xs, shows_more, [*computed, made]))
-                pieces.append(_name(r))
+                pieces.append(P.name(r))
             elif text:
                 pieces.extend([
                     py.Constant((", " if k else "") + prefix),
                     py.FormattedValue(value=status, conversion=-1, format_spec=None),
                     py.Constant(", \"severity\": " + _json.dumps(severity, ensure_ascii=False) + ", \"message\": "),
-                    py.FormattedValue(value=_name(m), conversion=-1, format_spec=None),
-                    py.Constant(", \"values\": "), py.FormattedValue(value=_name(v), conversion=-1, format_spec=None),
+                    py.FormattedValue(value=P.name(m), conversion=-1, format_spec=None),
+                    py.Constant(", \"values\": "), py.FormattedValue(value=P.name(v), conversion=-1, format_spec=None),
                     py.Constant("}")])
             else:
                 keys = [*head, "status", "severity", "message", "values"]
-                values = [self.const(x) for x in head.values()] + [status, py.Constant(severity), _name(m), _name(v)]
+                values = [self.const(x) for x in head.values()] + [status, py.Constant(severity), P.name(m), P.name(v)]
                 dicts.append(py.Dict(keys=[py.Constant(key) for key in keys], values=values))
         self.rule_id = ""
         if self.raw:
@@ -762,12 +749,12 @@ class _TraceGen(_DecisionGen):
         head_stmts: list[py.stmt] = []
         given = list(self.value_vars.values())[:self.given]
         if given:
-            head_stmts.append(py.Assign(targets=[py.Tuple(elts=[_store(v) for v in given], ctx=py.Store())],
-                                        value=_name("nv")))
+            head_stmts.append(py.Assign(targets=[py.Tuple(elts=[P.store(v) for v in given], ctx=py.Store())],
+                                        value=P.name("nv")))
         unset = [*list(self.value_vars.values())[self.given:], *(v for k, v in self.read_vars.items()
                                                                  if k[0] == "rec")]
         if unset:
-            head_stmts.append(py.Assign(targets=[_store(v) for v in unset], value=_name("_U")))
+            head_stmts.append(py.Assign(targets=[P.store(v) for v in unset], value=P.name("_U")))
         return self.define("trace", ("rec", "as_of", "nv", "st", "lang"), head_stmts + body, "<trace>", fuse=False)
 
 
@@ -802,7 +789,7 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
     from engine.model import Status
 
     gen = _TraceGen(fns, paths, mode)
-    gen.g.update({"_U": UNSET, "_MISS": _MISSING_VALUE, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
+    gen.g.update({"_U": UNSET, "_MISS": R.MISSING, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
                   "_STT": {s: _json.dumps(s.value) for s in Status}, "_STV": {s: s.value for s in Status},
                   "_STB": {s: _json.dumps(s.value).encode() for s in Status},
                   "_es": _encode_string, "_ir": int.__repr__, "_mk": _memo_key, "_NOKEY": _NOKEY, "_TypeError": TypeError,
@@ -812,8 +799,6 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
     except Exception:  # noqa: BLE001 - reports then build each rule's JSON the general way
         return None
 
-
-_MISSING_VALUE: Any = object()
 
 MEMO_SIZE = 1024  # rule JSON objects remembered per rule, a few hundred bytes each (starts again when full)
 

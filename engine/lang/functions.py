@@ -122,7 +122,7 @@ class FunctionTable:
 # -- implementations ---------------------------------------------------------------
 
 
-def _size(v: Any) -> int:
+def size(v: Any) -> int:
     if isinstance(v, (str, bytes, list, tuple, dict)):
         return len(v)
     fail_no_overload("size", v)
@@ -222,11 +222,11 @@ def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
     return best
 
 
-def _max(*args: Any) -> Any:
+def maximum(*args: Any) -> Any:
     return _extreme("max", 1, args)
 
 
-def _min(*args: Any) -> Any:
+def minimum(*args: Any) -> Any:
     return _extreme("min", -1, args)
 
 
@@ -559,7 +559,7 @@ def _accessor_spec(name: str) -> FunctionSpec:
 
 STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec("size", "number of elements of a list or map, characters of a string, bytes of bytes",
-          Overload((DYN,), I, _size, member=True)),
+          Overload((DYN,), I, size, member=True)),
     _spec("date", "the date written as an ISO string `YYYY-MM-DD`",
           Overload((S,), D, _date), Overload((D,), D, _date)),
     _spec("years_after", "same month and day n years later (29 Feb -> 28 Feb in a common year)",
@@ -579,9 +579,9 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
           Overload((D,), I, _date_part("month", lambda d: d.month), member=True)),
     _spec("day", "the day of the month of a date",
           Overload((D,), I, _date_part("day", lambda d: d.day), member=True)),
-    _spec("max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, _max, variadic=True),
+    _spec("max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, maximum, variadic=True),
           scans=True),
-    _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, _min, variadic=True),
+    _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, minimum, variadic=True),
           scans=True),
     _spec("distinct", "the list without repeated elements (equal by `==`), in the order they first occur",
           Overload((T.LIST_DYN,), T.LIST_DYN, _distinct, member=True), scans=True),

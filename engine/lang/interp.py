@@ -28,7 +28,16 @@ from typing import Any, Callable
 from engine.lang import ast as A
 from engine.lang import values as V
 from engine.lang.check import Checked
-from engine.lang.compile import SCALAR_KINDS, CompiledFn, _dispatcher, _freeze, is_constant
+from engine.lang.runtime import (
+    SCALAR_KINDS,
+    CompiledFn,
+    dispatcher,
+    dotted,
+    freeze,
+    is_constant,
+    macro_error,
+    operands,
+)
 from engine.lang.types import Type
 
 __all__ = ["interpret_condition"]
@@ -101,9 +110,7 @@ class _Walker:
     def ev_Ident(self, node: A.Node, env: _Env) -> Any:
         resolved = self.c.idents.get(id(node))
         if resolved is None:
-            from engine.lang.compile import _dotted
-
-            V.unknown_name(getattr(node, "name", None) or _dotted(node))
+            V.unknown_name(getattr(node, "name", None) or dotted(node))
         kind, name = resolved
         if kind == "record":
             return env.rec
@@ -150,7 +157,7 @@ class _Walker:
             V.select(o, node.field, path)
         ft = self.t(node)
         if ft.has_default:
-            value = o.get(node.field, _freeze(ft.default))
+            value = o.get(node.field, freeze(ft.default))
         elif node.field in o:
             value = o[node.field]
         else:
@@ -209,7 +216,7 @@ class _Walker:
     def logic(self, node: A.Binary, env: _Env) -> Any:
         absorbing = node.op == "||"
         err: Any = None
-        for operand in _operands(node, node.op):
+        for operand in operands(node, node.op):
             try:
                 v = self.ev(operand, env)
             except Exception as e:  # noqa: BLE001 - errors are values here
@@ -219,7 +226,7 @@ class _Walker:
             if v is not (not absorbing) and err is None:
                 err = v
         if err is not None:
-            raise _macro_error(err, node.op)
+            raise macro_error(err, node.op)
         return not absorbing
 
     def ev_Conditional(self, node: A.Conditional, env: _Env) -> Any:
@@ -235,7 +242,7 @@ class _Walker:
         values = [self.ev(a, env) for a in args]
         overload = self.c.overloads.get(id(node))
         spec = self.c.functions.get(node.function.lstrip(".")) if self.c.functions is not None else None
-        impl = overload.impl if overload is not None else _dispatcher(node, spec)
+        impl = overload.impl if overload is not None else dispatcher(node, spec)
         if spec is not None and spec.scans:
             for a, v in zip(args, values):
                 self.scan(a, v, env)
@@ -277,7 +284,7 @@ class _Walker:
                 if p is not (not stop) and err is None:
                     err = p
             if err is not None:
-                raise _macro_error(err, macro)
+                raise macro_error(err, macro)
             return not stop
         count = 0
         out: list[Any] = []
@@ -314,18 +321,6 @@ class _Walker:
         env.cost -= 1
         if env.cost < 0:
             raise V.cost_limit()
-
-
-def _operands(node: A.Node, op: str) -> list[A.Node]:
-    from engine.lang.compile import _chain
-
-    return _chain(node, op)
-
-
-def _macro_error(err: Any, macro: str) -> Exception:
-    if isinstance(err, BaseException):
-        return V.wrap_error(err)
-    return V.no_overload(macro, err)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import EvalError
-from engine.lang.functions import _max, _min, _to_int, full_years, months_after, years_after
+from engine.lang.functions import _to_int, full_years, maximum, minimum, months_after, years_after
 
 D = dt.date
 
@@ -67,12 +67,12 @@ def test_months_after(day: dt.date, n: int, expected: dt.date) -> None:
 
 
 def test_max_and_min_of_lists_and_arguments() -> None:
-    assert _max([D(2025, 1, 1), D(2027, 1, 1), D(2026, 1, 1)]) == D(2027, 1, 1)
-    assert _min(3, 1, 2) == 1
+    assert maximum([D(2025, 1, 1), D(2027, 1, 1), D(2026, 1, 1)]) == D(2027, 1, 1)
+    assert minimum(3, 1, 2) == 1
     with pytest.raises(EvalError, match="empty"):
-        _max([])
+        maximum([])
     with pytest.raises(EvalError):
-        _max([1, "a"])
+        maximum([1, "a"])
 
 
 def test_int_conversion_range() -> None:
