@@ -238,10 +238,10 @@ def _xlsx_header_only(path: Path) -> None:
     ("name", "content", "detail"),
     [
         ("empty.jsonl", "", "holds no records"),
-        ("blank.jsonl", "\n  \n\n", "holds no records, only 3 blank lines"),
+        ("blank.jsonl", "\n  \n\n", "holds no records, only blank lines (3)"),
         ("empty.json", "[]", "holds no records"),
         ("header.csv", "id,birth_date,application_date\n", "holds no records"),
-        ("blank.csv", "id,birth_date,application_date\n,,\n\n", "holds no records, only 2 blank lines"),
+        ("blank.csv", "id,birth_date,application_date\n,,\n\n", "holds no records, only blank lines (2)"),
         ("header.xlsx", _xlsx_header_only, "holds no records"),
     ],
     ids=["empty", "blank-lines", "empty-array", "csv-header-only", "csv-blank-rows", "xlsx-header-only"],
