@@ -15,7 +15,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaError
 from engine.messages import Text, listing, msg, os_reason
@@ -33,7 +33,7 @@ from engine.schemas import record_schema, validate_rulebook
 from engine.source import Source, Span, scalar_offset_map
 from engine.yamlload import Loaded, load_yaml
 
-__all__ = ["build_rulebook", "default_functions"]
+__all__ = ["build_rulebook", "default_calendars", "default_functions"]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
@@ -432,9 +432,23 @@ def _broken(rec: Any, as_of: Any, ctx: Any) -> Any:
     raise AssertionError("a rulebook with errors was evaluated")
 
 
-def build_rulebook(source: Source, *, base_dir: Path | None = None,
-                   functions: FunctionTable | None = None) -> CompiledRulebook:
+def default_calendars() -> dict[str, Any]:
+    """The working-day calendars every plugin registered (``CN`` is the built-in plugin's), with the
+    year arrangements given to them."""
+    from engine.pluginmanager import get_plugin_manager
+
+    return dict(get_plugin_manager().calendars())
+
+
+def build_rulebook(source: Source, *, base_dir: Path | None = None, functions: FunctionTable | None = None,
+                   calendars: Mapping[str, Any] | None = None) -> CompiledRulebook:
     """Run every stage on a rulebook's text.
+
+    What the rulebook uses from the plugins is resolved here and handed down: the function table
+    (``functions``, default the plugins') and the working-day calendars (``calendars``, name ->
+    calendar, default the plugins'), to which the working-day functions are bound. The compiled
+    rulebook carries both (``CompiledRulebook.functions``, ``.calendars``): evaluating it reads no
+    process-wide state, so loading a plugin later does not change its answers.
 
     Raises:
         YamlError, SchemaError, ConditionSyntaxError, CheckError: with positioned diagnostics.
@@ -444,7 +458,11 @@ def build_rulebook(source: Source, *, base_dir: Path | None = None,
     if diagnostics:
         raise SchemaError(diagnostics)
     book = rulebook_from_data(loaded.data)
-    return _Builder(book, source, loaded, base_dir, functions or default_functions()).build()
+    cals = dict(calendars) if calendars is not None else default_calendars()
+    table = (functions or default_functions()).with_calendars(cals)
+    compiled = _Builder(book, source, loaded, base_dir, table).build()
+    compiled.functions, compiled.calendars = table, cals
+    return compiled
 
 
 def display_name(path: Path) -> str:

@@ -1028,6 +1028,9 @@ class CompiledRulebook:
         self.source = source
         self.decisions = decisions
         self.warnings = warnings or []
+        # what it was built with (set by ``build_rulebook``): its functions, its calendars by name
+        self.functions: Any = None
+        self.calendars: dict[str, Any] = {}
 
     @property
     def id(self) -> str:

@@ -32,7 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from engine.calendars import CalendarRangeError, CalendarUnknownError, DateRange
 from engine.errors import EvalError
@@ -118,6 +118,13 @@ class FunctionTable:
     def names(self) -> list[str]:
         return sorted(self._specs)
 
+    def with_calendars(self, calendars: Mapping[str, Any]) -> FunctionTable:
+        """This table with the working-day functions bound to ``calendars`` (name -> calendar)."""
+        table = FunctionTable(self._specs.values())
+        for spec in calendar_functions(calendars):
+            table.add(spec)
+        return table
+
 
 # -- implementations ---------------------------------------------------------------
 
@@ -177,38 +184,70 @@ def _date(s: Any) -> _dt.date:
     return to_date(s)
 
 
-def _working_days_after(d: _dt.date, n: int, calendar: str = "CN") -> _dt.date | DateRange:
+def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``working_days_after`` and ``is_working_day`` on the calendars ``lookup(name)`` gives
+    (``KeyError`` for a name it does not know)."""
+
+    def working_days_after(d: _dt.date, n: int, calendar: str = "CN") -> _dt.date | DateRange:
+        try:
+            cal = lookup(calendar)
+        except KeyError:
+            raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
+        try:
+            return cal.working_days_after(to_date(d), n)  # type: ignore[no-any-return]
+        except CalendarUnknownError as e:
+            raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
+        except CalendarRangeError as e:
+            raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
+        except ValueError as e:
+            from engine.calendars import MAX_WORKING_DAYS
+
+            if not 0 <= n <= MAX_WORKING_DAYS:
+                raise EvalError("eval.bad-argument", msg("eval.bad-argument:working-days",
+                                                         limit=MAX_WORKING_DAYS)) from None
+            raise EvalError("eval.bad-argument", Text(str(e), f"`{e}`")) from None  # a plugin calendar's own words
+
+    def is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
+        try:
+            cal = lookup(calendar)
+        except KeyError:
+            raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
+        try:
+            return cal.is_working_day(to_date(d))  # type: ignore[no-any-return]
+        except CalendarUnknownError as e:
+            raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
+        except CalendarRangeError as e:
+            raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
+
+    return working_days_after, is_working_day
+
+
+def _registered_calendar(name: str) -> Any:
     from engine.calendars import get_calendar
 
-    try:
-        cal = get_calendar(calendar)
-    except KeyError:
-        raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
-    try:
-        return cal.working_days_after(to_date(d), n)
-    except CalendarUnknownError as e:
-        raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
-    except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
-    except ValueError as e:
-        from engine.calendars import MAX_WORKING_DAYS
-
-        if not 0 <= n <= MAX_WORKING_DAYS:
-            raise EvalError("eval.bad-argument", msg("eval.bad-argument:working-days", limit=MAX_WORKING_DAYS)) from None
-        raise EvalError("eval.bad-argument", Text(str(e), f"`{e}`")) from None  # a plugin calendar's own words
+    return get_calendar(name)
 
 
-def _is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
-    from engine.calendars import get_calendar
+# On the calendars the plugins registered in this process: what a plugin's own function may call.
+# A rulebook is built with its calendars bound in (``calendar_functions``), never these.
+_working_days_after, _is_working_day = _calendar_impls(_registered_calendar)
 
-    try:
-        return get_calendar(calendar).is_working_day(to_date(d))
-    except KeyError:
-        raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
-    except CalendarUnknownError as e:
-        raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
-    except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
+
+def calendar_functions(calendars: Mapping[str, Any]) -> list[FunctionSpec]:
+    """``working_days_after`` and ``is_working_day`` bound to ``calendars`` (name -> calendar): what a
+    compiled rulebook calls, so that its answers depend on the calendars it was built with only."""
+    working_days_after, is_working_day = _calendar_impls(dict(calendars).__getitem__)
+    return [_calendar_spec("working_days_after", working_days_after),
+            _calendar_spec("is_working_day", is_working_day)]
+
+
+def _calendar_spec(name: str, impl: Callable[..., Any]) -> FunctionSpec:
+    if name == "working_days_after":
+        return _spec("working_days_after",
+                     "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
+                     Overload((D, I), D, impl), Overload((D, I, S), D, impl))
+    return _spec("is_working_day", "whether the date is a working day on a calendar (default `CN`)",
+                 Overload((D,), B, impl), Overload((D, S), B, impl))
 
 
 def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
@@ -569,11 +608,8 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec("days_after", "the date n days later", Overload((D, I), D, days_after, member=True)),
     _spec("full_years", "full years from the first date to the second (an age)",
           Overload((D, D), I, full_years)),
-    _spec("working_days_after",
-          "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
-          Overload((D, I), D, _working_days_after), Overload((D, I, S), D, _working_days_after)),
-    _spec("is_working_day", "whether the date is a working day on a calendar (default `CN`)",
-          Overload((D,), B, _is_working_day), Overload((D, S), B, _is_working_day)),
+    _calendar_spec("working_days_after", _working_days_after),
+    _calendar_spec("is_working_day", _is_working_day),
     _spec("year", "the year of a date", Overload((D,), I, _date_part("year", lambda d: d.year), member=True)),
     _spec("month", "the month (1-12) of a date",
           Overload((D,), I, _date_part("month", lambda d: d.month), member=True)),
