@@ -23,7 +23,8 @@ specified in ``engine.hookspecs``; see ``docs/plugins.md``)::
 
 from __future__ import annotations
 
-from engine.build import build_rulebook, load_rulebook
+from typing import TYPE_CHECKING, Any
+
 from engine.errors import (
     CheckError,
     ConditionSyntaxError,
@@ -42,6 +43,9 @@ from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputR
 from engine.hookspecs import hookimpl
 from engine.model import Outcome, Severity, Status
 from engine.registry import Registry
+
+if TYPE_CHECKING:
+    from engine.build import build_rulebook, load_rulebook
 
 __all__ = [
     "CheckError",
@@ -71,3 +75,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``build_rulebook`` and ``load_rulebook`` import the builder (YAML, schemas, the parser) on
+    first use: a run that finds its rulebooks in the disk cache never needs it."""
+    if name in ("build_rulebook", "load_rulebook"):
+        from engine import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

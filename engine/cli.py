@@ -25,7 +25,6 @@ import traceback
 from pathlib import Path
 from typing import IO, Any, Sequence
 
-from rich.table import Table
 from rich.text import Text
 
 from engine import cli_args
@@ -97,6 +96,8 @@ def cmd_list(io: _Io) -> int:
                 "effective_until": e.effective_until, "title": e.title, "other_versions": others,
                 "supplied_by": e.origin, "plugin": e.plugin, "path": str(e.path)}, ensure_ascii=False) + "\n")
         return 0
+    from rich.table import Table  # only for these listings: not imported at start-up
+
     table = Table(show_edge=False)
     table.add_column("规则集" if zh else "rulebook", no_wrap=True)
     table.add_column("版本" if zh else "version", no_wrap=True)
@@ -135,6 +136,8 @@ def cmd_plugins(io: _Io) -> int:
                                         "hooks": hooks}, ensure_ascii=False) + "\n")
         return 0
     zh = io.lang == "zh"
+    from rich.table import Table  # only for these listings: not imported at start-up
+
     table = Table(show_edge=False)
     table.add_column("插件" if zh else "plugin", no_wrap=True)
     table.add_column("发行包" if zh else "distribution", no_wrap=True)

@@ -107,12 +107,17 @@ def lint_file(path: Path) -> list[Diagnostic]:
         except EngineError as e:
             return list(e.diagnostics)
         return []
-    try:
-        book = load_rulebook(path)
-    except EngineError as e:
-        return list(e.diagnostics)
-    diagnostics = [*book.warnings, *_constant_conditions(book), *_examples(book)]
-    return sort_diagnostics(diagnostics, limit=1000)
+    from engine.cache import cached_lint
+
+    def lint() -> tuple[list[Diagnostic], CompiledRulebook | None]:
+        try:
+            book = load_rulebook(path)
+        except EngineError as e:
+            return list(e.diagnostics), None
+        diagnostics = [*book.warnings, *_constant_conditions(book), *_examples(book)]
+        return sort_diagnostics(diagnostics, limit=1000), book
+
+    return cached_lint(path, lint)  # a rulebook without errors is linted once a day
 
 
 def _github(d: Diagnostic, lang: str) -> str:

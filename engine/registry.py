@@ -25,7 +25,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from engine.errors import Diagnostic, DuplicateNameError, EngineError, EvalError, RulebookError, UsageError
 from engine.messages import Text, listing, msg, os_reason
@@ -73,22 +73,40 @@ def _supplier(e: RulebookEntry) -> Text:
     return Text(e.origin, e.origin)
 
 
-def _read_header(path: Path, origin: str, plugin: str | None = None) -> RulebookEntry | None:
-    from engine.build import display_name, load_yaml_cached
+def _header_fields(source: Source) -> dict[str, Any] | None:
+    """The fields of a rulebook's header that the registry keeps, as plain data (None: not a rulebook)."""
+    from engine.build import load_yaml_cached
 
     try:
-        data = load_yaml_cached(Source(display_name(path), path.read_text(encoding="utf-8"))).data
-    except (OSError, UnicodeDecodeError, EngineError):
+        data = load_yaml_cached(source).data
+    except EngineError:
         return None
     if not isinstance(data, dict) or "id" not in data:
         return None
     title = data.get("title")
-    return RulebookEntry(
-        id=str(data["id"]), version=str(data.get("version", "")), status=str(data.get("status", "")),
-        effective_from=str(data.get("effective_from", "")),
-        effective_until=str(data["effective_until"]) if data.get("effective_until") else None,
-        title=str(title.get("zh", "")) if isinstance(title, dict) else str(title or ""),
-        path=path, origin=origin, plugin=plugin)
+    return {"id": str(data["id"]), "version": str(data.get("version", "")), "status": str(data.get("status", "")),
+            "effective_from": str(data.get("effective_from", "")),
+            "effective_until": str(data["effective_until"]) if data.get("effective_until") else None,
+            "title": str(title.get("zh", "")) if isinstance(title, dict) else str(title or "")}
+
+
+def _read_header(path: Path, origin: str, plugin: str | None = None) -> RulebookEntry | None:
+    from engine.cache import cached_header
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+    def read() -> dict[str, Any] | None:
+        from engine.build import display_name
+
+        return _header_fields(Source(display_name(path), text))
+
+    data = cached_header(text, read)  # the fields depend on the text alone
+    if data is None:
+        return None
+    return RulebookEntry(**data, path=path, origin=origin, plugin=plugin)
 
 
 def bundled_rulebook_paths() -> list[Path]:
@@ -239,8 +257,6 @@ class Registry:
         return rid, entry.version, VersionedDecision(rid, name_of, versions)
 
     def load_path(self, path: Path) -> CompiledRulebook:
-        from engine.build import load_rulebook
-
         try:
             text = path.read_bytes()
         except OSError as e:
@@ -252,8 +268,16 @@ class Registry:
         key = (str(path.resolve()), hashlib.sha256(text).hexdigest(), get_plugin_manager().generation)
         book = _COMPILED.get(key)
         if book is None:
-            book = _COMPILED[key] = load_rulebook(path, text)
+            book = _COMPILED[key] = _load_or_build(path, text)
         return book
+
+
+def _load_or_build(path: Path, text: bytes) -> CompiledRulebook:
+    """Build a rulebook, through the disk cache of built rulebooks (``engine.cache``)."""
+    from engine.build import load_rulebook
+    from engine.cache import load_or_build
+
+    return load_or_build(path, text, load_rulebook)  # type: ignore[no-any-return]
 
 
 # Compiled rulebooks by (file, SHA-256 of its text, plugin generation): built once per process

@@ -14,14 +14,15 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any, Iterable
 
 from engine.errors import Diagnostic
 from engine.messages import CATALOGUE, Text, listing, msg
 from engine.source import Source
+
+if TYPE_CHECKING:  # jsonschema is imported where a document is validated, not at start-up
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["data_dir", "load_schema", "record_schema", "validate_document", "validate_rulebook"]
 
@@ -53,6 +54,8 @@ def record_kinds() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _rulebook_validator() -> jsonschema.protocols.Validator:
+    import jsonschema.validators
+
     schema = load_schema("rulebook.schema.json")
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)  # type: ignore[no-any-return]
@@ -99,6 +102,8 @@ def _describe(err: ValidationError) -> tuple[Text, Text | None, bool]:
 
 def _leaves(err: ValidationError) -> Iterable[ValidationError]:
     if err.context:
+        from jsonschema.exceptions import best_match
+
         best = best_match(err.context)
         if best is not None:
             yield from _leaves(best)
@@ -117,6 +122,8 @@ def validate_rulebook(data: Any, source: Source, span_of: Any) -> list[Diagnosti
 
 @lru_cache(maxsize=8)
 def _validator(name: str) -> jsonschema.protocols.Validator:
+    import jsonschema.validators
+
     schema = load_schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -43,19 +43,22 @@ deeper than ``MAX_DEPTH`` are refused.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
-
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.parsers.lalr_analysis import Shift
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from engine.errors import ConditionSyntaxError, Diagnostic
 from engine.messages import Text
 from engine.lang import ast as A
 from engine.source import Source, Span
+
+if TYPE_CHECKING:  # Lark is imported when an expression is first parsed, not at start-up
+    from lark import Lark, Token, Tree
+    from lark.exceptions import UnexpectedInput
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "RESERVED_WORDS", "grammar_path", "parse_condition"]
 
@@ -123,7 +126,11 @@ def _classify_ident(token: Token) -> Token:
     kind = _KEYWORD_TYPES.get(token.value)
     if kind is None and token.value in RESERVED_WORDS:
         kind = "RESERVED"
-    return token if kind is None else Token.new_borrow_pos(kind, token.value, token)
+    if kind is None:
+        return token
+    from lark import Token
+
+    return Token.new_borrow_pos(kind, token.value, token)
 
 
 def grammar_path() -> Path:
@@ -136,15 +143,51 @@ def _lark() -> Lark:
     if _LARK is None:
         with _LARK_LOCK:
             if _LARK is None:
-                _LARK = Lark(
-                    grammar_path().read_text(encoding="utf-8"),
-                    parser="lalr",
-                    lexer="contextual",
-                    propagate_positions=True,
-                    maybe_placeholders=False,
-                    lexer_callbacks={"IDENT": _classify_ident},
-                )
+                _LARK = _new_lark()
     return _LARK
+
+
+def _new_lark() -> Lark:
+    """The LALR parser of ``grammar.lark``; its tables come from the disk cache when they are there.
+
+    Lark writes its cache file in place, so a missing file is written under a temporary name
+    and renamed: another process never reads half of one.  The file's name carries the engine's
+    fingerprint and Lark's version, and Lark checks the grammar and options it was made from.
+    """
+    from lark import Lark
+
+    def make(cache: str | bool) -> Lark:
+        return Lark(
+            grammar_path().read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer="contextual",
+            propagate_positions=True,
+            maybe_placeholders=False,
+            lexer_callbacks={"IDENT": _classify_ident},
+            cache=cache,
+        )
+
+    from engine.cache import lark_cache_file
+
+    final = lark_cache_file()
+    if final is None:
+        return make(False)
+    if os.path.exists(final):
+        return make(final)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(final), prefix=".tmp-", suffix=".part")
+        os.close(fd)
+        os.unlink(tmp)  # Lark reads a file that exists: give it none
+    except OSError:
+        return make(False)
+    lark = make(tmp)
+    try:
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, final)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return lark
 
 
 # ---- entry point -------------------------------------------------------------
@@ -218,6 +261,8 @@ def _parse(text: str, report: _Report) -> A.Node:
         report.fail()
     if not scan.significant:
         report.fail("syntax.empty", 0, len(text), _msg("empty"))
+    from lark.exceptions import UnexpectedInput
+
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
@@ -333,6 +378,8 @@ def _prescan(text: str, report: _Report) -> _Scan:
 
 
 def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _Report) -> NoReturn:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         c = text[pos : pos + 1]
@@ -392,6 +439,8 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
     later reduction would reject.  Replay each candidate on a copy of the
     parser's state stack (no values, so this is cheap) and keep those shifted.
     """
+    from lark.parsers.lalr_analysis import Shift
+
     try:
         table, end_state = state.parse_conf.states, state.parse_conf.end_state
         start_stack = list(state.state_stack)
@@ -464,6 +513,8 @@ class _Builder:
         self.report = report
 
     def build(self, tree: Tree) -> A.Node:
+        from lark import Tree
+
         values: list[Any] = []
         stack: list[tuple[Any, bool]] = [(tree, False)]
         while stack:
