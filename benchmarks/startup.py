@@ -127,6 +127,9 @@ def table(medians: dict[str, dict[str, float]], bare: float, runs: int) -> str:
 
 def section(text: str, runs: int) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = f" Load average when written: {os.getloadavg()[0]:.2f} (other work on the machine slows every column alike)."
     commands = "\n".join(f"* `{name}`: `rulebook {' '.join(args)}`" for name, args in COMMANDS.items())
     return f"""{BEGIN}
 ## Start-up (`benchmarks/startup.py --runs {runs}`, {now})
@@ -134,7 +137,7 @@ def section(text: str, runs: int) -> str:
 CPython {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs. One process per run,
 timed from start to exit. `no cache`: `RULEBOOK_NO_CACHE=1` (everything built, as before the
 disk cache); `cold`: an empty cache directory each run (built, then stored); `warm`: the cache
-filled by an earlier run. Python's own bytecode cache is in place in every state.
+filled by an earlier run. Python's own bytecode cache is in place in every state.{load}
 
 {commands}
 

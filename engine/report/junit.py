@@ -15,13 +15,26 @@ from __future__ import annotations
 import re
 import time
 from typing import IO, Any
-from xml.sax.saxutils import escape, quoteattr
 
 from engine import messages
 from engine.evaluate import Decision, InputRef
 from engine.report import Spool, Summary, failed_rules, schema_items
 
 __all__ = ["JunitReport"]
+
+
+# xml.sax.saxutils brings urllib and http.client with it: imported when a JUnit report is
+# written, not whenever the formats are registered (every run of the command line)
+def escape(text: str) -> str:
+    from xml.sax import saxutils
+
+    return saxutils.escape(text)
+
+
+def quoteattr(text: str) -> str:
+    from xml.sax import saxutils
+
+    return saxutils.quoteattr(text)
 
 
 # what XML 1.0 does not allow in text: control characters other than tab and line ends,
