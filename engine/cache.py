@@ -58,7 +58,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["cache_dir", "cached_header", "fingerprint", "cached_lint", "flush", "load_or_build", "lark_cache_file"]
+__all__ = ["cache_dir", "cached_header", "cached_lint", "fingerprint", "flush", "load_or_build", "lark_cache_file"]
 
 FORMAT = 1
 _MAGIC = b"RBCACHE1"
@@ -70,9 +70,11 @@ def _disabled() -> bool:
 
 
 def _private_dir(path: Path) -> bool:
-    """Whether ``path`` is a directory this user owns and nobody else can write to."""
+    """Whether ``path`` is a directory this user owns and nobody else can write to (a symbolic
+    link is judged by the directory it leads to).  Windows has no such mode bits: there the
+    user's profile folder, which ``platformdirs`` names, is private by its access rules."""
     try:
-        st = os.stat(path, follow_symlinks=False)
+        st = os.stat(path)
     except OSError:
         return False
     import stat
@@ -80,9 +82,9 @@ def _private_dir(path: Path) -> bool:
     if not stat.S_ISDIR(st.st_mode):
         return False
     getuid = getattr(os, "getuid", None)
-    if getuid is not None and st.st_uid != getuid():
-        return False
-    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if getuid is None:
+        return True
+    return st.st_uid == getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 _DIR: dict[str, Path | None] = {}
