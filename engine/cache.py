@@ -38,9 +38,10 @@ entry.  A cache that cannot be used (read-only, wrong owner, full disk) is
 skipped silently: the build goes on without it.
 
 Rulebook headers (what ``rulebook list`` and the registry read of every
-installed rulebook) are cached the same way, by the file's text, in a small
-marshalled entry of plain data; so are ``rulebook lint``'s diagnostics of a
-rulebook without errors, by the same key as its build plus the day.  Lark's parser tables are cached in the same
+installed rulebook) and the lines of a rulebook's examples (which ``rulebook
+test`` names) are cached by the file's text as marshalled plain data;
+``rulebook lint``'s diagnostics of a rulebook without errors are cached by the
+rulebook's key and the day.  Lark's parser tables are cached in the same
 directory (``engine.lang.parser``).
 """
 
@@ -58,7 +59,8 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["cache_dir", "cached_header", "cached_lint", "fingerprint", "flush", "load_or_build", "lark_cache_file"]
+__all__ = ["cache_dir", "cached_example_lines", "cached_header", "cached_lint", "cached_plain", "fingerprint",
+           "flush", "load_or_build", "lark_cache_file"]
 
 FORMAT = 1
 _MAGIC = b"RBCACHE1"
@@ -205,7 +207,8 @@ def plugin_fingerprint(pm: Any) -> str | None:
                 raise LookupError(name)  # registered in-process: nothing says what it is
             module = plugin if isinstance(plugin, types.ModuleType) else sys.modules.get(
                 getattr(type(plugin), "__module__", "") or "")
-            rows.append(f"plugin {name} {info.label} {info.entry_point} {_file_stamp(getattr(module, '__file__', None))}")
+            stamp = _file_stamp(getattr(module, "__file__", None))
+            rows.append(f"plugin {name} {info.label} {info.entry_point} {stamp}")
         functions = pm.functions()
         for fname in functions.names():
             for o in functions.get(fname).overloads:
@@ -570,26 +573,28 @@ def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[A
     return diagnostics
 
 
-# -- rulebook headers -----------------------------------------------------------------------------------------
+# -- plain data: headers, example lines -----------------------------------------------------------------------------
 
 
-def cached_header(text: str, read: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
-    """A rulebook's header fields (plain data, read from ``text`` alone) by that text: from the
-    cache, else ``read()``."""
-    folder = cache_dir("headers")
+def cached_plain(kind: str, text: str, read: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
+    """Plain data (dicts, lists, strings, numbers, None) that ``read()`` derives from the
+    rulebook text ``text`` alone, by ``kind`` and that text: from the cache, else ``read()``.
+    A value read back that ``check`` refuses is read again."""
+    folder = cache_dir("plain")
     if folder is None:
         return read()
-    key = _key("header", engine_fingerprint(), hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    key = _key(kind, engine_fingerprint(), hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     want = {"format": FORMAT, "key": key, "python": sys.version, "engine": engine_fingerprint()}
-    name = key[:40] + ".rbh"
+    name = key[:40] + ".rbp"
     found = _read_entry(folder / name, want)
     if found is not None:
         try:
             value = marshal.loads(found[1])
         except (ValueError, EOFError, TypeError):
-            value = False
-        if value is None or isinstance(value, dict):
-            return value  # type: ignore[no-any-return]
+            pass
+        else:
+            if check(value):
+                return value
     value = read()
     try:
         payload = marshal.dumps(value)
@@ -597,6 +602,18 @@ def cached_header(text: str, read: Callable[[], dict[str, Any] | None]) -> dict[
         return value
     _write_atomic(folder, name, _entry(want, payload))
     return value
+
+
+def cached_header(text: str, read: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """A rulebook's header fields (read from ``text`` alone; None: not a rulebook), cached by that text."""
+    return cached_plain("header", text, read, lambda v: v is None or isinstance(v, dict))  # type: ignore[no-any-return]
+
+
+def cached_example_lines(text: str, read: Callable[[], list[int | None]]) -> list[int | None]:
+    """The line of each embedded example of the rulebook ``text`` (what ``rulebook test`` points
+    at), cached by that text: finding them needs the YAML loaded with positions."""
+    return cached_plain("example-lines", text, read,  # type: ignore[no-any-return]
+                        lambda v: isinstance(v, list) and all(x is None or isinstance(x, int) for x in v))
 
 
 def lark_cache_file() -> str | None:

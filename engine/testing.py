@@ -124,13 +124,18 @@ def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | 
 
 def run_examples(book: CompiledRulebook) -> list[ExampleResult]:
     """The result of every example in the rulebook, in file order."""
-    from engine.build import load_yaml_cached
+    from engine.cache import cached_example_lines
 
-    positions = load_yaml_cached(book.source).positions
+    def example_lines() -> list[int | None]:
+        from engine.build import load_yaml_cached
+
+        positions = load_yaml_cached(book.source).positions
+        found = (positions.get(ex.path) for ex in book.book.examples)
+        return [book.source.line_col(pos.value.start)[0] if pos is not None else None for pos in found]
+
+    lines = cached_example_lines(book.source.text, example_lines)  # not the YAML loaded again
     out = []
-    for ex in book.book.examples:
-        pos = positions.get(ex.path)
-        line = book.source.line_col(pos.value.start)[0] if pos is not None else None
+    for ex, line in zip(book.book.examples, lines):
         decision, problems = check_example(book, ex)
         out.append(ExampleResult(ex, line, decision, problems))
     return out

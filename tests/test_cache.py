@@ -269,7 +269,7 @@ def test_the_command_line_says_the_same_from_the_cache(tmp_path: Path) -> None:
             "--format", "json"]
     cold = _run(args, where)
     assert entries(where), cold.stderr
-    assert list((where / "headers").glob("*.rbh"))
+    assert list((where / "plain").glob("*.rbp"))  # the rulebook headers
     assert list(where.glob("lark-grammar-*.cache"))
     warm = _run(args, where)
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
@@ -277,6 +277,11 @@ def test_the_command_line_says_the_same_from_the_cache(tmp_path: Path) -> None:
     assert _run(explain, where).stdout == _run(explain, tmp_path / "other").stdout
     listed = _run(["list"], where)
     assert listed.stdout == _run(["list"], tmp_path / "third").stdout
+    # rulebook test names each example's line: from the cache, the same lines
+    test = ["test", "-v", "hlj-musicians/membership"]
+    first = _run(test, where)
+    assert first.returncode == 0, first.stderr
+    assert _run(test, where).stdout == first.stdout == _run(test, tmp_path / "fourth").stdout
 
 
 def test_the_condition_parser_reads_its_tables_from_the_cache(tmp_path: Path) -> None:
