@@ -481,8 +481,8 @@ def flush() -> None:
         if pid != os.getpid():
             continue
         compiled = _compiled(book)
-        if stored is not None and compiled <= stored:
-            continue
+        if (stored is not None and compiled <= stored) or not folder.is_dir():
+            continue  # nothing new, or the directory went away (a test's, removed before exit)
         try:
             buf = io.BytesIO()
             _Pickler(buf, _shared_objects(pm)).dump(book)
