@@ -102,8 +102,10 @@ def cache_dir(sub: str = "") -> Path | None:
         return None
     root = os.environ.get("RULEBOOK_CACHE_DIR", "").strip()
     if not root:
-        import platformdirs
-
+        try:
+            import platformdirs
+        except ImportError:  # an environment installed before the dependency was: no cache, no failure
+            return None
         root = platformdirs.user_cache_dir("rulebook-engine")
     where = os.path.join(root, sub) if sub else root
     if where in _DIR:
