@@ -243,8 +243,9 @@ _SIMPLE = (str, int, float, bool, bytes, type(None))
 
 def _shared_objects(pm: Any) -> dict[int, tuple[Any, ...]]:
     """Objects referred to by name instead of being copied: every module's namespace, the
-    values at the top level of the engine's modules (and of the plugins' modules), and the
-    functions, overloads and calendars the plugins registered."""
+    values at the top level of the engine's modules, and the functions, overloads and
+    calendars the plugins registered (a plugin's own module-level functions are stored by
+    name by pickle itself)."""
     table: dict[int, tuple[Any, ...]] = {}
     for mod_name, mod in sorted(sys.modules.items()):
         namespace = getattr(mod, "__dict__", None)
