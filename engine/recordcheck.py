@@ -618,9 +618,10 @@ class _Fast:
                             "return False")
             if schema.get("format") == "date":
                 # YYYY-MM-DD with a month and day that exist (29 February asked of the calendar)
+                year = self.var()
                 body.append(f"{ind}if len({var}) != 10 or {var}[4] != '-' or not ({var}[5:] in _monthdays or "
-                            f"_isdate({var})) or not {var}[:4].isdigit() or not {var}[:4].isascii() or "
-                            f"{var}[:4] == '0000': return False")
+                            f"_isdate({var})) or not ({year} := {var}[:4]).isdigit() or not {year}.isascii() or "
+                            f"{year} == '0000': return False")
             return f"{var}.__class__ is str", body
         if kind == "boolean":
             return f"{var}.__class__ is bool", []
@@ -663,16 +664,23 @@ class _Fast:
                 # a key the schema does not list (a warning only): the checker names it; in the exact
                 # test of an ``if``, only a real violation counts
                 body.append(f"{ind}if not {self.const(frozenset(known))}.issuperset({var}): return False")
-            if required:
-                body.append(f"{ind}if not {self.const(frozenset(required))} <= {var}.keys(): return False")
+            if required and len(required) <= 8:  # a few `in` tests are quicker than a set operation
+                body.append(f"{ind}if not ({' and '.join(f'{self.const(k)} in {var}' for k in required)}): "
+                            "return False")
+            elif required:
+                body.append(f"{ind}if not {self.const(frozenset(required))}.issubset({var}.keys()): return False")
             missing = self.const(_MISS)
+            simple_keys: list[str] = []
+            simple_standins: list[Any] = []
+            simple_classes: list[type] = []
             for name, sub in props.items():
                 simple = self.simple_type(sub)
                 if simple is not None:
                     # a type test alone: the absent field's stand-in is a value of that type
                     cls, standin = simple
-                    body.append(f"{ind}if {var}.get({self.const(name)}, {self.const(standin)}).__class__ is not "
-                                f"{cls}: return False")
+                    simple_keys.append(name)
+                    simple_standins.append(standin)
+                    simple_classes.append({"str": str, "bool": bool, "list": list}[cls])
                     continue
                 v = self.var()
                 inner = self.node(sub, v, ind + "    ")
@@ -680,6 +688,9 @@ class _Fast:
                     body.append(f"{ind}{v} = {var}.get({self.const(name)}, {missing})")
                     body.append(f"{ind}if {v} is not {missing}:")
                     body.extend(inner)
+            for key, standin, cls in zip(simple_keys, simple_standins, simple_classes):
+                body.append(f"{ind}if {var}.get({self.const(key)}, {self.const(standin)}).__class__ is not "
+                            f"{self.const(cls)}: return False")
             return f"{var}.__class__ is dict", body
         return None, []
 
