@@ -38,6 +38,7 @@ from engine.errors import EvalError
 from engine.messages import Text, msg
 from engine.lang.compile_decision import DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.runtime import MISSING
+from engine.memo import BoundedMemo
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status
@@ -454,12 +455,20 @@ class Decision:
         return self._schema_json(out, lang)
 
     def to_json_text(self, lang: str = "zh") -> str:
-        """``to_json(lang)`` as one line of JSON text (``json.dumps(..., ensure_ascii=False)``)."""
-        return _dumps(self.to_json(lang), ensure_ascii=False)
+        """``to_json(lang)`` as one line of JSON text (``json.dumps(..., ensure_ascii=False)``).
+
+        The one serialisation is :meth:`to_json_bytes`; this is it decoded.  Text that UTF-8
+        cannot hold (a lone surrogate read from a JSON record) has no bytes: then the text is
+        made from ``to_json`` directly, as ``json.dumps`` writes it.
+        """
+        try:
+            return self.to_json_bytes(lang).decode("utf-8")
+        except UnicodeEncodeError:
+            return _dumps(self.to_json(lang), ensure_ascii=False)
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
-        """``to_json_text(lang)`` in UTF-8."""
-        return self.to_json_text(lang).encode("utf-8")
+        """``to_json_text(lang)`` in UTF-8 (raises ``UnicodeEncodeError`` for a lone surrogate)."""
+        return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
@@ -555,7 +564,7 @@ class _Evaluated(Decision):
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         res = self._res
-        trace = self._cd._trace_function(False) if self._rules is None and res[1] is None and res[7] is None \
+        trace = self._cd._trace_function("dict") if self._rules is None and res[1] is None and res[7] is None \
             else None
         if trace is not None:  # no error, no waiver: the decision's generated trace
             rules = trace(self._record, res[6], res[2], res[0], lang)
@@ -594,7 +603,7 @@ class _Evaluated(Decision):
         if inp is None:
             input_text = b"null"
         elif inp.sheet is None and inp.line.__class__ is int:
-            head = _FILE_HEADS.get(inp.file)
+            head = _file_head_of(inp.file)
             if head is None:
                 head = _file_head(inp.file)
             input_text = b"%s%d}" % (head, inp.line)
@@ -606,52 +615,28 @@ class _Evaluated(Decision):
             cd._json_prefix_bytes,
             (_encode_string(rid) if rid.__class__ is str else _json_text(rid) if rid is not None else "null"
              ).encode("utf-8"),
-            b', "input": ', input_text, _AS_OF_OUTCOME.get((res[6], res[3])) or _as_of_outcome(res[6], res[3]),
+            b', "input": ', input_text, _as_of_outcome_of((res[6], res[3])) or _as_of_outcome(res[6], res[3]),
             trace(self._record, res[6], res[2], res[0], lang),
             b', "outputs": ', _json_text(outputs).encode("utf-8") if outputs else b"{}", b"}"))
-
-    def to_json_text(self, lang: str = "zh") -> str:
-        res = self._res
-        trace = self._cd._trace_function(True) if self._rules is None and res[1] is None and res[7] is None \
-            and not self.schema else None
-        if trace is None:
-            return _dumps(self.to_json(lang), ensure_ascii=False)
-        inp = self.input
-        if inp is None:
-            input_text = "null"
-        elif inp.sheet is None:
-            input_text = f'{{"file": {_json_text(inp.file)}, "line": {_json_text(inp.line)}}}'
-        else:
-            input_text = _dumps(inp.to_json(), ensure_ascii=False)
-        rid = self.record_id
-        outputs = res[4]
-        return (f'{self._cd._json_prefix}{_json_text(rid) if rid is not None else "null"}, "input": {input_text}, '
-                f'"as_of": "{res[6].isoformat()}", "outcome": "{res[3].value}", '
-                f'"rules": {trace(self._record, res[6], res[2], res[0], lang)}, '
-                f'"outputs": {_json_text(outputs) if outputs else "{}"}}}')
 
 
 def _no_violations(record: Any) -> tuple[Violation, ...]:
     return ()
 
 
-_FILE_HEADS: dict[str | None, bytes] = {}  # a file's ``{"file": ..., "line": `` in a JSON line
-_AS_OF_OUTCOME: dict[tuple[_dt.date, Outcome], bytes] = {}  # ``, "as_of": ..., "rules": `` of a JSON line
+# parts of JSON lines, remembered (a feed has few files, days and outcomes)
+_FILE_HEADS: BoundedMemo[str | None, bytes] = BoundedMemo(64)  # a file's ``{"file": ..., "line": ``
+_AS_OF_OUTCOME: BoundedMemo[tuple[_dt.date, Outcome], bytes] = BoundedMemo(4096)  # ``, "as_of": ..., "rules": ``
+_file_head_of, _as_of_outcome_of = _FILE_HEADS.get, _AS_OF_OUTCOME.get  # lookups bound once (the memos clear in place)
 
 
 def _file_head(file: str | None) -> bytes:
-    if len(_FILE_HEADS) >= 64:
-        _FILE_HEADS.clear()
-    head = _FILE_HEADS[file] = f'{{"file": {_json_text(file)}, "line": '.encode("utf-8")
-    return head
+    return _FILE_HEADS.remember(file, f'{{"file": {_json_text(file)}, "line": '.encode("utf-8"))
 
 
 def _as_of_outcome(day: _dt.date, outcome: Outcome) -> bytes:
-    if len(_AS_OF_OUTCOME) >= 4096:
-        _AS_OF_OUTCOME.clear()
-    text = _AS_OF_OUTCOME[day, outcome] = (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", '
-                                           f'"rules": ').encode()
-    return text
+    return _AS_OF_OUTCOME.remember((day, outcome), (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", '
+                                                    f'"rules": ').encode())
 
 
 def _record_id(record: Any) -> str | None:
@@ -721,12 +706,11 @@ class CompiledDecision:
         elif fast is not None:
             self._lazy = fast
             self._decide, self._decide_fast = self._first_exact, self._first_fast
-        self._traces: dict[Any, Any] = {}  # dicts, text or bytes -> generated trace (made when first used)
-        self._json_prefix = "".join((
+        self._traces: dict[Any, Any] = {}  # "dict" or "bytes" -> generated trace (made when first used)
+        self._json_prefix_bytes = "".join((
             '{"rulebook": ', _dumps(book.id, ensure_ascii=False),
             ', "version": ', _dumps(book.version, ensure_ascii=False),
-            ', "decision": ', _dumps(spec.name, ensure_ascii=False), ', "record": '))
-        self._json_prefix_bytes = self._json_prefix.encode("utf-8")
+            ', "decision": ', _dumps(spec.name, ensure_ascii=False), ', "record": ')).encode("utf-8")
 
     def _use(self, fns: CompiledDecisionFns | None) -> None:
         self._fns = fns
@@ -753,8 +737,8 @@ class CompiledDecision:
         return self._decide(record, as_of)
 
     def _trace_function(self, mode: Any) -> Any:
-        """The generated trace of this decision (see ``compile_trace``; ``mode``: False for dicts,
-        True for JSON text, "bytes" for JSON text in UTF-8), or None."""
+        """The generated trace of this decision (see ``compile_trace``; ``mode``: "dict" for dicts,
+        "bytes" for JSON text in UTF-8), or None."""
         try:
             return self._traces[mode]
         except KeyError:
@@ -796,8 +780,7 @@ class CompiledDecision:
                      for rule in self.rules]
         helpers = {"_fv": format_value, "_tjv": to_json_value, "_jt": _json_text, "_vdict": _values_dict,
                    "_vtext": _values_text}
-        return compile_trace(self._fns, paths, rules, heads, templates, helpers,
-                             "bytes" if mode == "bytes" else "text" if mode else "dict")
+        return compile_trace(self._fns, paths, rules, heads, templates, helpers, mode)
 
     def resolve_as_of(self, record: Mapping[str, Any], as_of: _dt.date | str | None) -> _dt.date:
         """The evaluation date: given, else the decision's ``as_of`` expression, else today."""

@@ -362,6 +362,7 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
 def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int]]) -> Block:
     seq, chunk = task
     if len(chunk) == 4:  # a span of a regular file, read here: (file, first line, offset, length)
+        from engine.records import split_lines
         path, number, offset, length = chunk  # type: ignore[misc]
         fds = _WORKER.setdefault("fds", {})
         fd = fds.get(path)
@@ -373,7 +374,7 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
             if not more:
                 break
             data += more
-        chunk = (path, number, _lines(data))
+        chunk = (path, number, split_lines(data))
     block = _block(_WORKER["decision"], _WORKER["as_of"], _WORKER["lang"], _WORKER["label"], chunk, True)
     out = _WORKER.get("out")
     if out is not None:  # the worker writes its lines itself when every block before it is written
@@ -397,16 +398,6 @@ def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, la
     _init(rulebook, decision, as_of, lang, parent_decision, enforcement)
     _WORKER["label"] = label
     _WORKER["out"] = out
-
-
-def _lines(data: bytes) -> list[bytes]:
-    """The lines of a run of whole lines, without their line ends (``\\n`` or ``\\r\\n``)."""
-    lines = data.split(b"\n")
-    if not lines[-1]:
-        lines.pop()
-    if b"\r" in data:
-        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    return lines
 
 
 def _runs(f: Any, size: int, offset: int = 0) -> Iterator[tuple[int, int, bytes]]:
@@ -443,13 +434,13 @@ def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, in
     """The lines of a JSON Lines file (as bytes, without line feeds) in runs of about ``size``
     bytes of whole lines, as (file, first line number, lines).  ``spans``: for a regular file,
     (file, first line number, offset, length) instead, for a worker to read the run itself."""
-    from engine.records import input_error, open_jsonl
+    from engine.records import input_error, open_jsonl, split_lines
 
     try:
         with open_jsonl(path) as f:
             spans = spans and stat.S_ISREG(os.fstat(f.fileno()).st_mode)  # a pipe has no offsets
             for number, offset, run in _runs(f, size, f.tell() if spans else 0):
-                yield (path, number, offset, len(run)) if spans else (path, number, _lines(run))
+                yield (path, number, offset, len(run)) if spans else (path, number, split_lines(run))
     except OSError as e:
         raise input_error(path, e) from None
 

@@ -206,20 +206,60 @@ def parse_json_line(line: str | bytes) -> Any:
 def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
     """The records of a JSON Lines stream, text or bytes (``raw``: the lines unparsed), and a
     note for each blank line."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            yield InputRef(name, number), BLANK
+    number = 0
+    for run in line_runs(stream):
+        for line in split_lines(run):
+            number += 1
+            if not line.strip():
+                yield InputRef(name, number), BLANK
+            else:
+                yield InputRef(name, number), (line if raw else parse_json_line(line))
+
+
+def line_runs(stream: Any, size: int = 1 << 16) -> Iterator[Any]:
+    """A stream (text or bytes) in runs of whole lines: what it holds up to a line end, as soon
+    as it is there (``read1`` where the stream has it, so a pipe's lines come as they are
+    written).  A last line without an end is the last run."""
+    read = getattr(stream, "read1", None) or stream.read
+    held: list[Any] = []  # the start of a line that did not end in what was read
+    while True:
+        data = read(size)
+        if not data:
+            if held:
+                yield held[0][:0].join(held)
+            return
+        cut = data.rfind(b"\n" if data.__class__ is bytes else "\n") + 1
+        if not cut:
+            held.append(data)
             continue
-        line = _without_line_end(line)
-        yield InputRef(name, number), (line if raw else parse_json_line(line))
+        if held:
+            held.append(data[:cut])
+            yield held[0][:0].join(held)
+            held = []
+        else:
+            yield data[:cut] if cut < len(data) else data
+        if cut < len(data):
+            held.append(data[cut:])
 
 
-def _without_line_end(line: Any) -> Any:
-    """A line (text or bytes) without its ``\\n`` or ``\\r\\n``: an error's column is then
-    counted in the line itself."""
-    if line.__class__ is bytes:
-        return line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
-    return line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
+def split_lines(data: Any) -> Any:
+    """The lines of a text or of bytes, each without its line end (``\\n``, or ``\\r\\n``).
+
+    The one place line ends are taken off input lines: the runs of whole lines a stream is
+    read in (:func:`line_runs`) and those a ``--jobs`` feed reads at once.  A last
+    line without an end is a line; a ``\\r`` elsewhere stays (JSON reads it as white space).
+    Without line ends, an error's column is counted in the line itself.
+    """
+    if data.__class__ is bytes:
+        nl, cr = b"\n", b"\r"
+    else:
+        nl, cr = "\n", "\r"
+    lines = data.split(nl)
+    if not lines[-1]:
+        lines.pop()
+    if cr in data:
+        lines = [line[:-1] if line.endswith(cr) else line for line in lines]
+    return lines
 
 
 def open_jsonl(path: str) -> Any:

@@ -31,6 +31,7 @@ from engine.errors import Diagnostic, DuplicateNameError, EngineError, EvalError
 from engine.messages import Text, listing, msg, os_reason
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
 from engine.lang.values import to_date
+from engine.memo import BoundedMemo
 from engine.schemas import data_dir
 from engine.source import Source
 
@@ -295,6 +296,9 @@ def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:
                                        decisions=listing(book.decisions))) from None
 
 
+DAYS_REMEMBERED = 4096  # a feed's days are few: the version per day is remembered, starting again when full
+
+
 class VersionedDecision:
     """One decision of a rulebook id, made by the version in force on each record's date.
 
@@ -316,7 +320,7 @@ class VersionedDecision:
         self.newest = self.versions[-1][1]
         # latest first: the first version in force on a day is the one that took effect last
         self._ranked = sorted(self.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
-        self._on: dict[_dt.date, CompiledDecision | None] = {}  # version_on, remembered per day
+        self._on: BoundedMemo[_dt.date, CompiledDecision | None] = BoundedMemo(DAYS_REMEMBERED)  # version_on
 
     def version_on(self, day: _dt.date) -> CompiledDecision | None:
         """The version in force on ``day`` (the latest to take effect), or None."""
@@ -324,11 +328,7 @@ class VersionedDecision:
             return self._on[day]
         except KeyError:
             pass
-        found = next((d for e, d in self._ranked if e.in_force_on(day)), None)
-        if len(self._on) >= 4096:  # a feed's days are few; a memo that starts again when full
-            self._on.clear()
-        self._on[day] = found
-        return found
+        return self._on.remember(day, next((d for e, d in self._ranked if e.in_force_on(day)), None))
 
     enforcement_override: str | None = None
 
@@ -340,7 +340,7 @@ class VersionedDecision:
         other.versions = [(e, d.with_schema_enforcement(level)) for e, d in self.versions]
         other.newest = other.versions[-1][1]
         other._ranked = sorted(other.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
-        other._on = {}
+        other._on = BoundedMemo(DAYS_REMEMBERED)
         other.enforcement_override = level
         return other
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from engine import parallel
+from engine.records import split_lines
 from engine.cli import main
 from engine.report.json import JsonReport
 
@@ -110,7 +111,7 @@ def test_runs_of_whole_lines(tmp_path: Path, size: int) -> None:
     for chunk in parallel._chunks(str(path), size, spans=True):
         name, number, offset, length = chunk
         assert name == str(path)
-        run_lines = parallel._lines(text[offset:offset + length])
+        run_lines = split_lines(text[offset:offset + length])
         got += [(number + i, line) for i, line in enumerate(run_lines)]
     assert got == [(i, line.removesuffix(b"\r")) for i, line in enumerate(expected, start=1)]
     plain = [(number + i, line) for _name, number, lines in parallel._chunks(str(path), size)

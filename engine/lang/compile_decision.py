@@ -32,6 +32,7 @@ from engine.lang import pyast as P
 from engine.lang import runtime as R
 from engine.lang.compile import ExpressionGen
 from engine.lang.types import Type
+from engine.memo import BoundedMemo
 
 __all__ = ["DATA_ERROR", "UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
 
@@ -463,7 +464,8 @@ def compile_decision(plan: DecisionPlan, params: dict[str, Any] | None = None) -
 
 class _TraceGen(_DecisionGen):
     """Generates ``def trace(rec, as_of, nv, st, lang)``: every rule's JSON object of a decision
-    whose rules had no error and no waiver (as a list of dicts, or as JSON text).
+    whose rules had no error and no waiver (as a list of dicts, or as JSON text in UTF-8: the one
+    text form; ``Decision.to_json_text`` decodes it).
 
     Each rule's values are those its getters would give (a value that fails is left out);
     each is computed at most once per record, beginning with those the decision computed
@@ -473,8 +475,9 @@ class _TraceGen(_DecisionGen):
     def __init__(self, fns: CompiledDecisionFns, paths: dict[str, Checked], mode: str) -> None:
         super().__init__(fns.plan, fns.params, False)
         self.paths = paths
-        self.text = mode != "dict"  # JSON text ...
-        self.raw = mode == "bytes"  # ... as UTF-8 bytes
+        if mode not in ("dict", "bytes"):
+            raise ValueError(f"trace mode {mode!r}: 'dict' or 'bytes'")
+        self.raw = mode == "bytes"  # JSON text in UTF-8, else the JSON values (dicts and lists)
         for key in fns.value_keys:  # the values the decision computed come in ``nv``
             self.value_vars[key] = f"_nv{len(self.value_vars)}"
         self.given = len(self.value_vars)
@@ -501,8 +504,8 @@ class _TraceGen(_DecisionGen):
         return self.use_value(what, out), c.type_of(c.node)
 
     def encode(self, x: py.expr, t: Type | None, boolean: bool = False) -> py.expr:
-        """JSON text (text) or JSON value (dicts) of ``x``; typed common cases inline (``boolean``:
-        the value is exactly a bool)."""
+        """JSON text in UTF-8 (bytes) or JSON value (dicts) of ``x``; typed common cases inline
+        (``boolean``: the value is exactly a bool)."""
         kind = t.kind if t is not None and not t.nullable else ""
         if self.raw:
             general = _encoded(P.call("_jt", x))
@@ -522,20 +525,7 @@ class _TraceGen(_DecisionGen):
                                 body=py.Constant(b"[]"), orelse=general)
             return general
         if boolean:
-            return py.IfExp(test=x, body=py.Constant("true"), orelse=py.Constant("false")) if self.text else x
-        if self.text:
-            if kind == "string":
-                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=P.call("_es", x), orelse=P.call("_jt", x))
-            if kind == "int":
-                return py.IfExp(test=P.is_(P.class_of(x), P.name("int")), body=P.call("_ir", x), orelse=P.call("_jt", x))
-            if kind == "bool":
-                return py.IfExp(test=P.is_(x, py.Constant(True)), body=py.Constant("true"), orelse=py.IfExp(
-                    test=P.is_(x, py.Constant(False)), body=py.Constant("false"), orelse=P.call("_jt", x)))
-            if kind == "list":  # often empty
-                return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
-                                                                   py.UnaryOp(op=py.Not(), operand=x)]),
-                                body=py.Constant("[]"), orelse=P.call("_jt", x))
-            return P.call("_jt", x)
+            return x
         if kind in ("string", "int", "bool"):
             return py.IfExp(test=P.is_(P.class_of(x), P.name(P.GUARD_CLASS[kind])), body=x, orelse=P.call("_tjv", x))
         if kind == "list":  # often empty: a new empty list, as ``to_json_value`` makes
@@ -593,23 +583,18 @@ class _TraceGen(_DecisionGen):
         and values were written before (``compute`` makes it otherwise).  Not remembered: a rule
         with a value missing (``_bad``), a failed rule whose message shows more than its values
         (``shows_more``), a value that is not a plain scalar or a list of strings and dates."""
-        r, memo, key = f"_r{k}", f"_memo{k}", f"_key{k}"
-        self.g[memo] = {}
+        r, memo, key, lookup = f"_r{k}", f"_memo{k}", f"_key{k}", f"_mg{k}"
+        self.g[memo] = BoundedMemo(MEMO_SIZE)
+        self.g[lookup] = self.g[memo].get  # its lookups bound once: as fast as a plain dict's
         test: py.expr = py.UnaryOp(op=py.Not(), operand=P.name("_bad"))
         if shows_more:
             test = py.BoolOp(op=py.And(), values=[test, P.is_(P.name(s), P.name("_FAIL"), negate=True)])
         parts = [P.name(s), P.name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
-        remember = [py.If(test=py.Compare(left=P.call("_len", P.name(memo)), ops=[py.GtE()],
-                                          comparators=[py.Constant(MEMO_SIZE)]),
-                          body=[py.Expr(value=py.Call(func=py.Attribute(value=P.name(memo), attr="clear",
-                                                                        ctx=py.Load()), args=[], keywords=[]))],
-                          orelse=[]),
-                    py.Assign(targets=[py.Subscript(value=P.name(memo), slice=P.name(key), ctx=py.Store())],
-                              value=P.name(r))]
+        remember = [py.Expr(value=P.call(py.Attribute(value=P.name(memo), attr="remember", ctx=py.Load()),
+                                         P.name(key), P.name(r)))]
         return [
             P.assign(key, py.IfExp(test=test, body=py.Tuple(elts=parts, ctx=py.Load()), orelse=py.Constant(None))),
-            py.Try(body=[P.assign(r, py.Call(func=py.Attribute(value=P.name(memo), attr="get", ctx=py.Load()),
-                                            args=[P.name(key)], keywords=[]))],
+            py.Try(body=[P.assign(r, P.call(lookup, P.name(key)))],
                    handlers=[py.ExceptHandler(type=P.name("_TypeError"), name=None, body=[
                        py.Assign(targets=[P.store(r), P.store(key)], value=py.Constant(None))])],
                    orelse=[], finalbody=[]),
@@ -621,7 +606,6 @@ class _TraceGen(_DecisionGen):
     def trace(self, rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
               heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]]
               ) -> Callable[..., Any]:
-        text = self.text
         # a record path shown by one rule only is read where it is shown, without a variable
         uses: dict[Any, int] = {}
         for seen, extra in rules:
@@ -673,8 +657,8 @@ class _TraceGen(_DecisionGen):
                                                          comparators=[py.Constant("zh")]),
                                         body=filled[0], orelse=filled[1])
             encoded = P.call("_es", message)
-            msg.append(P.assign(m, (_encoded(encoded) if self.raw else encoded) if text else message))
-            null: Any = (b"null" if self.raw else "null") if text else None
+            msg.append(P.assign(m, _encoded(encoded) if self.raw else message))
+            null: Any = b"null" if self.raw else None
             body.append(py.If(test=P.is_(P.name(s), P.name("_FAIL")), body=msg,
                               orelse=[P.assign(m, py.Constant(null))]))
             # the values: all there (the common case) in one expression, else the general helper
@@ -689,14 +673,6 @@ class _TraceGen(_DecisionGen):
                 # the pieces, joined with the whole line at the end
                 whole: py.expr = py.Tuple(elts=pieces_b if xs else [py.Constant(b"{}")], ctx=py.Load())
                 general = py.Tuple(elts=[_encoded(P.call("_vtext", *pairs))], ctx=py.Load())
-            elif text:
-                parts: list[py.expr] = [py.Constant("{")]
-                for i, (name, x, t, b) in enumerate(xs):
-                    parts.append(py.Constant(("" if i == 0 else ", ") + _json.dumps(name, ensure_ascii=False) + ": "))
-                    parts.append(py.FormattedValue(value=self.encode(P.name(x), t, b), conversion=-1, format_spec=None))
-                parts.append(py.Constant("}"))
-                whole = py.JoinedStr(values=parts)
-                general = P.call("_vtext", *pairs)
             else:
                 whole = py.Dict(keys=[py.Constant(n) for n, _x, _t, _b in xs],
                                 values=[self.encode(P.name(x), t, b) for _n, x, t, b in xs])
@@ -706,7 +682,7 @@ class _TraceGen(_DecisionGen):
                                   orelse=[P.assign(v, whole)]))
             else:
                 body.append(P.assign(v, whole))
-            status = py.Subscript(value=P.name(("_STB" if self.raw else "_STT") if text else "_STV"), slice=P.name(s),
+            status = py.Subscript(value=P.name("_STB" if self.raw else "_STV"), slice=P.name(s),
                                   ctx=py.Load())
             if self.raw:
                 # the rule's whole JSON object, remembered by what it is made of (see ``memo_key``)
@@ -724,14 +700,6 @@ class _TraceGen(_DecisionGen):
                                  if name in wanted and entry[0] != "const")
                 body.extend(self.memo(k, s, xs, shows_more, [*computed, made]))
                 pieces.append(P.name(r))
-            elif text:
-                pieces.extend([
-                    py.Constant((", " if k else "") + prefix),
-                    py.FormattedValue(value=status, conversion=-1, format_spec=None),
-                    py.Constant(", \"severity\": " + _json.dumps(severity, ensure_ascii=False) + ", \"message\": "),
-                    py.FormattedValue(value=P.name(m), conversion=-1, format_spec=None),
-                    py.Constant(", \"values\": "), py.FormattedValue(value=P.name(v), conversion=-1, format_spec=None),
-                    py.Constant("}")])
             else:
                 keys = [*head, "status", "severity", "message", "values"]
                 values = [self.const(x) for x in head.values()] + [status, py.Constant(severity), P.name(m), P.name(v)]
@@ -741,9 +709,6 @@ class _TraceGen(_DecisionGen):
             pieces[0] = py.Constant(b"[")
             pieces.append(py.Constant(b"]"))
             body.append(py.Return(value=_join_bytes(pieces)))
-        elif text:
-            pieces.append(py.Constant("]"))
-            body.append(py.Return(value=py.JoinedStr(values=pieces)))
         else:
             body.append(py.Return(value=py.List(elts=dicts, ctx=py.Load())))
         head_stmts: list[py.stmt] = []
@@ -774,8 +739,8 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
                   heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]],
                   helpers: dict[str, Any], mode: str) -> Callable[..., Any] | None:
     """Compile ``trace(rec, as_of, nv, st, lang)`` for a decision compiled by :func:`compile_decision`:
-    the ``rules`` part of its JSON object (``mode`` "dict": a list of dicts; "text": the JSON
-    text; "bytes": the JSON text in UTF-8), for a decision whose rules had no error and no
+    the ``rules`` part of its JSON object (``mode`` "dict": a list of dicts; "bytes": the JSON
+    text in UTF-8, which is also where JSON text comes from), for a decision whose rules had no error and no
     waiver; ``nv`` are the values the decision computed, ``st`` the statuses.
 
     ``rules``: per rule, the getters of what it saw and of its placeholders, each
@@ -790,7 +755,7 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
 
     gen = _TraceGen(fns, paths, mode)
     gen.g.update({"_U": UNSET, "_MISS": R.MISSING, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
-                  "_STT": {s: _json.dumps(s.value) for s in Status}, "_STV": {s: s.value for s in Status},
+                  "_STV": {s: s.value for s in Status},
                   "_STB": {s: _json.dumps(s.value).encode() for s in Status},
                   "_es": _encode_string, "_ir": int.__repr__, "_mk": _memo_key, "_NOKEY": _NOKEY, "_TypeError": TypeError,
                   "_date": _dt.date, **helpers})
@@ -800,7 +765,7 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
         return None
 
 
-MEMO_SIZE = 1024  # rule JSON objects remembered per rule, a few hundred bytes each (starts again when full)
+MEMO_SIZE = 1024  # rule JSON objects remembered per rule, a few hundred bytes each (a BoundedMemo)
 
 
 class _Unhashable:
