@@ -284,7 +284,8 @@ class ExpressionGen:
         ft = self.t(node)
         key = py.Constant(node.field)
         if ft.has_default:
-            read: py.expr = P.call(py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(R.freeze(ft.default)))
+            read: py.expr = P.call(py.Attribute(value=o, attr="get", ctx=py.Load()), key,
+                                   self.const(R.freeze(ft.default)))
         elif self.fast:
             read = py.Subscript(value=o, slice=key, ctx=py.Load())  # a plain dict: KeyError when missing
         else:
@@ -306,7 +307,8 @@ class ExpressionGen:
 
     def element_charges(self, nodes: list[A.Node], exprs: list[py.expr], out: list[py.stmt]) -> list[py.expr]:
         """Charge the size of containers and texts placed into a new list or map."""
-        charged = [i for i, n in enumerate(nodes) if not isinstance(n, A.Literal) and self.t(n).kind not in R.SCALAR_KINDS]
+        charged = [i for i, n in enumerate(nodes)
+                   if not isinstance(n, A.Literal) and self.t(n).kind not in R.SCALAR_KINDS]
         if not charged:
             return exprs
         exprs = self.materialize(exprs, out)
@@ -399,7 +401,8 @@ class ExpressionGen:
             return
         v = self.named(e, out)
         out.append(py.If(test=P.is_(v, py.Constant(absorbing)), body=stop, orelse=[
-            py.If(test=P.is_(v, py.Constant(not absorbing), negate=True), body=[P.raise_(P.name("_Bail"))], orelse=[])]))
+            py.If(test=P.is_(v, py.Constant(not absorbing), negate=True), body=[P.raise_(P.name("_Bail"))],
+                  orelse=[])]))
 
     def named(self, e: py.expr, out: list[py.stmt]) -> py.Name:
         """``e`` in a variable (a constant too: ``is`` with a literal is a SyntaxWarning)."""
@@ -422,7 +425,8 @@ class ExpressionGen:
                 value = self.params.get(resolved[1])
                 if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value):
                     if lt.kind == "string" and not lt.nullable:
-                        return P.mark_bool(py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))]))
+                        return P.mark_bool(py.Compare(left=left, ops=[py.In()],
+                                                      comparators=[self.const(frozenset(value))]))
                     if lt.kind in ("dyn", "string"):
                         # a string is looked up in a set; anything else takes CEL's general `in`
                         left = self.as_name(left, out)

@@ -313,8 +313,8 @@ class _DecisionGen(ExpressionGen):
             find: list[py.stmt] = []
             if self.plan.as_of is not None:
                 day = self.named(self.unit(self.plan.as_of, find), find)
-                find.append(py.If(test=P.is_(P.class_of(day), P.name("_date"), negate=True), body=[P.raise_(P.name("_Bail"))],
-                                  orelse=[]))
+                find.append(py.If(test=P.is_(P.class_of(day), P.name("_date"), negate=True),
+                                  body=[P.raise_(P.name("_Bail"))], orelse=[]))
                 find.append(P.assign("as_of", day))
             else:
                 find.append(P.assign("as_of", P.call("_today")))
@@ -512,7 +512,8 @@ class _TraceGen(_DecisionGen):
             if boolean:
                 return py.IfExp(test=x, body=py.Constant(b"true"), orelse=py.Constant(b"false"))
             if kind == "string":
-                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=_encoded(P.call("_es", x)), orelse=general)
+                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=_encoded(P.call("_es", x)),
+                                orelse=general)
             if kind == "int":
                 return py.IfExp(test=P.is_(P.class_of(x), P.name("int")),
                                 body=py.BinOp(left=py.Constant(b"%d"), op=py.Mod(), right=x), orelse=general)
@@ -555,7 +556,8 @@ class _TraceGen(_DecisionGen):
                 value: py.expr = py.IfExp(test=P.is_(P.name(x), py.Constant(True)), body=py.Constant(yes), orelse=py.IfExp(
                     test=P.is_(P.name(x), py.Constant(False)), body=py.Constant(no), orelse=general))
             elif t is not None and t.kind == "int" and not t.nullable:
-                value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("int")), body=P.call("_ir", P.name(x)), orelse=general)
+                value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("int")), body=P.call("_ir", P.name(x)),
+                                 orelse=general)
             else:
                 value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("str")), body=P.name(x), orelse=general)
             parts.append(py.FormattedValue(value=value, conversion=-1, format_spec=None))
@@ -678,7 +680,8 @@ class _TraceGen(_DecisionGen):
                                 values=[self.encode(P.name(x), t, b) for _n, x, t, b in xs])
                 general = P.call("_vdict", *pairs)
             if xs:
-                body.append(py.If(test=P.name("_bad"), body=[P.assign(v, general), P.assign("_bad", py.Constant(False))],
+                body.append(py.If(test=P.name("_bad"),
+                                  body=[P.assign(v, general), P.assign("_bad", py.Constant(False))],
                                   orelse=[P.assign(v, whole)]))
             else:
                 body.append(P.assign(v, whole))
