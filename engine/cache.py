@@ -511,19 +511,26 @@ def load_or_build(path: Path, text: bytes, build: Callable[[Path, bytes], Any]) 
     key = _key("rulebook", prints, str(resolved), os.getcwd(), hashlib.sha256(text).hexdigest())
     want = {"format": FORMAT, "key": key, "python": sys.version, "engine": engine_fingerprint()}
     name = key[:40] + ".rbc"
-    found = _read_entry(folder / name, want)
-    if found is not None and _dependencies_hold(found[0].get("files")):
-        try:
-            book = _Unpickler(io.BytesIO(found[1]), pm).load()
-        except Exception:  # noqa: BLE001, S110 - an entry that does not load is rebuilt below
-            pass
-        else:
-            if type(book).__name__ == "CompiledRulebook":
-                _remember(folder, name, found[0], book, pm, _compiled(book))
-                return book
+    found = _load_entry(folder / name, want, pm)
+    if found is not None and type(found[1]).__name__ == "CompiledRulebook":
+        book = found[1]
+        _remember(folder, name, found[0], book, pm, _compiled(book))
+        return book
     book = build(path, text)  # raises for a rulebook with errors: nothing is stored then
     _remember(folder, name, dict(want, files=_dependencies(book, resolved.parent)), book, pm, None)
     return book
+
+
+def _load_entry(path: Path, want: dict[str, Any], pm: Any) -> tuple[dict[str, Any], Any] | None:
+    """(header, object) of the entry at ``path`` when its header matches ``want``, the files it
+    depends on are unchanged and it unpickles; else None (the caller builds anew)."""
+    found = _read_entry(path, want)
+    if found is None or not _dependencies_hold(found[0].get("files")):
+        return None
+    try:
+        return found[0], _Unpickler(io.BytesIO(found[1]), pm).load()
+    except Exception:  # noqa: BLE001 - an entry that does not load is made again
+        return None
 
 
 def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[Any]:
@@ -555,15 +562,9 @@ def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[A
                _dt.date.today().isoformat())
     want = {"format": FORMAT, "key": key, "python": sys.version, "engine": engine_fingerprint()}
     name = key[:40] + ".rbl"
-    found = _read_entry(folder / name, want)
-    if found is not None and _dependencies_hold(found[0].get("files")):
-        try:
-            diagnostics = _Unpickler(io.BytesIO(found[1]), pm).load()
-        except Exception:  # noqa: BLE001, S110 - an entry that does not load is linted again
-            pass
-        else:
-            if isinstance(diagnostics, list):
-                return diagnostics
+    found = _load_entry(folder / name, want, pm)
+    if found is not None and isinstance(found[1], list):
+        return found[1]
     diagnostics, book = lint()
     if book is None or any(getattr(d, "severity", "error") == "error" for d in diagnostics):
         return diagnostics

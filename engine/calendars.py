@@ -53,7 +53,6 @@ __all__ = [
     "CalendarUnknownError",
     "ChineseCalendar",
     "DateRange",
-    "arrangement_folders",
     "calendar_names",
     "get_calendar",
     "load_arrangement_file",
@@ -361,14 +360,6 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
     return Arrangement(str(data["calendar"]), year, off, work, str(data["source"]), origin or name)
 
 
-def arrangement_folders() -> list[Path]:
-    """The ``calendars`` folders searched for arrangement files: in each folder of rulebooks a plugin
-    registered (the bundled ones included) and in each ``RULEBOOK_PATH`` folder."""
-    from engine.pluginmanager import get_plugin_manager
-
-    return get_plugin_manager().calendar_folders()
-
-
 def is_arrangement_path(path: Path) -> bool:
     """Whether a YAML file is an arrangement file (under a ``calendars`` folder), not a rulebook."""
     return "calendars" in path.parts[:-1]
@@ -434,10 +425,6 @@ class ChineseCalendar:
             raise ValueError(f"an arrangement for `{arrangement.calendar}` given to the `{self.name}` calendar")
         self._arrangements[arrangement.year] = arrangement
         self._loaded = False  # rebuilt on next use
-
-    @property
-    def arrangements(self) -> dict[int, Arrangement]:
-        return dict(self._arrangements)
 
     def _load(self) -> None:
         import holidays

@@ -33,6 +33,7 @@ import difflib
 import json
 from typing import Any, Callable, Iterable
 
+from engine.memo import BoundedMemo
 from engine.messages import Text
 
 __all__ = ["ENFORCEMENT_LEVELS", "Violation", "compile_schema"]
@@ -45,6 +46,10 @@ _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", 
 _HANDLED = frozenset({"type", "enum", "const", "format", "minLength", "maxLength", "pattern", "minimum",
                       "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems",
                       "properties", "required", "additionalProperties", "items", "$ref"})
+
+# the JSON Schema kind of each class a JSON value has (exact classes: a bool is not an integer here)
+_KIND_OF_CLASS: dict[type, str] = {str: "string", bool: "boolean", int: "integer", float: "number",
+                                   type(None): "null", list: "array", tuple: "array", dict: "object"}
 
 _TYPE_WORDS = {"string": ("text", "文本"), "integer": ("a whole number", "整数"), "number": ("a number", "数字"),
                "boolean": ("true or false", "true 或 false"), "array": ("a list", "列表"),
@@ -203,39 +208,22 @@ class _Compiler:
         # a date is text in JSON; a spreadsheet cell may give a date already
         date_ok = schema.get("format") == "date"
 
+        by_kind = {"string": string, "integer": number, "number": number, "array": array, "object": obj}
+
         def check(v: Any, path: tuple[Any, ...], out: Out) -> None:
-            c = v.__class__
-            if c is str:
-                if allowed and "string" not in allowed:
+            kind = _KIND_OF_CLASS.get(v.__class__)
+            if kind is None:  # not a JSON value: a spreadsheet's date is one where a date is expected
+                if allowed and not (date_ok and isinstance(v, _dt.date)):
                     _wrong_type(v, path, out, expected)
-                elif string is not None:
-                    string(v, path, out)
-            elif c is bool:
-                if allowed and "boolean" not in allowed:
-                    _wrong_type(v, path, out, expected)
-            elif c is int or c is float:
-                if allowed and not ("number" in allowed or (
-                        "integer" in allowed and (c is int or v.is_integer()))):
-                    _wrong_type(v, path, out, expected)
-                elif number is not None:
-                    number(v, path, out)
-            elif v is None:
-                if allowed and "null" not in allowed:
-                    _wrong_type(v, path, out, expected)
-            elif c is list or c is tuple:
-                if allowed and "array" not in allowed:
-                    _wrong_type(v, path, out, expected)
-                elif array is not None:
-                    array(v, path, out)
-            elif c is dict:
-                if allowed and "object" not in allowed:
-                    _wrong_type(v, path, out, expected)
-                elif obj is not None:
-                    obj(v, path, out)
-            elif isinstance(v, _dt.date) and date_ok:
                 return
-            elif allowed:
+            if allowed and kind not in allowed and not (
+                    (kind == "integer" and "number" in allowed)
+                    or (kind == "number" and "integer" in allowed and v.is_integer())):
                 _wrong_type(v, path, out, expected)
+                return
+            inner = by_kind.get(kind)
+            if inner is not None:
+                inner(v, path, out)
 
         return check
 
@@ -447,16 +435,14 @@ def _number_checks(schema: dict[str, Any]) -> Check | None:
     return check
 
 
-_CLOSE: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+_CLOSE: BoundedMemo[tuple[str, tuple[str, ...]], list[str]] = BoundedMemo(4096)
 
 
 def _unknown_key(k: Any, v: Any, path: tuple[Any, ...], names: tuple[str, ...], out: Out, closed: bool) -> None:
     where = _join((*path, k))
     close = _CLOSE.get((str(k), names))
     if close is None:
-        if len(_CLOSE) > 4096:
-            _CLOSE.clear()
-        close = _CLOSE[(str(k), names)] = difflib.get_close_matches(str(k), list(names), n=1, cutoff=0.6)
+        close = _CLOSE.remember((str(k), names), difflib.get_close_matches(str(k), list(names), n=1, cutoff=0.6))
     hint = (f"; did you mean `{close[0]}`?", f"；是否想写 `{close[0]}`？") if close else ("", "")
     expected = Text("a field of the record schema", "记录结构中的字段")
     if closed:
@@ -502,7 +488,7 @@ class _Fast:
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
-        self.ns: dict[str, Any] = {"__builtins__": {}, "_isdate": _remembered(_is_date, _GOOD_DATES),
+        self.ns: dict[str, Any] = {"__builtins__": {}, "_isdate": _is_date,
                                    "_monthdays": _MONTH_DAYS, "str": str, "int": int,
                                    "float": float, "bool": bool, "list": list, "dict": dict, "len": len}
         self.n = 0
@@ -719,7 +705,6 @@ class _Fast:
         return self.ns["_ok"]  # type: ignore[no-any-return]
 
 
-_GOOD_DATES: set[str] = set()
 # "MM-DD" of every day of a common year: with four ASCII digits of a year (not 0000) before it, a
 # date; 29 February is asked of the calendar
 _MONTH_DAYS = frozenset((_dt.date(2001, 1, 1) + _dt.timedelta(days=i)).isoformat()[5:] for i in range(365))
