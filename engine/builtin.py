@@ -2,7 +2,7 @@
 
 The bundled rulebooks (``rulebooks/``, shipped as ``engine/data/rulebooks``),
 the standard function library, the official Chinese working-day calendar
-(``CN``), the output formats of ``engine.report`` and the JSON / JSON Lines
+(``CN``), the output formats of ``engine.io.report`` and the JSON / JSON Lines
 reader all arrive here exactly as a plugin's would; the plugin manager loads
 this module first (``engine.pluginmanager.DEFAULT_PLUGINS``), so a plugin that
 claims one of these names is told which built-in name it collides with.
@@ -48,18 +48,18 @@ def register_calendars(register: RegisterCalendar) -> None:
 
 @hookimpl
 def register_formats(register: RegisterFormat) -> None:
-    import engine.report
+    import engine.io.report
 
-    builtin = getattr(engine.report, "BUILTIN_FORMATS", None) or engine.report.formats()
+    builtin = getattr(engine.io.report, "BUILTIN_FORMATS", None) or engine.io.report.formats()
     for name, cls in builtin.items():
         register(name, cls)
 
 
 @hookimpl(trylast=True)
 def open_records(path: str, options: RecordOptions) -> Iterator[tuple[Any, Any]] | None:
-    """JSON, JSON Lines, CSV and XLSX (``engine.records``): tried after every plugin.  Its notes
+    """JSON, JSON Lines, CSV and XLSX (``engine.io.records``): tried after every plugin.  Its notes
     (blank lines, unknown columns) come along for the command line, which keeps them aside."""
-    from engine import records
+    from engine.io import records
 
     if options.input_format is not None and options.input_format not in records.FORMATS:
         return None  # another plugin's format; if none claims it, the manager says so

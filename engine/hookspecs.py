@@ -183,7 +183,7 @@ def register_formats(register: RegisterFormat) -> None:
     with the output stream; it must accept unknown keyword arguments, and have
     ``begin()``, ``write(decision)``, ``write_error(rulebook, version,
     decision, input_ref, message)`` (a record that could not be read) and
-    ``end() -> engine.report.Summary``, like ``engine.report.json.JsonReport``.
+    ``end() -> engine.io.report.Summary``, like ``engine.io.report.json.JsonReport``.
 
     Args:
         register: call ``register(name, report_class)`` once per format.
@@ -199,8 +199,8 @@ def open_records(path: str, options: RecordOptions) -> Iterator[tuple[InputRef, 
     Stops at the first plugin that returns something other than None (the
     engine's own reader for JSON and JSON Lines is tried last).  The reader
     yields ``(InputRef(file, line), record)`` for every input record, where
-    ``record`` is a ``dict`` or an ``engine.records.BadRecord`` saying why it
-    could not be read, exactly like ``engine.records.read_records``: one bad
+    ``record`` is a ``dict`` or an ``engine.io.records.BadRecord`` saying why it
+    could not be read, exactly like ``engine.io.records.read_records``: one bad
     record never ends the stream.
 
     Args:

@@ -300,7 +300,7 @@ def test_the_condition_parser_reads_its_tables_from_the_cache(tmp_path: Path) ->
 
 
 def test_lint_reports_the_same_warnings_from_the_cache(cache_dir: Path, tmp_path: Path) -> None:
-    from engine.lint import lint_file
+    from engine.tools.lint import lint_file
 
     folder = tmp_path / "people"
     shutil.copytree(ROOT / "tests" / "data" / "feed-silence", folder)

@@ -9,8 +9,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from engine.cells import CellError, convert, row_to_record
-from engine.records import BadRecord, read_records
+from engine.io.cells import CellError, convert, row_to_record
+from engine.io.records import BadRecord, read_records
 from engine.schemas import record_schema
 
 APPLICANT = record_schema("applicant")

@@ -194,8 +194,8 @@ def test_cli_check_explain_and_test(tmp_path: Path) -> None:
 
 
 def test_doc_and_diff_show_the_kind(book: CompiledRulebook, tmp_path: Path) -> None:
-    from engine.diff import diff_rulebooks
-    from engine.docgen import doc_blocks, to_markdown
+    from engine.tools.diff import diff_rulebooks
+    from engine.tools.docgen import doc_blocks, to_markdown
 
     page = to_markdown(doc_blocks(book, "en"))
     assert page.count("kind: data check") == 2

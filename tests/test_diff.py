@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from engine.build import load_rulebook
-from engine.diff import diff_records, diff_rulebooks
+from engine.tools.diff import diff_records, diff_rulebooks
 from engine.evaluate import InputRef
 
 VERSIONED = Path(__file__).resolve().parent / "data" / "versioned"

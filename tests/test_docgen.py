@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.docgen import render_doc
+from engine.tools.docgen import render_doc
 from engine.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ import pytest
 
 from engine.build import load_rulebook
 from engine.cli import main
-from engine.lint import lint_file
+from engine.tools.lint import lint_file
 from engine.testing import check_example
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""`check --format json` over JSON Lines files in blocks (``engine.parallel.evaluate_blocks``):
+"""`check --format json` over JSON Lines files in blocks (``engine.io.parallel.evaluate_blocks``):
 the same bytes, summary and exit code as record by record, with one job or two, to a file
 (where the workers write their blocks themselves) or to a stream."""
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from engine import parallel
-from engine.records import split_lines
+from engine.io import parallel
+from engine.io.records import split_lines
 from engine.cli import main
-from engine.report.json import JsonReport
+from engine.io.report.json import JsonReport
 
 RB = "hlj-musicians/membership"
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ from jsonschema import Draft202012Validator
 from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, TestCase, TestSuite
 
 from engine.cli import main
-from engine.report.github import escape_property
+from engine.io.report.github import escape_property
 
 RB = "hlj-musicians/membership"
 ROOT = Path(__file__).resolve().parents[1]

@@ -496,7 +496,7 @@ def test_the_charter_stays_a_draft(charter) -> None:  # type: ignore[no-untyped-
 
 
 def test_the_doc_page_shows_the_patterns_as_written() -> None:
-    from engine.docgen import render_doc
+    from engine.tools.docgen import render_doc
 
     book = Registry.default().load(CHECKLIST)
     pattern = next(p.value for p in book.book.parameters if p.name == "party_member_pattern")

@@ -1,4 +1,4 @@
-"""Line ends are taken off input lines in one place: ``engine.records.split_lines``.
+"""Line ends are taken off input lines in one place: ``engine.io.records.split_lines``.
 
 A JSON Lines file read line by line (``read_raw_jsonl``, ``read_records``) and the
 same file read in runs of whole lines by a ``--jobs`` feed give the same lines:
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import parallel
-from engine.records import BLANK, _read_jsonl, read_raw_jsonl, read_records, split_lines
+from engine.io import parallel
+from engine.io.records import BLANK, _read_jsonl, read_raw_jsonl, read_records, split_lines
 
 CASES = [
     ("", []),

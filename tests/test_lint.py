@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.lint import lint_file
+from engine.tools.lint import lint_file
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -383,7 +383,7 @@ def test_senior_note_attributes_the_exemption_to_article_14_item_3() -> None:
     RULEBOOK,
     ROOT / "docs" / "rulebooks" / "hlj-musicians" / "membership.md",
     ROOT / "README.md",
-    ROOT / "engine" / "skeleton.py",
+    ROOT / "engine" / "tools" / "skeleton.py",
     ROOT / "examples" / "hcm-2021" / "README.md",
 ], ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_no_path_a_user_does_not_have(path: Path) -> None:

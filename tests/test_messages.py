@@ -397,7 +397,7 @@ def _message_lines(rendered: str) -> list[str]:
 
 
 def test_every_broken_rulebook_is_explained_in_both_languages(root: Path) -> None:
-    from engine.lint import lint_file
+    from engine.tools.lint import lint_file
 
     cases = sorted((root / "tests" / "data" / "errors").glob("*.yaml"))
     assert len(cases) > 30

@@ -10,7 +10,7 @@ import pytest
 
 from engine.errors import UsageError
 from engine.evaluate import InputRef
-from engine.records import BadRecord, read_records
+from engine.io.records import BadRecord, read_records
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> str:

@@ -403,7 +403,7 @@ def test_output_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
 def test_default_jobs_only_where_workers_write_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --jobs, a large feed goes to worker processes only for JSON Lines to --format json
     (the workers write the report); any other format is decided and written in one process."""
-    from engine import parallel
+    from engine.io import parallel
 
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join(json.dumps(good_record(id=f"J-{i}"), ensure_ascii=False) for i in range(2500)) + "\n",

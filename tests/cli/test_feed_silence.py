@@ -125,7 +125,7 @@ def test_diff_of_no_records_compared_nothing(tmp_path: Path, older: Path) -> Non
     ids=["misspelt", "case", "dotted", "list-position", "nested-name", "below-a-text", "unlike-anything"],
 )
 def test_unknown_columns_and_the_field_meant(header: list[str | None], unknown: list[Any]) -> None:
-    from engine.cells import unknown_columns
+    from engine.io.cells import unknown_columns
 
     found, known = unknown_columns(header, SCHEMA)
     assert found == unknown
@@ -309,7 +309,7 @@ def test_blank_lines_in_the_text_and_github_summaries(tmp_path: Path) -> None:
 
 LINES_FORMAT = '''
 from engine import hookimpl
-from engine.report import Summary
+from engine.io.report import Summary
 
 
 class LinesReport:

@@ -21,7 +21,7 @@ import pytest
 
 from engine import __version__
 from engine.cli import main
-from engine.cli_args import ARGPARSE_ZH, LANG_ENV, NOT_SHOWN_TO_USERS, choose_lang
+from engine.cli.args import ARGPARSE_ZH, LANG_ENV, NOT_SHOWN_TO_USERS, choose_lang
 from engine.pluginmanager import reset_plugin_manager
 from tests.test_messages import chinese_in, english_in
 

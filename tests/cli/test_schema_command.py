@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.cli_schema import SCHEMA_ID, installed_schemas
+from engine.cli.schema import SCHEMA_ID, installed_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +104,7 @@ def test_install_never_loses_settings_it_cannot_rewrite(tmp_path: Path, text: st
 
 def test_no_rulebook_points_at_a_schema_by_a_relative_path() -> None:
     files = [*ROOT.glob("rulebooks/**/*.yaml"), *ROOT.glob("plugins/*/*/rulebooks/*.yaml"), *ROOT.glob("docs/**/*.md"),
-             ROOT / "engine" / "skeleton.py"]
+             ROOT / "engine" / "tools" / "skeleton.py"]
     relative = [f"{p.relative_to(ROOT)}: {line.strip()}" for p in files
                 for line in p.read_text(encoding="utf-8").splitlines()
                 if re.search(r"\$schema=(?!https?://)", line)]

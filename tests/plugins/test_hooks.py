@@ -23,7 +23,7 @@ from engine.hookspecs import DecisionContext, RecordOptions, RegisterCalendar, R
 from engine.lang import types as T
 from engine.lang.functions import FunctionSpec, Overload
 from engine.pluginmanager import PluginManager
-from engine.records import BadRecord
+from engine.io.records import BadRecord
 from engine.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -175,7 +175,7 @@ class TallyReport:
 
     def __init__(self, out: Any, **_: Any) -> None:
         self.out = out
-        from engine.report import Summary
+        from engine.io.report import Summary
 
         self.summary = Summary()
 

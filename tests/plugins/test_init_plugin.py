@@ -30,7 +30,7 @@ def test_init_plugin_writes_a_package(tmp_path: Path) -> None:
         "rulebook_acme_club/rulebooks/applicant.schema.json", "rulebook_acme_club/rulebooks/membership.yaml",
         "tests/test_rulebook_acme_club.py"]
     # editors check the rulebooks against the installed schema, wherever the files are copied
-    from engine.cli_schema import SCHEMA_ID, installed_schemas
+    from engine.cli.schema import SCHEMA_ID, installed_schemas
 
     settings = json.loads((folder / ".vscode" / "settings.json").read_text(encoding="utf-8"))
     assert settings == {"yaml.schemas": {str(installed_schemas()[SCHEMA_ID]): ["**/rulebooks/**/*.yaml"]}}

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from engine.records import BadRecord, read_records
+from engine.io.records import BadRecord, read_records
 from engine.registry import Registry
-from engine.report import BUILTIN_FORMATS, FORMATS
-from engine.report.github import escape_data, escape_property
+from engine.io.report import BUILTIN_FORMATS, FORMATS
+from engine.io.report.github import escape_data, escape_property
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FEED = "tests/golden/hlj-musicians/membership/admission/edge-cases.jsonl"
@@ -173,7 +173,7 @@ def test_html_page_has_counts_chart_and_explanations(tmp_path: Path) -> None:
 
 
 def test_junit_text_is_xml_safe() -> None:
-    from engine.report.junit import _clean
+    from engine.io.report.junit import _clean
 
     assert _clean("plain 中文 \U0001f600\t\n\r") == "plain 中文 \U0001f600\t\n\r"
     assert _clean("a\x00b\x07c\x1fd\ufffee\uffff\ud800f") == "abcdef"

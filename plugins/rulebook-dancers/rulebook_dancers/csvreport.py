@@ -13,7 +13,7 @@ import csv
 from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
-from engine.report import Summary
+from engine.io.report import Summary
 
 __all__ = ["COLUMNS", "CsvReport"]
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, TextIO
 
-from engine.cells import CellError, field_names, row_to_record, unknown_columns
+from engine.io.cells import CellError, field_names, row_to_record, unknown_columns
 
 from engine.errors import Diagnostic, UsageError
 from engine.source import Source, Span
-from engine.terminal import escape_controls
+from engine.io.terminal import escape_controls
 from engine.messages import CATALOGUE, Text, listing, msg, os_reason
 from engine.evaluate import InputRef
 

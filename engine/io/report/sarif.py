@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from engine import messages
 from engine.evaluate import Decision, InputRef
-from engine.report import Spool, Summary, failed_rules, schema_items
+from engine.io.report import Spool, Summary, failed_rules, schema_items
 
 __all__ = ["SarifReport", "SARIF_SCHEMA"]
 
@@ -133,7 +133,7 @@ class SarifReport:
         })
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
-        """A problem with an input as a whole (``engine.records.InputNote``: a column that names no
+        """A problem with an input as a whole (``engine.io.records.InputNote``: a column that names no
         field, an empty input): a result at the file, and at its header cell where it has one."""
         d = note.problem
         message, advice = d.text(self.lang)

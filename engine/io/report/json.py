@@ -7,7 +7,7 @@ import os
 from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
-from engine.report import Summary, error_object
+from engine.io.report import Summary, error_object
 
 __all__ = ["JsonReport"]
 
@@ -45,7 +45,7 @@ class JsonReport:
         return fd  # type: ignore[no-any-return]
 
     def write_block(self, block: Any) -> None:
-        """The lines of a run of records decided together (``engine.parallel.Block``), with their counts
+        """The lines of a run of records decided together (``engine.io.parallel.Block``), with their counts
         (no text: a worker process wrote it to ``direct_fd()``)."""
         summary = self.summary
         summary.merge(block)

@@ -3,7 +3,7 @@
 User text (names, messages, values) is always handed to rich as ``Text``
 objects, never as markup, so a record containing ``[bold]`` prints as is.
 The ``Text`` of this module also shows control characters and bidirectional
-controls escaped (``\x1b``; see ``engine.terminal``), so a record cannot
+controls escaped (``\x1b``; see ``engine.io.terminal``), so a record cannot
 recolour, rewrite or hide what the report shows: everything written here goes
 through it.  The console ends a run whose reader went away with
 ``BrokenPipeError`` (rich's own answer would be to exit with 1).
@@ -21,8 +21,8 @@ from rich.text import Text as RichText
 from engine.evaluate import Decision, InputRef, RuleResult, format_value
 from engine.messages import msg
 from engine.model import Status
-from engine.report import Summary
-from engine.terminal import escape_controls
+from engine.io.report import Summary
+from engine.io.terminal import escape_controls
 
 
 class Text(RichText):
@@ -85,7 +85,7 @@ def _record_name(decision: Decision, lang: str) -> str:
 
 def _schema_lines(decision: Any, lang: str, indent: str = "    ") -> list[Text]:
     """The record's schema violations (schema enforcement), one line each."""
-    from engine.report import schema_items
+    from engine.io.report import schema_items
 
     rejected = str(decision.outcome) == "error"
     lines = []

@@ -121,7 +121,7 @@ def lint_file(path: Path) -> list[Diagnostic]:
 
 
 def _github(d: Diagnostic, lang: str) -> str:
-    from engine.report.github import escape_data, escape_property
+    from engine.io.report.github import escape_data, escape_property
 
     props = []
     if d.file:
@@ -137,7 +137,7 @@ def _github(d: Diagnostic, lang: str) -> str:
 
 def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, Any]:
     from engine import __version__
-    from engine.report.sarif import SARIF_SCHEMA
+    from engine.io.report.sarif import SARIF_SCHEMA
 
     rules: dict[str, int] = {}
     out = []

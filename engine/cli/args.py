@@ -281,11 +281,11 @@ def _build() -> argparse.ArgumentParser:
                                                              "列出插件及其实现的钩子"))
     p.add_argument("--format", choices=("text", "json"), default="text", help=text_json)
 
-    from engine.cli_calendar import add_calendar_parser
+    from engine.cli.calendar import add_calendar_parser
 
     add_calendar_parser(sub, common)
 
-    from engine.cli_schema import add_schema_parser
+    from engine.cli.schema import add_schema_parser
 
     add_schema_parser(sub, common)
 

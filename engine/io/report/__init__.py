@@ -51,7 +51,7 @@ class Summary:
             self.schema_problems[v.path if hasattr(v, "path") else v["path"]] += 1
 
     def merge(self, block: Any) -> None:
-        """Add the counts of a block of records decided elsewhere (``engine.parallel.Block``)."""
+        """Add the counts of a block of records decided elsewhere (``engine.io.parallel.Block``)."""
         self.outcomes.update(block.outcomes)
         self.failures.update(block.failures)
         self.warnings += block.warnings
@@ -95,12 +95,12 @@ class Spool:
 
 def formats() -> dict[str, Any]:
     """The built-in output formats by ``--format`` name."""
-    from engine.report.github import GithubReport
-    from engine.report.html import HtmlReport
-    from engine.report.json import JsonReport
-    from engine.report.junit import JunitReport
-    from engine.report.sarif import SarifReport
-    from engine.report.text import TextReport
+    from engine.io.report.github import GithubReport
+    from engine.io.report.html import HtmlReport
+    from engine.io.report.json import JsonReport
+    from engine.io.report.junit import JunitReport
+    from engine.io.report.sarif import SarifReport
+    from engine.io.report.text import TextReport
 
     return {"text": TextReport, "json": JsonReport, "junit": JunitReport, "sarif": SarifReport,
             "github": GithubReport, "html": HtmlReport}

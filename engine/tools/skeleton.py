@@ -225,7 +225,7 @@ def write_plugin(name: str, directory: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(**fields), encoding="utf-8")
     # editors check the rulebooks against the installed schema (no path that breaks when a file moves)
-    from engine.cli_schema import install_editor_settings
+    from engine.cli.schema import install_editor_settings
 
     install_editor_settings(folder)
     return folder

@@ -199,7 +199,7 @@ class Compared:
 
     def text(self) -> MessageText:
         """``3 records compared (admission): `a.jsonl` 1, `b.jsonl` 2``, in both languages."""
-        from engine.terminal import escape_controls
+        from engine.io.terminal import escape_controls
 
         files = [msg("cli.diff-file:unreadable", file=escape_controls(path), count=read - bad, unreadable=bad) if bad
                  else msg("cli.diff-file", file=escape_controls(path), count=read)

@@ -16,15 +16,15 @@ from typing import IO, Any
 
 from engine import messages
 from engine.evaluate import Decision, InputRef, format_value
-from engine.report import Spool, Summary, failed_rules, schema_items
-from engine.terminal import escape_controls
+from engine.io.report import Spool, Summary, failed_rules, schema_items
+from engine.io.terminal import escape_controls
 
 __all__ = ["HtmlReport"]
 
 
 def escape(text: str) -> str:
     """Text for the page: HTML's special characters as entities, and control characters and
-    bidirectional controls shown as escapes (``\\x1b``; see ``engine.terminal``), which neither a
+    bidirectional controls shown as escapes (``\\x1b``; see ``engine.io.terminal``), which neither a
     browser nor a terminal the page is printed to then acts on."""
     return _escape_html(escape_controls(text, spacing=True))
 

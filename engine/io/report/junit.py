@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from engine import messages
 from engine.evaluate import Decision, InputRef
-from engine.report import Spool, Summary, failed_rules, schema_items
+from engine.io.report import Spool, Summary, failed_rules, schema_items
 
 __all__ = ["JunitReport"]
 
@@ -117,7 +117,7 @@ class JunitReport:
         self._case(f"{rulebook}.{decision}", f"{unreadable} ({_where(ref)})", ref, body)
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
-        """A problem with an input as a whole (``engine.records.InputNote``), listed in the suite's
+        """A problem with an input as a whole (``engine.io.records.InputNote``), listed in the suite's
         ``<system-err>``: it concerns no single test case."""
         self.input_problems.append(note.problem.render(self.lang))
 

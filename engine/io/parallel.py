@@ -69,7 +69,7 @@ def _summary(d: Any) -> tuple[str, tuple[tuple[str, str, str, str], ...]]:
 def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
     """Each record's decision as (JSON line, outcome, rules not passing); a string is far cheaper
     to send back than a dict.  Raw JSON lines are parsed here, in the worker."""
-    from engine.records import BadRecord, parse_json_line
+    from engine.io.records import BadRecord, parse_json_line
 
     decision = _WORKER["decision"]
     as_of = _WORKER["as_of"]
@@ -209,7 +209,7 @@ def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *,
                       ) -> Iterator[tuple[InputRef, Any, Any]]:
     """``(ref, record, decision view)`` for each readable record, in input order; records that
     could not be read pass through as ``(ref, bad record, None)`` at their place."""
-    from engine.records import BadRecord
+    from engine.io.records import BadRecord
 
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
@@ -302,8 +302,8 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
            chunk: tuple[str, int, list[str]], encode: bool) -> Block:
     """Decide the records of ``chunk`` (file, number of its first line, lines): one JSON line each,
     as the JSON report writes them (a line that is not a record: its error object)."""
-    from engine.records import BadRecord, parse_json_line
-    from engine.report import Summary, error_object
+    from engine.io.records import BadRecord, parse_json_line
+    from engine.io.report import Summary, error_object
 
     path, number, lines = chunk
     summary = Summary()
@@ -362,7 +362,7 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
 def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int]]) -> Block:
     seq, chunk = task
     if len(chunk) == 4:  # a span of a regular file, read here: (file, first line, offset, length)
-        from engine.records import split_lines
+        from engine.io.records import split_lines
         path, number, offset, length = chunk  # type: ignore[misc]
         fds = _WORKER.setdefault("fds", {})
         fd = fds.get(path)
@@ -434,7 +434,7 @@ def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, in
     """The lines of a JSON Lines file (as bytes, without line feeds) in runs of about ``size``
     bytes of whole lines, as (file, first line number, lines).  ``spans``: for a regular file,
     (file, first line number, offset, length) instead, for a worker to read the run itself."""
-    from engine.records import input_error, open_jsonl, split_lines
+    from engine.io.records import input_error, open_jsonl, split_lines
 
     try:
         with open_jsonl(path) as f:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import datetime as _dt
 import sys
 import traceback
@@ -27,7 +28,7 @@ from typing import IO, Any, Sequence
 
 from rich.text import Text
 
-from engine import cli_args
+from engine.cli import args as cli_args
 from engine.errors import Diagnostic, EngineError, UsageError
 from engine.messages import Text as Both
 from engine.messages import listing, msg, os_reason
@@ -38,7 +39,7 @@ FAIL_ON = cli_args.FAIL_ON
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
-    """The parser of the command line, its help in ``lang`` (see ``engine.cli_args``)."""
+    """The parser of the command line, its help in ``lang`` (see ``engine.cli.args``)."""
     return cli_args.build_parser(lang)
 
 
@@ -54,7 +55,7 @@ class _Io:
             self.color = False
 
     def console(self, out: IO[str] | None = None) -> Any:
-        from engine.report.text import make_console
+        from engine.io.report.text import make_console
 
         return make_console(out or self.stdout, self.color)
 
@@ -215,11 +216,11 @@ def _read(io: _Io, path: str, decision: Any, inputs: Any = None) -> Any:
 
 
 def _inputs(io: _Io) -> Any:
-    """What this run's inputs held besides records (``engine.records.InputTally``); a warning
+    """What this run's inputs held besides records (``engine.io.records.InputTally``); a warning
     about an input is shown on standard error as soon as it is read."""
     tally = getattr(io, "inputs", None)
     if tally is None:
-        from engine.records import InputTally
+        from engine.io.records import InputTally
 
         tally = io.inputs = InputTally(lambda _ref, note: _show_problem(io, note))  # type: ignore[attr-defined]
     return tally
@@ -340,8 +341,8 @@ class _Progress:
 
 def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any,
                     observe: _Observers) -> None:
-    from engine.parallel import default_jobs, evaluate_parallel
-    from engine.records import BadRecord
+    from engine.io.parallel import default_jobs, evaluate_parallel
+    from engine.io.records import BadRecord
 
     blocks = hasattr(report, "write_block") and not observe.active and not io.args.input_format \
         and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files) \
@@ -355,7 +356,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
     if blocks:
         # JSON Lines to JSON lines, nobody watching each decision: records go in blocks (to the
         # workers as raw lines), each decided, written and counted where it is parsed
-        from engine.parallel import evaluate_blocks
+        from engine.io.parallel import evaluate_blocks
 
         progress = _Progress(io, files)
         inputs = _inputs(io)
@@ -375,7 +376,7 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
         return
     if jobs > 1 and not _plugins().has_custom_readers() and not io.args.input_format:
         # JSON Lines go to the workers as raw lines: parsing is part of the work they share
-        from engine.records import read_raw_jsonl
+        from engine.io.records import read_raw_jsonl
 
         records = (item for path in files for item in (
             _inputs(io).read(path, read_raw_jsonl(path)) if path.lower().endswith((".jsonl", ".ndjson"))
@@ -545,9 +546,9 @@ def _input_counts(inputs: Any) -> list[Any]:
 def cmd_explain(io: _Io) -> int:
     import json
 
-    from engine.records import BadRecord
-    from engine.report import error_object
-    from engine.report.text import explain
+    from engine.io.records import BadRecord
+    from engine.io.report import error_object
+    from engine.io.report.text import explain
 
     args = io.args
     rid, version, decision = _registry().decision(args.rulebook, args.decision, args.as_of)
@@ -562,7 +563,7 @@ def cmd_explain(io: _Io) -> int:
                 io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, message),
                                            ensure_ascii=False) + "\n")
             else:
-                from engine.terminal import escape_controls
+                from engine.io.terminal import escape_controls
 
                 io.stdout.write(escape_controls(f"! {ref.file}:{ref.line}: {message}") + "\n")
             worst = 1
@@ -599,7 +600,7 @@ def _rulebook_files(paths: list[str]) -> list[Path]:
 
 def cmd_lint(io: _Io) -> int:
     from engine.build import display_name
-    from engine.lint import lint_file, render_lint
+    from engine.tools.lint import lint_file, render_lint
 
     results = [(display_name(path), lint_file(path)) for path in _rulebook_files(io.args.paths)]
     render_lint(results, io.args.format, io.lang, io.stdout)
@@ -664,9 +665,9 @@ def cmd_test(io: _Io) -> int:
 def cmd_diff(io: _Io) -> int:
     import json
 
-    from engine.diff import Compared, diff_records, diff_rulebooks
-    from engine.records import InputTally
-    from engine.terminal import escape_controls
+    from engine.tools.diff import Compared, diff_records, diff_rulebooks
+    from engine.io.records import InputTally
+    from engine.io.terminal import escape_controls
 
     args = io.args
     reg = _registry()
@@ -714,7 +715,7 @@ def cmd_diff(io: _Io) -> int:
 
 
 def cmd_doc(io: _Io) -> int:
-    from engine.docgen import render_doc
+    from engine.tools.docgen import render_doc
 
     args = io.args
     reg = _registry()
@@ -735,7 +736,7 @@ def cmd_doc(io: _Io) -> int:
 
 
 def cmd_init_plugin(io: _Io) -> int:
-    from engine.skeleton import write_plugin
+    from engine.tools.skeleton import write_plugin
 
     folder = write_plugin(io.args.name, Path(io.args.directory))
     io.stdout.write(msg("cli.created", folder=folder).get(io.lang) + f"\n  pip install -e {folder}\n  pytest {folder}\n")
@@ -744,8 +745,8 @@ def cmd_init_plugin(io: _Io) -> int:
 
 COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
             "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin,
-            "calendar": lambda io: __import__("engine.cli_calendar").cli_calendar.cmd_calendar(io)}
-COMMANDS["schema"] = lambda io: __import__("engine.cli_schema").cli_schema.cmd_schema(io)
+            "calendar": lambda io: importlib.import_module("engine.cli.calendar").cmd_calendar(io),
+            "schema": lambda io: importlib.import_module("engine.cli.schema").cmd_schema(io)}
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,

@@ -14,8 +14,8 @@ from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
 from engine.messages import msg
-from engine.report import Summary, failed_rules, schema_items
-from engine.terminal import escape_controls
+from engine.io.report import Summary, failed_rules, schema_items
+from engine.io.terminal import escape_controls
 
 __all__ = ["GithubReport", "escape_data", "escape_property"]
 
@@ -65,7 +65,7 @@ class GithubReport:
         self._command("error", ref, msg("report.unreadable-record").get(self.lang), message)
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
-        """A problem with an input as a whole (``engine.records.InputNote``: a column that names no
+        """A problem with an input as a whole (``engine.io.records.InputNote``: a column that names no
         field, an empty input), at its header cell where it has one."""
         d = note.problem
         message, advice = d.text(self.lang)
