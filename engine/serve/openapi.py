@@ -1,0 +1,125 @@
+"""The OpenAPI 3.1 document of a `rulebook serve` worker, made from the rulebooks it serves.
+
+Every decision of every rulebook gets its own two paths (single record and batch), whose
+request body is that decision's record JSON Schema (of the newest version serving; OpenAPI 3.1
+schemas are JSON Schema 2020-12, so the record schemas go in as they are).  The answer of a
+decision is the CONTRACT's decision object (``schemas/decision-output.schema.json``) with
+``decision_id``; every error is a problem details object.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from engine.serve.rulebooks import Snapshot
+
+__all__ = ["openapi_document"]
+
+_PROBLEM = {
+    "type": "object", "required": ["type", "title", "status", "detail", "code"],
+    "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
+                   "code": {"type": "string"}, "help": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+
+def _name(*parts: str) -> str:
+    return ".".join(re.sub(r"[^A-Za-z0-9_.-]", "-", p) for p in parts)
+
+
+def _decision_output() -> dict[str, Any]:
+    from engine.schemas import data_dir
+
+    schema = json.loads((data_dir() / "schemas" / "decision-output.schema.json").read_text(encoding="utf-8"))
+    schema.pop("$id", None)
+    schema.pop("$schema", None)
+    schema.setdefault("properties", {})["decision_id"] = {
+        "type": "string", "description": "the id under which the decision log keeps the decision"}
+    schema["properties"]["statuses"] = {"type": "object", "additionalProperties": {"type": "string"},
+                                        "description": "with `explain=false`: each rule's status, instead of `rules`"}
+    schema["required"] = [r for r in schema.get("required", []) if r != "input"]
+    return schema
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+_PARAMETERS = [
+    _query("as_of", "the evaluation date (default: the record's own, e.g. its application date)",
+           {"type": "string", "format": "date"}),
+    _query("version", "the rulebook version (default: the one in force on the evaluation date)", {"type": "string"}),
+    _query("lang", "the language of messages (default: Accept-Language, else the server's)",
+           {"type": "string", "enum": ["zh", "en"]}),
+    _query("explain", "`false`: the outcome and each rule's status only", {"type": "boolean"}),
+]
+
+
+def _problem_responses(*statuses: int) -> dict[str, Any]:
+    return {str(s): {"description": "a problem", "content": {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/Problem"}}}} for s in statuses}
+
+
+def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
+    """The OpenAPI document of the rulebooks in ``snapshot`` (``version``: the engine's)."""
+    schemas: dict[str, Any] = {"Problem": _PROBLEM, "Decision": _decision_output()}
+    paths: dict[str, Any] = {
+        "/healthz": {"get": {"summary": "liveness", "operationId": "healthz",
+                             "responses": {"200": {"description": "alive"}}}},
+        "/readyz": {"get": {"summary": "readiness with the load status of each rulebook", "operationId": "readyz",
+                            "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
+                             "responses": {"200": {"description": "Prometheus text",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "this document", "operationId": "openapi",
+                                  "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "/rulebooks": {"get": {"summary": "the rulebooks served, with their versions", "operationId": "listRulebooks",
+                               "responses": {"200": {"description": "rulebooks",
+                                                     "content": {"application/json": {"schema": {"type": "object"}}}},
+                                             **_problem_responses(400)}}},
+    }
+    for rid, versions in snapshot.by_id.items():
+        paths[f"/rulebooks/{rid}"] = {"get": {
+            "summary": f"rulebook `{rid}`: its decisions, record schemas and rules",
+            "operationId": _name("describe", rid),
+            "responses": {"200": {"description": "the rulebook",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          **_problem_responses(400, 404)}}}
+        names: dict[str, Any] = {}
+        for loaded in versions:  # the newest version's schema wins for a decision in several
+            for name, decision in loaded.book.decisions.items():
+                names[name] = decision
+        for name, decision in names.items():
+            record = copy.deepcopy(decision.record_schema) if decision.record_schema else {"type": "object"}
+            record.pop("$schema", None)
+            record.pop("$id", None)
+            key = _name(rid, name, "record")
+            schemas[key] = record
+            base = f"/rulebooks/{rid}/decisions/{name}"
+            paths[base] = {"post": {
+                "summary": f"decide `{name}` of `{rid}` for one record",
+                "operationId": _name("decide", rid, name), "parameters": _PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{key}"}}}},
+                "responses": {"200": {"description": "the decision",
+                                      "headers": {"X-Decision-Id": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Decision"}}}},
+                              **_problem_responses(400, 401, 404, 413, 422, 503)}}}
+            paths[base + "/batch"] = {"post": {
+                "summary": f"decide `{name}` of `{rid}` for each line of JSON Lines, in order",
+                "operationId": _name("batch", rid, name), "parameters": _PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/x-ndjson": {
+                    "schema": {"type": "string"}}}},
+                "responses": {"200": {"description": "one JSON object per input line (blank lines skipped)",
+                                      "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                              **_problem_responses(400, 401, 404, 413, 503)}}}
+    return {"openapi": "3.1.0",
+            "info": {"title": "rulebook serve", "version": version,
+                     "description": "Decisions from versioned rulebooks, explained rule by rule"},
+            "paths": paths, "components": {"schemas": schemas,
+                                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}

@@ -1,0 +1,230 @@
+"""The process side of ``rulebook serve``: uvicorn, workers, signals, logging, the watcher.
+
+The application itself is :func:`engine.serve.app.create_app`; this module runs it.
+
+* **One worker** (the default): the socket is bound here (``--port 0`` picks a free
+  port, which the log line ``serving on http://HOST:PORT`` names), and one
+  ``uvicorn.Server`` serves the application built by :func:`make_app`.
+* **Several workers** (``--workers N``): uvicorn's process supervisor starts N spawned
+  processes that share the bound socket; the kernel hands each new connection to one of
+  them.  A spawned process cannot be handed a built application, so each builds its own
+  through :func:`worker_app`, an application factory reading the configuration from the
+  environment (``ServeConfig.to_env()`` plus this module's ``RULEBOOK_SERVE_WATCH*``
+  variables), which the supervisor's process sets before starting them.  Each worker
+  loads and compiles the rulebooks itself, keeps its own metrics and, with ``--watch``,
+  watches the files itself.
+* **Stopping**: SIGTERM or SIGINT (Ctrl-C) stops taking new connections and lets the
+  requests in progress finish, for at most ``graceful_timeout`` seconds (uvicorn's
+  ``timeout_graceful_shutdown``); the application's ``state.draining`` is set at the
+  first signal, so that a batch in progress ends at a line boundary (see
+  ``engine.serve.app``).  The command then exits 0.  A second Ctrl-C stops at once.
+* **Logs** go to standard error: uvicorn's own lines, one access line per request
+  (``--no-access-log`` turns them off) and the service's (``rulebook.serve``: start,
+  rulebooks that did not load, reloads).  The decision log (logger
+  ``rulebook.serve.decisions``, one JSON object a line) goes to standard output, so
+  that it can be piped apart from the human-readable lines.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import logging.config
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from types import FrameType
+from typing import IO, Any, Callable
+
+import uvicorn
+from starlette.applications import Starlette
+
+from engine.serve.app import create_app
+from engine.serve.config import ServeConfig
+from engine.serve.rulebooks import RulebookSet
+from engine.serve.watch import RulebookWatcher
+
+__all__ = ["DEFAULT_GRACEFUL_TIMEOUT", "DEFAULT_WATCH_INTERVAL", "WATCH_ENV", "WATCH_INTERVAL_ENV", "ServerOptions",
+           "log_config", "make_app", "serve", "worker_app"]
+
+DEFAULT_GRACEFUL_TIMEOUT = 30.0
+DEFAULT_WATCH_INTERVAL = 1.0
+WATCH_ENV = "RULEBOOK_SERVE_WATCH"
+WATCH_INTERVAL_ENV = "RULEBOOK_SERVE_WATCH_INTERVAL"
+
+log = logging.getLogger("rulebook.serve")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the process serves (what the application answers is the :class:`ServeConfig`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    watch: bool = False
+    watch_interval: float = DEFAULT_WATCH_INTERVAL
+    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
+    log_level: str = "info"
+    access_log: bool = True
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """The logging configuration of a server process (``logging.config.dictConfig``): every
+    line to standard error except the decision log's, which goes to standard output."""
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "access": {"()": "uvicorn.logging.AccessFormatter", "use_colors": False,
+                       "fmt": '%(asctime)s %(levelname)s access: %(client_addr)s "%(request_line)s" %(status_code)s'},
+            "line": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
+            "decisions": {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
+            "rulebook.serve": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "rulebook.serve.decisions": {"handlers": ["decisions"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def make_app(config: ServeConfig, *, watch: bool = False, watch_interval: float = DEFAULT_WATCH_INTERVAL) -> Starlette:
+    """Load the rulebooks, build the application and, with ``watch``, start watching the files.
+
+    Called inside the serving process (an application factory), after uvicorn has set its
+    signal handlers: the handlers of SIGTERM and SIGINT are wrapped here so that the first
+    signal also sets ``app.state.draining`` and stops the watcher.
+    """
+    rulebooks = RulebookSet(config)
+    rulebooks.load_all()
+    _log_status(rulebooks, config.lang)
+    app = create_app(config, rulebooks)
+    watcher = RulebookWatcher(rulebooks, interval=watch_interval, lang=config.lang) if watch else None
+    if watcher is not None:
+        watcher.start()
+        log.info("watching %d rulebook files every %ss", len(watcher.paths()), watch_interval)
+
+    def on_stop() -> None:
+        _set_draining(app)
+        if watcher is not None:
+            watcher.stop(wait=False)
+
+    _chain_stop_signals(on_stop)
+    return app
+
+
+def worker_app() -> Starlette:
+    """The application factory of a worker process (``--workers N``): the configuration
+    comes from the environment the supervising process set."""
+    environ = os.environ
+    interval = float(environ.get(WATCH_INTERVAL_ENV) or DEFAULT_WATCH_INTERVAL)
+    return make_app(ServeConfig.from_env(environ), watch=environ.get(WATCH_ENV) == "1", watch_interval=interval)
+
+
+def _log_status(rulebooks: RulebookSet, lang: str) -> None:
+    status = rulebooks.status()
+    for item in status.get("rulebooks", ()):
+        if item.get("status") != "loaded":
+            log.error("%s did not load:\n%s", item.get("path"), (item.get("diagnostic") or {}).get(lang, ""))
+    log.info("%d rulebook files loaded; ready: %s", sum(1 for item in status.get("rulebooks", ())
+                                                        if item.get("status") == "loaded"),
+             "yes" if status.get("ready") else "no")
+
+
+def _set_draining(app: Starlette) -> None:
+    draining = getattr(app.state, "draining", None)
+    if draining is not None and hasattr(draining, "set"):
+        draining.set()
+
+
+def _chain_stop_signals(on_stop: Callable[[], None]) -> None:
+    """Call ``on_stop`` first when SIGTERM or SIGINT arrives, then the handler already set (uvicorn's)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: FrameType | None, previous: Callable[..., Any] = previous) -> None:
+            on_stop()
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(config: ServeConfig, options: ServerOptions, *, stderr: IO[str] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; returns the exit code (0 after a clean stop).
+
+    Raises ``UsageError`` when the address cannot be bound.
+    """
+    from engine.errors import Diagnostic, UsageError
+    from engine.messages import Text, os_reason
+
+    logging.config.dictConfig(log_config(options.log_level))
+    try:
+        sock = _bind(options.host, options.port)
+    except OSError as e:
+        where = f"{options.host}:{options.port}"
+        raise UsageError(Diagnostic("usage.unavailable-address",
+                                    Text(f"cannot listen on `{where}`: {os_reason(e).get('en')}",
+                                         f"无法在 `{where}` 上监听：{os_reason(e).get('zh')}"),
+                                    help=Text("choose another --port or --host", "请换一个 --port 或 --host"))) from None
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    common: dict[str, Any] = {"log_config": log_config(options.log_level), "access_log": options.access_log,
+                              "timeout_graceful_shutdown": options.graceful_timeout, "lifespan": "on",
+                              "proxy_headers": True, "server_header": False}
+    stopped: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if options.workers == 1:
+            factory = functools.partial(make_app, config, watch=options.watch, watch_interval=options.watch_interval)
+            uconfig = uvicorn.Config(factory, factory=True, **common)
+            log.info("serving on http://%s:%s (1 worker, process %d)", shown, port, os.getpid())
+            uvicorn.Server(uconfig).run(sockets=[sock])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            os.environ.update(config.to_env())
+            os.environ[WATCH_ENV] = "1" if options.watch else "0"
+            os.environ[WATCH_INTERVAL_ENV] = str(options.watch_interval)
+            uconfig = uvicorn.Config("engine.serve.server:worker_app", factory=True, workers=options.workers, **common)
+            log.info("serving on http://%s:%s (%d workers)", shown, port, options.workers)
+            Multiprocess(uconfig, sockets=[sock]).run()
+    finally:
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for stream in (sys.stdout, stderr or sys.stderr):
+            stream.flush()
+    log.info("stopped")
+    return 0
+
