@@ -680,6 +680,9 @@ class BatchResponse:
                 if loop.time() > deadline:
                     return b"".join(out), number - 1, self._final(_timeout(config.request_timeout_s), number)
                 await asyncio.sleep(0)  # let other requests run
+            if len(line) > config.max_body_bytes:
+                out.append(self._line_error(number, _line_too_long(config.max_body_bytes)))
+                continue
             if not line.strip():
                 continue  # a blank line, skipped as `check` skips it
             try:
