@@ -31,6 +31,34 @@ def _name(*parts: str) -> str:
     return ".".join(re.sub(r"[^A-Za-z0-9_.-]", "-", p) for p in parts)
 
 
+def _embed(schema: dict[str, Any], key: str, schemas: dict[str, Any]) -> None:
+    """Put a JSON Schema into the document's components under ``key``: its ``$defs`` become
+    components of their own (``key.name``) and its local references point at them."""
+    schema = copy.deepcopy(schema)
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    defs = schema.pop("$defs", None) or schema.pop("definitions", None) or {}
+
+    def point(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: point(v) for k, v in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str):
+                for prefix in ("#/$defs/", "#/definitions/"):
+                    if ref.startswith(prefix):
+                        out["$ref"] = "#/components/schemas/" + _name(key, ref[len(prefix):])
+                if ref == "#":
+                    out["$ref"] = "#/components/schemas/" + key
+            return out
+        if isinstance(node, list):
+            return [point(v) for v in node]
+        return node
+
+    schemas[key] = point(schema)
+    for name, sub in defs.items():
+        schemas[_name(key, name)] = point(sub)
+
+
 def _decision_output() -> dict[str, Any]:
     from engine.schemas import data_dir
 
@@ -39,10 +67,21 @@ def _decision_output() -> dict[str, Any]:
     schema.pop("$schema", None)
     schema.setdefault("properties", {})["decision_id"] = {
         "type": "string", "description": "the id under which the decision log keeps the decision"}
-    schema["properties"]["statuses"] = {"type": "object", "additionalProperties": {"type": "string"},
-                                        "description": "with `explain=false`: each rule's status, instead of `rules`"}
-    schema["required"] = [r for r in schema.get("required", []) if r != "input"]
     return schema
+
+
+_STATUSES = {
+    "description": "a decision with `explain=false`: the outcome and each rule's status",
+    "type": "object", "required": ["rulebook", "version", "decision", "record", "as_of", "outcome", "statuses"],
+    "properties": {"rulebook": {"type": "string"}, "version": {"type": "string"}, "decision": {"type": "string"},
+                   "record": {"type": ["string", "null"]}, "input": {"type": ["object", "null"]},
+                   "as_of": {"type": ["string", "null"], "format": "date"},
+                   "outcome": {"enum": ["pass", "fail", "indeterminate", "error"]},
+                   "statuses": {"type": "object", "additionalProperties": {
+                       "enum": ["pass", "fail", "not_applicable", "error", "waived"]}},
+                   "schema": {"type": "array", "items": {"type": "object"}}, "decision_id": {"type": "string"}},
+    "additionalProperties": False,
+}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +105,8 @@ def _problem_responses(*statuses: int) -> dict[str, Any]:
 
 def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
     """The OpenAPI document of the rulebooks in ``snapshot`` (``version``: the engine's)."""
-    schemas: dict[str, Any] = {"Problem": _PROBLEM, "Decision": _decision_output()}
+    schemas: dict[str, Any] = {"Problem": _PROBLEM, "DecisionStatuses": _STATUSES}
+    _embed(_decision_output(), "Decision", schemas)
     paths: dict[str, Any] = {
         "/healthz": {"get": {"summary": "liveness", "operationId": "healthz",
                              "responses": {"200": {"description": "alive"}}}},
@@ -94,11 +134,8 @@ def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
             for name, decision in loaded.book.decisions.items():
                 names[name] = decision
         for name, decision in names.items():
-            record = copy.deepcopy(decision.record_schema) if decision.record_schema else {"type": "object"}
-            record.pop("$schema", None)
-            record.pop("$id", None)
             key = _name(rid, name, "record")
-            schemas[key] = record
+            _embed(decision.record_schema or {"type": "object"}, key, schemas)
             base = f"/rulebooks/{rid}/decisions/{name}"
             paths[base] = {"post": {
                 "summary": f"decide `{name}` of `{rid}` for one record",
@@ -107,8 +144,9 @@ def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
                     "schema": {"$ref": f"#/components/schemas/{key}"}}}},
                 "responses": {"200": {"description": "the decision",
                                       "headers": {"X-Decision-Id": {"schema": {"type": "string"}}},
-                                      "content": {"application/json": {
-                                          "schema": {"$ref": "#/components/schemas/Decision"}}}},
+                                      "content": {"application/json": {"schema": {"oneOf": [
+                                          {"$ref": "#/components/schemas/Decision"},
+                                          {"$ref": "#/components/schemas/DecisionStatuses"}]}}}},
                               **_problem_responses(400, 401, 404, 413, 422, 503)}}}
             paths[base + "/batch"] = {"post": {
                 "summary": f"decide `{name}` of `{rid}` for each line of JSON Lines, in order",
