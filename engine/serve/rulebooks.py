@@ -242,6 +242,8 @@ class RulebookSet:
             state = _State(failures=dict(self._state.failures))
             for path, (origin, plugin) in origins.items():
                 built = self._build(path, origin, plugin, examples=False)
+                if not isinstance(built, Failure):
+                    built = _unique(built, state.books, path)
                 if isinstance(built, Failure):
                     state.failures[path] = built
                 else:
@@ -264,17 +266,12 @@ class RulebookSet:
                 return ReloadResult(path, replaced=False, removed=True)
             built = self._build(path, origin, plugin, examples=True)
             if not isinstance(built, Failure):
-                clash = next((b for p, b in self._state.books.items()
-                              if p != path and (b.id, b.version) == (built.id, built.version)), None)
-                if clash is not None:
-                    built = Failure(path, Text(
-                        f"`{built.id}@{built.version}` is served from `{clash.entry.path}` already",
-                        f"`{built.id}@{built.version}` 已由 `{clash.entry.path}` 提供"), _now())
+                built = _unique(built, self._state.books, path)
             state = _State(dict(self._state.books), dict(self._state.failures))
             self._origins.setdefault(path, (origin, plugin))
             if isinstance(built, Failure):
                 state.failures[path] = built
-                self._publish(state)
+                self._state = state  # the books and their snapshot stay as they were
                 return ReloadResult(path, replaced=False, failure=built)
             state.books[path] = built
             state.failures.pop(path, None)
@@ -310,6 +307,15 @@ class RulebookSet:
         entry = RulebookEntry(b.id, b.version, b.status, b.effective_from, b.effective_until, b.title.zh, path,
                               origin, plugin)
         return LoadedBook(entry, book)
+
+
+def _unique(built: LoadedBook, books: Mapping[Path, LoadedBook], path: Path) -> LoadedBook | Failure:
+    """The rulebook built, or a failure when another file serves the same id and version already."""
+    clash = next((b for p, b in books.items() if p != path and (b.id, b.version) == (built.id, built.version)), None)
+    if clash is None:
+        return built
+    return Failure(path, Text(f"`{built.id}@{built.version}` is served from `{clash.entry.path}` already",
+                              f"`{built.id}@{built.version}` 已由 `{clash.entry.path}` 提供"), _now())
 
 
 def _engine_text(e: EngineError) -> Text:
