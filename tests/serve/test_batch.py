@@ -24,7 +24,7 @@ BATCH = MINI + "/batch"
 
 def lines(r: httpx.Response) -> list[dict[str, Any]]:
     assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson", r.text
-    return [json.loads(x) for x in r.text.splitlines()]
+    return [json.loads(x) for x in r.content.split(b"\n")[:-1]]
 
 
 def jsonl(*records: Any) -> bytes:
