@@ -75,7 +75,8 @@ def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.Argumen
         return Text(en, zh).get(lang)
 
     p = subparsers.add_parser("serve", parents=list(parents), help=t(
-        "serve decisions over HTTP (JSON; needs the serve extra)", "通过 HTTP 提供决定服务（JSON；需要安装 serve 扩展）"))
+        "serve decisions over HTTP (JSON; needs the serve extra)",
+        "通过 HTTP 提供决定服务（JSON；需要安装 serve 扩展）"))
     p.add_argument("--host", default="127.0.0.1", help=t(
         "the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)",
         "监听的地址（默认 127.0.0.1，仅本机可访问；0.0.0.0 表示所有网络接口）"))
@@ -170,7 +171,8 @@ def _read_tokens(path: Path) -> frozenset[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(Diagnostic("usage.no-such-file", Text(f"no such file `{path}`", f"找不到文件 `{path}`"))) from None
+        raise UsageError(Diagnostic("usage.no-such-file",
+                                    Text(f"no such file `{path}`", f"找不到文件 `{path}`"))) from None
     except (OSError, UnicodeDecodeError) as e:
         reason = os_reason(e) if isinstance(e, OSError) else Text("not UTF-8 text", "不是 UTF-8 文本")
         raise UsageError(Diagnostic("usage.unreadable", Text(f"cannot read `{path}`: {reason.get('en')}",

@@ -120,7 +120,7 @@ class RulebookWatcher:
         self.reloads += 1
         try:
             result = self.rulebooks.reload_file(path)
-        except Exception:  # noqa: BLE001 - a watcher that dies would silently stop reloading
+        except Exception:
             log.exception("reloading %s failed; the version loaded before keeps serving", path)
             return None
         self._digests[path] = digest
@@ -135,7 +135,7 @@ class RulebookWatcher:
         while not self._stop.wait(self.interval):
             try:
                 self.scan()
-            except Exception:  # noqa: BLE001 - keep watching; the log says what went wrong
+            except Exception:
                 log.exception("watching the rulebook files failed")
 
     def start(self) -> None:
