@@ -36,7 +36,8 @@ import os
 import threading
 import time
 import uuid
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -48,7 +49,7 @@ from starlette.routing import Route
 
 from engine.errors import UsageError
 from engine.evaluate import Decision, InputRef
-from engine.messages import CATALOGUE, Text, msg
+from engine.messages import CATALOGUE, Text, listing, msg
 from engine.model import Outcome
 from engine.serve.config import ServeConfig
 from engine.serve.decisionlog import DecisionLog
@@ -122,20 +123,32 @@ def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key not in allowed:
-            raise Problem(400, "serve.unknown-parameter",
-                          Text(f"unknown query parameter `{key}`", f"未知的查询参数 `{key}`"),
-                          help=Text(f"parameters here: {', '.join(sorted(allowed))}",
-                                    f"此处可用的参数：{'、'.join(sorted(allowed))}"),
-                          parameter=key, candidates=sorted(allowed))
+            names = listing(sorted(allowed))
+            raise Problem(
+                400,
+                "serve.unknown-parameter",
+                Text(f"unknown query parameter `{key}`", f"未知的查询参数 `{key}`"),
+                help=Text(f"parameters here: {names.en}", f"此处可用的参数：{names.zh}"),
+                parameter=key,
+                candidates=sorted(allowed),
+            )
         if key in out:
-            raise Problem(400, "serve.bad-parameter", Text(f"query parameter `{key}` is given twice",
-                                                           f"查询参数 `{key}` 出现了两次"), parameter=key)
+            raise Problem(
+                400,
+                "serve.bad-parameter",
+                Text(f"query parameter `{key}` is given twice", f"查询参数 `{key}` 出现了两次"),
+                parameter=key,
+            )
         out[key] = value
     lang = out.get("lang")
     if lang is not None and lang not in ("zh", "en"):
-        raise Problem(400, "serve.bad-parameter", Text(f"`lang={lang}`: the language is `zh` or `en`",
-                                                       f"`lang={lang}`：语言应为 `zh` 或 `en`"),
-                      parameter="lang", candidates=["zh", "en"])
+        raise Problem(
+            400,
+            "serve.bad-parameter",
+            Text(f"`lang={lang}`: the language is `zh` or `en`", f"`lang={lang}`：语言应为 `zh` 或 `en`"),
+            parameter="lang",
+            candidates=["zh", "en"],
+        )
     return out
 
 
@@ -147,9 +160,13 @@ def _explain(params: Mapping[str, str]) -> bool:
         return True
     if raw.lower() in ("false", "0", "no"):
         return False
-    raise Problem(400, "serve.bad-parameter", Text(f"`explain={raw}`: expected `true` or `false`",
-                                                   f"`explain={raw}`：应为 `true` 或 `false`"),
-                  parameter="explain", candidates=["true", "false"])
+    raise Problem(
+        400,
+        "serve.bad-parameter",
+        Text(f"`explain={raw}`: expected `true` or `false`", f"`explain={raw}`：应为 `true` 或 `false`"),
+        parameter="explain",
+        candidates=["true", "false"],
+    )
 
 
 def _as_of(params: Mapping[str, str]) -> _dt.date | None:
@@ -172,8 +189,11 @@ def _announced_length(request: Request, limit: int) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit():
-        raise Problem(400, "serve.bad-length", Text(f"`Content-Length: {raw}` is not a number of bytes",
-                                                    f"`Content-Length: {raw}` 不是字节数"))
+        raise Problem(
+            400,
+            "serve.bad-length",
+            Text(f"`Content-Length: {raw}` is not a number of bytes", f"`Content-Length: {raw}` 不是字节数"),
+        )
     length = int(raw)
     if length > limit:
         raise _too_large(limit)
@@ -181,15 +201,23 @@ def _announced_length(request: Request, limit: int) -> int | None:
 
 
 def _too_large(limit: int) -> Problem:
-    return Problem(413, "serve.body-too-large", Text(f"the body is larger than {limit} bytes",
-                                                     f"请求体超过 {limit} 字节"),
-                   help=Text("send fewer records at a time", "请每次少发送一些记录"), limit=limit)
+    return Problem(
+        413,
+        "serve.body-too-large",
+        Text(f"the body is larger than {limit} bytes", f"请求体超过 {limit} 字节"),
+        help=Text("send fewer records at a time", "请每次少发送一些记录"),
+        limit=limit,
+    )
 
 
 def _timeout(seconds: float) -> Problem:
-    return Problem(503, "serve.timeout", Text(f"the request took longer than {seconds:g} seconds",
-                                              f"请求用时超过 {seconds:g} 秒"),
-                   headers={"Retry-After": "1"}, limit=seconds)
+    return Problem(
+        503,
+        "serve.timeout",
+        Text(f"the request took longer than {seconds:g} seconds", f"请求用时超过 {seconds:g} 秒"),
+        headers={"Retry-After": "1"},
+        limit=seconds,
+    )
 
 
 async def _read_body(request: Request, limit: int, deadline: float, timeout: float) -> bytes:
@@ -226,22 +254,33 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 def _could_be_deep(data: bytes | str, limit: int) -> bool:
     """False when the text has too few brackets to nest deeper than ``limit`` (the common case)."""
-    if data.__class__ is bytes:
-        return data.count(b"{") + data.count(b"[") > limit  # type: ignore[arg-type]
-    return data.count("{") + data.count("[") > limit  # type: ignore[arg-type]
+    if isinstance(data, bytes):
+        return data.count(b"{") + data.count(b"[") > limit
+    return data.count("{") + data.count("[") > limit
 
 
 def _too_deep(limit: int) -> Problem:
-    return Problem(400, "record.json-too-deep", msg("record.json-too-deep"),
-                   help=Text(f"nest arrays and objects at most {limit} deep", f"数组与对象最多嵌套 {limit} 层"),
-                   limit=limit)
+    return Problem(
+        400,
+        "record.json-too-deep",
+        msg("record.json-too-deep"),
+        help=Text(f"nest arrays and objects at most {limit} deep", f"数组与对象最多嵌套 {limit} 层"),
+        limit=limit,
+    )
 
 
 def _json_problem(e: json.JSONDecodeError) -> Problem:
     problem = msg(f"json.{e.msg}") if f"json.{e.msg}" in CATALOGUE else msg("json.other", problem=e.msg)
-    return Problem(400, "record.json", Text(f"not valid JSON at line {e.lineno}, column {e.colno}: {problem.en}",
-                                            f"不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列）：{problem.zh}"),
-                   line=e.lineno, column=e.colno)
+    return Problem(
+        400,
+        "record.json",
+        Text(
+            f"not valid JSON at line {e.lineno}, column {e.colno}: {problem.en}",
+            f"不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列）：{problem.zh}",
+        ),
+        line=e.lineno,
+        column=e.colno,
+    )
 
 
 def parse_record(body: bytes, max_depth: int) -> dict[str, Any]:
@@ -249,9 +288,15 @@ def parse_record(body: bytes, max_depth: int) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise Problem(400, "record.not-utf8", Text(
-            f"the body is not UTF-8 text (byte 0x{body[e.start]:02x} at byte {e.start + 1})",
-            f"请求体不是 UTF-8 文本（第 {e.start + 1} 字节为 0x{body[e.start]:02x}）"), byte=e.start + 1) from None
+        raise Problem(
+            400,
+            "record.not-utf8",
+            Text(
+                f"the body is not UTF-8 text (byte 0x{body[e.start]:02x} at byte {e.start + 1})",
+                f"请求体不是 UTF-8 文本（第 {e.start + 1} 字节为 0x{body[e.start]:02x}）",
+            ),
+            byte=e.start + 1,
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -267,7 +312,7 @@ def parse_record(body: bytes, max_depth: int) -> dict[str, Any]:
     if value.__class__ is not dict:
         kind = {list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
         raise Problem(400, "record.not-an-object", msg("record.not-an-object", kind=msg(f"record.kind:{kind}")))
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 # -- what a decision request decides with ------------------------------------------------------
@@ -323,10 +368,16 @@ def decision_bytes(d: Decision, lang: str, explain: bool, decision_id: str | Non
         if decision_id is None:
             return raw
         return b'%s, "decision_id": "%s"}' % (raw[:-1], decision_id.encode("ascii"))
-    out: dict[str, Any] = {"rulebook": d.rulebook, "version": d.version, "decision": d.decision,
-                           "record": d.record_id, "input": d.input.to_json() if d.input else None,
-                           "as_of": d.as_of.isoformat() if d.as_of else None, "outcome": str(d.outcome),
-                           "statuses": {k: str(v) for k, v in d.statuses.items()}}
+    out: dict[str, Any] = {
+        "rulebook": d.rulebook,
+        "version": d.version,
+        "decision": d.decision,
+        "record": d.record_id,
+        "input": d.input.to_json() if d.input else None,
+        "as_of": d.as_of.isoformat() if d.as_of else None,
+        "outcome": str(d.outcome),
+        "statuses": {k: str(v) for k, v in d.statuses.items()},
+    }
     if d.schema:
         out["schema"] = [v.to_json(lang) for v in d.schema]
     if decision_id is not None:
@@ -365,13 +416,12 @@ class Service:
             request = Request(dict(scope))
         lang = _lang_of(request, self.config.lang) if request is not None else self.config.lang
         instance = request.url.path if request is not None else ""
-        return Response(problem.body(lang, instance), problem.status, headers=problem.headers,
-                        media_type=PROBLEM_TYPE)
+        return Response(problem.body(lang, instance), problem.status, headers=problem.headers, media_type=PROBLEM_TYPE)
 
     def authorized(self, header: str | None) -> bool:
         if not self._tokens:
             return True
-        if not header or not header[:7].lower() == "bearer ":
+        if not header or header[:7].lower() != "bearer ":
             return False
         given = header[7:].strip().encode("utf-8")
         ok = False
@@ -381,10 +431,13 @@ class Service:
 
     def check_draining(self) -> None:
         if self.draining.is_set():
-            raise Problem(503, "serve.shutting-down", Text("the server is shutting down", "服务正在停止"),
-                          help=Text("send the request again: another worker answers it",
-                                    "请重新发送请求，将由其他进程回答"),
-                          headers={"Retry-After": "1"})
+            raise Problem(
+                503,
+                "serve.shutting-down",
+                Text("the server is shutting down", "服务正在停止"),
+                help=Text("send the request again: another worker answers it", "请重新发送请求，将由其他进程回答"),
+                headers={"Retry-After": "1"},
+            )
 
     # -- endpoints --
 
@@ -422,8 +475,13 @@ class Service:
         out = []
         for rid, versions in snapshot.by_id.items():
             in_force = [v.version for v in versions if v.entry.in_force_on(today)]
-            out.append({"id": rid, "in_force": in_force[-1] if in_force else None,
-                        "versions": [_version_json(v, lang) for v in versions]})
+            out.append(
+                {
+                    "id": rid,
+                    "in_force": in_force[-1] if in_force else None,
+                    "versions": [_version_json(v, lang) for v in versions],
+                }
+            )
         return _json({"rulebooks": out})
 
     async def describe(self, request: Request) -> Response:
@@ -432,12 +490,16 @@ class Service:
         snapshot = self.rulebooks.snapshot()
         rid = request.path_params["rulebook"]
         if "/decisions/" in rid:  # a decision's path, asked with GET
-            raise Problem(405, "serve.method-not-allowed", Text(f"`{request.method}` is not allowed here",
-                                                                f"此处不支持 `{request.method}`"),
-                          headers={"Allow": "POST"})
+            raise Problem(
+                405,
+                "serve.method-not-allowed",
+                Text(f"`{request.method}` is not allowed here", f"此处不支持 `{request.method}`"),
+                headers={"Allow": "POST"},
+            )
         try:
-            versions = [snapshot.version(rid, params["version"])] if "version" in params \
-                else list(snapshot.versions(rid))
+            versions = (
+                [snapshot.version(rid, params["version"])] if "version" in params else list(snapshot.versions(rid))
+            )
         except UsageError as e:
             raise _usage_problem(e, snapshot, rid, "") from None
         return _json({"id": rid, "versions": [_version_json(v, lang, detail=True) for v in versions]})
@@ -458,18 +520,37 @@ class Service:
         decision_id = uuid.uuid4().hex
         self.metrics.decided(decision.rulebook, decision.decision, str(decision.outcome))
         if self.log.wanted():
-            self.log.write(decision, record, decision_id, (time.perf_counter() - started) * 1000,
-                           {"rulebook": rulebook, "run_id": decision_id, "options": {
-                               "endpoint": "decision", "as_of": params.get("as_of"), "version": params.get("version"),
-                               "lang": lang, "explain": explain}})
+            self.log.write(
+                decision,
+                record,
+                decision_id,
+                (time.perf_counter() - started) * 1000,
+                {
+                    "rulebook": rulebook,
+                    "run_id": decision_id,
+                    "options": {
+                        "endpoint": "decision",
+                        "as_of": params.get("as_of"),
+                        "version": params.get("version"),
+                        "lang": lang,
+                        "explain": explain,
+                    },
+                },
+            )
         if _rejected(decision):
             from engine.io.report import schema_items
 
             n = sum(1 for v in decision.schema if v.severity == "error")
-            raise Problem(422, "record.schema", Text(
-                f"the record breaks its record schema ({n} problems); under `reject` it gets no decision",
-                f"记录不符合其记录结构（{n} 处），按 `reject` 不作决定"),
-                schema=schema_items(decision, lang), decision_id=decision_id)
+            raise Problem(
+                422,
+                "record.schema",
+                Text(
+                    f"the record breaks its record schema ({n} problems); under `reject` it gets no decision",
+                    f"记录不符合其记录结构（{n} 处），按 `reject` 不作决定",
+                ),
+                schema=schema_items(decision, lang),
+                decision_id=decision_id,
+            )
         body_out = decision_bytes(decision, lang, explain, decision_id)
         self.metrics.single(time.perf_counter() - started)
         return Response(body_out, headers={"X-Decision-Id": decision_id}, media_type=JSON_TYPE)
@@ -490,41 +571,71 @@ class Service:
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         if status == 405:
-            problem = Problem(405, "serve.method-not-allowed",
-                              Text(f"`{request.method}` is not allowed here", f"此处不支持 `{request.method}`"),
-                              headers=dict(getattr(exc, "headers", None) or {}))
+            problem = Problem(
+                405,
+                "serve.method-not-allowed",
+                Text(f"`{request.method}` is not allowed here", f"此处不支持 `{request.method}`"),
+                headers=dict(getattr(exc, "headers", None) or {}),
+            )
         elif status == 404:
-            problem = Problem(404, "serve.not-found", Text(f"no such endpoint `{request.url.path}`",
-                                                           f"没有端点 `{request.url.path}`"),
-                              help=Text("`/openapi.json` lists the endpoints", "`/openapi.json` 列出了所有端点"))
+            problem = Problem(
+                404,
+                "serve.not-found",
+                Text(f"no such endpoint `{request.url.path}`", f"没有端点 `{request.url.path}`"),
+                help=Text("`/openapi.json` lists the endpoints", "`/openapi.json` 列出了所有端点"),
+            )
         else:
-            problem = Problem(status, "serve.http", Text(str(getattr(exc, "detail", "")) or "error",
-                                                         str(getattr(exc, "detail", "")) or "错误"))
+            problem = Problem(
+                status,
+                "serve.http",
+                Text(f"HTTP error {status}", f"HTTP 错误 {status}"),
+            )
         return self.problem_response(problem, request)
 
     async def problem(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
+        if not isinstance(exc, Problem):  # pragma: no cover - registered for Problem only
+            raise exc
         return self.problem_response(exc, request)
 
 
 def _version_json(v: Any, lang: str, detail: bool = False) -> dict[str, Any]:
     e = v.entry
     book = v.book.book
-    out: dict[str, Any] = {"version": e.version, "status": e.status, "effective_from": e.effective_from,
-                           "effective_until": e.effective_until, "title": book.title.get(lang),
-                           "supplied_by": e.origin, "plugin": e.plugin, "decisions": list(v.book.decisions)}
+    out: dict[str, Any] = {
+        "version": e.version,
+        "status": e.status,
+        "effective_from": e.effective_from,
+        "effective_until": e.effective_until,
+        "title": book.title.get(lang),
+        "supplied_by": e.origin,
+        "plugin": e.plugin,
+        "decisions": list(v.book.decisions),
+    }
     if not detail:
         return out
     decisions = {}
     for name, cd in v.book.decisions.items():
         spec = cd.spec
         decisions[name] = {
-            "title": spec.title.get(lang) if spec.title else None, "record_kind": spec.record_kind,
-            "schema_enforcement": cd.schema_enforcement, "record_schema": cd.record_schema,
-            "rules": [{"id": r.id, "article": r.article, "item": r.item, "cite": r.cite,
-                       "title": r.title.get(lang) if r.title else None, "severity": str(r.severity),
-                       "kind": str(r.kind), "waivable": r.waivable} for r in spec.rules],
-            "outputs": [o.name for o in spec.outputs]}
+            "title": spec.title.get(lang) if spec.title else None,
+            "record_kind": spec.record_kind,
+            "schema_enforcement": cd.schema_enforcement,
+            "record_schema": cd.record_schema,
+            "rules": [
+                {
+                    "id": r.id,
+                    "article": r.article,
+                    "item": r.item,
+                    "cite": r.cite,
+                    "title": r.title.get(lang) if r.title else None,
+                    "severity": str(r.severity),
+                    "kind": str(r.kind),
+                    "waivable": r.waivable,
+                }
+                for r in spec.rules
+            ],
+            "outputs": [o.name for o in spec.outputs],
+        }
     out["decisions"] = decisions
     out["source"] = book.source
     return out
@@ -544,8 +655,9 @@ class BatchResponse:
     first input line not answered.
     """
 
-    def __init__(self, service: Service, request: Request, target: Target, lang: str, explain: bool,
-                 params: Mapping[str, str]) -> None:
+    def __init__(
+        self, service: Service, request: Request, target: Target, lang: str, explain: bool, params: Mapping[str, str]
+    ) -> None:
         self.service = service
         self.request = request
         self.target = target
@@ -556,8 +668,13 @@ class BatchResponse:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", NDJSON_TYPE.encode()), (b"x-batch-id", self.batch_id.encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", NDJSON_TYPE.encode()), (b"x-batch-id", self.batch_id.encode())],
+            }
+        )
         try:
             async for chunk in self.lines():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -646,11 +763,14 @@ class BatchResponse:
         from engine.io.report import error_object
 
         t = self.target
-        return _dumps(error_object(t.rulebook, t.label, t.decision.name, InputRef(None, number),
-                                   text.get(self.lang))) + b"\n"
+        return (
+            _dumps(error_object(t.rulebook, t.label, t.decision.name, InputRef(None, number), text.get(self.lang)))
+            + b"\n"
+        )
 
-    async def _decide_lines(self, data: bytes, number: int, deadline: float,
-                            counts: dict[tuple[str, str, str], int]) -> tuple[bytes, int, bytes | None]:
+    async def _decide_lines(
+        self, data: bytes, number: int, deadline: float, counts: dict[tuple[str, str, str], int]
+    ) -> tuple[bytes, int, bytes | None]:
         """Decide the whole lines in ``data``: (their answer, the last line's number, a final line or None)."""
         from engine.io.records import BadRecord, parse_json_line, split_lines
 
@@ -664,16 +784,38 @@ class BatchResponse:
         since_yield = 0
         for line in split_lines(data):
             if number >= config.max_batch_lines:
-                return b"".join(out), number, self._final(Problem(
-                    413, "serve.batch-too-long", Text(f"the batch has more than {config.max_batch_lines} lines",
-                                                      f"批量请求超过 {config.max_batch_lines} 行"),
-                    help=Text("send the rest in another batch", "请把其余的行放在另一次批量请求中发送"),
-                    limit=config.max_batch_lines), number + 1)
+                return (
+                    b"".join(out),
+                    number,
+                    self._final(
+                        Problem(
+                            413,
+                            "serve.batch-too-long",
+                            Text(
+                                f"the batch has more than {config.max_batch_lines} lines",
+                                f"批量请求超过 {config.max_batch_lines} 行",
+                            ),
+                            help=Text("send the rest in another batch", "请把其余的行放在另一次批量请求中发送"),
+                            limit=config.max_batch_lines,
+                        ),
+                        number + 1,
+                    ),
+                )
             number += 1
             if service.draining.is_set():
-                return b"".join(out), number - 1, self._final(Problem(
-                    503, "serve.shutting-down", Text("the server is shutting down", "服务正在停止"),
-                    help=Text("send the lines from `line` on again", "请从 `line` 所指的行起重新发送")), number)
+                return (
+                    b"".join(out),
+                    number - 1,
+                    self._final(
+                        Problem(
+                            503,
+                            "serve.shutting-down",
+                            Text("the server is shutting down", "服务正在停止"),
+                            help=Text("send the lines from `line` on again", "请从 `line` 所指的行起重新发送"),
+                        ),
+                        number,
+                    ),
+                )
             since_yield += 1
             if since_yield >= BATCH_YIELD_LINES:
                 since_yield = 0
@@ -688,9 +830,12 @@ class BatchResponse:
             try:
                 record = parse_json_line(line)
             except ValueError as e:  # an integer of more digits than Python converts
-                record = BadRecord(f"not valid JSON: {e}", f"不是有效的 JSON：`{e}`")
-            if record.__class__ is not BadRecord and _could_be_deep(line, config.max_depth) \
-                    and _depth_exceeds(record, config.max_depth):
+                record = BadRecord.of(Text(f"not valid JSON: {e}", f"不是有效的 JSON：`{e}`"))
+            if (
+                record.__class__ is not BadRecord
+                and _could_be_deep(line, config.max_depth)
+                and _depth_exceeds(record, config.max_depth)
+            ):
                 record = BadRecord.of(msg("record.json-too-deep"))
             if record.__class__ is BadRecord:
                 out.append(self._line_error(number, Text(record.message, record.message_zh)))
@@ -700,9 +845,17 @@ class BatchResponse:
             key = (decision.rulebook, decision.decision, str(decision.outcome))
             counts[key] = counts.get(key, 0) + 1
             if log is not None:
-                log.write(decision, record, decision_id, 0.0, {"rulebook": target.rulebook, "run_id": self.batch_id,
-                                                               "options": {"endpoint": "batch", "line": number,
-                                                                           **self.params}})
+                log.write(
+                    decision,
+                    record,
+                    decision_id,
+                    0.0,
+                    {
+                        "rulebook": target.rulebook,
+                        "run_id": self.batch_id,
+                        "options": {"endpoint": "batch", "line": number, **self.params},
+                    },
+                )
             out.append(decision_bytes(decision, lang, explain, decision_id) + b"\n")
         return b"".join(out), number, None
 
@@ -733,20 +886,30 @@ class Guard:
         if path not in OPEN_PATHS and not (path == "/metrics" and config.metrics_open) and config.tokens:
             auth = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"), None)
             if not service.authorized(auth):
-                problem = Problem(401, "serve.unauthorized", Text("a valid bearer token is needed",
-                                                                  "需要有效的持有者令牌（bearer token）"),
-                                  help=Text("send `Authorization: Bearer TOKEN`", "请发送 `Authorization: Bearer TOKEN`"),
-                                  headers={"WWW-Authenticate": 'Bearer realm="rulebook"'})
+                problem = Problem(
+                    401,
+                    "serve.unauthorized",
+                    Text("a valid bearer token is needed", "需要有效的持有者令牌（`bearer token`）"),
+                    help=Text("send `Authorization: Bearer TOKEN`", "请发送 `Authorization: Bearer TOKEN`"),
+                    headers={"WWW-Authenticate": 'Bearer realm="rulebook"'},
+                )
                 await service.problem_response(problem, None, scope)(scope, receive, send)
                 return
         if path in UNLIMITED_PATHS:
             await self._run(scope, receive, send)
             return
         if self.in_flight >= config.max_concurrency:
-            problem = Problem(503, "serve.overloaded", Text(
-                f"more than {config.max_concurrency} requests at once", f"同时处理的请求超过 {config.max_concurrency} 个"),
+            problem = Problem(
+                503,
+                "serve.overloaded",
+                Text(
+                    f"more than {config.max_concurrency} requests at once",
+                    f"同时处理的请求超过 {config.max_concurrency} 个",
+                ),
                 help=Text("send it again after `Retry-After` seconds", "请在 `Retry-After` 秒后重新发送"),
-                headers={"Retry-After": "1"}, limit=config.max_concurrency)
+                headers={"Retry-After": "1"},
+                limit=config.max_concurrency,
+            )
             await service.problem_response(problem, None, scope)(scope, receive, send)
             return
         self.in_flight += 1
@@ -798,13 +961,21 @@ def create_app(config: ServeConfig | None = None, rulebooks: RulebookSet | None 
     ]
     middleware = []
     if config.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST"],
-                                     allow_headers=["Authorization", "Content-Type", "Accept-Language"],
-                                     expose_headers=["X-Decision-Id", "X-Batch-Id", "Retry-After"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept-Language"],
+                expose_headers=["X-Decision-Id", "X-Batch-Id", "Retry-After"],
+            )
+        )
     middleware.append(Middleware(Guard, service=service))
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={Problem: service.problem, HTTPException: service.http_exception})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={Problem: service.problem, HTTPException: service.http_exception},
+    )
     app.state.service = service
     app.state.config = config
     app.state.rulebooks = rulebooks

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text
@@ -43,20 +44,39 @@ __all__ = ["DEFAULT_MASKED_FIELDS", "ENV_PREFIX", "ServeConfig"]
 ENV_PREFIX = "RULEBOOK_SERVE_"
 
 #: Personal data in the bundled record kinds (names, birth dates, identity numbers), masked in the decision log.
-DEFAULT_MASKED_FIELDS = ("name", "birth_date", "id_number", "id_card", "identity_number", "passport_number",
-                         "phone", "email", "address")
+DEFAULT_MASKED_FIELDS = (
+    "name",
+    "birth_date",
+    "id_number",
+    "id_card",
+    "identity_number",
+    "passport_number",
+    "phone",
+    "email",
+    "address",
+)
 
 # (attribute, variable suffix, kind) of the plain settings
-_SCALARS = (("lang", "LANG", "lang"), ("max_body_bytes", "MAX_BODY_BYTES", "count"),
-            ("max_batch_bytes", "MAX_BATCH_BYTES", "count"), ("max_batch_lines", "MAX_BATCH_LINES", "count"),
-            ("max_depth", "MAX_DEPTH", "count"), ("max_concurrency", "MAX_CONCURRENCY", "count"),
-            ("request_timeout_s", "REQUEST_TIMEOUT", "seconds"), ("decision_log", "DECISION_LOG", "flag"),
-            ("metrics_open", "METRICS_OPEN", "flag"))
+_SCALARS = (
+    ("lang", "LANG", "lang"),
+    ("max_body_bytes", "MAX_BODY_BYTES", "count"),
+    ("max_batch_bytes", "MAX_BATCH_BYTES", "count"),
+    ("max_batch_lines", "MAX_BATCH_LINES", "count"),
+    ("max_depth", "MAX_DEPTH", "count"),
+    ("max_concurrency", "MAX_CONCURRENCY", "count"),
+    ("request_timeout_s", "REQUEST_TIMEOUT", "seconds"),
+    ("decision_log", "DECISION_LOG", "flag"),
+    ("metrics_open", "METRICS_OPEN", "flag"),
+)
 
 
 def _bad(variable: str, value: str, expected: Text) -> UsageError:
-    return UsageError(Diagnostic("serve.config", Text(f"`{variable}={value}`: expected {expected.en}",
-                                                      f"`{variable}={value}`：应为{expected.zh}")))
+    return UsageError(
+        Diagnostic(
+            "serve.config",
+            Text(f"`{variable}={value}`: expected {expected.en}", f"`{variable}={value}`：应为{expected.zh}"),
+        )
+    )
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -104,11 +124,17 @@ class ServeConfig:
             raise _bad(ENV_PREFIX + "LANG", self.lang, Text("`zh` or `en`", "`zh` 或 `en`"))
         for name in ("max_body_bytes", "max_batch_bytes", "max_batch_lines", "max_depth", "max_concurrency"):
             if getattr(self, name) < 1:
-                raise _bad(ENV_PREFIX + name.upper(), str(getattr(self, name)),
-                           Text("a whole number of at least 1", "不小于 1 的整数"))
+                raise _bad(
+                    ENV_PREFIX + name.upper(),
+                    str(getattr(self, name)),
+                    Text("a whole number of at least 1", "不小于 1 的整数"),
+                )
         if not self.request_timeout_s > 0:
-            raise _bad(ENV_PREFIX + "REQUEST_TIMEOUT", str(self.request_timeout_s),
-                       Text("a number of seconds above 0", "大于 0 的秒数"))
+            raise _bad(
+                ENV_PREFIX + "REQUEST_TIMEOUT",
+                str(self.request_timeout_s),
+                Text("a number of seconds above 0", "大于 0 的秒数"),
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> ServeConfig:
@@ -151,8 +177,9 @@ class ServeConfig:
         env: dict[str, str] = {}
         for attr, suffix, kind in _SCALARS:
             value = getattr(self, attr)
-            env[ENV_PREFIX + suffix] = ("1" if value else "0") if kind == "flag" else repr(value) \
-                if kind == "seconds" else str(value)
+            env[ENV_PREFIX + suffix] = (
+                ("1" if value else "0") if kind == "flag" else repr(value) if kind == "seconds" else str(value)
+            )
         env[ENV_PREFIX + "RULEBOOKS"] = os.pathsep.join(str(p) for p in self.rulebook_paths)
         env[ENV_PREFIX + "TOKENS"] = ",".join(sorted(self.tokens))
         env[ENV_PREFIX + "TOKENS_FILE"] = ""
@@ -184,6 +211,7 @@ def _tokens_from_file(path: str) -> set[str]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        raise UsageError(Diagnostic("serve.config", Text(f"cannot read the tokens file `{path}`",
-                                                         f"无法读取令牌文件 `{path}`"))) from None
+        raise UsageError(
+            Diagnostic("serve.config", Text(f"cannot read the tokens file `{path}`", f"无法读取令牌文件 `{path}`"))
+        ) from None
     return {line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")}

@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["LOGGER", "DecisionLog", "mask"]
 
@@ -50,15 +51,21 @@ class DecisionLog:
 
     def line(self, decision: Any, record: Any, decision_id: str, latency_ms: float) -> dict[str, Any]:
         failing = getattr(decision, "failing", ())
-        return {"decision_id": decision_id, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-                "rulebook": decision.rulebook, "version": decision.version, "decision": decision.decision,
-                "record_id": decision.record_id, "outcome": str(decision.outcome),
-                "failed_rules": [f[0] for f in failing if f[1] == "fail"],
-                "undecided_rules": [f[0] for f in failing if f[1] == "error"],
-                "latency_ms": round(latency_ms, 3), "record": mask(record, self.fields)}
+        return {
+            "decision_id": decision_id,
+            "time": _dt.datetime.now(_dt.UTC).isoformat(),
+            "rulebook": decision.rulebook,
+            "version": decision.version,
+            "decision": decision.decision,
+            "record_id": decision.record_id,
+            "outcome": str(decision.outcome),
+            "failed_rules": [f[0] for f in failing if f[1] == "fail"],
+            "undecided_rules": [f[0] for f in failing if f[1] == "error"],
+            "latency_ms": round(latency_ms, 3),
+            "record": mask(record, self.fields),
+        }
 
-    def write(self, decision: Any, record: Any, decision_id: str, latency_ms: float, context: dict[str, Any]
-              ) -> None:
+    def write(self, decision: Any, record: Any, decision_id: str, latency_ms: float, context: dict[str, Any]) -> None:
         """Log one decision and tell the observers; ``context`` holds the request's options."""
         line = self.line(decision, record, decision_id, latency_ms)
         if LOGGER.isEnabledFor(logging.INFO):
@@ -66,10 +73,13 @@ class DecisionLog:
         if self.pm.has_observers():
             from engine.hookspecs import DecisionContext
 
-            ctx = DecisionContext("serve", context.get("rulebook", decision.rulebook),
-                                  context.get("run_id", decision_id), context.get("started_at") or
-                                  _dt.datetime.now(_dt.timezone.utc),
-                                  {**context.get("options", {}), "decision_id": decision_id, "log": line})
+            ctx = DecisionContext(
+                "serve",
+                context.get("rulebook", decision.rulebook),
+                context.get("run_id", decision_id),
+                context.get("started_at") or _dt.datetime.now(_dt.UTC),
+                {**context.get("options", {}), "decision_id": decision_id, "log": line},
+            )
             for failure in self.pm.decision_made(decision, ctx):
                 if failure.plugin.name not in self._reported:
                     self._reported.add(failure.plugin.name)

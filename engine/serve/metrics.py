@@ -24,12 +24,25 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.decisions = Counter("rulebook_decisions", "Decisions made, by rulebook, decision and outcome",
-                                 ("rulebook", "decision", "outcome"), registry=self.registry)
-        self.latency = Histogram("rulebook_decision_seconds", "Time to answer a decision request or a batch",
-                                 ("endpoint",), registry=self.registry, buckets=_BUCKETS)
-        self.rejected = Counter("rulebook_rejected_requests", "Requests answered with a problem, by its code",
-                                ("reason",), registry=self.registry)
+        self.decisions = Counter(
+            "rulebook_decisions",
+            "Decisions made, by rulebook, decision and outcome",
+            ("rulebook", "decision", "outcome"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "rulebook_decision_seconds",
+            "Time to answer a decision request or a batch",
+            ("endpoint",),
+            registry=self.registry,
+            buckets=_BUCKETS,
+        )
+        self.rejected = Counter(
+            "rulebook_rejected_requests",
+            "Requests answered with a problem, by its code",
+            ("reason",),
+            registry=self.registry,
+        )
         self._single = self.latency.labels("single")
         self._batch = self.latency.labels("batch")
 

@@ -19,10 +19,17 @@ from engine.serve.rulebooks import Snapshot
 __all__ = ["openapi_document"]
 
 _PROBLEM = {
-    "type": "object", "required": ["type", "title", "status", "detail", "code"],
-    "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"},
-                   "status": {"type": "integer"}, "detail": {"type": "string"}, "instance": {"type": "string"},
-                   "code": {"type": "string"}, "help": {"type": "string"}},
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "help": {"type": "string"},
+    },
     "additionalProperties": True,
 }
 
@@ -46,7 +53,7 @@ def _embed(schema: dict[str, Any], key: str, schemas: dict[str, Any]) -> None:
             if isinstance(ref, str):
                 for prefix in ("#/$defs/", "#/definitions/"):
                     if ref.startswith(prefix):
-                        out["$ref"] = "#/components/schemas/" + _name(key, ref[len(prefix):])
+                        out["$ref"] = "#/components/schemas/" + _name(key, ref[len(prefix) :])
                 if ref == "#":
                     out["$ref"] = "#/components/schemas/" + key
             return out
@@ -62,24 +69,37 @@ def _embed(schema: dict[str, Any], key: str, schemas: dict[str, Any]) -> None:
 def _decision_output() -> dict[str, Any]:
     from engine.schemas import data_dir
 
-    schema = json.loads((data_dir() / "schemas" / "decision-output.schema.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(
+        (data_dir() / "schemas" / "decision-output.schema.json").read_text(encoding="utf-8")
+    )
     schema.pop("$id", None)
     schema.pop("$schema", None)
     schema.setdefault("properties", {})["decision_id"] = {
-        "type": "string", "description": "the id under which the decision log keeps the decision"}
+        "type": "string",
+        "description": "the id under which the decision log keeps the decision",
+    }
     return schema
 
 
 _STATUSES = {
     "description": "a decision with `explain=false`: the outcome and each rule's status",
-    "type": "object", "required": ["rulebook", "version", "decision", "record", "as_of", "outcome", "statuses"],
-    "properties": {"rulebook": {"type": "string"}, "version": {"type": "string"}, "decision": {"type": "string"},
-                   "record": {"type": ["string", "null"]}, "input": {"type": ["object", "null"]},
-                   "as_of": {"type": ["string", "null"], "format": "date"},
-                   "outcome": {"enum": ["pass", "fail", "indeterminate", "error"]},
-                   "statuses": {"type": "object", "additionalProperties": {
-                       "enum": ["pass", "fail", "not_applicable", "error", "waived"]}},
-                   "schema": {"type": "array", "items": {"type": "object"}}, "decision_id": {"type": "string"}},
+    "type": "object",
+    "required": ["rulebook", "version", "decision", "record", "as_of", "outcome", "statuses"],
+    "properties": {
+        "rulebook": {"type": "string"},
+        "version": {"type": "string"},
+        "decision": {"type": "string"},
+        "record": {"type": ["string", "null"]},
+        "input": {"type": ["object", "null"]},
+        "as_of": {"type": ["string", "null"], "format": "date"},
+        "outcome": {"enum": ["pass", "fail", "indeterminate", "error"]},
+        "statuses": {
+            "type": "object",
+            "additionalProperties": {"enum": ["pass", "fail", "not_applicable", "error", "waived"]},
+        },
+        "schema": {"type": "array", "items": {"type": "object"}},
+        "decision_id": {"type": "string"},
+    },
     "additionalProperties": False,
 }
 
@@ -89,18 +109,29 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 
 
 _PARAMETERS = [
-    _query("as_of", "the evaluation date (default: the record's own, e.g. its application date)",
-           {"type": "string", "format": "date"}),
+    _query(
+        "as_of",
+        "the evaluation date (default: the record's own, e.g. its application date)",
+        {"type": "string", "format": "date"},
+    ),
     _query("version", "the rulebook version (default: the one in force on the evaluation date)", {"type": "string"}),
-    _query("lang", "the language of messages (default: Accept-Language, else the server's)",
-           {"type": "string", "enum": ["zh", "en"]}),
+    _query(
+        "lang",
+        "the language of messages (default: Accept-Language, else the server's)",
+        {"type": "string", "enum": ["zh", "en"]},
+    ),
     _query("explain", "`false`: the outcome and each rule's status only", {"type": "boolean"}),
 ]
 
 
 def _problem_responses(*statuses: int) -> dict[str, Any]:
-    return {str(s): {"description": "a problem", "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"}}}} for s in statuses}
+    return {
+        str(s): {
+            "description": "a problem",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }
 
 
 def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
@@ -108,27 +139,60 @@ def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": _PROBLEM, "DecisionStatuses": _STATUSES}
     _embed(_decision_output(), "Decision", schemas)
     paths: dict[str, Any] = {
-        "/healthz": {"get": {"summary": "liveness", "operationId": "healthz",
-                             "responses": {"200": {"description": "alive"}}}},
-        "/readyz": {"get": {"summary": "readiness with the load status of each rulebook", "operationId": "readyz",
-                            "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
-                             "responses": {"200": {"description": "Prometheus text",
-                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        "/openapi.json": {"get": {"summary": "this document", "operationId": "openapi",
-                                  "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
-        "/rulebooks": {"get": {"summary": "the rulebooks served, with their versions", "operationId": "listRulebooks",
-                               "responses": {"200": {"description": "rulebooks",
-                                                     "content": {"application/json": {"schema": {"type": "object"}}}},
-                                             **_problem_responses(400)}}},
+        "/healthz": {
+            "get": {"summary": "liveness", "operationId": "healthz", "responses": {"200": {"description": "alive"}}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "readiness with the load status of each rulebook",
+                "operationId": "readyz",
+                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "operationId": "metrics",
+                "responses": {
+                    "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "this document",
+                "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+            }
+        },
+        "/rulebooks": {
+            "get": {
+                "summary": "the rulebooks served, with their versions",
+                "operationId": "listRulebooks",
+                "responses": {
+                    "200": {
+                        "description": "rulebooks",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_problem_responses(400),
+                },
+            }
+        },
     }
     for rid, versions in snapshot.by_id.items():
-        paths[f"/rulebooks/{rid}"] = {"get": {
-            "summary": f"rulebook `{rid}`: its decisions, record schemas and rules",
-            "operationId": _name("describe", rid),
-            "responses": {"200": {"description": "the rulebook",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}},
-                          **_problem_responses(400, 404)}}}
+        paths[f"/rulebooks/{rid}"] = {
+            "get": {
+                "summary": f"rulebook `{rid}`: its decisions, record schemas and rules",
+                "operationId": _name("describe", rid),
+                "responses": {
+                    "200": {
+                        "description": "the rulebook",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_problem_responses(400, 404),
+                },
+            }
+        }
         names: dict[str, Any] = {}
         for loaded in versions:  # the newest version's schema wins for a decision in several
             for name, decision in loaded.book.decisions.items():
@@ -137,27 +201,59 @@ def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
             key = _name(rid, name, "record")
             _embed(decision.record_schema or {"type": "object"}, key, schemas)
             base = f"/rulebooks/{rid}/decisions/{name}"
-            paths[base] = {"post": {
-                "summary": f"decide `{name}` of `{rid}` for one record",
-                "operationId": _name("decide", rid, name), "parameters": _PARAMETERS,
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{key}"}}}},
-                "responses": {"200": {"description": "the decision",
-                                      "headers": {"X-Decision-Id": {"schema": {"type": "string"}}},
-                                      "content": {"application/json": {"schema": {"oneOf": [
-                                          {"$ref": "#/components/schemas/Decision"},
-                                          {"$ref": "#/components/schemas/DecisionStatuses"}]}}}},
-                              **_problem_responses(400, 401, 404, 413, 422, 503)}}}
-            paths[base + "/batch"] = {"post": {
-                "summary": f"decide `{name}` of `{rid}` for each line of JSON Lines, in order",
-                "operationId": _name("batch", rid, name), "parameters": _PARAMETERS,
-                "requestBody": {"required": True, "content": {"application/x-ndjson": {
-                    "schema": {"type": "string"}}}},
-                "responses": {"200": {"description": "one JSON object per input line (blank lines skipped)",
-                                      "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-                              **_problem_responses(400, 401, 404, 413, 503)}}}
-    return {"openapi": "3.1.0",
-            "info": {"title": "rulebook serve", "version": version,
-                     "description": "Decisions from versioned rulebooks, explained rule by rule"},
-            "paths": paths, "components": {"schemas": schemas,
-                                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
+            paths[base] = {
+                "post": {
+                    "summary": f"decide `{name}` of `{rid}` for one record",
+                    "operationId": _name("decide", rid, name),
+                    "parameters": _PARAMETERS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{key}"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the decision",
+                            "headers": {"X-Decision-Id": {"schema": {"type": "string"}}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "oneOf": [
+                                            {"$ref": "#/components/schemas/Decision"},
+                                            {"$ref": "#/components/schemas/DecisionStatuses"},
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        **_problem_responses(400, 401, 404, 413, 422, 503),
+                    },
+                }
+            }
+            paths[base + "/batch"] = {
+                "post": {
+                    "summary": f"decide `{name}` of `{rid}` for each line of JSON Lines, in order",
+                    "operationId": _name("batch", rid, name),
+                    "parameters": _PARAMETERS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "one JSON object per input line (blank lines skipped)",
+                            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                        },
+                        **_problem_responses(400, 401, 404, 413, 503),
+                    },
+                }
+            }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "rulebook serve",
+            "version": version,
+            "description": "Decisions from versioned rulebooks, explained rule by rule",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }

@@ -17,7 +17,8 @@ Codes of the service's own problems (besides the command line's ``usage.*`` and
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.errors import UsageError
 from engine.messages import Text
@@ -49,8 +50,16 @@ def title(status: int) -> Text:
 class Problem(Exception):
     """An answer that is an error: status, stable code, detail (and help) in both languages."""
 
-    def __init__(self, status: int, code: str, detail: Text, *, help: Text | None = None,
-                 headers: Mapping[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: Text,
+        *,
+        help: Text | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail.en)
         self.status = status
         self.code = code
@@ -66,9 +75,14 @@ class Problem(Exception):
         return cls(status, d.code, d.message_text, help=d.help_text, **extra)
 
     def to_json(self, lang: str, instance: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": PROBLEM_BASE + self.code, "title": title(self.status).get(lang),
-                               "status": self.status, "detail": self.detail.get(lang), "instance": instance,
-                               "code": self.code}
+        out: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": title(self.status).get(lang),
+            "status": self.status,
+            "detail": self.detail.get(lang),
+            "instance": instance,
+            "code": self.code,
+        }
         if self.help is not None:
             out["help"] = self.help.get(lang)
         for key, value in self.extra.items():

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from engine.errors import Diagnostic, EngineError, UsageError
 from engine.evaluate import CompiledDecision, CompiledRulebook
@@ -68,7 +69,7 @@ class ReloadResult:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 class Snapshot:
@@ -100,9 +101,13 @@ class Snapshot:
             import difflib
 
             close = difflib.get_close_matches(rulebook_id, list(self.by_id), n=1)
-            raise UsageError(Diagnostic(
-                "usage.unknown-rulebook", msg("usage.unknown-rulebook", rulebook=rulebook_id),
-                help=msg("did-you-mean", name=close[0]) if close else msg("usage.unknown-rulebook/help"))) from None
+            raise UsageError(
+                Diagnostic(
+                    "usage.unknown-rulebook",
+                    msg("usage.unknown-rulebook", rulebook=rulebook_id),
+                    help=msg("did-you-mean", name=close[0]) if close else msg("usage.unknown-rulebook/help"),
+                )
+            ) from None
 
     def version(self, rulebook_id: str, version: str) -> LoadedBook:
         """One version by name (raises UsageError ``usage.unknown-version`` listing the versions)."""
@@ -110,8 +115,14 @@ class Snapshot:
         for loaded in versions:
             if loaded.version == version:
                 return loaded
-        raise UsageError(Diagnostic.of("usage.unknown-version", rulebook=rulebook_id, version=version,
-                                       versions=listing(v.version for v in versions)))
+        raise UsageError(
+            Diagnostic.of(
+                "usage.unknown-version",
+                rulebook=rulebook_id,
+                version=version,
+                versions=listing(v.version for v in versions),
+            )
+        )
 
     def in_force(self, rulebook_id: str, day: _dt.date) -> LoadedBook:
         """The version in force on ``day`` (the latest to take effect), as the command line picks it."""
@@ -123,18 +134,34 @@ class Snapshot:
         if drafts and len(drafts) == len(versions):
             latest = max(drafts, key=lambda v: (v.entry.effective_from, v.version))
             raise UsageError(Diagnostic.of("usage.draft-only", rulebook=rulebook_id, version=latest.version))
-        shown = [msg("usage.no-version-in-force:version", version=v.version, status=v.entry.status,
-                     start=v.entry.effective_from) for v in versions]
-        raise UsageError(Diagnostic.of("usage.no-version-in-force", rulebook=rulebook_id, day=day.isoformat(),
-                                       versions=Text(", ".join(t.en for t in shown), "、".join(t.zh for t in shown))))
+        shown = [
+            msg(
+                "usage.no-version-in-force:version",
+                version=v.version,
+                status=v.entry.status,
+                start=v.entry.effective_from,
+            )
+            for v in versions
+        ]
+        raise UsageError(
+            Diagnostic.of(
+                "usage.no-version-in-force",
+                rulebook=rulebook_id,
+                day=day.isoformat(),
+                versions=Text(", ".join(t.en for t in shown), "、".join(t.zh for t in shown)),
+            )
+        )
 
     def decision_of(self, loaded: LoadedBook, name: str) -> CompiledDecision:
         """A decision of one version (raises UsageError ``usage.unknown-decision`` listing its decisions)."""
         try:
             return loaded.book.decisions[name]
         except KeyError:
-            raise UsageError(Diagnostic.of("usage.unknown-decision", rulebook=loaded.id, name=name,
-                                           decisions=listing(loaded.book.decisions))) from None
+            raise UsageError(
+                Diagnostic.of(
+                    "usage.unknown-decision", rulebook=loaded.id, name=name, decisions=listing(loaded.book.decisions)
+                )
+            ) from None
 
     def versioned(self, rulebook_id: str, name: str) -> VersionedDecision:
         """The decision made by the version in force on each record's date (as ``check`` without
@@ -150,8 +177,9 @@ class Snapshot:
                     raise AssertionError("not reached")  # pragma: no cover
                 if not any(name in book.decisions for _e, book in in_force):
                     known = listing(sorted({d for _e, book in in_force for d in book.decisions}))
-                    raise UsageError(Diagnostic.of("usage.unknown-decision", rulebook=rulebook_id, name=name,
-                                                   decisions=known))
+                    raise UsageError(
+                        Diagnostic.of("usage.unknown-decision", rulebook=rulebook_id, name=name, decisions=known)
+                    )
                 found = VersionedDecision(rulebook_id, name, in_force)
             except UsageError as e:
                 found = e
@@ -296,16 +324,23 @@ class RulebookSet:
 
             bad = [r for r in run_examples(book) if not r.ok]
             if bad:
-                lines_en = [f"example `{r.example.name}` ({path.name}:{r.line}): {m.text('en')}"
-                            for r in bad for m in r.mismatches]
-                lines_zh = [f"示例 `{r.example.name}`（{path.name}:{r.line}）：{m.text('zh')}"
-                            for r in bad for m in r.mismatches]
+                lines_en = [
+                    f"example `{r.example.name}` ({path.name}:{r.line}): {m.text('en')}"
+                    for r in bad
+                    for m in r.mismatches
+                ]
+                lines_zh = [
+                    f"示例 `{r.example.name}`（{path.name}:{r.line}）：{m.text('zh')}"
+                    for r in bad
+                    for m in r.mismatches
+                ]
                 return Failure(path, Text("\n".join(lines_en), "\n".join(lines_zh)), _now())
         for decision in book.decisions.values():
             decision.compile()  # now, not on the first request
         b = book.book
-        entry = RulebookEntry(b.id, b.version, b.status, b.effective_from, b.effective_until, b.title.zh, path,
-                              origin, plugin)
+        entry = RulebookEntry(
+            b.id, b.version, b.status, b.effective_from, b.effective_until, b.title.zh, path, origin, plugin
+        )
         return LoadedBook(entry, book)
 
 
@@ -314,8 +349,14 @@ def _unique(built: LoadedBook, books: Mapping[Path, LoadedBook], path: Path) -> 
     clash = next((b for p, b in books.items() if p != path and (b.id, b.version) == (built.id, built.version)), None)
     if clash is None:
         return built
-    return Failure(path, Text(f"`{built.id}@{built.version}` is served from `{clash.entry.path}` already",
-                              f"`{built.id}@{built.version}` 已由 `{clash.entry.path}` 提供"), _now())
+    return Failure(
+        path,
+        Text(
+            f"`{built.id}@{built.version}` is served from `{clash.entry.path}` already",
+            f"`{built.id}@{built.version}` 已由 `{clash.entry.path}` 提供",
+        ),
+        _now(),
+    )
 
 
 def _engine_text(e: EngineError) -> Text:
@@ -328,5 +369,6 @@ def _yaml_files(root: Path) -> list[Path]:
         return [root]
     if not root.is_dir():
         return [root]  # reported as a failure to read it
-    return sorted(p for p in [*root.rglob("*.yaml"), *root.rglob("*.yml")]
-                  if "calendars" not in p.relative_to(root).parts[:-1])
+    return sorted(
+        p for p in [*root.rglob("*.yaml"), *root.rglob("*.yml")] if "calendars" not in p.relative_to(root).parts[:-1]
+    )

@@ -5,8 +5,9 @@ transport, no socket)."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -24,16 +25,25 @@ SCHEMA = {
         "id_number": {"type": "string"},
         "birth_date": {"type": "string", "format": "date"},
         "application_date": {"type": "string", "format": "date"},
-        "awards": {"type": "array", "default": [],
-                   "items": {"type": "object", "properties": {"level": {"type": "string"},
-                                                              "grade": {"type": "integer"}}}},
+        "awards": {
+            "type": "array",
+            "default": [],
+            "items": {"type": "object", "properties": {"level": {"type": "string"}, "grade": {"type": "integer"}}},
+        },
     },
 }
 
 
-def mini_rulebook(version: str = "2024-01-01", min_age: int = 18, *, rid: str = "serve-test/mini",
-                  effective_from: str | None = None, enforcement: str = "warn", expect_adult: str = "pass",
-                  status: str = "in_force") -> str:
+def mini_rulebook(
+    version: str = "2024-01-01",
+    min_age: int = 18,
+    *,
+    rid: str = "serve-test/mini",
+    effective_from: str | None = None,
+    enforcement: str = "warn",
+    expect_adult: str = "pass",
+    status: str = "in_force",
+) -> str:
     """The text of a small rulebook: an age rule (error) and an award rule (warning), one example."""
     return f"""rulebook: 1
 id: {rid}

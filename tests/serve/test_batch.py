@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,15 +29,16 @@ def lines(r: httpx.Response) -> list[dict[str, Any]]:
 
 
 def jsonl(*records: Any) -> bytes:
-    return b"".join((r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n"
-                    for r in records)
+    return b"".join(
+        (r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n" for r in records
+    )
 
 
 async def chunks(data: bytes, size: int, pause: float = 0.0) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
         if pause:
             await asyncio.sleep(pause)
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 async def test_answers_in_input_order_across_any_chunking(client: httpx.AsyncClient) -> None:
@@ -51,8 +53,18 @@ async def test_answers_in_input_order_across_any_chunking(client: httpx.AsyncCli
 
 
 async def test_broken_and_blank_lines(client: httpx.AsyncClient) -> None:
-    body = jsonl(record(id="A"), b"{not json", b"", b"[1]", b"\xff\xfe", b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}",
-                 record(id="B")) + b'{"id": "C", "birth_date": "2000-01-01", "application_date": "2024-07-01"}'
+    body = (
+        jsonl(
+            record(id="A"),
+            b"{not json",
+            b"",
+            b"[1]",
+            b"\xff\xfe",
+            b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}",
+            record(id="B"),
+        )
+        + b'{"id": "C", "birth_date": "2000-01-01", "application_date": "2024-07-01"}'
+    )
     out = lines(await client.post(BATCH, content=body, params={"lang": "en"}))
     assert [o["input"]["line"] for o in out] == [1, 2, 4, 5, 6, 7, 8]  # the blank line 3 is skipped
     assert [o["record"] for o in out] == ["A", None, None, None, None, "B", "C"]
@@ -114,6 +126,7 @@ async def test_draining_cuts_a_batch_at_a_line_boundary(client: httpx.AsyncClien
 
 async def test_the_request_time_limit(client_for: ClientFactory) -> None:
     async with client_for(request_timeout_s=0.3) as c:
+
         async def slow() -> AsyncIterator[bytes]:
             yield jsonl(record(id="1"))
             await asyncio.sleep(1.0)
@@ -130,14 +143,14 @@ async def test_the_request_time_limit(client_for: ClientFactory) -> None:
 
 def _bundled_cases() -> list[tuple[str, str]]:
     reg = Registry.default()
-    out = []
+    out: list[tuple[str, str]] = []
     for rid in ("hlj-musicians/membership", "hcm-student-union/reform-checklist"):
         book = reg.load(rid)
         out.extend((rid, name) for name in book.decisions)
     return out
 
 
-@pytest.mark.parametrize(("rid", "name"), _bundled_cases(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("rid", "name"), _bundled_cases(), ids=str)
 async def test_the_same_decisions_as_check(client: httpx.AsyncClient, tmp_path: Path, rid: str, name: str) -> None:
     # GIVEN the examples of the decision (and a broken line and a blank one) as JSON Lines
     book = Registry.default().load(rid)
@@ -149,22 +162,26 @@ async def test_the_same_decisions_as_check(client: httpx.AsyncClient, tmp_path: 
     for lang in ("zh", "en"):
         # WHEN `rulebook check --format json` and the service decide them
         out = io.StringIO()
-        code = main(["check", rid, str(feed), "--decision", name, "--format", "json", "--jobs", "1", "--lang", lang],
-                     stdout=out, stderr=io.StringIO())
+        code = main(
+            ["check", rid, str(feed), "--decision", name, "--format", "json", "--jobs", "1", "--lang", lang],
+            stdout=out,
+            stderr=io.StringIO(),
+        )
         assert code in (0, 1)
         expected = [json.loads(x) for x in out.getvalue().splitlines()]
-        served = lines(await client.post(f"/rulebooks/{rid}/decisions/{name}/batch", params={"lang": lang},
-                                         content=body))
+        served = lines(
+            await client.post(f"/rulebooks/{rid}/decisions/{name}/batch", params={"lang": lang}, content=body)
+        )
         # THEN the objects are the same but for the input's file name and the decision id
         assert len(served) == len(expected) == len(records) + 1
-        for got, want in zip(served, expected):
+        for got, want in zip(served, expected, strict=True):
             assert got.pop("decision_id", "x")
             assert got["input"] == {"file": None, "line": want["input"]["line"]}
             got.pop("input"), want.pop("input")
             assert got == want
         # and one record at a time, the same again
         singles = [x for x in expected if x["record"] is not None]
-        for rec, want in zip(records, singles):
+        for rec, want in zip(records, singles, strict=True):
             r = await client.post(f"/rulebooks/{rid}/decisions/{name}", params={"lang": lang}, json=rec)
             if r.status_code == 422:  # refused by its schema: the check's object says so too
                 assert want["outcome"] == "error" and r.json()["schema"] == want["schema"]

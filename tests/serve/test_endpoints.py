@@ -70,13 +70,22 @@ async def test_describe_a_rulebook(client: httpx.AsyncClient) -> None:
     assert body["id"] == "serve-test/mini" and len(body["versions"]) == 2
     admission = body["versions"][0]["decisions"]["admission"]
     assert admission["record_schema"]["required"] == ["id", "birth_date", "application_date"]
-    assert admission["rules"][0] == {"id": "adult", "article": 12, "item": None, "cite": "第十二条", "title": None,
-                                     "severity": "error", "kind": "rule", "waivable": False}
+    assert admission["rules"][0] == {
+        "id": "adult",
+        "article": 12,
+        "item": None,
+        "cite": "第十二条",
+        "title": None,
+        "severity": "error",
+        "kind": "rule",
+        "waivable": False,
+    }
     assert body["versions"][0]["title"] == "service test rulebook"
     one = (await client.get("/rulebooks/serve-test/mini", params={"version": "2025-01-01"})).json()
     assert [v["version"] for v in one["versions"]] == ["2025-01-01"]
-    bad = problem(await client.get("/rulebooks/serve-test/mini", params={"version": "1999"}), 404,
-                  "usage.unknown-version")
+    bad = problem(
+        await client.get("/rulebooks/serve-test/mini", params={"version": "1999"}), 404, "usage.unknown-version"
+    )
     assert bad["candidates"] == ["2024-01-01", "2025-01-01"]
 
 
@@ -101,8 +110,9 @@ async def test_the_version_follows_the_date_and_can_be_named(client: httpx.Async
     assert as_of["version"] == "2024-01-01" and as_of["as_of"] == "2024-12-31"
     named = (await client.post(MINI, params={"version": "2025-01-01"}, json=record())).json()
     assert named["version"] == "2025-01-01" and named["outcome"] == "fail"
-    early = problem(await client.post(MINI, params={"as_of": "2020-01-01"}, json=record()), 404,
-                    "usage.no-version-in-force")
+    early = problem(
+        await client.post(MINI, params={"as_of": "2020-01-01"}, json=record()), 404, "usage.no-version-in-force"
+    )
     assert early["candidates"] == ["2024-01-01", "2025-01-01"]
 
 
@@ -111,14 +121,21 @@ async def test_language_from_query_then_accept_language(client: httpx.AsyncClien
         return next(x["message"] for x in r.json()["rules"] if x["id"] == "award")  # type: ignore[no-any-return]
 
     assert award(await client.post(MINI, params={"lang": "en"}, json=record())) == "no national first prize"
-    assert award(await client.post(MINI, headers={"Accept-Language": "en-GB,en;q=0.9"}, json=record())) \
+    assert (
+        award(await client.post(MINI, headers={"Accept-Language": "en-GB,en;q=0.9"}, json=record()))
         == "no national first prize"
-    assert award(await client.post(MINI, headers={"Accept-Language": "fr, zh-CN;q=0.8, en;q=0.5"},
-                                   json=record())) == "没有国家级一等奖"
-    assert award(await client.post(MINI, params={"lang": "zh"}, headers={"Accept-Language": "en"},
-                                   json=record())) == "没有国家级一等奖"
-    en = problem(await client.post("/rulebooks/nope/decisions/x", params={"lang": "en"}, json={}), 404,
-                 "usage.unknown-rulebook")
+    )
+    assert (
+        award(await client.post(MINI, headers={"Accept-Language": "fr, zh-CN;q=0.8, en;q=0.5"}, json=record()))
+        == "没有国家级一等奖"
+    )
+    assert (
+        award(await client.post(MINI, params={"lang": "zh"}, headers={"Accept-Language": "en"}, json=record()))
+        == "没有国家级一等奖"
+    )
+    en = problem(
+        await client.post("/rulebooks/nope/decisions/x", params={"lang": "en"}, json={}), 404, "usage.unknown-rulebook"
+    )
     assert en["detail"] == "no rulebook `nope` is installed" and en["title"] == "not found"
     zh = problem(await client.post("/rulebooks/nope/decisions/x", json={}), 404, "usage.unknown-rulebook")
     assert zh["detail"] == "没有安装规则集 `nope`" and zh["title"] == "找不到"
@@ -132,15 +149,23 @@ async def test_explain_false_gives_outcome_and_statuses(client: httpx.AsyncClien
     assert (await client.post(MINI, params={"explain": "true"}, json=record())).json()["rules"]
 
 
-@pytest.mark.parametrize(("path", "code", "candidates"), [
-    ("/rulebooks/nope/decisions/admission", "usage.unknown-rulebook", "ids"),
-    ("/rulebooks/serve-test/mini/decisions/nope", "usage.unknown-decision", ["admission"]),
-    ("/rulebooks/serve-test/mini/decisions/admission?version=3", "usage.unknown-version",
-     ["2024-01-01", "2025-01-01"]),
-    ("/rulebooks/hcm-student-union/charter/decisions/cadre", "usage.draft-only", ["2021-11"]),
-], ids=["rulebook", "decision", "version", "draft"])
-async def test_unknown_names_are_404_with_candidates(client: httpx.AsyncClient, path: str, code: str,
-                                                     candidates: Any) -> None:
+@pytest.mark.parametrize(
+    ("path", "code", "candidates"),
+    [
+        ("/rulebooks/nope/decisions/admission", "usage.unknown-rulebook", "ids"),
+        ("/rulebooks/serve-test/mini/decisions/nope", "usage.unknown-decision", ["admission"]),
+        (
+            "/rulebooks/serve-test/mini/decisions/admission?version=3",
+            "usage.unknown-version",
+            ["2024-01-01", "2025-01-01"],
+        ),
+        ("/rulebooks/hcm-student-union/charter/decisions/cadre", "usage.draft-only", ["2021-11"]),
+    ],
+    ids=["rulebook", "decision", "version", "draft"],
+)
+async def test_unknown_names_are_404_with_candidates(
+    client: httpx.AsyncClient, path: str, code: str, candidates: Any
+) -> None:
     for suffix in ("", "/batch"):
         where, _, query = path.partition("?")
         body = problem(await client.post(where + suffix + ("?" + query if query else ""), json={}), 404, code)
@@ -151,40 +176,53 @@ async def test_unknown_names_are_404_with_candidates(client: httpx.AsyncClient, 
 
 
 async def test_the_did_you_mean_of_an_unknown_rulebook(client: httpx.AsyncClient) -> None:
-    body = problem(await client.post("/rulebooks/serve-test/mimi/decisions/admission", params={"lang": "en"},
-                                     json={}), 404, "usage.unknown-rulebook")
+    body = problem(
+        await client.post("/rulebooks/serve-test/mimi/decisions/admission", params={"lang": "en"}, json={}),
+        404,
+        "usage.unknown-rulebook",
+    )
     assert "serve-test/mini" in body["help"]
 
 
-@pytest.mark.parametrize(("query", "code", "parameter"), [
-    ("colour=red", "serve.unknown-parameter", "colour"),
-    ("as_of=2024-02-30", "usage.bad-date", "as_of"),
-    ("as_of=yesterday", "usage.bad-date", "as_of"),
-    ("as_of=20240101", "usage.bad-date", "as_of"),
-    ("lang=fr", "serve.bad-parameter", "lang"),
-    ("explain=maybe", "serve.bad-parameter", "explain"),
-    ("lang=en&lang=zh", "serve.bad-parameter", "lang"),
-], ids=["unknown", "no-such-day", "word", "no-dashes", "lang", "explain", "twice"])
-async def test_query_parameters_are_never_ignored(client: httpx.AsyncClient, query: str, code: str,
-                                                  parameter: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "code", "parameter"),
+    [
+        ("colour=red", "serve.unknown-parameter", "colour"),
+        ("as_of=2024-02-30", "usage.bad-date", "as_of"),
+        ("as_of=yesterday", "usage.bad-date", "as_of"),
+        ("as_of=20240101", "usage.bad-date", "as_of"),
+        ("lang=fr", "serve.bad-parameter", "lang"),
+        ("explain=maybe", "serve.bad-parameter", "explain"),
+        ("lang=en&lang=zh", "serve.bad-parameter", "lang"),
+    ],
+    ids=["unknown", "no-such-day", "word", "no-dashes", "lang", "explain", "twice"],
+)
+async def test_query_parameters_are_never_ignored(
+    client: httpx.AsyncClient, query: str, code: str, parameter: str
+) -> None:
     for path in (MINI, MINI + "/batch"):
         body = problem(await client.post(f"{path}?{query}", json=record()), 400, code)
         assert body["parameter"] == parameter
     assert (await client.get(f"/rulebooks?{query}")).status_code == 400
 
 
-@pytest.mark.parametrize(("body", "code", "extra"), [
-    (b'{"id": "R-1",\n  "birth_date": }', "record.json", {"line": 2, "column": 17}),
-    (b'{"id": "R-1"', "record.json", {"line": 1, "column": 13}),
-    (b"", "record.json", {"line": 1, "column": 1}),
-    (b'{"id": "x"} {}', "record.json", {"line": 1, "column": 13}),
-    (b"[1, 2]", "record.not-an-object", {}),
-    (b'"text"', "record.not-an-object", {}),
-    (b'{"name": "\xff"}', "record.not-utf8", {"byte": 11}),
-    (b'{"n": ' + b"9" * 5000 + b"}", "record.json", {}),
-], ids=["line-and-column", "unclosed", "empty", "extra", "array", "string", "not-utf8", "huge-integer"])
-async def test_a_body_that_is_not_a_record_is_400(client: httpx.AsyncClient, body: bytes, code: str,
-                                                  extra: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("body", "code", "extra"),
+    [
+        (b'{"id": "R-1",\n  "birth_date": }', "record.json", {"line": 2, "column": 17}),
+        (b'{"id": "R-1"', "record.json", {"line": 1, "column": 13}),
+        (b"", "record.json", {"line": 1, "column": 1}),
+        (b'{"id": "x"} {}', "record.json", {"line": 1, "column": 13}),
+        (b"[1, 2]", "record.not-an-object", {}),
+        (b'"text"', "record.not-an-object", {}),
+        (b'{"name": "\xff"}', "record.not-utf8", {"byte": 11}),
+        (b'{"n": ' + b"9" * 5000 + b"}", "record.json", {}),
+    ],
+    ids=["line-and-column", "unclosed", "empty", "extra", "array", "string", "not-utf8", "huge-integer"],
+)
+async def test_a_body_that_is_not_a_record_is_400(
+    client: httpx.AsyncClient, body: bytes, code: str, extra: dict[str, Any]
+) -> None:
     p = problem(await client.post(MINI, content=body), 400, code)
     for key, value in extra.items():
         assert p[key] == value

@@ -31,14 +31,27 @@ def app() -> Starlette:
 @lru_cache(maxsize=1)
 def example_records() -> list[dict[str, Any]]:
     reg = Registry.default()
-    return [e.record for rid in ("hlj-musicians/membership", "hcm-student-union/reform-checklist")
-            for e in reg.load(rid).book.examples if isinstance(e.record, dict)]
+    return [
+        e.record
+        for rid in ("hlj-musicians/membership", "hcm-student-union/reform-checklist")
+        for e in reg.load(rid).book.examples
+        if isinstance(e.record, dict)
+    ]
 
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30),
-                    st.sampled_from(["2024-02-30", "2024-01-01", "", "CN", "黑龙江", "\ud800", "0" * 40]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.text(max_size=10), inner, max_size=4), max_leaves=20)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(["2024-02-30", "2024-01-01", "", "CN", "黑龙江", "\ud800", "0" * 40]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @st.composite
@@ -71,16 +84,27 @@ bodies = st.one_of(
     values.map(encode),
     st.binary(max_size=300),
     st.builds(nested, st.integers(1, 3000), st.sampled_from(["[", "{"])),
-    st.builds(lambda n, c: json.dumps({"id": "x", "name": c * n}).encode(), st.integers(0, 40_000),
-              st.sampled_from(["a", "长", "\u0000"])),
-    st.builds(lambda b, i, junk: b[:i] + junk + b[i:], mutated_records().map(encode), st.integers(0, 200),
-              st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\n", b"}"])),
+    st.builds(
+        lambda n, c: json.dumps({"id": "x", "name": c * n}).encode(),
+        st.integers(0, 40_000),
+        st.sampled_from(["a", "长", "\u0000"]),
+    ),
+    st.builds(
+        lambda b, i, junk: b[:i] + junk + b[i:],
+        mutated_records().map(encode),
+        st.integers(0, 200),
+        st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\n", b"}"]),
+    ),
 )
-odd_queries = st.dictionaries(st.sampled_from(["as_of", "lang", "explain", "version", "x"]),
-                          st.sampled_from(["2024-01-01", "2022-04-15", "en", "zh", "false", "true", "", "?", "9" * 12,
-                                           "2022-04-15T00:00"]), max_size=3)
-queries = st.one_of(st.just({}), st.sampled_from([{"lang": "en"}, {"explain": "false"}, {"as_of": "2024-01-01"}]),
-                    odd_queries)
+odd_queries = st.dictionaries(
+    st.sampled_from(["as_of", "lang", "explain", "version", "x"]),
+    st.sampled_from(["2024-01-01", "2022-04-15", "en", "zh", "false", "true", "", "?", "9" * 12, "2022-04-15T00:00"]),
+    max_size=3,
+)
+no_query: dict[str, str] = {}
+queries: st.SearchStrategy[dict[str, str]] = st.one_of(
+    st.just(no_query), st.sampled_from([{"lang": "en"}, {"explain": "false"}, {"as_of": "2024-01-01"}]), odd_queries
+)
 
 
 async def post(path: str, body: bytes, params: dict[str, str]) -> httpx.Response:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from tests.serve.conftest import MINI, ClientFactory, record
@@ -20,11 +19,13 @@ async def test_body_size_announced_and_streamed(client_for: ClientFactory) -> No
     body = json.dumps(record(name="x" * 500)).encode()
     async with client_for(max_body_bytes=len(body) - 1) as c:
         r = await c.post(MINI, content=body)
-        assert r.status_code == 413 and r.json()["code"] == "serve.body-too-large" and r.json()["limit"] == len(body) - 1
+        assert (
+            r.status_code == 413 and r.json()["code"] == "serve.body-too-large" and r.json()["limit"] == len(body) - 1
+        )
 
         async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: the bytes are counted
             for i in range(0, len(body), 100):
-                yield body[i:i + 100]
+                yield body[i : i + 100]
 
         r = await c.post(MINI, content=streamed())
         assert "content-length" not in r.request.headers
@@ -103,12 +104,19 @@ async def test_cors_is_off_unless_configured(client_for: ClientFactory) -> None:
         pre = await c.options(MINI, headers={**origin, "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in pre.headers
     async with client_for(cors_origins=("https://platform.example",), tokens=frozenset({"t"})) as c:
-        pre = await c.options(MINI, headers={**origin, "Access-Control-Request-Method": "POST",
-                                             "Access-Control-Request-Headers": "authorization"})
+        pre = await c.options(
+            MINI,
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "https://platform.example"
         r = await c.post(MINI, json=record(), headers={**origin, "Authorization": "Bearer t"})
         assert r.headers["access-control-allow-origin"] == "https://platform.example"
         assert "X-Decision-Id" in r.headers["access-control-expose-headers"]
-        other = await c.post(MINI, json=record(), headers={"Origin": "https://elsewhere.example",
-                                                          "Authorization": "Bearer t"})
+        other = await c.post(
+            MINI, json=record(), headers={"Origin": "https://elsewhere.example", "Authorization": "Bearer t"}
+        )
         assert "access-control-allow-origin" not in other.headers

@@ -33,15 +33,19 @@ async def test_metrics_count_decisions_rejections_and_latency(client_for: Client
     async with client_for() as c, client_for() as other:
         await c.post(MINI, json=record())
         await c.post(MINI, json=record(birth_date="2010-01-01"))
-        await c.post(MINI + "/batch", content=b'{"id": "b", "birth_date": "2000-01-01", "application_date": '
-                                              b'"2024-07-01"}\n{broken\n')
+        await c.post(
+            MINI + "/batch",
+            content=b'{"id": "b", "birth_date": "2000-01-01", "application_date": "2024-07-01"}\n{broken\n',
+        )
         await c.post("/rulebooks/nope/decisions/x", json={})
         await c.post(MINI, content=b"{")
         r = await c.get("/metrics")
         assert r.headers["content-type"].startswith("text/plain")
         text = r.text
-        assert sample(text, "rulebook_decisions_total", rulebook="serve-test/mini", decision="admission",
-                      outcome="pass") == 2
+        assert (
+            sample(text, "rulebook_decisions_total", rulebook="serve-test/mini", decision="admission", outcome="pass")
+            == 2
+        )
         assert sample(text, "rulebook_decisions_total", outcome="fail") == 1
         assert sample(text, "rulebook_rejected_requests_total", reason="usage.unknown-rulebook") == 1
         assert sample(text, "rulebook_rejected_requests_total", reason="record.json") == 1
@@ -75,11 +79,18 @@ async def test_openapi_document_is_valid_and_made_of_the_record_schemas(client: 
         jsonschema.validate({"outcome": "pass"}, decision_schema)
 
 
-async def test_every_decision_is_logged_with_personal_data_masked(client: httpx.AsyncClient,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_every_decision_is_logged_with_personal_data_masked(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="rulebook.serve.decisions")
-    r = await client.post(MINI, json=record(id_number="230102200506010011", birth_date="2010-01-01",
-                                            awards=[{"level": "national", "grade": 1, "name": "金钟奖"}]))
+    r = await client.post(
+        MINI,
+        json=record(
+            id_number="230102200506010011",
+            birth_date="2010-01-01",
+            awards=[{"level": "national", "grade": 1, "name": "金钟奖"}],
+        ),
+    )
     await client.post(MINI + "/batch", content=json.dumps(record(id="B-1")).encode() + b"\n")
     logged = [json.loads(rec.getMessage()) for rec in caplog.records if rec.name == "rulebook.serve.decisions"]
     assert len(logged) == 2

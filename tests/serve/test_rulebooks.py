@@ -65,7 +65,9 @@ def test_a_bad_edit_keeps_the_old_version_and_is_reported(books: Path, edit: str
     assert rs.snapshot() is before  # nothing swapped
     item = next(b for b in rs.status()["rulebooks"] if b["path"] == str(path.resolve()))
     assert item["status"] == "loaded" and item["version"] == "2024-01-01"  # the old one serves
-    assert item["diagnostic"]["en"] and item["diagnostic"]["zh"] and item["diagnostic"]["en"] != item["diagnostic"]["zh"]
+    assert (
+        item["diagnostic"]["en"] and item["diagnostic"]["zh"] and item["diagnostic"]["en"] != item["diagnostic"]["zh"]
+    )
     if edit == "failing-example":
         assert "nineteen" in item["diagnostic"]["en"]
     # a good edit afterwards clears the report
@@ -89,15 +91,20 @@ async def test_every_answer_comes_from_a_whole_version_while_rulebooks_change(bo
     rs = loaded(books)
     app = create_app(ServeConfig(rulebook_paths=(books,)), rs)
     path = books / "mini-2024.yaml"
-    edits = [mini_rulebook(min_age=16), mini_rulebook().replace("rules:", "rules: [", 1), mini_rulebook(min_age=30),
-             mini_rulebook(min_age=18)]
+    edits = [
+        mini_rulebook(min_age=16),
+        mini_rulebook().replace("rules:", "rules: [", 1),
+        mini_rulebook(min_age=30),
+        mini_rulebook(min_age=18),
+    ]
     seen: list[tuple[str, str]] = []
     stop = asyncio.Event()
 
     async def ask(c: httpx.AsyncClient) -> None:
         while not stop.is_set():
-            r = await c.post(MINI, params={"lang": "en", "version": "2024-01-01"},
-                             json=record(birth_date="2007-01-01"))  # 17 on the application date
+            r = await c.post(
+                MINI, params={"lang": "en", "version": "2024-01-01"}, json=record(birth_date="2007-01-01")
+            )  # 17 on the application date
             body = r.json()
             adult = next(x for x in body["rules"] if x["id"] == "adult")
             seen.append((adult["status"], adult["message"] or ""))
@@ -125,5 +132,7 @@ def test_the_same_id_and_version_twice_is_a_failure_of_the_second_file(books: Pa
     rs = loaded(books)
     status = {Path(b["path"]).name: b for b in rs.status()["rulebooks"]}
     assert status["mini-2024.yaml"]["status"] == "loaded"
-    assert status["zz-copy.yaml"]["status"] == "failed" and "mini-2024.yaml" in status["zz-copy.yaml"]["diagnostic"]["en"]
+    assert (
+        status["zz-copy.yaml"]["status"] == "failed" and "mini-2024.yaml" in status["zz-copy.yaml"]["diagnostic"]["en"]
+    )
     assert rs.status()["ready"] is False
