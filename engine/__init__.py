@@ -43,6 +43,7 @@ from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputR
 from engine.hookspecs import hookimpl
 from engine.model import Outcome, Severity, Status
 from engine.registry import Registry
+from engine.version import __version__
 
 if TYPE_CHECKING:
     from engine.build import build_rulebook, load_rulebook
@@ -74,7 +75,6 @@ __all__ = [
     "load_rulebook",
 ]
 
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

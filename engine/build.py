@@ -25,6 +25,7 @@ from engine.lang.check import Checked, Scope, check_condition
 from engine.lang import compile as _compile
 from engine.lang.compile import cached_value, compile_condition
 from engine.lang.compile_decision import DecisionPlan, compile_decision
+from engine.lang.calendar import bind_calendars
 from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value
@@ -446,7 +447,8 @@ def build_rulebook(source: Source, *, base_dir: Path | None = None, functions: F
 
     What the rulebook uses from the plugins is resolved here and handed down: the function table
     (``functions``, default the plugins') and the working-day calendars (``calendars``, name ->
-    calendar, default the plugins'), to which the working-day functions are bound. The compiled
+    calendar, default the plugins'; each calendar that reads another is bound to the others), to
+    which every function that reads calendars is bound (``FunctionSpec.bind``). The compiled
     rulebook carries both (``CompiledRulebook.functions``, ``.calendars``): evaluating it reads no
     process-wide state, so loading a plugin later does not change its answers.
 
@@ -458,7 +460,7 @@ def build_rulebook(source: Source, *, base_dir: Path | None = None, functions: F
     if diagnostics:
         raise SchemaError(diagnostics)
     book = rulebook_from_data(loaded.data)
-    cals = dict(calendars) if calendars is not None else default_calendars()
+    cals = bind_calendars(calendars) if calendars is not None else default_calendars()
     table = (functions or default_functions()).with_calendars(cals)
     compiled = _Builder(book, source, loaded, base_dir, table).build()
     compiled.functions, compiled.calendars = table, cals

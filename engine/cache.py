@@ -59,127 +59,16 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.cachedir import FORMAT, cache_dir, engine_fingerprint, lark_cache_file, write_atomic
+
 __all__ = ["cache_dir", "cached_example_lines", "cached_header", "cached_lint", "cached_plain", "fingerprint",
            "flush", "load_or_build", "lark_cache_file"]
 
-FORMAT = 1
 _MAGIC = b"RBCACHE1"
 _HEADER_LIMIT = 1 << 20  # a header is small; a bigger one is not ours
 
 
-def _disabled() -> bool:
-    return os.environ.get("RULEBOOK_NO_CACHE", "").strip() not in ("", "0")
-
-
-def _private_dir(path: Path) -> bool:
-    """Whether ``path`` is a directory this user owns and nobody else can write to (a symbolic
-    link is judged by the directory it leads to).  Windows has no such mode bits: there the
-    user's profile folder, which ``platformdirs`` names, is private by its access rules."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    import stat
-
-    if not stat.S_ISDIR(st.st_mode):
-        return False
-    getuid = getattr(os, "getuid", None)
-    if getuid is None:
-        return True
-    return st.st_uid == getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-_DIR: dict[str, Path | None] = {}
-
-
-def cache_dir(sub: str = "") -> Path | None:
-    """The cache directory (created with mode 0700), or None when the cache is off or unusable.
-
-    ``RULEBOOK_CACHE_DIR`` names it; else ``platformdirs.user_cache_dir("rulebook-engine")``.
-    ``sub`` names a folder inside it.
-    """
-    if _disabled():
-        return None
-    root = os.environ.get("RULEBOOK_CACHE_DIR", "").strip()
-    if not root:
-        try:
-            import platformdirs
-        except ImportError:  # an environment installed before the dependency was: no cache, no failure
-            return None
-        root = platformdirs.user_cache_dir("rulebook-engine")
-    where = os.path.join(root, sub) if sub else root
-    if where in _DIR:
-        return _DIR[where]
-    path = Path(where)
-    usable = False
-    try:
-        Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _private_dir(Path(root)):  # never a folder someone else could have put entries into
-            if sub:
-                path.mkdir(mode=0o700, exist_ok=True)
-            usable = _private_dir(path)
-    except OSError:
-        pass
-    _DIR[where] = path if usable else None
-    return _DIR[where]
-
-
-def _write_atomic(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` through a temporary file in the same folder renamed into place."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, folder / name)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-
-
 # -- what the key is made of ----------------------------------------------------------------------------------
-
-
-_ENGINE_PRINT: str | None = None
-
-
-def engine_fingerprint() -> str:
-    """The engine's own files (name, size, modification time) and the Python running it: an
-    edited or reinstalled engine, or another Python, is another key."""
-    global _ENGINE_PRINT
-    if _ENGINE_PRINT is None:
-        root = Path(__file__).parent
-        h = hashlib.sha256()
-        h.update(f"{FORMAT}\0{sys.version}\0{sys.implementation.cache_tag}\0".encode())
-        from importlib.util import MAGIC_NUMBER
-
-        h.update(MAGIC_NUMBER)
-        stack = [str(root)]
-        rows: list[str] = []
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for e in entries:
-                if e.name == "__pycache__" or e.name.startswith("."):
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                else:
-                    try:
-                        st = e.stat()
-                    except OSError:
-                        continue
-                    rows.append(f"{os.path.relpath(e.path, root)}\0{st.st_size}\0{st.st_mtime_ns}")
-        h.update("\n".join(sorted(rows)).encode("utf-8", "surrogatepass"))
-        _ENGINE_PRINT = h.hexdigest()
-    return _ENGINE_PRINT
 
 
 def _file_stamp(path: str | None) -> str:
@@ -491,7 +380,7 @@ def flush() -> None:
             _Pickler(buf, _shared_objects(pm)).dump(book)
         except Exception:  # noqa: BLE001, S112 - what cannot be stored is built again next time
             continue
-        _write_atomic(folder, name, _entry(header, buf.getvalue()))
+        write_atomic(folder, name, _entry(header, buf.getvalue()))
 
 
 def load_or_build(path: Path, text: bytes, build: Callable[[Path, bytes], Any]) -> Any:
@@ -573,7 +462,7 @@ def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[A
         _Pickler(buf, _shared_objects(pm)).dump(diagnostics)
     except Exception:  # noqa: BLE001 - not stored: linted again next time
         return diagnostics
-    _write_atomic(folder, name, _entry(dict(want, files=_dependencies(book, resolved.parent)), buf.getvalue()))
+    write_atomic(folder, name, _entry(dict(want, files=_dependencies(book, resolved.parent)), buf.getvalue()))
     return diagnostics
 
 
@@ -604,7 +493,7 @@ def cached_plain(kind: str, text: str, read: Callable[[], Any], check: Callable[
         payload = marshal.dumps(value)
     except ValueError:
         return value
-    _write_atomic(folder, name, _entry(want, payload))
+    write_atomic(folder, name, _entry(want, payload))
     return value
 
 
@@ -618,9 +507,3 @@ def cached_example_lines(text: str, read: Callable[[], list[int | None]]) -> lis
     at), cached by that text: finding them needs the YAML loaded with positions."""
     return cached_plain("example-lines", text, read,  # type: ignore[no-any-return]
                         lambda v: isinstance(v, list) and all(x is None or isinstance(x, int) for x in v))
-
-
-def lark_cache_file() -> str | None:
-    """Where Lark keeps the condition grammar's parser tables (None: the cache is off)."""
-    folder = cache_dir()
-    return None if folder is None else str(folder / f"lark-grammar-{engine_fingerprint()[:24]}.cache")

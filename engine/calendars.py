@@ -4,8 +4,12 @@ A calendar answers "is this day a working day?" and "which day is the N-th
 working day after D?".  The official Chinese calendar (``CN``) comes from the
 ``holidays`` package: weekends off, statutory holidays off, and the make-up
 working weekends (调休) on.  Every calendar, ``CN`` included (``engine.builtin``),
-is registered by name through the ``register_calendars`` plugin hook;
-``get_calendar(name)`` looks it up in the plugin manager.
+is registered by name through the ``register_calendars`` plugin hook; the
+plugin manager collects them (``PluginManager.calendars()``), ``build`` hands
+them to the rulebooks it builds, and a compiled rulebook evaluates with the
+calendars it carries.  What the condition language itself needs of a calendar
+(the protocol, ``DateRange``, the range errors) is in ``engine.lang.calendar``
+and re-exported here.
 
 "Within N working days of D" (CONTRACT) means on or before the N-th working
 day after D, D itself not counted: ``working_days_after(D, N)``.
@@ -44,6 +48,14 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol
 
 from engine.errors import Diagnostic, EngineError, EvalError
+from engine.lang.calendar import (
+    MAX_WORKING_DAYS,
+    Calendar,
+    CalendarRangeError,
+    CalendarUnknownError,
+    DateRange,
+    bind_calendars,
+)
 
 __all__ = [
     "Arrangement",
@@ -53,163 +65,15 @@ __all__ = [
     "CalendarUnknownError",
     "ChineseCalendar",
     "DateRange",
-    "calendar_names",
-    "get_calendar",
+    "bind_calendars",
     "load_arrangement_file",
 ]
 
-MAX_WORKING_DAYS = 100_000
 ONE_DAY = _dt.timedelta(days=1)
-
-
-class CalendarRangeError(ValueError):
-    """A date in a year the calendar does not know (its holidays are not published yet)."""
-
-    def __init__(self, calendar: str, year: int, first: int, last: int) -> None:
-        self.calendar, self.year, self.first, self.last = calendar, year, first, last
-        super().__init__(f"the `{calendar}` calendar is known for {first}-{last}; {year} is not known "
-                         "(the official holidays and make-up working days of a year are announced late in the "
-                         "year before)")
-        self.message_zh = (f"`{calendar}` 日历只知道 {first}-{last} 年的放假安排，不知道 {year} 年的"
-                           "（每年的法定节假日和调休上班日由国务院在上一年年底公布）")
-
-
-class CalendarUnknownError(CalendarRangeError):
-    """Whether ``day`` is a working day depends on an arrangement the calendar does not have."""
-
-    def __init__(self, calendar: str, day: _dt.date, first: int, last: int, year: int | None = None) -> None:
-        year = year or day.year
-        super().__init__(calendar, year, first, last)
-        self.day = day
-        self.args = (f"whether {day.isoformat()} is a working day depends on the official arrangement for "
-                     f"{year}, which the `{calendar}` calendar does not have yet (it knows {first}-{last}); "
-                     f"add the year's arrangement file (`rulebook calendar show {year}`)",)
-        self.message_zh = (f"{day.isoformat()} 是否为工作日取决于 {year} 年的放假安排，`{calendar}` 日历尚无该年安排"
-                           f"（已知 {first}-{last} 年）；请添加该年的放假安排文件（见 `rulebook calendar show {year}`）")
 
 
 class CalendarError(EngineError):
     """An arrangement file (or a registered arrangement) is wrong: exit code 2, with its diagnostics."""
-
-
-class DateRange:
-    """A day known only to lie between ``earliest`` and ``latest`` (inclusive).
-
-    ``working_days_after`` gives one when the answer depends on a year's arrangement
-    that is not known (``years``).  Comparing it with a date gives a plain bool when
-    every day of the range gives the same answer, and raises ``EvalError``
-    (``eval.calendar-unknown``) otherwise: a rule then gets status ``error`` naming the
-    year, and ``||``/``&&`` absorb it where the other side decides.
-    """
-
-    __slots__ = ("earliest", "latest", "years")
-
-    def __init__(self, earliest: _dt.date, latest: _dt.date, years: tuple[int, ...]) -> None:
-        self.earliest, self.latest, self.years = earliest, latest, years
-
-    def _years(self, lang: str) -> str:
-        return ("、" if lang == "zh" else ", ").join(str(y) for y in self.years)
-
-    def text(self, lang: str) -> str:
-        """The range in words, for messages."""
-        if lang == "zh":
-            return (f"{self.earliest.isoformat()}至{self.latest.isoformat()}之间的某日"
-                    f"（视{self._years('zh')}年放假安排而定）")
-        return (f"a day from {self.earliest.isoformat()} to {self.latest.isoformat()} "
-                f"(depending on the {self._years('en')} holiday arrangement)")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"earliest": self.earliest.isoformat(), "latest": self.latest.isoformat(),
-                "depends_on": list(self.years)}
-
-    def undecided(self, other: object = None) -> EvalError:
-        """The error of a comparison (with ``other``) that the range does not decide."""
-        years_en, years_zh = self._years("en"), self._years("zh")
-        if isinstance(other, _dt.date):
-            what = f"{other.isoformat()} against {self.text('en')}: the answer"
-            what_zh = f"{other.isoformat()} 与{self.text('zh')}相比，结果"
-        else:
-            what, what_zh = f"{self.text('en')}: the day", f"{self.text('zh')}：具体日期"
-        from engine.messages import Text
-
-        return EvalError("eval.calendar-unknown", Text(
-            f"{what} depends on the official holiday arrangement for {years_en}, which the calendar does not "
-            f"have yet; add the year's arrangement file (`rulebook calendar show {self.years[0]}` shows what is "
-            "known)",
-            f"{what_zh}取决于{years_zh}年的放假安排，日历尚无该年安排；请添加该年的放假安排文件"
-            f"（`rulebook calendar show {self.years[0]}` 显示已知情况）"))
-
-    def _cmp(self, other: object, op: str) -> bool:
-        if isinstance(other, DateRange):
-            if op in ("==", "!=") and (self.earliest, self.latest, self.years) == (
-                    other.earliest, other.latest, other.years):
-                return op == "=="  # the same range (a decision compared with itself, a memo's key)
-            lo, hi = other.earliest, other.latest
-        elif isinstance(other, _dt.date) and not isinstance(other, _dt.datetime):
-            lo = hi = other
-        else:
-            from engine.lang.values import fail_no_overload
-
-            fail_no_overload(op, self, other)
-        # every day d of the range against every o of [lo, hi]
-        if op == "<":
-            sure, never = self.latest < lo, self.earliest >= hi
-        elif op == "<=":
-            sure, never = self.latest <= lo, self.earliest > hi
-        elif op == ">":
-            sure, never = self.earliest > hi, self.latest <= lo
-        elif op == ">=":
-            sure, never = self.earliest >= hi, self.latest < lo
-        else:  # == and !=
-            disjoint = self.latest < lo or self.earliest > hi
-            sure, never = (False, disjoint) if op == "==" else (disjoint, False)
-        if sure:
-            return True
-        if never:
-            return False
-        raise self.undecided(other)
-
-    def __lt__(self, other: object) -> bool:
-        return self._cmp(other, "<")
-
-    def __le__(self, other: object) -> bool:
-        return self._cmp(other, "<=")
-
-    def __gt__(self, other: object) -> bool:
-        return self._cmp(other, ">")
-
-    def __ge__(self, other: object) -> bool:
-        return self._cmp(other, ">=")
-
-    def __eq__(self, other: object) -> bool:
-        return self._cmp(other, "==")
-
-    def __ne__(self, other: object) -> bool:
-        return self._cmp(other, "!=")
-
-    def __hash__(self) -> int:
-        return hash((DateRange, self.earliest, self.latest, self.years))
-
-    def __repr__(self) -> str:
-        return f"DateRange({self.earliest.isoformat()}, {self.latest.isoformat()}, years={self.years})"
-
-
-class Calendar(Protocol):
-    """A working-day calendar, as the ``register_calendars`` hook registers it.
-
-    ``is_working_day(day)`` says whether ``day`` is a working day;
-    ``working_days_after(day, n)`` is the ``n``-th working day after ``day``
-    (``day`` itself not counted; ``n == 0`` gives ``day``), or a
-    :class:`DateRange` when the answer depends on what the calendar does not
-    know.  Raise :class:`CalendarRangeError` for a year the calendar does not
-    know and ``ValueError`` for a bad ``n``: rules then get status ``error``.
-    """
-
-    name: str
-
-    def is_working_day(self, day: _dt.date) -> bool: ...
-
-    def working_days_after(self, day: _dt.date, n: int) -> _dt.date | DateRange: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -714,21 +578,3 @@ def holiday_name_zh(name: str) -> str:
         else:
             parts.append(part)
     return " / ".join(parts)
-
-
-def calendar_names() -> list[str]:
-    """The names of every registered calendar."""
-    from engine.pluginmanager import get_plugin_manager
-
-    return sorted(get_plugin_manager().calendars())
-
-
-def get_calendar(name: str = "CN") -> Calendar:
-    """The calendar registered under ``name`` by a plugin (``CN``: the built-in one).
-
-    Raises:
-        KeyError: no plugin registered a calendar of that name.
-    """
-    from engine.pluginmanager import get_plugin_manager
-
-    return get_plugin_manager().calendars()[name]

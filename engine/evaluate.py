@@ -32,7 +32,7 @@ from json import dumps as _dumps
 from json import encoder as json_encoder
 from typing import Any, Callable, Mapping, NamedTuple
 
-from engine.calendars import DateRange
+from engine.lang.calendar import DateRange
 from engine.recordcheck import ENFORCEMENT_LEVELS, Violation, compile_schema
 from engine.errors import EvalError
 from engine.messages import Text, msg

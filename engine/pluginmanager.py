@@ -52,6 +52,8 @@ __all__ = [
     "PluginFailure",
     "PluginInfo",
     "PluginManager",
+    "calendar_names",
+    "get_calendar",
     "get_plugin_manager",
     "reset_plugin_manager",
 ]
@@ -136,7 +138,7 @@ def _engine_info(module: str) -> PluginInfo:
     try:
         version = importlib.metadata.version("rulebook-engine")
     except importlib.metadata.PackageNotFoundError:  # running from a source tree
-        from engine import __version__ as version
+        from engine.version import __version__ as version
     return PluginInfo(module.removeprefix("engine."), "rulebook-engine", version, builtin=True)
 
 
@@ -363,7 +365,8 @@ class PluginManager:
         return table  # type: ignore[no-any-return]
 
     def calendars(self) -> dict[str, Calendar]:
-        """Every registered calendar by name, with the year arrangements given to it applied.
+        """Every registered calendar by name, with the year arrangements given to it applied, each
+        bound to the others (``engine.calendars.bind_calendars``).
 
         ``register_calendars`` takes calendars, and also a year's arrangement for a calendar
         (an ``engine.calendars.Arrangement``, or the path of an arrangement file or of a folder of
@@ -397,7 +400,9 @@ class PluginManager:
                 for file in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
                     arrangements.append((str(file), load_arrangement_file(file)))
             _apply_arrangements(cals, arrangements)
-            self._cache["calendars"] = cals
+            from engine.calendars import bind_calendars
+
+            cals = self._cache["calendars"] = bind_calendars(cals)
         return cals  # type: ignore[no-any-return]
 
     def calendar_folders(self) -> list[Path]:
@@ -550,6 +555,23 @@ def _stderr_trace(message: str) -> None:
 
 
 _MANAGER: PluginManager | None = None
+
+
+def get_calendar(name: str = "CN") -> Calendar:
+    """The calendar registered under ``name`` by a plugin in this process (``CN``: the built-in one).
+
+    For tools, tests and plugins' own commands: a compiled rulebook evaluates with the
+    calendars it was built with (``CompiledRulebook.calendars``), never with this.
+
+    Raises:
+        KeyError: no plugin registered a calendar of that name.
+    """
+    return get_plugin_manager().calendars()[name]
+
+
+def calendar_names() -> list[str]:
+    """The names of every calendar the plugins registered in this process."""
+    return sorted(get_plugin_manager().calendars())
 
 
 def get_plugin_manager() -> PluginManager:

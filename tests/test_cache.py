@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from engine import cache
+from engine import cache, cachedir
 from engine.build import load_rulebook
 from engine.errors import EngineError
 from engine.registry import bundled_rulebook_paths
@@ -127,7 +127,7 @@ def test_the_directory_is_private(cache_dir: Path) -> None:
 def test_a_directory_others_can_write_to_is_not_used(cache_dir: Path) -> None:
     cache_dir.mkdir(mode=0o700)
     os.chmod(cache_dir, 0o777)  # noqa: S103 - the point of the test
-    cache._DIR.clear()
+    cachedir.forget_dirs()
     counting = Counting()
     path = ROOT / "rulebooks" / "hlj-musicians" / "membership.yaml"
     through_cache(path, counting)
@@ -135,7 +135,7 @@ def test_a_directory_others_can_write_to_is_not_used(cache_dir: Path) -> None:
     through_cache(path, counting)
     assert counting.builds == 2
     assert not (cache_dir / "rulebooks").exists()
-    cache._DIR.clear()
+    cachedir.forget_dirs()
 
 
 def test_rulebook_no_cache_turns_it_off(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,12 +22,11 @@ from engine.calendars import (
     CalendarUnknownError,
     ChineseCalendar,
     DateRange,
-    get_calendar,
     load_arrangement_file,
 )
 from engine.cli import main
 from engine.errors import EvalError
-from engine.pluginmanager import get_plugin_manager, reset_plugin_manager
+from engine.pluginmanager import get_calendar, get_plugin_manager, reset_plugin_manager
 
 D = dt.date
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +111,9 @@ def test_a_statutory_holiday_of_an_unknown_year_is_certain() -> None:
 
 
 def test_the_language_decides_what_the_range_decides() -> None:
-    from engine.lang.functions import _working_days_after
+    from engine.lang.functions import calendar_functions
+
+    _working_days_after = calendar_functions({"CN": get_calendar("CN")})[0].overloads[0].impl
 
     rng = _working_days_after(D(2026, 12, 20), 20)
     assert isinstance(rng, DateRange)

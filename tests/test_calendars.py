@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from engine.calendars import get_calendar
+from engine.pluginmanager import get_calendar
 
 D = dt.date
 
@@ -72,8 +72,10 @@ def test_years_the_calendar_does_not_know_are_refused() -> None:
 
 def test_a_rule_on_an_unknown_year_is_an_error_naming_the_calendar() -> None:
     from engine.errors import EvalError
-    from engine.lang.functions import _is_working_day, _working_days_after
+    from engine.lang.functions import calendar_functions
 
+    wda, iwd = calendar_functions({"CN": get_calendar("CN")})
+    _working_days_after, _is_working_day = wda.overloads[0].impl, iwd.overloads[0].impl
     with pytest.raises(EvalError) as info:
         _working_days_after(D(2100, 1, 5), 3)
     assert info.value.code == "eval.calendar-range"
@@ -82,3 +84,18 @@ def test_a_rule_on_an_unknown_year_is_an_error_naming_the_calendar() -> None:
         _is_working_day(D(2027, 2, 10))
     assert info.value.code == "eval.calendar-unknown"
     assert "2027" in info.value.message and "2027" in (info.value.message_zh or "")
+
+
+def test_unbound_working_day_functions_know_no_calendar() -> None:
+    """The language's own working-day functions read only the calendars they are bound to: unbound,
+    even the built-in `CN` is unknown to them (no lookup in the process's plugin manager)."""
+    from engine.errors import EvalError
+    from engine.lang.functions import STANDARD_FUNCTIONS
+
+    spec = next(s for s in STANDARD_FUNCTIONS if s.name == "is_working_day")
+    assert spec.bind is not None
+    with pytest.raises(EvalError) as info:
+        spec.overloads[0].impl(D(2025, 3, 3))
+    assert info.value.code == "eval.unknown-calendar"
+    bound = spec.bind({"CN": get_calendar("CN")})
+    assert bound.overloads[0].impl(D(2025, 3, 3)) is True

@@ -47,6 +47,7 @@ from engine.errors import ConditionSyntaxError, EvalError
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
+from engine.pluginmanager import get_plugin_manager
 from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, RESERVED_WORDS, parse_condition
 from engine.lang.types import schema_type, type_of_value
 from engine.lang.values import MAX_COST, CelType, Duration, Timestamp, UInt
@@ -172,7 +173,8 @@ def env() -> Env:
     assert decision is not None and decision.record_kind == "applicant"
     schema = record_schema("applicant")
     assert schema is not None
-    scope = Scope(schema_type(schema), FunctionTable(STANDARD_FUNCTIONS), "applicant",
+    functions = FunctionTable(STANDARD_FUNCTIONS).with_calendars(get_plugin_manager().calendars())
+    scope = Scope(schema_type(schema), functions, "applicant",
                   {k: (v, type_of_value(v)) for k, v in params.items()})
     record = doc_record(doc_text())
     return Env(scope, params, record, dt.date.fromisoformat(record["application_date"]))

@@ -17,6 +17,7 @@ from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, Rulebook
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
 from engine.lang import types as T
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionSpec, FunctionTable, Overload
+from engine.pluginmanager import get_calendar
 from engine.model import Outcome, Status
 from engine.schemas import load_schema
 from engine.source import Source
@@ -469,7 +470,8 @@ def test_named_value_is_computed_once_per_record(tmp_path: Path) -> None:
         calls.append(n)
         return n + 1
 
-    functions = FunctionTable([*STANDARD_FUNCTIONS, FunctionSpec("tick", (Overload((T.INT,), T.INT, tick),))])
+    functions = FunctionTable([*STANDARD_FUNCTIONS, FunctionSpec("tick", (Overload((T.INT,), T.INT, tick),))]).with_calendars(
+        {"CN": get_calendar("CN")})
     text = rulebook(
         """\
         - id: one

@@ -177,7 +177,7 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
 
 
 # The language package's layers (docs/architecture.md): each module imports only modules before it.
-LANG_LAYERS = ("ast", "times", "values", "types", "functions", "check", "parser", "printer", "runtime", "pyast",
+LANG_LAYERS = ("ast", "times", "values", "calendar", "types", "functions", "check", "parser", "printer", "runtime", "pyast",
                "interp", "compile", "compile_decision")
 
 

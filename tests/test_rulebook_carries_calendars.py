@@ -122,3 +122,54 @@ def test_a_plugin_loaded_later_does_not_change_a_built_rulebook(fresh: None, tmp
     assert str(built.decision("meeting").evaluate(friday).outcome) == "pass"  # still the Fridays it was built with
     rebuilt = build_rulebook(_club_rulebook(tmp_path), base_dir=tmp_path)
     assert str(rebuilt.decision("meeting").evaluate(friday).outcome) == "fail"
+
+
+class _OnDuty:
+    """A calendar that reads another one (as a college calendar reads the official one): a day
+    is on duty when it is a working day of the calendar named ``base``."""
+
+    name = "duty"
+
+    def __init__(self, base: str = "club", bound: Any = None) -> None:
+        self.base, self.bound = base, bound
+
+    def with_calendars(self, calendars: Any) -> _OnDuty:
+        return _OnDuty(self.base, calendars[self.base])
+
+    def is_working_day(self, day: dt.date) -> bool:
+        assert self.bound is not None, "used unbound"
+        return bool(self.bound.is_working_day(day))
+
+    def working_days_after(self, day: dt.date, n: int) -> dt.date:
+        return self.bound.working_days_after(day, n)  # type: ignore[no-any-return]
+
+
+def test_a_calendar_and_a_plugin_function_that_read_other_calendars_are_bound_to_the_rulebooks(
+        fresh: None, tmp_path: Path) -> None:
+    """``FunctionSpec.bind`` and a calendar's ``with_calendars``: a plugin's function and calendar that
+    read calendars read the ones the rulebook was built with, so two rulebooks in one process differ."""
+    from engine.lang import types as T
+    from engine.lang.functions import FunctionSpec, FunctionTable, Overload, standard_table
+
+    def duty_spec(calendars: Any) -> FunctionSpec:
+        def on_duty(day: Any) -> bool:
+            if "duty" not in calendars:
+                raise KeyError("duty")
+            return bool(calendars["duty"].is_working_day(dt.date.fromisoformat(str(day))))
+
+        return FunctionSpec("on_duty", (Overload((T.DATE,), T.BOOL, on_duty),), bind=duty_spec)
+
+    std = standard_table()
+    table = FunctionTable([*(s for s in (std.get(n) for n in std.names()) if s is not None),
+                           duty_spec({})])
+    text = _club_rulebook(tmp_path).text.replace('is_working_day(record.day, "club")',
+                                                 'on_duty(record.day) && is_working_day(record.day, "duty")')
+    source = Source("club.yaml", text)
+    cn = get_plugin_manager().calendars()["CN"]
+    fridays = build_rulebook(source, base_dir=tmp_path, functions=table,
+                             calendars={"CN": cn, "club": _Weekday(4), "duty": _OnDuty()})
+    mondays = build_rulebook(source, base_dir=tmp_path, functions=table,
+                             calendars={"CN": cn, "club": _Weekday(0), "duty": _OnDuty()})
+    friday, monday = {"id": "a", "day": "2026-03-06"}, {"id": "b", "day": "2026-03-09"}
+    assert [str(fridays.decision("meeting").evaluate(r).outcome) for r in (friday, monday)] == ["pass", "fail"]
+    assert [str(mondays.decision("meeting").evaluate(r).outcome) for r in (friday, monday)] == ["fail", "pass"]

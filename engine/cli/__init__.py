@@ -739,6 +739,10 @@ def cmd_init_plugin(io: _Io) -> int:
     from engine.tools.skeleton import write_plugin
 
     folder = write_plugin(io.args.name, Path(io.args.directory))
+    # editors check the rulebooks against the installed schema (no path that breaks when a file moves)
+    from engine.cli.schema import install_editor_settings
+
+    install_editor_settings(folder)
     io.stdout.write(msg("cli.created", folder=folder).get(io.lang) + f"\n  pip install -e {folder}\n  pytest {folder}\n")
     return 0
 
@@ -746,7 +750,9 @@ def cmd_init_plugin(io: _Io) -> int:
 COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
             "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin,
             "calendar": lambda io: importlib.import_module("engine.cli.calendar").cmd_calendar(io),
-            "schema": lambda io: importlib.import_module("engine.cli.schema").cmd_schema(io)}
+            "schema": lambda io: importlib.import_module("engine.cli.schema").cmd_schema(io),
+            "serve": lambda io: importlib.import_module("engine.serve.cli").cmd_serve(io.args, io.stdout, io.stderr,
+                                                                                      io.args.lang)}
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
@@ -810,7 +816,7 @@ def _version(out: IO[str], lang: str) -> int:
     """``rulebook --version``: the engine's version, Python's, and the installed plugins with theirs."""
     import platform
 
-    from engine import __version__
+    from engine.version import __version__
 
     lines = [msg("cli.version-engine", version=__version__).get(lang),
              msg("cli.version-python", version=platform.python_version(),

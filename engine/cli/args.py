@@ -289,6 +289,10 @@ def _build() -> argparse.ArgumentParser:
 
     add_schema_parser(sub, common)
 
+    from engine.serve.cli import add_serve_parser  # the options only: the web stack is imported by `serve` itself
+
+    add_serve_parser(sub, _LANG.get(), (common,))
+
     p = sub.add_parser("init-plugin", parents=[common], help=Text("write a new plugin package to start from",
                                                                  "生成一个新插件包作为起点"))
     p.add_argument("name", metavar="NAME", help=Text("distribution name, e.g. rulebook-acme-club",

@@ -39,8 +39,8 @@ def add_calendar_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def year_report(name: str, year: int) -> dict[str, Any]:
     """What the calendar ``name`` believes about ``year`` (see ``ChineseCalendar.describe_year``)."""
-    from engine.calendars import CalendarRangeError, get_calendar
-    from engine.pluginmanager import get_plugin_manager
+    from engine.calendars import CalendarRangeError
+    from engine.pluginmanager import get_calendar, get_plugin_manager
 
     try:
         cal = get_calendar(name)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
-from engine.calendars import CalendarRangeError, CalendarUnknownError, DateRange
+from engine.lang.calendar import CalendarRangeError, CalendarUnknownError, DateRange
 from engine.errors import EvalError
 from engine.messages import Text, msg
 from engine.lang import times
@@ -83,12 +83,19 @@ class FunctionSpec:
     ``scans`` says that a call takes time proportional to the size of its
     arguments (a text search, a conversion of text); inside a macro such a
     call is charged to the evaluation's cost budget.
+
+    ``bind``, for a function that reads working-day calendars, gives the
+    function bound to a rulebook's calendars (name -> calendar):
+    ``build`` calls it with the calendars the rulebook is built with, so a
+    compiled rulebook's answers never depend on what else the process has
+    loaded.  Unbound, such a function knows no calendar at all.
     """
 
     name: str
     overloads: tuple[Overload, ...]
     doc: str = ""
     scans: bool = False
+    bind: Callable[[Mapping[str, Any]], FunctionSpec] | None = field(default=None, compare=False)
 
     def arities(self, member: bool) -> set[int]:
         out: set[int] = set()
@@ -119,11 +126,10 @@ class FunctionTable:
         return sorted(self._specs)
 
     def with_calendars(self, calendars: Mapping[str, Any]) -> FunctionTable:
-        """This table with the working-day functions bound to ``calendars`` (name -> calendar)."""
-        table = FunctionTable(self._specs.values())
-        for spec in calendar_functions(calendars):
-            table.add(spec)
-        return table
+        """This table with every function that reads calendars (``FunctionSpec.bind``) bound to
+        ``calendars`` (name -> calendar)."""
+        cals = dict(calendars)
+        return FunctionTable(s.bind(cals) if s.bind is not None else s for s in self._specs.values())
 
 
 # -- implementations ---------------------------------------------------------------
@@ -200,7 +206,7 @@ def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], C
         except CalendarRangeError as e:
             raise EvalError("eval.calendar-range", Text(str(e), getattr(e, "message_zh", None) or str(e))) from None
         except ValueError as e:
-            from engine.calendars import MAX_WORKING_DAYS
+            from engine.lang.calendar import MAX_WORKING_DAYS
 
             if not 0 <= n <= MAX_WORKING_DAYS:
                 raise EvalError("eval.bad-argument", msg("eval.bad-argument:working-days",
@@ -222,17 +228,6 @@ def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], C
     return working_days_after, is_working_day
 
 
-def _registered_calendar(name: str) -> Any:
-    from engine.calendars import get_calendar
-
-    return get_calendar(name)
-
-
-# On the calendars the plugins registered in this process: what a plugin's own function may call.
-# A rulebook is built with its calendars bound in (``calendar_functions``), never these.
-_working_days_after, _is_working_day = _calendar_impls(_registered_calendar)
-
-
 def calendar_functions(calendars: Mapping[str, Any]) -> list[FunctionSpec]:
     """``working_days_after`` and ``is_working_day`` bound to ``calendars`` (name -> calendar): what a
     compiled rulebook calls, so that its answers depend on the calendars it was built with only."""
@@ -241,13 +236,22 @@ def calendar_functions(calendars: Mapping[str, Any]) -> list[FunctionSpec]:
             _calendar_spec("is_working_day", is_working_day)]
 
 
+def _bind_working_days_after(calendars: Mapping[str, Any]) -> FunctionSpec:
+    return calendar_functions(calendars)[0]
+
+
+def _bind_is_working_day(calendars: Mapping[str, Any]) -> FunctionSpec:
+    return calendar_functions(calendars)[1]
+
+
 def _calendar_spec(name: str, impl: Callable[..., Any]) -> FunctionSpec:
     if name == "working_days_after":
         return _spec("working_days_after",
                      "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
-                     Overload((D, I), D, impl), Overload((D, I, S), D, impl))
+                     Overload((D, I), D, impl), Overload((D, I, S), D, impl), bind=_bind_working_days_after)
     return _spec("is_working_day", "whether the date is a working day on a calendar (default `CN`)",
-                 Overload((D,), B, impl), Overload((D, S), B, impl))
+                 Overload((D,), B, impl), Overload((D, S), B, impl), bind=_bind_is_working_day)
+
 
 
 def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
@@ -567,8 +571,13 @@ def _date_part(name: str, get: Callable[[_dt.date], int]) -> Callable[[Any], int
 D, I, S, B, DYN = T.DATE, T.INT, T.STRING, T.BOOL, T.DYN
 
 
-def _spec(name: str, doc: str, *overloads: Overload, scans: bool = False) -> FunctionSpec:
-    return FunctionSpec(name, tuple(overloads), doc, scans)
+def _spec(name: str, doc: str, *overloads: Overload, scans: bool = False,
+          bind: Callable[[Mapping[str, Any]], FunctionSpec] | None = None) -> FunctionSpec:
+    return FunctionSpec(name, tuple(overloads), doc, scans, bind)
+
+
+# Unbound (no calendar at all) until ``FunctionTable.with_calendars`` binds them to a rulebook's calendars.
+_UNBOUND_CALENDAR_FUNCTIONS = calendar_functions({})
 
 
 U, DBL, BY, TS, DUR, TYP = T.UINT, T.DOUBLE, T.BYTES, T.TIMESTAMP, T.DURATION, T.TYPE
@@ -608,8 +617,7 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec("days_after", "the date n days later", Overload((D, I), D, days_after, member=True)),
     _spec("full_years", "full years from the first date to the second (an age)",
           Overload((D, D), I, full_years)),
-    _calendar_spec("working_days_after", _working_days_after),
-    _calendar_spec("is_working_day", _is_working_day),
+    *_UNBOUND_CALENDAR_FUNCTIONS,
     _spec("year", "the year of a date", Overload((D,), I, _date_part("year", lambda d: d.year), member=True)),
     _spec("month", "the month (1-12) of a date",
           Overload((D,), I, _date_part("month", lambda d: d.month), member=True)),

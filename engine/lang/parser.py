@@ -167,7 +167,7 @@ def _new_lark() -> Lark:
             cache=cache,
         )
 
-    from engine.cache import lark_cache_file
+    from engine.cachedir import lark_cache_file
 
     final = lark_cache_file()
     if final is None:

@@ -43,9 +43,8 @@ import datetime as _dt
 import math
 from typing import Any, NoReturn
 
-from engine.calendars import DateRange
 from engine.errors import EvalError
-from engine.messages import msg
+from engine.messages import Text, msg
 from engine.lang.times import Duration, Timestamp
 
 __all__ = [
@@ -103,6 +102,105 @@ TYPE_NAMES = ("bool", "int", "uint", "double", "string", "bytes", "list", "map",
 TYPES: dict[str, CelType] = {n: CelType(n) for n in (*TYPE_NAMES, "date")}
 _CEL_TYPE_OF_KIND = {"null": "null_type", "timestamp": "google.protobuf.Timestamp",
                      "duration": "google.protobuf.Duration"}
+
+
+class DateRange:
+    """A day known only to lie between ``earliest`` and ``latest`` (inclusive).
+
+    ``working_days_after`` gives one when the answer depends on a year's arrangement
+    that is not known (``years``).  Comparing it with a date gives a plain bool when
+    every day of the range gives the same answer, and raises ``EvalError``
+    (``eval.calendar-unknown``) otherwise: a rule then gets status ``error`` naming the
+    year, and ``||``/``&&`` absorb it where the other side decides.
+    """
+
+    __slots__ = ("earliest", "latest", "years")
+
+    def __init__(self, earliest: _dt.date, latest: _dt.date, years: tuple[int, ...]) -> None:
+        self.earliest, self.latest, self.years = earliest, latest, years
+
+    def _years(self, lang: str) -> str:
+        return ("、" if lang == "zh" else ", ").join(str(y) for y in self.years)
+
+    def text(self, lang: str) -> str:
+        """The range in words, for messages."""
+        if lang == "zh":
+            return (f"{self.earliest.isoformat()}至{self.latest.isoformat()}之间的某日"
+                    f"（视{self._years('zh')}年放假安排而定）")
+        return (f"a day from {self.earliest.isoformat()} to {self.latest.isoformat()} "
+                f"(depending on the {self._years('en')} holiday arrangement)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"earliest": self.earliest.isoformat(), "latest": self.latest.isoformat(),
+                "depends_on": list(self.years)}
+
+    def undecided(self, other: object = None) -> EvalError:
+        """The error of a comparison (with ``other``) that the range does not decide."""
+        years_en, years_zh = self._years("en"), self._years("zh")
+        if isinstance(other, _dt.date):
+            what = f"{other.isoformat()} against {self.text('en')}: the answer"
+            what_zh = f"{other.isoformat()} 与{self.text('zh')}相比，结果"
+        else:
+            what, what_zh = f"{self.text('en')}: the day", f"{self.text('zh')}：具体日期"
+        return EvalError("eval.calendar-unknown", Text(
+            f"{what} depends on the official holiday arrangement for {years_en}, which the calendar does not "
+            f"have yet; add the year's arrangement file (`rulebook calendar show {self.years[0]}` shows what is "
+            "known)",
+            f"{what_zh}取决于{years_zh}年的放假安排，日历尚无该年安排；请添加该年的放假安排文件"
+            f"（`rulebook calendar show {self.years[0]}` 显示已知情况）"))
+
+    def _cmp(self, other: object, op: str) -> bool:
+        if isinstance(other, DateRange):
+            if op in ("==", "!=") and (self.earliest, self.latest, self.years) == (
+                    other.earliest, other.latest, other.years):
+                return op == "=="  # the same range (a decision compared with itself, a memo's key)
+            lo, hi = other.earliest, other.latest
+        elif isinstance(other, _dt.date) and not isinstance(other, _dt.datetime):
+            lo = hi = other
+        else:
+            fail_no_overload(op, self, other)
+        # every day d of the range against every o of [lo, hi]
+        if op == "<":
+            sure, never = self.latest < lo, self.earliest >= hi
+        elif op == "<=":
+            sure, never = self.latest <= lo, self.earliest > hi
+        elif op == ">":
+            sure, never = self.earliest > hi, self.latest <= lo
+        elif op == ">=":
+            sure, never = self.earliest >= hi, self.latest < lo
+        else:  # == and !=
+            disjoint = self.latest < lo or self.earliest > hi
+            sure, never = (False, disjoint) if op == "==" else (disjoint, False)
+        if sure:
+            return True
+        if never:
+            return False
+        raise self.undecided(other)
+
+    def __lt__(self, other: object) -> bool:
+        return self._cmp(other, "<")
+
+    def __le__(self, other: object) -> bool:
+        return self._cmp(other, "<=")
+
+    def __gt__(self, other: object) -> bool:
+        return self._cmp(other, ">")
+
+    def __ge__(self, other: object) -> bool:
+        return self._cmp(other, ">=")
+
+    def __eq__(self, other: object) -> bool:
+        return self._cmp(other, "==")
+
+    def __ne__(self, other: object) -> bool:
+        return self._cmp(other, "!=")
+
+    def __hash__(self) -> int:
+        return hash((DateRange, self.earliest, self.latest, self.years))
+
+    def __repr__(self) -> str:
+        return f"DateRange({self.earliest.isoformat()}, {self.latest.isoformat()}, years={self.years})"
+
 
 _KIND_OF_CLASS: dict[type, str] = {
     bool: "bool", int: "int", UInt: "uint", float: "double", str: "string", bytes: "bytes", list: "list",

@@ -136,7 +136,7 @@ def _github(d: Diagnostic, lang: str) -> str:
 
 
 def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, Any]:
-    from engine import __version__
+    from engine.version import __version__
     from engine.io.report.sarif import SARIF_SCHEMA
 
     rules: dict[str, int] = {}

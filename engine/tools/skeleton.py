@@ -1,10 +1,10 @@
 """`rulebook init-plugin`: the skeleton of a plugin package another association starts from.
 
 ``write_plugin(name, directory)`` writes a package with its ``pyproject.toml``
-and entry point, one rulebook with a record schema and examples, a test, and
-the editor settings that check its rulebooks against the installed rulebook
-schema (``.vscode/settings.json``, as ``rulebook schema --install`` writes);
-it passes its own tests right after ``pip install -e``.
+and entry point, one rulebook with a record schema and examples, and a test;
+it passes its own tests right after ``pip install -e``.  The command adds the
+editor settings that check its rulebooks against the installed rulebook schema
+(``.vscode/settings.json``, as ``rulebook schema --install`` writes them).
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def write_plugin(name: str, directory: Path) -> Path:
     Raises:
         UsageError: ``name`` is not a distribution name, or the folder exists.
     """
-    from engine import __version__
+    from engine.version import __version__
 
     if not _DIST_NAME.match(name):
         raise UsageError(Diagnostic("usage.arguments", msg("usage.plugin-name", name=name),
@@ -224,8 +224,4 @@ def write_plugin(name: str, directory: Path) -> Path:
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(**fields), encoding="utf-8")
-    # editors check the rulebooks against the installed schema (no path that breaks when a file moves)
-    from engine.cli.schema import install_editor_settings
-
-    install_editor_settings(folder)
     return folder

@@ -12,6 +12,7 @@ from engine.errors import EvalError
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import cached_value, compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
+from engine.pluginmanager import get_calendar
 from engine.lang.parser import parse_condition
 from engine.lang.types import schema_type, type_of_value
 from engine.lang.values import UInt
@@ -41,7 +42,8 @@ SCHEMA: dict[str, Any] = {
     },
 }
 PARAMS: dict[str, Any] = {"lim": 3, "names": ["Ann", "Bo"], "nums": [1, 2], "kinds": ["a", "c"]}
-FUNCTIONS = FunctionTable(STANDARD_FUNCTIONS)
+# the working-day functions read the calendars they are bound to: here the process's `CN`
+FUNCTIONS = FunctionTable(STANDARD_FUNCTIONS).with_calendars({"CN": get_calendar("CN")})
 
 
 def compiled(text: str) -> Any:

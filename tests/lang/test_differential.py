@@ -328,10 +328,11 @@ def test_dates_agree() -> None:
     from engine.lang.check import Scope, check_condition
     from engine.lang.compile import compile_condition
     from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
+    from engine.pluginmanager import get_calendar
     from engine.lang.parser import parse_condition
     from engine.lang.types import DYN
 
-    scope = Scope(DYN, FunctionTable(STANDARD_FUNCTIONS))
+    scope = Scope(DYN, FunctionTable(STANDARD_FUNCTIONS).with_calendars({"CN": get_calendar("CN")}))
     for text in ['years_after(as_of, 1) > as_of', 'full_years(date("2000-02-29"), as_of)', "string(as_of)",
                  'working_days_after(as_of, 3) > as_of', '[as_of, date("2020-01-01")].map(d, d.year())',
                  'max([as_of, date("2020-01-01")])', 'as_of in [date("2024-02-29")]']:

@@ -33,6 +33,7 @@ from engine.lang import values as V
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
+from engine.pluginmanager import get_calendar
 from engine.lang.interp import interpret_condition
 from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, parse_condition
 from engine.lang.types import schema_type
@@ -51,7 +52,7 @@ SCHEMA: dict[str, Any] = {
 }
 RECORD = {"name": "Ann", "n": 5, "tags": ["a", "b"], "nums": list(range(2000)), "any": {"k": "v"},
           "addr": {"city": "Harbin"}}
-FUNCTIONS = FunctionTable(STANDARD_FUNCTIONS)
+FUNCTIONS = FunctionTable(STANDARD_FUNCTIONS).with_calendars({"CN": get_calendar("CN")})
 TIME_LIMIT = 20.0  # seconds; a real hang would run for hours
 
 _PLAIN = (bool, int, float, str, bytes, type(None), dt.date, V.UInt, V.Timestamp, V.Duration, V.CelType)

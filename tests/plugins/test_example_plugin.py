@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from engine.cli import main
-from engine.errors import CheckError
+from engine.errors import EvalError, CheckError
 from engine.pluginmanager import PluginManager, get_plugin_manager, reset_plugin_manager
 from engine.registry import Registry
 from engine.testing import run_examples
@@ -120,14 +120,19 @@ def test_the_checker_uses_the_plugins_signatures(dancers: PluginManager, tmp_pat
 
 
 def test_its_calendar_and_functions(dancers: PluginManager) -> None:
-    from engine.calendars import get_calendar
+    from engine.pluginmanager import get_calendar
     from engine.lang.functions import FunctionSpec
 
     cal = get_calendar("dance-college")
     assert cal.is_working_day(dt.date(2025, 3, 3)) and not cal.is_working_day(dt.date(2025, 2, 3))
     spec = dancers.functions().get("semesters_before")
-    assert isinstance(spec, FunctionSpec)
-    assert spec.overloads[0].impl(dt.date(2025, 1, 18), 2) == ["2024-2025-1", "2023-2024-2"]
+    assert isinstance(spec, FunctionSpec) and spec.bind is not None
+    # registered unbound: the function reads only the calendars a rulebook is built with
+    with pytest.raises(EvalError):
+        spec.overloads[0].impl(dt.date(2025, 1, 18), 2)
+    bound = dancers.functions().with_calendars(dancers.calendars()).get("semesters_before")
+    assert bound is not None
+    assert bound.overloads[0].impl(dt.date(2025, 1, 18), 2) == ["2024-2025-1", "2023-2024-2"]
 
 
 def test_its_csv_format(dancers: PluginManager) -> None:

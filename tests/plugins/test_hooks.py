@@ -156,7 +156,7 @@ class FridaysPlugin:
 
 def test_hook_register_calendars(pm: PluginManager, tmp_path: Path) -> None:
     pm.register(FridaysPlugin(), "fridays")
-    from engine.calendars import calendar_names, get_calendar
+    from engine.pluginmanager import calendar_names, get_calendar
 
     assert calendar_names() == ["CN", "fridays"]
     assert get_calendar("fridays").working_days_after(dt.date(2025, 3, 3), 2) == dt.date(2025, 3, 14)

@@ -42,7 +42,7 @@ def _fingerprint(*parts: object) -> str:
 
 class SarifReport:
     def __init__(self, out: IO[str], *, lang: str = "zh", **_: Any) -> None:
-        from engine import __version__
+        from engine.version import __version__
 
         self.out = out
         self.lang = lang

@@ -17,9 +17,9 @@ without a valid date) raises ``EvalError``, which makes the calling rule
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from engine.calendars import CalendarRangeError, get_calendar
+from engine.calendars import CalendarRangeError
 from engine.errors import EvalError
 from engine.lang import types as T
 from engine.lang.functions import FunctionSpec, Overload
@@ -54,9 +54,9 @@ def lead_roles(performances: Any, since: Any) -> int:
     return count
 
 
-def _semesters(calendar: str) -> Any:
+def _semesters(calendars: Mapping[str, Any], calendar: str) -> Any:
     try:
-        cal = get_calendar(calendar)
+        cal = calendars[calendar]
     except KeyError:
         raise EvalError("eval.unknown-calendar", f"no calendar named `{calendar}`") from None
     if not hasattr(cal, "semesters_before"):
@@ -64,20 +64,24 @@ def _semesters(calendar: str) -> Any:
     return cal
 
 
-def _semester_of(day: Any, calendar: str = DEFAULT_CALENDAR) -> str:
-    try:
-        return str(_semesters(calendar).semester_of(_date(day, "the date")).id)
-    except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", str(e)) from None
+def _semester_functions(calendars: Mapping[str, Any]) -> tuple[Callable[..., str], Callable[..., list[str]]]:
+    """``semester_of`` and ``semesters_before`` on ``calendars`` (the rulebook's, by name)."""
 
+    def semester_of(day: Any, calendar: str = DEFAULT_CALENDAR) -> str:
+        try:
+            return str(_semesters(calendars, calendar).semester_of(_date(day, "the date")).id)
+        except CalendarRangeError as e:
+            raise EvalError("eval.calendar-range", str(e)) from None
 
-def _semesters_before(day: Any, n: int, calendar: str = DEFAULT_CALENDAR) -> list[str]:
-    try:
-        return [s.id for s in _semesters(calendar).semesters_before(_date(day, "the date"), n)]
-    except CalendarRangeError as e:
-        raise EvalError("eval.calendar-range", str(e)) from None
-    except ValueError as e:
-        raise EvalError("eval.bad-argument", str(e)) from None
+    def semesters_before(day: Any, n: int, calendar: str = DEFAULT_CALENDAR) -> list[str]:
+        try:
+            return [s.id for s in _semesters(calendars, calendar).semesters_before(_date(day, "the date"), n)]
+        except CalendarRangeError as e:
+            raise EvalError("eval.calendar-range", str(e)) from None
+        except ValueError as e:
+            raise EvalError("eval.bad-argument", str(e)) from None
+
+    return semester_of, semesters_before
 
 
 # [docs:function_spec]
@@ -88,16 +92,28 @@ LEAD_ROLES = FunctionSpec(
 )
 # [/docs]
 
-SEMESTER_OF = FunctionSpec(
-    "semester_of",
-    (Overload((T.DATE,), T.STRING, _semester_of),
-     Overload((T.DATE, T.STRING), T.STRING, _semester_of)),
-    doc="the id of the semester the date falls in, e.g. 2024-2025-1 (calendar default `dance-college`)",
-)
+def _semester_of_spec(calendars: Mapping[str, Any]) -> FunctionSpec:
+    impl = _semester_functions(calendars)[0]
+    return FunctionSpec(
+        "semester_of",
+        (Overload((T.DATE,), T.STRING, impl), Overload((T.DATE, T.STRING), T.STRING, impl)),
+        doc="the id of the semester the date falls in, e.g. 2024-2025-1 (calendar default `dance-college`)",
+        bind=_semester_of_spec,
+    )
 
-SEMESTERS_BEFORE = FunctionSpec(
-    "semesters_before",
-    (Overload((T.DATE, T.INT), T.list_of(T.STRING), _semesters_before),
-     Overload((T.DATE, T.INT, T.STRING), T.list_of(T.STRING), _semesters_before)),
-    doc="the ids of the n semesters completed before the date, the latest first",
-)
+
+def _semesters_before_spec(calendars: Mapping[str, Any]) -> FunctionSpec:
+    impl = _semester_functions(calendars)[1]
+    return FunctionSpec(
+        "semesters_before",
+        (Overload((T.DATE, T.INT), T.list_of(T.STRING), impl),
+         Overload((T.DATE, T.INT, T.STRING), T.list_of(T.STRING), impl)),
+        doc="the ids of the n semesters completed before the date, the latest first",
+        bind=_semesters_before_spec,
+    )
+
+
+# Functions that read calendars are registered unbound (they know no calendar) with a ``bind``:
+# the engine binds them to the calendars of each rulebook it builds.
+SEMESTER_OF = _semester_of_spec({})
+SEMESTERS_BEFORE = _semesters_before_spec({})

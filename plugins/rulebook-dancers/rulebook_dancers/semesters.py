@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from engine.calendars import CalendarRangeError, get_calendar
+from typing import Any, Mapping
+
+from engine.calendars import CalendarRangeError
 
 __all__ = ["AcademicCalendar", "Semester"]
 
@@ -51,6 +53,15 @@ class AcademicCalendar:
         self.first_year, self.last_year = first_year, last_year
         self.autumn_weeks, self.spring_weeks = autumn_weeks, spring_weeks
         self.official = official
+        self._official_calendar: Any = None  # set by with_calendars
+
+    def with_calendars(self, calendars: Mapping[str, Any]) -> AcademicCalendar:
+        """This calendar reading the official working days from ``calendars[self.official]``: the
+        engine binds every calendar of a rulebook to the rulebook's other calendars this way."""
+        bound = AcademicCalendar(self.name, self.first_year, self.last_year, self.autumn_weeks,
+                                 self.spring_weeks, self.official)
+        bound._official_calendar = calendars.get(self.official)
+        return bound
 
     # -- semesters
 
@@ -103,7 +114,9 @@ class AcademicCalendar:
             if not self.first_year <= day.year <= self.last_year + 1:
                 raise CalendarRangeError(self.name, day.year, self.first_year, self.last_year)
             return False
-        return get_calendar(self.official).is_working_day(day)
+        if self._official_calendar is None:
+            raise ValueError(f"the `{self.name}` calendar is not bound to an official calendar `{self.official}`")
+        return bool(self._official_calendar.is_working_day(day))
 
     def working_days_after(self, day: dt.date, n: int) -> dt.date:
         if not 0 <= n <= 10_000:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine import Registry
-from engine.calendars import get_calendar
+from engine.pluginmanager import get_calendar
 from engine.errors import EvalError
 from engine.testing import run_examples
 from rulebook_dancers.functions import lead_roles
