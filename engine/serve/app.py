@@ -950,13 +950,14 @@ def create_app(config: ServeConfig | None = None, rulebooks: RulebookSet | None 
         rulebooks.load_all()
     service = Service(config, rulebooks)
     routes = [
+        # the decision first: routes are tried in order, and it is the one asked most
+        Route("/rulebooks/{rulebook:path}/decisions/{decision}", service.decide, methods=["POST"]),
+        Route("/rulebooks/{rulebook:path}/decisions/{decision}/batch", service.batch, methods=["POST"]),
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/readyz", service.readyz, methods=["GET"]),
         Route("/metrics", service.metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
         Route("/rulebooks", service.list_rulebooks, methods=["GET"]),
-        Route("/rulebooks/{rulebook:path}/decisions/{decision}/batch", service.batch, methods=["POST"]),
-        Route("/rulebooks/{rulebook:path}/decisions/{decision}", service.decide, methods=["POST"]),
         Route("/rulebooks/{rulebook:path}", service.describe, methods=["GET"]),
     ]
     middleware = []

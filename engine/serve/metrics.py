@@ -9,6 +9,8 @@ so that several applications in one process, as in the tests, each count their o
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -43,11 +45,16 @@ class Metrics:
             ("reason",),
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, str], Any] = {}
         self._single = self.latency.labels("single")
         self._batch = self.latency.labels("batch")
 
     def decided(self, rulebook: str, decision: str, outcome: str, count: int = 1) -> None:
-        self.decisions.labels(rulebook, decision, outcome).inc(count)
+        key = (rulebook, decision, outcome)
+        child = self._children.get(key)
+        if child is None:  # the labels' child looked up once (few rulebooks, decisions and outcomes)
+            child = self._children[key] = self.decisions.labels(rulebook, decision, outcome)
+        child.inc(count)
 
     def single(self, seconds: float) -> None:
         self._single.observe(seconds)
