@@ -55,8 +55,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
@@ -93,8 +94,9 @@ def time_pass(fn: Callable[[], Any]) -> float:
             return elapsed / loops
 
 
-def compare(expected: list[dict[str, Any]], got: list[dict[str, Any]], ids: list[str],
-            keys: tuple[str, ...]) -> tuple[dict[str, int], list[str]]:
+def compare(
+    expected: list[dict[str, Any]], got: list[dict[str, Any]], ids: list[str], keys: tuple[str, ...]
+) -> tuple[dict[str, int], list[str]]:
     """Disagreements per key (a value that is not exactly True/False counts), with examples."""
     per_key = dict.fromkeys(keys, 0)
     examples: list[str] = []
@@ -115,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=20000, help="records to generate (default 20000)")
     p.add_argument("--repeat", type=int, default=5, help="timed rounds (default 5)")
     p.add_argument("--seed", type=int, default=None, help="generator seed (default: the bench's)")
-    p.add_argument("--bench-dir", help="folder of the peer benchmark (workload.py, runners/); "
-                   "default $RULEBOOK_BENCH_DIR or ../shared/bench from the repository root")
+    p.add_argument(
+        "--bench-dir",
+        help="folder of the peer benchmark (workload.py, runners/); "
+        "default $RULEBOOK_BENCH_DIR or ../shared/bench from the repository root",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.n < 1 or args.repeat < 1:
@@ -125,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     bench = find_bench_dir(args.bench_dir)
     if bench is None:
         where = args.bench_dir or os.environ.get("RULEBOOK_BENCH_DIR") or str(DEFAULT_BENCH_DIR)
-        print(f"admission.py: the peer benchmark is not at {where} (need workload.py and runners/baseline.py); "
-              "give --bench-dir DIR or set RULEBOOK_BENCH_DIR", file=sys.stderr)
+        print(
+            f"admission.py: the peer benchmark is not at {where} (need workload.py and runners/baseline.py); "
+            "give --bench-dir DIR or set RULEBOOK_BENCH_DIR",
+            file=sys.stderr,
+        )
         return 2
     if str(bench) not in sys.path:
         sys.path.insert(0, str(bench))  # runners/baseline.py imports `workload`
@@ -165,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # peer_runner's decision does not check the record schema (the other engines check nothing
     # else); what `rulebook check` does is the rulebook's level, warn: the variants below use it
-    decision = decision.with_schema_enforcement(getattr(decision, "spec", None) and (
-        decision.spec.schema_enforcement or decision.book.schema_enforcement) or "warn")
+    decision = decision.with_schema_enforcement(
+        (getattr(decision, "spec", None) and (decision.spec.schema_enforcement or decision.book.schema_enforcement))
+        or "warn"
+    )
     decide = decision.evaluate
     decide_unchecked = decision.with_schema_enforcement("none").evaluate
     checks = runner.make_checks(decision)
@@ -198,15 +208,28 @@ def main(argv: list[str] | None = None) -> int:
     variants: list[tuple[str, str, Callable[[], Any]]] = [
         ("baseline", "hand-written Python (bench runners/baseline.py)", run_baseline),
         ("engine evaluate", "CompiledDecision.evaluate(record) -> Decision, all kept", run_evaluate),
-        ("engine evaluate, schema none", "the same with schema enforcement `none` (the record schema not "
-         "checked): the cost of enforcement is the difference", run_evaluate_unchecked),
+        (
+            "engine evaluate, schema none",
+            "the same with schema enforcement `none` (the record schema not "
+            "checked): the cost of enforcement is the difference",
+            run_evaluate_unchecked,
+        ),
         ("engine + checks", "evaluate + map to the bench's 10 booleans (= peer_runner.py)", run_checks),
-        ("engine + to_json", "evaluate + Decision.to_json() (messages and values, contract JSON), all kept",
-         run_to_json),
-        ("engine + to_json, not kept", "the same, each dict dropped once made (as a report writes it out)",
-         run_to_json_dropped),
-        ("engine + JSON line", "evaluate + Decision.to_json_text() (the line `check --format json` writes)",
-         run_json_line),
+        (
+            "engine + to_json",
+            "evaluate + Decision.to_json() (messages and values, contract JSON), all kept",
+            run_to_json,
+        ),
+        (
+            "engine + to_json, not kept",
+            "the same, each dict dropped once made (as a report writes it out)",
+            run_to_json_dropped,
+        ),
+        (
+            "engine + JSON line",
+            "evaluate + Decision.to_json_text() (the line `check --format json` writes)",
+            run_json_line,
+        ),
     ]
 
     # Verification (also the warm-up of every variant).
@@ -251,39 +274,65 @@ def main(argv: list[str] | None = None) -> int:
     for name, what, _ in variants:
         ts = times[name]
         med_rps = n / statistics.median(ts)
-        rows.append({
-            "variant": name, "what": what,
-            "records_per_s_median": med_rps, "records_per_s_best": n / min(ts),
-            "us_per_record_median": statistics.median(ts) / n * 1e6,
-            "x_baseline": base_med / med_rps,
-            "spread": max(ts) / min(ts) - 1, "pass_seconds": ts,
-        })
+        rows.append(
+            {
+                "variant": name,
+                "what": what,
+                "records_per_s_median": med_rps,
+                "records_per_s_best": n / min(ts),
+                "us_per_record_median": statistics.median(ts) / n * 1e6,
+                "x_baseline": base_med / med_rps,
+                "spread": max(ts) / min(ts) - 1,
+                "pass_seconds": ts,
+            }
+        )
 
     print()
-    print(f"admission: {n:,} records, {args.repeat} rounds (order rotated), {platform.python_implementation()} "
-          f"{platform.python_version()}, {os.cpu_count()} CPUs")
+    print(
+        f"admission: {n:,} records, {args.repeat} rounds (order rotated), {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs"
+    )
     header = ("variant", "records/s (median)", "records/s (best)", "us/record (median)", "x baseline", "spread")
-    table = [header] + [(r["variant"], f"{r['records_per_s_median']:,.0f}", f"{r['records_per_s_best']:,.0f}",
-                         f"{r['us_per_record_median']:.1f}", f"{r['x_baseline']:.1f}", f"{r['spread']:.0%}")
-                        for r in rows]
+    table = [header] + [
+        (
+            r["variant"],
+            f"{r['records_per_s_median']:,.0f}",
+            f"{r['records_per_s_best']:,.0f}",
+            f"{r['us_per_record_median']:.1f}",
+            f"{r['x_baseline']:.1f}",
+            f"{r['spread']:.0%}",
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for j, row in enumerate(table):
         print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
         if j == 0:
             print("  ".join("-" * w for w in widths))
     print()
-    print(f"setup: import engine {import_s * 1e3:.0f} ms; load + build the rulebook ({n_rules} rules in "
-          f"`admission`) cold {setup_cold_s * 1e3:.0f} ms, warm rebuild {setup_warm_s * 1e3:.0f} ms (median of 5)")
+    print(
+        f"setup: import engine {import_s * 1e3:.0f} ms; load + build the rulebook ({n_rules} rules in "
+        f"`admission`) cold {setup_cold_s * 1e3:.0f} ms, warm rebuild {setup_warm_s * 1e3:.0f} ms (median of 5)"
+    )
     print(f"agreement: engine {agreement} (vs baseline)")
     print("x baseline = baseline median records/s / variant's (times slower); spread = slowest/fastest pass - 1")
 
     if args.json:
         report = {
-            "records": n, "seed": seed, "repeat": args.repeat, "bench_dir": str(bench),
-            "python": platform.python_version(), "cpus": os.cpu_count(),
+            "records": n,
+            "seed": seed,
+            "repeat": args.repeat,
+            "bench_dir": str(bench),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
             "engine_version": getattr(engine, "__version__", None),
-            "import_engine_s": import_s, "setup_cold_s": setup_cold_s, "setup_warm_s": setup_warm_s,
-            "rules": n_rules, "agreement": agreement, "exit_status": status, "rows": rows,
+            "import_engine_s": import_s,
+            "setup_cold_s": setup_cold_s,
+            "setup_warm_s": setup_warm_s,
+            "rules": n_rules,
+            "agreement": agreement,
+            "exit_status": status,
+            "rows": rows,
         }
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return status

@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -89,23 +89,63 @@ def main(argv: list[str] | None = None) -> int:
         feed = Path(tmp) / "feed.jsonl"
         t = time.perf_counter()
         generate(args.n, feed, bench)
-        print(f"generated {args.n:,} records ({feed.stat().st_size / 2**20:.0f} MiB) in "
-              f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
+        print(
+            f"generated {args.n:,} records ({feed.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+        )
         out = str(Path(tmp) / "out.jsonl")
         halves = [Path(tmp) / "half-1.jsonl", Path(tmp) / "half-2.jsonl"]
-        with feed.open(encoding="utf-8") as f, halves[0].open("w", encoding="utf-8") as h1, \
-                halves[1].open("w", encoding="utf-8") as h2:
+        with (
+            feed.open(encoding="utf-8") as f,
+            halves[0].open("w", encoding="utf-8") as h1,
+            halves[1].open("w", encoding="utf-8") as h2,
+        ):
             for i, line in enumerate(f):
                 (h1 if i < args.n // 2 else h2).write(line)
-        cli = [sys.executable, "-m", "engine", "check", RULEBOOK, str(feed), "--format", "json", "--output", out,
-               "--progress", "never"]
+        cli = [
+            sys.executable,
+            "-m",
+            "engine",
+            "check",
+            RULEBOOK,
+            str(feed),
+            "--format",
+            "json",
+            "--output",
+            out,
+            "--progress",
+            "never",
+        ]
         variants = {
             "parse+write": [sys.executable, "-c", PARSE_AND_WRITE, str(feed), out],
             "check --jobs 1": [*cli, "--jobs", "1"],
             "check --jobs 2": [*cli, "--jobs", "2"],
-            "2 x --jobs 1, halves": ["sh", "-c", " & ".join(
-                shlex.join([sys.executable, "-m", "engine", "check", RULEBOOK, str(h), "--format", "json", "--output",
-                            f"{h}.out", "--progress", "never", "--jobs", "1"]) for h in halves) + " & wait"],
+            "2 x --jobs 1, halves": [
+                "sh",
+                "-c",
+                " & ".join(
+                    shlex.join(
+                        [
+                            sys.executable,
+                            "-m",
+                            "engine",
+                            "check",
+                            RULEBOOK,
+                            str(h),
+                            "--format",
+                            "json",
+                            "--output",
+                            f"{h}.out",
+                            "--progress",
+                            "never",
+                            "--jobs",
+                            "1",
+                        ]
+                    )
+                    for h in halves
+                )
+                + " & wait",
+            ],
         }
         runs: dict[str, list[tuple[float, float, int]]] = {k: [] for k in variants}
         for _ in range(args.repeat):
@@ -116,25 +156,45 @@ def main(argv: list[str] | None = None) -> int:
     figures = {}
     for name, results in runs.items():
         seconds = statistics.median(r[0] for r in results)
-        figures[name] = {"seconds": seconds, "records_per_s": args.n / seconds,
-                         "peak_rss_mib": max(r[1] for r in results), "exit_codes": sorted({r[2] for r in results})}
+        figures[name] = {
+            "seconds": seconds,
+            "records_per_s": args.n / seconds,
+            "peak_rss_mib": max(r[1] for r in results),
+            "exit_codes": sorted({r[2] for r in results}),
+        }
     base = figures["parse+write"]["records_per_s"]
     one = figures["check --jobs 1"]["records_per_s"]
     two = figures["check --jobs 2"]["records_per_s"]
-    print(f"\n{args.n:,} records, {args.repeat} runs each (median); CPython {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores\n")
+    print(
+        f"\n{args.n:,} records, {args.repeat} runs each (median); CPython {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores\n"
+    )
     print("| variant | records/s | seconds | of parse+write | peak RSS (MiB) |")
     print("|---|---:|---:|---:|---:|")
     for name, f in figures.items():
-        print(f"| {name} | {f['records_per_s']:,.0f} | {f['seconds']:.1f} | {f['records_per_s'] / base:.2f} | "
-              f"{f['peak_rss_mib']:.0f} |")
+        print(
+            f"| {name} | {f['records_per_s']:,.0f} | {f['seconds']:.1f} | {f['records_per_s'] / base:.2f} | "
+            f"{f['peak_rss_mib']:.0f} |"
+        )
     ceiling = figures["2 x --jobs 1, halves"]["records_per_s"]
-    print(f"\n--jobs 2 speed-up over --jobs 1: {two / one:.2f}x; two independent processes on halves: "
-          f"{ceiling / one:.2f}x; output lines of the last run: {lines:,}")
+    print(
+        f"\n--jobs 2 speed-up over --jobs 1: {two / one:.2f}x; two independent processes on halves: "
+        f"{ceiling / one:.2f}x; output lines of the last run: {lines:,}"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"n": args.n, "repeat": args.repeat, "figures": figures,
-                                               "jobs2_speedup": two / one,
-                                               "independent_halves_speedup": ceiling / one}, indent=2), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "repeat": args.repeat,
+                    "figures": figures,
+                    "jobs2_speedup": two / one,
+                    "independent_halves_speedup": ceiling / one,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     _ = resource  # measured in the child harness
     return 0 if lines == args.n else 1
 

@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import operator
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 PACKAGES = ("rulebook-engine",)
 DESCRIPTION = "the bundled YAML rulebook hlj-musicians/membership, decision admission, via the engine's Python API"
@@ -92,10 +93,11 @@ def load_decision() -> Any:
     """The compiled ``admission`` decision of the bundled rulebook."""
     try:
         book = engine.Registry.default().load(RULEBOOK_ID)
-    except Exception as first:  # noqa: BLE001 - fall back to the checkout's file
+    except Exception as first:
         if not RULEBOOK_FILE.is_file():
-            raise RuntimeError(f"cannot load {RULEBOOK_ID} from the registry ({first}) "
-                               f"and {RULEBOOK_FILE} does not exist") from first
+            raise RuntimeError(
+                f"cannot load {RULEBOOK_ID} from the registry ({first}) and {RULEBOOK_FILE} does not exist"
+            ) from first
         book = engine.load_rulebook(RULEBOOK_FILE)
     # The other engines evaluate the same ten checks and validate nothing else: the comparison is of
     # rule evaluation, so the record schema is not checked here (schema enforcement `none`).
@@ -119,9 +121,20 @@ def make_checks(decision: Any = None) -> Callable[[Any], dict[str, Any]]:
     index = {rid: i for i, rid in enumerate(decision.rule_ids)}
     wanted = tuple(rid for rule_ids in CHECK_RULES.values() for rid in rule_ids)
     # the twelve statuses the checks read, in CHECK_RULES order (unpacked below by name)
-    assert wanted == ("citizen", "in_province", "adult", "occupation", "accepts_charter", "self_applied",
-                      "introducers", "recommended", "qualification", "withdrawal_ban", "expulsion_ban",
-                      "dues_lapse_ban")
+    assert wanted == (
+        "citizen",
+        "in_province",
+        "adult",
+        "occupation",
+        "accepts_charter",
+        "self_applied",
+        "introducers",
+        "recommended",
+        "qualification",
+        "withdrawal_ban",
+        "expulsion_ban",
+        "dues_lapse_ban",
+    )
     pick = operator.itemgetter(*(index[rid] for rid in wanted)) if all(r in index for r in wanted) else None
     n = len(wanted)
 
@@ -161,8 +174,20 @@ def make_checks(decision: Any = None) -> Callable[[Any], dict[str, Any]]:
         st = pick(decision.status_tuple)
         if st.count(PASS) + st.count(FAIL) != n:  # an error, a waiver, a rule not applicable
             return general(decision)
-        citizen, province, adult, occupation, charter, self_applied, introducers, recommended, qualification, \
-            withdrawal, expulsion, dues_lapse = st
+        (
+            citizen,
+            province,
+            adult,
+            occupation,
+            charter,
+            self_applied,
+            introducers,
+            recommended,
+            qualification,
+            withdrawal,
+            expulsion,
+            dues_lapse,
+        ) = st
         outcome = decision.outcome
         return {
             "citizen": citizen is PASS,

@@ -106,16 +106,16 @@ def measure(runs: int) -> tuple[dict[str, dict[str, float]], float, list[str]]:
                     if code not in (0, 1):
                         problems.append(f"{name} ({state}) exited {code}")
                     times.setdefault((name, state), []).append(t)
-        medians = {name: {state: statistics.median(times[(name, state)]) * 1000 for state in STATES}
-                   for name in COMMANDS}
+        medians = {
+            name: {state: statistics.median(times[(name, state)]) * 1000 for state in STATES} for name in COMMANDS
+        }
         return medians, statistics.median(bare) * 1000, problems
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def table(medians: dict[str, dict[str, float]], bare: float, runs: int) -> str:
-    lines = [f"| command | {' | '.join(STATES)} | warm minus `python -c pass` |",
-             "|---|" + "---:|" * (len(STATES) + 1)]
+    lines = [f"| command | {' | '.join(STATES)} | warm minus `python -c pass` |", "|---|" + "---:|" * (len(STATES) + 1)]
     for name, row in medians.items():
         cells = " | ".join(f"{row[s]:.0f} ms" for s in STATES)
         lines.append(f"| `{name}` | {cells} | {row['warm'] - bare:.0f} ms |")
@@ -126,7 +126,7 @@ def table(medians: dict[str, dict[str, float]], bare: float, runs: int) -> str:
 
 
 def section(text: str, runs: int) -> str:
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = ""
     if hasattr(os, "getloadavg"):
         load = f" Load average when written: {os.getloadavg()[0]:.2f} (other work on the machine slows every column alike)."
@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     text = table(medians, bare, args.runs)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"python_pass_ms": bare, "medians_ms": medians}, indent=2) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"python_pass_ms": bare, "medians_ms": medians}, indent=2) + "\n", encoding="utf-8"
+        )
     if args.write:
         write_results(section(text, args.runs))
     for p in problems:

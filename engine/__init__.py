@@ -76,7 +76,6 @@ __all__ = [
 ]
 
 
-
 def __getattr__(name: str) -> Any:
     """``build_rulebook`` and ``load_rulebook`` import the builder (YAML, schemas, the parser) on
     first use: a run that finds its rulebooks in the disk cache never needs it."""

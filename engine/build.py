@@ -13,22 +13,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaError
-from engine.messages import Text, listing, msg, os_reason
 from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, CompiledRulebook
 from engine.lang import ast as A
-from engine.lang.check import Checked, Scope, check_condition
 from engine.lang import compile as _compile
+from engine.lang.calendar import bind_calendars
+from engine.lang.check import Checked, Scope, check_condition
 from engine.lang.compile import cached_value, compile_condition
 from engine.lang.compile_decision import DecisionPlan, compile_decision
-from engine.lang.calendar import bind_calendars
 from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value
+from engine.messages import Text, listing, msg, os_reason
 from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, Severity, rulebook_from_data
 from engine.schemas import record_schema, validate_rulebook
 from engine.source import Source, Span, scalar_offset_map
@@ -54,8 +55,9 @@ def default_functions() -> FunctionTable:
 
 
 class _Builder:
-    def __init__(self, book: Rulebook, source: Source, loaded: Loaded, base_dir: Path | None,
-                 functions: FunctionTable) -> None:
+    def __init__(
+        self, book: Rulebook, source: Source, loaded: Loaded, base_dir: Path | None, functions: FunctionTable
+    ) -> None:
         self.book = book
         self.source = source
         self.loaded = loaded
@@ -72,8 +74,9 @@ class _Builder:
     def span_at(self, path: tuple[Any, ...], key: bool = False) -> Span | None:
         return self.loaded.span(path, key=key)
 
-    def at(self, code: str, path: tuple[Any, ...], message: Text, help: Text | None = None, *,
-           key: bool = False) -> Diagnostic:
+    def at(
+        self, code: str, path: tuple[Any, ...], message: Text, help: Text | None = None, *, key: bool = False
+    ) -> Diagnostic:
         return Diagnostic(code, message, source=self.source, span=self.span_at(path, key), help=help)
 
     def remap(self, diag: Diagnostic, expr: Expr) -> Diagnostic:
@@ -104,8 +107,9 @@ class _Builder:
             self.syntax.extend(self.remap(d, expr) for d in e.diagnostics)
             return None
 
-    def checked(self, node: A.Node | None, expr: Expr | None, scope: Scope, want_bool: str | None = None
-                ) -> Checked | None:
+    def checked(
+        self, node: A.Node | None, expr: Expr | None, scope: Scope, want_bool: str | None = None
+    ) -> Checked | None:
         if node is None or expr is None:
             return None
         c = check_condition(node, scope, want_bool=want_bool)
@@ -121,29 +125,44 @@ class _Builder:
                 schema = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 reason = os_reason(e) if isinstance(e, OSError) else Text(f"`{e}`", f"`{e}`")
-                self.check.append(self.at("rulebook.record-schema", (*decision.path, "record"),
-                                          msg("rulebook.record-schema", kind=kind, reason=reason)))
+                self.check.append(
+                    self.at(
+                        "rulebook.record-schema",
+                        (*decision.path, "record"),
+                        msg("rulebook.record-schema", kind=kind, reason=reason),
+                    )
+                )
                 return None
         else:
             schema = record_schema(kind)
             if schema is None:
-                from engine.schemas import record_kinds
-
                 import difflib
+
+                from engine.schemas import record_kinds
 
                 kinds = record_kinds()
                 close = difflib.get_close_matches(kind, kinds, n=1)
-                self.check.append(self.at(
-                    "rulebook.unknown-record-kind", (*decision.path, "record"),
-                    msg("rulebook.unknown-record-kind", kind=kind),
-                    msg("did-you-mean", name=close[0]) if close else
-                    msg("rulebook.unknown-record-kind/help", kinds=listing(kinds))))
+                self.check.append(
+                    self.at(
+                        "rulebook.unknown-record-kind",
+                        (*decision.path, "record"),
+                        msg("rulebook.unknown-record-kind", kind=kind),
+                        msg("did-you-mean", name=close[0])
+                        if close
+                        else msg("rulebook.unknown-record-kind/help", kinds=listing(kinds)),
+                    )
+                )
                 return None
         t = schema_type(schema)
         self.record_schemas[decision.name] = schema
         if t.kind != "object":
-            self.check.append(self.at("rulebook.record-schema", (*decision.path, "record"),
-                                      msg("rulebook.record-schema:object", kind=kind)))
+            self.check.append(
+                self.at(
+                    "rulebook.record-schema",
+                    (*decision.path, "record"),
+                    msg("rulebook.record-schema:object", kind=kind),
+                )
+            )
             return None
         return t
 
@@ -155,14 +174,25 @@ class _Builder:
         errors = [d for d in self.check if d.severity == "error"]
         if errors:
             raise CheckError(self.check)
-        return CompiledRulebook(self.book, self.source, {d.name: d for d in decisions if d is not None},
-                                warnings=[d for d in self.check if d.severity != "error"])
+        return CompiledRulebook(
+            self.book,
+            self.source,
+            {d.name: d for d in decisions if d is not None},
+            warnings=[d for d in self.check if d.severity != "error"],
+        )
 
     def names_clash(self, decision: DecisionSpec) -> None:
         for name, expr in decision.values:
             if name in self.params or name in ("record", "as_of"):
-                self.check.append(self.at("check.name-clash", expr.path, msg("check.name-clash", name=name),
-                                          msg("check.name-clash/help"), key=True))
+                self.check.append(
+                    self.at(
+                        "check.name-clash",
+                        expr.path,
+                        msg("check.name-clash", name=name),
+                        msg("check.name-clash/help"),
+                        key=True,
+                    )
+                )
 
     def decision(self, spec: DecisionSpec) -> CompiledDecision | None:
         record_t = self.record_type(spec)
@@ -204,8 +234,13 @@ class _Builder:
         seen_ids: set[str] = set()
         for rule in spec.rules:
             if rule.id in seen_ids:
-                self.check.append(self.at("rulebook.duplicate-rule", (*rule.path, "id"),
-                                          msg("rulebook.duplicate-rule", rule=rule.id, decision=spec.name)))
+                self.check.append(
+                    self.at(
+                        "rulebook.duplicate-rule",
+                        (*rule.path, "id"),
+                        msg("rulebook.duplicate-rule", rule=rule.id, decision=spec.name),
+                    )
+                )
             seen_ids.add(rule.id)
             compiled = self.rule(rule, scope, names)
             if compiled is not None:
@@ -216,36 +251,69 @@ class _Builder:
             when = self.checked(self.parse(out.when), out.when, scope, "`when`")
             value = self.checked(self.parse(out.value), out.value, scope)
             if value is not None and (out.when is None or when is not None):
-                outputs.append(CompiledOutput(out, compile_condition(value, names, self.params),
-                                              compile_condition(when, names, self.params) if when else None,
-                                              (value, when)))
+                outputs.append(
+                    CompiledOutput(
+                        out,
+                        compile_condition(value, names, self.params),
+                        compile_condition(when, names, self.params) if when else None,
+                        (value, when),
+                    )
+                )
         if record_t is None:
             return None
-        return CompiledDecision(self.book, spec, record_t, as_of_fn, tuple(rules), tuple(outputs),
-                                {k[1]: v for k, v in names.items() if k[0] == "value"},
-                                fast=self.whole_decision(checked_values, rules, outputs, as_of_checked),
-                                record_schema=self.record_schemas.get(spec.name))
+        return CompiledDecision(
+            self.book,
+            spec,
+            record_t,
+            as_of_fn,
+            tuple(rules),
+            tuple(outputs),
+            {k[1]: v for k, v in names.items() if k[0] == "value"},
+            fast=self.whole_decision(checked_values, rules, outputs, as_of_checked),
+            record_schema=self.record_schemas.get(spec.name),
+        )
 
-    def whole_decision(self, values: dict[str, Checked], rules: list[CompiledRule], outputs: list[CompiledOutput],
-                       as_of: Checked | None) -> Any:
+    def whole_decision(
+        self,
+        values: dict[str, Checked],
+        rules: list[CompiledRule],
+        outputs: list[CompiledOutput],
+        as_of: Checked | None,
+    ) -> Any:
         """How to compile the decision as one function (see ``compile_decision``), when it can be.
 
         Not when the expressions are compiled some other way (the differential tests
         build rulebooks with the reference interpreter in place of ``compile_condition``),
         nor when the rulebook has errors (it is not built then).
         """
-        if compile_condition is not _compile.compile_condition or self.syntax or any(
-                d.severity == "error" for d in self.check):
+        if (
+            compile_condition is not _compile.compile_condition
+            or self.syntax
+            or any(d.severity == "error" for d in self.check)
+        ):
             return None
-        plan = DecisionPlan(values, [(r.spec.id, r.checked[0], r.checked[1], r.checked[2],
-                                      r.spec.severity == Severity.ERROR or r.spec.is_data) for r in rules],
-                            [(o.spec.name, o.checked[0], o.checked[1]) for o in outputs], as_of,
-                            frozenset(i for i, r in enumerate(rules) if r.spec.is_data))
+        plan = DecisionPlan(
+            values,
+            [
+                (
+                    r.spec.id,
+                    r.checked[0],
+                    r.checked[1],
+                    r.checked[2],
+                    r.spec.severity == Severity.ERROR or r.spec.is_data,
+                )
+                for r in rules
+            ],
+            [(o.spec.name, o.checked[0], o.checked[1]) for o in outputs],
+            as_of,
+            frozenset(i for i, r in enumerate(rules) if r.spec.is_data),
+        )
         params = self.params
         return lambda: compile_decision(plan, params)  # compiled when the decision is first used
 
-    def value_order(self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]
-                    ) -> tuple[list[str], set[str]]:
+    def value_order(
+        self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]
+    ) -> tuple[list[str], set[str]]:
         deps: dict[str, set[str]] = {}
         for name, (_expr, node) in parsed.items():
             refs = {n.name for n in A.walk(node) if isinstance(n, A.Ident)} if node is not None else set()
@@ -260,11 +328,12 @@ class _Builder:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1 or n in deps[n]:
-                members = trail[trail.index(n):] if n in trail else [n]
+                members = trail[trail.index(n) :] if n in trail else [n]
                 cyclic.update(members)
                 cycle = " -> ".join([*members, n])
-                self.check.append(self.at("check.cycle", parsed[n][0].path, msg("check.cycle", cycle=cycle),
-                                          msg("check.cycle/help")))
+                self.check.append(
+                    self.at("check.cycle", parsed[n][0].path, msg("check.cycle", cycle=cycle), msg("check.cycle/help"))
+                )
                 state[n] = 2
                 return
             state[n] = 1
@@ -278,8 +347,14 @@ class _Builder:
         return order, cyclic
 
     def rule(self, rule: RuleSpec, decision_scope: Scope, names: dict[tuple[str, str], Any]) -> CompiledRule | None:
-        scope = Scope(decision_scope.record, self.functions, decision_scope.record_kind, decision_scope.params,
-                      decision_scope.values, {})
+        scope = Scope(
+            decision_scope.record,
+            self.functions,
+            decision_scope.record_kind,
+            decision_scope.params,
+            decision_scope.values,
+            {},
+        )
         local_names = dict(names)
         locals_: list[tuple[str, Any]] = []
         checked_locals: dict[str, Checked] = {}
@@ -358,8 +433,9 @@ class _Builder:
             return [bare]
         return difflib.get_close_matches(bare, known, n=1) or difflib.get_close_matches(bare.lower(), known, n=1)
 
-    def placeholders(self, rule: RuleSpec, scope: Scope, seen: dict[str, Any],
-                     names: dict[tuple[str, str], Any]) -> tuple[tuple[str, Any], ...]:
+    def placeholders(
+        self, rule: RuleSpec, scope: Scope, seen: dict[str, Any], names: dict[tuple[str, str], Any]
+    ) -> tuple[tuple[str, Any], ...]:
         """Getters for message placeholders that the rule's trace does not already have."""
         extra: dict[str, Any] = {}
         for lang in ("zh", "en"):
@@ -379,14 +455,18 @@ class _Builder:
                     getter = self.path_getter(name, scope) if re.fullmatch(r"[A-Za-z_][\w.]*", name) else None
                     if getter is None:
                         known = sorted({*seen, *self.params, *scope.values, "as_of"})
-                        import difflib
 
                         close = self.placeholder_suggestion(name, known, scope)
-                        self.check.append(self.at(
-                            "check.unknown-placeholder", (*rule.path, "message", lang),
-                            msg("check.unknown-placeholder", rule=rule.id, name=name),
-                            msg("check.unknown-placeholder:close/help", name=close[0]) if close else
-                            msg("check.unknown-placeholder/help")))
+                        self.check.append(
+                            self.at(
+                                "check.unknown-placeholder",
+                                (*rule.path, "message", lang),
+                                msg("check.unknown-placeholder", rule=rule.id, name=name),
+                                msg("check.unknown-placeholder:close/help", name=close[0])
+                                if close
+                                else msg("check.unknown-placeholder/help"),
+                            )
+                        )
                         # the caret under the placeholder, not the whole message
                         span = self.placeholder_span((*rule.path, "message", lang), text, m.start(), m.end())
                         if span is not None:
@@ -400,17 +480,34 @@ class _Builder:
         outputs = {d.name: {o.name for o in d.outputs} for d in self.book.decisions}
         for ex in self.book.examples:
             if ex.decision not in rules:
-                self.check.append(self.at("rulebook.unknown-decision", (*ex.path, "decision"),
-                                          msg("rulebook.unknown-decision", example=ex.name, decision=ex.decision)))
+                self.check.append(
+                    self.at(
+                        "rulebook.unknown-decision",
+                        (*ex.path, "decision"),
+                        msg("rulebook.unknown-decision", example=ex.name, decision=ex.decision),
+                    )
+                )
                 continue
             for rid in ex.expect_rules:
                 if rid not in rules[ex.decision]:
-                    self.check.append(self.at("rulebook.unknown-rule", (*ex.path, "expect", "rules", rid),
-                                              msg("rulebook.unknown-rule", example=ex.name, rule=rid), key=True))
+                    self.check.append(
+                        self.at(
+                            "rulebook.unknown-rule",
+                            (*ex.path, "expect", "rules", rid),
+                            msg("rulebook.unknown-rule", example=ex.name, rule=rid),
+                            key=True,
+                        )
+                    )
             for name in ex.expect_outputs:
                 if name not in outputs[ex.decision]:
-                    self.check.append(self.at("rulebook.unknown-output", (*ex.path, "expect", "outputs", name),
-                                              msg("rulebook.unknown-output", example=ex.name, name=name), key=True))
+                    self.check.append(
+                        self.at(
+                            "rulebook.unknown-output",
+                            (*ex.path, "expect", "outputs", name),
+                            msg("rulebook.unknown-output", example=ex.name, name=name),
+                            key=True,
+                        )
+                    )
 
 
 def _constant(value: Any) -> Any:
@@ -441,8 +538,13 @@ def default_calendars() -> dict[str, Any]:
     return dict(get_plugin_manager().calendars())
 
 
-def build_rulebook(source: Source, *, base_dir: Path | None = None, functions: FunctionTable | None = None,
-                   calendars: Mapping[str, Any] | None = None) -> CompiledRulebook:
+def build_rulebook(
+    source: Source,
+    *,
+    base_dir: Path | None = None,
+    functions: FunctionTable | None = None,
+    calendars: Mapping[str, Any] | None = None,
+) -> CompiledRulebook:
     """Run every stage on a rulebook's text.
 
     What the rulebook uses from the plugins is resolved here and handed down: the function table

@@ -10,7 +10,8 @@ claims one of these names is told which built-in name it collides with.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from engine.hookspecs import (
     RecordOptions,
@@ -63,5 +64,6 @@ def open_records(path: str, options: RecordOptions) -> Iterator[tuple[Any, Any]]
 
     if options.input_format is not None and options.input_format not in records.FORMATS:
         return None  # another plugin's format; if none claims it, the manager says so
-    return records.read_records(path, options.input_format, options.stdin, schema=options.schema,
-                                sheet=options.sheet, notes=True)
+    return records.read_records(
+        path, options.input_format, options.stdin, schema=options.schema, sheet=options.sheet, notes=True
+    )

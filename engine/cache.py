@@ -54,15 +54,24 @@ import marshal
 import os
 import pickle
 import sys
-import tempfile
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine.cachedir import FORMAT, cache_dir, engine_fingerprint, lark_cache_file, write_atomic
 
-__all__ = ["cache_dir", "cached_example_lines", "cached_header", "cached_lint", "cached_plain", "fingerprint",
-           "flush", "load_or_build", "lark_cache_file"]
+__all__ = [
+    "cache_dir",
+    "cached_example_lines",
+    "cached_header",
+    "cached_lint",
+    "cached_plain",
+    "fingerprint",
+    "flush",
+    "lark_cache_file",
+    "load_or_build",
+]
 
 _MAGIC = b"RBCACHE1"
 _HEADER_LIMIT = 1 << 20  # a header is small; a bigger one is not ours
@@ -96,8 +105,11 @@ def plugin_fingerprint(pm: Any) -> str | None:
             info = pm.info(name)
             if info.distribution is None and not info.builtin:
                 raise LookupError(name)  # registered in-process: nothing says what it is
-            module = plugin if isinstance(plugin, types.ModuleType) else sys.modules.get(
-                getattr(type(plugin), "__module__", "") or "")
+            module = (
+                plugin
+                if isinstance(plugin, types.ModuleType)
+                else sys.modules.get(getattr(type(plugin), "__module__", "") or "")
+            )
             stamp = _file_stamp(getattr(module, "__file__", None))
             rows.append(f"plugin {name} {info.label} {info.entry_point} {stamp}")
         functions = pm.functions()
@@ -195,8 +207,9 @@ def _importable(fn: types.FunctionType) -> bool:
     return obj is fn
 
 
-def _make_function(code: bytes, namespace: dict[str, Any], name: str, qualname: str, defaults: Any,
-                   kwdefaults: Any, closure: Any) -> types.FunctionType:
+def _make_function(
+    code: bytes, namespace: dict[str, Any], name: str, qualname: str, defaults: Any, kwdefaults: Any, closure: Any
+) -> types.FunctionType:
     fn = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)
     fn.__qualname__ = qualname
     fn.__kwdefaults__ = kwdefaults
@@ -236,8 +249,19 @@ class _Pickler(pickle.Pickler):
             if _importable(obj):
                 return NotImplemented
             attrs = {k: v for k, v in obj.__dict__.items() if k != "generated_ast"}
-            return (_make_function, (marshal.dumps(obj.__code__), obj.__globals__, obj.__name__, obj.__qualname__,
-                                     obj.__defaults__, obj.__kwdefaults__, obj.__closure__), attrs or None)
+            return (
+                _make_function,
+                (
+                    marshal.dumps(obj.__code__),
+                    obj.__globals__,
+                    obj.__name__,
+                    obj.__qualname__,
+                    obj.__defaults__,
+                    obj.__kwdefaults__,
+                    obj.__closure__,
+                ),
+                attrs or None,
+            )
         if cls is types.CellType:
             try:
                 return (_make_cell, (obj.cell_contents,))
@@ -293,18 +317,18 @@ def _read_entry(path: Path, want: dict[str, Any]) -> tuple[dict[str, Any], bytes
         return None
     if not data.startswith(_MAGIC) or len(data) < len(_MAGIC) + 4:
         return None
-    size = int.from_bytes(data[len(_MAGIC):len(_MAGIC) + 4], "big")
+    size = int.from_bytes(data[len(_MAGIC) : len(_MAGIC) + 4], "big")
     start = len(_MAGIC) + 4
     if size > _HEADER_LIMIT or len(data) < start + size + 32:
         return None
     try:
-        header = marshal.loads(data[start:start + size])
+        header = marshal.loads(data[start : start + size])
     except (ValueError, EOFError, TypeError):
         return None
     if not isinstance(header, dict) or any(header.get(k) != v for k, v in want.items()):
         return None
-    digest = data[start + size:start + size + 32]
-    payload = data[start + size + 32:]
+    digest = data[start + size : start + size + 32]
+    payload = data[start + size + 32 :]
     if hashlib.sha256(payload).digest() != digest:
         return None
     return header, payload
@@ -354,8 +378,9 @@ _PENDING: dict[str, tuple[Path, dict[str, Any], Any, Any, int, frozenset[str] | 
 _AT_EXIT: list[bool] = []
 
 
-def _remember(folder: Path, name: str, header: dict[str, Any], book: Any, pm: Any,
-              stored: frozenset[str] | None) -> None:
+def _remember(
+    folder: Path, name: str, header: dict[str, Any], book: Any, pm: Any, stored: frozenset[str] | None
+) -> None:
     _PENDING[name] = (folder, header, book, pm, os.getpid(), stored)
     if not _AT_EXIT:
         import atexit
@@ -447,8 +472,9 @@ def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[A
     import datetime as _dt
 
     resolved = path.resolve()
-    key = _key("lint", prints, str(resolved), os.getcwd(), hashlib.sha256(text).hexdigest(),
-               _dt.date.today().isoformat())
+    key = _key(
+        "lint", prints, str(resolved), os.getcwd(), hashlib.sha256(text).hexdigest(), _dt.date.today().isoformat()
+    )
     want = {"format": FORMAT, "key": key, "python": sys.version, "engine": engine_fingerprint()}
     name = key[:40] + ".rbl"
     found = _load_entry(folder / name, want, pm)
@@ -505,5 +531,9 @@ def cached_header(text: str, read: Callable[[], dict[str, Any] | None]) -> dict[
 def cached_example_lines(text: str, read: Callable[[], list[int | None]]) -> list[int | None]:
     """The line of each embedded example of the rulebook ``text`` (what ``rulebook test`` points
     at), cached by that text: finding them needs the YAML loaded with positions."""
-    return cached_plain("example-lines", text, read,  # type: ignore[no-any-return]
-                        lambda v: isinstance(v, list) and all(x is None or isinstance(x, int) for x in v))
+    return cached_plain(
+        "example-lines",
+        text,
+        read,  # type: ignore[no-any-return]
+        lambda v: isinstance(v, list) and all(x is None or isinstance(x, int) for x in v),
+    )

@@ -43,11 +43,12 @@ A file for a year replaces what the package has for that year.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any
 
-from engine.errors import Diagnostic, EngineError, EvalError
+from engine.errors import Diagnostic, EngineError
 from engine.lang.calendar import (
     MAX_WORKING_DAYS,
     Calendar,
@@ -107,12 +108,18 @@ class Arrangement:
         return [*self.off, *self.work]
 
 
-def _cal_diag(code: str, en: str, zh: str, source: Any, span: Any, help_en: str | None = None,
-              help_zh: str | None = None) -> Diagnostic:
+def _cal_diag(
+    code: str, en: str, zh: str, source: Any, span: Any, help_en: str | None = None, help_zh: str | None = None
+) -> Diagnostic:
     from engine.messages import Text
 
-    return Diagnostic(code, Text(en, zh), source=source, span=span,
-                      help=Text(help_en, help_zh or help_en) if help_en is not None else None)
+    return Diagnostic(
+        code,
+        Text(en, zh),
+        source=source,
+        span=span,
+        help=Text(help_en, help_zh or help_en) if help_en is not None else None,
+    )
 
 
 def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrangement:
@@ -134,9 +141,15 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
         from engine.messages import os_reason
 
         reason = os_reason(e) if isinstance(e, OSError) else None
-        raise CalendarError(_cal_diag(
-            "calendar.unreadable", f"cannot read the arrangement file `{name}`: {reason.en if reason else 'not UTF-8 text'}",
-            f"无法读取放假安排文件 `{name}`：{reason.zh if reason else '不是 UTF-8 文本'}", None, None)) from None
+        raise CalendarError(
+            _cal_diag(
+                "calendar.unreadable",
+                f"cannot read the arrangement file `{name}`: {reason.en if reason else 'not UTF-8 text'}",
+                f"无法读取放假安排文件 `{name}`：{reason.zh if reason else '不是 UTF-8 文本'}",
+                None,
+                None,
+            )
+        ) from None
     source = Source(name, text)
     loaded = load_yaml(source)  # raises YamlError with its own diagnostics
     problems = validate_document(loaded.data, source, loaded.span, "calendar-arrangement.schema.json")
@@ -153,26 +166,46 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
         try:
             day = _dt.date.fromisoformat(text)
         except ValueError:
-            problems.append(_cal_diag("calendar.bad-date", f"`{text}` is not a date of the calendar",
-                                      f"`{text}` 不是有效的日期", source, loaded.span(where)))
+            problems.append(
+                _cal_diag(
+                    "calendar.bad-date",
+                    f"`{text}` is not a date of the calendar",
+                    f"`{text}` 不是有效的日期",
+                    source,
+                    loaded.span(where),
+                )
+            )
             return None
         if not first_allowed <= day <= last_allowed:
-            problems.append(_cal_diag(
-                "calendar.outside-year", f"{text} is outside the arrangement for {year}",
-                f"{text} 不在 {year} 年放假安排的范围内", source, loaded.span(where),
-                f"an arrangement for {year} names days of {year} (and of December {year - 1} for a New Year "
-                "holiday that starts there); put other years in their own file",
-                f"{year} 年的放假安排只能写 {year} 年的日期（元旦假期从上一年12月开始的，可写 {year - 1} 年12月的日期）；"
-                "其他年份请另建文件"))
+            problems.append(
+                _cal_diag(
+                    "calendar.outside-year",
+                    f"{text} is outside the arrangement for {year}",
+                    f"{text} 不在 {year} 年放假安排的范围内",
+                    source,
+                    loaded.span(where),
+                    f"an arrangement for {year} names days of {year} (and of December {year - 1} for a New Year "
+                    "holiday that starts there); put other years in their own file",
+                    f"{year} 年的放假安排只能写 {year} 年的日期（元旦假期从上一年12月开始的，可写 {year - 1} 年12月的日期）；"
+                    "其他年份请另建文件",
+                )
+            )
             return None
         if day in seen:
             first = loaded.span(seen[day])
             at = f" (first at line {source.line_col(first.start)[0]})" if first is not None else ""
             at_zh = f"（首次出现在第 {source.line_col(first.start)[0]} 行）" if first is not None else ""
-            problems.append(_cal_diag("calendar.duplicate-day", f"{text} is listed twice{at}",
-                                      f"{text} 重复列出{at_zh}", source, loaded.span(where),
-                                      "a day is either off or a make-up working day, listed once",
-                                      "每一天只能列一次：要么放假，要么调休上班"))
+            problems.append(
+                _cal_diag(
+                    "calendar.duplicate-day",
+                    f"{text} is listed twice{at}",
+                    f"{text} 重复列出{at_zh}",
+                    source,
+                    loaded.span(where),
+                    "a day is either off or a make-up working day, listed once",
+                    "每一天只能列一次：要么放假，要么调休上班",
+                )
+            )
             return None
         seen[day] = where
         return day
@@ -194,11 +227,17 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
             start, end = day_at(spec["from"], (*base, "from")), day_at(spec["to"], (*base, "to"))
             if start is not None and end is not None:
                 if end < start or (end - start).days > 31:
-                    problems.append(_cal_diag(
-                        "calendar.bad-range", f"the days off from {start} to {end} are not a holiday block",
-                        f"从 {start} 到 {end} 不是一个假期", source, loaded.span(base),
-                        "`from` is the first day off and `to` the last (at most a month later)",
-                        "`from` 写第一天，`to` 写最后一天（不超过一个月）"))
+                    problems.append(
+                        _cal_diag(
+                            "calendar.bad-range",
+                            f"the days off from {start} to {end} are not a holiday block",
+                            f"从 {start} 到 {end} 不是一个假期",
+                            source,
+                            loaded.span(base),
+                            "`from` is the first day off and `to` the last (at most a month later)",
+                            "`from` 写第一天，`to` 写最后一天（不超过一个月）",
+                        )
+                    )
                 else:
                     day = start + ONE_DAY
                     while day <= end:
@@ -211,12 +250,17 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
             if d is None:
                 continue
             if d.weekday() < 5:
-                problems.append(_cal_diag(
-                    "calendar.workday-not-weekend",
-                    f"{text} is a {d.strftime('%A')}: a make-up working day is a weekend day",
-                    f"{text} 是星期{'一二三四五'[d.weekday()]}：调休上班日应是周六或周日", source, loaded.span(where),
-                    "list under `work` only the Saturdays and Sundays that are worked",
-                    "`work` 只列调休上班的周六、周日"))
+                problems.append(
+                    _cal_diag(
+                        "calendar.workday-not-weekend",
+                        f"{text} is a {d.strftime('%A')}: a make-up working day is a weekend day",
+                        f"{text} 是星期{'一二三四五'[d.weekday()]}：调休上班日应是周六或周日",
+                        source,
+                        loaded.span(where),
+                        "list under `work` only the Saturdays and Sundays that are worked",
+                        "`work` 只列调休上班的周六、周日",
+                    )
+                )
                 continue
             work[d] = hname
     if problems:
@@ -234,17 +278,31 @@ def is_arrangement_path(path: Path) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 # The holiday names of the `holidays` package, in Chinese, for `rulebook calendar show`.
-_NAMES_ZH = {"new year's day": "元旦", "chinese new year's eve": "除夕", "chinese new year (spring festival)": "春节",
-             "tomb-sweeping day": "清明节", "labor day": "劳动节", "dragon boat festival": "端午节",
-             "mid-autumn festival": "中秋节", "national day": "国庆节"}
+_NAMES_ZH = {
+    "new year's day": "元旦",
+    "chinese new year's eve": "除夕",
+    "chinese new year (spring festival)": "春节",
+    "tomb-sweeping day": "清明节",
+    "labor day": "劳动节",
+    "dragon boat festival": "端午节",
+    "mid-autumn festival": "中秋节",
+    "national day": "国庆节",
+}
 
 # The longest holiday block (days off in a row, weekends included) the State Council has set around
 # each festival (2008-2026): 元旦 3, 春节 (with 除夕) 9, 清明节 3, 劳动节 5, 端午节 3, 中秋节 3, 国庆节 8
 # (国庆 with 中秋 in it included).  A weekday farther from the festival than the block allows
 # cannot be one of its days off.
-_MAX_BLOCK = {"new year's day": 3, "chinese new year's eve": 9, "chinese new year (spring festival)": 9,
-              "tomb-sweeping day": 3, "labor day": 5, "dragon boat festival": 3, "mid-autumn festival": 3,
-              "national day": 8}
+_MAX_BLOCK = {
+    "new year's day": 3,
+    "chinese new year's eve": 9,
+    "chinese new year (spring festival)": 9,
+    "tomb-sweeping day": 3,
+    "labor day": 5,
+    "dragon boat festival": 3,
+    "mid-autumn festival": 3,
+    "national day": 8,
+}
 _MAX_BLOCK_OTHER = 9
 _FESTIVAL = {"chinese new year's eve": "chinese new year (spring festival)"}  # one block: 除夕 with 春节
 LAST_YEAR = 2099  # the statutory holidays are computed up to here
@@ -299,7 +357,8 @@ class ChineseCalendar:
         # The years whose arrangement (调休) the package knows: those with make-up working
         # days or substituted days off.  Outside them a weekends-only guess would be wrong.
         arranged = {d.year for d in workdays} | {
-            d.year for d, name in pkg.items() if "substitut" in name.lower() or "day off" in name.lower()}
+            d.year for d, name in pkg.items() if "substitut" in name.lower() or "day off" in name.lower()
+        }
         if self._package_until is not None:
             arranged = {y for y in arranged if y <= self._package_until}
         self._pkg_first, self._pkg_last = min(arranged), max(arranged)
@@ -398,8 +457,15 @@ class ChineseCalendar:
             # make-up day may fall there, as in 2001, 2005, 2006, 2011 and 2018)
             keep = [d for d in (*maybe_off, *maybe_work) if d.year == year or (d.year == year - 1 and d.month == 12)]
             name = " / ".join(dict.fromkeys(self._statutory[d] for d in statutory))
-            clusters.append(_Cluster(tuple(statutory), frozenset(d for d in maybe_off if d in keep),
-                                     frozenset(d for d in maybe_work if d in keep), name, year))
+            clusters.append(
+                _Cluster(
+                    tuple(statutory),
+                    frozenset(d for d in maybe_off if d in keep),
+                    frozenset(d for d in maybe_work if d in keep),
+                    name,
+                    year,
+                )
+            )
         self._clusters[year] = clusters
         for c in clusters:
             for d in (*c.maybe_off, *c.maybe_work):
@@ -443,8 +509,9 @@ class ChineseCalendar:
             got = self._status.get(day)
             if got is None:
                 # a plain day of December may still take part in next year's New Year block
-                got = (self._unsure(day) if day.month == 12 and year + 1 not in self._known else None) \
-                    or (_WORK if day.weekday() < 5 else _OFF)
+                got = (self._unsure(day) if day.month == 12 and year + 1 not in self._known else None) or (
+                    _WORK if day.weekday() < 5 else _OFF
+                )
         elif self._statutory_of(year) or day in self._statutory:
             got = _OFF
         else:
@@ -521,42 +588,76 @@ class ChineseCalendar:
             self._load()
         days: list[dict[str, Any]] = []
         if year < self._first_year or year > LAST_YEAR:
-            return {"calendar": self.name, "year": year, "known": False, "source": None, "days": [],
-                    "first_year": self._first_year}
+            return {
+                "calendar": self.name,
+                "year": year,
+                "known": False,
+                "source": None,
+                "days": [],
+                "first_year": self._first_year,
+            }
         if year in self._known:
             a = self._arrangements.get(year)
-            source = (f"{a.source} ({a.origin})" if a is not None else f"holidays {self._package_version}")
-            for d in sorted(x for x in self._status if x.year == year or (a is not None and x in a.off)
-                            or (a is not None and x in a.work)):
+            source = f"{a.source} ({a.origin})" if a is not None else f"holidays {self._package_version}"
+            for d in sorted(
+                x
+                for x in self._status
+                if x.year == year or (a is not None and x in a.off) or (a is not None and x in a.work)
+            ):
                 plain = _WORK if d.weekday() < 5 else _OFF
                 state = self._status[d]
                 if state == plain and not (a is not None and d in a.off):
                     continue
                 hname, origin = self._names.get(d, ("", ""))
-                days.append({"date": d.isoformat(), "status": "working" if state == _WORK else "off",
-                             "holiday": hname, "origin": origin})
+                days.append(
+                    {
+                        "date": d.isoformat(),
+                        "status": "working" if state == _WORK else "off",
+                        "holiday": hname,
+                        "origin": origin,
+                    }
+                )
             if year + 1 not in self._known:  # December may still take part in next year's New Year block
                 for c in self._year_clusters(year + 1):
                     for d in sorted((*c.maybe_off, *c.maybe_work)):
                         if d.year == year and d not in self._status:
-                            days.append({"date": d.isoformat(),
-                                         "status": "may be off" if d in c.maybe_off else "may be worked",
-                                         "holiday": c.name, "origin": f"{year + 1}: not published"})
+                            days.append(
+                                {
+                                    "date": d.isoformat(),
+                                    "status": "may be off" if d in c.maybe_off else "may be worked",
+                                    "holiday": c.name,
+                                    "origin": f"{year + 1}: not published",
+                                }
+                            )
                 days.sort(key=lambda x: x["date"])
             return {"calendar": self.name, "year": year, "known": True, "source": source, "days": days}
         for c in self._year_clusters(year):
             for d in c.statutory:
-                days.append({"date": d.isoformat(), "status": "off", "holiday": self._statutory[d],
-                             "origin": f"statutory (holidays {self._package_version})"})
+                days.append(
+                    {
+                        "date": d.isoformat(),
+                        "status": "off",
+                        "holiday": self._statutory[d],
+                        "origin": f"statutory (holidays {self._package_version})",
+                    }
+                )
             for d in sorted(c.maybe_off):
-                days.append({"date": d.isoformat(), "status": "may be off", "holiday": c.name,
-                             "origin": "not published"})
+                days.append(
+                    {"date": d.isoformat(), "status": "may be off", "holiday": c.name, "origin": "not published"}
+                )
             for d in sorted(c.maybe_work):
-                days.append({"date": d.isoformat(), "status": "may be worked", "holiday": c.name,
-                             "origin": "not published"})
+                days.append(
+                    {"date": d.isoformat(), "status": "may be worked", "holiday": c.name, "origin": "not published"}
+                )
         days.sort(key=lambda x: x["date"])
-        return {"calendar": self.name, "year": year, "known": False, "source": None, "days": days,
-                "package": f"holidays {self._package_version}"}
+        return {
+            "calendar": self.name,
+            "year": year,
+            "known": False,
+            "source": None,
+            "days": days,
+            "package": f"holidays {self._package_version}",
+        }
 
 
 def _distance(day: _dt.date, c: _Cluster) -> int:

@@ -134,17 +134,28 @@ def _from(v: Any, uint: Any, timestamp: Any, duration: Any, cel_type: Any) -> An
     if isinstance(v, (list, tuple)):
         return [_from(x, uint, timestamp, duration, cel_type) for x in v]
     if isinstance(v, dict):
-        return {_from(k, uint, timestamp, duration, cel_type): _from(x, uint, timestamp, duration, cel_type)
-                for k, x in v.items()}
+        return {
+            _from(k, uint, timestamp, duration, cel_type): _from(x, uint, timestamp, duration, cel_type)
+            for k, x in v.items()
+        }
     raise NotImplementedError(f"a {type(v).__name__} result has no conformance form")
 
 
 # -- the adapter --------------------------------------------------------------------------------------------
 
 
-def evaluate(expr: str, bindings: dict[str, Any], *, container: str | None = None, disable_macros: bool = False,
-             disable_check: bool = False, locale: str | None = None, type_env: dict[str, Any] | None = None,
-             engine: str = "compiled", **_options: Any) -> Any:
+def evaluate(
+    expr: str,
+    bindings: dict[str, Any],
+    *,
+    container: str | None = None,
+    disable_macros: bool = False,
+    disable_check: bool = False,
+    locale: str | None = None,
+    type_env: dict[str, Any] | None = None,
+    engine: str = "compiled",
+    **_options: Any,
+) -> Any:
     """Evaluate the CEL expression ``expr`` with ``bindings``; raise for any CEL error."""
     if disable_macros:
         raise NotImplementedError("macros cannot be turned off")
@@ -202,11 +213,18 @@ def _decode(v: Any, uint: Any, timestamp: Any, duration: Any, cel_type: Any) -> 
             return duration(sign * int(whole or "0"), sign * int((frac + "000000000")[:9]) if frac else 0)
         if tag == "$type":
             name = x.split("(", 1)[0].strip()
-            return cel_type({"timestamp": "google.protobuf.Timestamp", "duration": "google.protobuf.Duration",
-                             "null": "null_type"}.get(name, name))
+            return cel_type(
+                {
+                    "timestamp": "google.protobuf.Timestamp",
+                    "duration": "google.protobuf.Duration",
+                    "null": "null_type",
+                }.get(name, name)
+            )
         if tag == "$map":
-            return {_decode(k, uint, timestamp, duration, cel_type): _decode(val, uint, timestamp, duration, cel_type)
-                    for k, val in x}
+            return {
+                _decode(k, uint, timestamp, duration, cel_type): _decode(val, uint, timestamp, duration, cel_type)
+                for k, val in x
+            }
         if tag in ("$message", "$enum"):
             raise NotImplementedError(tag)
     return {k: _decode(val, uint, timestamp, duration, cel_type) for k, val in v.items()}

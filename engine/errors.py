@@ -43,7 +43,8 @@ from a plain string.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from engine.messages import CATALOGUE, Text, msg
 from engine.source import Source, Span, snippet
@@ -86,7 +87,7 @@ class Diagnostic:
     catalogue entry ``code`` and the help from ``code/help`` when there is one.
     """
 
-    __slots__ = ("code", "message_text", "source", "span", "help_text", "severity", "note_text_")
+    __slots__ = ("code", "help_text", "message_text", "note_text_", "severity", "source", "span")
 
     code: str
     message_text: Text
@@ -96,9 +97,18 @@ class Diagnostic:
     severity: str
     note_text_: Text | None
 
-    def __init__(self, code: str, message: Text | str, source: Source | None = None, span: Span | None = None,
-                 help: Text | str | None = None, severity: str = "error", note: Text | str | None = None,
-                 message_zh: str | None = None, help_zh: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: Text | str,
+        source: Source | None = None,
+        span: Span | None = None,
+        help: Text | str | None = None,
+        severity: str = "error",
+        note: Text | str | None = None,
+        message_zh: str | None = None,
+        help_zh: str | None = None,
+    ) -> None:
         # INVARIANT: every text is a Text.  A plain English string (the older form, with
         # ``message_zh``/``help_zh``) is still accepted so that a plugin's diagnostic does not
         # crash, but tests/test_messages.py refuses it anywhere in the engine.
@@ -112,19 +122,37 @@ class Diagnostic:
         set_(self, "note_text_", None if note is None else _as_text(note, None))
 
     @classmethod
-    def of(cls, code: str, /, *, source: Source | None = None, span: Span | None = None, severity: str = "error",
-           note: Text | None = None, **values: Any) -> Diagnostic:
+    def of(
+        cls,
+        code: str,
+        /,
+        *,
+        source: Source | None = None,
+        span: Span | None = None,
+        severity: str = "error",
+        note: Text | None = None,
+        **values: Any,
+    ) -> Diagnostic:
         """The diagnostic ``code`` with its catalogued message (and help, if catalogued)."""
         help_key = f"{code}/help"
-        return cls(code, msg(code, **values), source, span, msg(help_key, **values) if help_key in CATALOGUE else None,
-                   severity, note)
+        return cls(
+            code,
+            msg(code, **values),
+            source,
+            span,
+            msg(help_key, **values) if help_key in CATALOGUE else None,
+            severity,
+            note,
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Diagnostic is frozen: cannot set {name}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Diagnostic, (self.code, self.message_text, self.source, self.span, self.help_text, self.severity,
-                             self.note_text_))
+        return (
+            Diagnostic,
+            (self.code, self.message_text, self.source, self.span, self.help_text, self.severity, self.note_text_),
+        )
 
     def _key(self) -> tuple[object, ...]:
         return (self.code, self.message_text, self.span, self.help_text, self.severity, self.note_text_)
@@ -140,8 +168,15 @@ class Diagnostic:
 
     def replace(self, **changes: Any) -> Diagnostic:
         """A copy with some fields changed (``source``, ``span``, ``note``, ``severity``...)."""
-        fields = {"code": self.code, "message": self.message_text, "source": self.source, "span": self.span,
-                  "help": self.help_text, "severity": self.severity, "note": self.note_text_}
+        fields = {
+            "code": self.code,
+            "message": self.message_text,
+            "source": self.source,
+            "span": self.span,
+            "help": self.help_text,
+            "severity": self.severity,
+            "note": self.note_text_,
+        }
         fields.update(changes)
         return Diagnostic(**fields)
 
@@ -266,8 +301,9 @@ class EngineError(Exception):
 
     code = "engine.error"
 
-    def __init__(self, diagnostics: Diagnostic | Text | str | Iterable[Diagnostic], *,
-                 help: Text | str | None = None) -> None:
+    def __init__(
+        self, diagnostics: Diagnostic | Text | str | Iterable[Diagnostic], *, help: Text | str | None = None
+    ) -> None:
         if isinstance(diagnostics, (str, Text)):
             diagnostics = [Diagnostic(self.code, diagnostics, help=help)]
         elif isinstance(diagnostics, Diagnostic):
@@ -329,7 +365,7 @@ class EvalError(Exception):
     record field involved, if any.  ``message`` is the English text.
     """
 
-    __slots__ = ("code", "text", "path")
+    __slots__ = ("code", "path", "text")
 
     def __init__(self, code: str, message: Text | str, path: str | None = None, message_zh: str | None = None) -> None:
         super().__init__(code)

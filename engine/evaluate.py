@@ -27,21 +27,22 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from json import dumps as _dumps
 from json import encoder as json_encoder
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
-from engine.lang.calendar import DateRange
-from engine.recordcheck import ENFORCEMENT_LEVELS, Violation, compile_schema
 from engine.errors import EvalError
-from engine.messages import Text, msg
+from engine.lang.calendar import DateRange
 from engine.lang.compile_decision import DATA_ERROR, UNSET, CompiledDecisionFns, compile_trace
 from engine.lang.runtime import MISSING
-from engine.memo import BoundedMemo
 from engine.lang.types import Type
 from engine.lang.values import to_date, wrap_error
+from engine.memo import BoundedMemo
+from engine.messages import Text, msg
 from engine.model import DecisionSpec, Outcome, OutputSpec, Rulebook, RuleSpec, Severity, Status
+from engine.recordcheck import ENFORCEMENT_LEVELS, Violation, compile_schema
 from engine.source import Source
 
 __all__ = ["CompiledDecision", "CompiledRulebook", "Decision", "InputRef", "RuleResult"]
@@ -164,7 +165,7 @@ def _template(text: str) -> tuple[Any, ...]:
     pos = 0
     for m in _PLACEHOLDER.finditer(text):
         if m.start() > pos:
-            parts.append(text[pos:m.start()])
+            parts.append(text[pos : m.start()])
         token = m.group(0)
         if token == "{{":
             parts.append("{")
@@ -178,8 +179,9 @@ def _template(text: str) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def _trace(plan: tuple[tuple[str, Any, Any], ...], rec: Any, as_of: Any, ctx: dict[Any, Any],
-           out: dict[str, Any]) -> dict[str, Any]:
+def _trace(
+    plan: tuple[tuple[str, Any, Any], ...], rec: Any, as_of: Any, ctx: dict[Any, Any], out: dict[str, Any]
+) -> dict[str, Any]:
     """Add to ``out`` the values of ``plan`` that can be computed (and are not there yet)."""
     for name, key, fn in plan:
         if name in out:
@@ -206,8 +208,9 @@ def _is_record(rec: Any) -> bool:
     return rec.__class__ is dict or isinstance(rec, Mapping)
 
 
-def _fill(compiled: CompiledRule, values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]],
-          lang: str) -> str:
+def _fill(
+    compiled: CompiledRule, values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]], lang: str
+) -> str:
     """The rule's message with ``values`` (and the placeholders' own getters) filled in."""
     rec, as_of, ctx = env
     if compiled.extra_plan and as_of is not None and _is_record(rec):
@@ -220,8 +223,12 @@ def _fill_values(compiled: CompiledRule, values: dict[str, Any], lang: str) -> s
     template = compiled.templates.get(lang)
     if template is None:
         template = compiled.templates[lang] = _template(compiled.spec.message.get(lang))
-    return "".join([part if part.__class__ is str else
-                    format_value(values[part[0]], lang) if part[0] in values else "?" for part in template])
+    return "".join(
+        [
+            part if part.__class__ is str else format_value(values[part[0]], lang) if part[0] in values else "?"
+            for part in template
+        ]
+    )
 
 
 _encode_string = json_encoder.encode_basestring
@@ -252,13 +259,18 @@ def _values_dict(*pairs: tuple[str, Any]) -> dict[str, Any]:
 
 
 def _values_text(*pairs: tuple[str, Any]) -> str:
-    return "{" + ", ".join(_encode_string(name) + ": " + _json_text(x) for name, x in pairs
-                           if x is not MISSING) + "}"
+    return "{" + ", ".join(_encode_string(name) + ": " + _json_text(x) for name, x in pairs if x is not MISSING) + "}"
 
 
-def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, waiver: Mapping[str, Any] | None,
-               values: dict[str, Any], env: tuple[Any, _dt.date | None, dict[Any, Any]], lang: str
-               ) -> dict[str, Any]:
+def _rule_json(
+    compiled: CompiledRule,
+    status: Status,
+    error: EvalError | None,
+    waiver: Mapping[str, Any] | None,
+    values: dict[str, Any],
+    env: tuple[Any, _dt.date | None, dict[Any, Any]],
+    lang: str,
+) -> dict[str, Any]:
     out = compiled.json_head.copy()
     out["status"] = str(status)  # a Status, or its text given to RuleResult
     out["severity"] = compiled.severity_text
@@ -273,8 +285,11 @@ def _rule_json(compiled: CompiledRule, status: Status, error: EvalError | None, 
         out["message"] = None
     out["values"] = {k: (x if x.__class__ in _PLAIN_JSON else to_json_value(x)) for k, x in values.items()}
     if error is not None:
-        out["error"] = {"code": error.code, "message": data_text if data_text is not None else error.text.get(lang),
-                        "path": error.path}
+        out["error"] = {
+            "code": error.code,
+            "message": data_text if data_text is not None else error.text.get(lang),
+            "path": error.path,
+        }
     if waiver is not None:
         out["waiver"] = {k: to_json_value(waiver.get(k)) for k in ("reason", "approved_by", "date")}
         if status != Status.WAIVED:
@@ -287,8 +302,14 @@ class RuleResult:
 
     __slots__ = ("_env", "_values", "compiled", "error", "status", "waiver")
 
-    def __init__(self, compiled: CompiledRule, status: Status, env: tuple[Any, _dt.date | None, dict[Any, Any]],
-                 error: EvalError | None = None, waiver: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        compiled: CompiledRule,
+        status: Status,
+        env: tuple[Any, _dt.date | None, dict[Any, Any]],
+        error: EvalError | None = None,
+        waiver: Mapping[str, Any] | None = None,
+    ) -> None:
         self.compiled = compiled
         self.status = status
         self._env = env  # (record, as_of, ctx): shared by every rule of one evaluation
@@ -362,8 +383,19 @@ def error_message(err: EvalError, lang: str) -> str:
     return text.get(lang)
 
 
-_FIELDS = ("rulebook", "version", "decision", "record_id", "input", "as_of", "outcome", "rules", "outputs",
-           "output_errors", "message")
+_FIELDS = (
+    "rulebook",
+    "version",
+    "decision",
+    "record_id",
+    "input",
+    "as_of",
+    "outcome",
+    "rules",
+    "outputs",
+    "output_errors",
+    "message",
+)
 
 
 class Decision:
@@ -376,10 +408,20 @@ class Decision:
 
     __slots__ = (*_FIELDS, "_schema")
 
-    def __init__(self, rulebook: str, version: str, decision: str, record_id: str | None, input: InputRef | None,
-                 as_of: _dt.date | None, outcome: Outcome, rules: list[RuleResult],
-                 outputs: dict[str, Any] | None = None, output_errors: dict[str, EvalError] | None = None,
-                 message: str | None = None) -> None:
+    def __init__(
+        self,
+        rulebook: str,
+        version: str,
+        decision: str,
+        record_id: str | None,
+        input: InputRef | None,
+        as_of: _dt.date | None,
+        outcome: Outcome,
+        rules: list[RuleResult],
+        outputs: dict[str, Any] | None = None,
+        output_errors: dict[str, EvalError] | None = None,
+        message: str | None = None,
+    ) -> None:
         self.rulebook = rulebook
         self.version = version
         self.decision = decision
@@ -414,9 +456,12 @@ class Decision:
             out["schema"] = [v.to_json(lang) for v in violations]
             if self.outcome == Outcome.ERROR and "message" not in out:
                 n = sum(1 for v in violations if v.severity == "error")
-                out["message"] = (f"记录不符合其记录结构（{n} 处），按 reject 不作决定" if lang == "zh" else
-                                  f"the record breaks its record schema ({n} problem{'s' if n != 1 else ''}); "
-                                  "under `reject` it gets no decision")
+                out["message"] = (
+                    f"记录不符合其记录结构（{n} 处），按 reject 不作决定"
+                    if lang == "zh"
+                    else f"the record breaks its record schema ({n} problem{'s' if n != 1 else ''}); "
+                    "under `reject` it gets no decision"
+                )
         return out
 
     @property
@@ -437,12 +482,15 @@ class Decision:
     @property
     def failing(self) -> tuple[tuple[str, str, str, str], ...]:
         """``(rule id, status, severity, cite)`` of the rules that failed or could not be decided."""
-        return tuple((r.id, str(r.status), str(r.severity), r.spec.cite) for r in self.rules
-                     if r.status in ("fail", "error"))
+        return tuple(
+            (r.id, str(r.status), str(r.severity), r.spec.cite) for r in self.rules if r.status in ("fail", "error")
+        )
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         out: dict[str, Any] = {
-            "rulebook": self.rulebook, "version": self.version, "decision": self.decision,
+            "rulebook": self.rulebook,
+            "version": self.version,
+            "decision": self.decision,
             "record": self.record_id,
             "input": self.input.to_json() if self.input else None,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -478,8 +526,10 @@ class Decision:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (f"Decision(rulebook={self.rulebook!r}, version={self.version!r}, decision={self.decision!r}, "
-                f"record_id={self.record_id!r}, outcome={str(self.outcome)!r}, outputs={self.outputs!r})")
+        return (
+            f"Decision(rulebook={self.rulebook!r}, version={self.version!r}, decision={self.decision!r}, "
+            f"record_id={self.record_id!r}, outcome={str(self.outcome)!r}, outputs={self.outputs!r})"
+        )
 
 
 class _Evaluated(Decision):
@@ -487,8 +537,9 @@ class _Evaluated(Decision):
 
     __slots__ = ("_cd", "_ctx", "_record", "_res", "_rules", "status_tuple")
 
-    def __init__(self, cd: CompiledDecision, record: dict[str, Any], input: InputRef | None,
-                 res: tuple[Any, ...]) -> None:
+    def __init__(
+        self, cd: CompiledDecision, record: dict[str, Any], input: InputRef | None, res: tuple[Any, ...]
+    ) -> None:
         # res: (statuses, errors or None, values computed, outcome, outputs, output errors or None,
         #       evaluation date, waivers by rule or None)
         self._cd = cd
@@ -539,7 +590,8 @@ class _Evaluated(Decision):
             waivers = self._res[7]
             rules = self._rules = [
                 RuleResult(rule, statuses[i], env, errors.get(i) if errors else None, waivers[i] if waivers else None)
-                for i, rule in enumerate(self._cd.rules)]
+                for i, rule in enumerate(self._cd.rules)
+            ]
         return rules
 
     @property
@@ -559,13 +611,17 @@ class _Evaluated(Decision):
         statuses = self._res[0]
         if _FAIL not in statuses and _ERROR not in statuses:
             return ()
-        return tuple([(fail if s is _FAIL else error) for (fail, error), s in zip(self._cd._failing_info, statuses)
-                      if s is _FAIL or s is _ERROR])
+        return tuple(
+            [
+                (fail if s is _FAIL else error)
+                for (fail, error), s in zip(self._cd._failing_info, statuses)
+                if s is _FAIL or s is _ERROR
+            ]
+        )
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         res = self._res
-        trace = self._cd._trace_function("dict") if self._rules is None and res[1] is None and res[7] is None \
-            else None
+        trace = self._cd._trace_function("dict") if self._rules is None and res[1] is None and res[7] is None else None
         if trace is not None:  # no error, no waiver: the decision's generated trace
             rules = trace(self._record, res[6], res[2], res[0], lang)
         elif self._rules is not None:
@@ -578,11 +634,22 @@ class _Evaluated(Decision):
             rules = []
             for i, rule in enumerate(self._cd.rules):
                 values = _trace(rule.seen_plan, rec, day, ctx, {})
-                rules.append(_rule_json(rule, statuses[i], errors.get(i) if errors else None,
-                                        waivers[i] if waivers else None, values, env, lang))
+                rules.append(
+                    _rule_json(
+                        rule,
+                        statuses[i],
+                        errors.get(i) if errors else None,
+                        waivers[i] if waivers else None,
+                        values,
+                        env,
+                        lang,
+                    )
+                )
         cd = self._cd
         out = {
-            "rulebook": cd.book.id, "version": cd.book.version, "decision": cd.name,
+            "rulebook": cd.book.id,
+            "version": cd.book.version,
+            "decision": cd.name,
             "record": self.record_id,
             "input": self.input.to_json() if self.input else None,
             "as_of": self.as_of.isoformat(),
@@ -595,8 +662,11 @@ class _Evaluated(Decision):
     def to_json_bytes(self, lang: str = "zh") -> bytes:
         res = self._res
         cd = self._cd
-        trace = (cd._traces.get("bytes") or cd._trace_function("bytes")) \
-            if self._rules is None and res[1] is None and res[7] is None and not self.schema else None
+        trace = (
+            (cd._traces.get("bytes") or cd._trace_function("bytes"))
+            if self._rules is None and res[1] is None and res[7] is None and not self.schema
+            else None
+        )
         if trace is None:
             return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
         inp = self.input
@@ -611,13 +681,21 @@ class _Evaluated(Decision):
             input_text = _dumps(inp.to_json(), ensure_ascii=False).encode("utf-8")
         rid = self.record_id
         outputs = res[4]
-        return b"".join((
-            cd._json_prefix_bytes,
-            (_encode_string(rid) if rid.__class__ is str else _json_text(rid) if rid is not None else "null"
-             ).encode("utf-8"),
-            b', "input": ', input_text, _as_of_outcome_of((res[6], res[3])) or _as_of_outcome(res[6], res[3]),
-            trace(self._record, res[6], res[2], res[0], lang),
-            b', "outputs": ', _json_text(outputs).encode("utf-8") if outputs else b"{}", b"}"))
+        return b"".join(
+            (
+                cd._json_prefix_bytes,
+                (
+                    _encode_string(rid) if rid.__class__ is str else _json_text(rid) if rid is not None else "null"
+                ).encode("utf-8"),
+                b', "input": ',
+                input_text,
+                _as_of_outcome_of((res[6], res[3])) or _as_of_outcome(res[6], res[3]),
+                trace(self._record, res[6], res[2], res[0], lang),
+                b', "outputs": ',
+                _json_text(outputs).encode("utf-8") if outputs else b"{}",
+                b"}",
+            )
+        )
 
 
 def _no_violations(record: Any) -> tuple[Violation, ...]:
@@ -631,12 +709,13 @@ _file_head_of, _as_of_outcome_of = _FILE_HEADS.get, _AS_OF_OUTCOME.get  # lookup
 
 
 def _file_head(file: str | None) -> bytes:
-    return _FILE_HEADS.remember(file, f'{{"file": {_json_text(file)}, "line": '.encode("utf-8"))
+    return _FILE_HEADS.remember(file, f'{{"file": {_json_text(file)}, "line": '.encode())
 
 
 def _as_of_outcome(day: _dt.date, outcome: Outcome) -> bytes:
-    return _AS_OF_OUTCOME.remember((day, outcome), (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", '
-                                                    f'"rules": ').encode())
+    return _AS_OF_OUTCOME.remember(
+        (day, outcome), (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", "rules": ').encode()
+    )
 
 
 def _record_id(record: Any) -> str | None:
@@ -660,17 +739,30 @@ def _waiver_for(record: Mapping[str, Any], rule_id: str) -> Mapping[str, Any] | 
 
 
 _PASS, _FAIL, _ERROR, _WAIVED, _NOT_APPLICABLE = (
-    Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED, Status.NOT_APPLICABLE)
+    Status.PASS,
+    Status.FAIL,
+    Status.ERROR,
+    Status.WAIVED,
+    Status.NOT_APPLICABLE,
+)
 _DATE = _dt.date
 
 
 class CompiledDecision:
     """A decision ready to evaluate records; immutable and shareable."""
 
-    def __init__(self, book: Rulebook, spec: DecisionSpec, record_type: Type, as_of: Any,
-                 rules: tuple[CompiledRule, ...], outputs: tuple[CompiledOutput, ...], values: dict[str, Any],
-                 fast: CompiledDecisionFns | Callable[[], CompiledDecisionFns | None] | None = None,
-                 record_schema: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        book: Rulebook,
+        spec: DecisionSpec,
+        record_type: Type,
+        as_of: Any,
+        rules: tuple[CompiledRule, ...],
+        outputs: tuple[CompiledOutput, ...],
+        values: dict[str, Any],
+        fast: CompiledDecisionFns | Callable[[], CompiledDecisionFns | None] | None = None,
+        record_schema: dict[str, Any] | None = None,
+    ) -> None:
         self.book = book
         self.spec = spec
         # schema enforcement: the record schema, checked by a function compiled on first use
@@ -686,14 +778,17 @@ class CompiledDecision:
         self.values = values
         # what the evaluation loop needs of each rule, unpacked once
         # (a rule of kind ``data`` decides the outcome whatever its severity: its error is the record's)
-        self._plan = tuple((r, r.when, r.require, r.spec.severity == Severity.ERROR or r.spec.is_data,
-                            r.spec.is_data) for r in rules)
+        self._plan = tuple(
+            (r, r.when, r.require, r.spec.severity == Severity.ERROR or r.spec.is_data, r.spec.is_data) for r in rules
+        )
         self.rule_ids = tuple(r.spec.id for r in rules)  # the order of ``Decision.status_tuple``
         self._rule_index = {rid: i for i, rid in reversed(list(enumerate(self.rule_ids)))}
         self._decisive = tuple(i for i, r in enumerate(rules) if r.spec.severity == Severity.ERROR or r.spec.is_data)
         # ``Decision.failing`` of each rule, when it failed and when it could not be decided
-        self._failing_info = tuple(((r.spec.id, "fail", r.severity_text, r.spec.cite),
-                                    (r.spec.id, "error", r.severity_text, r.spec.cite)) for r in rules)
+        self._failing_info = tuple(
+            ((r.spec.id, "fail", r.severity_text, r.spec.cite), (r.spec.id, "error", r.severity_text, r.spec.cite))
+            for r in rules
+        )
         # the whole decision as one function (None: the general loop), and its optimistic twin
         # ``fast`` may be a function compiling them, called when the decision is first evaluated
         self._fns: CompiledDecisionFns | None = None
@@ -707,10 +802,17 @@ class CompiledDecision:
             self._lazy = fast
             self._decide, self._decide_fast = self._first_exact, self._first_fast
         self._traces: dict[Any, Any] = {}  # "dict" or "bytes" -> generated trace (made when first used)
-        self._json_prefix_bytes = "".join((
-            '{"rulebook": ', _dumps(book.id, ensure_ascii=False),
-            ', "version": ', _dumps(book.version, ensure_ascii=False),
-            ', "decision": ', _dumps(spec.name, ensure_ascii=False), ', "record": ')).encode("utf-8")
+        self._json_prefix_bytes = "".join(
+            (
+                '{"rulebook": ',
+                _dumps(book.id, ensure_ascii=False),
+                ', "version": ',
+                _dumps(book.version, ensure_ascii=False),
+                ', "decision": ',
+                _dumps(spec.name, ensure_ascii=False),
+                ', "record": ',
+            )
+        ).encode("utf-8")
 
     def _use(self, fns: CompiledDecisionFns | None) -> None:
         self._fns = fns
@@ -776,10 +878,16 @@ class CompiledDecision:
             rules.append((parts[0], parts[1]))
             prefix = "{" + ", ".join(f"{_dumps(k)}: {_dumps(v, ensure_ascii=False)}" for k, v in rule.json_head.items())
             heads.append((prefix + ', "status": ', rule.json_head, rule.severity_text))
-        templates = [(_template(rule.spec.message.get("zh")), _template(rule.spec.message.get("en")))
-                     for rule in self.rules]
-        helpers = {"_fv": format_value, "_tjv": to_json_value, "_jt": _json_text, "_vdict": _values_dict,
-                   "_vtext": _values_text}
+        templates = [
+            (_template(rule.spec.message.get("zh")), _template(rule.spec.message.get("en"))) for rule in self.rules
+        ]
+        helpers = {
+            "_fv": format_value,
+            "_tjv": to_json_value,
+            "_jt": _json_text,
+            "_vdict": _values_dict,
+            "_vtext": _values_text,
+        }
         return compile_trace(self._fns, paths, rules, heads, templates, helpers, mode)
 
     def resolve_as_of(self, record: Mapping[str, Any], as_of: _dt.date | str | None) -> _dt.date:
@@ -842,11 +950,23 @@ class CompiledDecision:
             day: _dt.date | None = self.resolve_as_of(record, as_of) if isinstance(record, Mapping) else None
         except Exception:  # noqa: BLE001 - a record too broken to give its date: none
             day = None
-        return Decision(self.book.id, self.book.version, self.name, _record_id(record), input, day, Outcome.ERROR,
-                        [], {}, None, None)
+        return Decision(
+            self.book.id,
+            self.book.version,
+            self.name,
+            _record_id(record),
+            input,
+            day,
+            Outcome.ERROR,
+            [],
+            {},
+            None,
+            None,
+        )
 
-    def _evaluate_record(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None
-                         ) -> Decision:
+    def _evaluate_record(
+        self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None
+    ) -> Decision:
         fast = self._decide_fast
         if fast is not None and record.__class__ is dict and (as_of is None or as_of.__class__ is _DATE):
             try:
@@ -880,8 +1000,7 @@ class CompiledDecision:
             return self._waive(record, day, input, res)
         return _Evaluated(self, record, input, (*res, day, None))
 
-    def _waive(self, record: dict[str, Any], day: _dt.date, input: InputRef | None, res: tuple[Any, ...]
-               ) -> Decision:
+    def _waive(self, record: dict[str, Any], day: _dt.date, input: InputRef | None, res: tuple[Any, ...]) -> Decision:
         """Apply the record's waivers to the statuses the decision function gave."""
         statuses = list(res[0])
         errors = dict(res[1]) if res[1] else {}
@@ -904,8 +1023,9 @@ class CompiledDecision:
             waivers[i] = waiver
         decisive = [statuses[i] for i in self._decisive]
         outcome = Outcome.FAIL if _FAIL in decisive else Outcome.INDETERMINATE if _ERROR in decisive else Outcome.PASS
-        return _Evaluated(self, record, input, (tuple(statuses), errors or None, res[2], outcome, res[4], res[5], day,
-                                                 tuple(waivers)))
+        return _Evaluated(
+            self, record, input, (tuple(statuses), errors or None, res[2], outcome, res[4], res[5], day, tuple(waivers))
+        )
 
     def _evaluate(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
         """The general loop: each rule's compiled expressions in turn, named values cached in ``ctx``."""
@@ -975,38 +1095,57 @@ class CompiledDecision:
         return Decision(book.id, book.version, self.name, rid, input, day, outcome, results, outputs, output_errors)
 
     @staticmethod
-    def _apply_waiver(spec: RuleSpec, status: Status, error: EvalError | None, waiver: Mapping[str, Any]
-                      ) -> tuple[Status, EvalError | None]:
+    def _apply_waiver(
+        spec: RuleSpec, status: Status, error: EvalError | None, waiver: Mapping[str, Any]
+    ) -> tuple[Status, EvalError | None]:
         if not spec.waivable:
             return Status.ERROR, EvalError("eval.not-waivable", msg("eval.not-waivable", rule=spec.id), "waivers")
         missing = [k for k in ("reason", "approved_by", "date") if not waiver.get(k)]
         if missing:
             lacks = Text(" and ".join(f"`{m}`" for m in missing), "、".join(f"`{m}`" for m in missing))
-            return Status.ERROR, EvalError("eval.bad-waiver", msg("eval.bad-waiver", rule=spec.id, missing=lacks),
-                                           "waivers")
+            return Status.ERROR, EvalError(
+                "eval.bad-waiver", msg("eval.bad-waiver", rule=spec.id, missing=lacks), "waivers"
+            )
         if status == Status.FAIL:
             return Status.WAIVED, None
         return status, error
 
-    def evaluate_error(self, record: Any, day: _dt.date | None, err: EvalError, input: InputRef | None = None
-                       ) -> Decision:
+    def evaluate_error(
+        self, record: Any, day: _dt.date | None, err: EvalError, input: InputRef | None = None
+    ) -> Decision:
         """A decision whose every rule is the error ``err`` (e.g. no version in force)."""
         return self._all_error(record, _record_id(record), input, day, err, {})
 
-    def _all_error(self, record: Any, rid: str | None, input: InputRef | None, day: _dt.date | None,
-                   err: EvalError, ctx: dict[Any, Any]) -> Decision:
+    def _all_error(
+        self,
+        record: Any,
+        rid: str | None,
+        input: InputRef | None,
+        day: _dt.date | None,
+        err: EvalError,
+        ctx: dict[Any, Any],
+    ) -> Decision:
         env = (record if isinstance(record, Mapping) else {}, day, ctx)
         results = [RuleResult(r, Status.ERROR, env, err) for r in self.rules]
         failed = any(r.severity == Severity.ERROR for r in results)
-        return Decision(self.book.id, self.book.version, self.name, rid, input, day,
-                        Outcome.INDETERMINATE if failed else Outcome.PASS, results)
+        return Decision(
+            self.book.id,
+            self.book.version,
+            self.name,
+            rid,
+            input,
+            day,
+            Outcome.INDETERMINATE if failed else Outcome.PASS,
+            results,
+        )
 
 
 class CompiledRulebook:
     """A rulebook whose decisions are compiled; immutable and shareable across threads."""
 
-    def __init__(self, book: Rulebook, source: Source, decisions: dict[str, CompiledDecision],
-                 warnings: list[Any] | None = None) -> None:
+    def __init__(
+        self, book: Rulebook, source: Source, decisions: dict[str, CompiledDecision], warnings: list[Any] | None = None
+    ) -> None:
         self.book = book
         self.source = source
         self.decisions = decisions
@@ -1032,4 +1171,6 @@ class CompiledRulebook:
         try:
             return self.decisions[name]
         except KeyError:
-            raise KeyError(f"rulebook `{self.id}` has no decision `{name}`; it has: {', '.join(self.decisions)}") from None
+            raise KeyError(
+                f"rulebook `{self.id}` has no decision `{name}`; it has: {', '.join(self.decisions)}"
+            ) from None

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TextIO, Union
+from typing import TYPE_CHECKING, Any, TextIO, Union
 
 import pluggy
 

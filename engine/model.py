@@ -20,9 +20,9 @@ __all__ = [
     "Outcome",
     "OutputSpec",
     "Parameter",
-    "Rulebook",
     "RuleKind",
     "RuleSpec",
+    "Rulebook",
     "Severity",
     "Status",
     "Text",
@@ -214,8 +214,13 @@ def _rule(data: dict[str, Any], path: Path) -> RuleSpec:
 
 def _output(name: str, data: Any, path: Path) -> OutputSpec:
     if isinstance(data, dict):
-        return OutputSpec(name, Expr(str(data["value"]), (*path, "value")), _expr(data.get("when"), (*path, "when")),
-                          Text.of(data.get("description")), path)
+        return OutputSpec(
+            name,
+            Expr(str(data["value"]), (*path, "value")),
+            _expr(data.get("when"), (*path, "when")),
+            Text.of(data.get("description")),
+            path,
+        )
     return OutputSpec(name, Expr(str(data), path), None, None, path)
 
 
@@ -255,8 +260,13 @@ def _param_value(data: Any) -> Any:
 def rulebook_from_data(data: dict[str, Any]) -> Rulebook:
     """Build the model from data already validated against rulebook.schema.json."""
     params = tuple(
-        Parameter(str(k), _param_value(v), v.get("cite") if isinstance(v, dict) else None,
-                  Text.of(v.get("description")) if isinstance(v, dict) else None, ("parameters", k))
+        Parameter(
+            str(k),
+            _param_value(v),
+            v.get("cite") if isinstance(v, dict) else None,
+            Text.of(v.get("description")) if isinstance(v, dict) else None,
+            ("parameters", k),
+        )
         for k, v in (data.get("parameters") or {}).items()
     )
     return Rulebook(

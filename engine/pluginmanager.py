@@ -31,21 +31,22 @@ import itertools
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from engine import hookspecs
 from engine.errors import Diagnostic, DuplicateNameError, EngineError, PluginError
-from engine.messages import Text, msg
 from engine.hookspecs import PROJECT, DecisionContext, RecordOptions
+from engine.messages import Text, msg
 
 if TYPE_CHECKING:
     from engine.calendars import Calendar
     from engine.evaluate import Decision, InputRef
-    from engine.lang.functions import FunctionSpec, FunctionTable
+    from engine.lang.functions import FunctionTable
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -66,8 +67,14 @@ ENV_LOAD = "RULEBOOK_LOAD_PLUGINS"
 ENV_TRACE = "RULEBOOK_TRACE_PLUGINS"
 
 # Hooks the facade calls one implementation at a time (wrappers would be skipped).
-_ONE_BY_ONE = ("register_rulebooks", "register_functions", "register_calendars", "register_formats",
-               "open_records", "decision_made")
+_ONE_BY_ONE = (
+    "register_rulebooks",
+    "register_functions",
+    "register_calendars",
+    "register_formats",
+    "open_records",
+    "decision_made",
+)
 _FORMAT_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 # Every change to any manager's plugins gets a new number: compiled rulebooks are cached by it.
 _GENERATIONS = itertools.count(1)
@@ -96,8 +103,9 @@ class PluginInfo:
         if self.distribution is None:
             return msg("plugin.label", name=self.name)
         dist = f"{self.distribution} {self.version}" if self.version else self.distribution
-        return msg("plugin.label:built-in" if self.builtin else "plugin.label:distribution", name=self.name,
-                   distribution=dist)
+        return msg(
+            "plugin.label:built-in" if self.builtin else "plugin.label:distribution", name=self.name, distribution=dist
+        )
 
     def describe(self) -> str:
         """``plugin `dancers` (rulebook-dancers 0.1.0)``: how errors name a plugin."""
@@ -119,9 +127,14 @@ class PluginFailure:
         return f"{self.plugin.describe()} failed in `{self.hook}`: {type(self.error).__name__}: {self.error}"
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic("plugin.hook-failed", msg("plugin.hook-failed", plugin=self.plugin.describe_text(),
-                                                    hook=self.hook, error=_error_text(self.error)),
-                          severity="warning", help=msg("plugin.hook-failed:observer/help"))
+        return Diagnostic(
+            "plugin.hook-failed",
+            msg(
+                "plugin.hook-failed", plugin=self.plugin.describe_text(), hook=self.hook, error=_error_text(self.error)
+            ),
+            severity="warning",
+            help=msg("plugin.hook-failed:observer/help"),
+        )
 
 
 def _normal(name: str) -> str:
@@ -186,30 +199,47 @@ class PluginManager:
         eps = sorted(importlib.metadata.entry_points(group=PROJECT), key=lambda ep: (ep.name, ep.value))
         for ep in eps:
             dist = ep.dist
-            info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None,
-                              entry_point=f"{ep.name} = {ep.value}")
+            info = PluginInfo(
+                ep.name,
+                dist.name if dist else None,
+                dist.version if dist else None,
+                entry_point=f"{ep.name} = {ep.value}",
+            )
             keys = {_normal(ep.name)} | ({_normal(dist.name)} if dist else set())
             if (allow is not None and not keys & allow) or keys & block:
                 self.disabled.append(info)
-                self.trace(f"not loading {info.describe()}: "
-                           + (ENV_DISABLE if keys & block else ENV_LOAD))
+                self.trace(f"not loading {info.describe()}: " + (ENV_DISABLE if keys & block else ENV_LOAD))
                 continue
             other = self._info.get(ep.name)
             if other is not None:
-                raise DuplicateNameError(Diagnostic.of(
-                    "plugin.duplicate-name", name=ep.name, first=other.describe_text(), second=info.describe_text(),
-                    variable=ENV_DISABLE))
+                raise DuplicateNameError(
+                    Diagnostic.of(
+                        "plugin.duplicate-name",
+                        name=ep.name,
+                        first=other.describe_text(),
+                        second=info.describe_text(),
+                        variable=ENV_DISABLE,
+                    )
+                )
             try:
                 plugin = ep.load()
-            except Exception as e:  # noqa: BLE001 - any import problem of a plugin is reported as its own
-                raise PluginError(Diagnostic.of(
-                    "plugin.load", plugin=info.describe_text(), entry_point=ep.value, error=_error_text(e),
-                    variable=ENV_DISABLE, name=ep.name)) from e
+            except Exception as e:
+                raise PluginError(
+                    Diagnostic.of(
+                        "plugin.load",
+                        plugin=info.describe_text(),
+                        entry_point=ep.value,
+                        error=_error_text(e),
+                        variable=ENV_DISABLE,
+                        name=ep.name,
+                    )
+                ) from e
             self.register(plugin, info=info, validate=False)
             self.trace(f"loaded {info.describe()} from entry point `{info.entry_point}`")
 
-    def register(self, plugin: object, name: str | None = None, *, info: PluginInfo | None = None,
-                 validate: bool = True) -> str:
+    def register(
+        self, plugin: object, name: str | None = None, *, info: PluginInfo | None = None, validate: bool = True
+    ) -> str:
         """Register a plugin object (a module, a class or an instance with ``@hookimpl`` s).
 
         With ``validate`` (the default) the manager checks the new set of plugins at
@@ -225,10 +255,13 @@ class PluginManager:
             self._pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as e:
             text = " ".join(line.strip() for line in str(e).splitlines())
-            raise PluginError(Diagnostic.of("plugin.invalid", plugin=info.describe_text(), detail=f"`{text}`")) from None
+            raise PluginError(
+                Diagnostic.of("plugin.invalid", plugin=info.describe_text(), detail=f"`{text}`")
+            ) from None
         except ValueError as e:  # the name or the object is registered already
-            raise PluginError(Diagnostic.of("plugin.already-registered", plugin=info.describe_text(),
-                                            detail=f"`{e}`")) from None
+            raise PluginError(
+                Diagnostic.of("plugin.already-registered", plugin=info.describe_text(), detail=f"`{e}`")
+            ) from None
         self._info[info.name] = info
         self._changed()
         if validate:
@@ -259,21 +292,34 @@ class PluginManager:
         except pluggy.PluginValidationError as e:
             name = self._pm.get_name(e.plugin) or "?"
             info = self._info.get(name, PluginInfo(name))
-            bad = [n for n in self._pm.hook.__dict__ if not n.startswith("_")
-                   and not getattr(self._pm.hook, n).has_spec()
-                   and any(i.plugin is e.plugin for i in getattr(self._pm.hook, n).get_hookimpls())]
+            bad = [
+                n
+                for n in self._pm.hook.__dict__
+                if not n.startswith("_")
+                and not getattr(self._pm.hook, n).has_spec()
+                and any(i.plugin is e.plugin for i in getattr(self._pm.hook, n).get_hookimpls())
+            ]
             hook = bad[0] if bad else "?"
             close = difflib.get_close_matches(hook, hookspecs.__all__, n=1)
-            raise PluginError(Diagnostic(
-                "plugin.unknown-hook", msg("plugin.unknown-hook", plugin=info.describe_text(), hook=hook),
-                help=msg("did-you-mean", name=close[0]) if close else msg("plugin.unknown-hook/help"))) from None
+            raise PluginError(
+                Diagnostic(
+                    "plugin.unknown-hook",
+                    msg("plugin.unknown-hook", plugin=info.describe_text(), hook=hook),
+                    help=msg("did-you-mean", name=close[0]) if close else msg("plugin.unknown-hook/help"),
+                )
+            ) from None
         for hook in _ONE_BY_ONE:
             for impl in getattr(self._pm.hook, hook).get_hookimpls():
                 if impl.wrapper or impl.hookwrapper:
-                    raise PluginError(Diagnostic(
-                        "plugin.invalid", msg("plugin.invalid:wrapper", plugin=self.info(impl.plugin_name).describe_text(),
-                                              hook=hook),
-                        help=msg("plugin.invalid:wrapper/help")))
+                    raise PluginError(
+                        Diagnostic(
+                            "plugin.invalid",
+                            msg(
+                                "plugin.invalid:wrapper", plugin=self.info(impl.plugin_name).describe_text(), hook=hook
+                            ),
+                            help=msg("plugin.invalid:wrapper/help"),
+                        )
+                    )
         self.functions()
         self.calendars()
         self.formats()
@@ -304,8 +350,10 @@ class PluginManager:
         return impls
 
     def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
-        self.trace(f"{hook}({', '.join(_short(k, kwargs[k]) for k in impl.argnames)}) -> "
-                   f"{self.info(impl.plugin_name).describe()}")
+        self.trace(
+            f"{hook}({', '.join(_short(k, kwargs[k]) for k in impl.argnames)}) -> "
+            f"{self.info(impl.plugin_name).describe()}"
+        )
         return impl.function(**{k: kwargs[k] for k in impl.argnames})
 
     def _collect(self, hook: str) -> list[tuple[PluginInfo, tuple[Any, ...]]]:
@@ -321,9 +369,13 @@ class PluginManager:
                 self._call(impl, hook, {"register": register})
             except EngineError:
                 raise
-            except Exception as e:  # noqa: BLE001 - a broken plugin is reported by name
-                raise PluginError(Diagnostic("plugin.hook-failed", msg(
-                    "plugin.hook-failed", plugin=info.describe_text(), hook=hook, error=_error_text(e)))) from e
+            except Exception as e:
+                raise PluginError(
+                    Diagnostic(
+                        "plugin.hook-failed",
+                        msg("plugin.hook-failed", plugin=info.describe_text(), hook=hook, error=_error_text(e)),
+                    )
+                ) from e
         return out
 
     def _named(self, hook: str, what: str, items: Iterable[tuple[PluginInfo, str, Any]]) -> dict[str, Any]:
@@ -331,19 +383,28 @@ class PluginManager:
         for info, name, value in items:
             first = by_name.get(name)
             if first is not None:
-                raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", msg("plugin.duplicate-name:registered", what=msg(f"plugin.what:{what}"),
-                                                 name=name, first=first[0].describe_text(),
-                                                 second=info.describe_text()),
-                    help=msg("plugin.duplicate-name/help", variable=ENV_DISABLE)))
+                raise DuplicateNameError(
+                    Diagnostic(
+                        "plugin.duplicate-name",
+                        msg(
+                            "plugin.duplicate-name:registered",
+                            what=msg(f"plugin.what:{what}"),
+                            name=name,
+                            first=first[0].describe_text(),
+                            second=info.describe_text(),
+                        ),
+                        help=msg("plugin.duplicate-name/help", variable=ENV_DISABLE),
+                    )
+                )
             by_name[name] = (info, value)
         self._cache[f"origin:{hook}"] = {n: i for n, (i, _) in by_name.items()}
         return {n: v for n, (_, v) in by_name.items()}
 
     def origin(self, hook: str, name: str) -> PluginInfo | None:
         """Which plugin registered ``name`` through ``hook`` (e.g. ``register_functions``)."""
-        {"register_functions": self.functions, "register_calendars": self.calendars,
-         "register_formats": self.formats}[hook]()
+        {"register_functions": self.functions, "register_calendars": self.calendars, "register_formats": self.formats}[
+            hook
+        ]()
         origins: dict[str, PluginInfo] = self._cache.get(f"origin:{hook}", {})
         return origins.get(name)
 
@@ -357,11 +418,15 @@ class PluginManager:
             for info, args in self._collect("register_functions"):
                 spec = _one(info, "register_functions", args)
                 if not isinstance(spec, FunctionSpec):
-                    raise _bad(info, "register_functions", msg("plugin.invalid:expected", expected="FunctionSpec",
-                                                                               got=type(spec).__name__))
+                    raise _bad(
+                        info,
+                        "register_functions",
+                        msg("plugin.invalid:expected", expected="FunctionSpec", got=type(spec).__name__),
+                    )
                 items.append((info, spec.name, spec))
-            table = self._cache["functions"] = FunctionTable(self._named("register_functions", "function",
-                                                                         items).values())
+            table = self._cache["functions"] = FunctionTable(
+                self._named("register_functions", "function", items).values()
+            )
         return table  # type: ignore[no-any-return]
 
     def calendars(self) -> dict[str, Calendar]:
@@ -391,8 +456,11 @@ class PluginManager:
                         arrangements.append((info.describe(), load_arrangement_file(file)))
                     continue
                 name = getattr(cal, "name", None)
-                if not isinstance(name, str) or not name or not all(
-                        callable(getattr(cal, m, None)) for m in ("is_working_day", "working_days_after")):
+                if (
+                    not isinstance(name, str)
+                    or not name
+                    or not all(callable(getattr(cal, m, None)) for m in ("is_working_day", "working_days_after"))
+                ):
                     raise _bad(info, "register_calendars", msg("plugin.invalid:calendar"))
                 items.append((info, name, cal))
             cals = self._named("register_calendars", "calendar", items)
@@ -443,14 +511,20 @@ class PluginManager:
             for info, args in self._collect("register_rulebooks"):
                 raw = _one(info, "register_rulebooks", args)
                 if not isinstance(raw, (str, os.PathLike)):
-                    raise _bad(info, "register_rulebooks", msg("plugin.invalid:expected", expected="path",
-                                                                               got=type(raw).__name__))
+                    raise _bad(
+                        info,
+                        "register_rulebooks",
+                        msg("plugin.invalid:expected", expected="path", got=type(raw).__name__),
+                    )
                 path = Path(raw)
                 if path.is_dir():
                     folders.append(path)
                     # arrangement files (``calendars/``) sit beside the rulebooks but are not rulebooks
-                    files.extend((p, info) for p in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
-                                 if "calendars" not in p.relative_to(path).parts[:-1])
+                    files.extend(
+                        (p, info)
+                        for p in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+                        if "calendars" not in p.relative_to(path).parts[:-1]
+                    )
                 elif path.is_file():
                     files.append((path, info))
                 else:
@@ -480,17 +554,22 @@ class PluginManager:
                 reader = self._call(impl, "open_records", {"path": path, "options": options})
             except EngineError:
                 raise
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 raise _failed(info, "open_records", path, e) from e
             if reader is not None:
                 return _guarded(reader, info, path)
         from engine.errors import UsageError
 
-        raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:reader", path=path),
-                                    help=msg("usage.unsupported-input:reader/help")))
+        raise UsageError(
+            Diagnostic(
+                "usage.unsupported-input",
+                msg("usage.unsupported-input:reader", path=path),
+                help=msg("usage.unsupported-input:reader/help"),
+            )
+        )
 
     def has_observers(self) -> bool:
-        return bool(getattr(self._pm.hook, "decision_made").get_hookimpls())
+        return bool(self._pm.hook.decision_made.get_hookimpls())
 
     def decision_made(self, decision: Decision, context: DecisionContext) -> list[PluginFailure]:
         """Tell every observer about a decision; returns the observers that failed (never raises)."""
@@ -510,15 +589,21 @@ def _one(info: PluginInfo, hook: str, args: tuple[Any, ...]) -> Any:
 
 
 def _bad(info: PluginInfo, hook: str, message: Text) -> PluginError:
-    return PluginError(Diagnostic("plugin.invalid", msg("plugin.invalid:registration", plugin=info.describe_text(),
-                                                        hook=hook, detail=message)))
+    return PluginError(
+        Diagnostic(
+            "plugin.invalid", msg("plugin.invalid:registration", plugin=info.describe_text(), hook=hook, detail=message)
+        )
+    )
 
 
 def _failed(info: PluginInfo, hook: str, path: str, e: Exception) -> PluginError:
-    return PluginError(Diagnostic(
-        "plugin.hook-failed", msg("plugin.hook-failed:reader", plugin=info.describe_text(), hook=hook, path=path,
-                                  error=_error_text(e)),
-        help=msg("plugin.hook-failed:reader/help")))
+    return PluginError(
+        Diagnostic(
+            "plugin.hook-failed",
+            msg("plugin.hook-failed:reader", plugin=info.describe_text(), hook=hook, path=path, error=_error_text(e)),
+            help=msg("plugin.hook-failed:reader/help"),
+        )
+    )
 
 
 def _error_text(e: BaseException) -> Text:
@@ -536,7 +621,7 @@ def _guarded(reader: Iterable[tuple[InputRef, Any]], info: PluginInfo, path: str
             return
         except EngineError:
             raise
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise _failed(info, "open_records", path, e) from e
         yield item
 
@@ -599,16 +684,28 @@ def _apply_arrangements(cals: dict[str, Any], arrangements: list[tuple[str, Any]
         cal = cals.get(a.calendar)
         if cal is None or not callable(getattr(cal, "add", None)):
             known = ", ".join(f"`{n}`" for n in sorted(n for n, c in cals.items() if callable(getattr(c, "add", None))))
-            raise CalendarError(Diagnostic(
-                "calendar.unknown-calendar", Text(f"{origin}: the arrangement is for calendar `{a.calendar}`, which "
-                                                  "takes no arrangements or is not installed",
-                                                  f"{origin}：放假安排所属的日历 `{a.calendar}` 未安装或不接受放假安排"),
-                help=Text(f"calendars that take arrangements: {known}", f"接受放假安排的日历：{known}")))
+            raise CalendarError(
+                Diagnostic(
+                    "calendar.unknown-calendar",
+                    Text(
+                        f"{origin}: the arrangement is for calendar `{a.calendar}`, which "
+                        "takes no arrangements or is not installed",
+                        f"{origin}：放假安排所属的日历 `{a.calendar}` 未安装或不接受放假安排",
+                    ),
+                    help=Text(f"calendars that take arrangements: {known}", f"接受放假安排的日历：{known}"),
+                )
+            )
         first = seen.setdefault((a.calendar, a.year), origin)
         if first != origin:
-            raise CalendarError(Diagnostic(
-                "calendar.duplicate-year", Text(f"the {a.year} arrangement of calendar `{a.calendar}` is given "
-                                                f"twice: by {first} and by {origin}",
-                                                f"日历 `{a.calendar}` 的 {a.year} 年放假安排重复：{first} 与 {origin}"),
-                help=Text("keep one of them", "请只保留一个")))
+            raise CalendarError(
+                Diagnostic(
+                    "calendar.duplicate-year",
+                    Text(
+                        f"the {a.year} arrangement of calendar `{a.calendar}` is given "
+                        f"twice: by {first} and by {origin}",
+                        f"日历 `{a.calendar}` 的 {a.year} 年放假安排重复：{first} 与 {origin}",
+                    ),
+                    help=Text("keep one of them", "请只保留一个"),
+                )
+            )
         cal.add(a)

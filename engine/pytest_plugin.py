@@ -11,20 +11,25 @@ item showing its diagnostics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from engine.errors import EngineError
 
-__all__ = ["RulebookFile", "ExampleItem"]
+__all__ = ["ExampleItem", "RulebookFile"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rulebook")
-    group.addoption("--rulebook-examples", action="store_true", default=False,
-                    help="collect the embedded examples of rulebook YAML files as tests")
+    group.addoption(
+        "--rulebook-examples",
+        action="store_true",
+        default=False,
+        help="collect the embedded examples of rulebook YAML files as tests",
+    )
 
 
 def _is_rulebook(path: Path) -> bool:

@@ -31,7 +31,8 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable
+from typing import Any
 
 from engine.memo import BoundedMemo
 from engine.messages import Text
@@ -41,19 +42,68 @@ __all__ = ["ENFORCEMENT_LEVELS", "Violation", "compile_schema"]
 ENFORCEMENT_LEVELS = ("none", "warn", "reject")
 
 # keywords that only describe; they never make a record wrong
-_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples",
-                          "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "x-cell"})
-_HANDLED = frozenset({"type", "enum", "const", "format", "minLength", "maxLength", "pattern", "minimum",
-                      "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems",
-                      "properties", "required", "additionalProperties", "items", "$ref"})
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "$defs",
+        "definitions",
+        "x-cell",
+    }
+)
+_HANDLED = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "format",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "$ref",
+    }
+)
 
 # the JSON Schema kind of each class a JSON value has (exact classes: a bool is not an integer here)
-_KIND_OF_CLASS: dict[type, str] = {str: "string", bool: "boolean", int: "integer", float: "number",
-                                   type(None): "null", list: "array", tuple: "array", dict: "object"}
+_KIND_OF_CLASS: dict[type, str] = {
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+    list: "array",
+    tuple: "array",
+    dict: "object",
+}
 
-_TYPE_WORDS = {"string": ("text", "文本"), "integer": ("a whole number", "整数"), "number": ("a number", "数字"),
-               "boolean": ("true or false", "true 或 false"), "array": ("a list", "列表"),
-               "object": ("an object", "对象"), "null": ("null", "null")}
+_TYPE_WORDS = {
+    "string": ("text", "文本"),
+    "integer": ("a whole number", "整数"),
+    "number": ("a number", "数字"),
+    "boolean": ("true or false", "true 或 false"),
+    "array": ("a list", "列表"),
+    "object": ("an object", "对象"),
+    "null": ("null", "null"),
+}
 
 
 class Violation:
@@ -61,14 +111,21 @@ class Violation:
 
     __slots__ = ("code", "expected", "message", "path", "severity", "value")
 
-    def __init__(self, code: str, path: str, expected: Text, value: Any, message: Text,
-                 severity: str = "error") -> None:
+    def __init__(
+        self, code: str, path: str, expected: Text, value: Any, message: Text, severity: str = "error"
+    ) -> None:
         self.code, self.path, self.expected, self.value = code, path, expected, value
         self.message, self.severity = message, severity
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        return {"path": self.path, "expected": self.expected.get(lang), "value": _plain(self.value),
-                "message": self.message.get(lang), "code": self.code, "severity": self.severity}
+        return {
+            "path": self.path,
+            "expected": self.expected.get(lang),
+            "value": _plain(self.value),
+            "message": self.message.get(lang),
+            "code": self.code,
+            "severity": self.severity,
+        }
 
     def __repr__(self) -> str:
         return f"Violation({self.code!r}, {self.path!r})"
@@ -157,11 +214,15 @@ class _Compiler:
             checks.append(self.node(part, unknown=False))
         if "if" in schema:
             checks.append(self.conditional(schema))
-        rest = {k: v for k, v in schema.items()
-                if k not in _ANNOTATIONS and k not in _HANDLED and k not in ("allOf", "if", "then", "else")}
+        rest = {
+            k: v
+            for k, v in schema.items()
+            if k not in _ANNOTATIONS and k not in _HANDLED and k not in ("allOf", "if", "then", "else")
+        }
         if rest:
-            checks.append(_by_jsonschema(self.root, {**rest, **({"$defs": self.root["$defs"]} if "$defs" in self.root
-                                                                 else {})}))
+            checks.append(
+                _by_jsonschema(self.root, {**rest, **({"$defs": self.root["$defs"]} if "$defs" in self.root else {})})
+            )
         types = schema.get("type")
         kinds = [types] if isinstance(types, str) else list(types) if isinstance(types, list) else []
         typed = self.typed(schema, kinds, unknown)
@@ -183,8 +244,12 @@ class _Compiler:
         import jsonschema
 
         cls = jsonschema.validators.validator_for(self.root)
-        cond = cls({**(schema["if"] if isinstance(schema["if"], dict) else {}),
-                    **({"$defs": self.root["$defs"]} if "$defs" in self.root else {})})
+        cond = cls(
+            {
+                **(schema["if"] if isinstance(schema["if"], dict) else {}),
+                **({"$defs": self.root["$defs"]} if "$defs" in self.root else {}),
+            }
+        )
         then = self.node(schema.get("then", True), unknown=False)
         other = self.node(schema.get("else", True), unknown=False)
 
@@ -216,9 +281,14 @@ class _Compiler:
                 if allowed and not (date_ok and isinstance(v, _dt.date)):
                     _wrong_type(v, path, out, expected)
                 return
-            if allowed and kind not in allowed and not (
+            if (
+                allowed
+                and kind not in allowed
+                and not (
                     (kind == "integer" and "number" in allowed)
-                    or (kind == "number" and "integer" in allowed and v.is_integer())):
+                    or (kind == "number" and "integer" in allowed and v.is_integer())
+                )
+            ):
                 _wrong_type(v, path, out, expected)
                 return
             inner = by_kind.get(kind)
@@ -228,8 +298,7 @@ class _Compiler:
         return check
 
     def array_checks(self, schema: dict[str, Any]) -> Check | None:
-        items = self.node(schema["items"]) if "items" in schema and isinstance(schema["items"], (dict, bool)) \
-            else None
+        items = self.node(schema["items"]) if "items" in schema and isinstance(schema["items"], (dict, bool)) else None
         if items is _nothing:
             items = None
         lo, hi, unique = schema.get("minItems"), schema.get("maxItems"), schema.get("uniqueItems") is True
@@ -239,21 +308,46 @@ class _Compiler:
         def check(v: Any, path: tuple[Any, ...], out: Out) -> None:
             n = len(v)
             if lo is not None and n < lo:
-                out.append(Violation(
-                    "schema.minItems", _join(path), Text(f"at least {lo} item(s)", f"至少 {lo} 项"), v,
-                    Text(f"`{_join(path)}` has {n} item(s), fewer than {lo}", f"`{_join(path)}` 只有 {n} 项，少于 {lo} 项")))
+                out.append(
+                    Violation(
+                        "schema.minItems",
+                        _join(path),
+                        Text(f"at least {lo} item(s)", f"至少 {lo} 项"),
+                        v,
+                        Text(
+                            f"`{_join(path)}` has {n} item(s), fewer than {lo}",
+                            f"`{_join(path)}` 只有 {n} 项，少于 {lo} 项",
+                        ),
+                    )
+                )
             if hi is not None and n > hi:
-                out.append(Violation(
-                    "schema.maxItems", _join(path), Text(f"at most {hi} item(s)", f"至多 {hi} 项"), v,
-                    Text(f"`{_join(path)}` has {n} items, more than {hi}", f"`{_join(path)}` 有 {n} 项，多于 {hi} 项")))
+                out.append(
+                    Violation(
+                        "schema.maxItems",
+                        _join(path),
+                        Text(f"at most {hi} item(s)", f"至多 {hi} 项"),
+                        v,
+                        Text(
+                            f"`{_join(path)}` has {n} items, more than {hi}", f"`{_join(path)}` 有 {n} 项，多于 {hi} 项"
+                        ),
+                    )
+                )
             if unique:
                 seen: list[str] = []
                 for x in v:
                     key = json.dumps(_plain(x), sort_keys=True, ensure_ascii=False)
                     if key in seen:
-                        out.append(Violation(
-                            "schema.uniqueItems", _join(path), Text("no item twice", "不重复的项"), x,
-                            Text(f"`{_join(path)}` lists {_shown(x)} twice", f"`{_join(path)}` 重复列出 {_shown(x)}")))
+                        out.append(
+                            Violation(
+                                "schema.uniqueItems",
+                                _join(path),
+                                Text("no item twice", "不重复的项"),
+                                x,
+                                Text(
+                                    f"`{_join(path)}` lists {_shown(x)} twice", f"`{_join(path)}` 重复列出 {_shown(x)}"
+                                ),
+                            )
+                        )
                         break
                     seen.append(key)
             if items is not None:
@@ -289,8 +383,15 @@ class _Compiler:
             for k in required:
                 if k not in v:
                     where = _join((*path, k))
-                    out.append(Violation("schema.required", where, Text("present", "必填"), None,
-                                         Text(f"`{where}` is missing", f"缺少 `{where}`")))
+                    out.append(
+                        Violation(
+                            "schema.required",
+                            where,
+                            Text("present", "必填"),
+                            None,
+                            Text(f"`{where}` is missing", f"缺少 `{where}`"),
+                        )
+                    )
 
         return check
 
@@ -314,8 +415,15 @@ def _nothing(v: Any, path: tuple[Any, ...], out: Out) -> None:
 
 
 def _never(v: Any, path: tuple[Any, ...], out: Out) -> None:
-    out.append(Violation("schema.false", _join(path), Text("nothing here", "此处不应有值"), v,
-                         Text(f"`{_join(path)}` is not allowed", f"不允许 `{_join(path)}`")))
+    out.append(
+        Violation(
+            "schema.false",
+            _join(path),
+            Text("nothing here", "此处不应有值"),
+            v,
+            Text(f"`{_join(path)}` is not allowed", f"不允许 `{_join(path)}`"),
+        )
+    )
 
 
 def _all(checks: list[Check]) -> Check:
@@ -330,15 +438,21 @@ def _expected_types(kinds: list[str], form: Any = None) -> Text:
     words = dict(_TYPE_WORDS)
     if form == "date":  # text in JSON, but what a person means is a date
         words["string"] = ("a date (YYYY-MM-DD)", "日期（YYYY-MM-DD）")
-    return Text(" or ".join(words.get(k, (k, k))[0] for k in kinds),
-                "或".join(words.get(k, (k, k))[1] for k in kinds))
+    return Text(" or ".join(words.get(k, (k, k))[0] for k in kinds), "或".join(words.get(k, (k, k))[1] for k in kinds))
 
 
 def _wrong_type(v: Any, path: tuple[Any, ...], out: Out, expected: Text | None) -> None:
     where = _join(path)
     exp = expected or Text("another kind of value", "另一种值")
-    out.append(Violation("schema.type", where, exp, v,
-                         Text(f"`{where}` should be {exp.en}, not {_shown(v)}", f"`{where}` 应为{exp.zh}，而不是 {_shown(v)}")))
+    out.append(
+        Violation(
+            "schema.type",
+            where,
+            exp,
+            v,
+            Text(f"`{where}` should be {exp.en}, not {_shown(v)}", f"`{where}` 应为{exp.zh}，而不是 {_shown(v)}"),
+        )
+    )
 
 
 def _enum(options: list[Any]) -> Check:
@@ -357,9 +471,18 @@ def _enum(options: list[Any]) -> Check:
         where = _join(path)
         close = difflib.get_close_matches(str(v), [str(o) for o in options], n=1) if isinstance(v, str) else []
         hint = (f"; did you mean `{close[0]}`?", f"；是否想写 `{close[0]}`？") if close else ("", "")
-        out.append(Violation("schema.enum", where, Text(f"one of {shown}", f"以下之一：{shown_zh}"), v,
-                             Text(f"`{where}` is {_shown(v)}, not one of {shown}{hint[0]}",
-                                  f"`{where}` 为 {_shown(v)}，不是以下之一：{shown_zh}{hint[1]}")))
+        out.append(
+            Violation(
+                "schema.enum",
+                where,
+                Text(f"one of {shown}", f"以下之一：{shown_zh}"),
+                v,
+                Text(
+                    f"`{where}` is {_shown(v)}, not one of {shown}{hint[0]}",
+                    f"`{where}` 为 {_shown(v)}，不是以下之一：{shown_zh}{hint[1]}",
+                ),
+            )
+        )
 
     return check
 
@@ -380,26 +503,64 @@ def _string_checks(schema: dict[str, Any]) -> Check | None:
         if lo is not None and len(v) < lo:
             where = _join(path)
             if lo == 1:
-                out.append(Violation("schema.minLength", where, Text("text that is not empty", "非空文本"), v,
-                                     Text(f"`{where}` is empty", f"`{where}` 为空")))
+                out.append(
+                    Violation(
+                        "schema.minLength",
+                        where,
+                        Text("text that is not empty", "非空文本"),
+                        v,
+                        Text(f"`{where}` is empty", f"`{where}` 为空"),
+                    )
+                )
             else:
-                out.append(Violation("schema.minLength", where, Text(f"at least {lo} characters", f"至少 {lo} 个字符"),
-                                     v, Text(f"`{where}` is shorter than {lo} characters",
-                                             f"`{where}` 少于 {lo} 个字符")))
+                out.append(
+                    Violation(
+                        "schema.minLength",
+                        where,
+                        Text(f"at least {lo} characters", f"至少 {lo} 个字符"),
+                        v,
+                        Text(f"`{where}` is shorter than {lo} characters", f"`{where}` 少于 {lo} 个字符"),
+                    )
+                )
         if hi is not None and len(v) > hi:
             where = _join(path)
-            out.append(Violation("schema.maxLength", where, Text(f"at most {hi} characters", f"至多 {hi} 个字符"), v,
-                                 Text(f"`{where}` is longer than {hi} characters", f"`{where}` 超过 {hi} 个字符")))
+            out.append(
+                Violation(
+                    "schema.maxLength",
+                    where,
+                    Text(f"at most {hi} characters", f"至多 {hi} 个字符"),
+                    v,
+                    Text(f"`{where}` is longer than {hi} characters", f"`{where}` 超过 {hi} 个字符"),
+                )
+            )
         if matcher is not None and matcher(v) is None:
             where = _join(path)
-            out.append(Violation("schema.pattern", where, Text(f"text matching `{pattern}`", f"符合 `{pattern}` 的文本"),
-                                 v, Text(f"`{where}` is not in the expected form (`{pattern}`): {_shown(v)}",
-                                         f"`{where}` 的格式不对（应符合 `{pattern}`）：{_shown(v)}")))
+            out.append(
+                Violation(
+                    "schema.pattern",
+                    where,
+                    Text(f"text matching `{pattern}`", f"符合 `{pattern}` 的文本"),
+                    v,
+                    Text(
+                        f"`{where}` is not in the expected form (`{pattern}`): {_shown(v)}",
+                        f"`{where}` 的格式不对（应符合 `{pattern}`）：{_shown(v)}",
+                    ),
+                )
+            )
         if date and not _is_date(v):
             where = _join(path)
-            out.append(Violation("schema.format", where, Text("a date, YYYY-MM-DD", "日期（YYYY-MM-DD）"), v,
-                                 Text(f"`{where}` is not a date in YYYY-MM-DD form: {_shown(v)}",
-                                      f"`{where}` 不是 YYYY-MM-DD 格式的日期：{_shown(v)}")))
+            out.append(
+                Violation(
+                    "schema.format",
+                    where,
+                    Text("a date, YYYY-MM-DD", "日期（YYYY-MM-DD）"),
+                    v,
+                    Text(
+                        f"`{where}` is not a date in YYYY-MM-DD form: {_shown(v)}",
+                        f"`{where}` 不是 YYYY-MM-DD 格式的日期：{_shown(v)}",
+                    ),
+                )
+            )
 
     return check
 
@@ -415,22 +576,43 @@ def _is_date(v: str) -> bool:
 
 
 def _number_checks(schema: dict[str, Any]) -> Check | None:
-    bounds = [(k, schema[k]) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-              if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool)]
+    bounds = [
+        (k, schema[k])
+        for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool)
+    ]
     if not bounds:
         return None
-    words = {"minimum": ("at least {b}", "不小于 {b}"), "maximum": ("at most {b}", "不大于 {b}"),
-             "exclusiveMinimum": ("more than {b}", "大于 {b}"), "exclusiveMaximum": ("less than {b}", "小于 {b}")}
+    words = {
+        "minimum": ("at least {b}", "不小于 {b}"),
+        "maximum": ("at most {b}", "不大于 {b}"),
+        "exclusiveMinimum": ("more than {b}", "大于 {b}"),
+        "exclusiveMaximum": ("less than {b}", "小于 {b}"),
+    }
 
     def check(v: float, path: tuple[Any, ...], out: Out) -> None:
         for key, b in bounds:
-            ok = (v >= b if key == "minimum" else v <= b if key == "maximum" else v > b if key == "exclusiveMinimum"
-                  else v < b)
+            ok = (
+                v >= b
+                if key == "minimum"
+                else v <= b
+                if key == "maximum"
+                else v > b
+                if key == "exclusiveMinimum"
+                else v < b
+            )
             if not ok:
                 where = _join(path)
                 en, zh = (w.format(b=b) for w in words[key])
-                out.append(Violation(f"schema.{key}", where, Text(en, zh), v,
-                                     Text(f"`{where}` is {_shown(v)}; it should be {en}", f"`{where}` 为 {_shown(v)}，应{zh}")))
+                out.append(
+                    Violation(
+                        f"schema.{key}",
+                        where,
+                        Text(en, zh),
+                        v,
+                        Text(f"`{where}` is {_shown(v)}; it should be {en}", f"`{where}` 为 {_shown(v)}，应{zh}"),
+                    )
+                )
 
     return check
 
@@ -446,13 +628,32 @@ def _unknown_key(k: Any, v: Any, path: tuple[Any, ...], names: tuple[str, ...], 
     hint = (f"; did you mean `{close[0]}`?", f"；是否想写 `{close[0]}`？") if close else ("", "")
     expected = Text("a field of the record schema", "记录结构中的字段")
     if closed:
-        out.append(Violation("schema.additionalProperties", where, expected, v,
-                             Text(f"`{where}` is not a field of the record schema{hint[0]}",
-                                  f"`{where}` 不是记录结构中的字段{hint[1]}")))
+        out.append(
+            Violation(
+                "schema.additionalProperties",
+                where,
+                expected,
+                v,
+                Text(
+                    f"`{where}` is not a field of the record schema{hint[0]}",
+                    f"`{where}` 不是记录结构中的字段{hint[1]}",
+                ),
+            )
+        )
     else:
-        out.append(Violation("schema.unknown-key", where, expected, v,
-                             Text(f"`{where}` is not a field of the record schema and no rule reads it{hint[0]}",
-                                  f"`{where}` 不是记录结构中的字段，没有规则读取它{hint[1]}"), severity="warning"))
+        out.append(
+            Violation(
+                "schema.unknown-key",
+                where,
+                expected,
+                v,
+                Text(
+                    f"`{where}` is not a field of the record schema and no rule reads it{hint[0]}",
+                    f"`{where}` 不是记录结构中的字段，没有规则读取它{hint[1]}",
+                ),
+                severity="warning",
+            )
+        )
 
 
 def _by_jsonschema(root: dict[str, Any], part: dict[str, Any]) -> Check:
@@ -466,9 +667,18 @@ def _by_jsonschema(root: dict[str, Any], part: dict[str, Any]) -> Check:
             v = v.isoformat()
         for err in validator.iter_errors(v):
             where = _join((*path, *err.absolute_path))
-            out.append(Violation(f"schema.{err.validator}", where, Text(str(err.validator), str(err.validator)),
-                                 err.instance, Text(f"`{where}` breaks the record schema: {err.message}",
-                                                    f"`{where}` 不符合记录结构：`{err.message}`")))
+            out.append(
+                Violation(
+                    f"schema.{err.validator}",
+                    where,
+                    Text(str(err.validator), str(err.validator)),
+                    err.instance,
+                    Text(
+                        f"`{where}` breaks the record schema: {err.message}",
+                        f"`{where}` 不符合记录结构：`{err.message}`",
+                    ),
+                )
+            )
 
     return check
 
@@ -488,9 +698,18 @@ class _Fast:
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
-        self.ns: dict[str, Any] = {"__builtins__": {}, "_isdate": _is_date,
-                                   "_monthdays": _MONTH_DAYS, "str": str, "int": int,
-                                   "float": float, "bool": bool, "list": list, "dict": dict, "len": len}
+        self.ns: dict[str, Any] = {
+            "__builtins__": {},
+            "_isdate": _is_date,
+            "_monthdays": _MONTH_DAYS,
+            "str": str,
+            "int": int,
+            "float": float,
+            "bool": bool,
+            "list": list,
+            "dict": dict,
+            "len": len,
+        }
         self.n = 0
         self.depth = 0
         self.exact = False  # True: the test of an ``if``, where an unlisted key is no violation
@@ -542,8 +761,9 @@ class _Fast:
                 options = schema["enum"] if "enum" in schema else [schema["const"]]
                 if not all(isinstance(o, str) for o in options):
                     raise _Unsupported  # 1 == 1.0 == true in Python sets: left to the checker
-                lines.append(f"{ind}if {var}.__class__ is not str or {var} not in {self.const(frozenset(options))}: "
-                             "return False")
+                lines.append(
+                    f"{ind}if {var}.__class__ is not str or {var} not in {self.const(frozenset(options))}: return False"
+                )
             types = schema.get("type")
             kinds = [types] if isinstance(types, str) else list(types) if isinstance(types, list) else []
             branches = []
@@ -599,26 +819,33 @@ class _Fast:
                 import re2
 
                 good: set[str] = set()
-                body.append(f"{ind}if {var} not in {self.const(good)} and not "
-                            f"{self.const(_remembered(re2.compile(schema['pattern']).search, good))}({var}): "
-                            "return False")
+                body.append(
+                    f"{ind}if {var} not in {self.const(good)} and not "
+                    f"{self.const(_remembered(re2.compile(schema['pattern']).search, good))}({var}): "
+                    "return False"
+                )
             if schema.get("format") == "date":
                 # YYYY-MM-DD with a month and day that exist (29 February asked of the calendar)
                 year = self.var()
-                body.append(f"{ind}if len({var}) != 10 or {var}[4] != '-' or not ({var}[5:] in _monthdays or "
-                            f"_isdate({var})) or not ({year} := {var}[:4]).isdigit() or not {year}.isascii() or "
-                            f"{year} == '0000': return False")
+                body.append(
+                    f"{ind}if len({var}) != 10 or {var}[4] != '-' or not ({var}[5:] in _monthdays or "
+                    f"_isdate({var})) or not ({year} := {var}[:4]).isdigit() or not {year}.isascii() or "
+                    f"{year} == '0000': return False"
+                )
             return f"{var}.__class__ is str", body
         if kind == "boolean":
             return f"{var}.__class__ is bool", []
         if kind in ("integer", "number"):
             body = []
-            for key, op in (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="),
-                            ("exclusiveMaximum", ">=")):
+            for key, op in (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="), ("exclusiveMaximum", ">=")):
                 b = schema.get(key)
                 if isinstance(b, (int, float)) and not isinstance(b, bool):
                     body.append(f"{ind}if {var} {op} {self.const(b)}: return False")
-            test = f"{var}.__class__ is int" if kind == "integer" else f"({var}.__class__ is int or {var}.__class__ is float)"
+            test = (
+                f"{var}.__class__ is int"
+                if kind == "integer"
+                else f"({var}.__class__ is int or {var}.__class__ is float)"
+            )
             return test, body
         if kind == "null":
             return f"{var} is None", []
@@ -651,8 +878,9 @@ class _Fast:
                 # test of an ``if``, only a real violation counts
                 body.append(f"{ind}if not {self.const(frozenset(known))}.issuperset({var}): return False")
             if required and len(required) <= 8:  # a few `in` tests are quicker than a set operation
-                body.append(f"{ind}if not ({' and '.join(f'{self.const(k)} in {var}' for k in required)}): "
-                            "return False")
+                body.append(
+                    f"{ind}if not ({' and '.join(f'{self.const(k)} in {var}' for k in required)}): return False"
+                )
             elif required:
                 body.append(f"{ind}if not {self.const(frozenset(required))}.issubset({var}.keys()): return False")
             missing = self.const(_MISS)
@@ -675,8 +903,10 @@ class _Fast:
                     body.append(f"{ind}if {v} is not {missing}:")
                     body.extend(inner)
             for key, standin, cls in zip(simple_keys, simple_standins, simple_classes):
-                body.append(f"{ind}if {var}.get({self.const(key)}, {self.const(standin)}).__class__ is not "
-                            f"{self.const(cls)}: return False")
+                body.append(
+                    f"{ind}if {var}.get({self.const(key)}, {self.const(standin)}).__class__ is not "
+                    f"{self.const(cls)}: return False"
+                )
             return f"{var}.__class__ is dict", body
         return None, []
 
@@ -690,9 +920,15 @@ class _Fast:
         if keys != {"type"}:
             if not (keys == {"type", "items"} and schema.get("type") == "array" and schema["items"] in ({}, True)):
                 return None
-        return {"string": ("str", ""), "boolean": ("bool", False), "array": ("list", ())}.get(
-            schema["type"] if isinstance(schema["type"], str) else "") if schema.get("type") != "array" \
-            else ("list", []) if schema.get("items", {}) in ({}, True) else None
+        return (
+            {"string": ("str", ""), "boolean": ("bool", False), "array": ("list", ())}.get(
+                schema["type"] if isinstance(schema["type"], str) else ""
+            )
+            if schema.get("type") != "array"
+            else ("list", [])
+            if schema.get("items", {}) in ({}, True)
+            else None
+        )
 
     def build(self) -> Callable[[Any], bool] | None:
         try:
@@ -712,6 +948,7 @@ _MONTH_DAYS = frozenset((_dt.date(2001, 1, 1) + _dt.timedelta(days=i)).isoformat
 
 def _remembered(test: Callable[[str], Any], good: set[str]) -> Callable[[str], bool]:
     """``test`` for a text, remembering (a bounded number of) the texts that passed."""
+
     def check(v: str) -> bool:
         if not test(v):
             return False

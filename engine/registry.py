@@ -23,20 +23,27 @@ import copy
 import datetime as _dt
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from engine.errors import Diagnostic, DuplicateNameError, EngineError, EvalError, RulebookError, UsageError
-from engine.messages import Text, listing, msg, os_reason
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
 from engine.lang.values import to_date
 from engine.memo import BoundedMemo
+from engine.messages import Text, listing, msg, os_reason
 from engine.schemas import data_dir
 from engine.source import Source
 
-__all__ = ["Registry", "RulebookEntry", "VersionedDecision", "bundled_rulebook_paths", "installed_rulebook_paths",
-           "plugin_entries"]
+__all__ = [
+    "Registry",
+    "RulebookEntry",
+    "VersionedDecision",
+    "bundled_rulebook_paths",
+    "installed_rulebook_paths",
+    "plugin_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -85,10 +92,14 @@ def _header_fields(source: Source) -> dict[str, Any] | None:
     if not isinstance(data, dict) or "id" not in data:
         return None
     title = data.get("title")
-    return {"id": str(data["id"]), "version": str(data.get("version", "")), "status": str(data.get("status", "")),
-            "effective_from": str(data.get("effective_from", "")),
-            "effective_until": str(data["effective_until"]) if data.get("effective_until") else None,
-            "title": str(title.get("zh", "")) if isinstance(title, dict) else str(title or "")}
+    return {
+        "id": str(data["id"]),
+        "version": str(data.get("version", "")),
+        "status": str(data.get("status", "")),
+        "effective_from": str(data.get("effective_from", "")),
+        "effective_until": str(data["effective_until"]) if data.get("effective_until") else None,
+        "title": str(title.get("zh", "")) if isinstance(title, dict) else str(title or ""),
+    }
 
 
 def _read_header(path: Path, origin: str, plugin: str | None = None) -> RulebookEntry | None:
@@ -133,16 +144,20 @@ def installed_rulebook_paths() -> list[Path]:
 
 def _rulebooks_in(root: Path) -> list[Path]:
     """The rulebook files of a folder: its YAML files, but for arrangement files (``calendars/``)."""
-    return sorted(p for p in [*root.rglob("*.yaml"), *root.rglob("*.yml")]
-                  if "calendars" not in p.relative_to(root).parts[:-1])
+    return sorted(
+        p for p in [*root.rglob("*.yaml"), *root.rglob("*.yml")] if "calendars" not in p.relative_to(root).parts[:-1]
+    )
 
 
 def plugin_entries() -> list[RulebookEntry]:
     """Rulebooks registered by the plugins (the engine's own first), with who supplied each."""
     from engine.pluginmanager import get_plugin_manager
 
-    return [e for path, info in get_plugin_manager().rulebook_files()
-            if (e := _read_header(path, info.label, info.name)) is not None]
+    return [
+        e
+        for path, info in get_plugin_manager().rulebook_files()
+        if (e := _read_header(path, info.label, info.name)) is not None
+    ]
 
 
 def rulebook_path_entries() -> list[RulebookEntry]:
@@ -167,11 +182,20 @@ class Registry:
         for e in self.entries:
             first = seen.setdefault((e.id, e.version), e)
             if first is not e:
-                raise DuplicateNameError(Diagnostic(
-                    "plugin.duplicate-name", msg("rulebook.duplicate", rulebook=f"{e.id}@{e.version}",
-                                                 first=_supplier(first), first_path=first.path, second=_supplier(e),
-                                                 second_path=e.path),
-                    help=msg("rulebook.duplicate/help")))
+                raise DuplicateNameError(
+                    Diagnostic(
+                        "plugin.duplicate-name",
+                        msg(
+                            "rulebook.duplicate",
+                            rulebook=f"{e.id}@{e.version}",
+                            first=_supplier(first),
+                            first_path=first.path,
+                            second=_supplier(e),
+                            second_path=e.path,
+                        ),
+                        help=msg("rulebook.duplicate/help"),
+                    )
+                )
 
     @classmethod
     def default(cls) -> Registry:
@@ -191,27 +215,45 @@ class Registry:
             import difflib
 
             close = difflib.get_close_matches(rid, self.ids(), n=1)
-            raise UsageError(Diagnostic(
-                "usage.unknown-rulebook", msg("usage.unknown-rulebook", rulebook=rid),
-                help=msg("did-you-mean", name=close[0]) if close else msg("usage.unknown-rulebook/help")))
+            raise UsageError(
+                Diagnostic(
+                    "usage.unknown-rulebook",
+                    msg("usage.unknown-rulebook", rulebook=rid),
+                    help=msg("did-you-mean", name=close[0]) if close else msg("usage.unknown-rulebook/help"),
+                )
+            )
         if version:
             for e in versions:
                 if e.version == version:
                     return e
-            raise UsageError(Diagnostic.of("usage.unknown-version", rulebook=rid, version=version,
-                                           versions=listing(e.version for e in versions)))
+            raise UsageError(
+                Diagnostic.of(
+                    "usage.unknown-version",
+                    rulebook=rid,
+                    version=version,
+                    versions=listing(e.version for e in versions),
+                )
+            )
         day = on or _dt.date.today()
         in_force = [e for e in versions if e.in_force_on(day)]
         if not in_force:
-            shown = [msg("usage.no-version-in-force:version", version=e.version, status=e.status,
-                         start=e.effective_from) for e in versions]
+            shown = [
+                msg("usage.no-version-in-force:version", version=e.version, status=e.status, start=e.effective_from)
+                for e in versions
+            ]
             drafts = [e for e in versions if e.status == "draft"]
             if drafts and len(drafts) == len(versions):
                 # only drafts: say so, and how to name the latest one
                 latest = max(drafts, key=lambda e: (e.effective_from, e.version))
                 raise UsageError(Diagnostic.of("usage.draft-only", rulebook=rid, version=latest.version))
-            raise UsageError(Diagnostic.of("usage.no-version-in-force", rulebook=rid, day=day.isoformat(),
-                                           versions=Text(", ".join(v.en for v in shown), "、".join(v.zh for v in shown))))
+            raise UsageError(
+                Diagnostic.of(
+                    "usage.no-version-in-force",
+                    rulebook=rid,
+                    day=day.isoformat(),
+                    versions=Text(", ".join(v.en for v in shown), "、".join(v.zh for v in shown)),
+                )
+            )
         return max(in_force, key=lambda e: (e.effective_from, e.version))
 
     def find_for_testing(self, name: str) -> RulebookEntry:
@@ -237,8 +279,9 @@ class Registry:
             path = self.find(name, on).path
         return self.load_path(path)
 
-    def decision(self, name: str, decision: str | None = None, on: _dt.date | None = None
-                 ) -> tuple[str, str, CompiledDecision | VersionedDecision]:
+    def decision(
+        self, name: str, decision: str | None = None, on: _dt.date | None = None
+    ) -> tuple[str, str, CompiledDecision | VersionedDecision]:
         """What ``check``/``explain`` evaluate with: (rulebook id, version shown, decision).
 
         A path, an ``id@version`` or a given date fixes one version; an id alone
@@ -249,8 +292,11 @@ class Registry:
         if fixed:
             book = self.load(name, on)
             return book.id, book.version, _pick(book, decision)
-        entry = self.find(name, None) if not any(e.in_force_on(_dt.date.today()) for e in self.versions(rid)) \
+        entry = (
+            self.find(name, None)
+            if not any(e.in_force_on(_dt.date.today()) for e in self.versions(rid))
             else self.find(name)
+        )
         versions = [(e, self.load_path(e.path)) for e in self.versions(rid) if e.status == "in_force"]
         name_of = decision or next(iter(versions[-1][1].decisions))
         if decision is not None:
@@ -292,8 +338,11 @@ def _pick(book: CompiledRulebook, name: str | None) -> CompiledDecision:
             return next(iter(book.decisions.values()))
         return book.decision(name)
     except (KeyError, StopIteration):
-        raise UsageError(Diagnostic.of("usage.unknown-decision", rulebook=book.id, name=name or "",
-                                       decisions=listing(book.decisions))) from None
+        raise UsageError(
+            Diagnostic.of(
+                "usage.unknown-decision", rulebook=book.id, name=name or "", decisions=listing(book.decisions)
+            )
+        ) from None
 
 
 DAYS_REMEMBERED = 4096  # a feed's days are few: the version per day is remembered, starting again when full
@@ -314,9 +363,13 @@ class VersionedDecision:
         self.versions = [(e, book.decisions[name]) for e, book in versions if name in book.decisions]
         if not self.versions:
             known = sorted({d for _e, book in versions for d in book.decisions})
-            raise UsageError(Diagnostic("usage.unknown-decision",
-                                        msg("usage.unknown-decision:in-force", rulebook=rulebook_id, name=name),
-                                        help=msg("usage.unknown-decision/help", decisions=listing(known))))
+            raise UsageError(
+                Diagnostic(
+                    "usage.unknown-decision",
+                    msg("usage.unknown-decision:in-force", rulebook=rulebook_id, name=name),
+                    help=msg("usage.unknown-decision/help", decisions=listing(known)),
+                )
+            )
         self.newest = self.versions[-1][1]
         # latest first: the first version in force on a day is the one that took effect last
         self._ranked = sorted(self.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
@@ -344,8 +397,7 @@ class VersionedDecision:
         other.enforcement_override = level
         return other
 
-    def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None
-                 ) -> Decision:
+    def evaluate(self, record: object, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
         try:
             if as_of is not None:
                 day = to_date(as_of, "as_of")
@@ -360,5 +412,3 @@ class VersionedDecision:
             err = EvalError("eval.no-version", msg("eval.no-version", rulebook=self.rulebook_id, day=day.isoformat()))
             return self.newest.evaluate_error(record, day, err, input)
         return decision.evaluate(record, day, input)
-
-

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Diagnostic
 from engine.messages import CATALOGUE, Text, listing, msg
@@ -79,8 +80,11 @@ def _describe(err: ValidationError) -> tuple[Text, Text | None, bool]:
         extra = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(str(name), allowed, n=1)
-        help = msg("did-you-mean", name=close[0]) if close else msg("schema.additionalProperties/help",
-                                                                     keys=listing(allowed))
+        help = (
+            msg("did-you-mean", name=close[0])
+            if close
+            else msg("schema.additionalProperties/help", keys=listing(allowed))
+        )
         return msg("schema.additionalProperties", name=name, where=where), help, True
     if v == "enum":
         return msg("schema.enum", value=_plain(err.instance), options=listing(err.validator_value)), None, False
@@ -88,13 +92,15 @@ def _describe(err: ValidationError) -> tuple[Text, Text | None, bool]:
         return msg("schema.const", value=_plain(err.instance), expected=_plain(err.validator_value)), None, False
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        words = [msg(f"schema.type:{w}") if f"schema.type:{w}" in CATALOGUE else Text(f"`{w}`", f"`{w}`")
-                 for w in want]
+        words = [msg(f"schema.type:{w}") if f"schema.type:{w}" in CATALOGUE else Text(f"`{w}`", f"`{w}`") for w in want]
         either = Text(" or ".join(w.en for w in words), "或".join(w.zh for w in words))
         return msg("schema.type", where=where, expected=either, value=_plain(err.instance)), None, False
     if v == "pattern":
-        return (msg("schema.pattern", value=_plain(err.instance)),
-                msg("schema.pattern/help", pattern=err.validator_value), False)
+        return (
+            msg("schema.pattern", value=_plain(err.instance)),
+            msg("schema.pattern/help", pattern=err.validator_value),
+            False,
+        )
     if v in ("minItems", "minLength", "minProperties"):
         return msg("schema.empty", where=where), None, False
     return msg("schema.other", where=where, detail=err.message), None, False
@@ -135,8 +141,7 @@ def validate_document(data: Any, source: Source, span_of: Any, schema: str) -> l
     return _validate(_validator(schema), data, source, span_of)
 
 
-def _validate(validator: jsonschema.protocols.Validator, data: Any, source: Source, span_of: Any
-              ) -> list[Diagnostic]:
+def _validate(validator: jsonschema.protocols.Validator, data: Any, source: Source, span_of: Any) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for top in validator.iter_errors(data):
         for err in _leaves(top):

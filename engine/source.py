@@ -367,9 +367,7 @@ def _block_breaks(text: str, i: int, end: int, indent: int, col: int, out: list[
     return i, col
 
 
-def _block_simulate(
-    text: str, body: int, end: int, indent: int, folded: bool, chomping: bool | None
-) -> _Out:
+def _block_simulate(text: str, body: int, end: int, indent: int, folded: bool, chomping: bool | None) -> _Out:
     """Re-scan a block scalar's content with a given indentation."""
     out = _Out()
     breaks: list[tuple[str, int]] = []

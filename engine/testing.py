@@ -65,8 +65,11 @@ def _deciding_rules(decision: Decision, skip: set[str]) -> list[str]:
         wanted = Status.ERROR
     else:
         return []
-    return [f"{r.id}={r.status}" for r in decision.rules
-            if r.status == wanted and r.severity == Severity.ERROR and r.id not in skip]
+    return [
+        f"{r.id}={r.status}"
+        for r in decision.rules
+        if r.status == wanted and r.severity == Severity.ERROR and r.id not in skip
+    ]
 
 
 def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | None, list[Mismatch]]:
@@ -80,8 +83,12 @@ def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | 
         decision_spec = book.decision(example.decision)
     except KeyError:
         known = ", ".join(book.decisions)
-        return None, [Mismatch(f"the rulebook has no decision `{example.decision}`; it has: {known}",
-                               f"规则集没有决定 `{example.decision}`；已有：{known}")]
+        return None, [
+            Mismatch(
+                f"the rulebook has no decision `{example.decision}`; it has: {known}",
+                f"规则集没有决定 `{example.decision}`；已有：{known}",
+            )
+        ]
     decision = decision_spec.evaluate(example.record, example.as_of)
     problems: list[Mismatch] = []
     wrong_rules: list[Mismatch] = []
@@ -91,34 +98,48 @@ def check_example(book: CompiledRulebook, example: Example) -> tuple[Decision | 
         got = str(r.status) if r is not None else "missing"
         if got != expected:
             wrong_ids.add(rule_id)
-            wrong_rules.append(Mismatch(
-                f"rule {rule_id}: expected {expected}, got {got}{_because(decision, rule_id, 'en')}",
-                f"规则 {rule_id}：应为 {expected}，实为 {got}{_because(decision, rule_id, 'zh')}"))
+            wrong_rules.append(
+                Mismatch(
+                    f"rule {rule_id}: expected {expected}, got {got}{_because(decision, rule_id, 'en')}",
+                    f"规则 {rule_id}：应为 {expected}，实为 {got}{_because(decision, rule_id, 'zh')}",
+                )
+            )
     if example.expect_outcome is not None and str(decision.outcome) != example.expect_outcome:
         deciding = _deciding_rules(decision, wrong_ids)
-        problems.append(Mismatch(
-            f"outcome: expected {example.expect_outcome}, got {decision.outcome}"
-            + (f", decided by {', '.join(deciding)}" if deciding else ""),
-            f"结论：应为 {example.expect_outcome}，实为 {decision.outcome}"
-            + (f"，由 {'、'.join(deciding)} 决定" if deciding else "")))
+        problems.append(
+            Mismatch(
+                f"outcome: expected {example.expect_outcome}, got {decision.outcome}"
+                + (f", decided by {', '.join(deciding)}" if deciding else ""),
+                f"结论：应为 {example.expect_outcome}，实为 {decision.outcome}"
+                + (f"，由 {'、'.join(deciding)} 决定" if deciding else ""),
+            )
+        )
     problems.extend(wrong_rules)
     for name, expected in example.expect_outputs.items():
         if expected is None:
             if name in decision.outputs:
                 got_text = repr(to_json_value(decision.outputs[name]))
-                problems.append(Mismatch(f"output {name}: expected none, got {got_text}",
-                                         f"输出 {name}：应为无，实为 {got_text}"))
+                problems.append(
+                    Mismatch(f"output {name}: expected none, got {got_text}", f"输出 {name}：应为无，实为 {got_text}")
+                )
             continue
         if name not in decision.outputs:
             why = decision.output_errors.get(name)
-            problems.append(Mismatch(
-                f"output {name}: expected {expected!r}, got none" + (f" ({why.text.en})" if why else ""),
-                f"输出 {name}：应为 {expected!r}，实为无" + (f"（{why.text.zh}）" if why else "")))
+            problems.append(
+                Mismatch(
+                    f"output {name}: expected {expected!r}, got none" + (f" ({why.text.en})" if why else ""),
+                    f"输出 {name}：应为 {expected!r}，实为无" + (f"（{why.text.zh}）" if why else ""),
+                )
+            )
             continue
         got_value: Any = to_json_value(decision.outputs[name])
         if got_value != to_json_value(expected):
-            problems.append(Mismatch(f"output {name}: expected {expected!r}, got {got_value!r}",
-                                     f"输出 {name}：应为 {expected!r}，实为 {got_value!r}"))
+            problems.append(
+                Mismatch(
+                    f"output {name}: expected {expected!r}, got {got_value!r}",
+                    f"输出 {name}：应为 {expected!r}，实为 {got_value!r}",
+                )
+            )
     return decision, problems
 
 
@@ -181,9 +202,9 @@ def rule_coverage(book: CompiledRulebook, results: list[ExampleResult] | None = 
     """For each rule of each decision, the statuses its examples reach (pass, fail, not_applicable, ...)."""
     results = results if results is not None else run_examples(book)
     statuses: dict[tuple[str, str], set[str]] = {
-        (name, r.spec.id): set() for name, d in book.decisions.items() for r in d.rules}
-    needed = {(name, r.spec.id): _PASS_ERROR for name, d in book.decisions.items() for r in d.rules
-              if r.spec.is_data}
+        (name, r.spec.id): set() for name, d in book.decisions.items() for r in d.rules
+    }
+    needed = {(name, r.spec.id): _PASS_ERROR for name, d in book.decisions.items() for r in d.rules if r.spec.is_data}
     for res in results:
         if res.decision is None:
             continue

@@ -148,14 +148,14 @@ class Loaded:
 
 
 class _Scalar:
-    __slots__ = ("tag", "value", "start", "end", "style")
+    __slots__ = ("end", "start", "style", "tag", "value")
 
     def __init__(self, tag: str, value: str, start: int, end: int, style: str | None) -> None:
         self.tag, self.value, self.start, self.end, self.style = tag, value, start, end, style
 
 
 class _Seq:
-    __slots__ = ("items", "start", "end", "flow")
+    __slots__ = ("end", "flow", "items", "start")
 
     def __init__(self, start: int, end: int, flow: bool) -> None:
         self.items: list[_Node] = []
@@ -163,7 +163,7 @@ class _Seq:
 
 
 class _Map:
-    __slots__ = ("pairs", "start", "end", "flow")
+    __slots__ = ("end", "flow", "pairs", "start")
 
     def __init__(self, start: int, end: int, flow: bool) -> None:
         self.pairs: list[tuple[_Node, _Node]] = []
@@ -171,14 +171,14 @@ class _Map:
 
 
 class _Alias:
-    __slots__ = ("target", "name", "start", "end")
+    __slots__ = ("end", "name", "start", "target")
 
     def __init__(self, target: _Scalar | _Seq | _Map, name: str, start: int, end: int) -> None:
         self.target, self.name, self.start, self.end = target, name, start, end
 
 
 _Node = Union[_Scalar, _Seq, _Map, _Alias]
-_Entry = tuple[object, _Node, _Node, Union[_Node, None]]
+_Entry = tuple[object, _Node, _Node, _Node | None]
 _MERGE = "<<merge>>"  # tag of a plain `<<` key
 
 
@@ -329,8 +329,8 @@ _PROBLEMS: dict[str, tuple[str, str, str, str]] = {
     "mapping values are not allowed here": (
         "unexpected `:` here",
         "此处不应出现 `:`",
-        "a value that contains `: ` must be quoted (e.g. `title: \"a: b\"`); otherwise check the indentation",
-        "含有 `: ` 的值必须加引号（如 `title: \"a: b\"`）；否则请检查缩进",
+        'a value that contains `: ` must be quoted (e.g. `title: "a: b"`); otherwise check the indentation',
+        '含有 `: ` 的值必须加引号（如 `title: "a: b"`）；否则请检查缩进',
     ),
     "sequence entries are not allowed here": (
         "a `- ` list item is not allowed here",
@@ -416,11 +416,18 @@ def _problem_words(problem: str) -> tuple[str, str, str, str]:
 
 
 _TAB_TEXTS = {
-    True: ("tabs are not allowed for indentation in YAML; use spaces", "YAML 不允许用制表符（Tab）缩进；请使用空格",
-           "replace the tab at the start of this line with spaces", "把行首的制表符换成空格"),
-    False: ("a tab is not allowed here in YAML; use spaces", "YAML 中此处不允许制表符（Tab）；请使用空格",
-            "replace the tab with spaces, or quote the value if the tab belongs to it",
-            "把制表符换成空格；如果制表符属于值本身，请给值加引号"),
+    True: (
+        "tabs are not allowed for indentation in YAML; use spaces",
+        "YAML 不允许用制表符（Tab）缩进；请使用空格",
+        "replace the tab at the start of this line with spaces",
+        "把行首的制表符换成空格",
+    ),
+    False: (
+        "a tab is not allowed here in YAML; use spaces",
+        "YAML 中此处不允许制表符（Tab）；请使用空格",
+        "replace the tab with spaces, or quote the value if the tab belongs to it",
+        "把制表符换成空格；如果制表符属于值本身，请给值加引号",
+    ),
 }
 
 
@@ -496,14 +503,27 @@ def _misaligned(source: Source, problem: str, mark: Any, exc: MarkedYAMLError) -
         return None
     if found.kind == "both":
         at = source.offset(found.first_line + 1, found.first_col)
-        return _diagnostic("yaml.indentation", source, _point(source, at), texts=_TEXTS["yaml.indentation:both"],
-                           key=found.first_key, col=found.first_col, other=found.second_key,
-                           other_line=found.second_line + 1, other_col=found.second_col, line=found.first_line + 1)
-    line, key, col = ((found.first_line, found.first_key, found.first_col) if found.kind == "first"
-                      else (found.second_line, found.second_key, found.second_col))
+        return _diagnostic(
+            "yaml.indentation",
+            source,
+            _point(source, at),
+            texts=_TEXTS["yaml.indentation:both"],
+            key=found.first_key,
+            col=found.first_col,
+            other=found.second_key,
+            other_line=found.second_line + 1,
+            other_col=found.second_col,
+            line=found.first_line + 1,
+        )
+    line, key, col = (
+        (found.first_line, found.first_key, found.first_col)
+        if found.kind == "first"
+        else (found.second_line, found.second_key, found.second_col)
+    )
     at = source.offset(line + 1, col)
-    return _diagnostic("yaml.indentation", source, _point(source, at), key=key, col=col, want=col + found.shift,
-                       line=line + 1)
+    return _diagnostic(
+        "yaml.indentation", source, _point(source, at), key=key, col=col, want=col + found.shift, line=line + 1
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -515,7 +535,8 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "`{key}` is out of line with the entries beside it: it starts in column {col}, they start in column {want}",
         "`{key}` 与相邻各项没有对齐：它从第 {col} 列开始，相邻各项从第 {want} 列开始",
         "indent line {line} to column {want}: the entries of one mapping start in the same column",
-        "请把第 {line} 行缩进到第 {want} 列：同一映射中的各项须从同一列开始"),
+        "请把第 {line} 行缩进到第 {want} 列：同一映射中的各项须从同一列开始",
+    ),
     "yaml.indentation:both": (
         "`{key}` (column {col}) and `{other}` on line {other_line} (column {other_col}) are out of line, so YAML "
         "cannot tell which mapping `{other}` belongs to",
@@ -523,45 +544,92 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "属于哪个映射",
         "the entries of one mapping start in the same column: indent line {line} or line {other_line} like the "
         "entries around it",
-        "同一映射中的各项须从同一列开始：请调整第 {line} 行或第 {other_line} 行的缩进，与周围各项对齐"),
-    "yaml.too-large": ("the file has {size:,} characters; the limit is {limit:,}", "文件有 {size:,} 个字符，超过上限 {limit:,}",
-        "split the rulebook or its examples into smaller files", "把规则手册或其示例拆分成较小的文件"),
-    "yaml.too-deep": ("the YAML is nested more than {limit} levels deep", "YAML 嵌套超过 {limit} 层",
-        "flatten the structure; rulebooks never need this much nesting", "请减少嵌套层数；规则手册不需要这么深的结构"),
-    "yaml.alias-limit": ("aliases expand to more than {limit:,} values", "别名展开后超过 {limit:,} 个值",
+        "同一映射中的各项须从同一列开始：请调整第 {line} 行或第 {other_line} 行的缩进，与周围各项对齐",
+    ),
+    "yaml.too-large": (
+        "the file has {size:,} characters; the limit is {limit:,}",
+        "文件有 {size:,} 个字符，超过上限 {limit:,}",
+        "split the rulebook or its examples into smaller files",
+        "把规则手册或其示例拆分成较小的文件",
+    ),
+    "yaml.too-deep": (
+        "the YAML is nested more than {limit} levels deep",
+        "YAML 嵌套超过 {limit} 层",
+        "flatten the structure; rulebooks never need this much nesting",
+        "请减少嵌套层数；规则手册不需要这么深的结构",
+    ),
+    "yaml.alias-limit": (
+        "aliases expand to more than {limit:,} values",
+        "别名展开后超过 {limit:,} 个值",
         "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than {limit:,} values; write the data out, or share less",
-        "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用"),
+        "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用",
+    ),
     "yaml.multiple-documents": (
-        "a rulebook file holds one YAML document; a second one starts here", "一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
+        "a rulebook file holds one YAML document; a second one starts here",
+        "一个文件只能包含一个 YAML 文档；此处开始了第二个文档",
         "remove the `---` line and what follows, or put the second document in its own file",
-        "删除 `---` 及其后的内容，或把第二个文档放到单独的文件中"),
+        "删除 `---` 及其后的内容，或把第二个文档放到单独的文件中",
+    ),
     "yaml.undefined-alias": (
-        "alias `*{name}` refers to no anchor `&{name}` above", "别名 `*{name}` 没有对应的锚点 `&{name}`（须在前面定义）",
-        "define the anchor before using it, or check the spelling", "先定义锚点再使用，或检查拼写"),
-    "yaml.recursive-alias": ("alias `*{name}` is inside its own anchor", "别名 `*{name}` 位于它自己的锚点之内",
-        "an anchored value cannot contain itself", "带锚点的值不能包含它自身"),
+        "alias `*{name}` refers to no anchor `&{name}` above",
+        "别名 `*{name}` 没有对应的锚点 `&{name}`（须在前面定义）",
+        "define the anchor before using it, or check the spelling",
+        "先定义锚点再使用，或检查拼写",
+    ),
+    "yaml.recursive-alias": (
+        "alias `*{name}` is inside its own anchor",
+        "别名 `*{name}` 位于它自己的锚点之内",
+        "an anchored value cannot contain itself",
+        "带锚点的值不能包含它自身",
+    ),
     "yaml.duplicate-anchor": (
-        "anchor `&{name}` is defined twice (first on line {line})", "锚点 `&{name}` 重复定义（第 {line} 行已定义）",
-        "give each anchor its own name", "每个锚点使用不同的名字"),
-    "yaml.unsupported-tag": ("the tag `{tag}` is not supported", "不支持标签 `{tag}`",
+        "anchor `&{name}` is defined twice (first on line {line})",
+        "锚点 `&{name}` 重复定义（第 {line} 行已定义）",
+        "give each anchor its own name",
+        "每个锚点使用不同的名字",
+    ),
+    "yaml.unsupported-tag": (
+        "the tag `{tag}` is not supported",
+        "不支持标签 `{tag}`",
         "remove the tag; rulebooks use plain YAML values (text, numbers, true/false, null, lists, mappings)",
-        "删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）"),
-    "yaml.bad-value": ("`{value}` is not a valid {kind}", "`{value}` 不是有效的 {kind}",
-        "fix the value, or quote it to keep it as text", "修正这个值，或加引号把它当作文本"),
-    "yaml.unhashable-key": ("a list or mapping cannot be used as a mapping key", "列表或映射不能用作键",
-        "use a plain value (usually text) as the key", "请用普通的值（通常是文本）作键"),
-    "yaml.bad-merge": ("`<<` (merge key) needs a mapping or a list of mappings", "`<<`（合并键）的值必须是映射或映射的列表",
+        "删除该标签；规则手册只使用普通的 YAML 值（文本、数字、true/false、null、列表、映射）",
+    ),
+    "yaml.bad-value": (
+        "`{value}` is not a valid {kind}",
+        "`{value}` 不是有效的 {kind}",
+        "fix the value, or quote it to keep it as text",
+        "修正这个值，或加引号把它当作文本",
+    ),
+    "yaml.unhashable-key": (
+        "a list or mapping cannot be used as a mapping key",
+        "列表或映射不能用作键",
+        "use a plain value (usually text) as the key",
+        "请用普通的值（通常是文本）作键",
+    ),
+    "yaml.bad-merge": (
+        "`<<` (merge key) needs a mapping or a list of mappings",
+        "`<<`（合并键）的值必须是映射或映射的列表",
         'write `<<: *name` where `&name` is on a mapping, or quote "<<" to use it as a key',
-        '写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 "<<" 当普通键请加引号'),
-    "yaml.duplicate-key": ("duplicate key `{name}` (first defined on line {line})", "键 `{name}` 重复（第 {line} 行已定义）",
-        "remove one of them or rename it", "删除其中一个或给它改名"),
-    "yaml.bad-character": ("the character U+{char:04X} is not allowed in YAML", "YAML 中不允许字符 U+{char:04X}",
-        'remove it, or write it as an escape in double quotes ("\\u{char:04x}")', '删除它，或在双引号中写成转义（"\\u{char:04x}"）'),
+        '写作 `<<: *name`，其中 `&name` 标在一个映射上；若要把 "<<" 当普通键请加引号',
+    ),
+    "yaml.duplicate-key": (
+        "duplicate key `{name}` (first defined on line {line})",
+        "键 `{name}` 重复（第 {line} 行已定义）",
+        "remove one of them or rename it",
+        "删除其中一个或给它改名",
+    ),
+    "yaml.bad-character": (
+        "the character U+{char:04X} is not allowed in YAML",
+        "YAML 中不允许字符 U+{char:04X}",
+        'remove it, or write it as an escape in double quotes ("\\u{char:04x}")',
+        '删除它，或在双引号中写成转义（"\\u{char:04x}"）',
+    ),
 }
 
 
-def _diagnostic(code: str, source: Source, span: Span | None, *,
-                texts: tuple[str, str, str, str] | None = None, **fields: object) -> Diagnostic:
+def _diagnostic(
+    code: str, source: Source, span: Span | None, *, texts: tuple[str, str, str, str] | None = None, **fields: object
+) -> Diagnostic:
     """A diagnostic with the texts of ``code`` (or ``texts``) filled from ``fields``."""
     message, message_zh, help_en, help_zh = (t.format(**fields) for t in texts or _TEXTS[code])
     return Diagnostic(code, Text(message, message_zh), source, span, help=Text(help_en, help_zh))
@@ -657,8 +725,12 @@ class _Loader:
                 if event.anchor is not None:
                     if event.anchor in anchors:
                         line = self.source.line_col(anchors[event.anchor][1])[0]
-                        self.report("yaml.duplicate-anchor", Span(start, start + len(event.anchor) + 1),
-                                    name=event.anchor, line=line)
+                        self.report(
+                            "yaml.duplicate-anchor",
+                            Span(start, start + len(event.anchor) + 1),
+                            name=event.anchor,
+                            line=line,
+                        )
                     anchors[event.anchor] = (node, start)
                 attach(node)
                 if not isinstance(node, _Scalar):
@@ -692,8 +764,7 @@ class _Loader:
     def collection_tag(self, event: CollectionStartEvent) -> None:
         allowed = _STD + ("seq" if isinstance(event, SequenceStartEvent) else "map")
         if event.tag not in (None, "!", allowed):
-            self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index),
-                        tag=_short_tag(event.tag))
+            self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index), tag=_short_tag(event.tag))
 
     # -- constructing ------------------------------------------------------
 
@@ -704,7 +775,7 @@ class _Loader:
             return _scalar_value(node)
         except ValueError:
             shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
-            self.report("yaml.bad-value", Span(node.start, node.end), value=shown, kind=node.tag[len(_STD):])
+            self.report("yaml.bad-value", Span(node.start, node.end), value=shown, kind=node.tag[len(_STD) :])
             return node.value
 
     def key(self, node: _Node) -> tuple[bool, object]:
@@ -819,8 +890,9 @@ class _Loader:
                 mapping: dict[object, object] = {key: None for key, _, _, _ in entries}
                 container[slot] = mapping
                 for key, key_node, value_node, via in reversed(entries):
-                    work.append((value_node, path + (key,), Span(key_node.start, key_node.end),
-                                 mapping, key, origin or via))
+                    work.append(
+                        (value_node, path + (key,), Span(key_node.start, key_node.end), mapping, key, origin or via)
+                    )
         return holder[0]
 
 
@@ -830,7 +902,7 @@ _SCALAR_TAGS = frozenset(_STD + n for n in ("str", "int", "float", "bool", "null
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+    return "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
 
 
 def _safe_scalar(node: _Scalar) -> object:

@@ -13,8 +13,9 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -62,8 +63,9 @@ def decide_examples(book: Any) -> list[tuple[Any, ...]]:
     out = []
     for ex in book.book.examples:
         d = book.decision(ex.decision).evaluate(ex.record, ex.as_of)
-        out.append((ex.name, str(d.outcome), d.to_json("en"), d.to_json("zh"), d.to_json_text("en"),
-                    d.to_json_bytes("zh")))
+        out.append(
+            (ex.name, str(d.outcome), d.to_json("en"), d.to_json("zh"), d.to_json_text("en"), d.to_json_bytes("zh"))
+        )
     return out
 
 
@@ -72,8 +74,9 @@ def warnings_of(book: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("path", bundled_rulebook_paths(), ids=lambda p: p.name)
-def test_a_cached_build_decides_every_example_as_an_uncached_one(path: Path, cache_dir: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cached_build_decides_every_example_as_an_uncached_one(
+    path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN the rulebook built without the cache
     monkeypatch.setenv("RULEBOOK_NO_CACHE", "1")
     plain = load_rulebook(path)
@@ -190,8 +193,9 @@ def test_an_edited_rulebook_or_record_schema_is_built_again(cache_dir: Path, tmp
     folder = tmp_path / "books"
     folder.mkdir()
     schema = folder / "thing.schema.json"
-    schema.write_text('{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}',
-                      encoding="utf-8")
+    schema.write_text(
+        '{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}', encoding="utf-8"
+    )
     book_path = folder / "thing.yaml"
     text = """rulebook: 1
 id: demo/thing
@@ -221,13 +225,15 @@ decisions:
     through_cache(book_path, counting)
     assert counting.builds == 1
     # the record schema beside it changes: n becomes a string, the rule no longer checks
-    schema.write_text('{"type": "object", "properties": {"n": {"type": "string"}}, "required": ["n"]}',
-                      encoding="utf-8")
+    schema.write_text(
+        '{"type": "object", "properties": {"n": {"type": "string"}}, "required": ["n"]}', encoding="utf-8"
+    )
     with pytest.raises(EngineError):
         through_cache(book_path, counting)
     assert counting.builds == 2
-    schema.write_text('{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}',
-                      encoding="utf-8")
+    schema.write_text(
+        '{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}', encoding="utf-8"
+    )
     # the rulebook changes
     book_path.write_text(text.replace("record.n > 1", "record.n > 5"), encoding="utf-8")
     second = through_cache(book_path, counting)
@@ -259,14 +265,20 @@ def test_a_plugin_registered_in_process_is_not_cached(cache_dir: Path, monkeypat
 def _run(args: list[str], where: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, RULEBOOK_CACHE_DIR=str(where), PYTHONPATH=str(ROOT))
     env.pop("RULEBOOK_NO_CACHE", None)
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_the_command_line_says_the_same_from_the_cache(tmp_path: Path) -> None:
     where = tmp_path / "cache"
-    args = ["check", "hlj-musicians/membership", "examples/applicant.json", "--as-of", "2026-03-01",
-            "--format", "json"]
+    args = ["check", "hlj-musicians/membership", "examples/applicant.json", "--as-of", "2026-03-01", "--format", "json"]
     cold = _run(args, where)
     assert entries(where), cold.stderr
     assert list((where / "plain").glob("*.rbp"))  # the rulebook headers
@@ -286,13 +298,17 @@ def test_the_command_line_says_the_same_from_the_cache(tmp_path: Path) -> None:
 
 def test_the_condition_parser_reads_its_tables_from_the_cache(tmp_path: Path) -> None:
     where = tmp_path / "cache"
-    code = ("from engine.lang.parser import parse_condition\n"
-            "print(repr(parse_condition('record.age >= 18 && size(record.items.filter(i, i.ok)) > 0')))\n"
-            "try:\n    parse_condition('record.age = 18')\nexcept Exception as e:\n    print(e)\n")
+    code = (
+        "from engine.lang.parser import parse_condition\n"
+        "print(repr(parse_condition('record.age >= 18 && size(record.items.filter(i, i.ok)) > 0')))\n"
+        "try:\n    parse_condition('record.age = 18')\nexcept Exception as e:\n    print(e)\n"
+    )
     env = dict(os.environ, RULEBOOK_CACHE_DIR=str(where), PYTHONPATH=str(ROOT))
     env.pop("RULEBOOK_NO_CACHE", None)
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                           timeout=120) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+        for _ in range(2)
+    ]
     (table,) = where.glob("lark-grammar-*.cache")
     assert stat.S_IMODE(table.stat().st_mode) == 0o600
     assert runs[0].stdout == runs[1].stdout
@@ -307,9 +323,13 @@ def test_lint_reports_the_same_warnings_from_the_cache(cache_dir: Path, tmp_path
     path = folder / "people.yaml"
     text = path.read_text(encoding="utf-8")
     # a rule that reads neither the record nor the date: a lint.constant-condition warning
-    path.write_text(text.replace("        require: size(record.name) <= max_name",
-                                 "        when: max_name > 1\n        require: size(record.name) <= max_name"),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "        require: size(record.name) <= max_name",
+            "        when: max_name > 1\n        require: size(record.name) <= max_name",
+        ),
+        encoding="utf-8",
+    )
 
     def rendered(diags: list[Any]) -> list[tuple[str, str, str, str]]:
         return [(d.code, d.severity, d.render("en"), d.render("zh")) for d in diags]

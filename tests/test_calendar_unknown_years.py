@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -124,16 +125,22 @@ def test_the_language_decides_what_the_range_decides() -> None:
     assert info.value.code == "eval.calendar-unknown"
 
 
-TERMINATION = {"member_id": "M-1", "kind": "withdrawal", "date": "2026-12-20", "written_notice": True,
-               "card_returned": True}
+TERMINATION = {
+    "member_id": "M-1",
+    "kind": "withdrawal",
+    "date": "2026-12-20",
+    "written_notice": True,
+    "card_returned": True,
+}
 
 
 def _termination(deleted_on: str | None, as_of: str = "2027-03-01") -> dict[str, Any]:
     from engine.registry import Registry
 
     book = Registry.default().load("hlj-musicians/membership")
-    d = book.decision("termination").evaluate({"id": "T", **TERMINATION, "platform_deleted_on": deleted_on},
-                                              as_of=as_of)
+    d = book.decision("termination").evaluate(
+        {"id": "T", **TERMINATION, "platform_deleted_on": deleted_on}, as_of=as_of
+    )
     j = d.to_json("en")
     assert json.loads(d.to_json_text("en")) == j == json.loads(d.to_json_bytes("en"))
     return j
@@ -208,11 +215,11 @@ def test_calendar_show_of_an_unknown_year_says_what_is_certain_and_what_is_not(f
     assert code == 2 and "no calendar named `XX`" in err and "CN" in err
 
 
-def test_a_file_corrects_a_year_the_package_has(fresh: None, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_corrects_a_year_the_package_has(fresh: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "books" / "calendars"
     folder.mkdir(parents=True)
-    (folder / "CN-2026.yaml").write_text("""\
+    (folder / "CN-2026.yaml").write_text(
+        """\
 calendar: CN
 year: 2026
 source: 更正
@@ -220,7 +227,9 @@ holidays:
   - name: 国庆节
     off: {from: "2026-10-01", to: "2026-10-08"}
     work: ["2026-09-27"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("RULEBOOK_PATH", str(tmp_path / "books"))
     reset_plugin_manager()
     cal = get_calendar("CN")
@@ -230,24 +239,52 @@ holidays:
 
 
 BAD_FILES = [
-    ("workday-not-weekend", 'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n'
-     '    work: ["2027-02-01"]\n', "calendar.workday-not-weekend", (7, 12)),
-    ("missing-source", 'calendar: CN\nyear: 2027\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n',
-     "schema.required", (1, 1)),
-    ("bad-date", 'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-30"\n',
-     "calendar.bad-date", (6, 10)),
-    ("outside-year", 'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2028-02-06"\n',
-     "calendar.outside-year", (6, 10)),
-    ("twice", 'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n'
-     '  - name: 春节\n    off: ["2027-02-06"]\n', "calendar.duplicate-day", (8, 11)),
-    ("reversed", 'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n'
-     '    off: {from: "2027-02-13", to: "2027-02-05"}\n', "calendar.bad-range", (6, 10)),
+    (
+        "workday-not-weekend",
+        'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n'
+        '    work: ["2027-02-01"]\n',
+        "calendar.workday-not-weekend",
+        (7, 12),
+    ),
+    (
+        "missing-source",
+        'calendar: CN\nyear: 2027\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n',
+        "schema.required",
+        (1, 1),
+    ),
+    (
+        "bad-date",
+        'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-30"\n',
+        "calendar.bad-date",
+        (6, 10),
+    ),
+    (
+        "outside-year",
+        'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2028-02-06"\n',
+        "calendar.outside-year",
+        (6, 10),
+    ),
+    (
+        "twice",
+        'calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n    off: "2027-02-06"\n'
+        '  - name: 春节\n    off: ["2027-02-06"]\n',
+        "calendar.duplicate-day",
+        (8, 11),
+    ),
+    (
+        "reversed",
+        "calendar: CN\nyear: 2027\nsource: x\nholidays:\n  - name: 春节\n"
+        '    off: {from: "2027-02-13", to: "2027-02-05"}\n',
+        "calendar.bad-range",
+        (6, 10),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "text", "code", "where"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
-def test_a_wrong_arrangement_file_is_an_error_at_its_place(tmp_path: Path, name: str, text: str, code: str,
-                                                          where: tuple[int, int]) -> None:
+def test_a_wrong_arrangement_file_is_an_error_at_its_place(
+    tmp_path: Path, name: str, text: str, code: str, where: tuple[int, int]
+) -> None:
     path = tmp_path / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CalendarError) as info:
@@ -260,27 +297,38 @@ def test_a_wrong_arrangement_file_is_an_error_at_its_place(tmp_path: Path, name:
         assert f"{path}:{where[0]}:{where[1]}" in info.value.render(lang)
 
 
-def test_a_broken_arrangement_file_stops_a_check_with_its_place(fresh: None, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_arrangement_file_stops_a_check_with_its_place(
+    fresh: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "books" / "calendars"
     folder.mkdir(parents=True)
     (folder / "CN-2027.yaml").write_text(BAD_FILES[0][1], encoding="utf-8")
     monkeypatch.setenv("RULEBOOK_PATH", str(tmp_path / "books"))
     reset_plugin_manager()
-    code, out, err = run("check", "hlj-musicians/membership", "-", "--decision", "termination", "--lang", "en",
-                         stdin=json.dumps({"id": "T", **TERMINATION, "platform_deleted_on": None}))
+    code, out, err = run(
+        "check",
+        "hlj-musicians/membership",
+        "-",
+        "--decision",
+        "termination",
+        "--lang",
+        "en",
+        stdin=json.dumps({"id": "T", **TERMINATION, "platform_deleted_on": None}),
+    )
     assert code == 2
     assert "CN-2027.yaml:7:12" in err and "a make-up working day is a weekend day" in err
     assert "Traceback" not in err
 
 
-def test_two_arrangements_for_one_year_are_refused(fresh: None, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_arrangements_for_one_year_are_refused(
+    fresh: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for sub in ("a", "b"):
         folder = tmp_path / sub / "calendars"
         folder.mkdir(parents=True)
-        (folder / "CN-2027.yaml").write_text((WITH_2027 / "calendars" / "CN-2027.yaml").read_text("utf-8"),
-                                             encoding="utf-8")
+        (folder / "CN-2027.yaml").write_text(
+            (WITH_2027 / "calendars" / "CN-2027.yaml").read_text("utf-8"), encoding="utf-8"
+        )
     monkeypatch.setenv("RULEBOOK_PATH", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
     reset_plugin_manager()
     with pytest.raises(CalendarError) as info:
@@ -289,8 +337,7 @@ def test_two_arrangements_for_one_year_are_refused(fresh: None, tmp_path: Path,
     assert "given twice" in text and str(tmp_path / "a") in text and str(tmp_path / "b") in text
 
 
-def test_a_plugin_gives_an_arrangement_through_the_calendar_hook(fresh: None,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plugin_gives_an_arrangement_through_the_calendar_hook(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine import hookimpl
 
     class Notice2027:
@@ -321,10 +368,12 @@ def test_a_plugin_gives_an_arrangement_through_the_calendar_hook(fresh: None,
 def test_lint_checks_an_arrangement_file_in_a_calendars_folder(tmp_path: Path) -> None:
     folder = tmp_path / "calendars"
     folder.mkdir()
-    (folder / "CN-2027.yaml").write_text((WITH_2027 / "calendars" / "CN-2027.yaml").read_text("utf-8"),
-                                         encoding="utf-8")
-    (folder / "CN-2028.yaml").write_text('calendar: CN\nyear: 2028\nsource: x\nholidays:\n  - name: 春节\n'
-                                         '    off: "2028-02-31"\n', encoding="utf-8")
+    (folder / "CN-2027.yaml").write_text(
+        (WITH_2027 / "calendars" / "CN-2027.yaml").read_text("utf-8"), encoding="utf-8"
+    )
+    (folder / "CN-2028.yaml").write_text(
+        'calendar: CN\nyear: 2028\nsource: x\nholidays:\n  - name: 春节\n    off: "2028-02-31"\n', encoding="utf-8"
+    )
     code, out, err = run("lint", str(tmp_path), "--lang", "en")
     assert code == 2
     assert "CN-2027.yaml: ok" in out

@@ -66,11 +66,19 @@ def test_cells_that_do_not_fit_are_errors(field: str, cell: Any, words: str) -> 
 
 
 def test_dotted_and_numbered_columns_build_nested_records() -> None:
-    header = ["id", "recommender.kind", "introducers.1.member_id", "introducers.1.is_member",
-              "introducers[2].member_id", "introducers[2].is_member", "unknown column"]
+    header = [
+        "id",
+        "recommender.kind",
+        "introducers.1.member_id",
+        "introducers.1.is_member",
+        "introducers[2].member_id",
+        "introducers[2].is_member",
+        "unknown column",
+    ]
     row = ["A", "group_member_unit", "M-1", "是", "M-2", "否", "kept"]
     assert row_to_record(header, row, APPLICANT) == {
-        "id": "A", "recommender": {"kind": "group_member_unit"},
+        "id": "A",
+        "recommender": {"kind": "group_member_unit"},
         "introducers": [{"member_id": "M-1", "is_member": True}, {"member_id": "M-2", "is_member": False}],
         "unknown column": "kept",
     }
@@ -90,12 +98,21 @@ HEADER = "id,name,birth_date,accepts_charter,occupations\n"
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_rows_keep_their_line_and_encodings_are_recognised(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "feed.csv"
-    _write_csv(path, HEADER + 'A-1,王芳,1990-05-01,是,作曲\n\nA-2,"李 ""强""",1990/5/2,否,"作曲;\n指挥"\nA-3,赵,1990-13-01,是,作曲\n'
-               "A-4,钱,1991-01-01,是,演奏\n", encoding)
+    _write_csv(
+        path,
+        HEADER + 'A-1,王芳,1990-05-01,是,作曲\n\nA-2,"李 ""强""",1990/5/2,否,"作曲;\n指挥"\nA-3,赵,1990-13-01,是,作曲\n'
+        "A-4,钱,1991-01-01,是,演奏\n",
+        encoding,
+    )
     got = list(read_records(str(path), schema=APPLICANT))
     assert [ref.line for ref, _ in got] == [2, 4, 6, 7]
-    assert got[0][1] == {"id": "A-1", "name": "王芳", "birth_date": "1990-05-01", "accepts_charter": True,
-                         "occupations": ["作曲"]}
+    assert got[0][1] == {
+        "id": "A-1",
+        "name": "王芳",
+        "birth_date": "1990-05-01",
+        "accepts_charter": True,
+        "occupations": ["作曲"],
+    }
     assert got[1][1]["name"] == '李 "强"' and got[1][1]["occupations"] == ["作曲", "指挥"]
     bad = got[2][1]
     assert isinstance(bad, BadRecord)
@@ -123,8 +140,13 @@ def test_xlsx_rows_with_date_cells_and_sheet_names(tmp_path: Path) -> None:
     book.save(path)
     got = list(read_records(str(path), schema=APPLICANT))
     assert [(ref.line, ref.sheet) for ref, _ in got] == [(2, "申请人"), (4, "申请人")]
-    assert got[0][1] == {"id": "X-1", "name": "王芳", "birth_date": "1990-05-01", "accepts_charter": True,
-                         "event_participations": 4}
+    assert got[0][1] == {
+        "id": "X-1",
+        "name": "王芳",
+        "birth_date": "1990-05-01",
+        "accepts_charter": True,
+        "event_participations": 4,
+    }
     bad = got[1][1]
     assert isinstance(bad, BadRecord) and "sheet `申请人` row 4, column `birth_date`" in bad.message
     assert got[0][0].to_json() == {"file": str(path), "line": 2, "sheet": "申请人"}

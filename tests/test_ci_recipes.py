@@ -33,8 +33,13 @@ CI_DOC = ROOT / "docs" / "ci.md"
 HOOK_IDS = ("rulebook-lint", "rulebook-test")
 
 # identify's tags for the kinds of file a rulebook repository holds (pre-commit's `types`)
-TAGS = {".yaml": {"file", "text", "yaml"}, ".yml": {"file", "text", "yaml"}, ".json": {"file", "text", "json"},
-        ".md": {"file", "text", "markdown"}, ".jsonl": {"file", "text"}}
+TAGS = {
+    ".yaml": {"file", "text", "yaml"},
+    ".yml": {"file", "text", "yaml"},
+    ".json": {"file", "text", "json"},
+    ".md": {"file", "text", "markdown"},
+    ".jsonl": {"file", "text"},
+}
 
 
 def load_hooks() -> dict[str, dict[str, Any]]:
@@ -46,10 +51,12 @@ def load_hooks() -> dict[str, dict[str, Any]]:
 def selected(hook: dict[str, Any], path: str) -> bool:
     """Whether pre-commit hands ``path`` (relative to the repository root) to the hook."""
     tags = TAGS[Path(path).suffix]
-    return (re.search(hook.get("files", ""), path) is not None
-            and not (hook.get("exclude") and re.search(hook["exclude"], path))
-            and set(hook.get("types", ["file"])) <= tags
-            and (not hook.get("types_or") or bool(set(hook["types_or"]) & tags)))
+    return (
+        re.search(hook.get("files", ""), path) is not None
+        and not (hook.get("exclude") and re.search(hook["exclude"], path))
+        and set(hook.get("types", ["file"])) <= tags
+        and (not hook.get("types_or") or bool(set(hook["types_or"]) & tags))
+    )
 
 
 def hook_argv(hook: dict[str, Any], files: list[str]) -> list[str]:
@@ -62,13 +69,21 @@ def hook_argv(hook: dict[str, Any], files: list[str]) -> list[str]:
 
 def run_hook(hook: dict[str, Any], files: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(hook_argv(hook, files), cwd=cwd, env=env, capture_output=True, text=True,
-                          encoding="utf-8", timeout=120, check=False)
+    return subprocess.run(
+        hook_argv(hook, files),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
 
 
@@ -94,7 +109,7 @@ def check_command(line: str) -> argparse.Namespace:
     subs = subcommands()
     name = tokens[1]
     assert name in subs, f"`rulebook {name}` is not a subcommand ({', '.join(sorted(subs))}): {line}"
-    options = subs[name]._option_string_actions  # noqa: SLF001
+    options = subs[name]._option_string_actions
     formats = set(PluginManager().load(entry_points=False).formats())
     words = iter(tokens[2:])
     for word in words:
@@ -130,11 +145,16 @@ def redirect_target(line: str) -> str | None:
 
 DOC = CI_DOC.read_text(encoding="utf-8")
 YAML_BLOCKS = re.findall(r"^```yaml\n(.*?)^```$", DOC, flags=re.MULTILINE | re.DOTALL)
-FENCED_LINES = [line for block in re.findall(r"^```[\w-]*\n(.*?)^```$", DOC, flags=re.MULTILINE | re.DOTALL)
-                for line in block.splitlines()]
+FENCED_LINES = [
+    line
+    for block in re.findall(r"^```[\w-]*\n(.*?)^```$", DOC, flags=re.MULTILINE | re.DOTALL)
+    for line in block.splitlines()
+]
 COMMAND_LINE = re.compile(r"^\s*(?:-\s+)?(?:run:\s*)?(?:\$\s+)?(rulebook\s.*)$")
-DOC_COMMANDS = sorted({m.group(1).strip() for line in FENCED_LINES if (m := COMMAND_LINE.match(line))}
-                      | {span.strip() for span in re.findall(r"`(rulebook\s[^`]+)`", DOC)})
+DOC_COMMANDS = sorted(
+    {m.group(1).strip() for line in FENCED_LINES if (m := COMMAND_LINE.match(line))}
+    | {span.strip() for span in re.findall(r"`(rulebook\s[^`]+)`", DOC)}
+)
 
 
 def block_id(block: str) -> str:
@@ -170,18 +190,22 @@ def test_each_hook_is_a_complete_python_hook(hook_id: str) -> None:
     assert hook.get("pass_filenames", True) is True
 
 
-@pytest.mark.parametrize(("path", "is_rulebook"), [
-    ("rulebooks/hlj-musicians/membership.yaml", True),
-    ("rulebooks/local.yml", True),
-    ("plugins/rulebook-dancers/rulebook_dancers/rulebooks/membership.yaml", True),
-    ("rulebooks/dancer-applicant.schema.json", False),
-    (".pre-commit-config.yaml", False),
-    (".pre-commit-hooks.yaml", False),
-    (".github/workflows/rulebook-check.yml", False),
-    (".gitlab-ci.yml", False),
-    ("docs/rulebooks/hlj-musicians/membership.md", False),
-    ("data/applicants.jsonl", False),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("path", "is_rulebook"),
+    [
+        ("rulebooks/hlj-musicians/membership.yaml", True),
+        ("rulebooks/local.yml", True),
+        ("plugins/rulebook-dancers/rulebook_dancers/rulebooks/membership.yaml", True),
+        ("rulebooks/dancer-applicant.schema.json", False),
+        (".pre-commit-config.yaml", False),
+        (".pre-commit-hooks.yaml", False),
+        (".github/workflows/rulebook-check.yml", False),
+        (".gitlab-ci.yml", False),
+        ("docs/rulebooks/hlj-musicians/membership.md", False),
+        ("data/applicants.jsonl", False),
+    ],
+    ids=lambda v: str(v),
+)
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_the_hooks_take_rulebooks_and_nothing_else(hook_id: str, path: str, is_rulebook: bool) -> None:
     assert selected(load_hooks()[hook_id], path) is is_rulebook
@@ -219,7 +243,8 @@ def test_a_hook_fails_on_a_broken_rulebook(hook_id: str, tmp_path: Path) -> None
     assert "record.birth_date" in text
     (tmp_path / "rulebooks").mkdir()
     (tmp_path / "rulebooks" / "membership.yaml").write_text(
-        text.replace("record.birth_date", "record.birth_dat"), encoding="utf-8")
+        text.replace("record.birth_date", "record.birth_dat"), encoding="utf-8"
+    )
     hook = load_hooks()[hook_id]
     assert selected(hook, "rulebooks/membership.yaml")
     # WHEN pre-commit runs the hook there
@@ -259,7 +284,7 @@ def test_every_command_line_is_one_the_parser_accepts(command: str) -> None:
 
 def test_every_option_in_a_code_span_exists() -> None:
     # `--fail-on`, `--format github`: an option of some command; `check --jobs N`: of that command
-    subs = {name: set(sub._option_string_actions) for name, sub in subcommands().items()}  # noqa: SLF001
+    subs = {name: set(sub._option_string_actions) for name, sub in subcommands().items()}
     anywhere = set().union(*subs.values())
     unknown, seen = [], 0
     for span in re.findall(r"`([^`\n]+)`", DOC):
@@ -303,7 +328,9 @@ def test_the_github_workflows_upload_what_they_write() -> None:
 
 def test_the_feed_workflow_checks_with_sarif_and_annotations() -> None:
     workflow = next(d for d in yaml_documents() if "jobs" in d and "rulebook check" in str(d))
-    checks = [check_command(s["run"]) for s in workflow_steps(workflow) if s.get("run", "").startswith("rulebook check")]
+    checks = [
+        check_command(s["run"]) for s in workflow_steps(workflow) if s.get("run", "").startswith("rulebook check")
+    ]
     assert {ns.format for ns in checks} == {"github", "sarif"}
     assert next(ns for ns in checks if ns.format == "sarif").output == "results.sarif"
 
@@ -312,8 +339,13 @@ def test_the_gitlab_job_publishes_its_junit_report_always() -> None:
     jobs = [job for d in yaml_documents() for job in d.values() if isinstance(job, dict) and "script" in job]
     assert jobs
     for job in jobs:
-        reports = [ns for line in job["script"] if line.startswith("rulebook check")
-                   for ns in [check_command(line)] if ns.format == "junit"]
+        reports = [
+            ns
+            for line in job["script"]
+            if line.startswith("rulebook check")
+            for ns in [check_command(line)]
+            if ns.format == "junit"
+        ]
         assert reports, "no JUnit report"
         assert job["artifacts"]["when"] == "always"
         assert job["artifacts"]["reports"]["junit"] == reports[0].output

@@ -26,8 +26,9 @@ import pytest
 from engine import conformance as C
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_FILE = Path(os.environ.get("RULEBOOK_CONFORMANCE_FILE") or ROOT / "tests" / "data" / "conformance" /
-                  "cel-simple-plain.jsonl")
+CASES_FILE = Path(
+    os.environ.get("RULEBOOK_CONFORMANCE_FILE") or ROOT / "tests" / "data" / "conformance" / "cel-simple-plain.jsonl"
+)
 
 # "file/section/name" -> why the engine does not pass it.  Empty: every plain core case passes.
 KNOWN_FAILURES: dict[str, str] = {}
@@ -60,10 +61,15 @@ def run_case(case: dict[str, Any], engine: str = "compiled") -> tuple[str, Any]:
     """("value", v) or ("error", exception) for one case."""
     bindings = {k: C.decode(v) for k, v in case.get("bindings", {}).items()}
     try:
-        value = C.evaluate(case["expr"], bindings, container=case.get("container"),
-                           disable_macros=bool(case.get("disable_macros")),
-                           disable_check=bool(case.get("disable_check")), type_env=case.get("type_env"),
-                           engine=engine)
+        value = C.evaluate(
+            case["expr"],
+            bindings,
+            container=case.get("container"),
+            disable_macros=bool(case.get("disable_macros")),
+            disable_check=bool(case.get("disable_check")),
+            type_env=case.get("type_env"),
+            engine=engine,
+        )
     except NotImplementedError:
         raise
     except Exception as e:  # noqa: BLE001 - any error is an error result
@@ -83,7 +89,8 @@ def test_core_case(case: dict[str, Any]) -> None:
     outcome = run_case(case)
     expected = case["expected"]
     assert passes(case, outcome), (
-        f"{case['expr']!r}: expected {json.dumps(expected)[:200]}, got {outcome[0]} {outcome[1]!r}"[:600])
+        f"{case['expr']!r}: expected {json.dumps(expected)[:200]}, got {outcome[0]} {outcome[1]!r}"[:600]
+    )
     if outcome[0] == "error":
         # an expected error is a CEL error, never a crash of the engine
         from engine.errors import EngineError, EvalError
@@ -106,14 +113,19 @@ def test_the_cases_ship_with_their_licence_and_provenance() -> None:
     here = ROOT / "tests" / "data" / "conformance"
     assert "Apache License" in (here / "LICENSE-Apache-2.0.txt").read_text(encoding="utf-8")
     provenance = (here / "README.md").read_text(encoding="utf-8")
-    assert "https://github.com/google/cel-spec" in provenance and "508bd98efda47d85bcf1b9930dd5f35fa37e9a18" in provenance
+    assert (
+        "https://github.com/google/cel-spec" in provenance and "508bd98efda47d85bcf1b9930dd5f35fa37e9a18" in provenance
+    )
     assert len(ALL_CASES) == 1746 and all("unsupported" not in c["expected"] for c in ALL_CASES)
 
 
 def test_no_test_reads_outside_the_clone() -> None:
     # A fresh clone runs every test: none may look for files beside the checkout.
     outside = re.compile(r"ROOT\.parent\b|parents\[\d\]\s*/\s*[\"']shared|\.\./shared")
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "tests").rglob("*.py"))
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if outside.search(line)
-                 and p.name != "test_conformance.py"]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sorted((ROOT / "tests").rglob("*.py"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if outside.search(line) and p.name != "test_conformance.py"
+    ]
     assert offenders == []

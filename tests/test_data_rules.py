@@ -76,8 +76,12 @@ def test_a_check_that_does_not_hold_is_an_error_with_the_rules_message(book: Com
 
 def test_a_failed_rule_still_makes_the_decision_fail(book: CompiledRulebook) -> None:
     d = book.decision("vote").evaluate(TOO_MANY_PRESENT)
-    assert d.statuses == {"present_within_members": Status.ERROR, "votes_within_present": Status.PASS,
-                          "majority": Status.FAIL, "quorum": Status.PASS}
+    assert d.statuses == {
+        "present_within_members": Status.ERROR,
+        "votes_within_present": Status.PASS,
+        "majority": Status.FAIL,
+        "quorum": Status.PASS,
+    }
     assert d.outcome is Outcome.FAIL
 
 
@@ -92,24 +96,27 @@ def test_the_optimistic_function_leaves_a_contradiction_to_the_exact_one(book: C
     decision.compile()
     assert decision._decide_fast is not None and decision._decide is not None
     decision._decide_fast(GOOD, None)  # the common case: no exception
-    with pytest.raises(Exception):  # noqa: B017, PT011 - any exception makes the caller use the exact function
+    with pytest.raises(Exception):  # noqa: B017 - any exception makes the caller use the exact function
         decision._decide_fast(TOO_MANY_VOTES, None)
     statuses, errors = decision._decide(TOO_MANY_VOTES, decision.resolve_as_of(TOO_MANY_VOTES, None))[:2]
     index = decision.rule_ids.index("votes_within_present")
     assert statuses[index] is Status.ERROR and errors == {index: DATA_ERROR}
 
 
-@pytest.mark.parametrize("record", [GOOD, TOO_MANY_VOTES, TOO_MANY_PRESENT,
-                                    {**TOO_MANY_VOTES, "present": "x"}, {**GOOD, "present": None}],
-                         ids=["good", "too-many-votes", "too-many-present", "wrong-type", "null"])
+@pytest.mark.parametrize(
+    "record",
+    [GOOD, TOO_MANY_VOTES, TOO_MANY_PRESENT, {**TOO_MANY_VOTES, "present": "x"}, {**GOOD, "present": None}],
+    ids=["good", "too-many-votes", "too-many-present", "wrong-type", "null"],
+)
 def test_compiled_and_general_loop_agree(book: CompiledRulebook, record: dict[str, Any]) -> None:
     decision = book.decision("vote")
     for as_of in (None, "2030-01-01"):
         check_decision(decision, record, as_of, InputRef("votes.jsonl", 3))
 
 
-def test_the_interpreted_build_gives_the_same_decisions(book: CompiledRulebook,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_interpreted_build_gives_the_same_decisions(
+    book: CompiledRulebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine.build, "compile_condition", interpret_condition)
     interpreted = build_rulebook(Source(str(BOOK), BOOK.read_text(encoding="utf-8")), base_dir=BOOK.parent)
     decision = interpreted.decision("vote")
@@ -143,7 +150,8 @@ def test_examples_expect_error_and_cover_the_data_rules(book: CompiledRulebook) 
 def test_example_expecting_fail_from_a_data_rule_is_reported(tmp_path: Path) -> None:
     text = BOOK.read_text(encoding="utf-8").replace(
         "rules: {votes_within_present: error, majority: pass, quorum: fail}",
-        "rules: {votes_within_present: fail, majority: pass, quorum: fail}")
+        "rules: {votes_within_present: fail, majority: pass, quorum: fail}",
+    )
     (tmp_path / "data-rules.schema.json").write_text((BOOK.parent / "data-rules.schema.json").read_text())
     book = build_rulebook(Source("data-rules.yaml", text), base_dir=tmp_path)
     bad = [r for r in run_examples(book) if not r.ok]
@@ -151,10 +159,14 @@ def test_example_expecting_fail_from_a_data_rule_is_reported(tmp_path: Path) -> 
     assert bad[0].mismatches[0].startswith("rule votes_within_present: expected fail, got error (more votes for")
 
 
-@pytest.mark.parametrize(("extra", "code", "token"), [
-    ("        waivable: true\n", "schema.const", "true"),
-    ("        severity: warning\n", "schema.const", "warning"),
-], ids=["waivable", "warning"])
+@pytest.mark.parametrize(
+    ("extra", "code", "token"),
+    [
+        ("        waivable: true\n", "schema.const", "true"),
+        ("        severity: warning\n", "schema.const", "warning"),
+    ],
+    ids=["waivable", "warning"],
+)
 def test_a_data_rule_is_never_waivable_nor_a_warning(tmp_path: Path, extra: str, code: str, token: str) -> None:
     text = BOOK.read_text(encoding="utf-8").replace("        kind: data\n", "        kind: data\n" + extra, 1)
     with pytest.raises(SchemaError) as info:
@@ -177,8 +189,9 @@ def test_cli_check_explain_and_test(tmp_path: Path) -> None:
     record = tmp_path / "votes.jsonl"
     record.write_text(json.dumps(TOO_MANY_VOTES) + "\n" + json.dumps(GOOD) + "\n", encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
-    code = main(["check", str(BOOK), str(record), "--format", "json", "--fail-on", "indeterminate"],
-                stdout=out, stderr=err)
+    code = main(
+        ["check", str(BOOK), str(record), "--format", "json", "--fail-on", "indeterminate"], stdout=out, stderr=err
+    )
     assert code == 1
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [x["outcome"] for x in lines] == ["indeterminate", "pass"]
@@ -186,8 +199,10 @@ def test_cli_check_explain_and_test(tmp_path: Path) -> None:
     one.write_text(json.dumps(TOO_MANY_VOTES), encoding="utf-8")
     out = io.StringIO()
     main(["explain", str(BOOK), str(one), "--lang", "en"], stdout=out, stderr=io.StringIO())
-    assert "votes_within_present  more votes for (votes_for = 3) than members present (present = 2)  [error]" \
+    assert (
+        "votes_within_present  more votes for (votes_for = 3) than members present (present = 2)  [error]"
         in out.getvalue()
+    )
     out = io.StringIO()
     assert main(["test", str(BOOK)], stdout=out, stderr=io.StringIO()) == 0
     assert "100%" in out.getvalue()

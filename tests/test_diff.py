@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from engine.build import load_rulebook
-from engine.tools.diff import diff_records, diff_rulebooks
 from engine.evaluate import InputRef
+from engine.tools.diff import diff_records, diff_rulebooks
 
 VERSIONED = Path(__file__).resolve().parent / "data" / "versioned"
 
@@ -26,16 +26,21 @@ def test_parameter_and_status_changes_between_versions() -> None:
 
 def test_rule_level_changes(tmp_path: Path) -> None:
     text = (VERSIONED / "fees-2025.yaml").read_text(encoding="utf-8")
-    changed = text.replace("require: record.amount >= min_amount", "require: record.amount > min_amount") \
-        .replace("      - id: enough", "      - id: enough\n        severity: warning", 1)
-    changed = changed.replace("examples:", """      - id: positive
+    changed = text.replace("require: record.amount >= min_amount", "require: record.amount > min_amount").replace(
+        "      - id: enough", "      - id: enough\n        severity: warning", 1
+    )
+    changed = changed.replace(
+        "examples:",
+        """      - id: positive
         article: 2
         cite: 第二条
         require: record.amount > 0
         message: {zh: 金额须为正, en: the amount must be positive}
-examples:""")
-    (tmp_path / "payment.schema.json").write_text((VERSIONED / "payment.schema.json").read_text(encoding="utf-8"),
-                                                  encoding="utf-8")
+examples:""",
+    )
+    (tmp_path / "payment.schema.json").write_text(
+        (VERSIONED / "payment.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     (tmp_path / "new.yaml").write_text(changed, encoding="utf-8")
     diff = diff_rulebooks(load_rulebook(VERSIONED / "fees-2025.yaml"), load_rulebook(tmp_path / "new.yaml"))
     found = {(c.kind, c.where): (c.old, c.new) for c in diff.changes}
@@ -47,8 +52,10 @@ examples:""")
 def test_records_whose_decision_changes() -> None:
     old = load_rulebook(VERSIONED / "fees-2024.yaml").decision("fee")
     new = load_rulebook(VERSIONED / "fees-2025.yaml").decision("fee")
-    records = [(InputRef("feed.jsonl", i + 1), {"id": f"P-{i}", "paid_on": "2024-06-01", "amount": amount})
-               for i, amount in enumerate([90, 120, 200])]
+    records = [
+        (InputRef("feed.jsonl", i + 1), {"id": f"P-{i}", "paid_on": "2024-06-01", "amount": amount})
+        for i, amount in enumerate([90, 120, 200])
+    ]
     changes = list(diff_records(old, new, records))
     assert [(c.record, str(c.old.outcome), str(c.new.outcome)) for c in changes] == [("P-1", "pass", "fail")]
     assert changes[0].rules == (("enough", "pass", "fail"),)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.tools.docgen import render_doc
 from engine.registry import Registry
+from engine.tools.docgen import render_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "rulebooks"
@@ -27,7 +27,8 @@ def test_generated_page_is_in_step_with_the_rulebook(entry, update_golden: bool)
         target.write_text(page, encoding="utf-8")
     assert page == target.read_text(encoding="utf-8"), (
         f"{target.relative_to(ROOT)} is out of date: run `rulebook doc {entry.id} --output "
-        f"{target.relative_to(ROOT)}` (or pytest --update-golden)")
+        f"{target.relative_to(ROOT)}` (or pytest --update-golden)"
+    )
 
 
 def test_page_lists_every_rule_with_its_citation_note_and_examples() -> None:
@@ -60,7 +61,8 @@ def test_html_escapes_rulebook_text(tmp_path: Path) -> None:
     text = text.replace("申请人未满{min_age}周岁", "<script>alert(1)</script>{min_age}")
     (tmp_path / "mini.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "mini.schema.json").write_text(
-        (ROOT / "tests" / "data" / "rulebooks" / "mini.schema.json").read_text(encoding="utf-8"), encoding="utf-8")
+        (ROOT / "tests" / "data" / "rulebooks" / "mini.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     out = io.StringIO()
     code = main(["doc", str(tmp_path / "mini.yaml"), "--format", "html"], stdout=out, stderr=io.StringIO())
     assert code == 0
@@ -74,7 +76,8 @@ def test_html_escapes_rulebook_text(tmp_path: Path) -> None:
 
 def test_doc_command_writes_a_file(tmp_path: Path) -> None:
     target = tmp_path / "page.md"
-    code = main(["doc", "hlj-musicians/membership", "--output", str(target)], stdout=io.StringIO(),
-                stderr=io.StringIO())
+    code = main(
+        ["doc", "hlj-musicians/membership", "--output", str(target)], stdout=io.StringIO(), stderr=io.StringIO()
+    )
     assert code == 0
     assert target.read_text(encoding="utf-8").startswith("# 黑龙江省音乐家协会个人会员服务管理办法")

@@ -38,9 +38,10 @@ import subprocess
 import symtable
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -49,8 +50,9 @@ from engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "examples").rglob("*.md"))]
-FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
-                   re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ ]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
+)
 INCLUDE = re.compile(r"<!-- include: [^\s#]+#[\w-]+ -->\n$")
 KINDS = {"sh", "console", "python", "text", "yaml", "json", "toml", "cel", "cel-examples"}
 LINKED = ("examples", "rulebooks", "tests", "schemas", "plugins", "docs")
@@ -83,7 +85,7 @@ def blocks() -> list[Block]:
         text = page.read_text(encoding="utf-8")
         for m in FENCE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            body = "\n".join(x[len(m["indent"]):] for x in m["body"].splitlines()) + "\n"
+            body = "\n".join(x[len(m["indent"]) :] for x in m["body"].splitlines()) + "\n"
             out.append(Block(page, line, m["info"].strip(), body, INCLUDE.search(text[: m.start()]) is not None))
     return out
 
@@ -128,8 +130,12 @@ def run(line: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str
         words = shlex.split(line, comments=True)
     except ValueError:
         words = []
-    simple = words and words[0] == "rulebook" and not any(w in ("|", "||", "&&", ";", ">", "<", "2>&1") for w in words) \
+    simple = (
+        words
+        and words[0] == "rulebook"
+        and not any(w in ("|", "||", "&&", ";", ">", "<", "2>&1") for w in words)
         and "$" not in line
+    )
     if simple:
         out, err = io.StringIO(), io.StringIO()
         with monkeypatch.context() as m:
@@ -139,11 +145,17 @@ def run(line: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str
             code = main(words[1:], stdout=out, stderr=err)
         return code, out.getvalue() + err.getvalue()
     # pip finds nothing to install from, should a command that installs slip through the check above
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COLUMNS": "120", "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COLUMNS": "120",
+        "PIP_NO_INDEX": "1",
+        "PIP_CONFIG_FILE": os.devnull,
+    }
     env.pop("RULEBOOK_LANG", None)
-    done = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        ["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -187,7 +199,8 @@ def test_console_block_prints_what_it_shows(block: Block, workdir: Path, monkeyp
         code, output = run(command, workdir, monkeypatch)
         assert code in expected_status(command) | {2}, f"{block.where}: `{command}` exited {code}:\n{output}"
         assert _normal(output) == _normal(shown), (
-            f"{block.where}: `{command}` now prints:\n{output}\n(the page shows:\n{shown})")
+            f"{block.where}: `{command}` now prints:\n{output}\n(the page shows:\n{shown})"
+        )
 
 
 # -- python --------------------------------------------------------------------------------------------
@@ -201,8 +214,13 @@ def _unbound_globals(code: str, namespace: dict[str, Any]) -> list[str]:
 
     def walk(table: symtable.SymbolTable) -> None:
         for sym in table.get_symbols():
-            if (table.get_type() != "module" and sym.is_referenced() and sym.is_global()
-                    and sym.get_name() not in namespace and not hasattr(builtins, sym.get_name())):
+            if (
+                table.get_type() != "module"
+                and sym.is_referenced()
+                and sym.is_global()
+                and sym.get_name() not in namespace
+                and not hasattr(builtins, sym.get_name())
+            ):
                 missing.append(f"`{sym.get_name()}` in `{table.get_name()}`")
         for child in table.get_children():
             walk(child)
@@ -211,8 +229,9 @@ def _unbound_globals(code: str, namespace: dict[str, Any]) -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("page", sorted({b.page for b in BLOCKS if b.kind == "python"}),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page", sorted({b.page for b in BLOCKS if b.kind == "python"}), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_python_blocks_execute(page: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, Any] = {"__name__": "__doc_example__", "__file__": str(workdir / "example.py")}
     monkeypatch.chdir(workdir)
@@ -260,10 +279,11 @@ def test_data_block_parses(block: Block) -> None:
 
 
 def test_every_block_says_what_it_is() -> None:
-    unmarked = [f"{b.where}: ```{b.info}" for b in BLOCKS
-                if b.kind not in KINDS and b.info != "json doc-record"]
-    assert unmarked == [], ("code blocks without a known info string (sh, console, python, text, yaml, json, toml, "
-                            "cel; `sh no-run (why)` for one that cannot run):\n" + "\n".join(unmarked))
+    unmarked = [f"{b.where}: ```{b.info}" for b in BLOCKS if b.kind not in KINDS and b.info != "json doc-record"]
+    assert unmarked == [], (
+        "code blocks without a known info string (sh, console, python, text, yaml, json, toml, "
+        "cel; `sh no-run (why)` for one that cannot run):\n" + "\n".join(unmarked)
+    )
     for b in BLOCKS:
         if b.no_run:
             assert re.match(r"\S+\s+no-run\s+\(.+\)$", b.info), f"{b.where}: say why it cannot run: no-run (reason)"
@@ -295,8 +315,12 @@ def test_diagnostics_shown_in_text_blocks_are_current() -> None:
             if code not in codes:
                 stale.append(f"{b.where}: `{code}` is not a code the engine emits")
                 continue
-            templates = [t for key, texts in CATALOGUE.items() if key == code or key.startswith(code + ":")
-                         and "/" not in key for t in texts[:2]]
+            templates = [
+                t
+                for key, texts in CATALOGUE.items()
+                if key == code or (key.startswith(code + ":") and "/" not in key)
+                for t in texts[:2]
+            ]
             if templates and not any(_template_pattern(t).match(m["message"]) for t in templates):
                 stale.append(f"{b.where}: `{m['message']}` is not how `{code}` reads now")
     assert stale == [], "\n".join(stale)
@@ -343,7 +367,8 @@ def test_commands_on_decisions_taken_today_give_the_date() -> None:
             undated.append(f"{block.where}: {' '.join(words)}")
     assert seen >= 5
     assert undated == [], "decided as of today, so the output changes with the date; add --as-of:\n" + "\n".join(
-        undated)
+        undated
+    )
 
 
 def test_the_readme_demo_is_the_tour_first_check_and_the_test_command_is_ci() -> None:
@@ -360,8 +385,9 @@ def test_the_readme_demo_is_the_tour_first_check_and_the_test_command_is_ci() ->
 
 def test_the_demo_exits_1_as_the_readme_says(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    code = main(["check", "hlj-musicians/membership", "examples/applicants.jsonl"], stdout=io.StringIO(),
-                stderr=io.StringIO())
+    code = main(
+        ["check", "hlj-musicians/membership", "examples/applicants.jsonl"], stdout=io.StringIO(), stderr=io.StringIO()
+    )
     assert code == 1
     readme = (ROOT / "README.md").read_text(encoding="utf-8").split("```", 1)[0]
     assert "exit status 1" in readme and "do not qualify" in readme
@@ -371,16 +397,22 @@ def test_every_runnable_block_is_reached() -> None:
     # the page list covers README.md, docs/ and examples/, and most blocks run
     kinds = [b.kind for b in BLOCKS]
     assert kinds.count("sh") >= 6 and kinds.count("console") >= 4 and kinds.count("python") >= 10
-    assert {str(p.relative_to(ROOT)) for p in PAGES} >= {"README.md", "docs/cli.md", "docs/plugins.md",
-                                                         "examples/README.md"}
+    assert {str(p.relative_to(ROOT)) for p in PAGES} >= {
+        "README.md",
+        "docs/cli.md",
+        "docs/plugins.md",
+        "examples/README.md",
+    }
 
 
 def test_the_demo_records_are_checked_as_of_the_date_they_are_written_for(monkeypatch: pytest.MonkeyPatch) -> None:
     # examples/README.md states the date each file is written as of; every page's command on that
     # file passes that date, and on it the records show what the page says: some pass, some do not
     table = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
-    stated = {m["file"]: m["date"] for m in re.finditer(
-        r"^\| `(?P<file>[\w.-]+)` \|[^|]*\| (?P<date>\d{4}-\d{2}-\d{2}) \|", table, re.M)}
+    stated = {
+        m["file"]: m["date"]
+        for m in re.finditer(r"^\| `(?P<file>[\w.-]+)` \|[^|]*\| (?P<date>\d{4}-\d{2}-\d{2}) \|", table, re.M)
+    }
     assert stated == {"terminations.jsonl": "2026-03-01", "members.jsonl": "2025-12-15"}
     used = set()
     for block, words in _rulebook_commands():
@@ -388,12 +420,26 @@ def test_the_demo_records_are_checked_as_of_the_date_they_are_written_for(monkey
             if f"examples/{name}" in words:
                 used.add(name)
                 assert words[words.index("--as-of") + 1] == date if "--as-of" in words else False, (
-                    f"{block.where}: {' '.join(words)} needs --as-of {date}")
+                    f"{block.where}: {' '.join(words)} needs --as-of {date}"
+                )
     assert used == set(stated)
     monkeypatch.chdir(ROOT)
     for name, decision in (("members.jsonl", "member-status"), ("terminations.jsonl", "termination")):
         out = io.StringIO()
-        main(["check", "hlj-musicians/membership", f"examples/{name}", "--decision", decision, "--as-of",
-              stated[name], "--format", "json"], stdout=out, stderr=io.StringIO())
+        main(
+            [
+                "check",
+                "hlj-musicians/membership",
+                f"examples/{name}",
+                "--decision",
+                decision,
+                "--as-of",
+                stated[name],
+                "--format",
+                "json",
+            ],
+            stdout=out,
+            stderr=io.StringIO(),
+        )
         outcomes = {json.loads(line)["outcome"] for line in out.getvalue().splitlines()}
         assert {"pass", "fail"} <= outcomes, (name, outcomes)

@@ -47,17 +47,21 @@ from engine.errors import ConditionSyntaxError, EvalError
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
-from engine.pluginmanager import get_plugin_manager
 from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, RESERVED_WORDS, parse_condition
 from engine.lang.types import schema_type, type_of_value
 from engine.lang.values import MAX_COST, CelType, Duration, Timestamp, UInt
+from engine.pluginmanager import get_plugin_manager
 from engine.schemas import record_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "language.md"
 RULEBOOK = ROOT / "rulebooks" / "hlj-musicians" / "membership.yaml"
 ARROW = " → "
-CODE_SOURCES = [ROOT / "engine" / "lang" / "parser.py", ROOT / "engine" / "lang" / "check.py", ROOT / "engine" / "build.py"]
+CODE_SOURCES = [
+    ROOT / "engine" / "lang" / "parser.py",
+    ROOT / "engine" / "lang" / "check.py",
+    ROOT / "engine" / "build.py",
+]
 
 
 # -- reading the document ----------------------------------------------------------------------------
@@ -174,8 +178,7 @@ def env() -> Env:
     schema = record_schema("applicant")
     assert schema is not None
     functions = FunctionTable(STANDARD_FUNCTIONS).with_calendars(get_plugin_manager().calendars())
-    scope = Scope(schema_type(schema), functions, "applicant",
-                  {k: (v, type_of_value(v)) for k, v in params.items()})
+    scope = Scope(schema_type(schema), functions, "applicant", {k: (v, type_of_value(v)) for k, v in params.items()})
     record = doc_record(doc_text())
     return Env(scope, params, record, dt.date.fromisoformat(record["application_date"]))
 
@@ -271,8 +274,11 @@ def _error_rows() -> list[tuple[int, str, str | None]]:
 ERROR_ROWS = _error_rows()
 
 
-@pytest.mark.parametrize(("line", "code", "expr"), [r for r in ERROR_ROWS if r[2] is not None],
-                         ids=[f"{r[1]}:{r[2]}" for r in ERROR_ROWS if r[2] is not None])
+@pytest.mark.parametrize(
+    ("line", "code", "expr"),
+    [r for r in ERROR_ROWS if r[2] is not None],
+    ids=[f"{r[1]}:{r[2]}" for r in ERROR_ROWS if r[2] is not None],
+)
 def test_error_table_example_gives_its_code(line: int, code: str, expr: str, env: Env) -> None:
     got, codes = outcome(env, expr, want_bool="`require`")
     assert code in codes, f"line {line}: `{expr}` should give {code}, gave {got}"
@@ -307,8 +313,9 @@ def test_errors_heading_is_the_anchor_cli_md_links_to() -> None:
 
 def test_every_standard_function_has_a_row_or_heading() -> None:
     functions = section(doc_text(), "Functions")
-    rows = {table_cells(line)[0] for line in functions.splitlines()
-            if line.lstrip().startswith("|") and table_cells(line)}
+    rows = {
+        table_cells(line)[0] for line in functions.splitlines() if line.lstrip().startswith("|") and table_cells(line)
+    }
     headings = set(re.findall(r"^#+ (.+)$", functions, re.M))
     for spec in STANDARD_FUNCTIONS:
         name = f"`{spec.name}`"

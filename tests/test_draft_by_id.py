@@ -22,8 +22,9 @@ def test_rulebook_test_by_id_tests_the_latest_draft() -> None:
 
 def test_check_and_explain_refuse_a_draft_named_by_id_and_say_how_to_name_it() -> None:
     for command in ("check", "explain"):
-        code, out, err = run(command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json",
-                             "--lang", "en")
+        code, out, err = run(
+            command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json", "--lang", "en"
+        )
         assert code == 2
         assert "only a draft" in err and "`hcm-student-union/charter@2021-11`" in err
         code, out, err = run(command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json")
@@ -31,7 +32,14 @@ def test_check_and_explain_refuse_a_draft_named_by_id_and_say_how_to_name_it() -
 
 
 def test_a_draft_named_with_its_version_is_used() -> None:
-    code, out, err = run("check", "hcm-student-union/charter@2021-11", "examples/hcm-2021/presidium-election.json",
-                         "--decision", "election", "--lang", "en")
+    code, out, err = run(
+        "check",
+        "hcm-student-union/charter@2021-11",
+        "examples/hcm-2021/presidium-election.json",
+        "--decision",
+        "election",
+        "--lang",
+        "en",
+    )
     assert code in (0, 1), err
     assert "record" in out

@@ -17,8 +17,8 @@ from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, Rulebook
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef
 from engine.lang import types as T
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionSpec, FunctionTable, Overload
-from engine.pluginmanager import get_calendar
 from engine.model import Outcome, Status
+from engine.pluginmanager import get_calendar
 from engine.schemas import load_schema
 from engine.source import Source
 
@@ -56,8 +56,15 @@ decisions:
 """
 
 
-def rulebook(rules: str, *, values: str = "", outputs: str = "", as_of: str | None = "record.day",
-             record: str = "thing.json", extra: str = "") -> str:
+def rulebook(
+    rules: str,
+    *,
+    values: str = "",
+    outputs: str = "",
+    as_of: str | None = "record.day",
+    record: str = "thing.json",
+    extra: str = "",
+) -> str:
     text = HEADER % {"record": record}
     if as_of is not None:
         text += f"    as_of: {as_of}\n"
@@ -140,8 +147,7 @@ ratio:
 """
 TEXT = rulebook(RULES, values=VALUES, outputs=OUTPUTS)
 
-BASE: dict[str, Any] = {"id": "A", "day": "2024-05-01", "due": "2024-04-01", "n": 5, "flag": True,
-                        "tags": ["a", "b"]}
+BASE: dict[str, Any] = {"id": "A", "day": "2024-05-01", "due": "2024-04-01", "n": 5, "flag": True, "tags": ["a", "b"]}
 WAIVER = {"rule": "big_enough", "reason": "特批", "approved_by": "主席团", "date": "2024-04-20"}
 
 
@@ -174,8 +180,14 @@ def statuses(d: Decision) -> dict[str, str]:
 
 def test_all_pass(decision: CompiledDecision) -> None:
     d = decision.evaluate(BASE)
-    assert statuses(d) == {"positive": "pass", "flagged": "pass", "due": "pass", "big_enough": "pass",
-                           "info_tags": "pass", "city": "not_applicable"}
+    assert statuses(d) == {
+        "positive": "pass",
+        "flagged": "pass",
+        "due": "pass",
+        "big_enough": "pass",
+        "info_tags": "pass",
+        "city": "not_applicable",
+    }
     assert d.outcome == Outcome.PASS
     assert d.record_id == "A"
 
@@ -241,8 +253,16 @@ def test_error_names_the_path(decision: CompiledDecision) -> None:
 
 def test_evaluate_never_raises_for_record_content(decision: CompiledDecision) -> None:
     weird: list[Any] = [
-        {}, {"id": 5}, {"n": 2**70}, {"n": float("nan")}, {"tags": [None, {}]}, {"day": None},
-        {"waivers": "all"}, {"waivers": [None, 1, {"rule": None}]}, {"addr": []}, {"due": "９９９９-01-01"},
+        {},
+        {"id": 5},
+        {"n": 2**70},
+        {"n": float("nan")},
+        {"tags": [None, {}]},
+        {"day": None},
+        {"waivers": "all"},
+        {"waivers": [None, 1, {"rule": None}]},
+        {"addr": []},
+        {"due": "９９９９-01-01"},
     ]
     for r in weird:
         d = decision.evaluate(r)
@@ -325,8 +345,9 @@ def test_incomplete_waiver_is_an_error(decision: CompiledDecision, waiver: dict[
         ({"n": ...}, {}, {"double", "excess", "ratio"}),
     ],
 )
-def test_outputs(decision: CompiledDecision, changes: dict[str, Any], outputs: dict[str, Any],
-                 errors: set[str]) -> None:
+def test_outputs(
+    decision: CompiledDecision, changes: dict[str, Any], outputs: dict[str, Any], errors: set[str]
+) -> None:
     d = decision.evaluate(rec(**changes))
     assert d.outputs == outputs
     assert set(d.output_errors) == errors
@@ -363,8 +384,9 @@ def test_given_as_of_does_not_need_the_record_date(decision: CompiledDecision) -
 
 
 @pytest.mark.parametrize(("day", "code"), [(..., "eval.missing-field"), ("2024-13-01", "eval.bad-date")])
-def test_as_of_that_cannot_be_determined_makes_every_rule_error(decision: CompiledDecision, day: Any,
-                                                                code: str) -> None:
+def test_as_of_that_cannot_be_determined_makes_every_rule_error(
+    decision: CompiledDecision, day: Any, code: str
+) -> None:
     d = decision.evaluate(rec(day=day))
     assert d.as_of is None
     assert d.outcome == Outcome.INDETERMINATE
@@ -411,12 +433,24 @@ def test_record_that_is_not_an_object_keeps_the_given_as_of(decision: CompiledDe
     [
         ({"n": -1}, "positive", "n 为 -1，须大于 0", "n is -1, must be above 0"),
         ({"due": "2024-06-01"}, "due", "到期日2024-06-01晚于2024-05-01", "due 2024-06-01 is after 2024-05-01"),
-        ({"n": 3}, "big_enough", "n=3（两倍6）不大于3；标记是；标签a、b；可选无；{n}",
-         "n=3 (twice 6) is not above 3; flag yes; tags a, b; opt none; {n}"),
-        ({"n": 1, "flag": False, "tags": ["x", "y", "z"], "opt": "o"}, "big_enough",
-         "n=1（两倍2）不大于3；标记否；标签x、y、z；可选o；{n}", "n=1 (twice 2) is not above 3; flag no; tags x, y, z; opt o; {n}"),
-        ({"n": 3, "tags": []}, "big_enough", "n=3（两倍6）不大于3；标记是；标签无；可选无；{n}",
-         "n=3 (twice 6) is not above 3; flag yes; tags none; opt none; {n}"),
+        (
+            {"n": 3},
+            "big_enough",
+            "n=3（两倍6）不大于3；标记是；标签a、b；可选无；{n}",
+            "n=3 (twice 6) is not above 3; flag yes; tags a, b; opt none; {n}",
+        ),
+        (
+            {"n": 1, "flag": False, "tags": ["x", "y", "z"], "opt": "o"},
+            "big_enough",
+            "n=1（两倍2）不大于3；标记否；标签x、y、z；可选o；{n}",
+            "n=1 (twice 2) is not above 3; flag no; tags x, y, z; opt o; {n}",
+        ),
+        (
+            {"n": 3, "tags": []},
+            "big_enough",
+            "n=3（两倍6）不大于3；标记是；标签无；可选无；{n}",
+            "n=3 (twice 6) is not above 3; flag yes; tags none; opt none; {n}",
+        ),
         ({"tags": ["a"]}, "info_tags", "标签太少：a", "too few tags: a"),
         ({"addr": {"city": "X"}}, "city", "城市为X", "the city is X"),
     ],
@@ -470,8 +504,9 @@ def test_named_value_is_computed_once_per_record(tmp_path: Path) -> None:
         calls.append(n)
         return n + 1
 
-    functions = FunctionTable([*STANDARD_FUNCTIONS, FunctionSpec("tick", (Overload((T.INT,), T.INT, tick),))]).with_calendars(
-        {"CN": get_calendar("CN")})
+    functions = FunctionTable(
+        [*STANDARD_FUNCTIONS, FunctionSpec("tick", (Overload((T.INT,), T.INT, tick),))]
+    ).with_calendars({"CN": get_calendar("CN")})
     text = rulebook(
         """\
         - id: one
@@ -529,15 +564,24 @@ decisions:
 """
 
 CONTRACT_EXAMPLE = {
-    "rulebook": "hlj-musicians/membership", "version": "2022-04-15",
-    "decision": "admission", "record": "A-0001",
+    "rulebook": "hlj-musicians/membership",
+    "version": "2022-04-15",
+    "decision": "admission",
+    "record": "A-0001",
     "input": {"file": "applicants.jsonl", "line": 7},
     "as_of": "2026-03-01",
     "outcome": "fail",
     "rules": [
-        {"id": "adult", "article": 12, "item": None, "cite": "第十二条",
-         "status": "fail", "severity": "error",
-         "message": "申请人未满18周岁（17岁）", "values": {"age": 17}},
+        {
+            "id": "adult",
+            "article": 12,
+            "item": None,
+            "cite": "第十二条",
+            "status": "fail",
+            "severity": "error",
+            "message": "申请人未满18周岁（17岁）",
+            "values": {"age": 17},
+        },
     ],
     "outputs": {},
 }
@@ -560,19 +604,37 @@ def output_validator() -> Any:
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"n": -1}, {"due": ...}, {"n": 3, "waivers": [WAIVER]}, {"flag": False}, {"n": 0},
-     {"waivers": [{**WAIVER, "rule": "positive"}]}, {"day": ...}],
+    [
+        {},
+        {"n": -1},
+        {"due": ...},
+        {"n": 3, "waivers": [WAIVER]},
+        {"flag": False},
+        {"n": 0},
+        {"waivers": [{**WAIVER, "rule": "positive"}]},
+        {"day": ...},
+    ],
     ids=["pass", "fail", "error", "waived", "not-applicable", "output-error", "not-waivable", "no-date"],
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_to_json_validates_against_the_published_schema(decision: CompiledDecision, output_validator: Any,
-                                                        changes: dict[str, Any], lang: str) -> None:
+def test_to_json_validates_against_the_published_schema(
+    decision: CompiledDecision, output_validator: Any, changes: dict[str, Any], lang: str
+) -> None:
     d = decision.evaluate(rec(**changes), input=InputRef("r.jsonl", 3))
     out = d.to_json(lang)
     errors = [e.message for e in output_validator.iter_errors(out)]
     assert errors == []
-    assert list(out)[:9] == ["rulebook", "version", "decision", "record", "input", "as_of", "outcome", "rules",
-                             "outputs"]
+    assert list(out)[:9] == [
+        "rulebook",
+        "version",
+        "decision",
+        "record",
+        "input",
+        "as_of",
+        "outcome",
+        "rules",
+        "outputs",
+    ]
     assert out["input"] == {"file": "r.jsonl", "line": 3}
 
 
@@ -595,7 +657,10 @@ def test_bundled_record_kind(tmp_path: Path) -> None:
           cite: c
           require: record.new_music_influence || size(record.introducers.filter(i, i.is_member)) >= 2
           message: {zh: 否, en: no}
-        """, record="applicant", as_of="record.application_date")
+        """,
+        record="applicant",
+        as_of="record.application_date",
+    )
     dec = build(text, tmp_path).decision()
     base = {"id": "A", "application_date": "2024-01-01"}
     assert str(dec.evaluate(base).outcome) == "fail"  # defaults: false, no introducers
@@ -617,8 +682,9 @@ def build_error(text: str, tmp_path: Path, kind: type[RulebookError] = CheckErro
 
 
 def one_rule(require: str, extra: str = "") -> str:
-    return rulebook("- id: r1\n  article: 1\n  cite: c\n  require: " + require + "\n"
-                    + "  message: {zh: a, en: b}\n" + extra)
+    return rulebook(
+        "- id: r1\n  article: 1\n  cite: c\n  require: " + require + "\n" + "  message: {zh: a, en: b}\n" + extra
+    )
 
 
 @pytest.mark.parametrize(
@@ -634,8 +700,17 @@ def one_rule(require: str, extra: str = "") -> str:
         "record.n > 1 &&\n    recrd.flag",
         "|\n    // a comment\n    record.n > 1 && recrd.flag",
     ],
-    ids=["plain", "double-quoted", "single-quoted", "double-quoted-escaped-quote", "single-quoted-doubled-quote",
-         "literal-block", "folded-block", "plain-multi-line", "block-with-comment"],
+    ids=[
+        "plain",
+        "double-quoted",
+        "single-quoted",
+        "double-quoted-escaped-quote",
+        "single-quoted-doubled-quote",
+        "literal-block",
+        "folded-block",
+        "plain-multi-line",
+        "block-with-comment",
+    ],
 )
 def test_check_error_position(tmp_path: Path, require: str) -> None:
     text = one_rule(require)
@@ -643,7 +718,7 @@ def test_check_error_position(tmp_path: Path, require: str) -> None:
     assert d.code == "check.unknown-name" and d.help == "did you mean `record`?"
     assert d.file == "t.yaml"
     assert d.line_col == position(text, "recrd")
-    assert d.span is not None and text[d.span.start:d.span.end] == "recrd"
+    assert d.span is not None and text[d.span.start : d.span.end] == "recrd"
     assert d.note is None
 
 
@@ -673,7 +748,8 @@ def test_check_errors_in_a_file(tmp_path: Path, require: str, token: str, code: 
 
 
 def test_several_check_errors_at_once(tmp_path: Path) -> None:
-    text = rulebook("""\
+    text = rulebook(
+        """\
         - id: r1
           article: 1
           cite: c
@@ -685,7 +761,9 @@ def test_several_check_errors_at_once(tmp_path: Path) -> None:
           when: reccord.flag
           require: sise(record.tags) > 0
           message: {zh: a, en: b}
-        """, values="v: record.dy\n")
+        """,
+        values="v: record.dy\n",
+    )
     diags = build_error(text, tmp_path)
     assert [(d.code, d.line_col) for d in diags] == [
         ("check.unknown-field", position(text, "dy")),
@@ -713,14 +791,18 @@ def test_syntax_error(tmp_path: Path, require: str, token: str | None) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "code", "help", "token"),
     [
-        ("        require: record.n > 1", "        requir: record.n > 1", "schema.additionalProperties",
-         "did you mean `require`?", "requir:"),
+        (
+            "        require: record.n > 1",
+            "        requir: record.n > 1",
+            "schema.additionalProperties",
+            "did you mean `require`?",
+            "requir:",
+        ),
         ("        cite: c\n", "        cite: c\n        severity: fatal\n", "schema.enum", None, "fatal"),
         ("        cite: c\n", "        cite: c\n        waivable: yes-please\n", "schema.type", None, "yes-please"),
         ("status: in_force", "status: active", "schema.enum", None, "active"),
         ("        article: 1\n", "        article: first\n", "schema.type", None, "first"),
-        ("        message: {zh: a, en: b}\n", "        message: {zh: a}\n", "schema.required", "add `en:`",
-         "{zh: a}"),
+        ("        message: {zh: a, en: b}\n", "        message: {zh: a}\n", "schema.required", "add `en:`", "{zh: a}"),
     ],
     ids=["misspelt-key", "bad-severity", "bad-waivable", "bad-status", "bad-article", "missing-en"],
 )
@@ -754,8 +836,9 @@ def test_missing_require_is_a_schema_error(tmp_path: Path) -> None:
     ids=["self", "two", "three"],
 )
 def test_value_cycle(tmp_path: Path, values: str) -> None:
-    text = rulebook("- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n",
-                    values=values)
+    text = rulebook(
+        "- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n", values=values
+    )
     diags = build_error(text, tmp_path)
     cycles = [d for d in diags if d.code == "check.cycle"]
     assert cycles
@@ -771,16 +854,23 @@ def test_value_cycle(tmp_path: Path, values: str) -> None:
         ("", "b > 1", "  values:\n    a: record.nn\n    b: a + 1\n", CheckError, "check.unknown-field"),
         ("bad: record.n >\n", "bad", "", ConditionSyntaxError, "syntax."),
     ],
-    ids=["value-used-by-rule", "value-used-by-value", "unknown-function", "rule-value-used-by-rule-value",
-         "syntax-error"],
+    ids=[
+        "value-used-by-rule",
+        "value-used-by-value",
+        "unknown-function",
+        "rule-value-used-by-rule-value",
+        "syntax-error",
+    ],
 )
-def test_broken_named_value_used_elsewhere_is_reported(tmp_path: Path, values: str, require: str,
-                                                       rule_values: str, kind: type[RulebookError],
-                                                       code: str) -> None:
+def test_broken_named_value_used_elsewhere_is_reported(
+    tmp_path: Path, values: str, require: str, rule_values: str, kind: type[RulebookError], code: str
+) -> None:
     # A named value that does not check must be reported as such (with its position), even
     # when a rule or another value refers to it -- the build must not crash.
-    text = rulebook(f"- id: r1\n  article: 1\n  cite: c\n  require: {require}\n  message: {{zh: a, en: b}}\n"
-                    + rule_values, values=values)
+    text = rulebook(
+        f"- id: r1\n  article: 1\n  cite: c\n  require: {require}\n  message: {{zh: a, en: b}}\n" + rule_values,
+        values=values,
+    )
     diags = build_error(text, tmp_path, kind)
     assert any(d.code.startswith(code) for d in diags), [(d.code, d.message) for d in diags]
 
@@ -809,7 +899,10 @@ def test_duplicate_rule_id(tmp_path: Path) -> None:
     [
         ('{zh: "n 为 {nn}", en: "n is {n}"}', "did you mean `{n}`?"),
         ('{zh: "n 为 {n}", en: "limit {limm}"}', "did you mean `{lim}`?"),
-        ('{zh: "{zzzzzz}", en: "x"}', "placeholders: the rule's values, named values, parameters, as_of and record fields"),
+        (
+            '{zh: "{zzzzzz}", en: "x"}',
+            "placeholders: the rule's values, named values, parameters, as_of and record fields",
+        ),
     ],
     ids=["zh", "en", "no-suggestion"],
 )
@@ -827,8 +920,7 @@ def test_unknown_placeholder(tmp_path: Path, message: str, help: str) -> None:
     ids=["literal-braces", "paths-params-as_of"],
 )
 def test_known_placeholders(tmp_path: Path, message: str) -> None:
-    build(rulebook(f"- id: r1\n  article: 1\n  cite: c\n  require: record.n > lim\n  message: {message}\n"),
-          tmp_path)
+    build(rulebook(f"- id: r1\n  article: 1\n  cite: c\n  require: record.n > lim\n  message: {message}\n"), tmp_path)
 
 
 def test_unknown_record_kind(tmp_path: Path) -> None:
@@ -848,25 +940,31 @@ def test_missing_record_schema_file(tmp_path: Path) -> None:
 
 
 def test_value_named_like_a_parameter(tmp_path: Path) -> None:
-    text = rulebook("- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n",
-                    values="lim: record.n\n")
+    text = rulebook(
+        "- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n",
+        values="lim: record.n\n",
+    )
     diags = build_error(text, tmp_path)
     assert "check.name-clash" in [d.code for d in diags]
 
 
 def test_as_of_must_be_a_date(tmp_path: Path) -> None:
-    text = rulebook("- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n",
-                    as_of="record.n")
+    text = rulebook(
+        "- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n", as_of="record.n"
+    )
     [d] = build_error(text, tmp_path)
     assert d.code == "check.type" and "`as_of`" in d.message
     assert d.line_col == position(text, "record.n")
 
 
 def test_example_naming_an_unknown_rule(tmp_path: Path) -> None:
-    extra = ("examples:\n  - name: ex\n    decision: d\n    record: {id: A}\n"
-             "    expect: {outcome: pass, rules: {r2: pass}}\n")
-    text = rulebook("- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n",
-                    extra=extra)
+    extra = (
+        "examples:\n  - name: ex\n    decision: d\n    record: {id: A}\n"
+        "    expect: {outcome: pass, rules: {r2: pass}}\n"
+    )
+    text = rulebook(
+        "- id: r1\n  article: 1\n  cite: c\n  require: record.n > 1\n  message: {zh: a, en: b}\n", extra=extra
+    )
     [d] = build_error(text, tmp_path)
     assert d.code == "rulebook.unknown-rule"
     assert d.line_col == position(text, "r2")
@@ -883,8 +981,12 @@ def test_data_errors_speak_chinese_in_chinese_reports() -> None:
     cases = [
         ({"occupations": "作曲"}, "occupation", "应为列表", "should be a list"),
         ({"birth_date": "1990-02-30"}, "adult", "不是 YYYY-MM-DD 格式的日期", "is not a date in YYYY-MM-DD form"),
-        ({"waivers": [{"rule": "recommended", "reason": "r"}], "recommender": None}, "recommended",
-         "不可豁免", "cannot be waived"),
+        (
+            {"waivers": [{"rule": "recommended", "reason": "r"}], "recommender": None},
+            "recommended",
+            "不可豁免",
+            "cannot be waived",
+        ),
         ({"application_date": "2001-01-01"}, "citizen", "没有生效的版本", "no version of"),
     ]
     for changes, rule, zh, en in cases:

@@ -20,8 +20,9 @@ import datetime as dt
 import json
 import random
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,14 +33,36 @@ from engine.model import Outcome, Status
 from engine.source import Source
 
 ROOT = Path(__file__).resolve().parents[1]
-RULEBOOKS = sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted((ROOT / "tests" / "data" / "rulebooks").glob(
-    "*.yaml")) + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
+RULEBOOKS = (
+    sorted((ROOT / "rulebooks").glob("**/*.yaml"))
+    + sorted((ROOT / "tests" / "data" / "rulebooks").glob("*.yaml"))
+    + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
+)
 # The first 300 records of the peer benchmark's admission workload (its generator with its
 # default seed, 20260301), kept as data so that every clone runs the test.
 BENCH_RECORDS = ROOT / "tests" / "data" / "feed" / "admission-300.jsonl"
 
-ODD_VALUES: list[Any] = [None, "x", "", 5, -1, 1.5, True, False, [], {}, ["x"], [{}], {"a": 1}, "2020-02-30",
-                         "2020-02-29", "2021-02-29", "1999-12-31", "20200101", 2**70]
+ODD_VALUES: list[Any] = [
+    None,
+    "x",
+    "",
+    5,
+    -1,
+    1.5,
+    True,
+    False,
+    [],
+    {},
+    ["x"],
+    [{}],
+    {"a": 1},
+    "2020-02-30",
+    "2020-02-29",
+    "2021-02-29",
+    "1999-12-31",
+    "20200101",
+    2**70,
+]
 
 
 def spoiled(record: dict[str, Any], rng: random.Random, keys: int = 1000) -> Iterator[dict[str, Any]]:
@@ -85,11 +108,19 @@ def with_waivers(record: dict[str, Any], rule_ids: list[str], rng: random.Random
 def results(d: Decision, langs: tuple[str, ...] = ("zh", "en")) -> dict[str, Any]:
     """Everything a decision says, read through the public API."""
     out: dict[str, Any] = {
-        "outcome": d.outcome, "record": d.record_id, "as_of": d.as_of, "input": d.input,
-        "rulebook": d.rulebook, "version": d.version, "decision": d.decision, "message": d.message,
+        "outcome": d.outcome,
+        "record": d.record_id,
+        "as_of": d.as_of,
+        "input": d.input,
+        "rulebook": d.rulebook,
+        "version": d.version,
+        "decision": d.decision,
+        "message": d.message,
         "outputs": repr(d.outputs),
         "output_errors": {k: (e.code, e.message, e.path) for k, e in d.output_errors.items()},
-        "statuses": d.statuses, "status_tuple": d.status_tuple, "failing": d.failing,
+        "statuses": d.statuses,
+        "status_tuple": d.status_tuple,
+        "failing": d.failing,
     }
     for lang in langs:
         js = d.to_json(lang)
@@ -98,8 +129,9 @@ def results(d: Decision, langs: tuple[str, ...] = ("zh", "en")) -> dict[str, Any
     rules = []
     for r in d.rules:
         err = (r.error.code, r.error.message, r.error.path) if r.error is not None else None
-        rules.append((r.id, r.status, err, r.waiver, r.waiver_unused, repr(r.values),
-                      *(r.message(lang) for lang in langs)))
+        rules.append(
+            (r.id, r.status, err, r.waiver, r.waiver_unused, repr(r.values), *(r.message(lang) for lang in langs))
+        )
         assert d.status_of(r.id) == r.status
         assert d.rule(r.id) is r
     out["rules"] = rules
@@ -107,8 +139,7 @@ def results(d: Decision, langs: tuple[str, ...] = ("zh", "en")) -> dict[str, Any
     return out
 
 
-def check_decision(decision: CompiledDecision, record: Any, as_of: Any = None, input: InputRef | None = None
-                   ) -> None:
+def check_decision(decision: CompiledDecision, record: Any, as_of: Any = None, input: InputRef | None = None) -> None:
     # schema enforcement (the rulebook's level, warn) adds the record's violations and nothing else;
     # its three JSON forms agree too
     checked = decision.evaluate(record, as_of, input)
@@ -182,9 +213,19 @@ SCHEMA = {
         "opt": {"type": ["string", "null"], "default": None},
         "tags": {"type": "array", "items": {"type": "string"}, "default": []},
         "days": {"type": "array", "items": {"type": "string", "format": "date"}, "default": []},
-        "items": {"type": "array", "default": [], "items": {"type": "object", "properties": {
-            "kind": {"type": "string"}, "n": {"type": "integer"}, "on": {"type": "string", "format": "date"},
-            "any": {}}}},
+        "items": {
+            "type": "array",
+            "default": [],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string"},
+                    "n": {"type": "integer"},
+                    "on": {"type": "string", "format": "date"},
+                    "any": {},
+                },
+            },
+        },
         "addr": {"type": ["object", "null"], "default": None, "properties": {"city": {"type": "string"}}},
         "any": {},
         "waivers": {"type": "array"},
@@ -285,10 +326,23 @@ decisions:
         value: 10 / (record.n - 1)
 """
 
-GOOD = {"id": "F-1", "day": "2024-03-01", "n": 5, "x": 1.5, "flag": False, "opt": "ok", "tags": ["a", "b"],
-        "days": ["2024-03-01", "2023-01-01"], "any": True, "addr": {"city": "x"},
-        "items": [{"kind": "a", "n": 2, "on": "2023-06-01", "any": 1}, {"kind": "b", "n": 3, "on": "2024-02-01"},
-                  {"kind": "c", "n": 0, "on": "2020-01-01"}]}
+GOOD = {
+    "id": "F-1",
+    "day": "2024-03-01",
+    "n": 5,
+    "x": 1.5,
+    "flag": False,
+    "opt": "ok",
+    "tags": ["a", "b"],
+    "days": ["2024-03-01", "2023-01-01"],
+    "any": True,
+    "addr": {"city": "x"},
+    "items": [
+        {"kind": "a", "n": 2, "on": "2023-06-01", "any": 1},
+        {"kind": "b", "n": 3, "on": "2024-02-01"},
+        {"kind": "c", "n": 0, "on": "2020-01-01"},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -311,10 +365,21 @@ def test_made_rulebook(made: CompiledDecision) -> None:
             continue
     assert fast > 20, "the optimistic function decides the common case"
     assert made._trace_function("bytes") is not None and made._trace_function("dict") is not None
-    variants = [GOOD, {**GOOD, "n": 3}, {**GOOD, "n": 1}, {**GOOD, "n": 20, "flag": True}, {**GOOD, "any": "yes"},
-                {**GOOD, "any": 2.5}, {**GOOD, "any": 2}, {**GOOD, "opt": None}, {**GOOD, "addr": None},
-                {**GOOD, "tags": ["q"] * 1200}, {**GOOD, "days": []}, {**GOOD, "items": []},
-                {**GOOD, "day": "2024-02-01"}]
+    variants = [
+        GOOD,
+        {**GOOD, "n": 3},
+        {**GOOD, "n": 1},
+        {**GOOD, "n": 20, "flag": True},
+        {**GOOD, "any": "yes"},
+        {**GOOD, "any": 2.5},
+        {**GOOD, "any": 2},
+        {**GOOD, "opt": None},
+        {**GOOD, "addr": None},
+        {**GOOD, "tags": ["q"] * 1200},
+        {**GOOD, "days": []},
+        {**GOOD, "items": []},
+        {**GOOD, "day": "2024-02-01"},
+    ]
     for i, base in enumerate(variants):
         for record in spoiled(base, rng, keys=20 if i == 0 else 3):
             check_decision(made, record)
@@ -330,9 +395,11 @@ def test_bench_records() -> None:
     assert len(records) == 300
     for record in records:  # as generated: the optimistic function decides every one of them
         day = dt.date.fromisoformat(record["application_date"])
-        assert decision._decide_fast(record, None)[:6] == (*decision._decide(record, day)[:2],
-                                                           decision._decide_fast(record, None)[2],
-                                                           *decision._decide(record, day)[3:])
+        assert decision._decide_fast(record, None)[:6] == (
+            *decision._decide(record, day)[:2],
+            decision._decide_fast(record, None)[2],
+            *decision._decide(record, day)[3:],
+        )
         check_decision(decision, record, None, InputRef("feed.jsonl", 1))
     rng = random.Random(5)
     for record in rng.sample(records, 12):
@@ -379,7 +446,7 @@ def test_interpreted_build_takes_the_general_loop(monkeypatch: pytest.MonkeyPatc
 
 def test_a_deep_decision_still_evaluates(tmp_path: Path) -> None:
     # Python refuses more than 20 nested blocks: this decision is not one function
-    deep = "".join(f"record.tags.exists(a{i}, " for i in range(12)) + "a11 == \"b\" || record.flag" + ")" * 12
+    deep = "".join(f"record.tags.exists(a{i}, " for i in range(12)) + 'a11 == "b" || record.flag' + ")" * 12
     text = textwrap.dedent(f"""\
         rulebook: 1
         id: t/deep
@@ -437,15 +504,42 @@ def test_remembered_rule_objects_are_those_of_equal_values(tmp_path: Path, monke
         """)
     # the record schema is not checked: ``n`` of another type is on purpose (test_schema_enforcement.py
     # checks the JSON of decisions that carry violations)
-    decision = build_rulebook(Source("fast.yaml", shows_any), base_dir=tmp_path).decision("d") \
-        .with_schema_enforcement("none")
+    decision = (
+        build_rulebook(Source("fast.yaml", shows_any), base_dir=tmp_path).decision("d").with_schema_enforcement("none")
+    )
     assert decision.rule_ids[0] == "r_shows"
-    alike = [1, True, 1.0, 0, False, 0.0, -0.0, "1", [1], [True], [1.0], ["1"], [], ["a", "b"], ["a", "b"],
-             "2024-01-01", ["2024-01-01"], None, 2**70, {"a": 1}, 1, True, 1.0]
+    alike = [
+        1,
+        True,
+        1.0,
+        0,
+        False,
+        0.0,
+        -0.0,
+        "1",
+        [1],
+        [True],
+        [1.0],
+        ["1"],
+        [],
+        ["a", "b"],
+        ["a", "b"],
+        "2024-01-01",
+        ["2024-01-01"],
+        None,
+        2**70,
+        {"a": 1},
+        1,
+        True,
+        1.0,
+    ]
     for lang_first in ("zh", "en"):
         for value in alike:
-            for record in ({**GOOD, "any": value}, {**GOOD, "any": value, "items": [], "tags": ["q"]},
-                           {**GOOD, "any": value, "n": value}):
+            for record in (
+                {**GOOD, "any": value},
+                {**GOOD, "any": value, "items": [], "tags": ["q"]},
+                {**GOOD, "any": value, "n": value},
+            ):
                 general = decision._evaluate(record, None, InputRef("f.jsonl", 7))
                 line = decision.evaluate(record, None, InputRef("f.jsonl", 7)).to_json_bytes(lang_first)
                 assert line == json.dumps(general.to_json(lang_first), ensure_ascii=False).encode("utf-8")

@@ -18,8 +18,8 @@ import pytest
 
 from engine.build import load_rulebook
 from engine.cli import main
-from engine.tools.lint import lint_file
 from engine.testing import check_example
+from engine.tools.lint import lint_file
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -121,22 +121,29 @@ def test_a_wrong_rule_is_named_once(rulebook: Path) -> None:
     # `adult` is reported as a wrong rule, so the outcome line names only `named`
     assert problems(rulebook, "outcome-and-rule-wrong") == [
         "outcome: expected pass, got fail, decided by named=fail",
-        "rule adult: expected pass, got fail (the applicant is under 18)"]
+        "rule adult: expected pass, got fail (the applicant is under 18)",
+    ]
 
 
 def test_a_rule_expected_to_fail_still_explains_the_outcome(rulebook: Path) -> None:
-    assert problems(rulebook, "expected-failure-is-named") == ["outcome: expected pass, got fail, decided by adult=fail"]
+    assert problems(rulebook, "expected-failure-is-named") == [
+        "outcome: expected pass, got fail, decided by adult=fail"
+    ]
 
 
 def test_lint_reports_each_example_once_in_one_language(rulebook: Path) -> None:
     diags = [d for d in lint_file(rulebook) if d.code == "lint.example-mismatch"]
     assert [d.line_col[0] for d in diags if d.line_col] == [38, 42, 46]
     two = diags[1]
-    assert two.message == ("example `outcome-and-rule-wrong` does not hold: outcome: expected pass, got fail, "
-                           "decided by named=fail; rule adult: expected pass, got fail (the applicant is under 18)")
+    assert two.message == (
+        "example `outcome-and-rule-wrong` does not hold: outcome: expected pass, got fail, "
+        "decided by named=fail; rule adult: expected pass, got fail (the applicant is under 18)"
+    )
     message_zh, help_zh = two.text("zh")
-    assert message_zh == ("示例 `outcome-and-rule-wrong` 与规则不符：结论：应为 pass，实为 fail，由 named=fail 决定；"
-                          "规则 adult：应为 pass，实为 fail（申请人未满18周岁）")
+    assert message_zh == (
+        "示例 `outcome-and-rule-wrong` 与规则不符：结论：应为 pass，实为 fail，由 named=fail 决定；"
+        "规则 adult：应为 pass，实为 fail（申请人未满18周岁）"
+    )
     assert help_zh is not None and not re.search(r"[A-Za-z]{3,}", help_zh.replace("expect", ""))
     code, out = run("lint", str(rulebook), "--lang", "en")
     assert code == 2 and out.count("error[lint.example-mismatch]") == 3

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from engine.cli import main
 from engine.io import parallel
 from engine.io.records import split_lines
-from engine.cli import main
 from engine.io.report.json import JsonReport
 
 RB = "hlj-musicians/membership"
@@ -41,8 +41,16 @@ def feed_lines() -> list[str]:
             del r["citizenship"]
             lines.append(json.dumps(r, ensure_ascii=False))
         elif i % 17 == 0:
-            lines.append(json.dumps(record(i, occupations=["杂技"], waivers=[
-                {"rule": "occupation", "reason": "r", "approved_by": "a", "date": "2024-01-01"}]), ensure_ascii=False))
+            lines.append(
+                json.dumps(
+                    record(
+                        i,
+                        occupations=["杂技"],
+                        waivers=[{"rule": "occupation", "reason": "r", "approved_by": "a", "date": "2024-01-01"}],
+                    ),
+                    ensure_ascii=False,
+                )
+            )
         else:
             lines.append(json.dumps(record(i), ensure_ascii=False))
     return lines
@@ -61,8 +69,9 @@ def record_by_record(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, 
 
 
 @pytest.mark.parametrize(("lang", "block"), [("zh", parallel.BLOCK_BYTES), ("en", parallel.BLOCK_BYTES), ("en", 500)])
-def test_blocks_write_what_the_records_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str,
-                                             block: int) -> None:
+def test_blocks_write_what_the_records_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, block: int
+) -> None:
     monkeypatch.setattr(parallel, "BLOCK_BYTES", block)  # 500: many a record longer than a block
     a, b = tmp_path / "a.jsonl", tmp_path / "b.ndjson"
     lines = feed_lines()
@@ -111,11 +120,12 @@ def test_runs_of_whole_lines(tmp_path: Path, size: int) -> None:
     for chunk in parallel._chunks(str(path), size, spans=True):
         name, number, offset, length = chunk
         assert name == str(path)
-        run_lines = split_lines(text[offset:offset + length])
+        run_lines = split_lines(text[offset : offset + length])
         got += [(number + i, line) for i, line in enumerate(run_lines)]
     assert got == [(i, line.removesuffix(b"\r")) for i, line in enumerate(expected, start=1)]
-    plain = [(number + i, line) for _name, number, lines in parallel._chunks(str(path), size)
-             for i, line in enumerate(lines)]
+    plain = [
+        (number + i, line) for _name, number, lines in parallel._chunks(str(path), size) for i, line in enumerate(lines)
+    ]
     assert plain == got
 
 
@@ -145,8 +155,9 @@ def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.M
     from engine.registry import Registry
 
     rid, version, decision = Registry.default().decision(RB, None)
-    blocks = parallel.evaluate_blocks([str(feed)], decision, rulebook=RB, decision_name=None, as_of=None, lang="en",
-                                      label=(rid, version), jobs=2)
+    blocks = parallel.evaluate_blocks(
+        [str(feed)], decision, rulebook=RB, decision_name=None, as_of=None, lang="en", label=(rid, version), jobs=2
+    )
     got = 0
     with pytest.raises(RuntimeError, match="broken on purpose" if how == "raises" else "ended unexpectedly"):
         for block in blocks:
@@ -187,10 +198,30 @@ def test_ctrl_c_stops_every_worker_quietly(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "check", RB, str(feed), "--format", "json", "--output", str(out),
-         "--jobs", "2", "--progress", "never", "--lang", "en"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "check",
+            RB,
+            str(feed),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--jobs",
+            "2",
+            "--progress",
+            "never",
+            "--lang",
+            "en",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # noqa: PLW1509
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:  # until the workers are writing
         parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part") and p.stat().st_size > 0]
@@ -234,9 +265,13 @@ def test_a_named_pipe_is_read_like_a_file(tmp_path: Path, monkeypatch: pytest.Mo
     writer.start()
     # in a process of its own, so that a deadlock fails the test instead of hanging the suite
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "check", RB, str(pipe), *common, "--output",
-                             str(tmp_path / "got.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "check", RB, str(pipe), *common, "--output", str(tmp_path / "got.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:

@@ -23,9 +23,10 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openpyxl
 import pytest
@@ -43,8 +44,23 @@ BROKEN = (TRUNCATED, NOT_UTF8, ARRAY)
 SHEET = "申请人"
 COMMON = ["--lang", "en", "--progress", "never"]
 
-OCCUPATIONS = ["作词", "作曲", "歌唱", "演奏", "指挥", "音乐理论", "音乐教育", "音乐编辑", "音乐翻译",
-               "音乐组织管理", "视听音响研究", "乐器制造", "音像", "书籍", "乐器销售"]
+OCCUPATIONS = [
+    "作词",
+    "作曲",
+    "歌唱",
+    "演奏",
+    "指挥",
+    "音乐理论",
+    "音乐教育",
+    "音乐编辑",
+    "音乐翻译",
+    "音乐组织管理",
+    "视听音响研究",
+    "乐器制造",
+    "音像",
+    "书籍",
+    "乐器销售",
+]
 NOT_LISTED = ["舞蹈", "网络音乐制作", "杂技"]  # occupations 第十二条 does not list
 AWARDS = ["黑龙江省文艺大奖", "全国群众文艺作品奖", "哈尔滨之夏音乐会奖", "国际钢琴比赛奖"]
 LEVELS = ["municipal", "provincial", "national", "international"]
@@ -70,12 +86,21 @@ def applicant(rng: random.Random, line: int) -> dict[str, Any]:
     if rng.random() < 0.5:
         r["occupations"] = rng.sample(OCCUPATIONS + NOT_LISTED, rng.randint(1, 3))
     if rng.random() < 0.3:
-        r["awards"] = [{"name": rng.choice(AWARDS), "level": rng.choice(LEVELS), "grade": rng.randint(1, 3),
-                        "government": rng.random() < 0.7, "year": applied.year - rng.randint(0, 6)}
-                       for _ in range(rng.randint(1, 2))]
+        r["awards"] = [
+            {
+                "name": rng.choice(AWARDS),
+                "level": rng.choice(LEVELS),
+                "grade": rng.randint(1, 3),
+                "government": rng.random() < 0.7,
+                "year": applied.year - rng.randint(0, 6),
+            }
+            for _ in range(rng.randint(1, 2))
+        ]
     if rng.random() < 0.25:
-        r["introducers"] = [{"member_id": f"M-{rng.randrange(2000):04d}", "is_member": rng.random() < 0.8}
-                            for _ in range(rng.randint(1, 3))]
+        r["introducers"] = [
+            {"member_id": f"M-{rng.randrange(2000):04d}", "is_member": rng.random() < 0.8}
+            for _ in range(rng.randint(1, 3))
+        ]
     if rng.random() < 0.3:
         r["music_work_start_date"] = (applied - dt.timedelta(days=rng.randrange(365, 20 * 365))).isoformat()
     if rng.random() < 0.3:
@@ -120,10 +145,29 @@ def jsonl_bytes(rng: random.Random) -> tuple[bytes, list[dict[str, Any]], bytes]
 # Spreadsheet columns: introducers and (in the CSV) the recommender as dotted columns, the other
 # objects and lists of objects as JSON cells. Every field of every record has a column (checked).
 INTRODUCER_COLUMNS = [f"introducers.{i}.{k}" for i in (1, 2, 3) for k in ("member_id", "name", "is_member")]
-CSV_COLUMNS = ["id", "name", "citizenship", "province", "birth_date", "application_date", "unit", "occupations",
-               "new_music_influence", "accepts_charter", "self_applied", *INTRODUCER_COLUMNS, "recommender",
-               "recommender.kind", "recommender.name", "music_work_start_date", "professional_title", "awards",
-               "degrees", "event_participations", "history"]
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "citizenship",
+    "province",
+    "birth_date",
+    "application_date",
+    "unit",
+    "occupations",
+    "new_music_influence",
+    "accepts_charter",
+    "self_applied",
+    *INTRODUCER_COLUMNS,
+    "recommender",
+    "recommender.kind",
+    "recommender.name",
+    "music_work_start_date",
+    "professional_title",
+    "awards",
+    "degrees",
+    "event_participations",
+    "history",
+]
 XLSX_COLUMNS = [c for c in CSV_COLUMNS if not c.startswith(("introducers.", "recommender."))] + ["introducers"]
 DATES = ("birth_date", "application_date", "music_work_start_date")
 YES_NO = {"accepts_charter": ("是", "否"), "self_applied": ("true", "false"), "new_music_influence": ("√", "×")}
@@ -142,8 +186,9 @@ def csv_row(r: dict[str, Any], row: int) -> list[str]:
         if key == "introducers":
             for i, who in enumerate(value, start=1):
                 for k, v in who.items():
-                    flat[f"introducers.{i}.{k}"] = ("是" if v else "否") if isinstance(v, bool) else (
-                        "null" if v is None else v)
+                    flat[f"introducers.{i}.{k}"] = (
+                        ("是" if v else "否") if isinstance(v, bool) else ("null" if v is None else v)
+                    )
         elif key == "recommender" and value is not None:
             for k, v in value.items():
                 flat[f"recommender.{k}"] = v
@@ -228,8 +273,11 @@ def check(feed: Feed) -> Callable[..., Run]:
             path = getattr(feed, source)
             target = path.parent / f"out-{source}-{jobs}.{fmt}"
             out, err = io.StringIO(), io.StringIO()
-            code = main(["check", RB, str(path), "--format", fmt, "--jobs", str(jobs), "--output", str(target),
-                         *COMMON], stdout=out, stderr=err)
+            code = main(
+                ["check", RB, str(path), "--format", fmt, "--jobs", str(jobs), "--output", str(target), *COMMON],
+                stdout=out,
+                stderr=err,
+            )
             done[key] = Run(code, out.getvalue(), err.getvalue(), target)
         return done[key]
 
@@ -249,22 +297,28 @@ def outcome_by_line(decided: list[dict[str, Any]]) -> dict[int, str]:
 def counts_line(decided: list[dict[str, Any]]) -> str:
     o = Counter(d["outcome"] for d in decided)
     schema = sum(1 for d in decided if d.get("schema"))  # the copies of A-0020 lack birth_date: a warning
-    return (f"{len(decided)} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, "
-            f"error {o['error']}" + (f"; {schema} breaking their record schema" if schema else ""))
+    return (
+        f"{len(decided)} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, "
+        f"error {o['error']}" + (f"; {schema} breaking their record schema" if schema else "")
+    )
 
 
 def reported_rules(decided: list[dict[str, Any]]) -> Counter[tuple[int, str, str, str]]:
     """(line, level, cite, rule) of every rule a report lists: failed or errored, not info."""
-    return Counter((d["input"]["line"], "warning" if r["severity"] == "warning" else "error", r["cite"], r["id"])
-                   for d in decided for r in d["rules"]
-                   if r["status"] in ("fail", "error") and r["severity"] != "info")
+    return Counter(
+        (d["input"]["line"], "warning" if r["severity"] == "warning" else "error", r["cite"], r["id"])
+        for d in decided
+        for r in d["rules"]
+        if r["status"] in ("fail", "error") and r["severity"] != "info"
+    )
 
 
 # -- JSON: the reference --------------------------------------------------------------------------
 
 
-def test_json_has_one_result_per_line_and_the_broken_lines_are_errors(feed: Feed, check: Callable[..., Run],
-                                                                      decided: list[dict[str, Any]]) -> None:
+def test_json_has_one_result_per_line_and_the_broken_lines_are_errors(
+    feed: Feed, check: Callable[..., Run], decided: list[dict[str, Any]]
+) -> None:
     one, two = check("json", 1), check("json", 2)
     assert (one.code, one.stdout) == (two.code, two.stdout) == (1, "")
     assert one.output.read_bytes() == two.output.read_bytes()  # two workers write what one does
@@ -279,7 +333,8 @@ def test_json_has_one_result_per_line_and_the_broken_lines_are_errors(feed: Feed
     assert errors[TRUNCATED]["message"].startswith("not valid JSON: ")
     first = next(i for i, b in enumerate(feed.bad_bytes) if b >= 0x80)  # the lead byte of 李 in GB18030
     assert errors[NOT_UTF8]["message"] == (
-        f"the line is not UTF-8 text (byte 0x{feed.bad_bytes[first]:02x} at byte {first + 1} of the line)")
+        f"the line is not UTF-8 text (byte 0x{feed.bad_bytes[first]:02x} at byte {first + 1} of the line)"
+    )
     assert errors[ARRAY]["message"] == "a record must be a JSON object, not an array"
 
     lines = feed.lines
@@ -318,8 +373,9 @@ class LocatedXml(JUnitXml):
     testsuite = LocatedSuite
 
 
-def test_junit_is_read_back_by_junitparser(feed: Feed, check: Callable[..., Run],
-                                           decided: list[dict[str, Any]]) -> None:
+def test_junit_is_read_back_by_junitparser(
+    feed: Feed, check: Callable[..., Run], decided: list[dict[str, Any]]
+) -> None:
     run = check("junit", 2)
     assert (run.code, run.stdout, run.stderr) == (1, "", counts_line(decided) + "\n")
     xml = LocatedXml.fromfile(str(run.output))
@@ -338,8 +394,11 @@ def test_junit_is_read_back_by_junitparser(feed: Feed, check: Callable[..., Run]
         else:
             [result] = results
             assert result.message
-            got[case.line] = "fail" if isinstance(result, Failure) else {
-                "indeterminate": "indeterminate", "unreadable": "error"}[result.type]
+            got[case.line] = (
+                "fail"
+                if isinstance(result, Failure)
+                else {"indeterminate": "indeterminate", "unreadable": "error"}[result.type]
+            )
             assert isinstance(result, (Failure, Error))
         if expected[case.line] == "error":
             assert case.name == f"(unreadable) ({feed.jsonl}:{case.line})"
@@ -356,7 +415,11 @@ def test_junit_is_read_back_by_junitparser(feed: Feed, check: Callable[..., Run]
 
     outcomes = Counter(expected.values())
     assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (
-        LINES, outcomes["fail"], outcomes["indeterminate"] + outcomes["error"], 0)
+        LINES,
+        outcomes["fail"],
+        outcomes["indeterminate"] + outcomes["error"],
+        0,
+    )
     assert (xml.tests, xml.failures, xml.errors) == (suite.tests, suite.failures, suite.errors)
 
     def untimed(text: str) -> str:
@@ -368,8 +431,9 @@ def test_junit_is_read_back_by_junitparser(feed: Feed, check: Callable[..., Run]
 # -- SARIF ----------------------------------------------------------------------------------------
 
 
-def test_sarif_points_at_the_broken_lines_and_the_failing_records(feed: Feed, check: Callable[..., Run],
-                                                                  decided: list[dict[str, Any]]) -> None:
+def test_sarif_points_at_the_broken_lines_and_the_failing_records(
+    feed: Feed, check: Callable[..., Run], decided: list[dict[str, Any]]
+) -> None:
     run = check("sarif")
     assert (run.code, run.stdout, run.stderr) == (1, "", counts_line(decided) + "\n")
     doc = json.loads(run.text)
@@ -386,8 +450,9 @@ def test_sarif_points_at_the_broken_lines_and_the_failing_records(feed: Feed, ch
     assert sorted(where(r) for r in unreadable) == list(BROKEN)
     assert all(r["level"] == "error" for r in unreadable)
 
-    rules = Counter((where(r), r["ruleId"]) for r in results if r["ruleId"] not in ("record.unreadable",
-                                                                                   "record.schema"))
+    rules = Counter(
+        (where(r), r["ruleId"]) for r in results if r["ruleId"] not in ("record.unreadable", "record.schema")
+    )
     schema = Counter(where(r) for r in results if r["ruleId"] == "record.schema")
     assert schema == Counter({d["input"]["line"]: len(d["schema"]) for d in decided if d.get("schema")})
     expected = reported_rules(decided)
@@ -402,8 +467,9 @@ def test_sarif_points_at_the_broken_lines_and_the_failing_records(feed: Feed, ch
 ANNOTATION = re.compile(r"^::(error|warning) file=([^,]*),line=(\d+),title=([^:]*)::(.*)$")
 
 
-def test_github_annotates_the_broken_lines(feed: Feed, check: Callable[..., Run],
-                                            decided: list[dict[str, Any]]) -> None:
+def test_github_annotates_the_broken_lines(
+    feed: Feed, check: Callable[..., Run], decided: list[dict[str, Any]]
+) -> None:
     run = check("github")
     assert (run.code, run.stdout, run.stderr) == (1, "", counts_line(decided) + "\n")
     *lines, notice = run.text.splitlines()
@@ -415,12 +481,19 @@ def test_github_annotates_the_broken_lines(feed: Feed, check: Callable[..., Run]
     unreadable = {int(m.group(3)): m.group(5) for m in annotations if m and m.group(4) == "unreadable record"}
     by_line = {d["input"]["line"]: d for d in decided}
     assert unreadable == {n: by_line[n]["message"] for n in BROKEN}
-    rules = Counter((int(m.group(3)), m.group(1), m.group(4)) for m in annotations
-                    if m and m.group(4) != "unreadable record" and not m.group(4).startswith("schema "))
+    rules = Counter(
+        (int(m.group(3)), m.group(1), m.group(4))
+        for m in annotations
+        if m and m.group(4) != "unreadable record" and not m.group(4).startswith("schema ")
+    )
     schema = Counter(int(m.group(3)) for m in annotations if m and m.group(4).startswith("schema "))
     assert schema == Counter({d["input"]["line"]: len(d["schema"]) for d in decided if d.get("schema")})
-    assert rules == Counter({(line, level, escape_property(f"{cite} {rule}")): n
-                             for (line, level, cite, rule), n in reported_rules(decided).items()})
+    assert rules == Counter(
+        {
+            (line, level, escape_property(f"{cite} {rule}")): n
+            for (line, level, cite, rule), n in reported_rules(decided).items()
+        }
+    )
     for m in annotations:
         if m and m.group(4) != "unreadable record":
             assert m.group(5).startswith(by_line[int(m.group(3))]["record"] + ": ")
@@ -453,7 +526,7 @@ class Page(html.parser.HTMLParser):
             self._in = "where"
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "p" and self._in == "counts" or tag == "span" and self._in in ("outcome", "where"):
+        if (tag == "p" and self._in == "counts") or (tag == "span" and self._in in ("outcome", "where")):
             self._in = None
 
     def handle_data(self, data: str) -> None:
@@ -471,9 +544,14 @@ def test_html_counts_and_sections(feed: Feed, check: Callable[..., Run], decided
     page.close()
     o = Counter(d["outcome"] for d in decided)
     schema = sum(1 for d in decided if d.get("schema"))
-    assert page.counts == [f"{LINES} records", f"pass {o['pass']}", f"fail {o['fail']}",
-                           f"indeterminate {o['indeterminate']}", "unreadable 3",
-                           f"breaks its record schema {schema}"]
+    assert page.counts == [
+        f"{LINES} records",
+        f"pass {o['pass']}",
+        f"fail {o['fail']}",
+        f"indeterminate {o['indeterminate']}",
+        "unreadable 3",
+        f"breaks its record schema {schema}",
+    ]
     shown = {int(s["where"].rsplit(":", 1)[1]): s["class"] for s in page.sections}
     assert len(page.sections) == LINES - o["pass"] == len(shown)
     assert shown == {n: outcome for n, outcome in outcome_by_line(decided).items() if outcome != "pass"}
@@ -493,8 +571,10 @@ def test_text_report_and_counts(feed: Feed, check: Callable[..., Run], decided: 
     o = Counter(d["outcome"] for d in decided)
     lines = run.text.splitlines()
     schema = sum(1 for d in decided if d.get("schema"))
-    assert f"{LINES} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, " \
-           f"unreadable 3; {schema} breaking their record schema" in lines
+    assert (
+        f"{LINES} records: pass {o['pass']}, fail {o['fail']}, indeterminate {o['indeterminate']}, "
+        f"unreadable 3; {schema} breaking their record schema" in lines
+    )
     heads = {int(m.group(5)): (m.group(2), m.group(3)) for m in map(HEAD.match, lines) if m}
     errors = {int(m.group(2)): m.group(3) for m in map(UNREADABLE.match, lines) if m}
     by_line = {d["input"]["line"]: d for d in decided}
@@ -506,8 +586,9 @@ def test_text_report_and_counts(feed: Feed, check: Callable[..., Run], decided: 
 
 
 @pytest.mark.parametrize("source", ["csv", "xlsx"])
-def test_spreadsheets_decide_as_the_json_lines(feed: Feed, check: Callable[..., Run],
-                                               decided: list[dict[str, Any]], source: str) -> None:
+def test_spreadsheets_decide_as_the_json_lines(
+    feed: Feed, check: Callable[..., Run], decided: list[dict[str, Any]], source: str
+) -> None:
     run = check("json", 1, source)
     rows = [json.loads(x) for x in run.text.splitlines()]
     assert run.code == 1 and run.stdout == ""

@@ -32,8 +32,21 @@ def test_golden(case: Path, lang: str, root: Path, monkeypatch: pytest.MonkeyPat
     decision = case.parent.name
     rulebook = case.parent.parent.relative_to(GOLDEN).as_posix()
     out = io.StringIO()
-    main(["check", rulebook, case.relative_to(root).as_posix(), "--decision", decision, "--format", "json",
-          "--lang", lang], stdout=out, stderr=io.StringIO())
+    main(
+        [
+            "check",
+            rulebook,
+            case.relative_to(root).as_posix(),
+            "--decision",
+            decision,
+            "--format",
+            "json",
+            "--lang",
+            lang,
+        ],
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     expected_file = case.with_name(f"{case.stem}.expected.{lang}.jsonl")
     if update_golden or not expected_file.exists():
         expected_file.write_text(out.getvalue(), encoding="utf-8")

@@ -41,10 +41,23 @@ CHARTER = f"hcm-student-union/charter@{CHARTER_VERSION}"
 
 # 一、改革自评表, 校级: the conservatory's answer to each item (是 -> pass, 否 -> fail).
 SCHOOL_REPORT = {
-    1: "pass", 2: "pass", 3: "pass", 4: "pass", 5: "pass", 6: "pass", 7: "pass",
+    1: "pass",
+    2: "pass",
+    3: "pass",
+    4: "pass",
+    5: "pass",
+    6: "pass",
+    7: "pass",
     8: "fail",
-    9: "pass", 10: "pass", 11: "pass", 12: "pass", 13: "pass", 14: "pass", 15: "pass",
-    16: "pass", 17: "pass",
+    9: "pass",
+    10: "pass",
+    11: "pass",
+    12: "pass",
+    13: "pass",
+    14: "pass",
+    15: "pass",
+    16: "pass",
+    17: "pass",
 }
 # 二级, 具体情况: every one of the four unions meets every item (是 in every cell).
 DEPARTMENT_UNIONS = ["声歌系民声系学生会", "管弦系学生会", "民乐系钢琴系学生会", "音乐学系学生会"]
@@ -146,8 +159,16 @@ def test_department_unions_meet_all_13_items(checklist) -> None:  # type: ignore
 def test_department_roster_decides_over_the_self_assessment(checklist) -> None:  # type: ignore[no-untyped-def]
     record = _department_records()[1]
     record["staff"] = [
-        {"name": "甲", "role": "干事", "political_status": "共青团员", "level": "undergraduate",
-         "enrollment_year": 2019, "rank": 16, "cohort": 33, "has_failed_course": False},
+        {
+            "name": "甲",
+            "role": "干事",
+            "political_status": "共青团员",
+            "level": "undergraduate",
+            "enrollment_year": 2019,
+            "rank": 16,
+            "cohort": 33,
+            "has_failed_course": False,
+        },
     ]
     decision = checklist.decision("department-union").evaluate(record)
     item7 = decision.rule("academic_standard")
@@ -160,26 +181,47 @@ def test_department_roster_decides_over_the_self_assessment(checklist) -> None: 
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("report_date", "expected"), [
-    ("2021-08-31", "pass"),   # 2020 academic year: a 2020 student is still a freshman
-    ("2021-09-01", "fail"),   # 2021 academic year: no longer a freshman, 20/30 is outside the top 30%
-    ("2022-08-31", "fail"),
-    ("2020-09-01", "pass"),
-])
+@pytest.mark.parametrize(
+    ("report_date", "expected"),
+    [
+        ("2021-08-31", "pass"),  # 2020 academic year: a 2020 student is still a freshman
+        ("2021-09-01", "fail"),  # 2021 academic year: no longer a freshman, 20/30 is outside the top 30%
+        ("2022-08-31", "fail"),
+        ("2020-09-01", "pass"),
+    ],
+)
 def test_freshman_boundary_is_1_september(checklist, report_date: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     record = _school_record()
     record["report_date"] = report_date
-    record["staff"] = [{"name": "何畅", "role": "干事", "political_status": "共青团员", "department": "管弦系",
-                        "level": "undergraduate", "enrollment_year": 2020, "rank": 20, "cohort": 30,
-                        "has_failed_course": False}]
+    record["staff"] = [
+        {
+            "name": "何畅",
+            "role": "干事",
+            "political_status": "共青团员",
+            "department": "管弦系",
+            "level": "undergraduate",
+            "enrollment_year": 2020,
+            "rank": 20,
+            "cohort": 30,
+            "has_failed_course": False,
+        }
+    ]
     decision = checklist.decision("school-union").evaluate(record)
     assert str(decision.rule("academic_standard").status) == expected
 
 
 def test_graduate_freshman_is_still_checked_for_failed_courses(checklist) -> None:  # type: ignore[no-untyped-def]
     record = _school_record()
-    record["staff"] = [{"name": "研一", "role": "干事", "political_status": "共青团员", "level": "graduate",
-                        "enrollment_year": 2021, "has_failed_course": True}]
+    record["staff"] = [
+        {
+            "name": "研一",
+            "role": "干事",
+            "political_status": "共青团员",
+            "level": "graduate",
+            "enrollment_year": 2021,
+            "has_failed_course": True,
+        }
+    ]
     item8 = checklist.decision("school-union").evaluate(record).rule("academic_standard")
     assert str(item8.status) == "fail"
     assert "研一（有课业不及格）" in (item8.message("zh") or "")
@@ -200,34 +242,59 @@ def test_charter_is_a_draft_reachable_only_with_its_version(charter) -> None:  #
 
 
 CONGRESS = {
-    "id": "T-CG", "date": "2021-11-24", "representatives_elected_on": "2021-11-10",
-    "representatives_recommended_by_class_branches": True, "representatives_elected_by_department_unions": True,
-    "students_represented": 2000, "elected_representatives": 150,
-    "attending_representatives": 100, "non_cadre_representatives": 90, "uncovered_groups": [],
+    "id": "T-CG",
+    "date": "2021-11-24",
+    "representatives_elected_on": "2021-11-10",
+    "representatives_recommended_by_class_branches": True,
+    "representatives_elected_by_department_unions": True,
+    "students_represented": 2000,
+    "elected_representatives": 150,
+    "attending_representatives": 100,
+    "non_cadre_representatives": 90,
+    "uncovered_groups": [],
     "electoral_units": [{"name": "管弦系", "students": 400, "grassroots_attendees": 80}],
 }
 
 
-@pytest.mark.parametrize(("change", "rule", "expected"), [
-    ({}, "quorum", "pass"),                                          # 100 of 150: exactly two thirds
-    ({"attending_representatives": 99}, "quorum", "fail"),
-    ({"elected_representatives": 20, "attending_representatives": 14, "non_cadre_representatives": 12},
-     "representation_ratio", "pass"),                                # 20 of 2000: exactly 1%
-    ({"elected_representatives": 19, "attending_representatives": 19}, "representation_ratio", "fail"),
-    ({"non_cadre_representatives": 89}, "non_cadre_share", "fail"),  # 89 of 150 < 60%
-    ({"electoral_units": [{"name": "民乐系", "students": 400, "grassroots_attendees": 79}]},
-     "grassroots_congresses", "fail"),                               # 79 of 400 < 20%
-    ({}, "held_yearly", "not_applicable"),                           # first congress
-    ({"previous_congress_date": "2020-11-24"}, "held_yearly", "pass"),
-    ({"previous_congress_date": "2020-11-23"}, "held_yearly", "fail"),
-])
+@pytest.mark.parametrize(
+    ("change", "rule", "expected"),
+    [
+        ({}, "quorum", "pass"),  # 100 of 150: exactly two thirds
+        ({"attending_representatives": 99}, "quorum", "fail"),
+        (
+            {"elected_representatives": 20, "attending_representatives": 14, "non_cadre_representatives": 12},
+            "representation_ratio",
+            "pass",
+        ),  # 20 of 2000: exactly 1%
+        ({"elected_representatives": 19, "attending_representatives": 19}, "representation_ratio", "fail"),
+        ({"non_cadre_representatives": 89}, "non_cadre_share", "fail"),  # 89 of 150 < 60%
+        (
+            {"electoral_units": [{"name": "民乐系", "students": 400, "grassroots_attendees": 79}]},
+            "grassroots_congresses",
+            "fail",
+        ),  # 79 of 400 < 20%
+        ({}, "held_yearly", "not_applicable"),  # first congress
+        ({"previous_congress_date": "2020-11-24"}, "held_yearly", "pass"),
+        ({"previous_congress_date": "2020-11-23"}, "held_yearly", "fail"),
+    ],
+)
 def test_congress(charter, change: dict[str, Any], rule: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     decision = charter.decision("congress").evaluate({**CONGRESS, **change})
     assert str(decision.rule(rule).status) == expected
 
 
-ELECTION = {"id": "T-EL", "date": "2021-11-24", "body": "presidium", "term": 1, "seats": 5, "candidates": 7,
-            "elected_by": "congress", "secret_ballot": True, "results_announced": True, "candidates_confirmed": True}
+ELECTION = {
+    "id": "T-EL",
+    "date": "2021-11-24",
+    "body": "presidium",
+    "term": 1,
+    "seats": 5,
+    "candidates": 7,
+    "elected_by": "congress",
+    "secret_ballot": True,
+    "results_announced": True,
+    "candidates_confirmed": True,
+}
 
 
 @pytest.mark.parametrize(("candidates", "expected"), [(7, "pass"), (6, "pass"), (5, "fail")])
@@ -248,26 +315,44 @@ def test_first_presidium_election_of_section_5(charter) -> None:  # type: ignore
     assert str(decision.outcome) == "fail"
 
 
-@pytest.mark.parametrize(("members", "votes", "expected"), [(5, 3, "pass"), (4, 2, "fail"), (4, 3, "pass"), (5, 2, "fail")])
+@pytest.mark.parametrize(
+    ("members", "votes", "expected"), [(5, 3, "pass"), (4, 2, "fail"), (4, 3, "pass"), (5, 2, "fail")]
+)
 def test_removal_needs_more_than_half_of_the_presidium(charter, members: int, votes: int, expected: str) -> None:  # type: ignore[no-untyped-def]
-    record = {"id": "T-RM", "member": "甲", "date": "2022-03-15", "requested_by": "self", "written_request": True,
-              "presidium_members": members, "present": members, "votes_for": votes}
+    record = {
+        "id": "T-RM",
+        "member": "甲",
+        "date": "2022-03-15",
+        "requested_by": "self",
+        "written_request": True,
+        "presidium_members": members,
+        "present": members,
+        "votes_for": votes,
+    }
     assert str(charter.decision("removal").evaluate(record).rule("majority").status) == expected
 
 
-CADRE = {"id": "T-CD", "name": "乙", "position": "presidium", "political_status": "共青团员",
-         "office_start": "2021-11-24", "result_publicized": True,
-         "semesters": [{"rank": 3, "cohort": 10, "has_failed_course": False},
-                       {"rank": 9, "cohort": 30, "has_failed_course": False}]}
+CADRE = {
+    "id": "T-CD",
+    "name": "乙",
+    "position": "presidium",
+    "political_status": "共青团员",
+    "office_start": "2021-11-24",
+    "result_publicized": True,
+    "semesters": [
+        {"rank": 3, "cohort": 10, "has_failed_course": False},
+        {"rank": 9, "cohort": 30, "has_failed_course": False},
+    ],
+}
 
 
 def test_cadre_rankings_and_the_outstanding_contribution_waiver(charter) -> None:  # type: ignore[no-untyped-def]
     cadre = charter.decision("cadre")
-    assert str(cadre.evaluate(CADRE).outcome) == "pass"            # exactly 30% twice
+    assert str(cadre.evaluate(CADRE).outcome) == "pass"  # exactly 30% twice
     low = copy.deepcopy(CADRE)
-    low["semesters"][1]["rank"] = 12                                # 12/30 = 40%
+    low["semesters"][1]["rank"] = 12  # 12/30 = 40%
     assert str(cadre.evaluate(low).rule("ranking").status) == "fail"
-    low["position"] = "department"                                  # within 50% for a department member
+    low["position"] = "department"  # within 50% for a department member
     assert str(cadre.evaluate(low).rule("ranking").status) == "pass"
     low["position"] = "presidium"
     low["waivers"] = [{"rule": "ranking", "reason": "有突出贡献", "approved_by": "学院团委", "date": "2021-11-20"}]
@@ -277,12 +362,22 @@ def test_cadre_rankings_and_the_outstanding_contribution_waiver(charter) -> None
 
 
 def test_organization_department_union_of_20_to_30_staff(charter) -> None:  # type: ignore[no-untyped-def]
-    base = {"id": "T-OR", "name": "管弦系学生会", "level": "department", "date": "2021-12-01", "presidium_count": 3,
-            "last_congress_date": "2021-03-10", "presidium_elected_democratically": True,
-            "party_branch_consented": True, "filed_with_school_union": True, "reports_each_semester": True}
+    base = {
+        "id": "T-OR",
+        "name": "管弦系学生会",
+        "level": "department",
+        "date": "2021-12-01",
+        "presidium_count": 3,
+        "last_congress_date": "2021-03-10",
+        "presidium_elected_democratically": True,
+        "party_branch_consented": True,
+        "filed_with_school_union": True,
+        "reports_each_semester": True,
+    }
     org = charter.decision("organization")
-    got = {n: str(org.evaluate({**base, "staff_count": n}).rule("department_staff_range").status)
-           for n in (19, 20, 30, 31)}
+    got = {
+        n: str(org.evaluate({**base, "staff_count": n}).rule("department_staff_range").status) for n in (19, 20, 30, 31)
+    }
     assert got == {19: "fail", 20: "pass", 30: "pass", 31: "fail"}
     assert str(org.evaluate({**base, "staff_count": 25, "presidium_count": 4}).outcome) == "fail"
     assert str(org.evaluate({**base, "staff_count": 25}).rule("four_departments").status) == "not_applicable"
@@ -295,17 +390,35 @@ def test_organization_department_union_of_20_to_30_staff(charter) -> None:  # ty
 
 def test_cli_check_school_union_json() -> None:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["check", CHECKLIST, str(DATA / "school-union.json"), "--decision", "school-union",
-                 "--format", "json", "--lang", "en"], stdout=out, stderr=err)
+    code = main(
+        [
+            "check",
+            CHECKLIST,
+            str(DATA / "school-union.json"),
+            "--decision",
+            "school-union",
+            "--format",
+            "json",
+            "--lang",
+            "en",
+        ],
+        stdout=out,
+        stderr=err,
+    )
     assert code == 1  # the record does not pass (item 8)
     lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     assert len(lines) == 1
     line = lines[0]
     assert (line["rulebook"], line["decision"], line["record"], line["outcome"]) == (
-        CHECKLIST, "school-union", "HCM-SU-2021-11", "fail")
+        CHECKLIST,
+        "school-union",
+        "HCM-SU-2021-11",
+        "fail",
+    )
     assert line["as_of"] == "2021-11-01"
-    data_checks = {r.spec.id for r in Registry.default().load(CHECKLIST).decision("school-union").rules
-                   if r.spec.is_data}
+    data_checks = {
+        r.spec.id for r in Registry.default().load(CHECKLIST).decision("school-union").rules if r.spec.is_data
+    }
     assert data_checks == {"presidium_count_matches_roster", "ranks_possible"}
     statuses = {r["article"]: r["status"] for r in line["rules"] if r["id"] not in data_checks}
     assert statuses == SCHOOL_REPORT
@@ -314,8 +427,19 @@ def test_cli_check_school_union_json() -> None:
 
 
 def test_cli_check_department_unions_pass() -> None:
-    code = main(["check", CHECKLIST, str(DATA / "department-unions.jsonl"), "--decision", "department-union",
-                 "--format", "json"], stdout=(out := io.StringIO()), stderr=io.StringIO())
+    code = main(
+        [
+            "check",
+            CHECKLIST,
+            str(DATA / "department-unions.jsonl"),
+            "--decision",
+            "department-union",
+            "--format",
+            "json",
+        ],
+        stdout=(out := io.StringIO()),
+        stderr=io.StringIO(),
+    )
     assert code == 0
     assert [json.loads(line)["outcome"] for line in out.getvalue().splitlines()] == ["pass"] * 4
 

@@ -27,8 +27,9 @@ RECORDS = ROOT / "tests" / "data" / "feed" / "admission-300.jsonl"
 @pytest.fixture(scope="module")
 def admission() -> object:
     # one version (a day fixes it): a CompiledDecision, whose trace is generated
-    _rid, _version, decision = Registry.default().decision("hlj-musicians/membership", "admission",
-                                                            dt.date(2025, 6, 30))
+    _rid, _version, decision = Registry.default().decision(
+        "hlj-musicians/membership", "admission", dt.date(2025, 6, 30)
+    )
     return decision
 
 

@@ -159,7 +159,7 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
         path.append(m)
         for n in graph[m]:
             if state.get(n) == 1:
-                return [*path[path.index(n):], n]
+                return [*path[path.index(n) :], n]
             if n not in state:
                 found = visit(n)
                 if found:
@@ -177,13 +177,28 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
 
 
 # The language package's layers (docs/architecture.md): each module imports only modules before it.
-LANG_LAYERS = ("ast", "times", "values", "calendar", "types", "functions", "check", "parser", "printer", "runtime", "pyast",
-               "interp", "compile", "compile_decision")
+LANG_LAYERS = (
+    "ast",
+    "times",
+    "values",
+    "calendar",
+    "types",
+    "functions",
+    "check",
+    "parser",
+    "printer",
+    "runtime",
+    "pyast",
+    "interp",
+    "compile",
+    "compile_decision",
+)
 
 
 def test_the_language_layers_list_every_module() -> None:
     assert sorted(m for m in ENGINE_MODULES if m.startswith("engine.lang.")) == sorted(
-        f"engine.lang.{m}" for m in LANG_LAYERS)
+        f"engine.lang.{m}" for m in LANG_LAYERS
+    )
 
 
 @pytest.mark.parametrize("layer", LANG_LAYERS)

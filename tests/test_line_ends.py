@@ -40,9 +40,13 @@ def test_the_line_reader_and_the_run_reader_agree(tmp_path: Path) -> None:
     path = tmp_path / "f.jsonl"
     path.write_bytes(body.encode("utf-8"))
     by_line = [(ref.line, line) for ref, line in read_raw_jsonl(str(path)) if line is not BLANK]
-    by_run = [(number + i, line) for size in (1, 5, 1 << 16)
-              for _name, number, lines in parallel._chunks(str(path), size)  # noqa: SLF001 - the feed's reader
-              for i, line in enumerate(lines) if line.strip()]
+    by_run = [
+        (number + i, line)
+        for size in (1, 5, 1 << 16)
+        for _name, number, lines in parallel._chunks(str(path), size)
+        for i, line in enumerate(lines)
+        if line.strip()
+    ]
     assert by_line == [(1, b'{"id": "a"}'), (3, b'{"id": "b"}'), (5, b'{"id":\r"c"}'), (6, '{"id": "中"}'.encode())]
     assert by_run == by_line * 3
     # a text stream (standard input) reads the same records

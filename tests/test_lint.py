@@ -51,18 +51,26 @@ def test_a_clean_rulebook_has_no_diagnostics(rulebook: Path) -> None:
 
 def test_constant_conditions_are_warned(rulebook: Path) -> None:
     text = rulebook.read_text(encoding="utf-8")
-    rulebook.write_text(text.replace("        require: record.awards.exists", "        when: min_age > 100\n"
-                                     "        require: record.awards.exists"), encoding="utf-8")
+    rulebook.write_text(
+        text.replace(
+            "        require: record.awards.exists",
+            "        when: min_age > 100\n        require: record.awards.exists",
+        ),
+        encoding="utf-8",
+    )
     diags = lint_file(rulebook)
     [const] = [d for d in diags if d.code == "lint.constant-condition"]
     assert "never applies" in const.message and const.severity == "warning"
-    assert const.line_col is not None and rulebook.read_text(encoding="utf-8").splitlines()[
-        const.line_col[0] - 1].strip() == "when: min_age > 100"
+    assert (
+        const.line_col is not None
+        and rulebook.read_text(encoding="utf-8").splitlines()[const.line_col[0] - 1].strip() == "when: min_age > 100"
+    )
 
 
 def test_an_example_that_contradicts_its_rule_is_an_error(rulebook: Path) -> None:
-    text = rulebook.read_text(encoding="utf-8").replace("expect: {outcome: fail, rules: {adult: fail",
-                                                        "expect: {outcome: fail, rules: {adult: pass")
+    text = rulebook.read_text(encoding="utf-8").replace(
+        "expect: {outcome: fail, rules: {adult: fail", "expect: {outcome: fail, rules: {adult: pass"
+    )
     rulebook.write_text(text, encoding="utf-8")
     assert ("lint.example-mismatch", "error") in codes(rulebook)
     code, out, _ = run("lint", str(rulebook), "--lang", "en")
@@ -108,8 +116,10 @@ def test_min_coverage(rulebook: Path) -> None:
 def test_diff_command_with_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RULEBOOK_PATH", str(DATA / "versioned"))
     feed = tmp_path / "pay.jsonl"
-    feed.write_text('{"id": "P1", "paid_on": "2024-05-01", "amount": 120}\n'
-                    '{"id": "P2", "paid_on": "2024-05-01", "amount": 170}\n', encoding="utf-8")
+    feed.write_text(
+        '{"id": "P1", "paid_on": "2024-05-01", "amount": 120}\n{"id": "P2", "paid_on": "2024-05-01", "amount": 170}\n',
+        encoding="utf-8",
+    )
     code, out, _ = run("diff", "test/fees@2024", "test/fees@2025", "--data", str(feed), "--format", "json")
     doc = json.loads(out)
     assert code == 1

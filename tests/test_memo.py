@@ -43,8 +43,8 @@ def test_a_memo_holds_at_least_one_entry_and_copies_start_empty() -> None:
 
 
 def test_the_json_line_parts_are_bounded_memos() -> None:
-    assert isinstance(engine.evaluate._FILE_HEADS, BoundedMemo)  # noqa: SLF001 - the memo under test
-    assert isinstance(engine.evaluate._AS_OF_OUTCOME, BoundedMemo)  # noqa: SLF001
+    assert isinstance(engine.evaluate._FILE_HEADS, BoundedMemo)
+    assert isinstance(engine.evaluate._AS_OF_OUTCOME, BoundedMemo)
 
 
 def test_the_version_per_day_is_a_bounded_memo() -> None:
@@ -52,9 +52,9 @@ def test_the_version_per_day_is_a_bounded_memo() -> None:
     assert isinstance(decision, VersionedDecision)
     first = decision.version_on(dt.date(2025, 6, 30))
     assert first is not None and decision.version_on(dt.date(2025, 6, 30)) is first
-    assert isinstance(decision._on, BoundedMemo) and decision._on.limit == DAYS_REMEMBERED  # noqa: SLF001
+    assert isinstance(decision._on, BoundedMemo) and decision._on.limit == DAYS_REMEMBERED
     other = decision.with_schema_enforcement("none")
-    assert isinstance(other._on, BoundedMemo) and len(other._on) == 0  # noqa: SLF001
+    assert isinstance(other._on, BoundedMemo) and len(other._on) == 0
 
 
 def test_the_trace_remembers_rule_objects_in_bounded_memos(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,10 +69,10 @@ def test_the_trace_remembers_rule_objects_in_bounded_memos(monkeypatch: pytest.M
     for n, record in enumerate(records, 1):
         for lang in ("zh", "en"):
             line = fresh.evaluate(record, "2025-06-30", InputRef("f.jsonl", n)).to_json_bytes(lang)
-            general = fresh._evaluate(record, "2025-06-30", InputRef("f.jsonl", n))  # noqa: SLF001
+            general = fresh._evaluate(record, "2025-06-30", InputRef("f.jsonl", n))
             # THEN each line is what the general evaluation writes
             assert line == json.dumps(general.to_json(lang), ensure_ascii=False).encode("utf-8")
-    trace = fresh._trace_function("bytes")  # noqa: SLF001
+    trace = fresh._trace_function("bytes")
     memos = [v for k, v in trace.__globals__.items() if k.startswith("_memo")]
     # AND every rule's memo is a BoundedMemo that never held more than two objects
     assert memos and all(isinstance(m, BoundedMemo) and m.limit == 2 and len(m) <= 2 for m in memos)

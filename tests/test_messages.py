@@ -16,8 +16,9 @@ from __future__ import annotations
 import ast
 import re
 import string
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,10 @@ _QUOTED = re.compile(r"`[^`]*`|“[^”]*”|‘[^’]*’|「[^」]*」|'[^'\n]
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 # tokens that are not words of a sentence: options, $VARIABLES, paths, dotted codes, file
 # extensions, ALL-CAPS names (JSON, YAML, UTF-8, RFC), snake_case and call-like names
-_NOT_WORDS = re.compile(r"--?[\w-]+|\$\w+|\S*[/\\]\S*|\b\w+(?:\.\w+)+\b|\.\w+|\b[A-Z][A-Z0-9_-]+\b|\b\w*_\w*\b|"
-                        r"\b\w+\(\)?|%\(\w+\)[sr]|%[sr]|\{\w*\}")
+_NOT_WORDS = re.compile(
+    r"--?[\w-]+|\$\w+|\S*[/\\]\S*|\b\w+(?:\.\w+)+\b|\.\w+|\b[A-Z][A-Z0-9_-]+\b|\b\w*_\w*\b|"
+    r"\b\w+\(\)?|%\(\w+\)[sr]|%[sr]|\{\w*\}"
+)
 _TWO_WORDS = re.compile(r"\b[A-Za-z]{2,}[ ]+[A-Za-z]{2,}\b")
 
 
@@ -192,8 +195,11 @@ def test_diagnostics_and_errors_are_never_made_of_one_language() -> None:
 
 
 def test_records_that_cannot_be_read_say_why_in_both_languages() -> None:
-    bad = [_where(path, call) for path, call in _calls()
-           if _name(call) == "BadRecord" and any(_is_plain_string(a) for a in call.args)]
+    bad = [
+        _where(path, call)
+        for path, call in _calls()
+        if _name(call) == "BadRecord" and any(_is_plain_string(a) for a in call.args)
+    ]
     assert bad == [], "use BadRecord.of(msg(...)):\n" + "\n".join(bad)
 
 
@@ -324,8 +330,15 @@ def _paired(node: ast.AST | None) -> bool:
 
 def test_every_code_and_error_kind_has_texts_in_both_languages() -> None:
     codes = emitted_codes()
-    assert len(codes) > 60 and {"eval.missing-field", "eval.overflow", "eval.no-overload", "eval.division-by-zero",
-                                "eval.calendar-range", "eval.unknown-calendar", "usage.arguments"} <= set(codes)
+    assert len(codes) > 60 and {
+        "eval.missing-field",
+        "eval.overflow",
+        "eval.no-overload",
+        "eval.division-by-zero",
+        "eval.calendar-range",
+        "eval.unknown-calendar",
+        "usage.arguments",
+    } <= set(codes)
     missing = []
     for code, places in sorted(codes.items()):
         if code.startswith(TABLE_FAMILIES):  # texts from the modules' tables, checked below
@@ -356,8 +369,10 @@ def _plain_pairs() -> Iterator[tuple[str, str, str]]:
     """(name, English, Chinese) of the tables of finished texts (no values to fill in)."""
     from engine import yamlload
 
-    for name, table in (("yamlload._TOKEN_WORDS", yamlload._TOKEN_WORDS),
-                        ("yamlload._CONTEXT_WORDS", yamlload._CONTEXT_WORDS)):
+    for name, table in (
+        ("yamlload._TOKEN_WORDS", yamlload._TOKEN_WORDS),
+        ("yamlload._CONTEXT_WORDS", yamlload._CONTEXT_WORDS),
+    ):
         for key, (en, zh) in table.items():
             yield f"{name}[{key!r}]", en, zh
     for name, table4 in (("yamlload._PROBLEMS", yamlload._PROBLEMS), ("yamlload._TAB_TEXTS", yamlload._TAB_TEXTS)):
@@ -443,15 +458,25 @@ def test_every_runtime_error_kind_reads_in_both_languages(tmp_path: Path) -> Non
     from engine.build import load_rulebook
 
     schema = tmp_path / "r.schema.json"
-    schema.write_text('{"type": "object", "properties": {"id": {"type": "string"}, "n": {"type": "integer"}, '
-                      '"s": {"type": "string"}, "d": {"type": "string", "format": "date"}}}', encoding="utf-8")
+    schema.write_text(
+        '{"type": "object", "properties": {"id": {"type": "string"}, "n": {"type": "integer"}, '
+        '"s": {"type": "string"}, "d": {"type": "string", "format": "date"}}}',
+        encoding="utf-8",
+    )
     path = tmp_path / "book.yaml"
-    rules = "".join(f"      - {{id: {rid}, article: {n}, cite: 第{n}条, require: \"{require}\", "
-                    f"message: {{zh: 不符合, en: not met}}}}\n" for n, (rid, require) in enumerate(_RULES.items(), 1))
+    rules = "".join(
+        f'      - {{id: {rid}, article: {n}, cite: 第{n}条, require: "{require}", '
+        f"message: {{zh: 不符合, en: not met}}}}\n"
+        for n, (rid, require) in enumerate(_RULES.items(), 1)
+    )
     path.write_text(_RULEBOOK + rules, encoding="utf-8")
     decision = load_rulebook(path).decision("d")
-    records = [{"id": "a"}, {"id": "b", "n": 0, "s": "x", "d": "2999-01-01"},
-               {"id": "c", "n": 3, "s": "x", "d": "not a date"}, {"id": "d", "n": 1, "s": "12", "d": 5}]
+    records = [
+        {"id": "a"},
+        {"id": "b", "n": 0, "s": "x", "d": "2999-01-01"},
+        {"id": "c", "n": 3, "s": "x", "d": "not a date"},
+        {"id": "d", "n": 1, "s": "12", "d": 5},
+    ]
     kinds = set()
     for record in records:
         d = decision.evaluate(record, "2024-06-01")
@@ -463,14 +488,23 @@ def test_every_runtime_error_kind_reads_in_both_languages(tmp_path: Path) -> Non
             assert english_in(zh) == [], (r.id, zh)
             assert chinese_in(en) == [], (r.id, en)
             assert d.to_json("zh")["rules"][[x.id for x in d.rules].index(r.id)]["error"]["message"] == r.error.text.zh
-    assert {"eval.missing-field", "eval.division-by-zero", "eval.overflow", "eval.no-overload",
-            "eval.calendar-range", "eval.index-out-of-range", "eval.bad-date", "eval.bad-regex",
-            "eval.bad-conversion", "eval.wrong-type"} <= kinds
+    assert {
+        "eval.missing-field",
+        "eval.division-by-zero",
+        "eval.overflow",
+        "eval.no-overload",
+        "eval.calendar-range",
+        "eval.index-out-of-range",
+        "eval.bad-date",
+        "eval.bad-regex",
+        "eval.bad-conversion",
+        "eval.wrong-type",
+    } <= kinds
 
 
 def test_every_error_value_made_in_the_engine_renders_in_both_languages() -> None:
-    from engine.evaluate import error_message
     from engine.errors import EvalError
+    from engine.evaluate import error_message
 
     for key in CATALOGUE:
         if not key.startswith("eval.") or key.endswith(":rule"):
@@ -491,8 +525,11 @@ def test_messages_module_documents_the_mechanism() -> None:
 def test_every_code_is_documented(root: Path) -> None:
     cli_md = (root / "docs" / "cli.md").read_text(encoding="utf-8")
     language_md = (root / "docs" / "language.md").read_text(encoding="utf-8")
-    missing = [code for code in sorted(emitted_codes())
-               if f"`{code}`" not in (language_md if code.startswith("syntax.") else cli_md)]
+    missing = [
+        code
+        for code in sorted(emitted_codes())
+        if f"`{code}`" not in (language_md if code.startswith("syntax.") else cli_md)
+    ]
     assert missing == [], "codes missing from docs/cli.md (syntax.*: docs/language.md)"
 
 

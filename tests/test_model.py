@@ -37,25 +37,46 @@ def data(**overrides: Any) -> dict[str, Any]:
                 "as_of": "record.application_date",
                 "values": {"age": "full_years(record.birth_date, as_of)"},
                 "rules": [
-                    {"id": "adult", "article": 12, "cite": "第十二条", "require": "age >= min_age",
-                     "message": {"zh": "未满{min_age}周岁", "en": "under {min_age}"}},
-                    {"id": "item", "article": 12, "item": 3, "cite": "第十二条第3项", "when": "record.x",
-                     "require": "true", "severity": "warning", "waivable": True,
-                     "values": {"v": "1", "w": "2"},
-                     "title": {"zh": "标题", "en": "title"},
-                     "message": {"zh": "中", "en": "en"}, "note": {"zh": "注", "en": "note"}},
+                    {
+                        "id": "adult",
+                        "article": 12,
+                        "cite": "第十二条",
+                        "require": "age >= min_age",
+                        "message": {"zh": "未满{min_age}周岁", "en": "under {min_age}"},
+                    },
+                    {
+                        "id": "item",
+                        "article": 12,
+                        "item": 3,
+                        "cite": "第十二条第3项",
+                        "when": "record.x",
+                        "require": "true",
+                        "severity": "warning",
+                        "waivable": True,
+                        "values": {"v": "1", "w": "2"},
+                        "title": {"zh": "标题", "en": "title"},
+                        "message": {"zh": "中", "en": "en"},
+                        "note": {"zh": "注", "en": "note"},
+                    },
                 ],
                 "outputs": {
                     "plain": "age + 1",
                     "full": {"value": "age", "when": "age > 1", "description": {"zh": "年龄", "en": "age"}},
                 },
             },
-            "other": {"record": "thing.json", "rules": [
-                {"id": "r", "article": 1, "cite": "c", "require": "true", "message": {"zh": "z", "en": "e"}}]},
+            "other": {
+                "record": "thing.json",
+                "rules": [{"id": "r", "article": 1, "cite": "c", "require": "true", "message": {"zh": "z", "en": "e"}}],
+            },
         },
         "examples": [
-            {"name": "ex", "decision": "admission", "as_of": "2024-05-01", "record": {"id": "A"},
-             "expect": {"outcome": "pass", "rules": {"adult": "pass"}, "outputs": {"plain": None}}},
+            {
+                "name": "ex",
+                "decision": "admission",
+                "as_of": "2024-05-01",
+                "record": {"id": "A"},
+                "expect": {"outcome": "pass", "rules": {"adult": "pass"}, "outputs": {"plain": None}},
+            },
             {"name": "bare", "decision": "other", "record": {}, "expect": {"outcome": "fail"}},
         ],
     }
@@ -67,8 +88,12 @@ BOOK = rulebook_from_data(data())
 
 
 def test_header() -> None:
-    assert (BOOK.id, BOOK.version, BOOK.status, BOOK.effective_from) == ("acme/rules", "2024-01-01", "in_force",
-                                                                          "2024-01-01")
+    assert (BOOK.id, BOOK.version, BOOK.status, BOOK.effective_from) == (
+        "acme/rules",
+        "2024-01-01",
+        "in_force",
+        "2024-01-01",
+    )
     assert BOOK.effective_until is None
     assert BOOK.supersedes == ()
     assert BOOK.title == Text("规则", "rules")
@@ -100,7 +125,9 @@ def test_decisions() -> None:
     assert d.record_kind == "applicant"
     assert d.title == Text("入会", "admission")
     assert d.as_of == Expr("record.application_date", ("decisions", "admission", "as_of"))
-    assert d.values == (("age", Expr("full_years(record.birth_date, as_of)", ("decisions", "admission", "values", "age"))),)
+    assert d.values == (
+        ("age", Expr("full_years(record.birth_date, as_of)", ("decisions", "admission", "values", "age"))),
+    )
     assert d.path == ("decisions", "admission")
     other = BOOK.decision("other")
     assert other is not None and other.as_of is None and other.values == () and other.outputs == ()
@@ -128,8 +155,14 @@ def test_decisions() -> None:
         (1, "when", Expr("record.x", ("decisions", "admission", "rules", 1, "when"))),
         (1, "severity", Severity.WARNING),
         (1, "waivable", True),
-        (1, "values", (("v", Expr("1", ("decisions", "admission", "rules", 1, "values", "v"))),
-                       ("w", Expr("2", ("decisions", "admission", "rules", 1, "values", "w"))))),
+        (
+            1,
+            "values",
+            (
+                ("v", Expr("1", ("decisions", "admission", "rules", 1, "values", "v"))),
+                ("w", Expr("2", ("decisions", "admission", "rules", 1, "values", "w"))),
+            ),
+        ),
         (1, "note", Text("注", "note")),
         (1, "title", Text("标题", "title")),
     ],

@@ -19,7 +19,11 @@ assert _SCHEMA is not None
 _OUTPUT = jsonschema.Draft202012Validator(load_schema("decision-output.schema.json"))
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
     | st.sampled_from(["2026-02-29", "2024-02-29", "1990-05-01", "2026-03-01", "0000-00-00", "CN", "黑龙江"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,

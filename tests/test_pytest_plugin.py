@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                           "-q", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _rulebook(tmp_path: Path, wrong: bool) -> Path:
@@ -30,8 +36,9 @@ def _rulebook(tmp_path: Path, wrong: bool) -> Path:
     record: {id: B, birth_date: "2015-01-01", application_date: "2024-06-01"}
     expect: {outcome: %s, rules: {adult: %s}}
 """ % (("pass", "pass") if wrong else ("fail", "fail"))
-    (tmp_path / "mini.schema.json").write_text((DATA / "mini.schema.json").read_text(encoding="utf-8"),
-                                               encoding="utf-8")
+    (tmp_path / "mini.schema.json").write_text(
+        (DATA / "mini.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     path = tmp_path / "mini.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -65,8 +72,7 @@ def test_nothing_is_collected_without_the_option(tmp_path: Path) -> None:
 
 def test_a_broken_rulebook_is_one_failing_item(tmp_path: Path) -> None:
     path = _rulebook(tmp_path, wrong=False)
-    path.write_text(path.read_text(encoding="utf-8").replace("record.birth_date", "record.birth_dat"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("record.birth_date", "record.birth_dat"), encoding="utf-8")
     result = _run(tmp_path, "--rulebook-examples", "mini.yaml")
     assert result.returncode == 1
     assert "error[check.unknown-field]" in result.stdout

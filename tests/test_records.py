@@ -37,15 +37,26 @@ def summary(path: str, **kw: Any) -> list[tuple[int | None, Any]]:
         ("one.json", '{"id": "a", "n": 1}\n', [(1, "a")]),
         ("lead.json", '\n\n  {"id": "a"}\n', [(3, "a")]),
         ("multi.json", '{"id": "a",\n "n": 1}', [(1, "a")]),
-        ("array.json", '[\n  {"id": "a"},\n  {"id": "b",\n   "x": 1},\n\n  {"id": "c"}\n]\n',
-         [(2, "a"), (3, "b"), (6, "c")]),
+        (
+            "array.json",
+            '[\n  {"id": "a"},\n  {"id": "b",\n   "x": 1},\n\n  {"id": "c"}\n]\n',
+            [(2, "a"), (3, "b"), (6, "c")],
+        ),
         ("inline.json", '[{"id": "a"}, {"id": "b"}]', [(1, "a"), (1, "b")]),
         ("empty-array.json", "[]", []),
         ("empty.json", "  \n", []),
         ("bom.json", '\ufeff{"id": "a"}', [(1, "a")]),
     ],
-    ids=["object", "object-after-blank-lines", "object-over-lines", "array", "array-one-line", "empty-array",
-         "empty-file", "bom"],
+    ids=[
+        "object",
+        "object-after-blank-lines",
+        "object-over-lines",
+        "array",
+        "array-one-line",
+        "empty-array",
+        "empty-file",
+        "bom",
+    ],
 )
 def test_json(tmp_path: Path, name: str, text: str, expected: list[tuple[int, Any]]) -> None:
     assert summary(write(tmp_path, name, text)) == expected

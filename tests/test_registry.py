@@ -22,13 +22,15 @@ def entry(rid: str, version: str, status: str, start: str, end: str | None = Non
     return RulebookEntry(rid, version, status, start, end, f"{rid} {version}", Path(f"/nowhere/{version}.yaml"))
 
 
-REGISTRY = Registry([
-    entry("acme/rules", "2019", "repealed", "2019-01-01", "2020-06-30"),
-    entry("acme/rules", "2021", "in_force", "2021-01-01"),
-    entry("acme/rules", "2023", "in_force", "2023-07-01"),
-    entry("acme/rules", "2030-draft", "draft", "2025-01-01"),
-    entry("acme/other", "1", "draft", "2020-01-01"),
-])
+REGISTRY = Registry(
+    [
+        entry("acme/rules", "2019", "repealed", "2019-01-01", "2020-06-30"),
+        entry("acme/rules", "2021", "in_force", "2021-01-01"),
+        entry("acme/rules", "2023", "in_force", "2023-07-01"),
+        entry("acme/rules", "2030-draft", "draft", "2025-01-01"),
+        entry("acme/other", "1", "draft", "2020-01-01"),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +172,10 @@ decisions:
 
 
 def write_rulebook(tmp_path: Path, text: str = RULEBOOK) -> Path:
-    (tmp_path / "thing.json").write_text(json.dumps(
-        {"type": "object", "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}), encoding="utf-8")
+    (tmp_path / "thing.json").write_text(
+        json.dumps({"type": "object", "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}),
+        encoding="utf-8",
+    )
     path = tmp_path / "local.yaml"
     path.write_text(text, encoding="utf-8")
     return path

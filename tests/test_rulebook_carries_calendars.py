@@ -4,8 +4,9 @@ the process loads afterwards (``build_rulebook(..., calendars=...)``, ``Compiled
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,15 @@ from engine.source import Source
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERSHIP = ROOT / "rulebooks" / "hlj-musicians" / "membership.yaml"
 WITH_2027 = ROOT / "tests" / "data" / "calendar-2027"
-EVENT = {"id": "T", "member_id": "M-1", "kind": "withdrawal", "date": "2026-12-20", "written_notice": True,
-         "card_returned": True, "platform_deleted_on": "2027-01-16"}
+EVENT = {
+    "id": "T",
+    "member_id": "M-1",
+    "kind": "withdrawal",
+    "date": "2026-12-20",
+    "written_notice": True,
+    "card_returned": True,
+    "platform_deleted_on": "2027-01-16",
+}
 
 
 @pytest.fixture
@@ -35,8 +43,9 @@ def _deleted_in_time(book: Any) -> str:
     return str(d.status_of("withdrawal_deleted_in_time"))
 
 
-def test_a_rulebook_keeps_its_calendar_when_the_process_loads_another(fresh: None,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rulebook_keeps_its_calendar_when_the_process_loads_another(
+    fresh: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = load_rulebook(MEMBERSHIP)  # 2027 not arranged: the deletion's day is inside the range
     assert _deleted_in_time(before) == "error"
     monkeypatch.setenv("RULEBOOK_PATH", str(WITH_2027))
@@ -68,8 +77,11 @@ class _Weekday:
 def _club_rulebook(tmp_path: Path) -> Source:
     (tmp_path / "day.schema.json").write_text(
         '{"type": "object", "properties": {"id": {"type": "string"}, "day": {"type": "string", "format": "date"}}}',
-        encoding="utf-8")
-    return Source("club.yaml", """\
+        encoding="utf-8",
+    )
+    return Source(
+        "club.yaml",
+        """\
 rulebook: 1
 id: test/club
 version: "1"
@@ -87,7 +99,8 @@ decisions:
         cite: 第一条
         require: is_working_day(record.day, "club")
         message: {zh: 不是工作日, en: not a working day}
-""")
+""",
+    )
 
 
 def test_two_rulebooks_built_with_different_calendars_answer_each_by_its_own(fresh: None, tmp_path: Path) -> None:
@@ -145,7 +158,8 @@ class _OnDuty:
 
 
 def test_a_calendar_and_a_plugin_function_that_read_other_calendars_are_bound_to_the_rulebooks(
-        fresh: None, tmp_path: Path) -> None:
+    fresh: None, tmp_path: Path
+) -> None:
     """``FunctionSpec.bind`` and a calendar's ``with_calendars``: a plugin's function and calendar that
     read calendars read the ones the rulebook was built with, so two rulebooks in one process differ."""
     from engine.lang import types as T
@@ -160,16 +174,18 @@ def test_a_calendar_and_a_plugin_function_that_read_other_calendars_are_bound_to
         return FunctionSpec("on_duty", (Overload((T.DATE,), T.BOOL, on_duty),), bind=duty_spec)
 
     std = standard_table()
-    table = FunctionTable([*(s for s in (std.get(n) for n in std.names()) if s is not None),
-                           duty_spec({})])
-    text = _club_rulebook(tmp_path).text.replace('is_working_day(record.day, "club")',
-                                                 'on_duty(record.day) && is_working_day(record.day, "duty")')
+    table = FunctionTable([*(s for s in (std.get(n) for n in std.names()) if s is not None), duty_spec({})])
+    text = _club_rulebook(tmp_path).text.replace(
+        'is_working_day(record.day, "club")', 'on_duty(record.day) && is_working_day(record.day, "duty")'
+    )
     source = Source("club.yaml", text)
     cn = get_plugin_manager().calendars()["CN"]
-    fridays = build_rulebook(source, base_dir=tmp_path, functions=table,
-                             calendars={"CN": cn, "club": _Weekday(4), "duty": _OnDuty()})
-    mondays = build_rulebook(source, base_dir=tmp_path, functions=table,
-                             calendars={"CN": cn, "club": _Weekday(0), "duty": _OnDuty()})
+    fridays = build_rulebook(
+        source, base_dir=tmp_path, functions=table, calendars={"CN": cn, "club": _Weekday(4), "duty": _OnDuty()}
+    )
+    mondays = build_rulebook(
+        source, base_dir=tmp_path, functions=table, calendars={"CN": cn, "club": _Weekday(0), "duty": _OnDuty()}
+    )
     friday, monday = {"id": "a", "day": "2026-03-06"}, {"id": "b", "day": "2026-03-09"}
     assert [str(fridays.decision("meeting").evaluate(r).outcome) for r in (friday, monday)] == ["pass", "fail"]
     assert [str(mondays.decision("meeting").evaluate(r).outcome) for r in (friday, monday)] == ["fail", "pass"]

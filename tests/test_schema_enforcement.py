@@ -41,11 +41,26 @@ SCHEMA = {
         "people": {"type": "array", "items": {"$ref": "#/$defs/person"}},
         "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
     },
-    "$defs": {"person": {"type": "object", "required": ["name"], "additionalProperties": False,
-                         "properties": {"name": {"type": "string"}, "member": {"type": "boolean"}}}},
+    "$defs": {
+        "person": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string"}, "member": {"type": "boolean"}},
+        }
+    },
 }
-GOOD = {"id": "X", "born": "2000-02-29", "code": "CN", "level": "low", "count": 10, "ratio": 0.5,
-        "tags": ["a"], "people": [{"name": "A", "member": True}], "either": 3}
+GOOD = {
+    "id": "X",
+    "born": "2000-02-29",
+    "code": "CN",
+    "level": "low",
+    "count": 10,
+    "ratio": 0.5,
+    "tags": ["a"],
+    "people": [{"name": "A", "member": True}],
+    "either": 3,
+}
 
 CASES = [
     ("id", "", "schema.minLength", "id"),
@@ -131,11 +146,20 @@ def _example_record(kind: str) -> dict[str, Any]:
 
 # -- in decisions ------------------------------------------------------------------------------------
 
-APPLICANT = {"id": "A-1", "name": "张三", "citizenship": "CN", "province": "黑龙江", "birth_date": "1990-01-01",
-             "application_date": "2026-01-05", "occupations": ["作曲"], "accepts_charter": True,
-             "self_applied": True, "introducers": [{"member_id": "M-1", "is_member": True},
-                                                   {"member_id": "M-2", "is_member": True}],
-             "recommender": {"kind": "group_member_unit", "name": "x"}, "professional_title": "中级"}
+APPLICANT = {
+    "id": "A-1",
+    "name": "张三",
+    "citizenship": "CN",
+    "province": "黑龙江",
+    "birth_date": "1990-01-01",
+    "application_date": "2026-01-05",
+    "occupations": ["作曲"],
+    "accepts_charter": True,
+    "self_applied": True,
+    "introducers": [{"member_id": "M-1", "is_member": True}, {"member_id": "M-2", "is_member": True}],
+    "recommender": {"kind": "group_member_unit", "name": "x"},
+    "professional_title": "中级",
+}
 
 
 def _decide(level: str | None, record: dict[str, Any]) -> dict[str, Any]:
@@ -155,8 +179,7 @@ def _decide(level: str | None, record: dict[str, Any]) -> dict[str, Any]:
 def test_warn_lists_what_an_absorbing_rule_would_hide() -> None:
     # an award level that is not one of the schema's: the qualification rule's `||` finds another
     # condition met (the title), so the rules alone pass the record
-    record = {**APPLICANT, "awards": [{"name": "x", "level": "county", "grade": 1, "government": True,
-                                       "year": 2020}]}
+    record = {**APPLICANT, "awards": [{"name": "x", "level": "county", "grade": 1, "government": True, "year": 2020}]}
     assert _decide("none", record)["outcome"] == "pass"
     assert "schema" not in _decide("none", record)
     warned = _decide("warn", record)
@@ -206,6 +229,7 @@ def test_the_rulebook_schema_refuses_an_unknown_level(tmp_path: Path) -> None:
 
 # -- every record kind, every format ------------------------------------------------------------------
 
+
 def _broken_feed(tmp_path: Path) -> list[tuple[str, str, Path, str]]:
     """Per decision of the bundled rulebooks: a JSON Lines file of one record whose first typed text
     field holds a list (wrong type), and the path of that field."""
@@ -227,8 +251,18 @@ def _broken_feed(tmp_path: Path) -> list[tuple[str, str, Path, str]]:
 
 def test_every_record_kind_shows_the_violation_in_every_format(tmp_path: Path) -> None:
     feeds = _broken_feed(tmp_path)
-    assert {f[1] for f in feeds} >= {"admission", "termination", "member-status", "school-union", "department-union",
-                                      "congress", "cadre", "organization", "election", "removal"}
+    assert {f[1] for f in feeds} >= {
+        "admission",
+        "termination",
+        "member-status",
+        "school-union",
+        "department-union",
+        "congress",
+        "cadre",
+        "organization",
+        "election",
+        "removal",
+    }
     for rulebook, decision, path, field in feeds:
         base = ["check", rulebook, str(path), "--decision", decision, "--lang", "en", "--as-of", "2026-03-01"]
         code, out, _ = run(*base, "--format", "json")
@@ -259,25 +293,70 @@ def test_workers_carry_the_violations_and_the_level(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     outs = []
     for jobs in ("1", "2"):
-        proc = subprocess.run([sys.executable, "-m", "engine", "check", "hlj-musicians/membership", str(path),
-                               "--format", "json", "--jobs", jobs, "--schema-enforcement", "reject", "--lang", "en"],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "check",
+                "hlj-musicians/membership",
+                str(path),
+                "--format",
+                "json",
+                "--jobs",
+                jobs,
+                "--schema-enforcement",
+                "reject",
+                "--lang",
+                "en",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         outs.append(proc.stdout)
         assert "100 breaking their record schema" in proc.stderr, proc.stderr
     assert outs[0] == outs[1]
     assert sum(json.loads(line)["outcome"] == "error" for line in outs[0].splitlines()) == 100
-    proc = subprocess.run([sys.executable, "-m", "engine", "check", "hlj-musicians/membership", str(path),
-                           "--format", "junit", "--jobs", "2", "--lang", "en"], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "check",
+            "hlj-musicians/membership",
+            str(path),
+            "--format",
+            "junit",
+            "--jobs",
+            "2",
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.stdout.count("<system-out>") == 100
 
 
 def test_conditional_requirements_are_enforced_and_described() -> None:
-    schema = {"type": "object", "properties": {"office": {"enum": ["a", "b"], "default": "a"}, "x": {"type": "integer"},
-                                               "y": {"type": "integer"}},
-              "allOf": [{"if": {"properties": {"office": {"const": "a"}}}, "then": {"required": ["x"]}},
-                        {"if": {"required": ["office"], "properties": {"office": {"const": "b"}}},
-                         "then": {"required": ["y"]}, "else": {"properties": {"y": {"maximum": 5}}}}]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "office": {"enum": ["a", "b"], "default": "a"},
+            "x": {"type": "integer"},
+            "y": {"type": "integer"},
+        },
+        "allOf": [
+            {"if": {"properties": {"office": {"const": "a"}}}, "then": {"required": ["x"]}},
+            {
+                "if": {"required": ["office"], "properties": {"office": {"const": "b"}}},
+                "then": {"required": ["y"]},
+                "else": {"properties": {"y": {"maximum": 5}}},
+            },
+        ],
+    }
     from engine.recordcheck import _Fast
 
     assert _Fast(schema).build() is not None  # the fast test handles allOf and if/then/else

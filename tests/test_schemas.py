@@ -27,8 +27,9 @@ import copy
 import datetime
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -213,10 +214,22 @@ FIRST_EXAMPLE = ("examples", 0)
 BROKEN = [
     ("misspelt-top-level-key", _rename((), "effective_from", "efective_from"), ((), "additionalProperties")),
     ("misspelt-rule-key", _rename(ADULT, "require", "requires"), (ADULT, "additionalProperties")),
-    ("misspelt-parameter-key", _rename(("parameters", "min_age"), "value", "vaule"), (("parameters", "min_age"), "additionalProperties")),
-    ("misspelt-decision-key", _rename(("decisions", "admission"), "values", "value"), (("decisions", "admission"), "additionalProperties")),
+    (
+        "misspelt-parameter-key",
+        _rename(("parameters", "min_age"), "value", "vaule"),
+        (("parameters", "min_age"), "additionalProperties"),
+    ),
+    (
+        "misspelt-decision-key",
+        _rename(("decisions", "admission"), "values", "value"),
+        (("decisions", "admission"), "additionalProperties"),
+    ),
     ("misspelt-source-key", _rename(("source",), "issued_by", "issuer"), (("source",), "additionalProperties")),
-    ("misspelt-expect-key", _rename((*FIRST_EXAMPLE, "expect"), "rules", "rule"), ((*FIRST_EXAMPLE, "expect"), "additionalProperties")),
+    (
+        "misspelt-expect-key",
+        _rename((*FIRST_EXAMPLE, "expect"), "rules", "rule"),
+        ((*FIRST_EXAMPLE, "expect"), "additionalProperties"),
+    ),
     ("bad-status", _set(("status",), "in-force"), (("status",), "enum")),
     ("bad-format-version", _set(("rulebook",), 2), (("rulebook",), "const")),
     ("bad-rulebook-id", _set(("id",), "HLJ/membership"), (("id",), "pattern")),
@@ -241,14 +254,38 @@ BROKEN = [
     ("require-not-an-expression", _set((*ADULT, "require"), True), ((*ADULT, "require"), "type")),
     ("bad-rule-value-name", _set((*ADULT, "values"), {"Age": "1"}), ((*ADULT, "values"), "pattern")),
     ("bad-parameter-name", _set(("parameters", "MinAge"), {"value": 18}), (("parameters",), "pattern")),
-    ("parameter-value-object", _set(("parameters", "min_age", "value"), {"years": 18}), (("parameters", "min_age", "value"), "anyOf")),
-    ("bad-decision-name", _set(("decisions", "member_status"), {"record": "member", "rules": []}), (("decisions",), "pattern")),
+    (
+        "parameter-value-object",
+        _set(("parameters", "min_age", "value"), {"years": 18}),
+        (("parameters", "min_age", "value"), "anyOf"),
+    ),
+    (
+        "bad-decision-name",
+        _set(("decisions", "member_status"), {"record": "member", "rules": []}),
+        (("decisions",), "pattern"),
+    ),
     ("no-rules", _set((*RULES,), []), (RULES, "minItems")),
-    ("bad-output-key", _set(("decisions", "admission", "outputs", "reapply_not_before", "if"), "true"), (("decisions", "admission", "outputs", "reapply_not_before"), "anyOf")),
-    ("output-without-value", _delete(("decisions", "admission", "outputs", "reapply_not_before", "value")), (("decisions", "admission", "outputs", "reapply_not_before"), "anyOf")),
+    (
+        "bad-output-key",
+        _set(("decisions", "admission", "outputs", "reapply_not_before", "if"), "true"),
+        (("decisions", "admission", "outputs", "reapply_not_before"), "anyOf"),
+    ),
+    (
+        "output-without-value",
+        _delete(("decisions", "admission", "outputs", "reapply_not_before", "value")),
+        (("decisions", "admission", "outputs", "reapply_not_before"), "anyOf"),
+    ),
     ("missing-decisions", _delete(("decisions",)), ((), "required")),
-    ("bad-expected-status", _set((*FIRST_EXAMPLE, "expect", "rules", "adult"), "passed"), ((*FIRST_EXAMPLE, "expect", "rules", "adult"), "enum")),
-    ("bad-expected-outcome", _set((*FIRST_EXAMPLE, "expect", "outcome"), "error"), ((*FIRST_EXAMPLE, "expect", "outcome"), "enum")),
+    (
+        "bad-expected-status",
+        _set((*FIRST_EXAMPLE, "expect", "rules", "adult"), "passed"),
+        ((*FIRST_EXAMPLE, "expect", "rules", "adult"), "enum"),
+    ),
+    (
+        "bad-expected-outcome",
+        _set((*FIRST_EXAMPLE, "expect", "outcome"), "error"),
+        ((*FIRST_EXAMPLE, "expect", "outcome"), "enum"),
+    ),
     ("bad-example-as-of", _set((*FIRST_EXAMPLE, "as_of"), "2026-3-1"), ((*FIRST_EXAMPLE, "as_of"), "pattern")),
     ("example-without-record", _delete((*FIRST_EXAMPLE, "record")), (FIRST_EXAMPLE, "required")),
 ]
@@ -312,8 +349,15 @@ def test_applicant_defaults_say_absent_means_none() -> None:
 def test_applicant_required_fields() -> None:
     schema = _schema("records/applicant.schema.json")
     assert set(schema["required"]) == {
-        "id", "name", "citizenship", "province", "birth_date", "application_date",
-        "occupations", "accepts_charter", "self_applied",
+        "id",
+        "name",
+        "citizenship",
+        "province",
+        "birth_date",
+        "application_date",
+        "occupations",
+        "accepts_charter",
+        "self_applied",
     }
     assert schema["additionalProperties"] is True
 
@@ -363,9 +407,15 @@ def test_sample_applicants_have_unique_ids() -> None:
 
 
 BASE_APPLICANT = {
-    "id": "T-1", "name": "测试", "citizenship": "CN", "province": "黑龙江",
-    "birth_date": "1990-01-01", "application_date": "2026-03-01",
-    "occupations": ["作曲"], "accepts_charter": True, "self_applied": True,
+    "id": "T-1",
+    "name": "测试",
+    "citizenship": "CN",
+    "province": "黑龙江",
+    "birth_date": "1990-01-01",
+    "application_date": "2026-03-01",
+    "occupations": ["作曲"],
+    "accepts_charter": True,
+    "self_applied": True,
 }
 
 BAD_APPLICANTS = [
@@ -375,13 +425,25 @@ BAD_APPLICANTS = [
     ("occupations-as-string", {"occupations": "作曲"}, (("occupations",), "type")),
     ("charter-as-string", {"accepts_charter": "yes"}, (("accepts_charter",), "type")),
     ("recommender-without-kind", {"recommender": {"name": "某单位"}}, (("recommender",), "required")),
-    ("bad-award-level", {"awards": [{"level": "city", "grade": 1, "government": True}]}, (("awards", 0, "level"), "enum")),
+    (
+        "bad-award-level",
+        {"awards": [{"level": "city", "grade": 1, "government": True}]},
+        (("awards", 0, "level"), "enum"),
+    ),
     ("award-without-government", {"awards": [{"level": "provincial", "grade": 1}]}, (("awards", 0), "required")),
     ("bad-degree-level", {"degrees": [{"level": "phd", "field": "music"}]}, (("degrees", 0, "level"), "enum")),
     ("negative-participations", {"event_participations": -1}, (("event_participations",), "minimum")),
-    ("history-bad-date", {"history": [{"event": "withdrawal", "date": "2024-13-01"}]}, (("history", 0, "date"), "format")),
+    (
+        "history-bad-date",
+        {"history": [{"event": "withdrawal", "date": "2024-13-01"}]},
+        (("history", 0, "date"), "format"),
+    ),
     ("introducer-without-flag", {"introducers": [{"member_id": "M-1"}]}, (("introducers", 0), "required")),
-    ("waiver-without-reason", {"waivers": [{"rule": "qualification", "approved_by": "主席团", "date": "2026-01-01"}]}, (("waivers", 0), "required")),
+    (
+        "waiver-without-reason",
+        {"waivers": [{"rule": "qualification", "approved_by": "主席团", "date": "2026-01-01"}]},
+        (("waivers", 0), "required"),
+    ),
 ]
 
 
@@ -411,36 +473,63 @@ def test_applicant_accepts_nulls_unknown_fields_and_unknown_kinds() -> None:
 # ---------------------------------------------------------------------------
 
 CONTRACT_LINE = {
-    "rulebook": "hlj-musicians/membership", "version": "2022-04-15",
-    "decision": "admission", "record": "A-0001",
+    "rulebook": "hlj-musicians/membership",
+    "version": "2022-04-15",
+    "decision": "admission",
+    "record": "A-0001",
     "input": {"file": "applicants.jsonl", "line": 7},
     "as_of": "2026-03-01",
     "outcome": "fail",
     "rules": [
-        {"id": "adult", "article": 12, "item": None, "cite": "第十二条",
-         "status": "fail", "severity": "error",
-         "message": "申请人未满18周岁（17岁）", "values": {"age": 17}},
+        {
+            "id": "adult",
+            "article": 12,
+            "item": None,
+            "cite": "第十二条",
+            "status": "fail",
+            "severity": "error",
+            "message": "申请人未满18周岁（17岁）",
+            "values": {"age": 17},
+        },
     ],
     "outputs": {},
 }
 
 ERROR_RULE = {
-    "id": "adult", "article": 12, "item": None, "cite": "第十二条", "status": "error", "severity": "error",
-    "message": None, "values": {},
+    "id": "adult",
+    "article": 12,
+    "item": None,
+    "cite": "第十二条",
+    "status": "error",
+    "severity": "error",
+    "message": None,
+    "values": {},
     "error": {"code": "eval.missing-field", "message": "the record has no `birth_date`", "path": "birth_date"},
 }
 
 WAIVED_RULE = {
-    "id": "qualification", "article": 12, "item": None, "cite": "第十二条第1-5项", "status": "waived",
-    "severity": "error", "message": "不符合第十二条第1至5项入会条件中的任何一项", "values": {},
+    "id": "qualification",
+    "article": 12,
+    "item": None,
+    "cite": "第十二条第1-5项",
+    "status": "waived",
+    "severity": "error",
+    "message": "不符合第十二条第1至5项入会条件中的任何一项",
+    "values": {},
     "waiver": {"reason": "有突出贡献", "approved_by": "主席团", "date": "2026-02-01"},
 }
 
 UNREADABLE_LINE = {
-    "rulebook": "hlj-musicians/membership", "version": "2022-04-15", "decision": "admission",
-    "record": None, "input": {"file": "applicants.jsonl", "line": 3}, "as_of": None,
-    "outcome": "error", "message": "line 3 is not valid JSON: expecting ',' delimiter at column 41",
-    "rules": [], "outputs": {},
+    "rulebook": "hlj-musicians/membership",
+    "version": "2022-04-15",
+    "decision": "admission",
+    "record": None,
+    "input": {"file": "applicants.jsonl", "line": 3},
+    "as_of": None,
+    "outcome": "error",
+    "message": "line 3 is not valid JSON: expecting ',' delimiter at column 41",
+    "rules": [],
+    "outputs": {},
 }
 
 
@@ -455,7 +544,10 @@ GOOD_LINES = [
     ("rule-error", _line(outcome="indeterminate", rules=[ERROR_RULE])),
     ("rule-waived", _line(outcome="pass", rules=[WAIVED_RULE])),
     ("output-date", _line(outputs={"reapply_not_before": "2027-06-30"})),
-    ("passing-rule-without-message", _line(outcome="pass", rules=[{**CONTRACT_LINE["rules"][0], "status": "pass", "message": None}])),
+    (
+        "passing-rule-without-message",
+        _line(outcome="pass", rules=[{**CONTRACT_LINE["rules"][0], "status": "pass", "message": None}]),
+    ),
     ("unreadable-record", UNREADABLE_LINE),
     ("unreadable-record-minimal", {k: v for k, v in UNREADABLE_LINE.items() if k not in ("rules", "outputs", "as_of")}),
 ]
@@ -476,7 +568,11 @@ BAD_LINES = [
     ("bad-outcome", _line(outcome="failed"), (("outcome",), "enum")),
     ("article-as-string", _rule_result(article="12"), (("rules", 0, "article"), "type")),
     ("bad-rule-status", _rule_result(status="passed"), (("rules", 0, "status"), "enum")),
-    ("missing-cite", {**CONTRACT_LINE, "rules": [{k: v for k, v in CONTRACT_LINE["rules"][0].items() if k != "cite"}]}, (("rules", 0), "required")),
+    (
+        "missing-cite",
+        {**CONTRACT_LINE, "rules": [{k: v for k, v in CONTRACT_LINE["rules"][0].items() if k != "cite"}]},
+        (("rules", 0), "required"),
+    ),
     ("error-status-without-error", _rule_result(status="error"), (("rules", 0), "required")),
     ("error-object-on-fail", _rule_result(error=ERROR_RULE["error"]), (("rules", 0, "error"), "not")),
     ("waived-without-waiver", _rule_result(status="waived"), (("rules", 0), "required")),
@@ -504,9 +600,25 @@ def test_broken_decision_output_line_is_rejected(line: dict[str, Any], expected:
 # ---------------------------------------------------------------------------
 
 FUNCTIONS = {
-    "size", "date", "years_after", "months_after", "days_after", "full_years",
-    "working_days_after", "max", "min", "int", "string", "has",
-    "all", "exists", "exists_one", "filter", "map", "distinct", "normalize",
+    "size",
+    "date",
+    "years_after",
+    "months_after",
+    "days_after",
+    "full_years",
+    "working_days_after",
+    "max",
+    "min",
+    "int",
+    "string",
+    "has",
+    "all",
+    "exists",
+    "exists_one",
+    "filter",
+    "map",
+    "distinct",
+    "normalize",
 }
 WORDS = {"true", "false", "null", "in", "and", "or", "not", "record", "as_of"}
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
@@ -540,7 +652,11 @@ def test_every_rule_passes_and_fails_in_some_example(admission: dict[str, Any], 
     for example in (e for e in rulebook["examples"] if e["decision"] == "admission"):
         for rule_id, status in example["expect"].get("rules", {}).items():
             seen[rule_id].add(status)  # KeyError: an example names an unknown rule
-    missing = {rule_id: sorted({"pass", "fail"} - statuses) for rule_id, statuses in seen.items() if {"pass", "fail"} - statuses}
+    missing = {
+        rule_id: sorted({"pass", "fail"} - statuses)
+        for rule_id, statuses in seen.items()
+        if {"pass", "fail"} - statuses
+    }
     assert missing == {}
 
 

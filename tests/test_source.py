@@ -56,8 +56,7 @@ def _span_of(source: Source, needle: str, line_no: int) -> Span:
 
 
 def test_render_spec_example() -> None:
-    src = _source_with_line(42, "  when: age(record.birth_dat, as_of) >= 18",
-                            "rulebooks/hlj-musicians/membership.yaml")
+    src = _source_with_line(42, "  when: age(record.birth_dat, as_of) >= 18", "rulebooks/hlj-musicians/membership.yaml")
     diag = Diagnostic(
         "check.unknown-field",
         "unknown field `birth_dat` in `applicant`",
@@ -77,8 +76,7 @@ def test_render_spec_example() -> None:
 
 def test_render_cjk_before_span() -> None:
     src = _source_with_line(3, "  message: 申请人未满{min_ag}周岁")
-    diag = Diagnostic("check.unknown-placeholder", "unknown placeholder `min_ag`", src,
-                      _span_of(src, "min_ag", 3))
+    diag = Diagnostic("check.unknown-placeholder", "unknown placeholder `min_ag`", src, _span_of(src, "min_ag", 3))
     # column counts characters; the caret counts display columns (each CJK char is 2)
     assert diag.render() == (
         "f.yaml:3:18: error[check.unknown-placeholder]: unknown placeholder `min_ag`\n"
@@ -143,8 +141,9 @@ def test_render_without_span_or_source() -> None:
 
 def test_render_warning_and_note() -> None:
     src = Source("f.yaml", "a: 1\n")
-    diag = Diagnostic("lint.x", "odd value", src, Span(3, 4), help="check it", severity="warning",
-                      note="column is approximate")
+    diag = Diagnostic(
+        "lint.x", "odd value", src, Span(3, 4), help="check it", severity="warning", note="column is approximate"
+    )
     assert diag.render() == (
         "f.yaml:1:4: warning[lint.x]: odd value\n"
         "   | a: 1\n"
@@ -157,9 +156,14 @@ def test_render_warning_and_note() -> None:
 def test_render_zh() -> None:
     src = Source("f.yaml", "name: a\nname: b\n")
     diag = Diagnostic(
-        "yaml.duplicate-key", "duplicate key `name` (first defined on line 1)", src, Span(8, 12),
-        help="remove one of them or rename it", note="n",
-        message_zh="键 `name` 重复（第 1 行已定义）", help_zh="删除其中一个或给它改名",
+        "yaml.duplicate-key",
+        "duplicate key `name` (first defined on line 1)",
+        src,
+        Span(8, 12),
+        help="remove one of them or rename it",
+        note="n",
+        message_zh="键 `name` 重复（第 1 行已定义）",
+        help_zh="删除其中一个或给它改名",
     )
     assert diag.render("zh") == (
         "f.yaml:2:1: error[yaml.duplicate-key]: 键 `name` 重复（第 1 行已定义）\n"
@@ -192,7 +196,7 @@ def test_render_long_line_window() -> None:
     assert shown.startswith("   | …") and shown.endswith("…")
     assert display_width(shown) <= len("   | ") + MAX_LINE_WIDTH + 2
     col = caret.index("^")
-    assert shown[col:col + 6] == "target"
+    assert shown[col : col + 6] == "target"
     assert caret[col:] == "^~~~~~"
 
 
@@ -205,7 +209,7 @@ def test_render_long_line_window_cjk() -> None:
     pad = caret.index("^")
     prefix = shown[: len(shown) - len(shown.lstrip("   | …中"))]
     assert display_width(prefix) == pad
-    assert shown[len(prefix):].startswith("目标")
+    assert shown[len(prefix) :].startswith("目标")
     assert caret.endswith("^~~~")
 
 
@@ -232,7 +236,7 @@ def test_render_caret_alignment_property(parts: list[str], data: st.DataObject) 
     diag = Diagnostic("x", "m", src, Span(9 + start, 9 + end))
     out = diag.render().splitlines()
     assert out[0].startswith(f"f.yaml:2:{start + 1}: ")
-    caret = out[2][len("   | "):]
+    caret = out[2][len("   | ") :]
     assert caret.index("^") == display_width(line[:start])
     width = display_width(line[:end]) - display_width(line[:start])
     assert len(caret.strip()) == max(1, width)
@@ -275,7 +279,7 @@ def _check_map(text: str, node: yaml.ScalarNode) -> list[int] | None:
 SNIPPETS = [
     # plain
     "a: hello world\n",
-    "a: record.age >= 18 && record.citizenship == \"CN\"\n",
+    'a: record.age >= 18 && record.citizenship == "CN"\n',
     "a: 中文 标题\n",
     "a: b\n  c\n\n  d  \nk: 1",
     "a: size(bans) > 0 &&\n  max(bans) < as_of\n",
@@ -298,10 +302,10 @@ SNIPPETS = [
     'a: "x\\\n\n   y"\n',
     'a: "a b\n  c"\n',
     'a: "x\\/y\\ z"\n',
-    'a: "record.name == \'李四\'"\n',
+    "a: \"record.name == '李四'\"\n",
     # literal
     "a: |\n  x\n  y\n\n\nb: 1\n",
-    "a: |-\n  record.age >= 18 &&\n  record.x == \"中文\"\n",
+    'a: |-\n  record.age >= 18 &&\n  record.x == "中文"\n',
     "a: |+\n  x\n    y\n\n\n",
     "- |2\n    x\n   y\n",
     "a: |\n",
@@ -350,7 +354,7 @@ def test_scalar_offset_map_points_into_expression() -> None:
     assert offsets is not None
     i = node.value.index("birth_dat")
     assert src.line_col(offsets[i]) == (4, 14)
-    assert text[offsets[i]:offsets[i + len("birth_dat")]] == "birth_dat"
+    assert text[offsets[i] : offsets[i + len("birth_dat")]] == "birth_dat"
 
 
 @pytest.mark.parametrize(
@@ -382,10 +386,13 @@ _VALUE_CHARS = st.sampled_from(list("abz09 .,:#-'\"()&|><=!") + ["中", "文", "
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_VALUE_CHARS, max_size=30), st.sampled_from([None, "'", '"', "|", ">"]),
-       st.integers(0, 3), st.integers(10, 40))
-def test_scalar_offset_map_roundtrip_property(parts: list[str], style: str | None, indent: int,
-                                              width: int) -> None:
+@given(
+    st.lists(_VALUE_CHARS, max_size=30),
+    st.sampled_from([None, "'", '"', "|", ">"]),
+    st.integers(0, 3),
+    st.integers(10, 40),
+)
+def test_scalar_offset_map_roundtrip_property(parts: list[str], style: str | None, indent: int, width: int) -> None:
     """Whatever PyYAML's emitter writes, the map is exact or None (escapes only)."""
     value = "".join(parts)
     doc = {"k": {"nested": [value]}} if indent % 2 else {"k": value}
@@ -394,6 +401,6 @@ def test_scalar_offset_map_roundtrip_property(parts: list[str], style: str | Non
     assume(nodes)  # PyYAML's emitter does not round-trip a few folded scalars
     for node in nodes:
         offsets = _check_map(text, node)
-        raw = text[node.start_mark.index:node.end_mark.index]
+        raw = text[node.start_mark.index : node.end_mark.index]
         if offsets is None:
             assert node.style == '"' and "\\" in raw, (raw, value)

@@ -50,8 +50,9 @@ def test_rulebook_path_adds_the_versions(registry: Registry) -> None:
         ("2022-06-01", 500, "2025", "indeterminate"),  # the repealed 2022 version is not used by id
     ],
 )
-def test_each_record_gets_the_version_in_force_on_its_date(registry: Registry, paid_on: str, amount: int,
-                                                           version: str, outcome: str) -> None:
+def test_each_record_gets_the_version_in_force_on_its_date(
+    registry: Registry, paid_on: str, amount: int, version: str, outcome: str
+) -> None:
     _, _, decision = registry.decision("test/fees", "fee")
     d = decision.evaluate(json.loads(payment("P", paid_on, amount)))
     assert (d.version, str(d.outcome)) == (version, outcome)
@@ -76,16 +77,23 @@ def test_a_named_version_is_used_for_every_record(registry: Registry) -> None:
 
 
 def test_as_of_fixes_the_version(registry: Registry) -> None:
-    _, objs = run("check", "test/fees", "-", "--format", "json", "--as-of", "2024-03-01",
-                  stdin=payment("A", "2025-06-01", 120) + "\n")
+    _, objs = run(
+        "check",
+        "test/fees",
+        "-",
+        "--format",
+        "json",
+        "--as-of",
+        "2024-03-01",
+        stdin=payment("A", "2025-06-01", 120) + "\n",
+    )
     assert (objs[0]["version"], objs[0]["as_of"]) == ("2024", "2024-03-01")
 
 
 def test_the_same_version_twice_is_an_error_naming_both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     copy.mkdir()
-    (copy / "fees-2024.yaml").write_text((VERSIONED / "fees-2024.yaml").read_text(encoding="utf-8"),
-                                         encoding="utf-8")
+    (copy / "fees-2024.yaml").write_text((VERSIONED / "fees-2024.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("RULEBOOK_PATH", f"{VERSIONED}:{copy}")
     err = io.StringIO()
     code = main(["list", "--lang", "en"], stdout=io.StringIO(), stderr=err)

@@ -20,7 +20,9 @@ from engine.source import Source
 from engine.yamlload import load_yaml
 
 DATA = Path(__file__).resolve().parent / "data"
-BASE = (DATA / "rulebooks" / "mini.yaml").read_text(encoding="utf-8") + """examples:
+BASE = (
+    (DATA / "rulebooks" / "mini.yaml").read_text(encoding="utf-8")
+    + """examples:
   - name: grown-up
     decision: admission
     record: {id: A, birth_date: "1990-01-01", application_date: "2024-06-01"}
@@ -28,6 +30,7 @@ BASE = (DATA / "rulebooks" / "mini.yaml").read_text(encoding="utf-8") + """examp
       outcome: pass
       rules: {adult: pass}
 """
+)
 
 
 def first_diagnostic(text: str):  # type: ignore[no-untyped-def]
@@ -42,22 +45,27 @@ def shifted(line: int, by: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(("line", "by", "key", "col", "want"), [
-    (13, -1, "record", 4, 5),    # the first key of a decision, dedented: PyYAML stops on line 14
-    (13, +1, "record", 6, 5),    # ... indented too deep: PyYAML stops on line 14 too
-    (21, -1, "zh", 10, 11),      # the first key of a message
-    (21, +1, "zh", 12, 11),
-    (36, -1, "outcome", 6, 7),   # the first key of an example's `expect`, nothing after it but one key
-    (1, +1, "rulebook", 2, 1),   # the first line of the file
-    (18, +1, "cite", 10, 9),     # a key indented into the value of the key above it
-    (14, +2, "as_of", 7, 5),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("line", "by", "key", "col", "want"),
+    [
+        (13, -1, "record", 4, 5),  # the first key of a decision, dedented: PyYAML stops on line 14
+        (13, +1, "record", 6, 5),  # ... indented too deep: PyYAML stops on line 14 too
+        (21, -1, "zh", 10, 11),  # the first key of a message
+        (21, +1, "zh", 12, 11),
+        (36, -1, "outcome", 6, 7),  # the first key of an example's `expect`, nothing after it but one key
+        (1, +1, "rulebook", 2, 1),  # the first line of the file
+        (18, +1, "cite", 10, 9),  # a key indented into the value of the key above it
+        (14, +2, "as_of", 7, 5),
+    ],
+    ids=lambda v: str(v),
+)
 def test_the_key_out_of_line_is_named_on_its_own_line(line: int, by: int, key: str, col: int, want: int) -> None:
     d = first_diagnostic(shifted(line, by))
     assert d.code == "yaml.indentation"
     assert d.line_col == (line, col)
-    assert d.message == (f"`{key}` is out of line with the entries beside it: it starts in column {col}, "
-                         f"they start in column {want}")
+    assert d.message == (
+        f"`{key}` is out of line with the entries beside it: it starts in column {col}, they start in column {want}"
+    )
     assert d.help == f"indent line {line} to column {want}: the entries of one mapping start in the same column"
     message_zh, help_zh = d.text("zh")
     assert message_zh == f"`{key}` 与相邻各项没有对齐：它从第 {col} 列开始，相邻各项从第 {want} 列开始"
@@ -69,9 +77,14 @@ def test_two_lines_that_could_each_be_wrong_are_both_named() -> None:
     # `rules` indented into its value; the first of the two lines is shown, naming the other
     d = first_diagnostic(shifted(14, -2))
     assert d.code == "yaml.indentation" and d.line_col == (14, 3)
-    assert d.message == ("`as_of` (column 3) and `rules` on line 15 (column 5) are out of line, so YAML cannot "
-                         "tell which mapping `rules` belongs to")
-    assert d.text("zh")[0] == "`as_of`（第 3 列）与第 15 行的 `rules`（第 5 列）没有对齐，YAML 无法判断 `rules` 属于哪个映射"
+    assert d.message == (
+        "`as_of` (column 3) and `rules` on line 15 (column 5) are out of line, so YAML cannot "
+        "tell which mapping `rules` belongs to"
+    )
+    assert (
+        d.text("zh")[0]
+        == "`as_of`（第 3 列）与第 15 行的 `rules`（第 5 列）没有对齐，YAML 无法判断 `rules` 属于哪个映射"
+    )
 
 
 def test_a_value_with_a_colon_still_gets_the_quoting_advice() -> None:

@@ -31,7 +31,7 @@ def codes(exc: YamlError) -> list[str]:
 
 def at(text: str, loaded: Loaded, path: tuple[object, ...]) -> str:
     span = loaded.positions[path].value
-    return text[span.start:span.end]
+    return text[span.start : span.end]
 
 
 # ---------------------------------------------------------------------------
@@ -42,7 +42,12 @@ def at(text: str, loaded: Loaded, path: tuple[object, ...]) -> str:
 def test_plain_data() -> None:
     text = "rulebook: 1\nid: a/b\nlist: [1, 2.5, x]\nmap: {k: v}\nempty:\nnull2: ~\n"
     assert load(text).data == {
-        "rulebook": 1, "id": "a/b", "list": [1, 2.5, "x"], "map": {"k": "v"}, "empty": None, "null2": None,
+        "rulebook": 1,
+        "id": "a/b",
+        "list": [1, 2.5, "x"],
+        "map": {"k": "v"},
+        "empty": None,
+        "null2": None,
     }
 
 
@@ -67,8 +72,10 @@ def test_yaml11_booleans_stay_strings(word: str) -> None:
     assert load(f"v: {word}\n").data == {"v": word}
 
 
-@pytest.mark.parametrize(("word", "value"), [("true", True), ("True", True), ("TRUE", True),
-                                             ("false", False), ("False", False), ("FALSE", False)])
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False), ("FALSE", False)],
+)
 def test_booleans(word: str, value: bool) -> None:
     assert load(f"v: {word}\n").data["v"] is value
 
@@ -76,12 +83,31 @@ def test_booleans(word: str, value: bool) -> None:
 @pytest.mark.parametrize(
     ("word", "value"),
     [
-        ("12", 12), ("-3", -3), ("+7", 7), ("0", 0), ("0x1F", 31), ("0o17", 15),
-        ("1.5", 1.5), (".5", 0.5), ("1e3", 1000.0), ("-2.5E-1", -0.25), ("0.5", 0.5),
+        ("12", 12),
+        ("-3", -3),
+        ("+7", 7),
+        ("0", 0),
+        ("0x1F", 31),
+        ("0o17", 15),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("-2.5E-1", -0.25),
+        ("0.5", 0.5),
         # YAML 1.1 surprises and codes stay strings
-        ("0755", "0755"), ("010", "010"), ("1:30", "1:30"), ("0b101", "0b101"),
-        ("1_000", "1_000"), ("007.5", "007.5"), ("=", "="), ("<<x", "<<x"),
-        ("null", None), ("Null", None), ("NULL", None), ("~", None), ("nil", "nil"),
+        ("0755", "0755"),
+        ("010", "010"),
+        ("1:30", "1:30"),
+        ("0b101", "0b101"),
+        ("1_000", "1_000"),
+        ("007.5", "007.5"),
+        ("=", "="),
+        ("<<x", "<<x"),
+        ("null", None),
+        ("Null", None),
+        ("NULL", None),
+        ("~", None),
+        ("nil", "nil"),
     ],
 )
 def test_scalar_resolution(word: str, value: object) -> None:
@@ -183,7 +209,7 @@ def test_positions_nested() -> None:
     # a block collection ends with its last value, not at the comment after it
     assert at(NESTED, loaded, ()).endswith("{c: d}}")
     pos = loaded.positions[("decisions", "admission", "rules", 0, "require")]
-    assert NESTED[pos.key.start:pos.key.end] == "require"
+    assert NESTED[pos.key.start : pos.key.end] == "require"
     assert Source("f", NESTED).line_col(pos.value.start) == (6, 18)
     assert loaded.positions[("decisions", "admission", "rules", 0)].key is None
 
@@ -232,7 +258,7 @@ def test_scalar_styles_and_spans(text: str, raw: str, style: str | None) -> None
     loaded = load(text)
     pos = loaded.positions[("v",)]
     assert pos.style == style
-    assert text[pos.value.start:pos.value.end] == raw
+    assert text[pos.value.start : pos.value.end] == raw
     assert pos.key == Span(0, 1)
     offsets = scalar_offset_map(Source("f", text), pos.value.start, pos.value.end, pos.style, loaded.data["v"])
     assert offsets is not None
@@ -247,7 +273,7 @@ def test_expression_offsets_through_positions() -> None:
     offsets = scalar_offset_map(Source("f", text), pos.value.start, pos.value.end, pos.style, expr)
     assert offsets is not None
     i = expr.index("agee")
-    assert text[offsets[i]:offsets[i + 4]] == "agee"
+    assert text[offsets[i] : offsets[i + 4]] == "agee"
     assert Source("f", text).line_col(offsets[i]) == (4, 17)
 
 
@@ -359,10 +385,13 @@ def test_undefined_and_recursive_alias_and_duplicate_anchor() -> None:
     assert "first on line 1" in exc.diagnostics[0].message
 
 
-BILLION_LAUGHS = "\n".join(
-    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
-) + "\n"
+BILLION_LAUGHS = (
+    "\n".join(
+        ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    )
+    + "\n"
+)
 
 
 def test_alias_bomb_refused_quickly() -> None:
@@ -559,8 +588,8 @@ def test_errors_are_engine_errors() -> None:
 
 
 _YAMLISH = st.sampled_from(
-    list(" \n\t:-?[]{},#&*!|>'\"%@`<=\\abx01中\r.~") + ["<<", "---", "...", "  ", "\n  ", "\n- ", ": ", "&a ",
-                                                          "*a", "!!str ", "|-\n", ">\n", "\x07", "\ufeff"]
+    list(" \n\t:-?[]{},#&*!|>'\"%@`<=\\abx01中\r.~")
+    + ["<<", "---", "...", "  ", "\n  ", "\n- ", ": ", "&a ", "*a", "!!str ", "|-\n", ">\n", "\x07", "\ufeff"]
 )
 
 
@@ -585,8 +614,11 @@ def test_never_raises_anything_but_yaml_error(parts: list[str]) -> None:
 # -- libyaml and the pure-Python parser give the same result ---------------------------------------
 
 _REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
-_YAML_FILES = sorted(p for pattern in ("rulebooks/**/*.yaml", "plugins/**/*.yaml", "tests/data/**/*.yaml",
-                                       "examples/**/*.yaml") for p in _REPO.glob(pattern))
+_YAML_FILES = sorted(
+    p
+    for pattern in ("rulebooks/**/*.yaml", "plugins/**/*.yaml", "tests/data/**/*.yaml", "examples/**/*.yaml")
+    for p in _REPO.glob(pattern)
+)
 _TRICKY = [
     "a: 😀b\nc: [1, 2]\n",
     "a: b\r\nc: |\r\n  x\r\n  y\r\n",

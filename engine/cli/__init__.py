@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import datetime as _dt
+import importlib
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any
 
 from rich.text import Text
 
@@ -92,10 +93,24 @@ def cmd_list(io: _Io) -> int:
         rows.extend((e, [v.version for v in versions if v is not e]) for e in shown)
     if io.args.format == "json":
         for e, others in rows:
-            io.stdout.write(json.dumps({
-                "id": e.id, "version": e.version, "status": e.status, "effective_from": e.effective_from,
-                "effective_until": e.effective_until, "title": e.title, "other_versions": others,
-                "supplied_by": e.origin, "plugin": e.plugin, "path": str(e.path)}, ensure_ascii=False) + "\n")
+            io.stdout.write(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "version": e.version,
+                        "status": e.status,
+                        "effective_from": e.effective_from,
+                        "effective_until": e.effective_until,
+                        "title": e.title,
+                        "other_versions": others,
+                        "supplied_by": e.origin,
+                        "plugin": e.plugin,
+                        "path": str(e.path),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         return 0
     from rich.table import Table  # only for these listings: not imported at start-up
 
@@ -132,9 +147,21 @@ def cmd_plugins(io: _Io) -> int:
     rows = [(info, hooks, True) for info, hooks in pm.plugins()] + [(info, [], False) for info in pm.disabled]
     if io.args.format == "json":
         for info, hooks, loaded in rows:
-            io.stdout.write(json.dumps({"name": info.name, "distribution": info.distribution, "version": info.version,
-                                        "builtin": info.builtin, "entry_point": info.entry_point, "loaded": loaded,
-                                        "hooks": hooks}, ensure_ascii=False) + "\n")
+            io.stdout.write(
+                json.dumps(
+                    {
+                        "name": info.name,
+                        "distribution": info.distribution,
+                        "version": info.version,
+                        "builtin": info.builtin,
+                        "entry_point": info.entry_point,
+                        "loaded": loaded,
+                        "hooks": hooks,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         return 0
     zh = io.lang == "zh"
     from rich.table import Table  # only for these listings: not imported at start-up
@@ -148,8 +175,12 @@ def cmd_plugins(io: _Io) -> int:
         where = info.distribution or "–"
         if info.builtin:
             where += f" ({msg('cli.built-in').get(io.lang)})" if not zh else f"（{msg('cli.built-in').get(io.lang)}）"
-        table.add_row(Text(info.name), Text(where), Text(info.version or "–"),
-                      Text(", ".join(hooks) if loaded else msg("cli.not-loaded").get(io.lang)))
+        table.add_row(
+            Text(info.name),
+            Text(where),
+            Text(info.version or "–"),
+            Text(", ".join(hooks) if loaded else msg("cli.not-loaded").get(io.lang)),
+        )
     io.wide_console().print(table)
     return 0
 
@@ -160,12 +191,15 @@ def _context(io: _Io, command: str) -> Any:
     from engine.hookspecs import DecisionContext
 
     args = io.args
-    options = {"as_of": args.as_of.isoformat() if args.as_of else None, "decision": args.decision,
-               "lang": io.lang, "files": list(getattr(args, "files", None) or [args.record_file])}
+    options = {
+        "as_of": args.as_of.isoformat() if args.as_of else None,
+        "decision": args.decision,
+        "lang": io.lang,
+        "files": list(getattr(args, "files", None) or [args.record_file]),
+    }
     if command == "check":
         options |= {"format": args.format, "fail_on": args.fail_on}
-    return DecisionContext(command, args.rulebook, uuid.uuid4().hex,
-                           _dt.datetime.now(_dt.timezone.utc), options)
+    return DecisionContext(command, args.rulebook, uuid.uuid4().hex, _dt.datetime.now(_dt.UTC), options)
 
 
 class _Observers:
@@ -290,8 +324,15 @@ class _Progress:
             self._next = self.started + self.PLAIN_EVERY
         elif self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             console = Console(file=io.stderr, force_terminal=tty or None)
             label = "条记录" if io.lang == "zh" else "records"
@@ -321,8 +362,13 @@ class _Progress:
         if done:
             text = msg("cli.progress:done", count=self.count, seconds=seconds)
         elif self.total:
-            text = msg("cli.progress:total", count=self.count, total=self.total, seconds=seconds,
-                       percent=min(100, self.count * 100 // self.total))
+            text = msg(
+                "cli.progress:total",
+                count=self.count,
+                total=self.total,
+                seconds=seconds,
+                percent=min(100, self.count * 100 // self.total),
+            )
         else:
             text = msg("cli.progress", count=self.count, seconds=seconds)
         self.io.stderr.write(text.get(self.io.lang) + "\n")
@@ -339,14 +385,19 @@ class _Progress:
             self._line(time.monotonic(), done=True)
 
 
-def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any,
-                    observe: _Observers) -> None:
+def _evaluate_files(
+    io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any, observe: _Observers
+) -> None:
     from engine.io.parallel import default_jobs, evaluate_parallel
     from engine.io.records import BadRecord
 
-    blocks = hasattr(report, "write_block") and not observe.active and not io.args.input_format \
-        and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files) \
+    blocks = (
+        hasattr(report, "write_block")
+        and not observe.active
+        and not io.args.input_format
+        and all(p != "-" and p.lower().endswith((".jsonl", ".ndjson")) for p in files)
         and not _plugins().has_custom_readers()
+    )
     # By default more than one process only where the workers also write the report (JSON Lines to
     # JSON lines): for other reports this process formats every decision itself, and the workers'
     # decisions cost more to send and read back than to make here.
@@ -361,8 +412,17 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
         progress = _Progress(io, files)
         inputs = _inputs(io)
         direct = report.direct_fd() if hasattr(report, "direct_fd") else None
-        made = evaluate_blocks(files, decision, rulebook=io.args.rulebook, decision_name=decision.name,
-                               as_of=io.args.as_of, lang=io.lang, label=label, jobs=jobs, out_fd=direct)
+        made = evaluate_blocks(
+            files,
+            decision,
+            rulebook=io.args.rulebook,
+            decision_name=decision.name,
+            as_of=io.args.as_of,
+            lang=io.lang,
+            label=label,
+            jobs=jobs,
+            out_fd=direct,
+        )
         try:
             for block in made:
                 report.write_block(block)
@@ -378,18 +438,32 @@ def _evaluate_files(io: _Io, label: tuple[str, str], decision: Any, files: list[
         # JSON Lines go to the workers as raw lines: parsing is part of the work they share
         from engine.io.records import read_raw_jsonl
 
-        records = (item for path in files for item in (
-            _inputs(io).read(path, read_raw_jsonl(path)) if path.lower().endswith((".jsonl", ".ndjson"))
-            else _read(io, path, decision)))
+        records = (
+            item
+            for path in files
+            for item in (
+                _inputs(io).read(path, read_raw_jsonl(path))
+                if path.lower().endswith((".jsonl", ".ndjson"))
+                else _read(io, path, decision)
+            )
+        )
     else:
         records = (item for path in files for item in _read(io, path, decision))
     if jobs > 1:
-        evaluated: Any = evaluate_parallel(records, decision, rulebook=io.args.rulebook,
-                                           decision_name=decision.name, as_of=io.args.as_of, lang=io.lang,
-                                           jobs=jobs)
+        evaluated: Any = evaluate_parallel(
+            records,
+            decision,
+            rulebook=io.args.rulebook,
+            decision_name=decision.name,
+            as_of=io.args.as_of,
+            lang=io.lang,
+            jobs=jobs,
+        )
     else:
-        evaluated = ((ref, rec, None if isinstance(rec, BadRecord) else decision.evaluate(rec, io.args.as_of, ref))
-                     for ref, rec in records)
+        evaluated = (
+            (ref, rec, None if isinstance(rec, BadRecord) else decision.evaluate(rec, io.args.as_of, ref))
+            for ref, rec in records
+        )
     progress = _Progress(io, files)
     try:
         for ref, record, d in evaluated:
@@ -426,10 +500,15 @@ def _format(name: str) -> Any:
     if name not in formats:
         close = difflib.get_close_matches(name, formats, n=1)
         names = listing(sorted(formats))
-        raise UsageError(Diagnostic(
-            "usage.unknown-format", msg("usage.unknown-format", name=name),
-            help=msg("usage.unknown-format/help:close", close=close[0], formats=names) if close else
-            msg("usage.unknown-format/help", formats=names)))
+        raise UsageError(
+            Diagnostic(
+                "usage.unknown-format",
+                msg("usage.unknown-format", name=name),
+                help=msg("usage.unknown-format/help:close", close=close[0], formats=names)
+                if close
+                else msg("usage.unknown-format/help", formats=names),
+            )
+        )
     return formats[name]
 
 
@@ -523,12 +602,19 @@ def cmd_check(io: _Io) -> int:
     observe.end()
     if args.format != "text" or args.output:
         o = summary.outcomes
-        io.stderr.write(msg("cli.summary", total=summary.total, passed=o.get("pass", 0), failed=o.get("fail", 0),
-                            indeterminate=o.get("indeterminate", 0), errors=o.get("error", 0)).get(io.lang)
-                        + (msg("cli.summary:schema", count=summary.schema_records).get(io.lang)
-                           if summary.schema_records else "")
-                        + "".join(("；" if io.lang == "zh" else "; ") + m.get(io.lang) for m in _input_counts(inputs))
-                        + "\n")
+        io.stderr.write(
+            msg(
+                "cli.summary",
+                total=summary.total,
+                passed=o.get("pass", 0),
+                failed=o.get("fail", 0),
+                indeterminate=o.get("indeterminate", 0),
+                errors=o.get("error", 0),
+            ).get(io.lang)
+            + (msg("cli.summary:schema", count=summary.schema_records).get(io.lang) if summary.schema_records else "")
+            + "".join(("；" if io.lang == "zh" else "; ") + m.get(io.lang) for m in _input_counts(inputs))
+            + "\n"
+        )
     code = _exit_code(summary, args.fail_on)
     return 1 if args.fail_on == "warning" and inputs.warnings else code
 
@@ -560,8 +646,9 @@ def cmd_explain(io: _Io) -> int:
             message = record.message_zh if io.lang == "zh" else record.message
             observe.error((rid, version), decision.name, ref, message)
             if args.format == "json":
-                io.stdout.write(json.dumps(error_object(rid, version, decision.name, ref, message),
-                                           ensure_ascii=False) + "\n")
+                io.stdout.write(
+                    json.dumps(error_object(rid, version, decision.name, ref, message), ensure_ascii=False) + "\n"
+                )
             else:
                 from engine.io.terminal import escape_controls
 
@@ -641,11 +728,21 @@ def cmd_test(io: _Io) -> int:
         for decision, rule, missing in coverage.missing():
             statuses = [msg(f"status:{m}") for m in missing]
             never = Both(", ".join(t.en for t in statuses), "或".join(t.zh for t in statuses))
-            console.print(Text("    " + msg("cli.test-not-covered", decision=decision, rule=rule,
-                                            missing=never).get(io.lang), style="yellow"))
+            console.print(
+                Text(
+                    "    " + msg("cli.test-not-covered", decision=decision, rule=rule, missing=never).get(io.lang),
+                    style="yellow",
+                )
+            )
         if io.args.min_coverage is not None and coverage.percent < io.args.min_coverage:
-            low_coverage.append(msg("cli.test-low-coverage", book=f"{book.id}@{book.version}",
-                                    percent=f"{coverage.percent:.1f}", minimum=f"{io.args.min_coverage:g}"))
+            low_coverage.append(
+                msg(
+                    "cli.test-low-coverage",
+                    book=f"{book.id}@{book.version}",
+                    percent=f"{coverage.percent:.1f}",
+                    minimum=f"{io.args.min_coverage:g}",
+                )
+            )
         for r in results:
             if r.ok and not io.args.verbose:
                 continue
@@ -665,9 +762,9 @@ def cmd_test(io: _Io) -> int:
 def cmd_diff(io: _Io) -> int:
     import json
 
-    from engine.tools.diff import Compared, diff_records, diff_rulebooks
     from engine.io.records import InputTally
     from engine.io.terminal import escape_controls
+    from engine.tools.diff import Compared, diff_records, diff_rulebooks
 
     args = io.args
     reg = _registry()
@@ -682,23 +779,36 @@ def cmd_diff(io: _Io) -> int:
         inputs = _inputs(io) if name == names[0] else InputTally()
         inputs.expect(args.data)
         for path in args.data:
-            changed.extend(diff_records(old_d, new_d, compared.count(name, path, _read(io, path, new_d, inputs)),
-                                        args.as_of))
+            changed.extend(
+                diff_records(old_d, new_d, compared.count(name, path, _read(io, path, new_d, inputs)), args.as_of)
+            )
         if name == names[0]:
             inputs.check_empty(args.allow_empty)  # nothing compared: not "no difference" (exit 2)
             compared.blank = inputs.blank
     if args.format == "json":
-        io.stdout.write(json.dumps({**structure.to_json(), "records": [c.to_json() for c in changed],
-                                    **({"compared": compared.to_json()} if args.data else {})},
-                                   ensure_ascii=False, indent=2) + "\n")
+        io.stdout.write(
+            json.dumps(
+                {
+                    **structure.to_json(),
+                    "records": [c.to_json() for c in changed],
+                    **({"compared": compared.to_json()} if args.data else {}),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         io.stdout.write(f"{structure.old} → {structure.new}\n")
         if not structure:
             io.stdout.write("  " + msg("cli.diff-unchanged").get(io.lang) + "\n")
         for c in structure.changes:
             sign = {"added": "+", "removed": "-", "changed": "~"}[c.kind]
-            detail = "" if c.kind != "changed" else f": {json.dumps(c.old, ensure_ascii=False)} → " \
-                f"{json.dumps(c.new, ensure_ascii=False)}"
+            detail = (
+                ""
+                if c.kind != "changed"
+                else f": {json.dumps(c.old, ensure_ascii=False)} → {json.dumps(c.new, ensure_ascii=False)}"
+            )
             if c.kind == "added" and c.new is not None:
                 detail = f": {json.dumps(c.new, ensure_ascii=False)}"
             io.stdout.write(f"  {sign} {c.where}{detail}\n")
@@ -709,8 +819,9 @@ def cmd_diff(io: _Io) -> int:
                 where = escape_controls(f"{c.input.file}:{c.input.line}") if c.input else ""
                 rules = ", ".join(f"{r} {a}→{b}" for r, a, b in c.rules)
                 record = escape_controls(c.record) if c.record else msg("cli.no-id").get(io.lang)
-                io.stdout.write(f"  {record} {where}: {c.old.outcome} → {c.new.outcome}"
-                                + (f" ({rules})" if rules else "") + "\n")
+                io.stdout.write(
+                    f"  {record} {where}: {c.old.outcome} → {c.new.outcome}" + (f" ({rules})" if rules else "") + "\n"
+                )
     return 1 if changed else 0
 
 
@@ -719,8 +830,11 @@ def cmd_doc(io: _Io) -> int:
 
     args = io.args
     reg = _registry()
-    book = reg.load(args.rulebook) if "@" in args.rulebook or args.rulebook.endswith((".yaml", ".yml")) \
+    book = (
+        reg.load(args.rulebook)
+        if "@" in args.rulebook or args.rulebook.endswith((".yaml", ".yml"))
         else reg.load_path(reg.find(args.rulebook).path)
+    )
     page = render_doc(book, args.format, io.lang)
     if args.output:
         target = _Output(args.output)
@@ -743,20 +857,37 @@ def cmd_init_plugin(io: _Io) -> int:
     from engine.cli.schema import install_editor_settings
 
     install_editor_settings(folder)
-    io.stdout.write(msg("cli.created", folder=folder).get(io.lang) + f"\n  pip install -e {folder}\n  pytest {folder}\n")
+    io.stdout.write(
+        msg("cli.created", folder=folder).get(io.lang) + f"\n  pip install -e {folder}\n  pytest {folder}\n"
+    )
     return 0
 
 
-COMMANDS = {"diff": cmd_diff, "doc": cmd_doc, "list": cmd_list, "check": cmd_check, "explain": cmd_explain, "test": cmd_test,
-            "lint": cmd_lint, "plugins": cmd_plugins, "init-plugin": cmd_init_plugin,
-            "calendar": lambda io: importlib.import_module("engine.cli.calendar").cmd_calendar(io),
-            "schema": lambda io: importlib.import_module("engine.cli.schema").cmd_schema(io),
-            "serve": lambda io: importlib.import_module("engine.serve.cli").cmd_serve(io.args, io.stdout, io.stderr,
-                                                                                      io.args.lang)}
+COMMANDS = {
+    "diff": cmd_diff,
+    "doc": cmd_doc,
+    "list": cmd_list,
+    "check": cmd_check,
+    "explain": cmd_explain,
+    "test": cmd_test,
+    "lint": cmd_lint,
+    "plugins": cmd_plugins,
+    "init-plugin": cmd_init_plugin,
+    "calendar": lambda io: importlib.import_module("engine.cli.calendar").cmd_calendar(io),
+    "schema": lambda io: importlib.import_module("engine.cli.schema").cmd_schema(io),
+    "serve": lambda io: importlib.import_module("engine.serve.cli").cmd_serve(
+        io.args, io.stdout, io.stderr, io.args.lang
+    ),
+}
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
-         stdin: IO[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    stdin: IO[str] | None = None,
+) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -818,9 +949,12 @@ def _version(out: IO[str], lang: str) -> int:
 
     from engine.version import __version__
 
-    lines = [msg("cli.version-engine", version=__version__).get(lang),
-             msg("cli.version-python", version=platform.python_version(),
-                 implementation=platform.python_implementation()).get(lang)]
+    lines = [
+        msg("cli.version-engine", version=__version__).get(lang),
+        msg(
+            "cli.version-python", version=platform.python_version(), implementation=platform.python_implementation()
+        ).get(lang),
+    ]
     pm = _plugins()
     plugins = [(info, True) for info, _hooks in pm.plugins() if not info.builtin]
     plugins += [(info, False) for info in pm.disabled]
@@ -829,8 +963,9 @@ def _version(out: IO[str], lang: str) -> int:
     else:
         lines.append(msg("cli.version-plugins").get(lang))
         for info, loaded in plugins:
-            line = msg("cli.version-plugin", name=info.name, distribution=info.distribution or "–",
-                       version=info.version or "–").get(lang)
+            line = msg(
+                "cli.version-plugin", name=info.name, distribution=info.distribution or "–", version=info.version or "–"
+            ).get(lang)
             lines.append("  " + line + ("" if loaded else " " + msg("cli.version-disabled").get(lang)))
     out.write("\n".join(lines) + "\n")
     return 0

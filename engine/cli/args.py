@@ -22,7 +22,8 @@ import contextlib
 import contextvars
 import datetime as _dt
 import os
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text, msg, normal_lang
@@ -59,15 +60,25 @@ ARGPARSE_ZH: dict[str, str] = {
     "can't open '%(filename)s': %(error)s": "无法打开 '%(filename)s'：%(error)s",
     "unknown parser %(parser_name)r (choices: %(choices)s)": "没有子命令 %(parser_name)r（可选：%(choices)s）",
 }
-NOT_SHOWN_TO_USERS = frozenset({
-    "%r is not callable", "'required' is an invalid argument for positionals", ".__call__() not defined",
-    'argument "-" with mode %r', "cannot have multiple subparser arguments",
-    "cannot merge actions - two groups are named %r", "conflicting option string: %s",
-    "conflicting option strings: %s", "conflicting subparser alias: %s", "conflicting subparser: %s",
-    "dest= is required for options like %r", "invalid conflict_resolution value: %r",
-    "invalid option string %(option)r: must start with a character %(prefix_chars)r",
-    "mutually exclusive arguments must be optional", "unexpected option string: %s",
-})
+NOT_SHOWN_TO_USERS = frozenset(
+    {
+        "%r is not callable",
+        "'required' is an invalid argument for positionals",
+        ".__call__() not defined",
+        'argument "-" with mode %r',
+        "cannot have multiple subparser arguments",
+        "cannot merge actions - two groups are named %r",
+        "conflicting option string: %s",
+        "conflicting option strings: %s",
+        "conflicting subparser alias: %s",
+        "conflicting subparser: %s",
+        "dest= is required for options like %r",
+        "invalid conflict_resolution value: %r",
+        "invalid option string %(option)r: must start with a character %(prefix_chars)r",
+        "mutually exclusive arguments must be optional",
+        "unexpected option string: %s",
+    }
+)
 
 
 @contextlib.contextmanager
@@ -77,8 +88,10 @@ def argparse_words(lang: str) -> Iterator[None]:
     saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
     if lang == "zh":
         argparse._ = lambda text: ARGPARSE_ZH.get(text, text)  # type: ignore[attr-defined]
-        argparse.ngettext = lambda one, many, n: ARGPARSE_ZH.get(one if n == 1 else many,  # type: ignore[attr-defined]
-                                                                 one if n == 1 else many)
+        argparse.ngettext = lambda one, many, n: ARGPARSE_ZH.get(
+            one if n == 1 else many,  # type: ignore[attr-defined]
+            one if n == 1 else many,
+        )
     try:
         yield
     finally:
@@ -131,8 +144,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # ``message`` is argparse's, already in the run's language (see argparse_words)
-        raise UsageError(Diagnostic("usage.arguments", Text(message, message),
-                                    help=msg("usage.arguments/help", prog=self.prog)))
+        raise UsageError(
+            Diagnostic("usage.arguments", Text(message, message), help=msg("usage.arguments/help", prog=self.prog))
+        )
 
 
 def _date(text: str) -> _dt.date:
@@ -143,16 +157,37 @@ def _date(text: str) -> _dt.date:
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    parser.add_argument("--lang", choices=("zh", "en"), default=argparse.SUPPRESS, help=Text(
-        f"language of every message (default: ${LANG_ENV}, else zh)", f"所有提示的语言（默认：${LANG_ENV}，否则为 zh）"))
-    parser.add_argument("--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS, help=Text(
-        "colours in text output (auto: on a terminal)", "文本输出是否带颜色（auto：输出到终端时）"))
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=Text(
-        "show the traceback of an internal error", "内部错误时显示调用栈"))
+    parser.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default=argparse.SUPPRESS,
+        help=Text(
+            f"language of every message (default: ${LANG_ENV}, else zh)",
+            f"所有提示的语言（默认：${LANG_ENV}，否则为 zh）",
+        ),
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=argparse.SUPPRESS,
+        help=Text("colours in text output (auto: on a terminal)", "文本输出是否带颜色（auto：输出到终端时）"),
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=Text("show the traceback of an internal error", "内部错误时显示调用栈"),
+    )
     if top:
-        parser.add_argument("--version", action="store_true", default=argparse.SUPPRESS, help=Text(
-            "the engine's version, Python's, and the installed plugins with theirs, then exit",
-            "显示引擎和 Python 的版本，以及已安装的插件及其版本，然后退出"))
+        parser.add_argument(
+            "--version",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help=Text(
+                "the engine's version, Python's, and the installed plugins with theirs, then exit",
+                "显示引擎和 Python 的版本，以及已安装的插件及其版本，然后退出",
+            ),
+        )
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
@@ -164,70 +199,135 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
 def _build() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     _global_options(common, top=False)
-    parser = _Parser(prog="rulebook", description=Text(
-        "Evaluate records against versioned YAML rulebooks and explain each decision rule by rule.",
-        "按版本化的 YAML 规则集评估记录，并逐条规则解释每个决定。"))
+    parser = _Parser(
+        prog="rulebook",
+        description=Text(
+            "Evaluate records against versioned YAML rulebooks and explain each decision rule by rule.",
+            "按版本化的 YAML 规则集评估记录，并逐条规则解释每个决定。",
+        ),
+    )
     _global_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, title=Text(
-        "commands", "命令").get(_LANG.get()))
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, title=Text("commands", "命令").get(_LANG.get())
+    )
 
     rulebook_help = Text("rulebook id, id@version, or path to a YAML file", "规则集编号、编号@版本，或 YAML 文件的路径")
-    decision_help = Text("the decision to make (default: the rulebook's first)", "要做出的决定（默认：规则集的第一个决定）")
-    as_of_help = Text("evaluation date YYYY-MM-DD (default: each record's own, as the decision defines it)",
-                      "评估日期 YYYY-MM-DD（默认：按决定的定义取每条记录自己的日期）")
-    input_format_help = Text("format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)",
-                             "输入的格式：json、jsonl、csv、xlsx 或插件提供的格式（默认：按文件名判断）")
-    sheet_help = Text("the worksheet of an .xlsx file to read (default: the first)", "要读取的 .xlsx 工作表（默认：第一个）")
+    decision_help = Text(
+        "the decision to make (default: the rulebook's first)", "要做出的决定（默认：规则集的第一个决定）"
+    )
+    as_of_help = Text(
+        "evaluation date YYYY-MM-DD (default: each record's own, as the decision defines it)",
+        "评估日期 YYYY-MM-DD（默认：按决定的定义取每条记录自己的日期）",
+    )
+    input_format_help = Text(
+        "format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)",
+        "输入的格式：json、jsonl、csv、xlsx 或插件提供的格式（默认：按文件名判断）",
+    )
+    sheet_help = Text(
+        "the worksheet of an .xlsx file to read (default: the first)", "要读取的 .xlsx 工作表（默认：第一个）"
+    )
     text_json = Text("output format: text (default) or json", "输出格式：text（默认）或 json")
 
-    p = sub.add_parser("list", parents=[common], help=Text("list the installed rulebooks and who supplied them",
-                                                          "列出已安装的规则集及其来源"))
-    p.add_argument("--all-versions", action="store_true", help=Text(
-        "every version, not only the one in force today", "列出所有版本，而不只是今天生效的版本"))
+    p = sub.add_parser(
+        "list",
+        parents=[common],
+        help=Text("list the installed rulebooks and who supplied them", "列出已安装的规则集及其来源"),
+    )
+    p.add_argument(
+        "--all-versions",
+        action="store_true",
+        help=Text("every version, not only the one in force today", "列出所有版本，而不只是今天生效的版本"),
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help=text_json)
 
     enforcement_help = Text(
         "what a record that breaks its record schema gets: none (not checked), warn (the violations are listed "
         "and count as warnings) or reject (outcome error); default: the rulebook's, else warn",
         "不符合记录结构的记录如何处理：none（不检查）、warn（列出问题，按警告计）或 reject（结论为 error）；"
-        "默认：规则集中的设置，未设置时为 warn")
-    allow_empty_help = Text("an input without records is not an error (exit 0 when nothing was decided)",
-                            "输入中没有记录不算错误（什么都没有决定时以 0 退出）")
-    p = sub.add_parser("check", parents=[common], help=Text("evaluate records and report every decision",
-                                                           "评估记录并报告每个决定"))
+        "默认：规则集中的设置，未设置时为 warn",
+    )
+    allow_empty_help = Text(
+        "an input without records is not an error (exit 0 when nothing was decided)",
+        "输入中没有记录不算错误（什么都没有决定时以 0 退出）",
+    )
+    p = sub.add_parser(
+        "check", parents=[common], help=Text("evaluate records and report every decision", "评估记录并报告每个决定")
+    )
     p.add_argument("rulebook", help=rulebook_help)
-    p.add_argument("files", nargs="+", metavar="FILE", help=Text(
-        ".json, .jsonl, .csv, .xlsx, or - for standard input", ".json、.jsonl、.csv、.xlsx 文件，或用 - 表示标准输入"))
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help=Text(
+            ".json, .jsonl, .csv, .xlsx, or - for standard input",
+            ".json、.jsonl、.csv、.xlsx 文件，或用 - 表示标准输入",
+        ),
+    )
     p.add_argument("--decision", help=decision_help)
     p.add_argument("--as-of", type=_date, help=as_of_help)
-    p.add_argument("--format", default="text", metavar="FORMAT", help=Text(
-        "text (default), json, junit, sarif, github, html, or a plugin's (`rulebook plugins`)",
-        "text（默认）、json、junit、sarif、github、html，或插件提供的格式（见 `rulebook plugins`）"))
-    p.add_argument("--output", help=Text("write the report to this file instead of standard output",
-                                         "把报告写入这个文件，而不是标准输出"))
-    p.add_argument("--fail-on", choices=FAIL_ON, default="indeterminate", help=Text(
-        "exit 1 when some record fails (fail), is not a clear pass (indeterminate, the default), "
-        "or also fails a warning rule (warning)",
-        "何时以退出码 1 结束：有记录不通过（fail）；有记录不是明确通过（indeterminate，默认）；"
-        "或还有记录未通过警告级规则（warning）"))
+    p.add_argument(
+        "--format",
+        default="text",
+        metavar="FORMAT",
+        help=Text(
+            "text (default), json, junit, sarif, github, html, or a plugin's (`rulebook plugins`)",
+            "text（默认）、json、junit、sarif、github、html，或插件提供的格式（见 `rulebook plugins`）",
+        ),
+    )
+    p.add_argument(
+        "--output",
+        help=Text("write the report to this file instead of standard output", "把报告写入这个文件，而不是标准输出"),
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="indeterminate",
+        help=Text(
+            "exit 1 when some record fails (fail), is not a clear pass (indeterminate, the default), "
+            "or also fails a warning rule (warning)",
+            "何时以退出码 1 结束：有记录不通过（fail）；有记录不是明确通过（indeterminate，默认）；"
+            "或还有记录未通过警告级规则（warning）",
+        ),
+    )
     p.add_argument("--input-format", metavar="FORMAT", help=input_format_help)
     p.add_argument("--sheet", help=sheet_help)
-    p.add_argument("--jobs", "-j", type=int, metavar="N", help=Text(
-        "worker processes (default: every core when JSON Lines files of 1 MB or more go to --format json, else 1)",
-        "工作进程数（默认：JSON Lines 文件合计 1 MB 以上且 --format json 时用全部核心，否则为 1）"))
-    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto", help=Text(
-        "progress on standard error: a live line on a terminal, plain lines elsewhere (auto: only on a terminal)",
-        "在标准错误上显示进度：终端上是一行动态进度，其他情况下是普通文本行（auto：只在终端上显示）"))
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help=Text(
+            "worker processes (default: every core when JSON Lines files of 1 MB or more go to --format json, else 1)",
+            "工作进程数（默认：JSON Lines 文件合计 1 MB 以上且 --format json 时用全部核心，否则为 1）",
+        ),
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help=Text(
+            "progress on standard error: a live line on a terminal, plain lines elsewhere (auto: only on a terminal)",
+            "在标准错误上显示进度：终端上是一行动态进度，其他情况下是普通文本行（auto：只在终端上显示）",
+        ),
+    )
     p.add_argument("--allow-empty", action="store_true", help=allow_empty_help)
     p.add_argument("-v", "--verbose", action="store_true", help=Text("also show info rules", "也显示提示级规则"))
     p.add_argument("--schema-enforcement", choices=("none", "warn", "reject"), help=enforcement_help)
 
-    p = sub.add_parser("explain", parents=[common], help=Text("explain the decision on records, rule by rule",
-                                                             "逐条规则解释对记录的决定"))
+    p = sub.add_parser(
+        "explain",
+        parents=[common],
+        help=Text("explain the decision on records, rule by rule", "逐条规则解释对记录的决定"),
+    )
     p.add_argument("rulebook", help=rulebook_help)
-    p.add_argument("record_file", metavar="RECORD_FILE", help=Text(
-        "the records to explain (.json, .jsonl, .csv, .xlsx, or - for standard input)",
-        "要解释的记录（.json、.jsonl、.csv、.xlsx 文件，或用 - 表示标准输入）"))
+    p.add_argument(
+        "record_file",
+        metavar="RECORD_FILE",
+        help=Text(
+            "the records to explain (.json, .jsonl, .csv, .xlsx, or - for standard input)",
+            "要解释的记录（.json、.jsonl、.csv、.xlsx 文件，或用 - 表示标准输入）",
+        ),
+    )
     p.add_argument("--decision", help=decision_help)
     p.add_argument("--as-of", type=_date, help=as_of_help)
     p.add_argument("--format", choices=("text", "json"), default="text", help=text_json)
@@ -235,50 +335,106 @@ def _build() -> argparse.ArgumentParser:
     p.add_argument("--sheet", help=sheet_help)
     p.add_argument("--schema-enforcement", choices=("none", "warn", "reject"), help=enforcement_help)
 
-    p = sub.add_parser("test", parents=[common], help=Text("run rulebooks' embedded examples",
-                                                          "运行规则集内嵌的示例"))
-    p.add_argument("rulebooks", nargs="*", metavar="RULEBOOK_OR_PATH", help=Text(
-        "rulebook ids, YAML files or folders (default: every installed rulebook)",
-        "规则集编号、YAML 文件或文件夹（默认：所有已安装的规则集）"))
+    p = sub.add_parser("test", parents=[common], help=Text("run rulebooks' embedded examples", "运行规则集内嵌的示例"))
+    p.add_argument(
+        "rulebooks",
+        nargs="*",
+        metavar="RULEBOOK_OR_PATH",
+        help=Text(
+            "rulebook ids, YAML files or folders (default: every installed rulebook)",
+            "规则集编号、YAML 文件或文件夹（默认：所有已安装的规则集）",
+        ),
+    )
     p.add_argument("-v", "--verbose", action="store_true", help=Text("list every example", "列出每个示例"))
-    p.add_argument("--min-coverage", type=float, metavar="PERCENT", help=Text(
-        "fail when fewer rules than this share are made both to pass and to fail by the examples",
-        "若示例使其既通过又不通过的规则所占比例低于此值，则判为失败"))
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="PERCENT",
+        help=Text(
+            "fail when fewer rules than this share are made both to pass and to fail by the examples",
+            "若示例使其既通过又不通过的规则所占比例低于此值，则判为失败",
+        ),
+    )
 
-    p = sub.add_parser("doc", parents=[common], help=Text("write a rulebook's page for policy editors",
-                                                         "为政策编写者生成规则集的说明页"))
+    p = sub.add_parser(
+        "doc",
+        parents=[common],
+        help=Text("write a rulebook's page for policy editors", "为政策编写者生成规则集的说明页"),
+    )
     p.add_argument("rulebook", help=rulebook_help)
-    p.add_argument("--format", choices=("markdown", "html"), default="markdown", help=Text(
-        "markdown (default) or html", "markdown（默认）或 html"))
-    p.add_argument("--output", help=Text("write the page to this file instead of standard output",
-                                         "把说明页写入这个文件，而不是标准输出"))
+    p.add_argument(
+        "--format",
+        choices=("markdown", "html"),
+        default="markdown",
+        help=Text("markdown (default) or html", "markdown（默认）或 html"),
+    )
+    p.add_argument(
+        "--output",
+        help=Text("write the page to this file instead of standard output", "把说明页写入这个文件，而不是标准输出"),
+    )
 
-    p = sub.add_parser("lint", parents=[common], help=Text("check rulebooks without evaluating anything",
-                                                          "检查规则集，但不评估任何记录"))
-    p.add_argument("paths", nargs="*", metavar="PATH", help=Text(
-        "YAML files or folders (default: every installed rulebook: the bundled ones, the plugins' and those in "
-        "RULEBOOK_PATH)",
-        "YAML 文件或文件夹（默认：所有已安装的规则集，包括内置的、插件提供的和 RULEBOOK_PATH 中的）"))
-    p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text", help=Text(
-        "text (default), json, sarif or github (workflow annotations)",
-        "text（默认）、json、sarif 或 github（工作流注释）"))
+    p = sub.add_parser(
+        "lint",
+        parents=[common],
+        help=Text("check rulebooks without evaluating anything", "检查规则集，但不评估任何记录"),
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=Text(
+            "YAML files or folders (default: every installed rulebook: the bundled ones, the plugins' and those in "
+            "RULEBOOK_PATH)",
+            "YAML 文件或文件夹（默认：所有已安装的规则集，包括内置的、插件提供的和 RULEBOOK_PATH 中的）",
+        ),
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help=Text(
+            "text (default), json, sarif or github (workflow annotations)",
+            "text（默认）、json、sarif 或 github（工作流注释）",
+        ),
+    )
 
-    p = sub.add_parser("diff", parents=[common], help=Text("what changed between two rulebook versions, and for whom",
-                                                          "两个规则集版本之间有什么变化，影响了哪些记录"))
+    p = sub.add_parser(
+        "diff",
+        parents=[common],
+        help=Text(
+            "what changed between two rulebook versions, and for whom", "两个规则集版本之间有什么变化，影响了哪些记录"
+        ),
+    )
     p.add_argument("old", metavar="OLD", help=Text("rulebook id@version or path", "规则集编号@版本或路径"))
     p.add_argument("new", metavar="NEW", help=Text("rulebook id@version or path", "规则集编号@版本或路径"))
-    p.add_argument("--data", nargs="+", action="extend", metavar="FILE", help=Text(
-        "records to decide with both versions (may be given more than once)", "用两个版本分别评估的记录（可多次给出）"))
-    p.add_argument("--decision", help=Text("the decision for --data (default: each decision both versions share)",
-                                           "--data 使用的决定（默认：两个版本共有的每个决定）"))
+    p.add_argument(
+        "--data",
+        nargs="+",
+        action="extend",
+        metavar="FILE",
+        help=Text(
+            "records to decide with both versions (may be given more than once)",
+            "用两个版本分别评估的记录（可多次给出）",
+        ),
+    )
+    p.add_argument(
+        "--decision",
+        help=Text(
+            "the decision for --data (default: each decision both versions share)",
+            "--data 使用的决定（默认：两个版本共有的每个决定）",
+        ),
+    )
     p.add_argument("--as-of", type=_date, help=as_of_help)
     p.add_argument("--input-format", metavar="FORMAT", help=input_format_help)
     p.add_argument("--sheet", help=sheet_help)
     p.add_argument("--format", choices=("text", "json"), default="text", help=text_json)
     p.add_argument("--allow-empty", action="store_true", help=allow_empty_help)
 
-    p = sub.add_parser("plugins", parents=[common], help=Text("list the plugins and the hooks each implements",
-                                                             "列出插件及其实现的钩子"))
+    p = sub.add_parser(
+        "plugins",
+        parents=[common],
+        help=Text("list the plugins and the hooks each implements", "列出插件及其实现的钩子"),
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help=text_json)
 
     from engine.cli.calendar import add_calendar_parser
@@ -293,12 +449,21 @@ def _build() -> argparse.ArgumentParser:
 
     add_serve_parser(sub, _LANG.get(), (common,))
 
-    p = sub.add_parser("init-plugin", parents=[common], help=Text("write a new plugin package to start from",
-                                                                 "生成一个新插件包作为起点"))
-    p.add_argument("name", metavar="NAME", help=Text("distribution name, e.g. rulebook-acme-club",
-                                                     "发行包名，例如 rulebook-acme-club"))
-    p.add_argument("--directory", default=".", help=Text("where to create the folder NAME (default: here)",
-                                                         "在哪里创建 NAME 文件夹（默认：当前目录）"))
+    p = sub.add_parser(
+        "init-plugin",
+        parents=[common],
+        help=Text("write a new plugin package to start from", "生成一个新插件包作为起点"),
+    )
+    p.add_argument(
+        "name",
+        metavar="NAME",
+        help=Text("distribution name, e.g. rulebook-acme-club", "发行包名，例如 rulebook-acme-club"),
+    )
+    p.add_argument(
+        "--directory",
+        default=".",
+        help=Text("where to create the folder NAME (default: here)", "在哪里创建 NAME 文件夹（默认：当前目录）"),
+    )
     return parser
 
 

@@ -31,8 +31,14 @@ from typing import Any
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text
 
-__all__ = ["DEFAULT_PATTERNS", "SCHEMA_ID", "add_schema_parser", "cmd_schema", "install_editor_settings",
-           "installed_schemas"]
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "SCHEMA_ID",
+    "add_schema_parser",
+    "cmd_schema",
+    "install_editor_settings",
+    "installed_schemas",
+]
 
 SCHEMA_ID = "https://rulebook-engine.example/schemas/rulebook.schema.json"
 DEFAULT_PATTERNS = ("**/rulebooks/**/*.yaml",)
@@ -55,11 +61,16 @@ def installed_schemas() -> dict[str, Path]:
 def _schema_file(schema_id: str) -> Path:
     schemas = installed_schemas()
     if schema_id not in schemas:
-        raise UsageError(Diagnostic(
-            "usage.unknown-schema", Text(f"no published schema has the id `{schema_id}`",
-                                         f"没有 id 为 `{schema_id}` 的已发布模式"),
-            help=Text("published schemas: " + ", ".join(f"`{s}`" for s in schemas),
-                      "已发布的模式：" + "、".join(f"`{s}`" for s in schemas))))
+        raise UsageError(
+            Diagnostic(
+                "usage.unknown-schema",
+                Text(f"no published schema has the id `{schema_id}`", f"没有 id 为 `{schema_id}` 的已发布模式"),
+                help=Text(
+                    "published schemas: " + ", ".join(f"`{s}`" for s in schemas),
+                    "已发布的模式：" + "、".join(f"`{s}`" for s in schemas),
+                ),
+            )
+        )
     return schemas[schema_id]
 
 
@@ -100,10 +111,15 @@ def _merged(existing: str | None, schema: Path, patterns: list[str]) -> str:
             try:
                 json.loads(_strip_comments(existing))
             except json.JSONDecodeError as e:
-                raise _CannotMerge(Text(f"it is not valid JSON ({e.msg}, line {e.lineno})",
-                                        f"它不是有效的 JSON（{e.msg}，第 {e.lineno} 行）")) from None
-            raise _CannotMerge(Text("it has comments, which rewriting it would lose",
-                                    "其中有注释，重写会丢失这些注释")) from None
+                raise _CannotMerge(
+                    Text(
+                        f"it is not valid JSON ({e.msg}, line {e.lineno})",
+                        f"它不是有效的 JSON（{e.msg}，第 {e.lineno} 行）",
+                    )
+                ) from None
+            raise _CannotMerge(
+                Text("it has comments, which rewriting it would lose", "其中有注释，重写会丢失这些注释")
+            ) from None
         if not isinstance(settings, dict):
             raise _CannotMerge(Text("it does not hold a JSON object", "其内容不是 JSON 对象"))
     schemas = settings.get("yaml.schemas", {})
@@ -141,29 +157,59 @@ def install_editor_settings(folder: Path, patterns: list[str] | None = None) -> 
         text = _merged(existing, schema, patterns)
     except _CannotMerge as e:
         entry = json.dumps({"yaml.schemas": {str(schema): patterns}}, ensure_ascii=False)
-        raise UsageError(Diagnostic(
-            "usage.editor-settings", Text(f"`{target}` was left as it is: {e.why.en}",
-                                          f"`{target}` 未作改动：{e.why.zh}"),
-            help=Text(f"add this entry to it by hand: {entry}", f"请手动加入这一项：{entry}"))) from None
+        raise UsageError(
+            Diagnostic(
+                "usage.editor-settings",
+                Text(f"`{target}` was left as it is: {e.why.en}", f"`{target}` 未作改动：{e.why.zh}"),
+                help=Text(f"add this entry to it by hand: {entry}", f"请手动加入这一项：{entry}"),
+            )
+        ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return target
 
 
 def add_schema_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("schema", parents=[common], help=Text(
-        "show the rulebook schema's id and installed file; --install writes editor settings",
-        "显示规则集模式的 id 和安装位置；--install 写入编辑器设置"))
-    p.add_argument("schema_id", metavar="ID", nargs="?", default=SCHEMA_ID, help=Text(
-        "the $id of a published schema (default: the rulebook format's)", "已发布模式的 $id（默认：规则集格式的模式）"))
-    p.add_argument("--install", action="store_true", help=Text(
-        "write .vscode/settings.json so that editors check rulebook files against the installed schema",
-        "写入 .vscode/settings.json，让编辑器按已安装的模式检查规则集文件"))
-    p.add_argument("--directory", default=".", help=Text(
-        "the project folder for --install (default: here)", "--install 写入的项目文件夹（默认：当前目录）"))
-    p.add_argument("--pattern", action="append", metavar="GLOB", help=Text(
-        "files to check, relative to the project folder (repeatable; default: **/rulebooks/**/*.yaml)",
-        "要检查的文件，相对于项目文件夹（可重复；默认：**/rulebooks/**/*.yaml）"))
+    p = sub.add_parser(
+        "schema",
+        parents=[common],
+        help=Text(
+            "show the rulebook schema's id and installed file; --install writes editor settings",
+            "显示规则集模式的 id 和安装位置；--install 写入编辑器设置",
+        ),
+    )
+    p.add_argument(
+        "schema_id",
+        metavar="ID",
+        nargs="?",
+        default=SCHEMA_ID,
+        help=Text(
+            "the $id of a published schema (default: the rulebook format's)",
+            "已发布模式的 $id（默认：规则集格式的模式）",
+        ),
+    )
+    p.add_argument(
+        "--install",
+        action="store_true",
+        help=Text(
+            "write .vscode/settings.json so that editors check rulebook files against the installed schema",
+            "写入 .vscode/settings.json，让编辑器按已安装的模式检查规则集文件",
+        ),
+    )
+    p.add_argument(
+        "--directory",
+        default=".",
+        help=Text("the project folder for --install (default: here)", "--install 写入的项目文件夹（默认：当前目录）"),
+    )
+    p.add_argument(
+        "--pattern",
+        action="append",
+        metavar="GLOB",
+        help=Text(
+            "files to check, relative to the project folder (repeatable; default: **/rulebooks/**/*.yaml)",
+            "要检查的文件，相对于项目文件夹（可重复；默认：**/rulebooks/**/*.yaml）",
+        ),
+    )
 
 
 def cmd_schema(io: Any) -> int:
@@ -175,7 +221,9 @@ def cmd_schema(io: Any) -> int:
     patterns = list(args.pattern or DEFAULT_PATTERNS)
     target = install_editor_settings(Path(args.directory), patterns)
     globs = ", ".join(f"`{p}`" for p in patterns)
-    said = Text(f"wrote `{target}`: editors with the YAML language server check {globs} against `{schema}`",
-                f"已写入 `{target}`：使用 YAML 语言服务器的编辑器将按 `{schema}` 检查 {globs}")
+    said = Text(
+        f"wrote `{target}`: editors with the YAML language server check {globs} against `{schema}`",
+        f"已写入 `{target}`：使用 YAML 语言服务器的编辑器将按 `{schema}` 检查 {globs}",
+    )
     io.stdout.write(said.get(io.lang) + "\n")
     return 0

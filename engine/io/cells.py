@@ -30,7 +30,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.messages import Text, msg
 
@@ -268,8 +269,9 @@ def _suggestion(parts: list[str], at: int, fitting: list[str], list_field: bool,
     """The column name most likely meant by ``parts``, whose part ``at`` no field has: the same
     name in another case; a list field given its first position; a nested field of that very
     name (``kind`` -> ``recommender.kind``); a name spelt nearly alike, beside it or anywhere."""
+
     def with_part(name: str) -> str:
-        return ".".join([*parts[:at], name, *parts[at + 1:]])
+        return ".".join([*parts[:at], name, *parts[at + 1 :]])
 
     wrong = parts[at].lower()
     same = [f for f in fitting if f.lower() == wrong]
@@ -320,8 +322,9 @@ def field_names(schema: Mapping[str, Any] | None) -> list[str]:
     return list(fields) if fields is not None else []
 
 
-def unknown_columns(header: list[str | None], schema: Mapping[str, Any] | None
-                    ) -> tuple[list[tuple[int, str, str | None]], int]:
+def unknown_columns(
+    header: list[str | None], schema: Mapping[str, Any] | None
+) -> tuple[list[tuple[int, str, str | None]], int]:
     """The columns of a header row that name no field of the record schema, as (index in the
     row, column name, the nearest field's column name or None), and how many columns do
     name a field.  Without a schema every column is taken as it is."""
@@ -338,8 +341,15 @@ def unknown_columns(header: list[str | None], schema: Mapping[str, Any] | None
             known += 1
             continue
         at, fitting = where
-        unknown.append((index, str(name), _suggestion(parts, at, [f for f in fitting if f != "1"],
-                                                      fitting == ["1"], lambda: _paths(schema, schema, ""))))
+        unknown.append(
+            (
+                index,
+                str(name),
+                _suggestion(
+                    parts, at, [f for f in fitting if f != "1"], fitting == ["1"], lambda: _paths(schema, schema, "")
+                ),
+            )
+        )
     return unknown, known
 
 
@@ -354,8 +364,11 @@ def row_to_record(header: list[str | None], row: list[Any], schema: Mapping[str,
         sub: Any = root
         for part in parts:
             sub = _sub_schema(sub, root, part)
-        value = convert(cell, sub, root, str(name)) if schema is not None else (
-            cell.strip() if isinstance(cell, str) else cell)
+        value = (
+            convert(cell, sub, root, str(name))
+            if schema is not None
+            else (cell.strip() if isinstance(cell, str) else cell)
+        )
         if isinstance(value, (_dt.date, _dt.datetime)):
             value = value.isoformat()[:10]
         _place(record, parts, value, str(name))

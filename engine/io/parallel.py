@@ -30,7 +30,8 @@ import json
 import multiprocessing as mp
 import os
 import stat
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from engine.evaluate import InputRef
 from engine.model import Outcome, Status
@@ -43,8 +44,14 @@ BLOCK_BYTES = 1 << 18  # JSON Lines blocks: about 250 records of 1 KiB
 _WORKER: dict[str, Any] = {}
 
 
-def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any,
-          enforcement: str | None = None) -> None:
+def _init(
+    rulebook: str,
+    decision: str | None,
+    as_of: _dt.date | None,
+    lang: str,
+    parent_decision: Any,
+    enforcement: str | None = None,
+) -> None:
     import signal
 
     # Ctrl-C is the parent's to handle (it stops the workers): no worker prints a traceback for it
@@ -54,16 +61,18 @@ def _init(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str
     else:  # spawned: build it again from the rulebook's name
         from engine.registry import Registry
 
-        _WORKER["decision"] = Registry.default().decision(rulebook, decision, as_of)[2] \
-            .with_schema_enforcement(enforcement)
+        _WORKER["decision"] = (
+            Registry.default().decision(rulebook, decision, as_of)[2].with_schema_enforcement(enforcement)
+        )
     _WORKER["as_of"] = as_of
     _WORKER["lang"] = lang
 
 
 def _summary(d: Any) -> tuple[str, tuple[tuple[str, str, str, str], ...]]:
     """What the parent's counts need: the outcome and the rules that did not pass."""
-    return str(d.outcome), tuple((r.id, str(r.status), str(r.severity), r.spec.cite) for r in d.rules
-                                 if r.status in ("fail", "error"))
+    return str(d.outcome), tuple(
+        (r.id, str(r.status), str(r.severity), r.spec.cite) for r in d.rules if r.status in ("fail", "error")
+    )
 
 
 def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
@@ -83,8 +92,7 @@ def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
             continue
         d = decision.evaluate(record, as_of, ref)
         name = record.get("name")  # what the text and HTML reports show beside the id
-        out.append(("ok", d.to_json_text(lang), *_summary(d),
-                    name if isinstance(name, str) else None))
+        out.append(("ok", d.to_json_text(lang), *_summary(d), name if isinstance(name, str) else None))
     return out
 
 
@@ -129,7 +137,6 @@ class _RuleView:
         if err is None:
             return None
         from engine.errors import EvalError
-
         from engine.messages import Text
 
         text = err["message"]  # written in the report's language already: the same in either
@@ -149,8 +156,14 @@ class DecisionView:
     attributes parse it on first use.
     """
 
-    def __init__(self, line: str, outcome: str, failing: tuple[tuple[str, str, str, str], ...],
-                 specs: dict[tuple[str, str, str], Any], record: Any) -> None:
+    def __init__(
+        self,
+        line: str,
+        outcome: str,
+        failing: tuple[tuple[str, str, str, str], ...],
+        specs: dict[tuple[str, str, str], Any],
+        record: Any,
+    ) -> None:
         self.json_line = line
         self.failing = failing  # (rule id, status, severity, cite) of the rules that did not pass
         self._outcome = Outcome(outcome)
@@ -204,9 +217,16 @@ def _specs(decision: Any) -> dict[tuple[str, str, str], Any]:
     return {(d.book.version, d.name, r.spec.id): r.spec for d in compiled for r in d.rules}
 
 
-def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *, rulebook: str,
-                      decision_name: str | None, as_of: _dt.date | None, lang: str, jobs: int
-                      ) -> Iterator[tuple[InputRef, Any, Any]]:
+def evaluate_parallel(
+    records: Iterable[tuple[InputRef, Any]],
+    decision: Any,
+    *,
+    rulebook: str,
+    decision_name: str | None,
+    as_of: _dt.date | None,
+    lang: str,
+    jobs: int,
+) -> Iterator[tuple[InputRef, Any, Any]]:
     """``(ref, record, decision view)`` for each readable record, in input order; records that
     could not be read pass through as ``(ref, bad record, None)`` at their place."""
     from engine.io.records import BadRecord
@@ -227,8 +247,7 @@ def evaluate_parallel(records: Iterable[tuple[InputRef, Any]], decision: Any, *,
         if chunk:
             yield chunk
 
-    def views(items: list[tuple[InputRef, Any]], results: list[tuple[Any, ...]]
-              ) -> Iterator[tuple[InputRef, Any, Any]]:
+    def views(items: list[tuple[InputRef, Any]], results: list[tuple[Any, ...]]) -> Iterator[tuple[InputRef, Any, Any]]:
         for (ref, rec), res in zip(items, results):
             if res[0] == "bad" or isinstance(rec, BadRecord):
                 yield ref, res[1] if res[0] == "bad" else rec, None
@@ -281,12 +300,28 @@ class Block:
     process) and what the report's summary counts of them; ``file`` is the input they come
     from and ``blank`` the blank lines skipped among them."""
 
-    __slots__ = ("blank", "count", "failures", "file", "outcomes", "schema_problems", "schema_records", "text",
-                 "warnings")
+    __slots__ = (
+        "blank",
+        "count",
+        "failures",
+        "file",
+        "outcomes",
+        "schema_problems",
+        "schema_records",
+        "text",
+        "warnings",
+    )
 
-    def __init__(self, text: str | bytes, count: int, outcomes: dict[str, int],
-                 failures: dict[tuple[str, str, str], int], warnings: int, schema_records: int = 0,
-                 schema_problems: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        text: str | bytes,
+        count: int,
+        outcomes: dict[str, int],
+        failures: dict[tuple[str, str, str], int],
+        warnings: int,
+        schema_records: int = 0,
+        schema_problems: dict[str, int] | None = None,
+    ) -> None:
         self.text = text
         self.count = count
         self.outcomes = outcomes
@@ -298,8 +333,14 @@ class Block:
         self.blank = 0
 
 
-def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, str],
-           chunk: tuple[str, int, list[str]], encode: bool) -> Block:
+def _block(
+    decision: Any,
+    as_of: _dt.date | None,
+    lang: str,
+    label: tuple[str, str],
+    chunk: tuple[str, int, list[str]],
+    encode: bool,
+) -> Block:
     """Decide the records of ``chunk`` (file, number of its first line, lines): one JSON line each,
     as the JSON report writes them (a line that is not a record: its error object)."""
     from engine.io.records import BadRecord, parse_json_line
@@ -352,8 +393,15 @@ def _block(decision: Any, as_of: _dt.date | None, lang: str, label: tuple[str, s
     if out:  # one join, the last line's newline included
         out.append(b"" if encode else "")
     joined = b"\n".join(out) if encode else "\n".join(out)  # type: ignore[arg-type]
-    block = Block(joined, count, dict(summary.outcomes), dict(summary.failures), summary.warnings,
-                  summary.schema_records, dict(summary.schema_problems))
+    block = Block(
+        joined,
+        count,
+        dict(summary.outcomes),
+        dict(summary.failures),
+        summary.warnings,
+        summary.schema_records,
+        dict(summary.schema_problems),
+    )
     block.file = path
     block.blank = blank
     return block
@@ -363,6 +411,7 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
     seq, chunk = task
     if len(chunk) == 4:  # a span of a regular file, read here: (file, first line, offset, length)
         from engine.io.records import split_lines
+
         path, number, offset, length = chunk  # type: ignore[misc]
         fds = _WORKER.setdefault("fds", {})
         fd = fds.get(path)
@@ -390,11 +439,19 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
-def _init_blocks(rulebook: str, decision: str | None, as_of: _dt.date | None, lang: str, parent_decision: Any,
-                 label: tuple[str, str], out: Any, enforcement: str | None = None) -> None:
+def _init_blocks(
+    rulebook: str,
+    decision: str | None,
+    as_of: _dt.date | None,
+    lang: str,
+    parent_decision: Any,
+    label: tuple[str, str],
+    out: Any,
+    enforcement: str | None = None,
+) -> None:
     _init(rulebook, decision, as_of, lang, parent_decision, enforcement)
     _WORKER["label"] = label
     _WORKER["out"] = out
@@ -456,9 +513,18 @@ def _compile_ahead(decision: Any) -> None:
             pass
 
 
-def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_name: str | None,
-                    as_of: _dt.date | None, lang: str, label: tuple[str, str], jobs: int,
-                    out_fd: int | None = None) -> Iterator[Block]:
+def evaluate_blocks(
+    files: list[str],
+    decision: Any,
+    *,
+    rulebook: str,
+    decision_name: str | None,
+    as_of: _dt.date | None,
+    lang: str,
+    label: tuple[str, str],
+    jobs: int,
+    out_fd: int | None = None,
+) -> Iterator[Block]:
     """The JSON Lines files' records decided and written as JSON lines, in blocks, in input order.
 
     With ``jobs`` > 1 the parent only reads lines and hands them out: parsing, deciding,
@@ -496,15 +562,30 @@ def evaluate_blocks(files: list[str], decision: Any, *, rulebook: str, decision_
             block.text = None
         return block
 
-    tasks = ((seq, chunk) for seq, chunk in enumerate(
-        chunk for path in files for chunk in _chunks(path, BLOCK_BYTES, spans=hasattr(os, "pread"))))
+    tasks = (
+        (seq, chunk)
+        for seq, chunk in enumerate(
+            chunk for path in files for chunk in _chunks(path, BLOCK_BYTES, spans=hasattr(os, "pread"))
+        )
+    )
     if method == "fork":  # forked workers and pipes, nothing else running in this process
         for block in _forked(ctx, jobs, tasks, (rulebook, decision_name, as_of, lang, parent, label, out)):
             yield done(block)
         return
-    with ctx.Pool(jobs, initializer=_init_blocks,
-                  initargs=(rulebook, decision_name, as_of, lang, parent, label, out,
-                            getattr(decision, "enforcement_override", None))) as pool:
+    with ctx.Pool(
+        jobs,
+        initializer=_init_blocks,
+        initargs=(
+            rulebook,
+            decision_name,
+            as_of,
+            lang,
+            parent,
+            label,
+            out,
+            getattr(decision, "enforcement_override", None),
+        ),
+    ) as pool:
         for task in tasks:
             pending.append(pool.apply_async(_work_block, (task,)))
             while len(pending) > in_flight:
@@ -554,8 +635,16 @@ def _ended(process: Any) -> RuntimeError:
     return RuntimeError(f"a worker process ended unexpectedly (exit code {process.exitcode})")
 
 
-def _forked(ctx: Any, jobs: int, tasks: Iterator[tuple[int, Any]], initargs: tuple[Any, ...], *, init: Any = None,
-            work: Any = None, small: Any = None) -> Iterator[Any]:
+def _forked(
+    ctx: Any,
+    jobs: int,
+    tasks: Iterator[tuple[int, Any]],
+    initargs: tuple[Any, ...],
+    *,
+    init: Any = None,
+    work: Any = None,
+    small: Any = None,
+) -> Iterator[Any]:
     """The blocks of ``tasks`` decided by ``jobs`` forked workers, in order.  Each worker has
     at most two blocks at a time, and at most ``4 * jobs`` blocks are out of order (memory
     stays bounded when one block is slow).  Other tasks: ``init`` and ``work`` say what a

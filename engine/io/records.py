@@ -21,17 +21,17 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, TextIO
-
-from engine.io.cells import CellError, field_names, row_to_record, unknown_columns
+from typing import Any, TextIO
 
 from engine.errors import Diagnostic, UsageError
-from engine.source import Source, Span
+from engine.evaluate import InputRef
+from engine.io.cells import CellError, field_names, row_to_record, unknown_columns
 from engine.io.terminal import escape_controls
 from engine.messages import CATALOGUE, Text, listing, msg, os_reason
-from engine.evaluate import InputRef
+from engine.source import Source, Span
 
 __all__ = ["BadRecord", "InputNote", "read_records"]
 
@@ -124,8 +124,7 @@ class InputTally:
 
     @property
     def warnings(self) -> int:
-        return sum(1 for _ref, note in self.problems if note.problem is not None
-                   and note.problem.severity == "warning")
+        return sum(1 for _ref, note in self.problems if note.problem is not None and note.problem.severity == "warning")
 
     def check_empty(self, allow_empty: bool = False) -> None:
         """Say which inputs held no record.  When none held one (nothing can have been decided)
@@ -137,11 +136,17 @@ class InputTally:
         if not empty:
             return
         nothing = len(empty) == len(self.files)
-        found = [Diagnostic("input.empty", msg("input.empty:blank", file=escape_controls(path), count=blank)
-                            if blank else msg("input.empty", file=escape_controls(path)),
-                            help=msg("input.empty/help" if nothing else "input.empty:some/help"),
-                            severity="error" if nothing else "warning")
-                 for path, blank in empty]
+        found = [
+            Diagnostic(
+                "input.empty",
+                msg("input.empty:blank", file=escape_controls(path), count=blank)
+                if blank
+                else msg("input.empty", file=escape_controls(path)),
+                help=msg("input.empty/help" if nothing else "input.empty:some/help"),
+                severity="error" if nothing else "warning",
+            )
+            for path, blank in empty
+        ]
         if nothing:
             raise UsageError(found)
         for (path, _blank), diagnostic in zip(empty, found):
@@ -161,8 +166,13 @@ def _format_for(name: str, explicit: str | None) -> str:
     if lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
     if lower.endswith(".xls"):
-        raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:xls", name=name),
-                                    help=msg("usage.unsupported-input:xls/help")))
+        raise UsageError(
+            Diagnostic(
+                "usage.unsupported-input",
+                msg("usage.unsupported-input:xls", name=name),
+                help=msg("usage.unsupported-input:xls/help"),
+            )
+        )
     raise UsageError(Diagnostic.of("usage.unknown-input-format", name=name))
 
 
@@ -178,8 +188,9 @@ def _json_error(e: json.JSONDecodeError) -> BadRecord:
     """Why a line is not JSON, in words of both languages (the ``json`` module's are English)."""
     problem = msg(f"json.{e.msg}") if f"json.{e.msg}" in CATALOGUE else msg("json.other", problem=e.msg)
     # "Unterminated string starting at": the column completes the sentence
-    return BadRecord.of(msg("record.json:at" if e.msg.endswith(" at") else "record.json", problem=problem,
-                            column=e.colno))
+    return BadRecord.of(
+        msg("record.json:at" if e.msg.endswith(" at") else "record.json", problem=problem, column=e.colno)
+    )
 
 
 def not_utf8(raw: bytes, e: UnicodeDecodeError) -> BadRecord:
@@ -351,8 +362,9 @@ def _cell_error(e: CellError, where: Text) -> BadRecord:
     return BadRecord.of(msg("record.cell", where=where, column=e.column, problem=e.text))
 
 
-def _read_csv(stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: bool = False
-              ) -> Iterator[tuple[InputRef, Any]]:
+def _read_csv(
+    stream: TextIO, name: str, schema: Mapping[str, Any] | None, tab: bool = False
+) -> Iterator[tuple[InputRef, Any]]:
     head = stream.read(8192)
     rest = stream
     first = head.lstrip("\r\n").split("\n", 1)[0]
@@ -396,9 +408,13 @@ def _names(names: list[str]) -> Text:
     return Text(text.en + ", …", text.zh + "、…") if len(names) > _SHOWN_NAMES else text
 
 
-def _header_problems(header: list[str | None], schema: Mapping[str, Any] | None, sheet: str | None,
-                     sheets: list[str] | None = None, row: int = 1) -> tuple[list[tuple[int, Text, Text | None]], Text | None,
-                                                                 Text | None]:
+def _header_problems(
+    header: list[str | None],
+    schema: Mapping[str, Any] | None,
+    sheet: str | None,
+    sheets: list[str] | None = None,
+    row: int = 1,
+) -> tuple[list[tuple[int, Text, Text | None]], Text | None, Text | None]:
     """The warnings about a header row, as (index of the column, message, help); and, when no
     column names a field, the error's message and help instead."""
     unknown, known = unknown_columns(header, schema)
@@ -408,10 +424,16 @@ def _header_problems(header: list[str | None], schema: Mapping[str, Any] | None,
     if not known:
         columns = _names([name for _i, name, _s in unknown])
         if sheet is None:
-            return [], msg("input.no-known-column", columns=columns), msg("input.no-known-column/help",
-                                                                             fields=_names(fields))
-        return [], msg("input.no-known-column:sheet", sheet=escape_controls(sheet), columns=columns), msg(
-            "input.no-known-column:sheet/help", fields=_names(fields), sheets=_names(sheets or []))
+            return (
+                [],
+                msg("input.no-known-column", columns=columns),
+                msg("input.no-known-column/help", fields=_names(fields)),
+            )
+        return (
+            [],
+            msg("input.no-known-column:sheet", sheet=escape_controls(sheet), columns=columns),
+            msg("input.no-known-column:sheet/help", fields=_names(fields), sheets=_names(sheets or [])),
+        )
     out = []
     for index, name, close in unknown:
         shown = escape_controls(name)
@@ -420,8 +442,12 @@ def _header_problems(header: list[str | None], schema: Mapping[str, Any] | None,
         else:
             from openpyxl.utils import get_column_letter
 
-            message = msg("input.unknown-column:cell", column=shown, cell=f"{get_column_letter(index + 1)}{row}",
-                          sheet=escape_controls(sheet))
+            message = msg(
+                "input.unknown-column:cell",
+                column=shown,
+                cell=f"{get_column_letter(index + 1)}{row}",
+                sheet=escape_controls(sheet),
+            )
         advice = msg("did-you-mean", name=close) if close else msg("input.unknown-column/help", fields=_names(fields))
         out.append((index, message, advice))
     return out, None, None
@@ -467,8 +493,9 @@ def _cell_spans(text: str, start: int, delimiter: str) -> list[tuple[int, int]]:
         i += 1
 
 
-def _csv_header_notes(header: list[str | None], schema: Mapping[str, Any] | None, name: str, head: str,
-                      line: int, delimiter: str) -> Iterator[tuple[InputRef, InputNote]]:
+def _csv_header_notes(
+    header: list[str | None], schema: Mapping[str, Any] | None, name: str, head: str, line: int, delimiter: str
+) -> Iterator[tuple[InputRef, InputNote]]:
     """A warning at each header cell that names no field; an error when none does."""
     problems, error, advice = _header_problems(header, schema, None)
     if not problems and error is None:
@@ -482,19 +509,30 @@ def _csv_header_notes(header: list[str | None], schema: Mapping[str, Any] | None
     for index, message, help_text in problems:
         span = Span(*spans[index]) if index < len(spans) else None
         column = source.line_col(span.start)[1] if span is not None else None
-        yield InputRef(name, line), InputNote(problem=Diagnostic(
-            "input.unknown-column", message, source, span, help_text, severity="warning"), column=column)
+        yield (
+            InputRef(name, line),
+            InputNote(
+                problem=Diagnostic("input.unknown-column", message, source, span, help_text, severity="warning"),
+                column=column,
+            ),
+        )
 
 
-def _xlsx_header_notes(header: list[str | None], schema: Mapping[str, Any] | None, name: str, sheet: str,
-                       row: int, sheets: list[str]) -> Iterator[tuple[InputRef, InputNote]]:
+def _xlsx_header_notes(
+    header: list[str | None], schema: Mapping[str, Any] | None, name: str, sheet: str, row: int, sheets: list[str]
+) -> Iterator[tuple[InputRef, InputNote]]:
     problems, error, advice = _header_problems(header, schema, sheet, sheets, row)
     source = Source(name, "")
     if error is not None:
         raise UsageError(Diagnostic("input.no-known-column", error, source, None, advice))
     for index, message, help_text in problems:
-        yield InputRef(name, row, sheet), InputNote(problem=Diagnostic(
-            "input.unknown-column", message, source, None, help_text, severity="warning"), column=index + 1)
+        yield (
+            InputRef(name, row, sheet),
+            InputNote(
+                problem=Diagnostic("input.unknown-column", message, source, None, help_text, severity="warning"),
+                column=index + 1,
+            ),
+        )
 
 
 def _joined(head: str, rest: TextIO) -> Iterator[str]:
@@ -524,8 +562,9 @@ def _open_text(path: Path) -> TextIO:
     return path.open(encoding=encoding, newline="")
 
 
-def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: str | None = None
-               ) -> Iterator[tuple[InputRef, Any]]:
+def _read_xlsx(
+    path: Path, name: str, schema: Mapping[str, Any] | None, sheet: str | None = None
+) -> Iterator[tuple[InputRef, Any]]:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - a declared dependency
@@ -537,8 +576,9 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
         return
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise UsageError(Diagnostic.of("usage.unknown-sheet", name=name, sheet=sheet,
-                                           sheets=listing(book.sheetnames)))
+            raise UsageError(
+                Diagnostic.of("usage.unknown-sheet", name=name, sheet=sheet, sheets=listing(book.sheetnames))
+            )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         header: list[str | None] | None = None
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -559,9 +599,15 @@ def _read_xlsx(path: Path, name: str, schema: Mapping[str, Any] | None, sheet: s
         book.close()
 
 
-def read_records(path: str, input_format: str | None = None, stdin: TextIO | None = None,
-                 schema: Mapping[str, Any] | None = None, sheet: str | None = None, *, notes: bool = False
-                 ) -> Iterator[tuple[InputRef, Any]]:
+def read_records(
+    path: str,
+    input_format: str | None = None,
+    stdin: TextIO | None = None,
+    schema: Mapping[str, Any] | None = None,
+    sheet: str | None = None,
+    *,
+    notes: bool = False,
+) -> Iterator[tuple[InputRef, Any]]:
     """Every record of a file (or ``-`` for standard input) with where it came from.
 
     ``schema`` (the decision's record JSON Schema) types the cells of CSV and
@@ -578,8 +624,9 @@ def read_records(path: str, input_format: str | None = None, stdin: TextIO | Non
     return ((ref, record) for ref, record in items if record.__class__ is not InputNote)
 
 
-def _read_any(path: str, input_format: str | None, stdin: TextIO | None, schema: Mapping[str, Any] | None,
-              sheet: str | None) -> Iterator[tuple[InputRef, Any]]:
+def _read_any(
+    path: str, input_format: str | None, stdin: TextIO | None, schema: Mapping[str, Any] | None, sheet: str | None
+) -> Iterator[tuple[InputRef, Any]]:
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin
         if input_format == "jsonl":
@@ -589,8 +636,13 @@ def _read_any(path: str, input_format: str | None, stdin: TextIO | None, schema:
             yield from _read_csv(stream, "-", schema)
             return
         if input_format == "xlsx":
-            raise UsageError(Diagnostic("usage.unsupported-input", msg("usage.unsupported-input:stdin"),
-                                        help=msg("usage.unsupported-input:stdin/help")))
+            raise UsageError(
+                Diagnostic(
+                    "usage.unsupported-input",
+                    msg("usage.unsupported-input:stdin"),
+                    help=msg("usage.unsupported-input:stdin/help"),
+                )
+            )
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
         if fmt == "json":

@@ -16,7 +16,8 @@ registered somewhere in the process.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from engine.lang.values import DateRange
 
@@ -37,11 +38,15 @@ class CalendarRangeError(ValueError):
 
     def __init__(self, calendar: str, year: int, first: int, last: int) -> None:
         self.calendar, self.year, self.first, self.last = calendar, year, first, last
-        super().__init__(f"the `{calendar}` calendar is known for {first}-{last}; {year} is not known "
-                         "(the official holidays and make-up working days of a year are announced late in the "
-                         "year before)")
-        self.message_zh = (f"`{calendar}` 日历只知道 {first}-{last} 年的放假安排，不知道 {year} 年的"
-                           "（每年的法定节假日和调休上班日由国务院在上一年年底公布）")
+        super().__init__(
+            f"the `{calendar}` calendar is known for {first}-{last}; {year} is not known "
+            "(the official holidays and make-up working days of a year are announced late in the "
+            "year before)"
+        )
+        self.message_zh = (
+            f"`{calendar}` 日历只知道 {first}-{last} 年的放假安排，不知道 {year} 年的"
+            "（每年的法定节假日和调休上班日由国务院在上一年年底公布）"
+        )
 
 
 class CalendarUnknownError(CalendarRangeError):
@@ -51,11 +56,15 @@ class CalendarUnknownError(CalendarRangeError):
         year = year or day.year
         super().__init__(calendar, year, first, last)
         self.day = day
-        self.args = (f"whether {day.isoformat()} is a working day depends on the official arrangement for "
-                     f"{year}, which the `{calendar}` calendar does not have yet (it knows {first}-{last}); "
-                     f"add the year's arrangement file (`rulebook calendar show {year}`)",)
-        self.message_zh = (f"{day.isoformat()} 是否为工作日取决于 {year} 年的放假安排，`{calendar}` 日历尚无该年安排"
-                           f"（已知 {first}-{last} 年）；请添加该年的放假安排文件（见 `rulebook calendar show {year}`）")
+        self.args = (
+            f"whether {day.isoformat()} is a working day depends on the official arrangement for "
+            f"{year}, which the `{calendar}` calendar does not have yet (it knows {first}-{last}); "
+            f"add the year's arrangement file (`rulebook calendar show {year}`)",
+        )
+        self.message_zh = (
+            f"{day.isoformat()} 是否为工作日取决于 {year} 年的放假安排，`{calendar}` 日历尚无该年安排"
+            f"（已知 {first}-{last} 年）；请添加该年的放假安排文件（见 `rulebook calendar show {year}`）"
+        )
 
 
 class Calendar(Protocol):
@@ -82,5 +91,7 @@ def bind_calendars(calendars: Mapping[str, Any]) -> dict[str, Any]:
     ``with_calendars(calendars)`` method that returns it bound to ``calendars``; others are
     used as they are.  What a compiled rulebook carries."""
     everything = dict(calendars)
-    return {name: (cal.with_calendars(everything) if hasattr(cal, "with_calendars") else cal)
-            for name, cal in everything.items()}
+    return {
+        name: (cal.with_calendars(everything) if hasattr(cal, "with_calendars") else cal)
+        for name, cal in everything.items()
+    }

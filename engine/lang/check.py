@@ -30,16 +30,17 @@ arguments the result is their common type, else ``dyn``.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from engine.errors import Diagnostic
-from engine.messages import Text, listing, msg
 from engine.lang import ast as A
 from engine.lang import types as T
 from engine.lang.functions import FunctionTable, Overload, describe_types, result_type
 from engine.lang.types import Type
 from engine.lang.values import TYPE_NAMES
+from engine.messages import Text, listing, msg
 
 __all__ = ["Checked", "Scope", "check_condition"]
 
@@ -224,11 +225,18 @@ class _Checker:
         try:
             return self.visit(node)
         finally:
-            del self.non_null[len(self.non_null) - len(keys):]
+            del self.non_null[len(self.non_null) - len(keys) :]
 
     def visit_Literal(self, node: A.Literal) -> Type:
-        return {"int": T.INT, "uint": T.UINT, "double": T.DOUBLE, "string": T.STRING, "bytes": T.BYTES,
-                "bool": T.BOOL, "null": T.NULL}[node.kind]
+        return {
+            "int": T.INT,
+            "uint": T.UINT,
+            "double": T.DOUBLE,
+            "string": T.STRING,
+            "bytes": T.BYTES,
+            "bool": T.BOOL,
+            "null": T.NULL,
+        }[node.kind]
 
     def resolve(self, node: A.Node, name: str) -> Type | None:
         """Resolve a (possibly qualified, possibly leading-dot) name; None if it names nothing."""
@@ -306,8 +314,12 @@ class _Checker:
             help = _suggest(node.field, sorted(fields))
             if help is None:
                 help = msg("check.unknown-field/help", fields=listing(sorted(fields)[:12]))
-            self.error("check.unknown-field", node.field_span if node.field_span.end else node.span,
-                       msg("check.unknown-field", field=node.field, owner=owner), help)
+            self.error(
+                "check.unknown-field",
+                node.field_span if node.field_span.end else node.span,
+                msg("check.unknown-field", field=node.field, owner=owner),
+                help,
+            )
             return T.DYN
         if base.kind == "map":
             return base.elem or T.DYN
@@ -316,8 +328,7 @@ class _Checker:
         help = None
         if node.field in ("size", "length", "len", "count") and base.kind in ("list", "string", "bytes", "map"):
             help = msg("check.type:size/help")
-        self.error("check.type", node.span, msg(f"check.type:no-fields-{what}", base=_ty(base), field=node.field),
-                   help)
+        self.error("check.type", node.span, msg(f"check.type:no-fields-{what}", base=_ty(base), field=node.field), help)
         return T.DYN
 
     def qualified(self, node: A.Node) -> str | None:
@@ -387,8 +398,9 @@ class _Checker:
 
     def _want_bool(self, node: A.Node, t: Type, what: Text) -> None:
         if t.kind not in ("bool", "dyn") or t.nullable:
-            self.error("check.not-bool", node.span, msg("check.not-bool", what=what, actual=_ty(t)),
-                       msg("check.not-bool/help"))
+            self.error(
+                "check.not-bool", node.span, msg("check.not-bool", what=what, actual=_ty(t)), msg("check.not-bool/help")
+            )
 
     def visit_Binary(self, node: A.Binary) -> Type:
         lt = self.visit(node.left)
@@ -403,25 +415,43 @@ class _Checker:
             self._want_bool(node.right, rt, word)
             return T.BOOL
         if op in ("==", "!="):
-            if not (lt.is_dyn or rt.is_dyn or lt.kind == rt.kind or (lt.is_numeric and rt.is_numeric)
-                    or "null" in (lt.kind, rt.kind) and (lt.nullable or rt.nullable or "dyn" in (lt.kind, rt.kind))
-                    or {lt.kind, rt.kind} <= {"map", "object"}):
-                self.error("check.type", node.span, msg("check.type:never-equal", op=op, left=_ty(lt), right=_ty(rt)),
-                           _compare_help(lt, rt))
+            if not (
+                lt.is_dyn
+                or rt.is_dyn
+                or lt.kind == rt.kind
+                or (lt.is_numeric and rt.is_numeric)
+                or ("null" in (lt.kind, rt.kind) and (lt.nullable or rt.nullable or "dyn" in (lt.kind, rt.kind)))
+                or {lt.kind, rt.kind} <= {"map", "object"}
+            ):
+                self.error(
+                    "check.type",
+                    node.span,
+                    msg("check.type:never-equal", op=op, left=_ty(lt), right=_ty(rt)),
+                    _compare_help(lt, rt),
+                )
             return T.BOOL
         if op in ("<", "<=", ">", ">="):
-            ok = lt.is_dyn or rt.is_dyn or (lt.is_numeric and rt.is_numeric) or (
-                lt.kind == rt.kind and lt.kind in _COMPARABLE)
+            ok = (
+                lt.is_dyn
+                or rt.is_dyn
+                or (lt.is_numeric and rt.is_numeric)
+                or (lt.kind == rt.kind and lt.kind in _COMPARABLE)
+            )
             if not ok or lt.nullable or rt.nullable:
-                self.error("check.type", node.span, msg("check.type:order", op=op, left=_ty(lt), right=_ty(rt)),
-                           _compare_help(lt, rt))
+                self.error(
+                    "check.type",
+                    node.span,
+                    msg("check.type:order", op=op, left=_ty(lt), right=_ty(rt)),
+                    _compare_help(lt, rt),
+                )
             return T.BOOL
         if op == "in":
             if rt.kind == "list":
                 el = rt.elem or T.DYN
                 if not (el.is_dyn or lt.is_dyn or el.kind == lt.kind or (el.is_numeric and lt.is_numeric)):
-                    self.error("check.type", node.span,
-                               msg("check.type:never-in", left=_ty(lt), elem=Text(str(el), f"`{el}`")))
+                    self.error(
+                        "check.type", node.span, msg("check.type:never-in", left=_ty(lt), elem=Text(str(el), f"`{el}`"))
+                    )
             elif rt.kind not in ("map", "object", "dyn"):
                 self.error("check.type", node.right.span, msg("check.type:in-right", right=_ty(rt)))
             return T.BOOL
@@ -437,15 +467,27 @@ class _Checker:
         if time_result is not None and not lt.nullable and not rt.nullable:
             return time_result
         if lt.kind != rt.kind or lt.nullable or rt.nullable:
-            self.error("check.type", node.span, msg("check.type:arithmetic", op=op, left=_ty(lt), right=_ty(rt)),
-                       msg("check.type:dates/help") if "date" in (lt.kind, rt.kind) else None)
+            self.error(
+                "check.type",
+                node.span,
+                msg("check.type:arithmetic", op=op, left=_ty(lt), right=_ty(rt)),
+                msg("check.type:dates/help") if "date" in (lt.kind, rt.kind) else None,
+            )
             return T.DYN
-        allowed = {"+": {"int", "uint", "double", "string", "bytes", "list"},
-                   "-": {"int", "uint", "double"}, "*": {"int", "uint", "double"},
-                   "/": {"int", "uint", "double"}, "%": {"int", "uint"}}[op]
+        allowed = {
+            "+": {"int", "uint", "double", "string", "bytes", "list"},
+            "-": {"int", "uint", "double"},
+            "*": {"int", "uint", "double"},
+            "/": {"int", "uint", "double"},
+            "%": {"int", "uint"},
+        }[op]
         if lt.kind not in allowed:
-            self.error("check.type", node.span, msg("check.type:arithmetic-one", op=op, left=_ty(lt)),
-                       msg("check.type:dates/help") if lt.kind == "date" else None)
+            self.error(
+                "check.type",
+                node.span,
+                msg("check.type:arithmetic-one", op=op, left=_ty(lt)),
+                msg("check.type:dates/help") if lt.kind == "date" else None,
+            )
             return T.DYN
         if lt.kind == "list" and lt.elem != rt.elem:
             return T.LIST_DYN
@@ -479,8 +521,9 @@ class _Checker:
         else:
             self.error("check.type", node.target.span, msg("check.type:macro", macro=node.macro, target=_ty(target)))
             var_t = T.DYN
-        if self.scope.rulebook and (node.var in ("record", "as_of") or node.var in self.scope.params
-                                    or node.var in self.scope.values):
+        if self.scope.rulebook and (
+            node.var in ("record", "as_of") or node.var in self.scope.params or node.var in self.scope.values
+        ):
             self.error("check.shadow", node.var_span, msg("check.shadow", name=node.var), msg("check.shadow/help"))
         target_path = self._record_path(node.target)
         self.vars.append((node.var, var_t, f"{target_path}[]" if target_path else node.var))
@@ -506,24 +549,28 @@ class _Checker:
         member = node.target is not None
         if spec is None:
             help = _suggest(node.function, self.scope.functions.names())
-            self.error("check.unknown-function", name_span, msg("check.unknown-function", function=node.function),
-                       help)
+            self.error("check.unknown-function", name_span, msg("check.unknown-function", function=node.function), help)
             return T.DYN
         usable = [o for o in spec.overloads if (o.member if member else o.function)]
         if not usable:
             how = "`x." + node.function + "(…)`" if not member else "`" + node.function + "(x, …)`"
-            self.error("check.arity", name_span,
-                       msg("check.arity:method" if member else "check.arity:function", function=node.function),
-                       msg("check.arity:call/help", how=how))
+            self.error(
+                "check.arity",
+                name_span,
+                msg("check.arity:method" if member else "check.arity:function", function=node.function),
+                msg("check.arity:call/help", how=how),
+            )
             return T.DYN
-        by_count = [o for o in usable if o.variadic and len(args) >= 1 or len(o.params) == len(args)]
+        by_count = [o for o in usable if (o.variadic and len(args) >= 1) or len(o.params) == len(args)]
         if not by_count:
             counts = sorted({len(o.params) - (1 if member else 0) for o in usable})
             want = Text(" or ".join(str(c) for c in counts), "或".join(str(c) for c in counts))
             got = len(node.args)
-            self.error("check.arity", name_span,
-                       msg("check.arity" if counts != [1] else "check.arity:one", function=node.function, want=want,
-                           got=got))
+            self.error(
+                "check.arity",
+                name_span,
+                msg("check.arity" if counts != [1] else "check.arity:one", function=node.function, want=want, got=got),
+            )
             return T.DYN
         accepting = [o for o in by_count if o.accepts(arg_types)]
         if accepting:
@@ -531,9 +578,12 @@ class _Checker:
             results = {result_type(spec, o, arg_types) for o in accepting}
             return results.pop() if len(results) == 1 else T.DYN
         sigs = "; ".join("(" + describe_types(list(o.params)) + ")" for o in by_count)
-        self.error("check.type", node.span,
-                   msg("check.type:arguments", function=node.function, types=describe_types(arg_types)),
-                   msg("check.type:arguments/help", signatures=sigs))
+        self.error(
+            "check.type",
+            node.span,
+            msg("check.type:arguments", function=node.function, types=describe_types(arg_types)),
+            msg("check.type:arguments/help", signatures=sigs),
+        )
         return T.DYN
 
 
@@ -555,6 +605,10 @@ def check_condition(node: A.Node, scope: Scope, *, want_bool: Text | str | None 
     if want_bool is not None and (t.kind not in ("bool", "dyn") or t.nullable):
         if isinstance(want_bool, str):  # a name in backticks, the same in every language
             want_bool = Text(want_bool, want_bool)
-        checker.error("check.not-bool", node.span, msg("check.not-bool:must", what=want_bool, actual=_ty(t)),
-                      msg("check.not-bool/help"))
+        checker.error(
+            "check.not-bool",
+            node.span,
+            msg("check.not-bool:must", what=want_bool, actual=_ty(t)),
+            msg("check.not-bool/help"),
+        )
     return checked

@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import ast as py
 import datetime as _dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.errors import EvalError
 from engine.lang import ast as A
@@ -204,6 +205,7 @@ class ExpressionGen:
 
     def path_of(self, node: A.Node) -> str:
         """A readable path for messages (see ``Checked.path_of``)."""
+
         def label(name: str) -> str | None:
             return next((lbl for cel, _py, lbl in reversed(self.var_names) if cel == name), None)
 
@@ -225,17 +227,31 @@ class ExpressionGen:
             if self.fast:
                 # a text YYYY-MM-DD parsed inline (a bad one raises: the exact code says why)
                 x = P.name(n)
-                call = py.IfExp(test=py.BoolOp(op=py.And(), values=[
-                    P.is_(P.class_of(x), P.name("str")),
-                    py.Compare(left=P.call("_len", x), ops=[py.Eq()], comparators=[py.Constant(10)]),
-                    py.Compare(left=py.Subscript(value=x, slice=py.Constant(4), ctx=py.Load()), ops=[py.Eq()],
-                               comparators=[py.Constant("-")]),
-                    py.Compare(left=py.Subscript(value=x, slice=py.Constant(7), ctx=py.Load()), ops=[py.Eq()],
-                               comparators=[py.Constant("-")])]),
-                    body=P.call("_fromiso", x), orelse=call)
+                call = py.IfExp(
+                    test=py.BoolOp(
+                        op=py.And(),
+                        values=[
+                            P.is_(P.class_of(x), P.name("str")),
+                            py.Compare(left=P.call("_len", x), ops=[py.Eq()], comparators=[py.Constant(10)]),
+                            py.Compare(
+                                left=py.Subscript(value=x, slice=py.Constant(4), ctx=py.Load()),
+                                ops=[py.Eq()],
+                                comparators=[py.Constant("-")],
+                            ),
+                            py.Compare(
+                                left=py.Subscript(value=x, slice=py.Constant(7), ctx=py.Load()),
+                                ops=[py.Eq()],
+                                comparators=[py.Constant("-")],
+                            ),
+                        ],
+                    ),
+                    body=P.call("_fromiso", x),
+                    orelse=call,
+                )
             if ft.nullable:
-                out.append(py.If(test=P.is_(P.name(n), py.Constant(None), negate=True),
-                                 body=[P.assign(n, call)], orelse=[]))
+                out.append(
+                    py.If(test=P.is_(P.name(n), py.Constant(None), negate=True), body=[P.assign(n, call)], orelse=[])
+                )
             else:
                 out.append(P.assign(n, call))
             return P.name(n)
@@ -279,19 +295,27 @@ class ExpressionGen:
         if ot.kind != "object":
             return self.guard(P.call("_select", o, py.Constant(node.field), py.Constant(path)), self.t(node), path, out)
         if ot.nullable:
-            out.append(py.If(test=P.is_(o, py.Constant(None)), body=[
-                py.Expr(value=P.call("_null", o, py.Constant(node.field), py.Constant(path)))], orelse=[]))
+            out.append(
+                py.If(
+                    test=P.is_(o, py.Constant(None)),
+                    body=[py.Expr(value=P.call("_null", o, py.Constant(node.field), py.Constant(path)))],
+                    orelse=[],
+                )
+            )
         ft = self.t(node)
         key = py.Constant(node.field)
         if ft.has_default:
-            read: py.expr = P.call(py.Attribute(value=o, attr="get", ctx=py.Load()), key,
-                                   self.const(R.freeze(ft.default)))
+            read: py.expr = P.call(
+                py.Attribute(value=o, attr="get", ctx=py.Load()), key, self.const(R.freeze(ft.default))
+            )
         elif self.fast:
             read = py.Subscript(value=o, slice=key, ctx=py.Load())  # a plain dict: KeyError when missing
         else:
-            read = py.IfExp(test=py.Compare(left=key, ops=[py.In()], comparators=[o]),
-                            body=py.Subscript(value=o, slice=key, ctx=py.Load()),
-                            orelse=P.call("_missing", py.Constant(path)))
+            read = py.IfExp(
+                test=py.Compare(left=key, ops=[py.In()], comparators=[o]),
+                body=py.Subscript(value=o, slice=key, ctx=py.Load()),
+                orelse=P.call("_missing", py.Constant(path)),
+            )
         return self.guard(read, ft, path, out)
 
     def x_Has(self, node: A.Has, out: list[py.stmt]) -> py.expr:
@@ -307,8 +331,9 @@ class ExpressionGen:
 
     def element_charges(self, nodes: list[A.Node], exprs: list[py.expr], out: list[py.stmt]) -> list[py.expr]:
         """Charge the size of containers and texts placed into a new list or map."""
-        charged = [i for i, n in enumerate(nodes)
-                   if not isinstance(n, A.Literal) and self.t(n).kind not in R.SCALAR_KINDS]
+        charged = [
+            i for i, n in enumerate(nodes) if not isinstance(n, A.Literal) and self.t(n).kind not in R.SCALAR_KINDS
+        ]
         if not charged:
             return exprs
         exprs = self.materialize(exprs, out)
@@ -359,25 +384,51 @@ class ExpressionGen:
             e = self.expr(operand, stmts)
             if P.is_bool(e):
                 # exactly true or false, or an exception: one test, and the handler keeps the first error
-                stmts.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e),
-                                   body=[P.assign(r, py.Constant(absorbing)), py.Break()], orelse=[]))
+                stmts.append(
+                    py.If(
+                        test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e),
+                        body=[P.assign(r, py.Constant(absorbing)), py.Break()],
+                        orelse=[],
+                    )
+                )
                 body.append(P.try_keep_first(stmts, err))
                 continue
             stmts.append(P.assign(v, e))
             body.append(P.try_catch(stmts, v))
-            body.append(py.If(
-                test=P.is_(P.name(v), py.Constant(absorbing)),
-                body=[P.assign(r, py.Constant(absorbing)), py.Break()],
-                orelse=[py.If(
-                    test=py.BoolOp(op=py.And(), values=[P.is_(P.name(v), py.Constant(not absorbing), negate=True),
-                                                        P.is_(P.name(err), py.Constant(None))]),
-                    body=[P.assign(err, P.name(v))], orelse=[])]))
+            body.append(
+                py.If(
+                    test=P.is_(P.name(v), py.Constant(absorbing)),
+                    body=[P.assign(r, py.Constant(absorbing)), py.Break()],
+                    orelse=[
+                        py.If(
+                            test=py.BoolOp(
+                                op=py.And(),
+                                values=[
+                                    P.is_(P.name(v), py.Constant(not absorbing), negate=True),
+                                    P.is_(P.name(err), py.Constant(None)),
+                                ],
+                            ),
+                            body=[P.assign(err, P.name(v))],
+                            orelse=[],
+                        )
+                    ],
+                )
+            )
         body.append(py.Break())
         out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
-        out.append(py.If(
-            test=py.BoolOp(op=py.And(), values=[P.is_(P.name(r), py.Constant(not absorbing)),
-                                                P.is_(P.name(err), py.Constant(None), negate=True)]),
-            body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(node.op)))], orelse=[]))
+        out.append(
+            py.If(
+                test=py.BoolOp(
+                    op=py.And(),
+                    values=[
+                        P.is_(P.name(r), py.Constant(not absorbing)),
+                        P.is_(P.name(err), py.Constant(None), negate=True),
+                    ],
+                ),
+                body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(node.op)))],
+                orelse=[],
+            )
+        )
         return P.mark_bool(P.name(r))  # only ever assigned True or False
 
     def fast_logic(self, operands: list[A.Node], absorbing: bool, out: list[py.stmt]) -> py.expr:
@@ -400,9 +451,19 @@ class ExpressionGen:
             out.append(py.If(test=e if absorbing else py.UnaryOp(op=py.Not(), operand=e), body=stop, orelse=[]))
             return
         v = self.named(e, out)
-        out.append(py.If(test=P.is_(v, py.Constant(absorbing)), body=stop, orelse=[
-            py.If(test=P.is_(v, py.Constant(not absorbing), negate=True), body=[P.raise_(P.name("_Bail"))],
-                  orelse=[])]))
+        out.append(
+            py.If(
+                test=P.is_(v, py.Constant(absorbing)),
+                body=stop,
+                orelse=[
+                    py.If(
+                        test=P.is_(v, py.Constant(not absorbing), negate=True),
+                        body=[P.raise_(P.name("_Bail"))],
+                        orelse=[],
+                    )
+                ],
+            )
+        )
 
     def named(self, e: py.expr, out: list[py.stmt]) -> py.Name:
         """``e`` in a variable (a constant too: ``is`` with a literal is a SyntaxWarning)."""
@@ -425,15 +486,19 @@ class ExpressionGen:
                 value = self.params.get(resolved[1])
                 if isinstance(value, (list, tuple)) and value and all(type(v) is str for v in value):
                     if lt.kind == "string" and not lt.nullable:
-                        return P.mark_bool(py.Compare(left=left, ops=[py.In()],
-                                                      comparators=[self.const(frozenset(value))]))
+                        return P.mark_bool(
+                            py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))])
+                        )
                     if lt.kind in ("dyn", "string"):
                         # a string is looked up in a set; anything else takes CEL's general `in`
                         left = self.as_name(left, out)
-                        return P.mark_bool(py.IfExp(test=P.is_(P.class_of(left), P.name("str")),
-                                              body=py.Compare(left=left, ops=[py.In()],
-                                                              comparators=[self.const(frozenset(value))]),
-                                              orelse=P.call("_in", left, self.const(tuple(value)))))
+                        return P.mark_bool(
+                            py.IfExp(
+                                test=P.is_(P.class_of(left), P.name("str")),
+                                body=py.Compare(left=left, ops=[py.In()], comparators=[self.const(frozenset(value))]),
+                                orelse=P.call("_in", left, self.const(tuple(value))),
+                            )
+                        )
             left, right = self.ordered_pair(left, right_node, out)
             if self.scans(right_node):
                 left, right = self.materialize([left, right], out)
@@ -447,8 +512,9 @@ class ExpressionGen:
             # CEL's `x == null` is true exactly for null (``cel_eq``): an identity test (and a
             # comparison with a literal is not charged)
             other = right if isinstance(node.left, A.Literal) and node.left.kind == "null" else left
-            return P.mark_bool(py.Compare(left=other, ops=[py.Is() if op == "==" else py.IsNot()],
-                                    comparators=[py.Constant(None)]))
+            return P.mark_bool(
+                py.Compare(left=other, ops=[py.Is() if op == "==" else py.IsNot()], comparators=[py.Constant(None)])
+            )
         if op in _CMP_OPS:
             if not R.is_constant(node.right, self.c) and self.scans(node.left):
                 left, right = self.materialize([left, right], out)
@@ -456,7 +522,8 @@ class ExpressionGen:
             fast = False
             if op in ("==", "!="):
                 fast = (lt.kind == rt.kind and lt.kind in _SAME_KIND_EQ) or (
-                    "null" in (lt.kind, rt.kind) and "dyn" not in (lt.kind, rt.kind))
+                    "null" in (lt.kind, rt.kind) and "dyn" not in (lt.kind, rt.kind)
+                )
             else:
                 fast = not lt.nullable and not rt.nullable and lt.kind == rt.kind and lt.kind in _ORDERED
             if not fast and not lt.nullable and not rt.nullable and {lt.kind, rt.kind} == {"int", "double"}:
@@ -470,21 +537,36 @@ class ExpressionGen:
                 return P.mark_bool(cmp) if lt.kind in _BOOL_CMP_KINDS and rt.kind in _BOOL_CMP_KINDS else cmp
             if op in ("==", "!=") and "dyn" in (lt.kind, rt.kind):
                 # a dyn operand against a string or int literal: the plain operator when the classes match
-                if isinstance(node.left, A.Literal) and node.left.kind in ("string", "int") \
-                        and isinstance(right, py.Name):
+                if (
+                    isinstance(node.left, A.Literal)
+                    and node.left.kind in ("string", "int")
+                    and isinstance(right, py.Name)
+                ):
                     cls = "str" if node.left.kind == "string" else "int"
-                    return P.mark_bool(py.IfExp(test=P.is_(P.class_of(right), P.name(cls)),
-                                          body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
-                                          orelse=P.call(_CMP_HELPERS[op], left, right)))
+                    return P.mark_bool(
+                        py.IfExp(
+                            test=P.is_(P.class_of(right), P.name(cls)),
+                            body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
+                            orelse=P.call(_CMP_HELPERS[op], left, right),
+                        )
+                    )
                 if isinstance(node.right, A.Literal) and node.right.kind in ("string", "int"):
                     left = self.as_name(left, out)
                     cls = "str" if node.right.kind == "string" else "int"
-                    return P.mark_bool(py.IfExp(test=P.is_(P.class_of(left), P.name(cls)),
-                                          body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
-                                          orelse=P.call(_CMP_HELPERS[op], left, right)))
+                    return P.mark_bool(
+                        py.IfExp(
+                            test=P.is_(P.class_of(left), P.name(cls)),
+                            body=py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right]),
+                            orelse=P.call(_CMP_HELPERS[op], left, right),
+                        )
+                    )
             return P.mark_bool(P.call(_CMP_HELPERS[op], left, right))
-        if lt.kind == rt.kind and not lt.nullable and not rt.nullable and (
-                (lt.kind == "string" and op == "+") or (lt.kind == "double" and op in "+-*")):
+        if (
+            lt.kind == rt.kind
+            and not lt.nullable
+            and not rt.nullable
+            and ((lt.kind == "string" and op == "+") or (lt.kind == "double" and op in "+-*"))
+        ):
             pyop = {"+": py.Add, "-": py.Sub, "*": py.Mult}[op]()
             result: py.expr = py.BinOp(left=left, op=pyop, right=right)
             if lt.kind == "string":
@@ -537,9 +619,19 @@ class ExpressionGen:
         then_body.append(P.assign(r, self.expr(node.then, then_body)))
         else_body: list[py.stmt] = []
         else_body.append(P.assign(r, self.expr(node.other, else_body)))
-        out.append(py.If(test=P.is_(c, py.Constant(True)), body=then_body, orelse=[
-            py.If(test=P.is_(c, py.Constant(False)), body=else_body,
-                  orelse=[P.raise_(P.call("_noover", py.Constant("?:"), c))])]))
+        out.append(
+            py.If(
+                test=P.is_(c, py.Constant(True)),
+                body=then_body,
+                orelse=[
+                    py.If(
+                        test=P.is_(c, py.Constant(False)),
+                        body=else_body,
+                        orelse=[P.raise_(P.call("_noover", py.Constant("?:"), c))],
+                    )
+                ],
+            )
+        )
         return P.name(r)
 
     def x_Comprehension(self, node: A.Comprehension, out: list[py.stmt]) -> py.expr:
@@ -566,8 +658,9 @@ class ExpressionGen:
         self.guard(P.name(var), elem, label, stmts, into=var)
         return stmts
 
-    def _comprehension(self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt],
-                       elem: Type | None, label: str) -> py.expr:
+    def _comprehension(
+        self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt], elem: Type | None, label: str
+    ) -> py.expr:
         acc, p = self.tmp("acc"), self.tmp("p")
         self.uses_cost = True
         self.charges += 1
@@ -593,8 +686,16 @@ class ExpressionGen:
         out.extend(after)
         return result
 
-    def fast_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, guard: list[py.stmt],
-                           loop_body: list[py.stmt], out: list[py.stmt]) -> py.expr:
+    def fast_comprehension(
+        self,
+        node: A.Comprehension,
+        var: str,
+        acc: str,
+        p: str,
+        guard: list[py.stmt],
+        loop_body: list[py.stmt],
+        out: list[py.stmt],
+    ) -> py.expr:
         """The macro in optimistic code: an error (or a value that is not a bool) raises."""
         macro = node.macro
         loop_body.extend(guard)
@@ -606,8 +707,17 @@ class ExpressionGen:
             return P.mark_bool(P.name(acc))
         return self.build_comprehension(node, var, acc, p, loop_body, out)
 
-    def exact_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, guard: list[py.stmt],
-                            loop_body: list[py.stmt], out: list[py.stmt], after: list[py.stmt]) -> py.expr:
+    def exact_comprehension(
+        self,
+        node: A.Comprehension,
+        var: str,
+        acc: str,
+        p: str,
+        guard: list[py.stmt],
+        loop_body: list[py.stmt],
+        out: list[py.stmt],
+        after: list[py.stmt],
+    ) -> py.expr:
         """The macro with CEL's error handling (``after``: statements following the loop)."""
         macro = node.macro
         if macro in ("all", "exists"):
@@ -618,33 +728,64 @@ class ExpressionGen:
             out.append(P.assign(acc, py.Constant(not stop)))
             out.append(P.assign(err, py.Constant(None)))
             if P.is_bool(e):
-                pbody.append(py.If(test=e if stop else py.UnaryOp(op=py.Not(), operand=e),
-                                   body=[P.assign(acc, py.Constant(stop)), py.Break()], orelse=[]))
+                pbody.append(
+                    py.If(
+                        test=e if stop else py.UnaryOp(op=py.Not(), operand=e),
+                        body=[P.assign(acc, py.Constant(stop)), py.Break()],
+                        orelse=[],
+                    )
+                )
                 loop_body.append(P.try_keep_first(pbody, err))
             else:
                 pbody.append(P.assign(p, e))
                 loop_body.append(P.try_catch(pbody, p))
             if not P.is_bool(e):
-                loop_body.append(py.If(
-                    test=P.is_(P.name(p), py.Constant(stop)),
-                    body=[P.assign(acc, py.Constant(stop)), py.Break()],
-                    orelse=[py.If(test=py.BoolOp(op=py.And(), values=[
-                        P.is_(P.name(p), py.Constant(not stop), negate=True), P.is_(P.name(err), py.Constant(None))]),
-                        body=[P.assign(err, P.name(p))], orelse=[])]))
-            after.append(py.If(
-                test=py.BoolOp(op=py.And(), values=[P.is_(P.name(acc), py.Constant(not stop)),
-                                                    P.is_(P.name(err), py.Constant(None), negate=True)]),
-                body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(macro)))], orelse=[]))
+                loop_body.append(
+                    py.If(
+                        test=P.is_(P.name(p), py.Constant(stop)),
+                        body=[P.assign(acc, py.Constant(stop)), py.Break()],
+                        orelse=[
+                            py.If(
+                                test=py.BoolOp(
+                                    op=py.And(),
+                                    values=[
+                                        P.is_(P.name(p), py.Constant(not stop), negate=True),
+                                        P.is_(P.name(err), py.Constant(None)),
+                                    ],
+                                ),
+                                body=[P.assign(err, P.name(p))],
+                                orelse=[],
+                            )
+                        ],
+                    )
+                )
+            after.append(
+                py.If(
+                    test=py.BoolOp(
+                        op=py.And(),
+                        values=[
+                            P.is_(P.name(acc), py.Constant(not stop)),
+                            P.is_(P.name(err), py.Constant(None), negate=True),
+                        ],
+                    ),
+                    body=[P.raise_(P.call("_macroerr", P.name(err), py.Constant(macro)))],
+                    orelse=[],
+                )
+            )
             return P.mark_bool(P.name(acc))
         loop_body.extend(guard)
         return self.build_comprehension(node, var, acc, p, loop_body, out)
 
-    def build_comprehension(self, node: A.Comprehension, var: str, acc: str, p: str, loop_body: list[py.stmt],
-                            out: list[py.stmt]) -> py.expr:
+    def build_comprehension(
+        self, node: A.Comprehension, var: str, acc: str, p: str, loop_body: list[py.stmt], out: list[py.stmt]
+    ) -> py.expr:
         """exists_one, filter and map (the same in exact and optimistic code)."""
         macro = node.macro
-        not_bool = py.If(test=P.is_(P.name(p), py.Constant(False), negate=True),
-                         body=[P.raise_(P.call("_noover", py.Constant(macro), P.name(p)))], orelse=[])
+        not_bool = py.If(
+            test=P.is_(P.name(p), py.Constant(False), negate=True),
+            body=[P.raise_(P.call("_noover", py.Constant(macro), P.name(p)))],
+            orelse=[],
+        )
         if macro == "exists_one":
             out.append(P.assign(acc, py.Constant(0)))
             e = self.expr(node.body, loop_body)
@@ -687,12 +828,20 @@ class ExpressionGen:
         body.append(py.Return(value=result))
         return self.define(name, ("rec", "as_of", "ctx"), body, "<condition>")
 
-    def define(self, name: str, params: tuple[str, ...], body: list[py.stmt], where: str, fuse: bool = True
-               ) -> Callable[..., Any]:
+    def define(
+        self, name: str, params: tuple[str, ...], body: list[py.stmt], where: str, fuse: bool = True
+    ) -> Callable[..., Any]:
         """``def name(params): body`` compiled and run in the restricted namespace (``fuse``: boolean
         guards fused first); the function keeps its tree for :func:`python_source`."""
-        args = py.arguments(posonlyargs=[], args=[py.arg(arg=a) for a in params],
-                            vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        args = py.arguments(
+            posonlyargs=[],
+            args=[py.arg(arg=a) for a in params],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
+        )
         fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
         if fuse:
             _fuse_bool_guards(fn)
@@ -705,8 +854,9 @@ class ExpressionGen:
         return made  # type: ignore[no-any-return]
 
 
-def compile_condition(checked: Checked, names: dict[tuple[str, str], Any] | None = None,
-                      params: dict[str, Any] | None = None) -> CompiledFn:
+def compile_condition(
+    checked: Checked, names: dict[tuple[str, str], Any] | None = None, params: dict[str, Any] | None = None
+) -> CompiledFn:
     """Compile a checked expression to ``f(rec, as_of, ctx) -> value`` (raises ``EvalError``).
 
     ``names`` maps ("value", name) and ("local", name) to the compiled functions
@@ -757,15 +907,27 @@ def _bool_guard(st: py.stmt) -> tuple[str, py.expr] | None:
     if not (isinstance(st, py.If) and not st.orelse and len(st.body) == 1 and isinstance(st.test, py.Compare)):
         return None
     t = st.test
-    if not (isinstance(t.left, py.Attribute) and t.left.attr == "__class__" and isinstance(t.left.value, py.Name)
-            and len(t.ops) == 1 and isinstance(t.ops[0], py.IsNot) and isinstance(t.comparators[0], py.Name)
-            and t.comparators[0].id == "bool"):
+    if not (
+        isinstance(t.left, py.Attribute)
+        and t.left.attr == "__class__"
+        and isinstance(t.left.value, py.Name)
+        and len(t.ops) == 1
+        and isinstance(t.ops[0], py.IsNot)
+        and isinstance(t.comparators[0], py.Name)
+        and t.comparators[0].id == "bool"
+    ):
         return None
     a = st.body[0]
     n = t.left.value.id
-    if isinstance(a, py.Assign) and len(a.targets) == 1 and isinstance(a.targets[0], py.Name) \
-            and a.targets[0].id == n and isinstance(a.value, py.Call) and isinstance(a.value.func, py.Name) \
-            and a.value.func.id == "_want":
+    if (
+        isinstance(a, py.Assign)
+        and len(a.targets) == 1
+        and isinstance(a.targets[0], py.Name)
+        and a.targets[0].id == n
+        and isinstance(a.value, py.Call)
+        and isinstance(a.value.func, py.Name)
+        and a.value.func.id == "_want"
+    ):
         return n, a.value
     return None
 
@@ -801,9 +963,19 @@ def _fuse_bool_guards(fn: py.FunctionDef) -> None:
                     nxt.body = block(nxt.body)
                     nxt.orelse = block(nxt.orelse)
                     first, second = (False, True) if negated else (True, False)
-                    out.append(py.If(test=P.is_(P.name(n), py.Constant(first)), body=nxt.body, orelse=[
-                        py.If(test=P.is_(P.name(n), py.Constant(second)), body=nxt.orelse or [py.Pass()],
-                              orelse=[py.Expr(value=call)])]))
+                    out.append(
+                        py.If(
+                            test=P.is_(P.name(n), py.Constant(first)),
+                            body=nxt.body,
+                            orelse=[
+                                py.If(
+                                    test=P.is_(P.name(n), py.Constant(second)),
+                                    body=nxt.orelse or [py.Pass()],
+                                    orelse=[py.Expr(value=call)],
+                                )
+                            ],
+                        )
+                    )
                     i += 2
                     continue
             out.append(st)

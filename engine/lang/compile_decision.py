@@ -20,19 +20,20 @@ from __future__ import annotations
 import ast as py
 import datetime as _dt
 import json as _json
+from collections.abc import Callable
 from json.encoder import encode_basestring as _encode_string
-from typing import Any, Callable
+from typing import Any
 
 from engine.errors import EvalError
-from engine.messages import msg
 from engine.lang import ast as A
-from engine.lang import values as V
-from engine.lang.check import Checked
 from engine.lang import pyast as P
 from engine.lang import runtime as R
+from engine.lang import values as V
+from engine.lang.check import Checked
 from engine.lang.compile import ExpressionGen
 from engine.lang.types import Type
 from engine.memo import BoundedMemo
+from engine.messages import msg
 
 __all__ = ["DATA_ERROR", "UNSET", "CompiledDecisionFns", "DecisionPlan", "compile_decision", "compile_trace"]
 
@@ -60,10 +61,14 @@ class DecisionPlan:
     rule's error :data:`DATA_ERROR`, not a failure).
     """
 
-    def __init__(self, values: dict[str, Checked], rules: list[tuple[str, dict[str, Checked], Checked | None,
-                                                                      Checked, bool]],
-                 outputs: list[tuple[str, Checked, Checked | None]], as_of: Checked | None = None,
-                 data_rules: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        values: dict[str, Checked],
+        rules: list[tuple[str, dict[str, Checked], Checked | None, Checked, bool]],
+        outputs: list[tuple[str, Checked, Checked | None]],
+        as_of: Checked | None = None,
+        data_rules: frozenset[int] = frozenset(),
+    ) -> None:
         self.values = values
         self.rules = rules
         self.outputs = outputs
@@ -290,17 +295,28 @@ class _DecisionGen(ExpressionGen):
                         counts[rp[1]] = counts.get(rp[1], 0) + 1
         self.shared_reads = {p for p, k in counts.items() if self.worth_caching(p, k)}
 
-    def status_of(self, checked: Checked, what: str, out: list[py.stmt],
-                  then: list[py.stmt], otherwise: list[py.stmt]) -> None:
+    def status_of(
+        self, checked: Checked, what: str, out: list[py.stmt], then: list[py.stmt], otherwise: list[py.stmt]
+    ) -> None:
         """Run ``then`` when the expression is true, ``otherwise`` when false; else raise not-bool."""
         e = self.unit(checked, out)
         if P.is_bool(e):
             out.append(py.If(test=e, body=then, orelse=otherwise))
             return
         e = self.named(e, out)
-        out.append(py.If(test=P.is_(e, py.Constant(True)), body=then, orelse=[
-            py.If(test=P.is_(e, py.Constant(False)), body=otherwise,
-                  orelse=[P.raise_(P.call("_notbool", py.Constant(what)))])]))
+        out.append(
+            py.If(
+                test=P.is_(e, py.Constant(True)),
+                body=then,
+                orelse=[
+                    py.If(
+                        test=P.is_(e, py.Constant(False)),
+                        body=otherwise,
+                        orelse=[P.raise_(P.call("_notbool", py.Constant(what)))],
+                    )
+                ],
+            )
+        )
 
     def decide(self) -> Callable[..., Any]:
         self.count_reads()
@@ -308,13 +324,23 @@ class _DecisionGen(ExpressionGen):
         body: list[py.stmt] = []
         if fast:
             # waivers and a date to find are left to the caller and the exact function
-            body.append(py.If(test=py.Compare(left=py.Constant("waivers"), ops=[py.In()], comparators=[P.name("rec")]),
-                              body=[P.raise_(P.name("_Bail"))], orelse=[]))
+            body.append(
+                py.If(
+                    test=py.Compare(left=py.Constant("waivers"), ops=[py.In()], comparators=[P.name("rec")]),
+                    body=[P.raise_(P.name("_Bail"))],
+                    orelse=[],
+                )
+            )
             find: list[py.stmt] = []
             if self.plan.as_of is not None:
                 day = self.named(self.unit(self.plan.as_of, find), find)
-                find.append(py.If(test=P.is_(P.class_of(day), P.name("_date"), negate=True),
-                                  body=[P.raise_(P.name("_Bail"))], orelse=[]))
+                find.append(
+                    py.If(
+                        test=P.is_(P.class_of(day), P.name("_date"), negate=True),
+                        body=[P.raise_(P.name("_Bail"))],
+                        orelse=[],
+                    )
+                )
                 find.append(P.assign("as_of", day))
             else:
                 find.append(P.assign("as_of", P.call("_today")))
@@ -334,9 +360,15 @@ class _DecisionGen(ExpressionGen):
             if k in self.plan.data_rules:
                 # a data check that does not hold: the rule's error (the optimistic code leaves it
                 # to the exact function, as every error); rules of kind ``rule`` are unchanged
-                on_fail = [P.raise_(P.name("_Bail"))] if fast else [
-                    P.assign(s, P.name("_ERROR")), *([P.assign("_errored", py.Constant(True))] if decisive else []),
-                    P.assign("_errs", P.call("_adderr", P.name("_errs"), py.Constant(k), P.name("_DATA")))]
+                on_fail = (
+                    [P.raise_(P.name("_Bail"))]
+                    if fast
+                    else [
+                        P.assign(s, P.name("_ERROR")),
+                        *([P.assign("_errored", py.Constant(True))] if decisive else []),
+                        P.assign("_errs", P.call("_adderr", P.name("_errs"), py.Constant(k), P.name("_DATA"))),
+                    ]
+                )
             rule_body: list[py.stmt] = []
             if when is None:
                 self.status_of(require, "require", rule_body, [P.assign(s, P.name("_PASS"))], on_fail)
@@ -351,24 +383,41 @@ class _DecisionGen(ExpressionGen):
             if decisive:
                 on_error.append(P.assign("_errored", py.Constant(True)))
             on_error.append(P.assign("_errs", P.call("_adderr", P.name("_errs"), py.Constant(k), P.name("_e"))))
-            body.append(py.Try(body=rule_body, handlers=[py.ExceptHandler(type=P.name("_Exc"), name="_e",
-                                                                          body=on_error)],
-                               orelse=[], finalbody=[]))
+            body.append(
+                py.Try(
+                    body=rule_body,
+                    handlers=[py.ExceptHandler(type=P.name("_Exc"), name="_e", body=on_error)],
+                    orelse=[],
+                    finalbody=[],
+                )
+            )
         self.rule_id = ""
         if fast:
-            body.append(P.assign("_outcome", py.IfExp(test=P.name("_failed"), body=P.name("_OFAIL"),
-                                                     orelse=P.name("_OPASS"))))
+            body.append(
+                P.assign("_outcome", py.IfExp(test=P.name("_failed"), body=P.name("_OFAIL"), orelse=P.name("_OPASS")))
+            )
         else:
-            body.append(P.assign("_outcome", py.IfExp(test=P.name("_failed"), body=P.name("_OFAIL"), orelse=py.IfExp(
-                test=P.name("_errored"), body=P.name("_OINDET"), orelse=P.name("_OPASS")))))
+            body.append(
+                P.assign(
+                    "_outcome",
+                    py.IfExp(
+                        test=P.name("_failed"),
+                        body=P.name("_OFAIL"),
+                        orelse=py.IfExp(test=P.name("_errored"), body=P.name("_OINDET"), orelse=P.name("_OPASS")),
+                    ),
+                )
+            )
             body.append(P.assign("_oerrs", py.Constant(None)))
         body.append(P.assign("_outs", py.Dict(keys=[], values=[])))
         for name, value, when in self.plan.outputs:
             stmts: list[py.stmt] = []
             store: list[py.stmt] = []
             v = self.unit(value, store)
-            store.append(py.Assign(targets=[py.Subscript(value=P.name("_outs"), slice=py.Constant(name),
-                                                         ctx=py.Store())], value=v))
+            store.append(
+                py.Assign(
+                    targets=[py.Subscript(value=P.name("_outs"), slice=py.Constant(name), ctx=py.Store())], value=v
+                )
+            )
             if when is None:
                 stmts.extend(store)
             else:
@@ -378,17 +427,40 @@ class _DecisionGen(ExpressionGen):
             if fast:
                 body.extend(stmts)
                 continue
-            body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name="_e", body=[
-                P.assign("_oerrs", P.call("_adderr", P.name("_oerrs"), py.Constant(name), P.name("_e")))])],
-                orelse=[], finalbody=[]))
+            body.append(
+                py.Try(
+                    body=stmts,
+                    handlers=[
+                        py.ExceptHandler(
+                            type=P.name("_Exc"),
+                            name="_e",
+                            body=[
+                                P.assign("_oerrs", P.call("_adderr", P.name("_oerrs"), py.Constant(name), P.name("_e")))
+                            ],
+                        )
+                    ],
+                    orelse=[],
+                    finalbody=[],
+                )
+            )
         cached = [*self.value_vars.values(), *(v for k, v in self.read_vars.items() if k[0] == "rec")]
         if cached:
             body.insert(0, py.Assign(targets=[P.store(v) for v in cached], value=P.name("_U")))
-        body.append(py.Return(value=py.Tuple(elts=[
-            py.Tuple(elts=statuses, ctx=py.Load()), py.Constant(None) if fast else P.name("_errs"),
-            py.Tuple(elts=[P.name(v) for v in self.value_vars.values()], ctx=py.Load()),
-            P.name("_outcome"), P.name("_outs"), *([py.Constant(None), P.name("as_of"), py.Constant(None)] if fast else
-                                                 [P.name("_oerrs")])], ctx=py.Load())))
+        body.append(
+            py.Return(
+                value=py.Tuple(
+                    elts=[
+                        py.Tuple(elts=statuses, ctx=py.Load()),
+                        py.Constant(None) if fast else P.name("_errs"),
+                        py.Tuple(elts=[P.name(v) for v in self.value_vars.values()], ctx=py.Load()),
+                        P.name("_outcome"),
+                        P.name("_outs"),
+                        *([py.Constant(None), P.name("as_of"), py.Constant(None)] if fast else [P.name("_oerrs")]),
+                    ],
+                    ctx=py.Load(),
+                )
+            )
+        )
         return self.define("decide_fast" if fast else "decide", ("rec", "as_of"), body, "<decision>")
 
     def value_keys(self) -> tuple[tuple[str, ...], ...]:
@@ -409,8 +481,14 @@ def _not_bool(what: str) -> EvalError:
 class CompiledDecisionFns:
     """The functions of a decision compiled as a whole (see :func:`compile_decision`)."""
 
-    def __init__(self, exact: Callable[..., Any], fast: Callable[..., Any] | None,
-                 value_keys: tuple[tuple[str, ...], ...], plan: DecisionPlan, params: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        exact: Callable[..., Any],
+        fast: Callable[..., Any] | None,
+        value_keys: tuple[tuple[str, ...], ...],
+        plan: DecisionPlan,
+        params: dict[str, Any],
+    ) -> None:
         self.exact = exact
         self.fast = fast
         self.value_keys = value_keys
@@ -438,10 +516,22 @@ def compile_decision(plan: DecisionPlan, params: dict[str, Any] | None = None) -
     """
     from engine.model import Outcome, Status
 
-    consts = {"_U": UNSET, "_adderr": _add_error, "_notbool": _not_bool, "_Bail": _Bailout, "_date": _dt.date,
-              "_today": _dt.date.today,
-              "_PASS": Status.PASS, "_FAIL": Status.FAIL, "_ERROR": Status.ERROR, "_NA": Status.NOT_APPLICABLE,
-              "_OPASS": Outcome.PASS, "_OFAIL": Outcome.FAIL, "_OINDET": Outcome.INDETERMINATE, "_DATA": DATA_ERROR}
+    consts = {
+        "_U": UNSET,
+        "_adderr": _add_error,
+        "_notbool": _not_bool,
+        "_Bail": _Bailout,
+        "_date": _dt.date,
+        "_today": _dt.date.today,
+        "_PASS": Status.PASS,
+        "_FAIL": Status.FAIL,
+        "_ERROR": Status.ERROR,
+        "_NA": Status.NOT_APPLICABLE,
+        "_OPASS": Outcome.PASS,
+        "_OFAIL": Outcome.FAIL,
+        "_OINDET": Outcome.INDETERMINATE,
+        "_DATA": DATA_ERROR,
+    }
     fns: list[Any] = []
     for fast in (False, True):
         gen = _DecisionGen(plan, params or {}, fast)
@@ -512,31 +602,45 @@ class _TraceGen(_DecisionGen):
             if boolean:
                 return py.IfExp(test=x, body=py.Constant(b"true"), orelse=py.Constant(b"false"))
             if kind == "string":
-                return py.IfExp(test=P.is_(P.class_of(x), P.name("str")), body=_encoded(P.call("_es", x)),
-                                orelse=general)
+                return py.IfExp(
+                    test=P.is_(P.class_of(x), P.name("str")), body=_encoded(P.call("_es", x)), orelse=general
+                )
             if kind == "int":
-                return py.IfExp(test=P.is_(P.class_of(x), P.name("int")),
-                                body=py.BinOp(left=py.Constant(b"%d"), op=py.Mod(), right=x), orelse=general)
+                return py.IfExp(
+                    test=P.is_(P.class_of(x), P.name("int")),
+                    body=py.BinOp(left=py.Constant(b"%d"), op=py.Mod(), right=x),
+                    orelse=general,
+                )
             if kind == "bool":
-                return py.IfExp(test=P.is_(x, py.Constant(True)), body=py.Constant(b"true"), orelse=py.IfExp(
-                    test=P.is_(x, py.Constant(False)), body=py.Constant(b"false"), orelse=general))
+                return py.IfExp(
+                    test=P.is_(x, py.Constant(True)),
+                    body=py.Constant(b"true"),
+                    orelse=py.IfExp(test=P.is_(x, py.Constant(False)), body=py.Constant(b"false"), orelse=general),
+                )
             if kind == "list":
-                return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
-                                                                   py.UnaryOp(op=py.Not(), operand=x)]),
-                                body=py.Constant(b"[]"), orelse=general)
+                return py.IfExp(
+                    test=py.BoolOp(
+                        op=py.And(), values=[P.is_(P.class_of(x), P.name("list")), py.UnaryOp(op=py.Not(), operand=x)]
+                    ),
+                    body=py.Constant(b"[]"),
+                    orelse=general,
+                )
             return general
         if boolean:
             return x
         if kind in ("string", "int", "bool"):
             return py.IfExp(test=P.is_(P.class_of(x), P.name(P.GUARD_CLASS[kind])), body=x, orelse=P.call("_tjv", x))
         if kind == "list":  # often empty: a new empty list, as ``to_json_value`` makes
-            return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(x), P.name("list")),
-                                                               py.UnaryOp(op=py.Not(), operand=x)]),
-                            body=py.List(elts=[], ctx=py.Load()), orelse=P.call("_tjv", x))
+            return py.IfExp(
+                test=py.BoolOp(
+                    op=py.And(), values=[P.is_(P.class_of(x), P.name("list")), py.UnaryOp(op=py.Not(), operand=x)]
+                ),
+                body=py.List(elts=[], ctx=py.Load()),
+                orelse=P.call("_tjv", x),
+            )
         return P.call("_tjv", x)
 
-    def fill(self, template: tuple[Any, ...], slots: dict[str, tuple[str, Type | None, bool]], lang: str
-             ) -> py.expr:
+    def fill(self, template: tuple[Any, ...], slots: dict[str, tuple[str, Type | None, bool]], lang: str) -> py.expr:
         """A message template as an f-string: each placeholder's value as ``format_value`` writes
         it, ``?`` for one that has no value."""
         parts: list[py.expr] = []
@@ -549,15 +653,22 @@ class _TraceGen(_DecisionGen):
                 parts.append(py.Constant("?"))
                 continue
             x, t, boolean = slot
-            general = py.IfExp(test=P.is_(P.name(x), P.name("_MISS")), body=py.Constant("?"),
-                               orelse=P.call("_fv", P.name(x), py.Constant(lang)))
+            general = py.IfExp(
+                test=P.is_(P.name(x), P.name("_MISS")),
+                body=py.Constant("?"),
+                orelse=P.call("_fv", P.name(x), py.Constant(lang)),
+            )
             if boolean:
                 yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
-                value: py.expr = py.IfExp(test=P.is_(P.name(x), py.Constant(True)), body=py.Constant(yes), orelse=py.IfExp(
-                    test=P.is_(P.name(x), py.Constant(False)), body=py.Constant(no), orelse=general))
+                value: py.expr = py.IfExp(
+                    test=P.is_(P.name(x), py.Constant(True)),
+                    body=py.Constant(yes),
+                    orelse=py.IfExp(test=P.is_(P.name(x), py.Constant(False)), body=py.Constant(no), orelse=general),
+                )
             elif t is not None and t.kind == "int" and not t.nullable:
-                value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("int")), body=P.call("_ir", P.name(x)),
-                                 orelse=general)
+                value = py.IfExp(
+                    test=P.is_(P.class_of(P.name(x)), P.name("int")), body=P.call("_ir", P.name(x)), orelse=general
+                )
             else:
                 value = py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name("str")), body=P.name(x), orelse=general)
             parts.append(py.FormattedValue(value=value, conversion=-1, format_spec=None))
@@ -571,16 +682,22 @@ class _TraceGen(_DecisionGen):
         if boolean:
             return P.name(x)
         if kind == "list":  # often empty: ``()`` (no other value's part is an empty tuple)
-            return py.IfExp(test=py.BoolOp(op=py.And(), values=[P.is_(P.class_of(P.name(x)), P.name("list")),
-                                                               py.UnaryOp(op=py.Not(), operand=P.name(x))]),
-                            body=py.Tuple(elts=[], ctx=py.Load()), orelse=P.call("_mk", P.name(x)))
+            return py.IfExp(
+                test=py.BoolOp(
+                    op=py.And(),
+                    values=[P.is_(P.class_of(P.name(x)), P.name("list")), py.UnaryOp(op=py.Not(), operand=P.name(x))],
+                ),
+                body=py.Tuple(elts=[], ctx=py.Load()),
+                orelse=P.call("_mk", P.name(x)),
+            )
         cls = {"string": "str", "int": "int", "bool": "bool", "date": "_date"}.get(kind)
         if cls is None:
             return P.call("_mk", P.name(x))
         return py.IfExp(test=P.is_(P.class_of(P.name(x)), P.name(cls)), body=P.name(x), orelse=P.name("_NOKEY"))
 
-    def memo(self, k: int, s: str, xs: list[tuple[str, str, Type | None, bool]], shows_more: bool,
-             compute: list[py.stmt]) -> list[py.stmt]:
+    def memo(
+        self, k: int, s: str, xs: list[tuple[str, str, Type | None, bool]], shows_more: bool, compute: list[py.stmt]
+    ) -> list[py.stmt]:
         """Rule ``k``'s JSON object ``_r{k}``, from a per-rule memo when the same status, language
         and values were written before (``compute`` makes it otherwise).  Not remembered: a rule
         with a value missing (``_bad``), a failed rule whose message shows more than its values
@@ -592,22 +709,41 @@ class _TraceGen(_DecisionGen):
         if shows_more:
             test = py.BoolOp(op=py.And(), values=[test, P.is_(P.name(s), P.name("_FAIL"), negate=True)])
         parts = [P.name(s), P.name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
-        remember = [py.Expr(value=P.call(py.Attribute(value=P.name(memo), attr="remember", ctx=py.Load()),
-                                         P.name(key), P.name(r)))]
+        remember = [
+            py.Expr(
+                value=P.call(py.Attribute(value=P.name(memo), attr="remember", ctx=py.Load()), P.name(key), P.name(r))
+            )
+        ]
         return [
             P.assign(key, py.IfExp(test=test, body=py.Tuple(elts=parts, ctx=py.Load()), orelse=py.Constant(None))),
-            py.Try(body=[P.assign(r, P.call(lookup, P.name(key)))],
-                   handlers=[py.ExceptHandler(type=P.name("_TypeError"), name=None, body=[
-                       py.Assign(targets=[P.store(r), P.store(key)], value=py.Constant(None))])],
-                   orelse=[], finalbody=[]),
-            py.If(test=P.is_(P.name(r), py.Constant(None)), body=[
-                *compute, py.If(test=P.is_(P.name(key), py.Constant(None), negate=True), body=remember, orelse=[])],
-                orelse=[]),
+            py.Try(
+                body=[P.assign(r, P.call(lookup, P.name(key)))],
+                handlers=[
+                    py.ExceptHandler(
+                        type=P.name("_TypeError"),
+                        name=None,
+                        body=[py.Assign(targets=[P.store(r), P.store(key)], value=py.Constant(None))],
+                    )
+                ],
+                orelse=[],
+                finalbody=[],
+            ),
+            py.If(
+                test=P.is_(P.name(r), py.Constant(None)),
+                body=[
+                    *compute,
+                    py.If(test=P.is_(P.name(key), py.Constant(None), negate=True), body=remember, orelse=[]),
+                ],
+                orelse=[],
+            ),
         ]
 
-    def trace(self, rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
-              heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]]
-              ) -> Callable[..., Any]:
+    def trace(
+        self,
+        rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
+        heads: list[tuple[str, dict[str, Any], str]],
+        templates: list[tuple[Any, Any]],
+    ) -> Callable[..., Any]:
         # a record path shown by one rule only is read where it is shown, without a variable
         uses: dict[Any, int] = {}
         for seen, extra in rules:
@@ -618,8 +754,9 @@ class _TraceGen(_DecisionGen):
         body: list[py.stmt] = [P.assign("_bad", py.Constant(False))]
         statuses = [f"_st{k}" for k in range(len(rules))]
         if statuses:
-            body.append(py.Assign(targets=[py.Tuple(elts=[P.store(x) for x in statuses], ctx=py.Store())],
-                                  value=P.name("st")))
+            body.append(
+                py.Assign(targets=[py.Tuple(elts=[P.store(x) for x in statuses], ctx=py.Store())], value=P.name("st"))
+            )
         pieces: list[py.expr] = [py.Constant("[")]
         dicts: list[py.expr] = []
         for k, ((seen, extra), (prefix, head, severity)) in enumerate(zip(rules, heads)):
@@ -631,8 +768,20 @@ class _TraceGen(_DecisionGen):
                 stmts: list[py.stmt] = []
                 e, t = self.source(entry, stmts)
                 stmts.append(P.assign(x, e))
-                body.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name=None, body=[
-                    P.assign(x, P.name("_MISS")), P.assign("_bad", py.Constant(True))])], orelse=[], finalbody=[]))
+                body.append(
+                    py.Try(
+                        body=stmts,
+                        handlers=[
+                            py.ExceptHandler(
+                                type=P.name("_Exc"),
+                                name=None,
+                                body=[P.assign(x, P.name("_MISS")), P.assign("_bad", py.Constant(True))],
+                            )
+                        ],
+                        orelse=[],
+                        finalbody=[],
+                    )
+                )
                 xs.append((name, x, t, P.is_bool(e)))
             s = statuses[k]
             m = f"_m{k}"
@@ -650,19 +799,29 @@ class _TraceGen(_DecisionGen):
                 stmts = []
                 e, t = self.source(entry, stmts)
                 stmts.append(P.assign(x, e))
-                msg.append(py.Try(body=stmts, handlers=[py.ExceptHandler(type=P.name("_Exc"), name=None,
-                                                                         body=[P.assign(x, P.name("_MISS"))])],
-                                  orelse=[], finalbody=[]))
+                msg.append(
+                    py.Try(
+                        body=stmts,
+                        handlers=[
+                            py.ExceptHandler(type=P.name("_Exc"), name=None, body=[P.assign(x, P.name("_MISS"))])
+                        ],
+                        orelse=[],
+                        finalbody=[],
+                    )
+                )
                 slots[name] = (x, t, P.is_bool(e))
             filled = [self.fill(tpl, slots, lang) for tpl, lang in zip(templates[k], ("zh", "en"))]
-            message: py.expr = py.IfExp(test=py.Compare(left=P.name("lang"), ops=[py.Eq()],
-                                                         comparators=[py.Constant("zh")]),
-                                        body=filled[0], orelse=filled[1])
+            message: py.expr = py.IfExp(
+                test=py.Compare(left=P.name("lang"), ops=[py.Eq()], comparators=[py.Constant("zh")]),
+                body=filled[0],
+                orelse=filled[1],
+            )
             encoded = P.call("_es", message)
             msg.append(P.assign(m, _encoded(encoded) if self.raw else message))
             null: Any = b"null" if self.raw else None
-            body.append(py.If(test=P.is_(P.name(s), P.name("_FAIL")), body=msg,
-                              orelse=[P.assign(m, py.Constant(null))]))
+            body.append(
+                py.If(test=P.is_(P.name(s), P.name("_FAIL")), body=msg, orelse=[P.assign(m, py.Constant(null))])
+            )
             # the values: all there (the common case) in one expression, else the general helper
             v = f"_v{k}"
             pairs = [py.Tuple(elts=[py.Constant(n), P.name(x)], ctx=py.Load()) for n, x, _t, _b in xs]
@@ -676,31 +835,49 @@ class _TraceGen(_DecisionGen):
                 whole: py.expr = py.Tuple(elts=pieces_b if xs else [py.Constant(b"{}")], ctx=py.Load())
                 general = py.Tuple(elts=[_encoded(P.call("_vtext", *pairs))], ctx=py.Load())
             else:
-                whole = py.Dict(keys=[py.Constant(n) for n, _x, _t, _b in xs],
-                                values=[self.encode(P.name(x), t, b) for _n, x, t, b in xs])
+                whole = py.Dict(
+                    keys=[py.Constant(n) for n, _x, _t, _b in xs],
+                    values=[self.encode(P.name(x), t, b) for _n, x, t, b in xs],
+                )
                 general = P.call("_vdict", *pairs)
             if xs:
-                body.append(py.If(test=P.name("_bad"),
-                                  body=[P.assign(v, general), P.assign("_bad", py.Constant(False))],
-                                  orelse=[P.assign(v, whole)]))
+                body.append(
+                    py.If(
+                        test=P.name("_bad"),
+                        body=[P.assign(v, general), P.assign("_bad", py.Constant(False))],
+                        orelse=[P.assign(v, whole)],
+                    )
+                )
             else:
                 body.append(P.assign(v, whole))
-            status = py.Subscript(value=P.name("_STB" if self.raw else "_STV"), slice=P.name(s),
-                                  ctx=py.Load())
+            status = py.Subscript(value=P.name("_STB" if self.raw else "_STV"), slice=P.name(s), ctx=py.Load())
             if self.raw:
                 # the rule's whole JSON object, remembered by what it is made of (see ``memo_key``)
                 r = f"_r{k}"
-                made = P.assign(r, _join_bytes([
-                    py.Constant(((", " if k else "") + prefix).encode("utf-8")), status,
-                    py.Constant((", \"severity\": " + _json.dumps(severity, ensure_ascii=False)
-                                 + ", \"message\": ").encode("utf-8")),
-                    P.name(m), py.Constant(b", \"values\": "), py.Starred(value=P.name(v), ctx=py.Load()),
-                    py.Constant(b"}")]))
+                made = P.assign(
+                    r,
+                    _join_bytes(
+                        [
+                            py.Constant(((", " if k else "") + prefix).encode("utf-8")),
+                            status,
+                            py.Constant(
+                                (', "severity": ' + _json.dumps(severity, ensure_ascii=False) + ', "message": ').encode(
+                                    "utf-8"
+                                )
+                            ),
+                            P.name(m),
+                            py.Constant(b', "values": '),
+                            py.Starred(value=P.name(v), ctx=py.Load()),
+                            py.Constant(b"}"),
+                        ]
+                    ),
+                )
                 computed = body[mark:]
                 del body[mark:]
                 # a failed rule's message may show more than its values (``extra``): not remembered
-                shows_more = any(name not in {n for n, *_ in xs} for name, entry in extra
-                                 if name in wanted and entry[0] != "const")
+                shows_more = any(
+                    name not in {n for n, *_ in xs} for name, entry in extra if name in wanted and entry[0] != "const"
+                )
                 body.extend(self.memo(k, s, xs, shows_more, [*computed, made]))
                 pieces.append(P.name(r))
             else:
@@ -715,12 +892,15 @@ class _TraceGen(_DecisionGen):
         else:
             body.append(py.Return(value=py.List(elts=dicts, ctx=py.Load())))
         head_stmts: list[py.stmt] = []
-        given = list(self.value_vars.values())[:self.given]
+        given = list(self.value_vars.values())[: self.given]
         if given:
-            head_stmts.append(py.Assign(targets=[py.Tuple(elts=[P.store(v) for v in given], ctx=py.Store())],
-                                        value=P.name("nv")))
-        unset = [*list(self.value_vars.values())[self.given:], *(v for k, v in self.read_vars.items()
-                                                                 if k[0] == "rec")]
+            head_stmts.append(
+                py.Assign(targets=[py.Tuple(elts=[P.store(v) for v in given], ctx=py.Store())], value=P.name("nv"))
+            )
+        unset = [
+            *list(self.value_vars.values())[self.given :],
+            *(v for k, v in self.read_vars.items() if k[0] == "rec"),
+        ]
         if unset:
             head_stmts.append(py.Assign(targets=[P.store(v) for v in unset], value=P.name("_U")))
         return self.define("trace", ("rec", "as_of", "nv", "st", "lang"), head_stmts + body, "<trace>", fuse=False)
@@ -733,14 +913,22 @@ def _encoded(e: py.expr) -> py.expr:
 
 def _join_bytes(parts: list[py.expr]) -> py.expr:
     """``b"".join((parts...))``."""
-    return py.Call(func=py.Attribute(value=py.Constant(b""), attr="join", ctx=py.Load()),
-                   args=[py.Tuple(elts=parts, ctx=py.Load())], keywords=[])
+    return py.Call(
+        func=py.Attribute(value=py.Constant(b""), attr="join", ctx=py.Load()),
+        args=[py.Tuple(elts=parts, ctx=py.Load())],
+        keywords=[],
+    )
 
 
-def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
-                  rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
-                  heads: list[tuple[str, dict[str, Any], str]], templates: list[tuple[Any, Any]],
-                  helpers: dict[str, Any], mode: str) -> Callable[..., Any] | None:
+def compile_trace(
+    fns: CompiledDecisionFns,
+    paths: dict[str, Checked],
+    rules: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]],
+    heads: list[tuple[str, dict[str, Any], str]],
+    templates: list[tuple[Any, Any]],
+    helpers: dict[str, Any],
+    mode: str,
+) -> Callable[..., Any] | None:
     """Compile ``trace(rec, as_of, nv, st, lang)`` for a decision compiled by :func:`compile_decision`:
     the ``rules`` part of its JSON object (``mode`` "dict": a list of dicts; "bytes": the JSON
     text in UTF-8, which is also where JSON text comes from), for a decision whose rules had no error and no
@@ -757,11 +945,23 @@ def compile_trace(fns: CompiledDecisionFns, paths: dict[str, Checked],
     from engine.model import Status
 
     gen = _TraceGen(fns, paths, mode)
-    gen.g.update({"_U": UNSET, "_MISS": R.MISSING, "_FAIL": Status.FAIL, "_WAIVED": Status.WAIVED,
-                  "_STV": {s: s.value for s in Status},
-                  "_STB": {s: _json.dumps(s.value).encode() for s in Status},
-                  "_es": _encode_string, "_ir": int.__repr__, "_mk": _memo_key, "_NOKEY": _NOKEY, "_TypeError": TypeError,
-                  "_date": _dt.date, **helpers})
+    gen.g.update(
+        {
+            "_U": UNSET,
+            "_MISS": R.MISSING,
+            "_FAIL": Status.FAIL,
+            "_WAIVED": Status.WAIVED,
+            "_STV": {s: s.value for s in Status},
+            "_STB": {s: _json.dumps(s.value).encode() for s in Status},
+            "_es": _encode_string,
+            "_ir": int.__repr__,
+            "_mk": _memo_key,
+            "_NOKEY": _NOKEY,
+            "_TypeError": TypeError,
+            "_date": _dt.date,
+            **helpers,
+        }
+    )
     try:
         return gen.trace(rules, heads, templates)
     except Exception:  # noqa: BLE001 - reports then build each rule's JSON the general way

@@ -30,15 +30,15 @@ import datetime as _dt
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-from engine.lang.calendar import CalendarRangeError, CalendarUnknownError, DateRange
 from engine.errors import EvalError
-from engine.messages import Text, msg
 from engine.lang import times
 from engine.lang import types as T
+from engine.lang.calendar import CalendarRangeError, CalendarUnknownError, DateRange
 from engine.lang.types import Type
 from engine.lang.values import (
     INT_MAX,
@@ -54,8 +54,9 @@ from engine.lang.values import (
     to_date,
     type_name,
 )
+from engine.messages import Text, msg
 
-__all__ = ["FunctionSpec", "Overload", "STANDARD_FUNCTIONS", "FunctionTable"]
+__all__ = ["STANDARD_FUNCTIONS", "FunctionSpec", "FunctionTable", "Overload"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class FunctionSpec:
     def arities(self, member: bool) -> set[int]:
         out: set[int] = set()
         for o in self.overloads:
-            if (o.member if member else o.function):
+            if o.member if member else o.function:
                 out.add(len(o.params) - (1 if member else 0))
         return out
 
@@ -209,8 +210,9 @@ def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], C
             from engine.lang.calendar import MAX_WORKING_DAYS
 
             if not 0 <= n <= MAX_WORKING_DAYS:
-                raise EvalError("eval.bad-argument", msg("eval.bad-argument:working-days",
-                                                         limit=MAX_WORKING_DAYS)) from None
+                raise EvalError(
+                    "eval.bad-argument", msg("eval.bad-argument:working-days", limit=MAX_WORKING_DAYS)
+                ) from None
             raise EvalError("eval.bad-argument", Text(str(e), f"`{e}`")) from None  # a plugin calendar's own words
 
     def is_working_day(d: _dt.date, calendar: str = "CN") -> bool:
@@ -232,8 +234,7 @@ def calendar_functions(calendars: Mapping[str, Any]) -> list[FunctionSpec]:
     """``working_days_after`` and ``is_working_day`` bound to ``calendars`` (name -> calendar): what a
     compiled rulebook calls, so that its answers depend on the calendars it was built with only."""
     working_days_after, is_working_day = _calendar_impls(dict(calendars).__getitem__)
-    return [_calendar_spec("working_days_after", working_days_after),
-            _calendar_spec("is_working_day", is_working_day)]
+    return [_calendar_spec("working_days_after", working_days_after), _calendar_spec("is_working_day", is_working_day)]
 
 
 def _bind_working_days_after(calendars: Mapping[str, Any]) -> FunctionSpec:
@@ -246,12 +247,20 @@ def _bind_is_working_day(calendars: Mapping[str, Any]) -> FunctionSpec:
 
 def _calendar_spec(name: str, impl: Callable[..., Any]) -> FunctionSpec:
     if name == "working_days_after":
-        return _spec("working_days_after",
-                     "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
-                     Overload((D, I), D, impl), Overload((D, I, S), D, impl), bind=_bind_working_days_after)
-    return _spec("is_working_day", "whether the date is a working day on a calendar (default `CN`)",
-                 Overload((D,), B, impl), Overload((D, S), B, impl), bind=_bind_is_working_day)
-
+        return _spec(
+            "working_days_after",
+            "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
+            Overload((D, I), D, impl),
+            Overload((D, I, S), D, impl),
+            bind=_bind_working_days_after,
+        )
+    return _spec(
+        "is_working_day",
+        "whether the date is a working day on a calendar (default `CN`)",
+        Overload((D,), B, impl),
+        Overload((D, S), B, impl),
+        bind=_bind_is_working_day,
+    )
 
 
 def _extreme(name: str, pick: int, args: tuple[Any, ...]) -> Any:
@@ -332,7 +341,8 @@ def _normalize(s: Any) -> str:
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 _UINT_TEXT = re.compile(r"\s*\+?[0-9]+\s*", re.ASCII)
 _DOUBLE_TEXT = re.compile(
-    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\s*", re.ASCII | re.IGNORECASE)
+    r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\s*", re.ASCII | re.IGNORECASE
+)
 
 
 def _to_int(v: Any) -> int:
@@ -456,8 +466,18 @@ def _to_bytes(v: Any) -> bytes:
     fail_no_overload("bytes", v)
 
 
-_BOOL_TEXT = {"1": True, "t": True, "true": True, "TRUE": True, "True": True,
-              "0": False, "f": False, "false": False, "FALSE": False, "False": False}
+_BOOL_TEXT = {
+    "1": True,
+    "t": True,
+    "true": True,
+    "TRUE": True,
+    "True": True,
+    "0": False,
+    "f": False,
+    "false": False,
+    "FALSE": False,
+    "False": False,
+}
 
 
 def _to_bool(v: Any) -> bool:
@@ -571,8 +591,13 @@ def _date_part(name: str, get: Callable[[_dt.date], int]) -> Callable[[Any], int
 D, I, S, B, DYN = T.DATE, T.INT, T.STRING, T.BOOL, T.DYN
 
 
-def _spec(name: str, doc: str, *overloads: Overload, scans: bool = False,
-          bind: Callable[[Mapping[str, Any]], FunctionSpec] | None = None) -> FunctionSpec:
+def _spec(
+    name: str,
+    doc: str,
+    *overloads: Overload,
+    scans: bool = False,
+    bind: Callable[[Mapping[str, Any]], FunctionSpec] | None = None,
+) -> FunctionSpec:
     return FunctionSpec(name, tuple(overloads), doc, scans, bind)
 
 
@@ -598,39 +623,59 @@ _TIMESTAMP_PARTS = {
 
 def _accessor_spec(name: str) -> FunctionSpec:
     impl = _accessor(name)
-    overloads = [Overload((TS,), I, impl, member=True, function=False),
-                 Overload((TS, S), I, impl, member=True, function=False)]
+    overloads = [
+        Overload((TS,), I, impl, member=True, function=False),
+        Overload((TS, S), I, impl, member=True, function=False),
+    ]
     if name in _DURATION_PARTS:
         overloads.append(Overload((DUR,), I, impl, member=True, function=False))
     return FunctionSpec(name, tuple(overloads), _TIMESTAMP_PARTS[name])
 
 
 STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
-    _spec("size", "number of elements of a list or map, characters of a string, bytes of bytes",
-          Overload((DYN,), I, size, member=True)),
-    _spec("date", "the date written as an ISO string `YYYY-MM-DD`",
-          Overload((S,), D, _date), Overload((D,), D, _date)),
-    _spec("years_after", "same month and day n years later (29 Feb -> 28 Feb in a common year)",
-          Overload((D, I), D, years_after, member=True)),
-    _spec("months_after", "same day n months later (clamped to the month's last day)",
-          Overload((D, I), D, months_after, member=True)),
+    _spec(
+        "size",
+        "number of elements of a list or map, characters of a string, bytes of bytes",
+        Overload((DYN,), I, size, member=True),
+    ),
+    _spec("date", "the date written as an ISO string `YYYY-MM-DD`", Overload((S,), D, _date), Overload((D,), D, _date)),
+    _spec(
+        "years_after",
+        "same month and day n years later (29 Feb -> 28 Feb in a common year)",
+        Overload((D, I), D, years_after, member=True),
+    ),
+    _spec(
+        "months_after",
+        "same day n months later (clamped to the month's last day)",
+        Overload((D, I), D, months_after, member=True),
+    ),
     _spec("days_after", "the date n days later", Overload((D, I), D, days_after, member=True)),
-    _spec("full_years", "full years from the first date to the second (an age)",
-          Overload((D, D), I, full_years)),
+    _spec("full_years", "full years from the first date to the second (an age)", Overload((D, D), I, full_years)),
     *_UNBOUND_CALENDAR_FUNCTIONS,
     _spec("year", "the year of a date", Overload((D,), I, _date_part("year", lambda d: d.year), member=True)),
-    _spec("month", "the month (1-12) of a date",
-          Overload((D,), I, _date_part("month", lambda d: d.month), member=True)),
-    _spec("day", "the day of the month of a date",
-          Overload((D,), I, _date_part("day", lambda d: d.day), member=True)),
-    _spec("max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, maximum, variadic=True),
-          scans=True),
-    _spec("min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, minimum, variadic=True),
-          scans=True),
-    _spec("distinct", "the list without repeated elements (equal by `==`), in the order they first occur",
-          Overload((T.LIST_DYN,), T.LIST_DYN, _distinct, member=True), scans=True),
-    _spec("normalize", "the text in a comparable form: NFKC (full-width to ordinary characters), case folded, "
-          "without white space at either end", Overload((S,), S, _normalize, member=True), scans=True),
+    _spec(
+        "month", "the month (1-12) of a date", Overload((D,), I, _date_part("month", lambda d: d.month), member=True)
+    ),
+    _spec("day", "the day of the month of a date", Overload((D,), I, _date_part("day", lambda d: d.day), member=True)),
+    _spec(
+        "max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, maximum, variadic=True), scans=True
+    ),
+    _spec(
+        "min", "the smallest of a list, or of the arguments", Overload((DYN,), DYN, minimum, variadic=True), scans=True
+    ),
+    _spec(
+        "distinct",
+        "the list without repeated elements (equal by `==`), in the order they first occur",
+        Overload((T.LIST_DYN,), T.LIST_DYN, _distinct, member=True),
+        scans=True,
+    ),
+    _spec(
+        "normalize",
+        "the text in a comparable form: NFKC (full-width to ordinary characters), case folded, "
+        "without white space at either end",
+        Overload((S,), S, _normalize, member=True),
+        scans=True,
+    ),
     _spec("int", "conversion to int", Overload((DYN,), I, _to_int), scans=True),
     _spec("uint", "conversion to uint", Overload((DYN,), U, _to_uint), scans=True),
     _spec("double", "conversion to double", Overload((DYN,), DBL, _to_double), scans=True),
@@ -639,22 +684,45 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec("bool", "conversion to bool (a string: true, false, t, f, 1, 0, ...)", Overload((DYN,), B, _to_bool)),
     _spec("dyn", "the value itself, with its type checked only at run time", Overload((DYN,), DYN, _dyn)),
     _spec("type", "the type of a value, e.g. `type(1) == int`", Overload((DYN,), TYP, _type)),
-    _spec("timestamp", "a timestamp from an RFC 3339 string, or from seconds since 1970-01-01T00:00:00Z",
-          Overload((S,), TS, _to_timestamp), Overload((TS,), TS, _to_timestamp), Overload((I,), TS, _to_timestamp),
-          scans=True),
-    _spec("duration", "a duration from a string such as \"1h30m\" or \"2.5s\"",
-          Overload((S,), DUR, _to_duration), Overload((DUR,), DUR, _to_duration), scans=True),
-    _spec("contains", "whether the string contains the other",
-          Overload((S, S), B, _str_method("contains", lambda s, t: t in s), member=True, function=False),
-          scans=True),
-    _spec("startsWith", "whether the string starts with the other",
-          Overload((S, S), B, _str_method("startsWith", str.startswith), member=True, function=False),
-          scans=True),
-    _spec("endsWith", "whether the string ends with the other",
-          Overload((S, S), B, _str_method("endsWith", str.endswith), member=True, function=False),
-          scans=True),
-    _spec("matches", "whether a part of the string matches the RE2 regular expression",
-          Overload((S, S), B, _matches, member=True), scans=True),
+    _spec(
+        "timestamp",
+        "a timestamp from an RFC 3339 string, or from seconds since 1970-01-01T00:00:00Z",
+        Overload((S,), TS, _to_timestamp),
+        Overload((TS,), TS, _to_timestamp),
+        Overload((I,), TS, _to_timestamp),
+        scans=True,
+    ),
+    _spec(
+        "duration",
+        'a duration from a string such as "1h30m" or "2.5s"',
+        Overload((S,), DUR, _to_duration),
+        Overload((DUR,), DUR, _to_duration),
+        scans=True,
+    ),
+    _spec(
+        "contains",
+        "whether the string contains the other",
+        Overload((S, S), B, _str_method("contains", lambda s, t: t in s), member=True, function=False),
+        scans=True,
+    ),
+    _spec(
+        "startsWith",
+        "whether the string starts with the other",
+        Overload((S, S), B, _str_method("startsWith", str.startswith), member=True, function=False),
+        scans=True,
+    ),
+    _spec(
+        "endsWith",
+        "whether the string ends with the other",
+        Overload((S, S), B, _str_method("endsWith", str.endswith), member=True, function=False),
+        scans=True,
+    ),
+    _spec(
+        "matches",
+        "whether a part of the string matches the RE2 regular expression",
+        Overload((S, S), B, _matches, member=True),
+        scans=True,
+    ),
     *(_accessor_spec(name) for name in _TIMESTAMP_PARTS),
 )
 

@@ -23,7 +23,8 @@ What it shares with the compiler, so that results can be compared exactly:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.lang import ast as A
 from engine.lang import values as V
@@ -57,8 +58,9 @@ class _Env:
         self.vars: list[tuple[str, Any, str]] = []  # (name, value, path label)
 
 
-def interpret_condition(checked: Checked, names: dict[tuple[str, str], Any] | None = None,
-                        params: dict[str, Any] | None = None) -> CompiledFn:
+def interpret_condition(
+    checked: Checked, names: dict[tuple[str, str], Any] | None = None, params: dict[str, Any] | None = None
+) -> CompiledFn:
     """``f(rec, as_of, ctx) -> value`` evaluating ``checked`` by walking the tree (raises ``EvalError``).
 
     Same signature and results as ``engine.lang.compile.compile_condition``.
@@ -324,8 +326,17 @@ class _Walker:
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": V.cel_eq, "!=": V.cel_ne, "<": V.cel_lt, "<=": V.cel_le, ">": V.cel_gt, ">=": V.cel_ge,
+    "==": V.cel_eq,
+    "!=": V.cel_ne,
+    "<": V.cel_lt,
+    "<=": V.cel_le,
+    ">": V.cel_gt,
+    ">=": V.cel_ge,
 }
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": V.cel_add, "-": V.cel_sub, "*": V.cel_mul, "/": V.cel_div, "%": V.cel_mod,
+    "+": V.cel_add,
+    "-": V.cel_sub,
+    "*": V.cel_mul,
+    "/": V.cel_div,
+    "%": V.cel_mod,
 }

@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from engine.errors import ConditionSyntaxError, Diagnostic
-from engine.messages import Text
 from engine.lang import ast as A
+from engine.messages import Text
 from engine.source import Source, Span
 
 if TYPE_CHECKING:  # Lark is imported when an expression is first parsed, not at start-up
@@ -70,7 +70,25 @@ UINT_MAX = 2**64 - 1
 
 # CEL's reserved words that are not otherwise part of the syntax.
 RESERVED_WORDS = frozenset(
-    "as break const continue else for function if import let loop package namespace return var void while".split()
+    [
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
+    ]
 )
 # Words that are part of the syntax, with their terminal names; as names they are errors too.
 _KEYWORD_TYPES = {w: f"_{w.upper()}" for w in ("in", "and", "or", "not", "true", "false", "null")}
@@ -86,8 +104,8 @@ _MACRO_EXAMPLES = {
 
 _BINARY_RULES = dict(
     zip(
-        "logical_or logical_and eq ne lt le gt ge in_ add sub mul div mod".split(),
-        "|| && == != < <= > >= in + - * / %".split(),
+        ["logical_or", "logical_and", "eq", "ne", "lt", "le", "gt", "ge", "in_", "add", "sub", "mul", "div", "mod"],
+        ["||", "&&", "==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*", "/", "%"],
         strict=True,
     )
 )
@@ -105,8 +123,18 @@ _FULL_WIDTH: dict[str, str] = {
     **dict(zip("\u3000“”‘’。、【】", " \"\"''.,[]", strict=True)),
 }
 # Mathematical signs (as typed in Chinese and Word documents) -> the operator meant.
-_MATH_SIGNS: dict[str, str] = {"≥": ">=", "≧": ">=", "⩾": ">=", "≤": "<=", "≦": "<=", "⩽": "<=", "≠": "!=",
-                               "×": "*", "÷": "/", "−": "-"}
+_MATH_SIGNS: dict[str, str] = {
+    "≥": ">=",
+    "≧": ">=",
+    "⩾": ">=",
+    "≤": "<=",
+    "≦": "<=",
+    "⩽": "<=",
+    "≠": "!=",
+    "×": "*",
+    "÷": "/",
+    "−": "-",
+}
 # Chinese words used as operators -> the operator meant.
 _CHINESE_OPERATORS = dict.fromkeys(("且", "并且", "而且", "与", "和"), "&&") | {"或": "||", "或者": "||", "非": "!"}
 
@@ -407,13 +435,18 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
             bracket, pos = scan.open[-1]
             msg = _msg("unclosed", bracket=bracket, closer=_OPENERS[bracket])
             report.fail("syntax.unclosed-bracket", pos, pos + 1, msg)
-        one_dot = "IDENT" in expected and expected <= _NAME_TOKENS and text[:end].endswith(".") \
+        one_dot = (
+            "IDENT" in expected
+            and expected <= _NAME_TOKENS
+            and text[:end].endswith(".")
             and text[: end - 1][-1:].isdigit()
+        )
         help_key = "one-dot" if one_dot else "unexpected-end"
         report.fail("syntax.unexpected-end", end, end, _msg("unexpected-end", help_key, expected=en, expected_zh=zh))
     before = text[:start].rstrip()
-    after_dot = before.endswith(".") and (before[:-1].rstrip()[-1:] in _IDENT_CHARS | {")", "]", "}", "`"}
-                                          and before[:-1].rstrip() != "")
+    after_dot = before.endswith(".") and (
+        before[:-1].rstrip()[-1:] in _IDENT_CHARS | {")", "]", "}", "`"} and before[:-1].rstrip() != ""
+    )
     names_only = "IDENT" in expected and expected <= _NAME_TOKENS
     if tok.type == "RESERVED" or (tok.type in _KEYWORD_TYPES.values() and names_only):
         calls = text[end:].lstrip().startswith("(")
@@ -466,7 +499,24 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
 _NAME_TOKENS = frozenset({"IDENT", "RESERVED", "QIDENT"})
 _CLOSER_TOKENS = [("_RPAR", ")"), ("_RSQB", "]"), ("_RBRACE", "}"), ("_COMMA", ","), ("_COLON", ":")]
 _OPERATOR_TOKENS = frozenset(
-    "_OROR _OR _ANDAND _AND _EQ _NE _LT _LE _GT _GE _IN _PLUS _STAR _SLASH _PERCENT _QUESTION".split()
+    [
+        "_OROR",
+        "_OR",
+        "_ANDAND",
+        "_AND",
+        "_EQ",
+        "_NE",
+        "_LT",
+        "_LE",
+        "_GT",
+        "_GE",
+        "_IN",
+        "_PLUS",
+        "_STAR",
+        "_SLASH",
+        "_PERCENT",
+        "_QUESTION",
+    ]
 )
 
 

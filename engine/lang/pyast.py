@@ -35,8 +35,15 @@ __all__ = [
 COST = "_cost"
 """The local variable holding what is left of the cost budget."""
 
-GUARD_CLASS = {"string": "str", "int": "int", "bool": "bool", "list": "list", "object": "dict", "map": "dict",
-               "double": "float"}
+GUARD_CLASS = {
+    "string": "str",
+    "int": "int",
+    "bool": "bool",
+    "list": "list",
+    "object": "dict",
+    "map": "dict",
+    "double": "float",
+}
 """Schema kind -> the name (in the generated namespace) of the one Python class a value of it has."""
 
 
@@ -70,15 +77,29 @@ def try_catch(body: list[py.stmt], target: str) -> py.Try:
     return py.Try(
         body=body,
         handlers=[py.ExceptHandler(type=name("_Exc"), name="_e", body=[assign(target, call("_wrap", name("_e")))])],
-        orelse=[], finalbody=[],
+        orelse=[],
+        finalbody=[],
     )
 
 
 def try_keep_first(body: list[py.stmt], err: str) -> py.Try:
     """``try: body  except Exception as e: if err is None: err = _wrap(e)``."""
-    return py.Try(body=body, handlers=[py.ExceptHandler(type=name("_Exc"), name="_e", body=[
-        py.If(test=is_(name(err), py.Constant(None)), body=[assign(err, call("_wrap", name("_e")))], orelse=[])])],
-        orelse=[], finalbody=[])
+    return py.Try(
+        body=body,
+        handlers=[
+            py.ExceptHandler(
+                type=name("_Exc"),
+                name="_e",
+                body=[
+                    py.If(
+                        test=is_(name(err), py.Constant(None)), body=[assign(err, call("_wrap", name("_e")))], orelse=[]
+                    )
+                ],
+            )
+        ],
+        orelse=[],
+        finalbody=[],
+    )
 
 
 def charge(amount: py.expr, cost: str = COST) -> py.AugAssign:
@@ -88,8 +109,11 @@ def charge(amount: py.expr, cost: str = COST) -> py.AugAssign:
 
 def check_budget(cost: str = COST) -> py.If:
     """``if _cost < 0: raise _over()``."""
-    return py.If(test=py.Compare(left=name(cost), ops=[py.Lt()], comparators=[py.Constant(0)]),
-                 body=[raise_(call("_over"))], orelse=[])
+    return py.If(
+        test=py.Compare(left=name(cost), ops=[py.Lt()], comparators=[py.Constant(0)]),
+        body=[raise_(call("_over"))],
+        orelse=[],
+    )
 
 
 def mark_bool(e: py.expr) -> py.expr:
@@ -107,8 +131,9 @@ def pure(e: py.expr) -> bool:
     """An expression of local variables that cannot fail or change (may run after later statements)."""
     if isinstance(e, (py.Name, py.Constant)):
         return True
-    return isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not) and isinstance(e.operand, py.Name) \
-        and is_bool(e.operand)
+    return (
+        isinstance(e, py.UnaryOp) and isinstance(e.op, py.Not) and isinstance(e.operand, py.Name) and is_bool(e.operand)
+    )
 
 
 def same_stmt(a: py.stmt, b: py.stmt) -> bool:

@@ -23,7 +23,8 @@ The layer: ``values``/``functions``/``check`` below, ``runtime`` here, then
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import EvalError
 from engine.lang import ast as A
@@ -86,8 +87,10 @@ def dispatcher(node: A.Call, spec: Any) -> Callable[..., Any]:
     member = node.target is not None
     count = len(node.args) + (1 if member else 0)
     if spec is None:
+
         def unknown(*args: Any) -> Any:
             V.unknown_function(name)
+
         return unknown
     for o in spec.overloads:
         if (o.member if member else o.function) and (len(o.params) == count or (o.variadic and count >= 1)):
@@ -95,6 +98,7 @@ def dispatcher(node: A.Call, spec: Any) -> Callable[..., Any]:
 
     def no_match(*args: Any) -> Any:
         V.fail_no_overload(name, *args)
+
     return no_match
 
 
@@ -193,8 +197,12 @@ def _fast_min(*args: Any) -> Any:
     return F.minimum(*args)
 
 
-FAST_IMPLS = ((F.full_years, _fast_full_years), (F.years_after, _fast_years_after), (F.maximum, _fast_max),
-              (F.minimum, _fast_min))
+FAST_IMPLS = (
+    (F.full_years, _fast_full_years),
+    (F.years_after, _fast_years_after),
+    (F.maximum, _fast_max),
+    (F.minimum, _fast_min),
+)
 """(general implementation, the same with its common case inline): the compiler calls the second."""
 
 

@@ -288,12 +288,15 @@ _FIXED_TZ = re.compile(r"([+-]?)(\d{1,2}):(\d{2})", re.ASCII)
 @lru_cache(maxsize=128)
 def _zone(name: str) -> _dt.tzinfo:
     if name == "UTC":
-        return _dt.timezone.utc
+        return _dt.UTC
     m = _FIXED_TZ.fullmatch(name)
     if m is not None:
         minutes = int(m.group(2)) * 60 + int(m.group(3))
-        return _dt.timezone(_dt.timedelta(minutes=-minutes if m.group(1) == "-" else minutes)) \
-            if minutes < 24 * 60 else _Offset(minutes * (-1 if m.group(1) == "-" else 1))
+        return (
+            _dt.timezone(_dt.timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
+            if minutes < 24 * 60
+            else _Offset(minutes * (-1 if m.group(1) == "-" else 1))
+        )
     import zoneinfo
 
     try:
@@ -325,7 +328,7 @@ def local_parts(t: Timestamp, tz: str | None) -> tuple[_dt.datetime, int]:
         raise EvalError("eval.no-overload", msg("eval.no-overload:time-zone"))
     zone = _zone(tz)
     try:
-        local = utc.replace(tzinfo=_dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
+        local = utc.replace(tzinfo=_dt.UTC).astimezone(zone).replace(tzinfo=None)
     except (OverflowError, ValueError):
         raise _range("timestamp-zone") from None
     return local, nanos

@@ -10,8 +10,9 @@ nothing is known the type is ``dyn`` and checks happen at run time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["Type", "parse_cel_type", "schema_type", "type_of_value"]
 
@@ -195,10 +196,21 @@ def assignable(param: Type, arg: Type) -> bool:
 
 
 _CEL_NAMES: dict[str, Type] = {
-    "dyn": DYN, "bool": BOOL, "int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bytes": BYTES,
-    "null_type": NULL, "type": TYPE, "list": LIST_DYN, "map": MAP_DYN,
-    "timestamp": TIMESTAMP, "google.protobuf.Timestamp": TIMESTAMP,
-    "duration": DURATION, "google.protobuf.Duration": DURATION,
+    "dyn": DYN,
+    "bool": BOOL,
+    "int": INT,
+    "uint": UINT,
+    "double": DOUBLE,
+    "string": STRING,
+    "bytes": BYTES,
+    "null_type": NULL,
+    "type": TYPE,
+    "list": LIST_DYN,
+    "map": MAP_DYN,
+    "timestamp": TIMESTAMP,
+    "google.protobuf.Timestamp": TIMESTAMP,
+    "duration": DURATION,
+    "google.protobuf.Duration": DURATION,
     # protobuf's well-known wrappers and JSON types are the plain values they stand for
     "google.protobuf.BoolValue": Type("bool", nullable=True),
     "google.protobuf.Int32Value": Type("int", nullable=True),

@@ -44,8 +44,8 @@ import math
 from typing import Any, NoReturn
 
 from engine.errors import EvalError
-from engine.messages import Text, msg
 from engine.lang.times import Duration, Timestamp
+from engine.messages import Text, msg
 
 __all__ = [
     "MAX_COST",
@@ -97,11 +97,26 @@ class CelType:
 
 
 # The type names an expression can write, and what `type(x)` gives for each kind of value.
-TYPE_NAMES = ("bool", "int", "uint", "double", "string", "bytes", "list", "map", "null_type", "type",
-              "google.protobuf.Timestamp", "google.protobuf.Duration")
+TYPE_NAMES = (
+    "bool",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+)
 TYPES: dict[str, CelType] = {n: CelType(n) for n in (*TYPE_NAMES, "date")}
-_CEL_TYPE_OF_KIND = {"null": "null_type", "timestamp": "google.protobuf.Timestamp",
-                     "duration": "google.protobuf.Duration"}
+_CEL_TYPE_OF_KIND = {
+    "null": "null_type",
+    "timestamp": "google.protobuf.Timestamp",
+    "duration": "google.protobuf.Duration",
+}
 
 
 class DateRange:
@@ -125,14 +140,21 @@ class DateRange:
     def text(self, lang: str) -> str:
         """The range in words, for messages."""
         if lang == "zh":
-            return (f"{self.earliest.isoformat()}至{self.latest.isoformat()}之间的某日"
-                    f"（视{self._years('zh')}年放假安排而定）")
-        return (f"a day from {self.earliest.isoformat()} to {self.latest.isoformat()} "
-                f"(depending on the {self._years('en')} holiday arrangement)")
+            return (
+                f"{self.earliest.isoformat()}至{self.latest.isoformat()}之间的某日"
+                f"（视{self._years('zh')}年放假安排而定）"
+            )
+        return (
+            f"a day from {self.earliest.isoformat()} to {self.latest.isoformat()} "
+            f"(depending on the {self._years('en')} holiday arrangement)"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"earliest": self.earliest.isoformat(), "latest": self.latest.isoformat(),
-                "depends_on": list(self.years)}
+        return {
+            "earliest": self.earliest.isoformat(),
+            "latest": self.latest.isoformat(),
+            "depends_on": list(self.years),
+        }
 
     def undecided(self, other: object = None) -> EvalError:
         """The error of a comparison (with ``other``) that the range does not decide."""
@@ -142,17 +164,24 @@ class DateRange:
             what_zh = f"{other.isoformat()} 与{self.text('zh')}相比，结果"
         else:
             what, what_zh = f"{self.text('en')}: the day", f"{self.text('zh')}：具体日期"
-        return EvalError("eval.calendar-unknown", Text(
-            f"{what} depends on the official holiday arrangement for {years_en}, which the calendar does not "
-            f"have yet; add the year's arrangement file (`rulebook calendar show {self.years[0]}` shows what is "
-            "known)",
-            f"{what_zh}取决于{years_zh}年的放假安排，日历尚无该年安排；请添加该年的放假安排文件"
-            f"（`rulebook calendar show {self.years[0]}` 显示已知情况）"))
+        return EvalError(
+            "eval.calendar-unknown",
+            Text(
+                f"{what} depends on the official holiday arrangement for {years_en}, which the calendar does not "
+                f"have yet; add the year's arrangement file (`rulebook calendar show {self.years[0]}` shows what is "
+                "known)",
+                f"{what_zh}取决于{years_zh}年的放假安排，日历尚无该年安排；请添加该年的放假安排文件"
+                f"（`rulebook calendar show {self.years[0]}` 显示已知情况）",
+            ),
+        )
 
     def _cmp(self, other: object, op: str) -> bool:
         if isinstance(other, DateRange):
             if op in ("==", "!=") and (self.earliest, self.latest, self.years) == (
-                    other.earliest, other.latest, other.years):
+                other.earliest,
+                other.latest,
+                other.years,
+            ):
                 return op == "=="  # the same range (a decision compared with itself, a memo's key)
             lo, hi = other.earliest, other.latest
         elif isinstance(other, _dt.date) and not isinstance(other, _dt.datetime):
@@ -203,9 +232,21 @@ class DateRange:
 
 
 _KIND_OF_CLASS: dict[type, str] = {
-    bool: "bool", int: "int", UInt: "uint", float: "double", str: "string", bytes: "bytes", list: "list",
-    tuple: "list", dict: "map", type(None): "null", _dt.date: "date", Timestamp: "timestamp",
-    Duration: "duration", CelType: "type", DateRange: "date",
+    bool: "bool",
+    int: "int",
+    UInt: "uint",
+    float: "double",
+    str: "string",
+    bytes: "bytes",
+    list: "list",
+    tuple: "list",
+    dict: "map",
+    type(None): "null",
+    _dt.date: "date",
+    Timestamp: "timestamp",
+    Duration: "duration",
+    CelType: "type",
+    DateRange: "date",
 }
 
 

@@ -12,8 +12,9 @@ rules whose status changed: the effect of the change on real data;
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from engine.evaluate import CompiledDecision, CompiledRulebook, Decision, InputRef, to_json_value
 from engine.messages import Text as MessageText
@@ -22,8 +23,20 @@ from engine.model import DecisionSpec, RuleSpec, Text
 
 __all__ = ["Change", "Compared", "RecordChange", "RulebookDiff", "diff_records", "diff_rulebooks"]
 
-_RULE_FIELDS = ("article", "item", "cite", "kind", "when", "require", "severity", "waivable", "values", "message",
-                "note", "title")
+_RULE_FIELDS = (
+    "article",
+    "item",
+    "cite",
+    "kind",
+    "when",
+    "require",
+    "severity",
+    "waivable",
+    "values",
+    "message",
+    "note",
+    "title",
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +109,12 @@ def _decision_changes(old: DecisionSpec, new: DecisionSpec) -> list[Change]:
     for rid in old_rules:
         if rid in new_rules:
             out += _rule_changes(name, old_rules[rid], new_rules[rid])
-    out += _named("output", name, ((o.name, (o.value, o.when)) for o in old.outputs),
-                  ((o.name, (o.value, o.when)) for o in new.outputs))
+    out += _named(
+        "output",
+        name,
+        ((o.name, (o.value, o.when)) for o in old.outputs),
+        ((o.name, (o.value, o.when)) for o in new.outputs),
+    )
     return out
 
 
@@ -147,8 +164,9 @@ class RecordChange:
         }
 
 
-def diff_records(old: CompiledDecision, new: CompiledDecision, records: Iterable[tuple[InputRef, Any]],
-                 as_of: _dt.date | None = None) -> Iterator[RecordChange]:
+def diff_records(
+    old: CompiledDecision, new: CompiledDecision, records: Iterable[tuple[InputRef, Any]], as_of: _dt.date | None = None
+) -> Iterator[RecordChange]:
     """Each record whose outcome or outputs change, with the rules whose status changed."""
     for ref, record in records:
         if not isinstance(record, dict):
@@ -157,9 +175,11 @@ def diff_records(old: CompiledDecision, new: CompiledDecision, records: Iterable
         b = new.evaluate(record, as_of, ref)
         old_status = {r.id: str(r.status) for r in a.rules}
         new_status = {r.id: str(r.status) for r in b.rules}
-        rules = tuple((rid, old_status.get(rid, "absent"), new_status.get(rid, "absent"))
-                      for rid in dict.fromkeys([*old_status, *new_status])
-                      if old_status.get(rid) != new_status.get(rid))
+        rules = tuple(
+            (rid, old_status.get(rid, "absent"), new_status.get(rid, "absent"))
+            for rid in dict.fromkeys([*old_status, *new_status])
+            if old_status.get(rid) != new_status.get(rid)
+        )
         if a.outcome != b.outcome or to_json_value(a.outputs) != to_json_value(b.outputs) or rules:
             yield RecordChange(ref, b.record_id, a, b, rules)
 
@@ -177,8 +197,9 @@ class Compared:
         self.files: dict[str, list[int]] = {}  # path -> [records read, unreadable]
         self.blank = 0  # blank lines skipped in the files
 
-    def count(self, decision: str, path: str, records: Iterable[tuple[InputRef, Any]]
-              ) -> Iterator[tuple[InputRef, Any]]:
+    def count(
+        self, decision: str, path: str, records: Iterable[tuple[InputRef, Any]]
+    ) -> Iterator[tuple[InputRef, Any]]:
         """``records`` passed on, counted when ``decision`` is the first."""
         counts = self.files.setdefault(path, [0, 0])
         first = bool(self.decisions) and decision == self.decisions[0]
@@ -193,19 +214,31 @@ class Compared:
         return sum(read - bad for read, bad in self.files.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"records": self.records, "decisions": self.decisions,
-                "files": [{"file": path, "records": read - bad, "unreadable": bad}
-                          for path, (read, bad) in self.files.items()], "blank_lines": self.blank}
+        return {
+            "records": self.records,
+            "decisions": self.decisions,
+            "files": [
+                {"file": path, "records": read - bad, "unreadable": bad} for path, (read, bad) in self.files.items()
+            ],
+            "blank_lines": self.blank,
+        }
 
     def text(self) -> MessageText:
         """``3 records compared (admission): `a.jsonl` 1, `b.jsonl` 2``, in both languages."""
         from engine.io.terminal import escape_controls
 
-        files = [msg("cli.diff-file:unreadable", file=escape_controls(path), count=read - bad, unreadable=bad) if bad
-                 else msg("cli.diff-file", file=escape_controls(path), count=read)
-                 for path, (read, bad) in self.files.items()]
-        text = msg("cli.diff-compared", count=self.records, decisions=listing(self.decisions),
-                   files=MessageText(", ".join(f.en for f in files), "，".join(f.zh for f in files)))
+        files = [
+            msg("cli.diff-file:unreadable", file=escape_controls(path), count=read - bad, unreadable=bad)
+            if bad
+            else msg("cli.diff-file", file=escape_controls(path), count=read)
+            for path, (read, bad) in self.files.items()
+        ]
+        text = msg(
+            "cli.diff-compared",
+            count=self.records,
+            decisions=listing(self.decisions),
+            files=MessageText(", ".join(f.en for f in files), "，".join(f.zh for f in files)),
+        )
         if not self.blank:
             return text
         blank = msg("cli.summary-blank", count=self.blank)

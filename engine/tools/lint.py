@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Diagnostic, EngineError
-from engine.messages import Text, msg
 from engine.evaluate import CompiledRulebook
+from engine.messages import Text, msg
 
 __all__ = ["lint_file", "render_lint"]
 
@@ -56,14 +56,28 @@ def _constant_conditions(book: CompiledRulebook) -> list[Diagnostic]:
                 except Exception:  # noqa: BLE001, S112 - an error is not a constant worth reporting here
                     continue
                 if role == "when":
-                    what = msg("lint.constant-condition:never-applies" if value is False else
-                               "lint.constant-condition:always-applies")
+                    what = msg(
+                        "lint.constant-condition:never-applies"
+                        if value is False
+                        else "lint.constant-condition:always-applies"
+                    )
                 else:
-                    what = msg("lint.constant-condition:never-fails" if value is True else
-                               "lint.constant-condition:always-fails")
-                out.append(Diagnostic.of("lint.constant-condition", source=book.source,
-                                         span=positions.span(expr.path), severity="warning", role=role, rule=rule.id,
-                                         what=what))
+                    what = msg(
+                        "lint.constant-condition:never-fails"
+                        if value is True
+                        else "lint.constant-condition:always-fails"
+                    )
+                out.append(
+                    Diagnostic.of(
+                        "lint.constant-condition",
+                        source=book.source,
+                        span=positions.span(expr.path),
+                        severity="warning",
+                        role=role,
+                        rule=rule.id,
+                        what=what,
+                    )
+                )
     return out
 
 
@@ -78,19 +92,42 @@ def _examples(book: CompiledRulebook) -> list[Diagnostic]:
         if res.ok:
             continue
         # one diagnostic per example, however many ways it does not hold
-        problems = Text("; ".join(m.text("en") for m in res.mismatches), "；".join(m.text("zh") for m in res.mismatches))
-        out.append(Diagnostic.of("lint.example-mismatch", source=book.source, span=positions.span(res.example.path),
-                                 example=res.example.name, problem=problems))
+        problems = Text(
+            "; ".join(m.text("en") for m in res.mismatches), "；".join(m.text("zh") for m in res.mismatches)
+        )
+        out.append(
+            Diagnostic.of(
+                "lint.example-mismatch",
+                source=book.source,
+                span=positions.span(res.example.path),
+                example=res.example.name,
+                problem=problems,
+            )
+        )
     coverage = rule_coverage(book, results)
     rule_paths = {(d.name, r.id): r.path for d in book.book.decisions for r in d.rules}
     for decision, rule, missing in coverage.missing():
         statuses = [msg(f"status:{m}") for m in missing]
-        out.append(Diagnostic(
-            "lint.uncovered-rule", msg("lint.uncovered-rule", rule=rule, decision=decision,
-                                       missing=Text(" or ".join(t.en for t in statuses), "或".join(t.zh for t in statuses))),
-            source=book.source, span=positions.span(rule_paths[(decision, rule)]), severity="warning",
-            help=msg("lint.uncovered-rule/help", missing=Text(" and one that makes it ".join(t.en for t in statuses),
-                                                               "、".join(t.zh for t in statuses)))))
+        out.append(
+            Diagnostic(
+                "lint.uncovered-rule",
+                msg(
+                    "lint.uncovered-rule",
+                    rule=rule,
+                    decision=decision,
+                    missing=Text(" or ".join(t.en for t in statuses), "或".join(t.zh for t in statuses)),
+                ),
+                source=book.source,
+                span=positions.span(rule_paths[(decision, rule)]),
+                severity="warning",
+                help=msg(
+                    "lint.uncovered-rule/help",
+                    missing=Text(
+                        " and one that makes it ".join(t.en for t in statuses), "、".join(t.zh for t in statuses)
+                    ),
+                ),
+            )
+        )
     return out
 
 
@@ -136,8 +173,8 @@ def _github(d: Diagnostic, lang: str) -> str:
 
 
 def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, Any]:
-    from engine.version import __version__
     from engine.io.report.sarif import SARIF_SCHEMA
+    from engine.version import __version__
 
     rules: dict[str, int] = {}
     out = []
@@ -145,9 +182,12 @@ def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, 
         for d in diags:
             index = rules.setdefault(d.code, len(rules))
             message, help = d.text(lang)
-            result: dict[str, Any] = {"ruleId": d.code, "ruleIndex": index,
-                                      "level": "warning" if d.severity == "warning" else "error",
-                                      "message": {"text": message + (f" ({help})" if help else "")}}
+            result: dict[str, Any] = {
+                "ruleId": d.code,
+                "ruleIndex": index,
+                "level": "warning" if d.severity == "warning" else "error",
+                "message": {"text": message + (f" ({help})" if help else "")},
+            }
             if d.file:
                 phys: dict[str, Any] = {"artifactLocation": {"uri": d.file}}
                 pos = d.line_col
@@ -155,8 +195,12 @@ def _sarif(results: list[tuple[str, list[Diagnostic]]], lang: str) -> dict[str, 
                     phys["region"] = {"startLine": pos[0], "startColumn": pos[1]}
                 result["locations"] = [{"physicalLocation": phys}]
             out.append(result)
-    driver = {"name": "rulebook-lint", "version": __version__, "informationUri": "https://pypi.org/project/rulebook-engine/",
-              "rules": [{"id": code, "shortDescription": {"text": code}} for code in rules]}
+    driver = {
+        "name": "rulebook-lint",
+        "version": __version__,
+        "informationUri": "https://pypi.org/project/rulebook-engine/",
+        "rules": [{"id": code, "shortDescription": {"text": code}} for code in rules],
+    }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": out}]}
 
 
@@ -164,8 +208,9 @@ def render_lint(results: list[tuple[str, list[Diagnostic]]], fmt: str, lang: str
     """Write the diagnostics of each file (name, diagnostics) in ``fmt``: text, json, sarif or github."""
     if fmt == "json":
         for name, diags in results:
-            out.write(json.dumps({"file": name, "diagnostics": [d.to_json(lang) for d in diags]}, ensure_ascii=False)
-                      + "\n")
+            out.write(
+                json.dumps({"file": name, "diagnostics": [d.to_json(lang) for d in diags]}, ensure_ascii=False) + "\n"
+            )
     elif fmt == "sarif":
         out.write(json.dumps(_sarif(results, lang), ensure_ascii=False, indent=2) + "\n")
     elif fmt == "github":

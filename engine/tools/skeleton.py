@@ -204,21 +204,31 @@ def write_plugin(name: str, directory: Path) -> Path:
     from engine.version import __version__
 
     if not _DIST_NAME.match(name):
-        raise UsageError(Diagnostic("usage.arguments", msg("usage.plugin-name", name=name),
-                                    help=msg("usage.plugin-name/help")))
+        raise UsageError(
+            Diagnostic("usage.arguments", msg("usage.plugin-name", name=name), help=msg("usage.plugin-name/help"))
+        )
     owner = name.removeprefix("rulebook-") or name
     module = name.replace("-", "_")
     folder = directory / name
     if folder.exists():
         raise UsageError(Diagnostic.of("usage.exists", path=folder))
     today = _dt.date.today()
-    fields = {"dist": name, "owner": owner, "module": module, "rulebook_id": f"{owner}/membership",
-              "engine_version": __version__, "today": today.replace(month=1, day=1).isoformat(),
-              "young": today.replace(year=today.year - 10, month=1, day=1).isoformat()}
+    fields = {
+        "dist": name,
+        "owner": owner,
+        "module": module,
+        "rulebook_id": f"{owner}/membership",
+        "engine_version": __version__,
+        "today": today.replace(month=1, day=1).isoformat(),
+        "young": today.replace(year=today.year - 10, month=1, day=1).isoformat(),
+    }
     files = {
-        "pyproject.toml": _SKELETON_PYPROJECT, "README.md": _SKELETON_README,
-        f"{module}/__init__.py": _SKELETON_INIT, f"{module}/rulebooks/membership.yaml": _SKELETON_RULEBOOK,
-        f"{module}/rulebooks/applicant.schema.json": _SKELETON_SCHEMA, f"tests/test_{module}.py": _SKELETON_TEST,
+        "pyproject.toml": _SKELETON_PYPROJECT,
+        "README.md": _SKELETON_README,
+        f"{module}/__init__.py": _SKELETON_INIT,
+        f"{module}/rulebooks/membership.yaml": _SKELETON_RULEBOOK,
+        f"{module}/rulebooks/applicant.schema.json": _SKELETON_SCHEMA,
+        f"tests/test_{module}.py": _SKELETON_TEST,
     }
     for rel, template in files.items():
         path = folder / rel

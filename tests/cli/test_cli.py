@@ -34,10 +34,18 @@ def lines_of(text: str) -> list[dict[str, Any]]:
 
 def good_record(**changes: Any) -> dict[str, Any]:
     record = {
-        "id": "T-1", "name": "测试", "citizenship": "CN", "province": "黑龙江", "birth_date": "1990-05-01",
-        "application_date": "2026-03-01", "occupations": ["作曲"], "accepts_charter": True, "self_applied": True,
+        "id": "T-1",
+        "name": "测试",
+        "citizenship": "CN",
+        "province": "黑龙江",
+        "birth_date": "1990-05-01",
+        "application_date": "2026-03-01",
+        "occupations": ["作曲"],
+        "accepts_charter": True,
+        "self_applied": True,
         "introducers": [{"member_id": "M-1", "is_member": True}, {"member_id": "M-2", "is_member": True}],
-        "recommender": {"kind": "group_member_unit", "name": "哈尔滨市音乐家协会"}, "professional_title": "中级",
+        "recommender": {"kind": "group_member_unit", "name": "哈尔滨市音乐家协会"},
+        "professional_title": "中级",
     }
     record.update(changes)
     return record
@@ -86,8 +94,10 @@ def test_check_english_messages(applicants: Path) -> None:
 
 def test_a_broken_line_yields_an_error_object_and_the_rest_go_on(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
-    feed.write_text(json.dumps(good_record(id="T-1")) + "\n{not json\n\n" + json.dumps(good_record(id="T-3")) + "\n"
-                    + "[1, 2]\n", encoding="utf-8")
+    feed.write_text(
+        json.dumps(good_record(id="T-1")) + "\n{not json\n\n" + json.dumps(good_record(id="T-3")) + "\n" + "[1, 2]\n",
+        encoding="utf-8",
+    )
     code, out, _ = run("check", RB, str(feed), "--format", "json")
     objs = lines_of(out)
     assert [o["record"] for o in objs] == ["T-1", None, "T-3", None]
@@ -121,8 +131,10 @@ def test_exit_codes(tmp_path: Path, records: list[dict[str, Any]], fail_on: str,
 
 def test_json_array_input_keeps_element_lines(tmp_path: Path) -> None:
     feed = tmp_path / "feed.json"
-    feed.write_text("[\n" + json.dumps(good_record(id="X-1")) + ",\n" + json.dumps(good_record(id="X-2")) + "\n]\n",
-                    encoding="utf-8")
+    feed.write_text(
+        "[\n" + json.dumps(good_record(id="X-1")) + ",\n" + json.dumps(good_record(id="X-2")) + "\n]\n",
+        encoding="utf-8",
+    )
     _, out, _ = run("check", RB, str(feed), "--format", "json")
     assert [(o["record"], o["input"]["line"]) for o in lines_of(out)] == [("X-1", 2), ("X-2", 3)]
 
@@ -222,11 +234,21 @@ def test_lint_json(root: Path) -> None:
         (["frobnicate"], "invalid choice"),
         (["lint", "no/such/dir"], "no such file or folder"),
     ],
-    ids=["unknown-rulebook", "unknown-version", "missing-file", "bad-date", "csv", "unknown-decision",
-         "not-in-force", "unknown-command", "lint-missing"],
+    ids=[
+        "unknown-rulebook",
+        "unknown-version",
+        "missing-file",
+        "bad-date",
+        "csv",
+        "unknown-decision",
+        "not-in-force",
+        "unknown-command",
+        "lint-missing",
+    ],
 )
-def test_usage_errors_exit_2_without_traceback(argv: list[str], needle: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_usage_errors_exit_2_without_traceback(
+    argv: list[str], needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.jsonl").write_text("{}\n", encoding="utf-8")
     code, out, err = run(*argv, "--lang", "en", stdin="")
@@ -273,8 +295,12 @@ def test_jobs_give_the_same_report_in_input_order(tmp_path: Path, fmt: str) -> N
         elif i == 300:
             lines.append("[1, 2]")
         else:
-            lines.append(json.dumps(good_record(id=f"J-{i:04d}", birth_date="2010-01-01" if i % 7 == 0 else
-                                                "1990-05-01"), ensure_ascii=False))
+            lines.append(
+                json.dumps(
+                    good_record(id=f"J-{i:04d}", birth_date="2010-01-01" if i % 7 == 0 else "1990-05-01"),
+                    ensure_ascii=False,
+                )
+            )
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
     serial = run("check", RB, str(feed), "--format", fmt, "--jobs", "1", "--color", "never")
@@ -384,8 +410,18 @@ def test_output_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     report = tmp_path / "report.jsonl"
     report.write_text("the earlier report\n", encoding="utf-8")
     os.chmod(report, 0o640)
-    code, _, err = run("check", RB, str(feed), str(tmp_path / "missing.jsonl"), "--format", "json",
-                       "--output", str(report), "--lang", "en")
+    code, _, err = run(
+        "check",
+        RB,
+        str(feed),
+        str(tmp_path / "missing.jsonl"),
+        "--format",
+        "json",
+        "--output",
+        str(report),
+        "--lang",
+        "en",
+    )
     assert code == 2 and "no such file" in err
     assert report.read_text(encoding="utf-8") == "the earlier report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl", "report.jsonl"]
@@ -406,8 +442,10 @@ def test_default_jobs_only_where_workers_write_the_report(tmp_path: Path, monkey
     from engine.io import parallel
 
     feed = tmp_path / "feed.jsonl"
-    feed.write_text("\n".join(json.dumps(good_record(id=f"J-{i}"), ensure_ascii=False) for i in range(2500)) + "\n",
-                    encoding="utf-8")
+    feed.write_text(
+        "\n".join(json.dumps(good_record(id=f"J-{i}"), ensure_ascii=False) for i in range(2500)) + "\n",
+        encoding="utf-8",
+    )
     assert feed.stat().st_size >= 1 << 20
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     jobs_seen: list[int] = []

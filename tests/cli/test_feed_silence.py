@@ -60,17 +60,20 @@ def older(tmp_path: Path) -> Path:
     """The same rulebook with the age limit at 16: a 17-year-old passes there, not in people.yaml."""
     text = (DATA / "people.yaml").read_text(encoding="utf-8").replace("value: 18", "value: 16")
     text = text.replace('version: "2024-01-01"', 'version: "2023-01-01"').replace(
-        'effective_from: "2024-01-01"', 'effective_from: "2023-01-01"')
+        'effective_from: "2024-01-01"', 'effective_from: "2023-01-01"'
+    )
     path = tmp_path / "people-2023.yaml"
-    path.write_text(text.replace("a-day-short-of-eighteen", "x").replace('birth_date: "2006-03-02"',
-                                                                        'birth_date: "2008-03-02"'), encoding="utf-8")
-    (tmp_path / "people.schema.json").write_text((DATA / "people.schema.json").read_text(encoding="utf-8"),
-                                                 encoding="utf-8")
+    path.write_text(
+        text.replace("a-day-short-of-eighteen", "x").replace('birth_date: "2006-03-02"', 'birth_date: "2008-03-02"'),
+        encoding="utf-8",
+    )
+    (tmp_path / "people.schema.json").write_text(
+        (DATA / "people.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     return path
 
 
-@pytest.mark.parametrize("spelling", [["--data", "A", "--data", "B"], ["--data", "A", "B"]],
-                         ids=["repeated", "listed"])
+@pytest.mark.parametrize("spelling", [["--data", "A", "--data", "B"], ["--data", "A", "B"]], ids=["repeated", "listed"])
 def test_diff_reads_every_data_file_and_counts_them(tmp_path: Path, older: Path, spelling: list[str]) -> None:
     # GIVEN a record that decides differently in the first file, two records in the second
     first = jsonl(tmp_path / "a.jsonl", [person(1, birth_date="2007-01-01")])
@@ -84,8 +87,15 @@ def test_diff_reads_every_data_file_and_counts_them(tmp_path: Path, older: Path,
     assert f"3 records compared (`admission`): `{first}` 1, `{second}` 2; blank lines skipped: 1" in out
     code, out, _ = run("diff", str(older), RB, *argv, "--format", "json")
     compared = json.loads(out)["compared"]
-    assert compared == {"records": 3, "decisions": ["admission"], "blank_lines": 1, "files": [
-        {"file": str(first), "records": 1, "unreadable": 0}, {"file": str(second), "records": 2, "unreadable": 0}]}
+    assert compared == {
+        "records": 3,
+        "decisions": ["admission"],
+        "blank_lines": 1,
+        "files": [
+            {"file": str(first), "records": 1, "unreadable": 0},
+            {"file": str(second), "records": 2, "unreadable": 0},
+        ],
+    }
     assert [c["record"] for c in json.loads(out)["records"]] == ["P-1"]
 
 
@@ -116,8 +126,10 @@ def test_diff_of_no_records_compared_nothing(tmp_path: Path, older: Path) -> Non
         (["id", "nmae", "birthdate"], [(1, "nmae", "name"), (2, "birthdate", "birth_date")]),
         (["id", "Birth_Date"], [(1, "Birth_Date", "birth_date")]),
         (["recommender.kind", "recommender.knid"], [(1, "recommender.knid", "recommender.kind")]),
-        (["introducers.1.member_id", "introducers[2].is_member", "introducers.member_id"],
-         [(2, "introducers.member_id", "introducers.1.member_id")]),
+        (
+            ["introducers.1.member_id", "introducers[2].is_member", "introducers.member_id"],
+            [(2, "introducers.member_id", "introducers.1.member_id")],
+        ),
         (["kind", "is_member"], [(0, "kind", "recommender.kind"), (1, "is_member", "introducers.1.is_member")]),
         (["name.first", "occupations", "occupations.2"], [(0, "name.first", "name")]),
         (["id", "waivers", None, "姓名"], [(3, "姓名", None)]),
@@ -139,8 +151,10 @@ CSV_HEADER = "id,nmae,birth_date,application_date,recommender.kind,introducers.1
 def csv_feed(tmp_path: Path) -> Path:
     path = tmp_path / "people.csv"
     # the column `nmae` is empty: no record holds a key the schema lacks, only the header names it
-    path.write_text(CSV_HEADER + "P-1,,1990-05-01,2024-03-01,group_member_unit,M-1,作曲;指挥\n"
-                    "P-2,,1991-05-01,2024-03-01,,,\n", encoding="utf-8")
+    path.write_text(
+        CSV_HEADER + "P-1,,1990-05-01,2024-03-01,group_member_unit,M-1,作曲;指挥\nP-2,,1991-05-01,2024-03-01,,,\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -148,15 +162,16 @@ def test_an_unknown_csv_column_is_a_warning_once_at_its_header_cell(csv_feed: Pa
     code, out, err = run("check", RB, str(csv_feed), "--lang", "en")
     assert code == 0  # the records pass: a warning does not fail them
     assert err.count("input.unknown-column") == 1  # once per file, not once per row
-    assert err.startswith(textwrap.dedent(f"""\
+    assert err.startswith(
+        textwrap.dedent(f"""\
         {csv_feed}:1:4: warning[input.unknown-column]: column `nmae` names no field of the record: no rule reads it
            | {CSV_HEADER.rstrip()}
            |    ^~~~
            = help: did you mean `name`?
-        """))
+        """)
+    )
     assert "2 records: pass 2" in out
-    code, out, err = run("check", RB, str(csv_feed), "--fail-on", "warning", "--lang", "en",
-                         "--format", "json")
+    code, out, err = run("check", RB, str(csv_feed), "--fail-on", "warning", "--lang", "en", "--format", "json")
     assert code == 1
     assert "warnings about the input: 1" in err
     assert [json.loads(line)["outcome"] for line in out.splitlines()] == ["pass", "pass"]
@@ -175,8 +190,10 @@ def test_the_warning_in_sarif_github_and_junit(csv_feed: Path) -> None:
     assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 1, "startColumn": 4}
     assert "did you mean `name`?" in result["message"]["text"]
     _, out, _ = run("check", RB, str(csv_feed), "--lang", "en", "--format", "github")
-    assert out.splitlines()[0] == (f"::warning file={csv_feed},line=1,col=4,title=input.unknown-column::column "
-                                   "`nmae` names no field of the record: no rule reads it (did you mean `name`?)")
+    assert out.splitlines()[0] == (
+        f"::warning file={csv_feed},line=1,col=4,title=input.unknown-column::column "
+        "`nmae` names no field of the record: no rule reads it (did you mean `name`?)"
+    )
     _, out, _ = run("check", RB, str(csv_feed), "--lang", "en", "--format", "junit")
     suite = ET.fromstring(out).find("testsuite")
     assert suite is not None
@@ -189,8 +206,10 @@ def test_a_csv_header_that_names_no_field_is_an_error(tmp_path: Path) -> None:
     path.write_text("\n姓名,出生日期\n王芳,1990-05-01\n", encoding="utf-8")
     code, out, err = run("check", RB, str(path), "--lang", "en")
     assert code == 2 and out == ""
-    assert err.startswith(f"{path}:2:1: error[input.no-known-column]: no column of the header row names a field "
-                          "of the record: `姓名`, `出生日期`\n")
+    assert err.startswith(
+        f"{path}:2:1: error[input.no-known-column]: no column of the header row names a field "
+        "of the record: `姓名`, `出生日期`\n"
+    )
     assert "= help: the first row names the fields, e.g. `id`, `name`, `birth_date`" in err
 
 
@@ -206,19 +225,26 @@ def _workbook(path: Path, *sheets: tuple[str, list[list[Any]]]) -> Path:
 
 
 def test_an_unknown_xlsx_column_is_named_by_its_cell(tmp_path: Path) -> None:
-    path = _workbook(tmp_path / "people.xlsx", ("申请人", [
-        ["id", "birthdate", "birth_date", "application_date"], ["P-1", None, "1990-05-01", "2024-03-01"]]))
+    path = _workbook(
+        tmp_path / "people.xlsx",
+        ("申请人", [["id", "birthdate", "birth_date", "application_date"], ["P-1", None, "1990-05-01", "2024-03-01"]]),
+    )
     code, _, err = run("check", RB, str(path), "--lang", "en", "--fail-on", "warning")
     assert code == 1
-    assert (f"{path}: warning[input.unknown-column]: column `birthdate` (cell B1 of sheet `申请人`) names no field "
-            "of the record: no rule reads it\n   = help: did you mean `birth_date`?") in err
+    assert (
+        f"{path}: warning[input.unknown-column]: column `birthdate` (cell B1 of sheet `申请人`) names no field "
+        "of the record: no rule reads it\n   = help: did you mean `birth_date`?"
+    ) in err
     _, out, _ = run("check", RB, str(path), "--lang", "en", "--format", "github")
     assert out.startswith(f"::warning file={path},line=1,col=2,title=input.unknown-column::")
 
 
 def test_a_sheet_whose_header_names_no_field_points_at_the_other_sheets(tmp_path: Path) -> None:
-    path = _workbook(tmp_path / "book.xlsx", ("说明", [["填表说明"], ["请在第二页填写"]]),
-                     ("申请人", [["id", "birth_date", "application_date"], ["P-1", "1990-05-01", "2024-03-01"]]))
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        ("说明", [["填表说明"], ["请在第二页填写"]]),
+        ("申请人", [["id", "birth_date", "application_date"], ["P-1", "1990-05-01", "2024-03-01"]]),
+    )
     code, out, err = run("check", RB, str(path), "--lang", "en")
     assert code == 2 and out == ""
     assert "error[input.no-known-column]: no column of the header row of sheet `说明` names a field" in err
@@ -247,8 +273,9 @@ def _xlsx_header_only(path: Path) -> None:
     ids=["empty", "blank-lines", "empty-array", "csv-header-only", "csv-blank-rows", "xlsx-header-only"],
 )
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_an_input_without_records_is_not_a_pass(tmp_path: Path, name: str, content: Any, detail: str,
-                                                 jobs: str) -> None:
+def test_an_input_without_records_is_not_a_pass(
+    tmp_path: Path, name: str, content: Any, detail: str, jobs: str
+) -> None:
     path = tmp_path / name
     if callable(content):
         content(path)
@@ -282,9 +309,16 @@ def test_an_empty_input_beside_others_is_a_warning(tmp_path: Path) -> None:
     assert code == 0 and err == ""
 
 
-@pytest.mark.parametrize("argv", [["--format", "json", "--jobs", "1"], ["--format", "json", "--jobs", "2"],
-                                  ["--format", "junit", "--jobs", "2"], ["--format", "junit"]],
-                         ids=["blocks", "blocks-2-jobs", "records-2-jobs", "records"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "json", "--jobs", "1"],
+        ["--format", "json", "--jobs", "2"],
+        ["--format", "junit", "--jobs", "2"],
+        ["--format", "junit"],
+    ],
+    ids=["blocks", "blocks-2-jobs", "records-2-jobs", "records"],
+)
 def test_blank_lines_are_counted_in_the_summary(tmp_path: Path, argv: list[str]) -> None:
     feed = jsonl(tmp_path / "a.jsonl", [person(1), person(2), person(3)], blank_after=(0, 0, 2))
     code, _, err = run("check", RB, str(feed), "--lang", "en", *argv)
@@ -307,7 +341,7 @@ def test_blank_lines_in_the_text_and_github_summaries(tmp_path: Path) -> None:
 # -- 5. a closed output pipe ---------------------------------------------------------------------
 
 
-LINES_FORMAT = '''
+LINES_FORMAT = """
 from engine import hookimpl
 from engine.io.report import Summary
 
@@ -336,15 +370,16 @@ class LinesReport:
 @hookimpl
 def register_formats(register):
     register("lines", LinesReport)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def big_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4,000 records, every other one failing: far more output than a pipe holds."""
     folder = tmp_path_factory.mktemp("pipe")
-    return jsonl(folder / "feed.jsonl", [person(i, birth_date="2010-01-01" if i % 2 else "1990-01-01")
-                                         for i in range(4000)])
+    return jsonl(
+        folder / "feed.jsonl", [person(i, birth_date="2010-01-01" if i % 2 else "1990-01-01") for i in range(4000)]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -364,8 +399,14 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def _read_one_line_and_close(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, str]:
     """Run the command with its output on a pipe, read its first line and close the pipe, as
     `rulebook check ... | head -1` does; its exit code, that line and its standard error."""
-    proc = subprocess.Popen([sys.executable, "-m", "engine", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=ROOT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     proc.stdout.close()
@@ -379,23 +420,37 @@ def _read_one_line_and_close(argv: list[str], env: dict[str, str]) -> tuple[int,
     return proc.returncode, first, err.decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("argv", [
-    ["--format", "json"], ["--format", "json", "--jobs", "2"], ["--format", "junit"], ["--format", "github"],
-    ["--format", "text"], ["--format", "text", "--jobs", "2"], ["--format", "sarif"], ["--format", "lines"],
-], ids=["json", "json-2-jobs", "junit", "github", "text", "text-2-jobs", "sarif", "plugin"])
-def test_a_closed_output_pipe_ends_the_run_quietly_with_141(big_feed: Path, plugin_env: dict[str, str],
-                                                             argv: list[str]) -> None:
-    code, first, err = _read_one_line_and_close(["check", RB, str(big_feed), "--lang", "en", *argv],
-                                                plugin_env)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "json"],
+        ["--format", "json", "--jobs", "2"],
+        ["--format", "junit"],
+        ["--format", "github"],
+        ["--format", "text"],
+        ["--format", "text", "--jobs", "2"],
+        ["--format", "sarif"],
+        ["--format", "lines"],
+    ],
+    ids=["json", "json-2-jobs", "junit", "github", "text", "text-2-jobs", "sarif", "plugin"],
+)
+def test_a_closed_output_pipe_ends_the_run_quietly_with_141(
+    big_feed: Path, plugin_env: dict[str, str], argv: list[str]
+) -> None:
+    code, first, err = _read_one_line_and_close(["check", RB, str(big_feed), "--lang", "en", *argv], plugin_env)
     assert first  # the reader did get its line
     assert code == 141, err
     assert "internal error" not in err and "Traceback" not in err and "Exception ignored" not in err
 
 
-def test_a_run_whose_output_is_read_to_the_end_keeps_its_exit_code(big_feed: Path, plugin_env: dict[str, str]
-                                                                   ) -> None:
-    proc = subprocess.run([sys.executable, "-m", "engine", "check", RB, str(big_feed),
-                           "--format", "lines"], capture_output=True, env=plugin_env, cwd=ROOT, timeout=180)
+def test_a_run_whose_output_is_read_to_the_end_keeps_its_exit_code(big_feed: Path, plugin_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "check", RB, str(big_feed), "--format", "lines"],
+        capture_output=True,
+        env=plugin_env,
+        cwd=ROOT,
+        timeout=180,
+    )
     assert proc.returncode == 1  # half the records fail
     assert len(proc.stdout.splitlines()) == 4000
 
@@ -404,14 +459,14 @@ def test_a_run_whose_output_is_read_to_the_end_keeps_its_exit_code(big_feed: Pat
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"], ids=["blocks", "records"])
-def test_progress_always_prints_plain_lines_off_a_terminal(tmp_path: Path, fmt: str,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_always_prints_plain_lines_off_a_terminal(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine import cli
 
     feed = jsonl(tmp_path / "a.jsonl", [person(i) for i in range(600)])
     output = ["--output", str(tmp_path / "report")]
-    code, _, err = run("check", RB, str(feed), "--format", fmt, "--progress", "always", "--lang", "en",
-                       *output)
+    code, _, err = run("check", RB, str(feed), "--format", fmt, "--progress", "always", "--lang", "en", *output)
     assert code == 0
     assert re.fullmatch(r"progress: done, 600 records in \d+\.\d s\n600 records: .*\n", err), err
     # lines along the way, as often as asked (here: at every 250th record)
@@ -436,8 +491,20 @@ def test_progress_counts_standard_input_without_a_total(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(cli._Progress, "PLAIN_EVERY", 0.0)
     stdin = "\n".join(json.dumps(person(i)) for i in range(300)) + "\n"
-    _, _, err = run("check", RB, "-", "--input-format", "jsonl", "--format", "json",
-                    "--progress", "always", "--lang", "en", stdin=stdin)
+    _, _, err = run(
+        "check",
+        RB,
+        "-",
+        "--input-format",
+        "jsonl",
+        "--format",
+        "json",
+        "--progress",
+        "always",
+        "--lang",
+        "en",
+        stdin=stdin,
+    )
     assert re.match(r"progress: 250 records, \d+\.\d s\nprogress: done, 300 records in", err), err
 
 

@@ -14,8 +14,8 @@ import platform
 import re
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -43,11 +43,15 @@ def run(*argv: str) -> tuple[int, str, str]:
 # -- --lang and RULEBOOK_LANG ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    ("--lang", "en", "check", "no/such-rulebook", "x.json"),
-    ("check", "no/such-rulebook", "x.json", "--lang", "en"),
-    ("check", "--lang=en", "no/such-rulebook", "x.json"),
-], ids=["before", "after", "equals"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--lang", "en", "check", "no/such-rulebook", "x.json"),
+        ("check", "no/such-rulebook", "x.json", "--lang", "en"),
+        ("check", "--lang=en", "no/such-rulebook", "x.json"),
+    ],
+    ids=["before", "after", "equals"],
+)
 def test_lang_works_before_and_after_the_subcommand(argv: tuple[str, ...]) -> None:
     code, out, err = run(*argv)
     assert code == 2 and out == ""
@@ -71,10 +75,18 @@ def test_rulebook_lang_sets_the_language_and_lang_overrides_it(monkeypatch: pyte
     assert "没有安装规则集" in run("check", "no/such-rulebook", "x.json")[2]
 
 
-@pytest.mark.parametrize(("argv", "env", "lang"), [
-    ([], None, "zh"), ([], "en", "en"), (["--lang", "en"], "zh", "en"), (["x", "--lang", "zh"], "en", "zh"),
-    (["--lang", "fr"], "en", "en"), (["--", "--lang", "en"], None, "zh"), (["--lang=en"], None, "en"),
-])
+@pytest.mark.parametrize(
+    ("argv", "env", "lang"),
+    [
+        ([], None, "zh"),
+        ([], "en", "en"),
+        (["--lang", "en"], "zh", "en"),
+        (["x", "--lang", "zh"], "en", "zh"),
+        (["--lang", "fr"], "en", "en"),
+        (["--", "--lang", "en"], None, "zh"),
+        (["--lang=en"], None, "en"),
+    ],
+)
 def test_choose_lang(argv: list[str], env: str | None, lang: str) -> None:
     assert choose_lang(argv, {LANG_ENV: env} if env else {}) == lang
 
@@ -136,11 +148,23 @@ def test_help_is_in_the_language(command: str | None) -> None:
     assert [line for line in _help_body(en) if chinese_in(line)] == []
 
 
-@pytest.mark.parametrize(("command", "option"), [
-    ("explain", "--decision"), ("explain", "--as-of"), ("diff", "--as-of"), ("diff", "--format"),
-    ("lint", "--format"), ("list", "--format"), ("explain", "--format"), ("explain", "--input-format"),
-    ("diff", "--sheet"), ("plugins", "--format"), ("test", "RULEBOOK_OR_PATH"), ("explain", "rulebook"),
-])
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("explain", "--decision"),
+        ("explain", "--as-of"),
+        ("diff", "--as-of"),
+        ("diff", "--format"),
+        ("lint", "--format"),
+        ("list", "--format"),
+        ("explain", "--format"),
+        ("explain", "--input-format"),
+        ("diff", "--sheet"),
+        ("plugins", "--format"),
+        ("test", "RULEBOOK_OR_PATH"),
+        ("explain", "rulebook"),
+    ],
+)
 def test_every_option_has_a_help_text(command: str, option: str) -> None:
     _, out, _ = run(command, "--help", "--lang", "en")
     lines = _help_body(out)
@@ -168,8 +192,9 @@ def test_the_help_of_lint_says_it_lints_every_installed_rulebook() -> None:
 # -- --color ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [("--color", "always", "test", MINI), ("test", MINI, "--color", "always")],
-                         ids=["before", "after"])
+@pytest.mark.parametrize(
+    "argv", [("--color", "always", "test", MINI), ("test", MINI, "--color", "always")], ids=["before", "after"]
+)
 def test_color_works_before_and_after_the_subcommand(argv: tuple[str, ...]) -> None:
     code, out, _ = run(*argv)
     assert code == 0 and "\x1b[" in out
@@ -197,13 +222,16 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """A plugin installed as pip would leave it: a module and a .dist-info with its entry point."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "rulebook_tuba.py").write_text(textwrap.dedent("""\
+    (site / "rulebook_tuba.py").write_text(
+        textwrap.dedent("""\
         from engine import hookimpl
 
         @hookimpl
         def register_functions(register):
             pass
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     info = site / "rulebook_tuba-2.3.4.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rulebook-tuba\nVersion: 2.3.4\n", encoding="utf-8")
@@ -243,8 +271,9 @@ def test_version_without_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_stderr_summary_is_in_the_language(tmp_path: Path) -> None:
     records = tmp_path / "r.jsonl"
-    records.write_text('{"id": "a", "birth_date": "2000-01-01", "application_date": "2024-06-01"}\n{"id": \n',
-                       encoding="utf-8")
+    records.write_text(
+        '{"id": "a", "birth_date": "2000-01-01", "application_date": "2024-06-01"}\n{"id": \n', encoding="utf-8"
+    )
     code, out, err = run("check", MINI, str(records), "--format", "json")
     assert "2 条记录：通过 1，不通过 0，无法判断 0，出错 1" in err
     assert "不是有效的 JSON：此处应为一个值（第 8 列）" in out

@@ -63,8 +63,10 @@ def test_install_writes_the_editor_settings(tmp_path: Path) -> None:
     schema = str(installed_schemas()[SCHEMA_ID])
     settings = json.loads((tmp_path / ".vscode" / "settings.json").read_text(encoding="utf-8"))
     assert code == 0 and settings == {"yaml.schemas": {schema: ["**/rulebooks/**/*.yaml"]}}
-    assert out == (f"wrote `{tmp_path / '.vscode' / 'settings.json'}`: editors with the YAML language server check "
-                   f"`**/rulebooks/**/*.yaml` against `{schema}`\n")
+    assert out == (
+        f"wrote `{tmp_path / '.vscode' / 'settings.json'}`: editors with the YAML language server check "
+        f"`**/rulebooks/**/*.yaml` against `{schema}`\n"
+    )
     code, out, _ = run("schema", "--install", "--directory", str(tmp_path), "--lang", "zh")
     assert code == 0 and out.startswith("已写入 `") and "检查 `**/rulebooks/**/*.yaml`" in out
 
@@ -73,25 +75,47 @@ def test_install_merges_and_keeps_what_is_there(tmp_path: Path) -> None:
     settings = tmp_path / ".vscode" / "settings.json"
     settings.parent.mkdir()
     schema = str(installed_schemas()[SCHEMA_ID])
-    settings.write_text(json.dumps({
-        "editor.tabSize": 2,
-        "yaml.schemas": {"/old/site-packages/engine/data/schemas/rulebook.schema.json": ["**/rulebooks/**/*.yaml"],
-                         "https://json.schemastore.org/github-workflow.json": ".github/workflows/*.yml",
-                         schema: ["policies/*.yaml"]}}), encoding="utf-8")
-    code, _, _ = run("schema", "--install", "--directory", str(tmp_path), "--pattern", "policies/*.yaml",
-                     "--pattern", "**/rulebooks/**/*.yaml")
+    settings.write_text(
+        json.dumps(
+            {
+                "editor.tabSize": 2,
+                "yaml.schemas": {
+                    "/old/site-packages/engine/data/schemas/rulebook.schema.json": ["**/rulebooks/**/*.yaml"],
+                    "https://json.schemastore.org/github-workflow.json": ".github/workflows/*.yml",
+                    schema: ["policies/*.yaml"],
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, _, _ = run(
+        "schema",
+        "--install",
+        "--directory",
+        str(tmp_path),
+        "--pattern",
+        "policies/*.yaml",
+        "--pattern",
+        "**/rulebooks/**/*.yaml",
+    )
     assert code == 0
     assert json.loads(settings.read_text(encoding="utf-8")) == {
         "editor.tabSize": 2,
-        "yaml.schemas": {"https://json.schemastore.org/github-workflow.json": ".github/workflows/*.yml",
-                         schema: ["policies/*.yaml", "**/rulebooks/**/*.yaml"]}}
+        "yaml.schemas": {
+            "https://json.schemastore.org/github-workflow.json": ".github/workflows/*.yml",
+            schema: ["policies/*.yaml", "**/rulebooks/**/*.yaml"],
+        },
+    }
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ('{\n  // my settings\n  "editor.tabSize": 2,\n}\n', "it has comments, which rewriting it would lose"),
-    ('{"editor.tabSize": 2,,}', "it is not valid JSON"),
-    ("[]", "it does not hold a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{\n  // my settings\n  "editor.tabSize": 2,\n}\n', "it has comments, which rewriting it would lose"),
+        ('{"editor.tabSize": 2,,}', "it is not valid JSON"),
+        ("[]", "it does not hold a JSON object"),
+    ],
+)
 def test_install_never_loses_settings_it_cannot_rewrite(tmp_path: Path, text: str, why: str) -> None:
     settings = tmp_path / ".vscode" / "settings.json"
     settings.parent.mkdir()
@@ -103,9 +127,16 @@ def test_install_never_loses_settings_it_cannot_rewrite(tmp_path: Path, text: st
 
 
 def test_no_rulebook_points_at_a_schema_by_a_relative_path() -> None:
-    files = [*ROOT.glob("rulebooks/**/*.yaml"), *ROOT.glob("plugins/*/*/rulebooks/*.yaml"), *ROOT.glob("docs/**/*.md"),
-             ROOT / "engine" / "tools" / "skeleton.py"]
-    relative = [f"{p.relative_to(ROOT)}: {line.strip()}" for p in files
-                for line in p.read_text(encoding="utf-8").splitlines()
-                if re.search(r"\$schema=(?!https?://)", line)]
+    files = [
+        *ROOT.glob("rulebooks/**/*.yaml"),
+        *ROOT.glob("plugins/*/*/rulebooks/*.yaml"),
+        *ROOT.glob("docs/**/*.md"),
+        ROOT / "engine" / "tools" / "skeleton.py",
+    ]
+    relative = [
+        f"{p.relative_to(ROOT)}: {line.strip()}"
+        for p in files
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if re.search(r"\$schema=(?!https?://)", line)
+    ]
     assert relative == []

@@ -187,16 +187,30 @@ def test_check_errors_for_wrong_types() -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_values(text: str, expected: Any, engine: str) -> None:
     got = ev(text, engine)
-    assert got == expected and type(got) is type(expected) or (isinstance(expected, V.UInt) and got == expected)
+    assert (got == expected and type(got) is type(expected)) or (isinstance(expected, V.UInt) and got == expected)
     if isinstance(expected, float):
         assert math.copysign(1, got) == math.copysign(1, expected)
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1.0, "1"), (0.5, "0.5"), (100000.0, "100000"), (1000000.0, "1e+06"), (1e21, "1e+21"), (1e-5, "1e-05"),
-     (0.0001, "0.0001"), (-0.0, "-0"), (0.0, "0"), (123456789012345678.0, "1.2345678901234568e+17"),
-     (5e-324, "5e-324"), (math.inf, "inf"), (-math.inf, "-inf"), (math.nan, "nan"), (2.5e-3, "0.0025")],
+    [
+        (1.0, "1"),
+        (0.5, "0.5"),
+        (100000.0, "100000"),
+        (1000000.0, "1e+06"),
+        (1e21, "1e+21"),
+        (1e-5, "1e-05"),
+        (0.0001, "0.0001"),
+        (-0.0, "-0"),
+        (0.0, "0"),
+        (123456789012345678.0, "1.2345678901234568e+17"),
+        (5e-324, "5e-324"),
+        (math.inf, "inf"),
+        (-math.inf, "-inf"),
+        (math.nan, "nan"),
+        (2.5e-3, "0.0025"),
+    ],
 )
 def test_format_double(value: float, text: str) -> None:
     assert format_double(value) == text
@@ -269,8 +283,13 @@ def test_regular_expressions_are_linear_time() -> None:
     import time
 
     start = time.monotonic()
-    assert ev("('a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + "
-              "'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'b')"
-              ".matches('^(a+)+$')") is False
+    assert (
+        ev(
+            "('a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + "
+            "'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'a' + 'b')"
+            ".matches('^(a+)+$')"
+        )
+        is False
+    )
     assert ev("s.matches('^(a|aa)*c$')", bindings={"s": "a" * 100_000}) is False
     assert time.monotonic() - start < 5

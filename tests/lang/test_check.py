@@ -42,8 +42,13 @@ PARAMS = {"min_age": 18, "kinds": ["a", "b"], "lim": 3}
 
 
 def scope(values: dict[str, Type] | None = None) -> Scope:
-    return Scope(schema_type(SCHEMA), FUNCTIONS, "thing",
-                 {k: (v, type_of_value(v)) for k, v in PARAMS.items()}, dict(values or {}))
+    return Scope(
+        schema_type(SCHEMA),
+        FUNCTIONS,
+        "thing",
+        {k: (v, type_of_value(v)) for k, v in PARAMS.items()},
+        dict(values or {}),
+    )
 
 
 def check(text: str, want_bool: str | None = None, values: dict[str, Type] | None = None) -> Checked:
@@ -172,8 +177,11 @@ def test_unknown_function(text: str, token: str, help: str | None) -> None:
     [
         ("full_years(record.born) > 1", "full_years", "`full_years` takes 2 arguments, not 1"),
         ("size(record.tags, 1) > 1", "size", "`size` takes 1 argument, not 2"),
-        ("working_days_after(record.born) == as_of", "working_days_after",
-         "`working_days_after` takes 2 or 3 arguments, not 1"),
+        (
+            "working_days_after(record.born) == as_of",
+            "working_days_after",
+            "`working_days_after` takes 2 or 3 arguments, not 1",
+        ),
         ('contains("ab", "a")', "contains", "`contains` cannot be called on its own"),
         ("record.born.full_years(as_of) > 1", "full_years", "`full_years` cannot be called as a method"),
     ],
@@ -192,14 +200,32 @@ def test_arity(text: str, token: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "where", "fragment", "help"),
     [
-        ('record.born < "2020-01-01"', None, "cannot order a date and a string", 'write the date as `date("YYYY-MM-DD")`'),
+        (
+            'record.born < "2020-01-01"',
+            None,
+            "cannot order a date and a string",
+            'write the date as `date("YYYY-MM-DD")`',
+        ),
         ('record.born == "2020-01-01"', None, "never equal", 'write the date as `date("YYYY-MM-DD")`'),
-        ("record.born + 1", None, "cannot apply `+` to a date and an int",
-         "dates: use years_after(), months_after(), days_after() or full_years()"),
-        ("record.born + record.born", None, "cannot apply `+` to a date",
-         "dates: use years_after(), months_after(), days_after() or full_years()"),
+        (
+            "record.born + 1",
+            None,
+            "cannot apply `+` to a date and an int",
+            "dates: use years_after(), months_after(), days_after() or full_years()",
+        ),
+        (
+            "record.born + record.born",
+            None,
+            "cannot apply `+` to a date",
+            "dates: use years_after(), months_after(), days_after() or full_years()",
+        ),
         ("record.tags < record.tags", None, "cannot order a list(string) and a list(string)", None),
-        ('record.opt < "a"', None, "cannot order a string or null", "the value may be null: test `x != null && ...` first"),
+        (
+            'record.opt < "a"',
+            None,
+            "cannot order a string or null",
+            "the value may be null: test `x != null && ...` first",
+        ),
         ('record.n == "5"', None, "`==` compares an int with a string", None),
         ("record.n + record.x", None, "cannot apply `+` to an int and a double", None),
         ("-record.name", None, "cannot negate a string", None),
@@ -212,9 +238,25 @@ def test_arity(text: str, token: str, message: str) -> None:
         ("date(1)", None, "`date` cannot take (int)", "it takes (string); (date)"),
         ("years_after(record.born, 1.5)", None, "`years_after` cannot take (date, double)", "it takes (date, int)"),
     ],
-    ids=["date-lt-string", "date-eq-string", "date-plus-int", "date-plus-date", "order-lists", "order-nullable",
-         "int-eq-string", "int-plus-double", "negate-string", "field-of-int", "index-int", "list-index-string",
-         "in-int", "int-in-string-list", "macro-on-int", "date-of-int", "years-after-double"],
+    ids=[
+        "date-lt-string",
+        "date-eq-string",
+        "date-plus-int",
+        "date-plus-date",
+        "order-lists",
+        "order-nullable",
+        "int-eq-string",
+        "int-plus-double",
+        "negate-string",
+        "field-of-int",
+        "index-int",
+        "list-index-string",
+        "in-int",
+        "int-in-string-list",
+        "macro-on-int",
+        "date-of-int",
+        "years-after-double",
+    ],
 )
 def test_type(text: str, where: str | None, fragment: str, help: str | None) -> None:
     d = only(check(text))
@@ -227,7 +269,7 @@ def test_type(text: str, where: str | None, fragment: str, help: str | None) -> 
 @pytest.mark.parametrize(
     "text",
     [
-        "record.born < date(\"2020-01-01\")",
+        'record.born < date("2020-01-01")',
         "record.born < as_of",
         "record.n < record.x",
         "1 == 1.0",
@@ -236,7 +278,7 @@ def test_type(text: str, where: str | None, fragment: str, help: str | None) -> 
         "record.name in kinds",
         "years_after(record.born, 18) <= as_of",
         "record.born.years_after(18) <= as_of",
-        'max(record.people.map(p, p.age)) > 1',
+        "max(record.people.map(p, p.age)) > 1",
     ],
 )
 def test_well_typed(text: str) -> None:
@@ -281,7 +323,7 @@ def test_not_bool(text: str, want: str | None, where: str, fragment: str) -> Non
     assert fragment in d.message
 
 
-@pytest.mark.parametrize("text", ["record.flag", "record.any", "record.n > 1", "record.tags.exists(t, t == \"a\")"])
+@pytest.mark.parametrize("text", ["record.flag", "record.any", "record.n > 1", 'record.tags.exists(t, t == "a")'])
 def test_bool_requirements_are_accepted(text: str) -> None:
     assert check(text, want_bool="`require`").ok
 
@@ -294,8 +336,8 @@ def test_bool_requirements_are_accepted(text: str) -> None:
     [
         ("record.tags.all(record, true)", "record"),
         ("record.tags.exists(as_of, true)", "as_of"),
-        ("record.tags.exists(lim, lim == \"a\")", "lim"),
-        ("record.tags.exists(age, age == \"a\")", "age"),
+        ('record.tags.exists(lim, lim == "a")', "lim"),
+        ('record.tags.exists(age, age == "a")', "age"),
     ],
     ids=["record", "as_of", "parameter", "named-value"],
 )
@@ -310,7 +352,7 @@ def test_shadow(text: str, var: str) -> None:
 
 
 def test_nested_macro_variables_may_differ() -> None:
-    assert check("record.people.all(p, record.tags.exists(t, t == \"a\") || p.ok)").ok
+    assert check('record.people.all(p, record.tags.exists(t, t == "a") || p.ok)').ok
 
 
 # -- several at once -----------------------------------------------------------------------------
@@ -352,7 +394,7 @@ def test_errors_inside_an_unknown_call_are_still_reported() -> None:
         ("record.tags", "list(string)"),
         ("record.people.map(p, p.age)", "list(int)"),
         ("record.people.map(p, p.ok, p.age > 1)", "list(bool)"),
-        ("record.tags.filter(t, t != \"a\")", "list(string)"),
+        ('record.tags.filter(t, t != "a")', "list(string)"),
         ("record.people.exists_one(p, p.ok)", "bool"),
         ("record.extra", "map(string, int)"),
         ("record.any", "dyn"),
@@ -362,10 +404,10 @@ def test_errors_inside_an_unknown_call_are_still_reported() -> None:
         ("years_after(record.born, 1)", "date"),
         ("max(record.people.map(p, p.age))", "int"),
         ("record.flag ? 1 : null", "int or null"),
-        ("record.flag ? 1 : \"a\"", "dyn"),
+        ('record.flag ? 1 : "a"', "dyn"),
         ("kinds", "list(string)"),
         ("lim", "int"),
-        ("[1, \"a\"]", "list"),
+        ('[1, "a"]', "list"),
         ("1u", "uint"),
         ("as_of", "date"),
     ],
@@ -397,8 +439,17 @@ def test_field_defaults_are_part_of_the_type() -> None:
         ({"type": ["string", "integer"]}, "dyn", False, False, None),
         (True, "dyn", False, False, None),
     ],
-    ids=["date", "nullable-date-default", "int-default", "list-default", "nullable-object", "null", "enum",
-         "union", "true-schema"],
+    ids=[
+        "date",
+        "nullable-date-default",
+        "int-default",
+        "list-default",
+        "nullable-object",
+        "null",
+        "enum",
+        "union",
+        "true-schema",
+    ],
 )
 def test_schema_type(schema: Any, kind: str, nullable: bool, has_default: bool, default: Any) -> None:
     t = schema_type(schema)

@@ -12,10 +12,10 @@ from engine.errors import EvalError
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import cached_value, compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
-from engine.pluginmanager import get_calendar
 from engine.lang.parser import parse_condition
 from engine.lang.types import schema_type, type_of_value
 from engine.lang.values import UInt
+from engine.pluginmanager import get_calendar
 
 D = dt.date
 AS_OF = D(2024, 1, 1)
@@ -71,9 +71,18 @@ def assert_error(result: Any, code: str, path: str | None = None) -> EvalError:
     return result
 
 
-R = {"name": "Ann", "born": "2000-02-29", "n": 5, "x": 1.5, "flag": True, "opt": None, "tags": ["a", "b"],
-     "people": [{"ok": True, "age": 3}, {"ok": False, "age": 4}], "addr": {"city": "Harbin", "zip": "150000"},
-     "any": 1}
+R = {
+    "name": "Ann",
+    "born": "2000-02-29",
+    "n": 5,
+    "x": 1.5,
+    "flag": True,
+    "opt": None,
+    "tags": ["a", "b"],
+    "people": [{"ok": True, "age": 3}, {"ok": False, "age": 4}],
+    "addr": {"city": "Harbin", "zip": "150000"},
+    "any": 1,
+}
 ZERO = {**R, "n": 0}
 E = "1 / record.n == 1"  # an error (division by zero) when n == 0
 
@@ -114,8 +123,8 @@ E = "1 / record.n == 1"  # an error (division by zero) when n == 0
         ("[0, 1].map(v, v > 0, 10 / v)", [10]),
         ("[0, 1].map(v, 10 / v)", "eval.division-by-zero"),
         ('{"a": 1, "b": 2}.all(k, k in ["a", "b"])', True),
-        (f"true ? 1 : (1 / record.n)", 1),
-        (f"false ? (1 / record.n) : 2", 2),
+        ("true ? 1 : (1 / record.n)", 1),
+        ("false ? (1 / record.n) : 2", 2),
         ("record.n == 0 ? 0 : 10 / record.n", 0),
         (f"({E}) ? 1 : 2", "eval.division-by-zero"),
     ],
@@ -148,7 +157,7 @@ def test_missing_field(text: str, rec: dict[str, Any], path: str) -> None:
 
 
 def test_missing_field_in_the_untaken_branch_is_no_error() -> None:
-    assert run("record.flag || record.name == \"x\"", {"flag": True}) is True
+    assert run('record.flag || record.name == "x"', {"flag": True}) is True
 
 
 @pytest.mark.parametrize(
@@ -169,7 +178,7 @@ def test_missing_field_in_the_untaken_branch_is_no_error() -> None:
         ("record.born < as_of", {"born": 20000101}, "eval.wrong-type", "born"),
         ("record.born < as_of", {"born": "2000-13-01"}, "eval.bad-date", "born"),
         ("record.born < as_of", {"born": "2000-1-1"}, "eval.bad-date", "born"),
-        ("record.rec.kind == \"a\"", {"rec": None}, "eval.null-field", "rec.kind"),
+        ('record.rec.kind == "a"', {"rec": None}, "eval.null-field", "rec.kind"),
         ("record.any.foo == 1", {"any": 1}, "eval.no-such-field", "any.foo"),
     ],
 )
@@ -205,8 +214,14 @@ def test_values_read_are_converted(text: str, rec: dict[str, Any], expected: Any
         ("record.people[0].age > 1", {"people": [["age"]]}),
         ('record.tags.exists(t, t == "a")', {"tags": ["b", 1]}),
     ],
-    ids=["int-item", "string-item-containing-field-name", "string-item", "null-item-map", "list-item-index",
-         "int-in-string-list"],
+    ids=[
+        "int-item",
+        "string-item-containing-field-name",
+        "string-item",
+        "null-item-map",
+        "list-item-index",
+        "int-in-string-list",
+    ],
 )
 def test_list_items_of_the_wrong_type_are_a_wrong_type_error(text: str, rec: dict[str, Any]) -> None:
     # The schema says the items are objects (strings); an item that is not is wrong data,
@@ -222,10 +237,10 @@ def test_list_items_of_the_wrong_type_are_a_wrong_type_error(text: str, rec: dic
         ("record.cnt == 0", {}, True),
         ("record.cnt == 0", {"cnt": 4}, False),
         ("record.extra", {}, ["x"]),
-        ("size(record.extra + [\"y\"])", {}, 2),
+        ('size(record.extra + ["y"])', {}, 2),
         ("record.rec == null", {}, True),
-        ("record.rec != null && record.rec.kind == \"a\"", {}, False),
-        ("record.rec != null && record.rec.kind == \"a\"", {"rec": {"kind": "a"}}, True),
+        ('record.rec != null && record.rec.kind == "a"', {}, False),
+        ('record.rec != null && record.rec.kind == "a"', {"rec": {"kind": "a"}}, True),
     ],
 )
 def test_schema_defaults_for_absent_fields(text: str, rec: dict[str, Any], expected: Any) -> None:
@@ -290,7 +305,7 @@ def test_heterogeneous_equality(text: str, any_value: Any, expected: bool) -> No
         ("[1, 2][-1] == 1", "eval.index-out-of-range"),
         ('{"a": 1}["b"] == 1', "eval.missing-key"),
         ('{"a": 1, "a": 2}.size() == 1', "eval.duplicate-key"),
-        ("max(record.tags.filter(t, t == \"z\")) == \"z\"", "eval.empty"),
+        ('max(record.tags.filter(t, t == "z")) == "z"', "eval.empty"),
         ('int("x") == 1', "eval.bad-conversion"),
         ('date("2024-02-30") == as_of', "eval.bad-date"),
     ],
@@ -468,13 +483,43 @@ def test_python_internals_give_a_plain_error_value(text: str, rec: dict[str, Any
 
 # -- differential: compiled results against values computed by hand ------------------------------
 
-R1 = {"name": "Ann", "born": "2000-02-29", "n": 5, "x": 1.5, "flag": True, "opt": None, "tags": ["a", "b"],
-      "people": [{"ok": True, "age": 3}, {"ok": False, "age": 4}], "addr": {"city": "Harbin", "zip": "150000"},
-      "any": 1}
-R2 = {"name": "Bo", "born": "1990-12-31", "n": -3, "x": 0.0, "flag": False, "opt": "z", "tags": [], "people": [],
-      "addr": {"city": "Qiqihar", "zip": "161000"}, "any": "s", "cnt": 7}
-R3 = {"name": "", "born": "2024-01-01", "n": 0, "x": -2.5, "flag": True, "opt": "a", "tags": ["c"],
-      "people": [{"ok": True, "age": 30}], "addr": {"city": "", "zip": ""}, "any": None}
+R1 = {
+    "name": "Ann",
+    "born": "2000-02-29",
+    "n": 5,
+    "x": 1.5,
+    "flag": True,
+    "opt": None,
+    "tags": ["a", "b"],
+    "people": [{"ok": True, "age": 3}, {"ok": False, "age": 4}],
+    "addr": {"city": "Harbin", "zip": "150000"},
+    "any": 1,
+}
+R2 = {
+    "name": "Bo",
+    "born": "1990-12-31",
+    "n": -3,
+    "x": 0.0,
+    "flag": False,
+    "opt": "z",
+    "tags": [],
+    "people": [],
+    "addr": {"city": "Qiqihar", "zip": "161000"},
+    "any": "s",
+    "cnt": 7,
+}
+R3 = {
+    "name": "",
+    "born": "2024-01-01",
+    "n": 0,
+    "x": -2.5,
+    "flag": True,
+    "opt": "a",
+    "tags": ["c"],
+    "people": [{"ok": True, "age": 30}],
+    "addr": {"city": "", "zip": ""},
+    "any": None,
+}
 RECORDS = (R1, R2, R3)
 
 DIFFERENTIAL: list[tuple[str, tuple[Any, Any, Any]]] = [

@@ -93,9 +93,16 @@ def _run(case: dict[str, Any], engine: str) -> tuple[str, Any]:
 
     try:
         bindings = {k: decode(v) for k, v in case.get("bindings", {}).items()}
-        return outcome(lambda: evaluate(case["expr"], bindings, container=case.get("container"),
-                                        disable_check=bool(case.get("disable_check")),
-                                        type_env=case.get("type_env"), engine=engine))
+        return outcome(
+            lambda: evaluate(
+                case["expr"],
+                bindings,
+                container=case.get("container"),
+                disable_check=bool(case.get("disable_check")),
+                type_env=case.get("type_env"),
+                engine=engine,
+            )
+        )
     except NotImplementedError as e:
         return "not-implemented", str(e)
 
@@ -108,7 +115,9 @@ def test_conformance_case(case: dict[str, Any]) -> None:
 # -- the bundled rulebooks on their examples ---------------------------------------------------------------
 
 # the bundled rulebooks and the made-up versioned one (a plugin's rulebook needs its plugin's functions)
-RULEBOOKS = sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
+RULEBOOKS = sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted(
+    (ROOT / "tests" / "data" / "versioned").glob("*.yaml")
+)
 
 
 def _interpreted_build(path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -121,8 +130,12 @@ def _summary(decision: Decision) -> dict[str, Any]:
     rules = {}
     for r in decision.rules:
         rules[r.id] = (str(r.status), r.error.code if r.error is not None else None, r.values)
-    return {"outcome": str(decision.outcome), "rules": rules, "outputs": decision.outputs,
-            "output_errors": {k: e.code for k, e in decision.output_errors.items()}}
+    return {
+        "outcome": str(decision.outcome),
+        "rules": rules,
+        "outputs": decision.outputs,
+        "output_errors": {k: e.code for k, e in decision.output_errors.items()},
+    }
 
 
 def _agree_summaries(a: dict[str, Any], b: dict[str, Any], what: str) -> None:
@@ -162,17 +175,71 @@ def test_interpreted_build_really_interprets(monkeypatch: pytest.MonkeyPatch) ->
 # -- generated expressions ------------------------------------------------------------------------------------
 
 BINDINGS: dict[str, Any] = {
-    "i": 7, "j": -3, "big": 2**62, "u": V.UInt(5), "f": 2.5, "g": -0.0, "s": "héllo", "e": "", "b": True,
-    "n": None, "l": [1, 2.0, 3], "ls": ["a", "b"], "m": {"a": 1, "b": 2}, "mi": {1: "x", 2: "y"},
-    "by": b"\x00ab", "ts": V.Timestamp(1234567890 * 10**9), "du": V.Duration(90 * 10**9),
+    "i": 7,
+    "j": -3,
+    "big": 2**62,
+    "u": V.UInt(5),
+    "f": 2.5,
+    "g": -0.0,
+    "s": "héllo",
+    "e": "",
+    "b": True,
+    "n": None,
+    "l": [1, 2.0, 3],
+    "ls": ["a", "b"],
+    "m": {"a": 1, "b": 2},
+    "mi": {1: "x", 2: "y"},
+    "by": b"\x00ab",
+    "ts": V.Timestamp(1234567890 * 10**9),
+    "du": V.Duration(90 * 10**9),
 }
-TYPE_ENV = {"i": "int", "j": "int", "big": "int", "u": "uint", "f": "double", "g": "double", "s": "string",
-            "e": "string", "b": "bool", "n": "null_type", "l": "list(dyn)", "ls": "list(string)",
-            "m": "map(string, int)", "mi": "map(int, string)", "by": "bytes", "ts": "google.protobuf.Timestamp",
-            "du": "google.protobuf.Duration"}
-FUNCTIONS = ["size", "int", "uint", "double", "string", "bytes", "bool", "dyn", "type", "timestamp", "duration",
-             "contains", "startsWith", "endsWith", "matches", "getHours", "getFullYear", "getDayOfWeek", "max",
-             "min", "all", "exists", "exists_one", "map", "filter", "has"]
+TYPE_ENV = {
+    "i": "int",
+    "j": "int",
+    "big": "int",
+    "u": "uint",
+    "f": "double",
+    "g": "double",
+    "s": "string",
+    "e": "string",
+    "b": "bool",
+    "n": "null_type",
+    "l": "list(dyn)",
+    "ls": "list(string)",
+    "m": "map(string, int)",
+    "mi": "map(int, string)",
+    "by": "bytes",
+    "ts": "google.protobuf.Timestamp",
+    "du": "google.protobuf.Duration",
+}
+FUNCTIONS = [
+    "size",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "bool",
+    "dyn",
+    "type",
+    "timestamp",
+    "duration",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "getHours",
+    "getFullYear",
+    "getDayOfWeek",
+    "max",
+    "min",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
+    "has",
+]
 
 
 def _model(v: Any) -> Any:
@@ -189,8 +256,9 @@ def _both(text: str, typed: bool) -> None:
     runs = []
     for engine_name in ("compiled", "interpreter"):
         try:
-            runs.append(outcome(lambda: evaluate(text, MODEL_BINDINGS, disable_check=True, type_env=env,
-                                                 engine=engine_name)))
+            runs.append(
+                outcome(lambda: evaluate(text, MODEL_BINDINGS, disable_check=True, type_env=env, engine=engine_name))
+            )
         except ConditionSyntaxError:
             return
     assert_agree(runs[0], runs[1], text)
@@ -256,34 +324,64 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
     num = st.one_of(I, U, D)
     any_ = st.one_of(I, U, D, S, B, L, LS)
     out = {
-        "int": st.one_of(f("({} {} {})", I, op("+ - * / %"), I), f("-{}", I), f("size({})", st.one_of(S, L, LS)),
-                         f("int({})", st.one_of(D, U, S)), f("({} ? {} : {})", B, I, I), f("{}[{}]", L, I),
-                         f("dyn({})", I), f("{}.{}()", TS, op("getHours getDayOfWeek getFullYear getDayOfYear")),
-                         f("{}.getHours({})", TS, st.sampled_from(["'+05:30'", "'Asia/Shanghai'", "'UTC'"])),
-                         f("int({})", TS), f("{}.getSeconds()", DU)),
+        "int": st.one_of(
+            f("({} {} {})", I, op("+ - * / %"), I),
+            f("-{}", I),
+            f("size({})", st.one_of(S, L, LS)),
+            f("int({})", st.one_of(D, U, S)),
+            f("({} ? {} : {})", B, I, I),
+            f("{}[{}]", L, I),
+            f("dyn({})", I),
+            f("{}.{}()", TS, op("getHours getDayOfWeek getFullYear getDayOfYear")),
+            f("{}.getHours({})", TS, st.sampled_from(["'+05:30'", "'Asia/Shanghai'", "'UTC'"])),
+            f("int({})", TS),
+            f("{}.getSeconds()", DU),
+        ),
         "uint": st.one_of(f("({} {} {})", U, op("+ - * / %"), U), f("uint({})", st.one_of(I, D)), f("dyn({})", U)),
-        "double": st.one_of(f("({} {} {})", D, op("+ - * /"), D), f("-{}", D), f("double({})", st.one_of(I, U, S)),
-                            f("({} ? {} : {})", B, D, D), f("dyn({})", D)),
-        "string": st.one_of(f("({} + {})", S, S), f("string({})", st.one_of(I, U, D, B, TS, DU)),
-                            f("({} ? {} : {})", B, S, S), f("{}[{}]", LS, I), f("dyn({})", S)),
-        "bool": st.one_of(f("({} {} {})", num, op("== != < <= > >="), num),
-                          f("({} {} {})", S, op("== != < <= > >="), S),
-                          f("({} {} {})", st.one_of(TS, DU), op("== != < >="), st.one_of(TS, DU)),
-                          f("({} {} {})", B, op("&& || == !="), B), f("!{}", B), f("({} == {})", any_, any_),
-                          f("({} in {})", num, L), f("({} in {})", S, st.one_of(LS, st.just("m"))),
-                          f("{}.{}({})", S, op("contains startsWith endsWith"), S),
-                          f("{}.matches({})", S, st.sampled_from(["'a'", "'^h.*o$'", "'[0-9]+'", "''"])),
-                          f("{}.{}(x, {})", L, op("all exists exists_one"), B),
-                          f("{}.{}(x, {})", st.just("m"), op("all exists"), st.just("x == 'a'")),
-                          f("has({}.{})", st.just("m"), op("a z")), f("({} ? {} : {})", B, B, B)),
-        "list": st.one_of(f("[{}, {}]", I, I), f("({} + {})", L, L), f("{}.map(x, {})", L, I),
-                          f("{}.map(x, {}, {})", L, B, I), f("{}.filter(x, {})", L, B), f("dyn({})", L),
-                          f("[{}, {}, {}]", I, D, U)),
-        "slist": st.one_of(f("[{}, {}]", S, S), f("({} + {})", LS, LS), f("{}.filter(x, {})", LS, B),
-                           f("{}.map(x, x + {})", LS, S)),
+        "double": st.one_of(
+            f("({} {} {})", D, op("+ - * /"), D),
+            f("-{}", D),
+            f("double({})", st.one_of(I, U, S)),
+            f("({} ? {} : {})", B, D, D),
+            f("dyn({})", D),
+        ),
+        "string": st.one_of(
+            f("({} + {})", S, S),
+            f("string({})", st.one_of(I, U, D, B, TS, DU)),
+            f("({} ? {} : {})", B, S, S),
+            f("{}[{}]", LS, I),
+            f("dyn({})", S),
+        ),
+        "bool": st.one_of(
+            f("({} {} {})", num, op("== != < <= > >="), num),
+            f("({} {} {})", S, op("== != < <= > >="), S),
+            f("({} {} {})", st.one_of(TS, DU), op("== != < >="), st.one_of(TS, DU)),
+            f("({} {} {})", B, op("&& || == !="), B),
+            f("!{}", B),
+            f("({} == {})", any_, any_),
+            f("({} in {})", num, L),
+            f("({} in {})", S, st.one_of(LS, st.just("m"))),
+            f("{}.{}({})", S, op("contains startsWith endsWith"), S),
+            f("{}.matches({})", S, st.sampled_from(["'a'", "'^h.*o$'", "'[0-9]+'", "''"])),
+            f("{}.{}(x, {})", L, op("all exists exists_one"), B),
+            f("{}.{}(x, {})", st.just("m"), op("all exists"), st.just("x == 'a'")),
+            f("has({}.{})", st.just("m"), op("a z")),
+            f("({} ? {} : {})", B, B, B),
+        ),
+        "list": st.one_of(
+            f("[{}, {}]", I, I),
+            f("({} + {})", L, L),
+            f("{}.map(x, {})", L, I),
+            f("{}.map(x, {}, {})", L, B, I),
+            f("{}.filter(x, {})", L, B),
+            f("dyn({})", L),
+            f("[{}, {}, {}]", I, D, U),
+        ),
+        "slist": st.one_of(
+            f("[{}, {}]", S, S), f("({} + {})", LS, LS), f("{}.filter(x, {})", LS, B), f("{}.map(x, x + {})", LS, S)
+        ),
         "time": st.one_of(f("({} + {})", TS, DU), f("({} - {})", TS, DU), f("timestamp({})", st.one_of(S, I))),
-        "span": st.one_of(f("({} + {})", DU, DU), f("({} - {})", DU, DU), f("({} - {})", TS, TS),
-                          f("duration({})", S)),
+        "span": st.one_of(f("({} + {})", DU, DU), f("({} - {})", DU, DU), f("({} - {})", TS, TS), f("duration({})", S)),
     }
     return {k: st.one_of(st.sampled_from(_ATOMS[k]), v) for k, v in out.items()}
 
@@ -328,14 +426,20 @@ def test_dates_agree() -> None:
     from engine.lang.check import Scope, check_condition
     from engine.lang.compile import compile_condition
     from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
-    from engine.pluginmanager import get_calendar
     from engine.lang.parser import parse_condition
     from engine.lang.types import DYN
+    from engine.pluginmanager import get_calendar
 
     scope = Scope(DYN, FunctionTable(STANDARD_FUNCTIONS).with_calendars({"CN": get_calendar("CN")}))
-    for text in ['years_after(as_of, 1) > as_of', 'full_years(date("2000-02-29"), as_of)', "string(as_of)",
-                 'working_days_after(as_of, 3) > as_of', '[as_of, date("2020-01-01")].map(d, d.year())',
-                 'max([as_of, date("2020-01-01")])', 'as_of in [date("2024-02-29")]']:
+    for text in [
+        "years_after(as_of, 1) > as_of",
+        'full_years(date("2000-02-29"), as_of)',
+        "string(as_of)",
+        "working_days_after(as_of, 3) > as_of",
+        '[as_of, date("2020-01-01")].map(d, d.year())',
+        'max([as_of, date("2020-01-01")])',
+        'as_of in [date("2024-02-29")]',
+    ]:
         c = check_condition(parse_condition(text), scope)
         assert c.ok
         a = outcome(lambda: compile_condition(c)({}, dt.date(2024, 2, 29), {}))

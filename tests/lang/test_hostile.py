@@ -33,10 +33,10 @@ from engine.lang import values as V
 from engine.lang.check import Scope, check_condition
 from engine.lang.compile import compile_condition
 from engine.lang.functions import STANDARD_FUNCTIONS, FunctionTable
-from engine.pluginmanager import get_calendar
 from engine.lang.interp import interpret_condition
 from engine.lang.parser import MAX_DEPTH, MAX_LENGTH, parse_condition
 from engine.lang.types import schema_type
+from engine.pluginmanager import get_calendar
 from engine.source import Source
 
 SCHEMA: dict[str, Any] = {
@@ -50,8 +50,14 @@ SCHEMA: dict[str, Any] = {
         "addr": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
-RECORD = {"name": "Ann", "n": 5, "tags": ["a", "b"], "nums": list(range(2000)), "any": {"k": "v"},
-          "addr": {"city": "Harbin"}}
+RECORD = {
+    "name": "Ann",
+    "n": 5,
+    "tags": ["a", "b"],
+    "nums": list(range(2000)),
+    "any": {"k": "v"},
+    "addr": {"city": "Harbin"},
+}
 FUNCTIONS = FunctionTable(STANDARD_FUNCTIONS).with_calendars({"CN": get_calendar("CN")})
 TIME_LIMIT = 20.0  # seconds; a real hang would run for hours
 
@@ -79,8 +85,9 @@ def run(text: str, rec: Any = RECORD, engine: str = "compiled") -> tuple[str, An
         node = parse_condition(text)
     except ConditionSyntaxError as e:
         return "syntax", e.diagnostics[0].code
-    checked = check_condition(node, Scope(schema_type(SCHEMA), FUNCTIONS, "thing", {"limit": (3, schema_type(
-        {"type": "integer"}))}))
+    checked = check_condition(
+        node, Scope(schema_type(SCHEMA), FUNCTIONS, "thing", {"limit": (3, schema_type({"type": "integer"}))})
+    )
     if not checked.ok:
         return "check", checked.diagnostics[0].code
     build = interpret_condition if engine == "interpreter" else compile_condition
@@ -236,8 +243,25 @@ N = 5000
         "1" * (MAX_LENGTH + 1),
         "[" + ", ".join(["1"] * (MAX_LENGTH // 3 + 1)) + "]",
     ],
-    ids=["parens", "lists", "maps", "neg", "bang", "not", "select", "index", "calls", "plus", "and", "or",
-         "conditional", "macros", "chained-macros", "long-number", "long-list"],
+    ids=[
+        "parens",
+        "lists",
+        "maps",
+        "neg",
+        "bang",
+        "not",
+        "select",
+        "index",
+        "calls",
+        "plus",
+        "and",
+        "or",
+        "conditional",
+        "macros",
+        "chained-macros",
+        "long-number",
+        "long-list",
+    ],
 )
 def test_deep_or_long_expressions_are_refused(text: str) -> None:
     stage, code = run(text)
@@ -284,9 +308,24 @@ BIG = "[" + ", ".join(str(i) for i in range(1000)) + "]"
         '["foo","bar"].map(x, [x+x,x+x]).map(x, [x+x,x+x])' + ".map(x, [x+x,x+x])" * 40,
         "record.nums.map(x, string(x)).map(s, s + s)" + ".map(s, s + s)" * 30,
     ],
-    ids=["map-in-map", "all-in-all", "exists-cubed", "filter-exists-one", "record-nested", "record-map-filter",
-         "exists-12-deep", "string-doubling", "record-string-4x", "bytes-doubling", "list-doubling",
-         "list-literal-fanout", "map-literal-fanout", "record-list-fanout", "spec-example", "strings-of-record"],
+    ids=[
+        "map-in-map",
+        "all-in-all",
+        "exists-cubed",
+        "filter-exists-one",
+        "record-nested",
+        "record-map-filter",
+        "exists-12-deep",
+        "string-doubling",
+        "record-string-4x",
+        "bytes-doubling",
+        "list-doubling",
+        "list-literal-fanout",
+        "map-literal-fanout",
+        "record-list-fanout",
+        "spec-example",
+        "strings-of-record",
+    ],
 )
 @pytest.mark.parametrize("engine", ["compiled", "interpreter"])
 def test_costly_expressions_stop_at_the_limit(text: str, engine: str) -> None:
@@ -297,11 +336,13 @@ def test_costly_expressions_stop_at_the_limit(text: str, engine: str) -> None:
 def test_scans_inside_macros_are_charged(engine: str) -> None:
     long_text = "x" * 400_000
     rec = {**RECORD, "name": long_text, "tags": ["y" * 400_000] * 2, "nums": list(range(3000))}
-    for text in ["record.nums.all(i, record.name.contains('z') == false)",
-                 "record.nums.all(i, record.name != record.tags[0])",
-                 "record.nums.all(i, record.name.matches('z') == false)",
-                 "record.nums.all(i, !(record.name in record.tags))",
-                 "record.nums.exists(i, string(bytes(record.name)) == 'z')"]:
+    for text in [
+        "record.nums.all(i, record.name.contains('z') == false)",
+        "record.nums.all(i, record.name != record.tags[0])",
+        "record.nums.all(i, record.name.matches('z') == false)",
+        "record.nums.all(i, !(record.name in record.tags))",
+        "record.nums.exists(i, string(bytes(record.name)) == 'z')",
+    ]:
         assert run(text, rec, engine) == ("error", "eval.cost-limit"), text
     # the same scans outside macros, or of constants, are cheap and fine
     assert run("record.name.contains('z')", rec, engine) == ("value", False)
@@ -324,14 +365,14 @@ def test_within_the_budget_is_fine() -> None:
 
 
 def test_a_costly_rule_is_an_error_of_that_rule_only() -> None:
-    text = f"""
+    text = """
 rulebook: 1
 id: test/hostile
 version: "2024-01-01"
 status: in_force
 effective_from: 2024-01-01
-title: {{zh: 测试, en: test}}
-source: {{title: 测试}}
+title: {zh: 测试, en: test}
+source: {title: 测试}
 decisions:
   d:
     record: hostile.schema.json
@@ -340,21 +381,22 @@ decisions:
         article: 1
         cite: 第一条
         require: 'record.nums.all(x, record.nums.all(y, x + y >= 0))'
-        message: {{zh: 太贵, en: too costly}}
+        message: {zh: 太贵, en: too costly}
       - id: cheap
         article: 2
         cite: 第二条
         require: 'record.nums.exists(x, x == 7)'
-        message: {{zh: 没有 7, en: no 7}}
+        message: {zh: 没有 7, en: no 7}
 """
     import json
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "hostile.schema.json").write_text(json.dumps(
-            {"type": "object", "properties": {"nums": {"type": "array", "items": {"type": "integer"}}}}),
-            encoding="utf-8")
+        Path(tmp, "hostile.schema.json").write_text(
+            json.dumps({"type": "object", "properties": {"nums": {"type": "array", "items": {"type": "integer"}}}}),
+            encoding="utf-8",
+        )
         book = build_rulebook(Source("hostile.yaml", text), base_dir=Path(tmp))
     decision = book.decision("d").evaluate({"nums": list(range(3000))}, "2024-06-01")
     statuses = {r.id: (str(r.status), r.error.code if r.error else None) for r in decision.rules}

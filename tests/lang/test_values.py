@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -111,8 +112,18 @@ def test_nan_is_unordered(fn: Callable[[Any, Any], bool]) -> None:
         (D(2020, 1, 1), "2020-01-01"),
         ("a", b"a"),
     ],
-    ids=["int-string", "string-int", "bool-int", "int-bool", "null-null", "null-int", "lists", "maps",
-         "date-string", "string-bytes"],
+    ids=[
+        "int-string",
+        "string-int",
+        "bool-int",
+        "int-bool",
+        "null-null",
+        "null-int",
+        "lists",
+        "maps",
+        "date-string",
+        "string-bytes",
+    ],
 )
 @pytest.mark.parametrize("fn", [V.cel_lt, V.cel_le, V.cel_gt, V.cel_ge], ids=["lt", "le", "gt", "ge"])
 def test_ordering_across_kinds_is_an_error(fn: Callable[[Any, Any], bool], a: Any, b: Any) -> None:
@@ -421,8 +432,17 @@ def test_select_and_has() -> None:
 @pytest.mark.parametrize(
     ("value", "name"),
     [
-        (None, "null"), (True, "bool"), (1, "int"), (UInt(1), "uint"), (1.0, "double"), ("", "string"),
-        (b"", "bytes"), (D(2020, 1, 1), "date"), ([], "list"), ((), "list"), ({}, "map"),
+        (None, "null"),
+        (True, "bool"),
+        (1, "int"),
+        (UInt(1), "uint"),
+        (1.0, "double"),
+        ("", "string"),
+        (b"", "bytes"),
+        (D(2020, 1, 1), "date"),
+        ([], "list"),
+        ((), "list"),
+        ({}, "map"),
     ],
 )
 def test_type_name(value: Any, name: str) -> None:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -75,8 +75,9 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeD
 
 def clean_env() -> dict[str, str]:
     """The environment for a subprocess in the throw-away venv: no PYTHONPATH, no plugin switches."""
-    return {k: v for k, v in os.environ.items()
-            if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("RULEBOOK_")}
+    return {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("RULEBOOK_")
+    }
 
 
 class Venv:
@@ -88,18 +89,39 @@ class Venv:
         self.python = path / "bin" / "python"
 
     def pip(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "pip", "--python", str(self.python), *args],
-                                capture_output=True, text=True, cwd=cwd, env=clean_env(), timeout=300, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(self.python), *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=clean_env(),
+            timeout=300,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result
 
     def install(self, source: Path, *, editable: bool = False) -> None:
-        self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                 *(["-e"] if editable else []), str(source))
+        self.pip(
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            *(["-e"] if editable else []),
+            str(source),
+        )
 
     def run(self, *args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.python), *args], capture_output=True, text=True, cwd=cwd, env=clean_env(),
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [str(self.python), *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=clean_env(),
+            timeout=timeout,
+            check=False,
+        )
 
     def rulebook(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         return self.run("-m", "engine", *args, cwd=cwd)
@@ -124,5 +146,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
 
 def copy_package(source: Path, dest: Path) -> Path:
     """A copy of a package folder to build from, so that a build never writes into the repository."""
-    return Path(shutil.copytree(source, dest, ignore=shutil.ignore_patterns(
-        "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")))
+    return Path(
+        shutil.copytree(
+            source, dest, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+        )
+    )

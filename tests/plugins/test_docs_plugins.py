@@ -23,8 +23,9 @@ HEADING = re.compile(r"^### (.+)$", re.M)
 
 
 def hooks() -> list[tuple[str, Any]]:
-    return sorted((name, fn) for name, fn in vars(hookspecs).items()
-                  if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT}_spec"))
+    return sorted(
+        (name, fn) for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT}_spec")
+    )
 
 
 HOOKS = hooks()
@@ -59,15 +60,22 @@ def doc() -> str:
 
 
 def test_the_hooks_are_the_ones_documented_here() -> None:
-    assert NAMES == ["decision_made", "open_records", "register_calendars", "register_formats",
-                     "register_functions", "register_rulebooks"]
+    assert NAMES == [
+        "decision_made",
+        "open_records",
+        "register_calendars",
+        "register_formats",
+        "register_functions",
+        "register_rulebooks",
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_hook_has_a_heading_with_its_exact_signature(doc: str, name: str) -> None:
     body = section(doc, name)
     assert f"```python\n{signature(name, dict(HOOKS)[name])}\n```" in body, (
-        f"the section of `{name}` must show `{signature(name, dict(HOOKS)[name])}`")
+        f"the section of `{name}` must show `{signature(name, dict(HOOKS)[name])}`"
+    )
     assert "versionadded: 0.1.0" in body
 
 
@@ -92,11 +100,14 @@ def test_the_examples_are_the_tested_code(doc: str, update_golden: bool) -> None
     includes = list(INCLUDE.finditer(doc))
     assert len(includes) >= len(NAMES)
     if update_golden:
-        new = INCLUDE.sub(lambda m: f"<!-- include: {m['path']}#{m['region']} -->\n```python\n"
-                          f"{region(m['path'], m['region'])}```\n", doc)
+        new = INCLUDE.sub(
+            lambda m: f"<!-- include: {m['path']}#{m['region']} -->\n```python\n{region(m['path'], m['region'])}```\n",
+            doc,
+        )
         DOC.write_text(new, encoding="utf-8")
         doc = new
     for m in INCLUDE.finditer(doc):
         assert m.group("code") == region(m.group("path"), m.group("region")), (
             f"the example from {m.group('path')}#{m.group('region')} in docs/plugins.md is out of date "
-            "(pytest tests/plugins/test_docs_plugins.py --update-golden rewrites it)")
+            "(pytest tests/plugins/test_docs_plugins.py --update-golden rewrites it)"
+        )

@@ -14,13 +14,13 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from engine.cli import main
-from engine.errors import EvalError, CheckError
+from engine.errors import CheckError, EvalError
 from engine.pluginmanager import PluginManager, get_plugin_manager, reset_plugin_manager
 from engine.registry import Registry
 from engine.testing import run_examples
@@ -44,9 +44,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("dancers")
     src = copy_package(SOURCE, work / "src")
     site = work / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(src)], check=True, capture_output=True, text=True,
-                   env=clean_env(), timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=300,
+    )
     return site
 
 
@@ -65,7 +82,10 @@ def dancers(installed: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugin
 def test_it_is_loaded_through_its_entry_point(dancers: PluginManager, installed: Path) -> None:
     info = dancers.info("dancers")
     assert (info.distribution, info.version, info.entry_point) == (
-        "rulebook-dancers", "0.1.0", "dancers = rulebook_dancers")
+        "rulebook-dancers",
+        "0.1.0",
+        "dancers = rulebook_dancers",
+    )
     import rulebook_dancers
 
     assert Path(rulebook_dancers.__file__).is_relative_to(installed)  # the installed copy, not the source
@@ -93,8 +113,14 @@ def test_check_records_with_its_rulebook_function_and_calendar(dancers: PluginMa
     objs = [json.loads(line) for line in out.splitlines()]
     assert code == 1
     assert [(o["record"], o["outcome"]) for o in objs] == [
-        ("D-0001", "pass"), ("D-0002", "fail"), ("D-0003", "pass"), ("D-0004", "fail"), ("D-0005", "fail"),
-        ("D-0006", "indeterminate"), (None, "error")]
+        ("D-0001", "pass"),
+        ("D-0002", "fail"),
+        ("D-0003", "pass"),
+        ("D-0004", "fail"),
+        ("D-0005", "fail"),
+        ("D-0006", "indeterminate"),
+        (None, "error"),
+    ]
     # the plugin's calendar decides which semesters a student's ranking is read for
     assert objs[2]["outputs"]["semesters_considered"] == ["2024-2025-1", "2023-2024-2"]
     # the plugin's function, failing on bad data, makes the rule `error` and says why
@@ -109,19 +135,23 @@ def test_the_checker_uses_the_plugins_signatures(dancers: PluginManager, tmp_pat
     text = (SOURCE / "rulebook_dancers" / "rulebooks" / "membership.yaml").read_text(encoding="utf-8")
     (tmp_path / "dancer-applicant.schema.json").write_text(
         (SOURCE / "rulebook_dancers" / "rulebooks" / "dancer-applicant.schema.json").read_text(encoding="utf-8"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("semesters_before(as_of, student_semesters)",
-                                'semesters_before(as_of, "two")').replace('version: "2025-01-01"', 'version: "x"'),
-                   encoding="utf-8")
+    bad.write_text(
+        text.replace("semesters_before(as_of, student_semesters)", 'semesters_before(as_of, "two")').replace(
+            'version: "2025-01-01"', 'version: "x"'
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(CheckError) as info:
         Registry.default().load(str(bad))
     assert any("semesters_before" in d.message for d in info.value.diagnostics)
 
 
 def test_its_calendar_and_functions(dancers: PluginManager) -> None:
-    from engine.pluginmanager import get_calendar
     from engine.lang.functions import FunctionSpec
+    from engine.pluginmanager import get_calendar
 
     cal = get_calendar("dance-college")
     assert cal.is_working_day(dt.date(2025, 3, 3)) and not cal.is_working_day(dt.date(2025, 2, 3))

@@ -10,8 +10,9 @@ import datetime as dt
 import io
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,10 +21,10 @@ from engine.cli import main
 from engine.errors import CheckError, EvalError
 from engine.evaluate import Decision, InputRef
 from engine.hookspecs import DecisionContext, RecordOptions, RegisterCalendar, RegisterFunction
+from engine.io.records import BadRecord
 from engine.lang import types as T
 from engine.lang.functions import FunctionSpec, Overload
 from engine.pluginmanager import PluginManager
-from engine.io.records import BadRecord
 from engine.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,10 +40,12 @@ def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
 def fees_rulebook(folder: Path, require: str, record_extra: str = "") -> Path:
     """A one-rule rulebook ``test/plugin-fees`` whose requirement is ``require``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "payment.schema.json").write_text((VERSIONED / "payment.schema.json").read_text(encoding="utf-8"),
-                                                encoding="utf-8")
+    (folder / "payment.schema.json").write_text(
+        (VERSIONED / "payment.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     path = folder / "fees.yaml"
-    path.write_text(f"""\
+    path.write_text(
+        f"""\
 rulebook: 1
 id: test/plugin-fees
 version: "1"
@@ -60,7 +63,9 @@ decisions:
         cite: 第一条
         require: '{require}'
         message: {{zh: 不符合, en: not met}}
-{record_extra}""", encoding="utf-8")
+{record_extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -79,13 +84,22 @@ def test_hook_register_rulebooks(pm: PluginManager) -> None:
     # THEN the registry lists them, attributed to the plugin, and check uses them by id
     registry = Registry.default()
     assert [(e.version, e.plugin) for e in registry.versions("test/fees")] == [
-        ("2022", "fees-plugin"), ("2024", "fees-plugin"), ("2025", "fees-plugin")]
+        ("2022", "fees-plugin"),
+        ("2024", "fees-plugin"),
+        ("2025", "fees-plugin"),
+    ]
     code, out, _ = run("list", "--all-versions", "--format", "json")
     listed = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert {(o["id"], o["version"], o["plugin"]) for o in listed} >= {("test/fees", "2025", "fees-plugin")}
-    code, out, _ = run("check", "test/fees", "-", "--format", "json",
-                       stdin=json.dumps({"id": "P", "paid_on": "2025-02-01", "amount": 120}))
+    code, out, _ = run(
+        "check",
+        "test/fees",
+        "-",
+        "--format",
+        "json",
+        stdin=json.dumps({"id": "P", "paid_on": "2025-02-01", "amount": 120}),
+    )
     assert code == 1 and json.loads(out)["version"] == "2025"
     # AND once unregistered they are gone
     pm.unregister("fees-plugin")
@@ -102,16 +116,25 @@ def _percent(part: int, whole: int) -> int:
 class Percent:
     @hookimpl
     def register_functions(self, register: RegisterFunction) -> None:
-        register(FunctionSpec("percent", (Overload((T.INT, T.INT), T.INT, _percent),),
-                              doc="part as a whole percentage of whole, rounded down"))
+        register(
+            FunctionSpec(
+                "percent",
+                (Overload((T.INT, T.INT), T.INT, _percent),),
+                doc="part as a whole percentage of whole, rounded down",
+            )
+        )
+
+
 # [/docs]
 
 
 def test_hook_register_functions(pm: PluginManager, tmp_path: Path) -> None:
     pm.register(Percent(), "percent")
     path = fees_rulebook(tmp_path / "ok", "percent(record.amount, 200) >= 50")
-    feed = "\n".join(json.dumps({"id": i, "paid_on": "2025-01-01", "amount": a})
-                     for i, a in (("A", 100), ("B", 99))) + "\n"
+    feed = (
+        "\n".join(json.dumps({"id": i, "paid_on": "2025-01-01", "amount": a}) for i, a in (("A", 100), ("B", 99)))
+        + "\n"
+    )
     code, out, _ = run("check", str(path), "-", "--format", "json", stdin=feed)
     assert code == 1
     assert [json.loads(line)["outcome"] for line in out.splitlines()] == ["pass", "fail"]
@@ -121,8 +144,16 @@ def test_hook_register_functions(pm: PluginManager, tmp_path: Path) -> None:
     assert code == 2 and "check." in out and "percent" in out
     # a run-time error of the function makes the rule `error`, naming why
     zero = fees_rulebook(tmp_path / "zero", "percent(record.amount, 0) >= 50")
-    code, out, _ = run("check", str(zero), "-", "--format", "json", "--lang", "en",
-                       stdin=json.dumps({"id": "Z", "paid_on": "2025-01-01", "amount": 1}))
+    code, out, _ = run(
+        "check",
+        str(zero),
+        "-",
+        "--format",
+        "json",
+        "--lang",
+        "en",
+        stdin=json.dumps({"id": "Z", "paid_on": "2025-01-01", "amount": 1}),
+    )
     rule = json.loads(out)["rules"][0]
     assert (rule["status"], rule["error"]["code"]) == ("error", "eval.division-by-zero")
     # without the plugin the function is unknown
@@ -151,6 +182,8 @@ class FridaysPlugin:
     @hookimpl
     def register_calendars(self, register: RegisterCalendar) -> None:
         register(Fridays())
+
+
 # [/docs]
 
 
@@ -160,10 +193,14 @@ def test_hook_register_calendars(pm: PluginManager, tmp_path: Path) -> None:
 
     assert calendar_names() == ["CN", "fridays"]
     assert get_calendar("fridays").working_days_after(dt.date(2025, 3, 3), 2) == dt.date(2025, 3, 14)
-    path = fees_rulebook(tmp_path, 'working_days_after(record.paid_on, 1, "fridays") == date("2025-03-07") '
-                                   '&& !is_working_day(record.paid_on, "fridays")')
-    code, out, _ = run("check", str(path), "-", "--format", "json",
-                       stdin=json.dumps({"id": "A", "paid_on": "2025-03-03", "amount": 1}))
+    path = fees_rulebook(
+        tmp_path,
+        'working_days_after(record.paid_on, 1, "fridays") == date("2025-03-07") '
+        '&& !is_working_day(record.paid_on, "fridays")',
+    )
+    code, out, _ = run(
+        "check", str(path), "-", "--format", "json", stdin=json.dumps({"id": "A", "paid_on": "2025-03-03", "amount": 1})
+    )
     assert code == 0, out
     # the built-in CN calendar arrives through the same hook
     assert pm.origin("register_calendars", "CN").builtin  # type: ignore[union-attr]
@@ -202,8 +239,15 @@ class TallyPlugin:
 def test_hook_register_formats(pm: PluginManager, root: Path) -> None:
     assert {"text", "json"} <= set(pm.formats())  # the built-in formats come through the hook too
     pm.register(TallyPlugin(), "tally")
-    code, out, err = run("check", "hlj-musicians/membership", str(root / "examples" / "applicants.jsonl"),
-                         "--format", "tally", "--lang", "en")
+    code, out, err = run(
+        "check",
+        "hlj-musicians/membership",
+        str(root / "examples" / "applicants.jsonl"),
+        "--format",
+        "tally",
+        "--lang",
+        "en",
+    )
     assert code == 1
     tally = json.loads(out)
     assert sum(tally.values()) == 20 and tally["fail"] > 0
@@ -233,6 +277,8 @@ class SqliteReader:
                     yield where, BadRecord("the row has no id", "该行没有 id")
                     continue
                 yield where, record
+
+
 # [/docs]
 
 
@@ -241,19 +287,30 @@ def test_hook_open_records(pm: PluginManager, tmp_path: Path) -> None:
     db = tmp_path / "payments.db"
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("CREATE TABLE records (id TEXT, paid_on TEXT, amount INTEGER)")
-        conn.executemany("INSERT INTO records VALUES (?, ?, ?)",
-                         [("A", "2025-03-01", 200), (None, "2025-03-01", 5), ("C", "2025-03-02", 10)])
+        conn.executemany(
+            "INSERT INTO records VALUES (?, ?, ?)",
+            [("A", "2025-03-01", 200), (None, "2025-03-01", 5), ("C", "2025-03-02", 10)],
+        )
         conn.commit()
     path = fees_rulebook(tmp_path / "rb", "record.amount >= 100")
     code, out, _ = run("check", str(path), str(db), "--format", "json", "--lang", "en")
     objs = [json.loads(line) for line in out.splitlines()]
     assert code == 1
     assert [(o["record"], o["input"]["line"], o["outcome"]) for o in objs] == [
-        ("A", 1, "pass"), (None, 2, "error"), ("C", 3, "fail")]
+        ("A", 1, "pass"),
+        (None, 2, "error"),
+        ("C", 3, "fail"),
+    ]
     assert objs[1]["message"] == "the row has no id"
     # JSON Lines still goes to the built-in reader, tried last
-    code, out, _ = run("check", str(path), "-", "--format", "json",
-                       stdin=json.dumps({"id": "D", "paid_on": "2025-03-01", "amount": 100}))
+    code, out, _ = run(
+        "check",
+        str(path),
+        "-",
+        "--format",
+        "json",
+        stdin=json.dumps({"id": "D", "paid_on": "2025-03-01", "amount": 100}),
+    )
     assert code == 0 and json.loads(out)["record"] == "D"
 
 
@@ -282,12 +339,20 @@ class AuditLog:
 
     @hookimpl
     def decision_made(self, decision: Decision, context: DecisionContext) -> None:
-        entry = {"run": context.run_id, "at": context.started_at.isoformat(), "command": context.command,
-                 "rulebook": decision.rulebook, "version": decision.version, "record": decision.record_id,
-                 "outcome": str(decision.outcome),
-                 "failed": [r.id for r in decision.rules if r.status == "fail"]}
+        entry = {
+            "run": context.run_id,
+            "at": context.started_at.isoformat(),
+            "command": context.command,
+            "rulebook": decision.rulebook,
+            "version": decision.version,
+            "record": decision.record_id,
+            "outcome": str(decision.outcome),
+            "failed": [r.id for r in decision.rules if r.status == "fail"],
+        }
         with self.path.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
 # [/docs]
 
 
@@ -321,8 +386,15 @@ def test_a_failing_observer_is_reported_and_loses_no_decision(pm: PluginManager,
     log = tmp_path / "audit.jsonl"
     pm.register(broken, "broken-audit")
     pm.register(AuditLog(log), "audit")
-    code, out, err = run("check", "hlj-musicians/membership", str(root / "examples" / "applicants.jsonl"),
-                         "--format", "json", "--lang", "en")
+    code, out, err = run(
+        "check",
+        "hlj-musicians/membership",
+        str(root / "examples" / "applicants.jsonl"),
+        "--format",
+        "json",
+        "--lang",
+        "en",
+    )
     assert len(out.splitlines()) == 20 and code == 1  # every decision reported, exit code from the decisions
     assert broken.calls == 20
     assert len(log.read_text(encoding="utf-8").splitlines()) == 20  # the other observer still told
@@ -352,7 +424,8 @@ def test_dancers_csv_report_class_is_a_format(pm: PluginManager, root: Path, dan
             register("csv", CsvReport)
 
     pm.register(CsvPlugin(), "csv")
-    code, out, _ = run("check", "hlj-musicians/membership", str(root / "examples" / "applicants.jsonl"),
-                       "--format", "csv")
+    code, out, _ = run(
+        "check", "hlj-musicians/membership", str(root / "examples" / "applicants.jsonl"), "--format", "csv"
+    )
     rows = list(csv.reader(io.StringIO(out)))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 21 and code == 1

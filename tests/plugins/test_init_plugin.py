@@ -26,16 +26,22 @@ def test_init_plugin_writes_a_package(tmp_path: Path) -> None:
     folder = tmp_path / "rulebook-acme-club"
     assert code == 0 and f"created {folder}" in out
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        ".vscode/settings.json", "README.md", "pyproject.toml", "rulebook_acme_club/__init__.py",
-        "rulebook_acme_club/rulebooks/applicant.schema.json", "rulebook_acme_club/rulebooks/membership.yaml",
-        "tests/test_rulebook_acme_club.py"]
+        ".vscode/settings.json",
+        "README.md",
+        "pyproject.toml",
+        "rulebook_acme_club/__init__.py",
+        "rulebook_acme_club/rulebooks/applicant.schema.json",
+        "rulebook_acme_club/rulebooks/membership.yaml",
+        "tests/test_rulebook_acme_club.py",
+    ]
     # editors check the rulebooks against the installed schema, wherever the files are copied
     from engine.cli.schema import SCHEMA_ID, installed_schemas
 
     settings = json.loads((folder / ".vscode" / "settings.json").read_text(encoding="utf-8"))
     assert settings == {"yaml.schemas": {str(installed_schemas()[SCHEMA_ID]): ["**/rulebooks/**/*.yaml"]}}
     assert "yaml-language-server" not in (folder / "rulebook_acme_club" / "rulebooks" / "membership.yaml").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     pyproject = (folder / "pyproject.toml").read_text(encoding="utf-8")
     assert '[project.entry-points.rulebook]\nacme-club = "rulebook_acme_club"' in pyproject
     # its rulebook lints clean and its examples hold, before anything is installed

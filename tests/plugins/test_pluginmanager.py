@@ -57,8 +57,13 @@ def test_the_builtins_come_through_the_hooks(pm: PluginManager) -> None:
     assert DEFAULT_PLUGINS == ("engine.builtin",)
     [(info, hooks)] = pm.plugins()
     assert (info.name, info.distribution, info.builtin) == ("builtin", "rulebook-engine", True)
-    assert hooks == ["open_records", "register_calendars", "register_formats", "register_functions",
-                     "register_rulebooks"]
+    assert hooks == [
+        "open_records",
+        "register_calendars",
+        "register_formats",
+        "register_functions",
+        "register_rulebooks",
+    ]
     assert pm.functions().names() == sorted(s.name for s in STANDARD_FUNCTIONS)
     assert list(pm.calendars()) == ["CN"]
     assert {"text", "json"} <= set(pm.formats())
@@ -82,8 +87,9 @@ def test_public_all_is_sorted_and_importable() -> None:
 # -- entry points and the environment --------------------------------------------------------------------
 
 
-def test_an_entry_point_plugin_is_loaded_with_its_distribution(fake_dist: FakeDist,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_entry_point_plugin_is_loaded_with_its_distribution(
+    fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_dist("rulebook-fees", "2.3", "fees", "rulebook_fees_ep", PLUGIN_SOURCE.format(folder=str(VERSIONED)))
     monkeypatch.delenv("RULEBOOK_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("RULEBOOK_DISABLE_PLUGINS", raising=False)
@@ -100,9 +106,15 @@ def test_an_entry_point_plugin_is_loaded_with_its_distribution(fake_dist: FakeDi
     assert "rulebook-fees 2.3" in line and "2025" in line and "2022, 2024" in line
     code, out, _ = run("plugins", "--format", "json")
     plugins = {o["name"]: o for o in map(json.loads, out.splitlines())}
-    assert plugins["fees"] == {"name": "fees", "distribution": "rulebook-fees", "version": "2.3", "builtin": False,
-                               "entry_point": "fees = rulebook_fees_ep", "loaded": True,
-                               "hooks": ["register_rulebooks"]}
+    assert plugins["fees"] == {
+        "name": "fees",
+        "distribution": "rulebook-fees",
+        "version": "2.3",
+        "builtin": False,
+        "entry_point": "fees = rulebook_fees_ep",
+        "loaded": True,
+        "hooks": ["register_rulebooks"],
+    }
     code, out, _ = run("plugins", "--lang", "en")
     assert code == 0 and "rulebook-fees" in out and "register_rulebooks" in out
 
@@ -120,8 +132,9 @@ def test_an_entry_point_plugin_is_loaded_with_its_distribution(fake_dist: FakeDi
         ("fees,other", "other", {"fees"}),  # the block list wins
     ],
 )
-def test_load_and_disable_lists(fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch, load: str | None,
-                                disable: str | None, loaded: set[str]) -> None:
+def test_load_and_disable_lists(
+    fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch, load: str | None, disable: str | None, loaded: set[str]
+) -> None:
     fake_dist("rulebook-fees", "1.0", "fees", "rulebook_fees_ld", PLUGIN_SOURCE.format(folder=str(VERSIONED)))
     fake_dist("rulebook-other", "1.0", "other", "rulebook_other_ld", "")
     for name, value in (("RULEBOOK_LOAD_PLUGINS", load), ("RULEBOOK_DISABLE_PLUGINS", disable)):
@@ -140,8 +153,9 @@ def test_load_and_disable_lists(fake_dist: FakeDist, monkeypatch: pytest.MonkeyP
         assert f"rulebook-{name}" in out and "not loaded (disabled)" in out
 
 
-def test_trace_prints_loading_and_hook_calls(fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_prints_loading_and_hook_calls(
+    fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_dist("rulebook-fees", "1.0", "fees", "rulebook_fees_tr", PLUGIN_SOURCE.format(folder=str(VERSIONED)))
     monkeypatch.delenv("RULEBOOK_LOAD_PLUGINS", raising=False)
     monkeypatch.setenv("RULEBOOK_TRACE_PLUGINS", "1")
@@ -171,15 +185,20 @@ def test_a_plugin_that_cannot_be_imported_is_named(fake_dist: FakeDist, monkeypa
 # -- misspelt hooks and broken implementations ---------------------------------------------------------------
 
 
-def test_a_misspelt_hook_is_an_error_naming_the_plugin(fake_dist: FakeDist,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_dist("rulebook-typo", "1.0", "typo", "rulebook_typo_hook", """
+def test_a_misspelt_hook_is_an_error_naming_the_plugin(fake_dist: FakeDist, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_dist(
+        "rulebook-typo",
+        "1.0",
+        "typo",
+        "rulebook_typo_hook",
+        """
         from engine import hookimpl
 
         @hookimpl
         def register_rulebook(register):
             pass
-    """)
+    """,
+    )
     monkeypatch.delenv("RULEBOOK_LOAD_PLUGINS", raising=False)
     reset_plugin_manager()
     with pytest.raises(PluginError) as info:
@@ -246,8 +265,10 @@ def test_two_distributions_with_one_function_name(fake_dist: FakeDist, monkeypat
         get_plugin_manager()
     d = info.value.diagnostics[0]
     assert d.code == "plugin.duplicate-name"
-    assert d.message == ("function `twice` is registered twice: by plugin `alpha` (rulebook-alpha 1.0) and by "
-                         "plugin `beta` (rulebook-beta 2.1)")
+    assert d.message == (
+        "function `twice` is registered twice: by plugin `alpha` (rulebook-alpha 1.0) and by "
+        "plugin `beta` (rulebook-beta 2.1)"
+    )
     code, _, err = run("check", "x", "-", "--lang", "en")
     assert code == 2 and "function `twice` is registered twice" in err
     monkeypatch.setenv("RULEBOOK_DISABLE_PLUGINS", "beta")
@@ -259,9 +280,12 @@ def test_a_plugin_cannot_take_a_builtin_function_name(fake_dist: FakeDist, monke
     fake_dist("rulebook-sized", "1.0", "sized", "rulebook_sized_dup", FUNCTION_SOURCE.format(name="size"))
     monkeypatch.delenv("RULEBOOK_LOAD_PLUGINS", raising=False)
     reset_plugin_manager()
-    with pytest.raises(DuplicateNameError, match=r"function `size` is registered twice: by built-in plugin "
-                                                 r"`builtin` \(rulebook-engine [^)]+\) and by plugin `sized` "
-                                                 r"\(rulebook-sized 1.0\)"):
+    with pytest.raises(
+        DuplicateNameError,
+        match=r"function `size` is registered twice: by built-in plugin "
+        r"`builtin` \(rulebook-engine [^)]+\) and by plugin `sized` "
+        r"\(rulebook-sized 1.0\)",
+    ):
         get_plugin_manager()
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from engine.io.records import BadRecord, read_records
-from engine.registry import Registry
 from engine.io.report import BUILTIN_FORMATS, FORMATS
 from engine.io.report.github import escape_data, escape_property
+from engine.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FEED = "tests/golden/hlj-musicians/membership/admission/edge-cases.jsonl"
@@ -180,4 +180,4 @@ def test_junit_text_is_xml_safe() -> None:
     from xml.sax.saxutils import escape
 
     every = "".join(map(chr, range(0x3000))) + "\ud800\udfff\ufffe\uffff"
-    ET.fromstring(f"<a>{escape(_clean(every))}</a>".encode("utf-8"))  # well-formed, and encodes
+    ET.fromstring(f"<a>{escape(_clean(every))}</a>".encode())  # well-formed, and encodes

@@ -33,13 +33,24 @@ def browser() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("no headless Chromium here (looked for " + ", ".join(BROWSERS) + "); `.ci/run` installs Debian's "
-                "`chromium` with apt-get where it runs as root with apt-get, and this test needs it")
+    pytest.skip(
+        "no headless Chromium here (looked for " + ", ".join(BROWSERS) + "); `.ci/run` installs Debian's "
+        "`chromium` with apt-get where it runs as root with apt-get, and this test needs it"
+    )
 
 
 def run_browser(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-           "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, timeout=180, check=False)
 
 
@@ -83,18 +94,29 @@ def test_chromium_shows_the_summary_and_prints_the_page(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
     lines = FEED.read_text(encoding="utf-8").splitlines()
     good = json.loads(lines[0])
-    more = [json.dumps({**good, "id": f"P-{i:03d}", "birth_date": "2012-01-01" if i % 3 == 0 else good["birth_date"]},
-                       ensure_ascii=False) for i in range(30)]
+    more = [
+        json.dumps(
+            {**good, "id": f"P-{i:03d}", "birth_date": "2012-01-01" if i % 3 == 0 else good["birth_date"]},
+            ensure_ascii=False,
+        )
+        for i in range(30)
+    ]
     feed.write_text("\n".join([*lines, *more]) + "\n", encoding="utf-8")
     page = tmp_path / "report.html"
     out, err = io.StringIO(), io.StringIO()
-    code = main(["check", RB, str(feed), "--format", "html", "--output", str(page), "--lang", "zh",
-                 "--progress", "never"], stdout=out, stderr=err)
+    code = main(
+        ["check", RB, str(feed), "--format", "html", "--output", str(page), "--lang", "zh", "--progress", "never"],
+        stdout=out,
+        stderr=err,
+    )
     assert code == 1
     # what the page must say: the counts of the JSON report of the same feed
     json_out = io.StringIO()
-    main(["check", RB, str(feed), "--format", "json", "--lang", "zh", "--progress", "never"], stdout=json_out,
-         stderr=io.StringIO())
+    main(
+        ["check", RB, str(feed), "--format", "json", "--lang", "zh", "--progress", "never"],
+        stdout=json_out,
+        stderr=io.StringIO(),
+    )
     outcomes = [json.loads(x)["outcome"] for x in json_out.getvalue().splitlines()]
     expected = {k: outcomes.count(k) for k in ("pass", "fail", "indeterminate", "error")}
     assert len(outcomes) == sum(1 for x in lines if x.strip()) + 30 and expected["fail"] and expected["error"]

@@ -68,9 +68,18 @@ class Summary:
 
 def error_object(rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> dict[str, Any]:
     """The JSON object for a record that could not be read (CONTRACT: outcome `error`)."""
-    return {"rulebook": rulebook, "version": version, "decision": decision, "record": None,
-            "input": ref.to_json(), "as_of": None, "outcome": "error", "rules": [], "outputs": {},
-            "message": message}
+    return {
+        "rulebook": rulebook,
+        "version": version,
+        "decision": decision,
+        "record": None,
+        "input": ref.to_json(),
+        "as_of": None,
+        "outcome": "error",
+        "rules": [],
+        "outputs": {},
+        "message": message,
+    }
 
 
 class Spool:
@@ -102,8 +111,14 @@ def formats() -> dict[str, Any]:
     from engine.io.report.sarif import SarifReport
     from engine.io.report.text import TextReport
 
-    return {"text": TextReport, "json": JsonReport, "junit": JunitReport, "sarif": SarifReport,
-            "github": GithubReport, "html": HtmlReport}
+    return {
+        "text": TextReport,
+        "json": JsonReport,
+        "junit": JunitReport,
+        "sarif": SarifReport,
+        "github": GithubReport,
+        "html": HtmlReport,
+    }
 
 
 FORMATS = ("text", "json", "junit", "sarif", "github", "html")
@@ -119,8 +134,7 @@ def schema_items(decision: Any, lang: str) -> list[dict[str, Any]]:
 
 def failed_rules(decision: Decision, include_info: bool = False) -> list[Any]:
     """The rules worth reporting for a record: failed, errored (and info ones if asked)."""
-    return [r for r in decision.rules
-            if r.status in ("fail", "error") and (include_info or r.severity != "info")]
+    return [r for r in decision.rules if r.status in ("fail", "error") and (include_info or r.severity != "info")]
 
 
 # The built-in formats by name (imported here, at the end, because each module

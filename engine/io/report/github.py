@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import IO, Any
 
 from engine.evaluate import Decision, InputRef
-from engine.messages import msg
 from engine.io.report import Summary, failed_rules, schema_items
 from engine.io.terminal import escape_controls
+from engine.messages import msg
 
 __all__ = ["GithubReport", "escape_data", "escape_property"]
 
@@ -82,12 +82,22 @@ class GithubReport:
         o = self.summary.outcomes
         from engine.messages import msg
 
-        schema = msg("cli.summary:schema", count=self.summary.schema_records).get(self.lang) \
-            if self.summary.schema_records else ""
-        counts = msg("cli.summary", total=self.summary.total, passed=o.get("pass", 0), failed=o.get("fail", 0),
-                     indeterminate=o.get("indeterminate", 0), errors=o.get("error", 0)).get(self.lang)
-        blank = msg("cli.summary-blank", count=self.summary.blank_lines).get(self.lang) \
-            if self.summary.blank_lines else ""
+        schema = (
+            msg("cli.summary:schema", count=self.summary.schema_records).get(self.lang)
+            if self.summary.schema_records
+            else ""
+        )
+        counts = msg(
+            "cli.summary",
+            total=self.summary.total,
+            passed=o.get("pass", 0),
+            failed=o.get("fail", 0),
+            indeterminate=o.get("indeterminate", 0),
+            errors=o.get("error", 0),
+        ).get(self.lang)
+        blank = (
+            msg("cli.summary-blank", count=self.summary.blank_lines).get(self.lang) if self.summary.blank_lines else ""
+        )
         blank = f"{'；' if self.lang == 'zh' else '; '}{blank}" if blank else ""
         self.out.write(f"::notice title=rulebook::{escape_data(counts)}{schema}{escape_data(blank)}\n")
         self.out.flush()

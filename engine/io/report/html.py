@@ -30,18 +30,42 @@ def escape(text: str) -> str:
 
 
 WORDS = {
-    "zh": {"title": "规则检查报告", "records": "条记录", "pass": "通过", "fail": "不通过",
-           "indeterminate": "无法判断", "error": "无法读取", "by_article": "各条款未通过的记录数",
-           "details": "未通过的记录", "values": "所见的值", "none": "全部记录均已通过。", "generated": "生成时间",
-           "rulebook": "规则集", "status": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"},
-           "schema": "不符合记录结构", "rejected": "拒绝（不符合记录结构）", "expected": "应为"},
-    "en": {"title": "Rulebook check report", "records": "records", "pass": "pass", "fail": "fail",
-           "indeterminate": "indeterminate", "error": "unreadable", "by_article": "Records failing each article",
-           "details": "Records that did not pass", "values": "values seen", "none": "Every record passed.",
-           "generated": "generated", "rulebook": "rulebook",
-           "status": {"fail": "fail", "error": "error", "waived": "waived"},
-           "schema": "breaks its record schema", "rejected": "rejected (breaks its record schema)",
-           "expected": "expected"},
+    "zh": {
+        "title": "规则检查报告",
+        "records": "条记录",
+        "pass": "通过",
+        "fail": "不通过",
+        "indeterminate": "无法判断",
+        "error": "无法读取",
+        "by_article": "各条款未通过的记录数",
+        "details": "未通过的记录",
+        "values": "所见的值",
+        "none": "全部记录均已通过。",
+        "generated": "生成时间",
+        "rulebook": "规则集",
+        "status": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"},
+        "schema": "不符合记录结构",
+        "rejected": "拒绝（不符合记录结构）",
+        "expected": "应为",
+    },
+    "en": {
+        "title": "Rulebook check report",
+        "records": "records",
+        "pass": "pass",
+        "fail": "fail",
+        "indeterminate": "indeterminate",
+        "error": "unreadable",
+        "by_article": "Records failing each article",
+        "details": "Records that did not pass",
+        "values": "values seen",
+        "none": "Every record passed.",
+        "generated": "generated",
+        "rulebook": "rulebook",
+        "status": {"fail": "fail", "error": "error", "waived": "waived"},
+        "schema": "breaks its record schema",
+        "rejected": "rejected (breaks its record schema)",
+        "expected": "expected",
+    },
 }
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:60em;margin:2em auto;color:#222}
@@ -90,50 +114,69 @@ class HtmlReport:
         record = decision.rules[0].record if decision.rules else None
         name = record.get("name") if isinstance(record, dict) else None
         head = escape(decision.record_id or messages.msg("cli.no-id").get(self.lang)) + (
-            f" {escape(name)}" if isinstance(name, str) else "")
+            f" {escape(name)}" if isinstance(name, str) else ""
+        )
         items = []
         for r in rules:
             status = self.w["status"].get(str(r.status), str(r.status))
             values = ", ".join(f"{escape(k)} = {escape(format_value(v, self.lang))}" for k, v in r.values.items())
-            items.append(f"<li><b>{escape(r.spec.cite)}</b> <code>{escape(r.id)}</code> [{escape(status)}]: "
-                         f"{escape(r.message(self.lang) or '')}"
-                         + (f'<div class="values">{escape(self.w["values"])}: {values}</div>' if values else "")
-                         + "</li>")
+            items.append(
+                f"<li><b>{escape(r.spec.cite)}</b> <code>{escape(r.id)}</code> [{escape(status)}]: "
+                f"{escape(r.message(self.lang) or '')}"
+                + (f'<div class="values">{escape(self.w["values"])}: {values}</div>' if values else "")
+                + "</li>"
+            )
         for v in schema:
-            items.append(f'<li class="schema"><b>{escape(self.w["schema"])}</b> <code>{escape(v["path"])}</code>: '
-                         f'{escape(v["message"])}<div class="values">{escape(self.w["expected"])}: '
-                         f'{escape(v["expected"])}</div></li>')
+            items.append(
+                f'<li class="schema"><b>{escape(self.w["schema"])}</b> <code>{escape(v["path"])}</code>: '
+                f'{escape(v["message"])}<div class="values">{escape(self.w["expected"])}: '
+                f"{escape(v['expected'])}</div></li>"
+            )
         word = self.w["rejected"] if outcome == "error" and schema else self.w[outcome]
         self.sections += 1
-        self.spool.add(f'<section class="record"><h3><span class="{outcome}">{escape(word)}</span> '
-                       f'{head} <span class="where">{escape(_where(decision.input))}</span></h3>'
-                       f"<ul>{''.join(items)}</ul></section>\n")
+        self.spool.add(
+            f'<section class="record"><h3><span class="{outcome}">{escape(word)}</span> '
+            f'{head} <span class="where">{escape(_where(decision.input))}</span></h3>'
+            f"<ul>{''.join(items)}</ul></section>\n"
+        )
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.add_error()
-        self.spool.add(f'<section class="record"><h3><span class="error">{escape(self.w["error"])}</span> '
-                       f'<span class="where">{escape(_where(ref))}</span></h3><p>{escape(message)}</p></section>\n')
+        self.spool.add(
+            f'<section class="record"><h3><span class="error">{escape(self.w["error"])}</span> '
+            f'<span class="where">{escape(_where(ref))}</span></h3><p>{escape(message)}</p></section>\n'
+        )
 
     def end(self) -> Summary:
         w = self.w
         s = self.summary
         o = s.outcomes
-        self.out.write(f'<!DOCTYPE html>\n<html lang="{"zh-CN" if self.lang == "zh" else "en"}">\n<head>'
-                       f'<meta charset="utf-8"><title>{escape(w["title"])}</title><style>{STYLE}</style></head>\n'
-                       f"<body>\n<h1>{escape(w['title'])}</h1>\n")
+        self.out.write(
+            f'<!DOCTYPE html>\n<html lang="{"zh-CN" if self.lang == "zh" else "en"}">\n<head>'
+            f'<meta charset="utf-8"><title>{escape(w["title"])}</title><style>{STYLE}</style></head>\n'
+            f"<body>\n<h1>{escape(w['title'])}</h1>\n"
+        )
         now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         self.out.write(f"<p>{escape(w['rulebook'])}: {escape(self.rulebook)} · {escape(w['generated'])}: {now}</p>\n")
-        self.out.write('<p class="counts">' + f"<span>{s.total} {escape(w['records'])}</span>" + "".join(
-            f'<span class="{k}">{escape(w[k])} {o.get(k, 0)}</span>' for k in ("pass", "fail", "indeterminate", "error")
-        ) + (f'<span class="schema">{escape(w["schema"])} {s.schema_records}</span>' if s.schema_records else "")
-            + "</p>\n")
+        self.out.write(
+            '<p class="counts">'
+            + f"<span>{s.total} {escape(w['records'])}</span>"
+            + "".join(
+                f'<span class="{k}">{escape(w[k])} {o.get(k, 0)}</span>'
+                for k in ("pass", "fail", "indeterminate", "error")
+            )
+            + (f'<span class="schema">{escape(w["schema"])} {s.schema_records}</span>' if s.schema_records else "")
+            + "</p>\n"
+        )
         if self.articles:
             top = max(self.articles.values())
-            self.out.write(f"<h2>{escape(w['by_article'])}</h2>\n<table class=\"bars\">\n")
+            self.out.write(f'<h2>{escape(w["by_article"])}</h2>\n<table class="bars">\n')
             for cite, n in sorted(self.articles.items(), key=lambda kv: (-kv[1], kv[0])):
                 width = max(1, round(100 * n / top))
-                self.out.write(f'<tr><td style="width:10em">{escape(cite)}</td><td style="width:3em;text-align:right">'
-                               f'{n}</td><td><div class="bar" style="width:{width}%"></div></td></tr>\n')
+                self.out.write(
+                    f'<tr><td style="width:10em">{escape(cite)}</td><td style="width:3em;text-align:right">'
+                    f'{n}</td><td><div class="bar" style="width:{width}%"></div></td></tr>\n'
+                )
             self.out.write("</table>\n")
         self.out.write(f"<h2>{escape(w['details'])}</h2>\n")
         if s.total == o.get("pass", 0) and not self.sections:

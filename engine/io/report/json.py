@@ -26,8 +26,11 @@ class JsonReport:
         line = getattr(decision, "json_line", None)  # already serialized by a worker process (--jobs)
         if line is None:
             to_text = getattr(decision, "to_json_text", None)  # a Decision writes its own line, fast
-            line = to_text(self.lang) if to_text is not None else json.dumps(decision.to_json(self.lang),
-                                                                             ensure_ascii=False)
+            line = (
+                to_text(self.lang)
+                if to_text is not None
+                else json.dumps(decision.to_json(self.lang), ensure_ascii=False)
+            )
         self.out.write(line + "\n")
 
     def direct_fd(self) -> int | None:

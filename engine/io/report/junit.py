@@ -69,7 +69,7 @@ class JunitReport:
 
     def _case(self, classname: str, name: str, ref: InputRef | None, body: str = "") -> None:
         self.tests += 1
-        attrs = f"classname={quoteattr(_clean(classname))} name={quoteattr(_clean(name))} time=\"0\""
+        attrs = f'classname={quoteattr(_clean(classname))} name={quoteattr(_clean(name))} time="0"'
         if ref is not None and ref.file is not None:
             attrs += f" file={quoteattr(_clean(ref.file))}"
             if ref.line is not None:
@@ -124,10 +124,14 @@ class JunitReport:
     def end(self) -> Summary:
         elapsed = time.perf_counter() - self.started
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        self.out.write(f'<testsuites name="rulebook" tests="{self.tests}" failures="{self.failures}" '
-                       f'errors="{self.errors}" time="{elapsed:.3f}">\n')
-        self.out.write(f'  <testsuite name={quoteattr(_clean(self.suite or "rulebook"))} tests="{self.tests}" '
-                       f'failures="{self.failures}" errors="{self.errors}" skipped="0" time="{elapsed:.3f}">\n')
+        self.out.write(
+            f'<testsuites name="rulebook" tests="{self.tests}" failures="{self.failures}" '
+            f'errors="{self.errors}" time="{elapsed:.3f}">\n'
+        )
+        self.out.write(
+            f'  <testsuite name={quoteattr(_clean(self.suite or "rulebook"))} tests="{self.tests}" '
+            f'failures="{self.failures}" errors="{self.errors}" skipped="0" time="{elapsed:.3f}">\n'
+        )
         self.spool.replay(self.out)
         problems = self.input_problems
         if problems:  # what was wrong with the input itself (a column no field has): the suite's own output

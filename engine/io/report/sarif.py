@@ -20,7 +20,7 @@ from engine import messages
 from engine.evaluate import Decision, InputRef
 from engine.io.report import Spool, Summary, failed_rules, schema_items
 
-__all__ = ["SarifReport", "SARIF_SCHEMA"]
+__all__ = ["SARIF_SCHEMA", "SarifReport"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 UNREADABLE = "record.unreadable"
@@ -72,65 +72,112 @@ class SarifReport:
             spec = r.spec
             rule_id = f"{decision.decision}/{spec.id}"
             note = spec.note.get(self.lang) if spec.note is not None else None
-            index = self._rule(rule_id, {
-                "name": spec.id,
-                "shortDescription": {"text": f"{spec.cite} {spec.title.get(self.lang) if spec.title else spec.id}"},
-                "fullDescription": {"text": spec.message.get(self.lang)},
-                "help": {"text": note or spec.cite},
-                "properties": {"rulebook": decision.rulebook, "version": decision.version, "article": spec.article,
-                               "item": spec.item, "cite": spec.cite, "severity": str(spec.severity)},
-                "defaultConfiguration": {"level": "warning" if spec.severity == "warning" else "error"},
-            })
+            index = self._rule(
+                rule_id,
+                {
+                    "name": spec.id,
+                    "shortDescription": {"text": f"{spec.cite} {spec.title.get(self.lang) if spec.title else spec.id}"},
+                    "fullDescription": {"text": spec.message.get(self.lang)},
+                    "help": {"text": note or spec.cite},
+                    "properties": {
+                        "rulebook": decision.rulebook,
+                        "version": decision.version,
+                        "article": spec.article,
+                        "item": spec.item,
+                        "cite": spec.cite,
+                        "severity": str(spec.severity),
+                    },
+                    "defaultConfiguration": {"level": "warning" if spec.severity == "warning" else "error"},
+                },
+            )
             message = r.message(self.lang) or str(r.status)
-            self._result({
-                "ruleId": rule_id,
-                "ruleIndex": index,
-                "level": "warning" if spec.severity == "warning" and r.status == "fail" else "error",
-                "message": {"text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: {message}"},
-                "locations": _location(decision.input),
-                "partialFingerprints": {"recordRule/v1": _fingerprint(
-                    decision.input.file if decision.input else "", decision.record_id, rule_id)},
-                "properties": {"record": decision.record_id, "status": str(r.status), "cite": spec.cite,
-                               "outcome": str(decision.outcome)},
-            })
+            self._result(
+                {
+                    "ruleId": rule_id,
+                    "ruleIndex": index,
+                    "level": "warning" if spec.severity == "warning" and r.status == "fail" else "error",
+                    "message": {"text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: {message}"},
+                    "locations": _location(decision.input),
+                    "partialFingerprints": {
+                        "recordRule/v1": _fingerprint(
+                            decision.input.file if decision.input else "", decision.record_id, rule_id
+                        )
+                    },
+                    "properties": {
+                        "record": decision.record_id,
+                        "status": str(r.status),
+                        "cite": spec.cite,
+                        "outcome": str(decision.outcome),
+                    },
+                }
+            )
         items = schema_items(decision, self.lang)
         if items:
             zh = self.lang == "zh"
-            index = self._rule(SCHEMA, {
-                "name": "record-schema",
-                "shortDescription": {"text": "记录不符合其记录结构" if zh else "a record that breaks its record schema"},
-                "fullDescription": {"text": "字段类型、枚举值、必填字段或未知字段与决定的记录结构不符（schema enforcement）" if zh
-                                    else "a field of the wrong type, a value outside an enum, a missing required "
-                                    "field or an unknown key (schema enforcement)"},
-                "defaultConfiguration": {"level": "warning"},
-            })
+            index = self._rule(
+                SCHEMA,
+                {
+                    "name": "record-schema",
+                    "shortDescription": {
+                        "text": "记录不符合其记录结构" if zh else "a record that breaks its record schema"
+                    },
+                    "fullDescription": {
+                        "text": "字段类型、枚举值、必填字段或未知字段与决定的记录结构不符（schema enforcement）"
+                        if zh
+                        else "a field of the wrong type, a value outside an enum, a missing required "
+                        "field or an unknown key (schema enforcement)"
+                    },
+                    "defaultConfiguration": {"level": "warning"},
+                },
+            )
             rejected = str(decision.outcome) == "error"
             for v in items:
-                self._result({
-                    "ruleId": SCHEMA, "ruleIndex": index,
-                    "level": "error" if rejected and v["severity"] == "error" else "warning",
-                    "message": {"text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: "
-                                        f"{v['message']}"},
-                    "locations": _location(decision.input),
-                    "partialFingerprints": {"recordRule/v1": _fingerprint(
-                        decision.input.file if decision.input else "", decision.record_id, SCHEMA, v["path"])},
-                    "properties": {"record": decision.record_id, "path": v["path"], "expected": v["expected"],
-                                   "value": v["value"], "code": v["code"], "outcome": str(decision.outcome)},
-                })
+                self._result(
+                    {
+                        "ruleId": SCHEMA,
+                        "ruleIndex": index,
+                        "level": "error" if rejected and v["severity"] == "error" else "warning",
+                        "message": {
+                            "text": f"{decision.record_id or messages.msg('cli.no-id').get(self.lang)}: {v['message']}"
+                        },
+                        "locations": _location(decision.input),
+                        "partialFingerprints": {
+                            "recordRule/v1": _fingerprint(
+                                decision.input.file if decision.input else "", decision.record_id, SCHEMA, v["path"]
+                            )
+                        },
+                        "properties": {
+                            "record": decision.record_id,
+                            "path": v["path"],
+                            "expected": v["expected"],
+                            "value": v["value"],
+                            "code": v["code"],
+                            "outcome": str(decision.outcome),
+                        },
+                    }
+                )
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.add_error()
-        index = self._rule(UNREADABLE, {
-            "name": "unreadable-record",
-            "shortDescription": {"text": "a record that cannot be read"},
-            "fullDescription": {"text": "the input line is not valid JSON, or not a JSON object"},
-            "defaultConfiguration": {"level": "error"},
-        })
-        self._result({
-            "ruleId": UNREADABLE, "ruleIndex": index, "level": "error", "message": {"text": message},
-            "locations": _location(ref),
-            "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, UNREADABLE)},
-        })
+        index = self._rule(
+            UNREADABLE,
+            {
+                "name": "unreadable-record",
+                "shortDescription": {"text": "a record that cannot be read"},
+                "fullDescription": {"text": "the input line is not valid JSON, or not a JSON object"},
+                "defaultConfiguration": {"level": "error"},
+            },
+        )
+        self._result(
+            {
+                "ruleId": UNREADABLE,
+                "ruleIndex": index,
+                "level": "error",
+                "message": {"text": message},
+                "locations": _location(ref),
+                "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, UNREADABLE)},
+            }
+        )
 
     def write_input_problem(self, ref: InputRef, note: Any) -> None:
         """A problem with an input as a whole (``engine.io.records.InputNote``: a column that names no
@@ -138,24 +185,39 @@ class SarifReport:
         d = note.problem
         message, advice = d.text(self.lang)
         about = messages.msg(f"{d.code}:about").get(self.lang) if f"{d.code}:about" in messages.CATALOGUE else d.code
-        index = self._rule(d.code, {"name": d.code, "shortDescription": {"text": about},
-                                    "defaultConfiguration": {"level": d.severity}})
+        index = self._rule(
+            d.code, {"name": d.code, "shortDescription": {"text": about}, "defaultConfiguration": {"level": d.severity}}
+        )
         locations = _location(ref)
         if locations and note.column is not None and ref.line is not None:
             locations[0]["physicalLocation"]["region"]["startColumn"] = note.column
-        self._result({
-            "ruleId": d.code, "ruleIndex": index, "level": "error" if d.severity == "error" else "warning",
-            "message": {"text": f"{message} ({advice})" if advice else message}, "locations": locations,
-            "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, note.column, d.code)},
-        })
+        self._result(
+            {
+                "ruleId": d.code,
+                "ruleIndex": index,
+                "level": "error" if d.severity == "error" else "warning",
+                "message": {"text": f"{message} ({advice})" if advice else message},
+                "locations": locations,
+                "partialFingerprints": {"recordRule/v1": _fingerprint(ref.file, ref.line, note.column, d.code)},
+            }
+        )
 
     def end(self) -> Summary:
-        driver = {"name": "rulebook", "informationUri": "https://pypi.org/project/rulebook-engine/",
-                  "semanticVersion": self.version, "version": self.version, "rules": list(self.rules.values())}
+        driver = {
+            "name": "rulebook",
+            "informationUri": "https://pypi.org/project/rulebook-engine/",
+            "semanticVersion": self.version,
+            "version": self.version,
+            "rules": list(self.rules.values()),
+        }
         head = {"$schema": SARIF_SCHEMA, "version": "2.1.0"}
         text = json.dumps(head, ensure_ascii=False)[:-1]
-        self.out.write(text + ',\n  "runs": [\n    {\n      "tool": {"driver": '
-                       + json.dumps(driver, ensure_ascii=False) + '},\n      "results": [\n')
+        self.out.write(
+            text
+            + ',\n  "runs": [\n    {\n      "tool": {"driver": '
+            + json.dumps(driver, ensure_ascii=False)
+            + '},\n      "results": [\n'
+        )
         self.spool.replay(self.out)
         self.out.write("\n      ]\n    }\n  ]\n}\n")
         self.out.flush()

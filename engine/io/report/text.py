@@ -19,10 +19,10 @@ from rich.table import Table
 from rich.text import Text as RichText
 
 from engine.evaluate import Decision, InputRef, RuleResult, format_value
-from engine.messages import msg
-from engine.model import Status
 from engine.io.report import Summary
 from engine.io.terminal import escape_controls
+from engine.messages import msg
+from engine.model import Status
 
 
 class Text(RichText):
@@ -40,10 +40,17 @@ class _Console(Console):
         self.quiet = True  # nothing more to write: the command ends as a closed pipe does
         raise BrokenPipeError(errno.EPIPE, "the output was closed")
 
+
 __all__ = ["TextReport", "explain"]
 
-SYMBOL = {"pass": ("✓", "green"), "fail": ("✗", "red"), "not_applicable": ("–", "dim"), "error": ("!", "yellow"),
-          "waived": ("≈", "cyan"), "indeterminate": ("?", "yellow")}
+SYMBOL = {
+    "pass": ("✓", "green"),
+    "fail": ("✗", "red"),
+    "not_applicable": ("–", "dim"),
+    "error": ("!", "yellow"),
+    "waived": ("≈", "cyan"),
+    "indeterminate": ("?", "yellow"),
+}
 OUTCOME_WORDS = {
     "zh": {"pass": "通过", "fail": "不通过", "indeterminate": "无法判断", "error": "无法读取"},
     "en": {"pass": "pass", "fail": "fail", "indeterminate": "indeterminate", "error": "unreadable"},
@@ -65,8 +72,16 @@ STATUS_WORDS = {
 
 
 def make_console(out: IO[str], color: bool | None = None) -> Console:
-    return _Console(file=out, highlight=False, markup=False, emoji=False, soft_wrap=True,
-                   force_terminal=color if color else None, no_color=color is False, width=120)
+    return _Console(
+        file=out,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+        force_terminal=color if color else None,
+        no_color=color is False,
+        width=120,
+    )
 
 
 def _where(ref: InputRef | None) -> str:
@@ -91,8 +106,10 @@ def _schema_lines(decision: Any, lang: str, indent: str = "    ") -> list[Text]:
     lines = []
     for v in schema_items(decision, lang):
         line = Text(indent)
-        line.append("! " if rejected and v["severity"] == "error" else "⚠ ",
-                    style="yellow" if rejected and v["severity"] == "error" else "magenta")
+        line.append(
+            "! " if rejected and v["severity"] == "error" else "⚠ ",
+            style="yellow" if rejected and v["severity"] == "error" else "magenta",
+        )
         line.append("记录结构 " if lang == "zh" else "schema ", style="bold")
         line.append(v["path"], style="dim")
         line.append("  ")
@@ -114,11 +131,15 @@ def _rule_line(r: RuleResult, lang: str, indent: str = "    ") -> Text:
     if r.status == Status.WAIVED and r.waiver is not None:
         reason = r.waiver.get("reason")
         approved = r.waiver.get("approved_by")
-        line.append(f"  [{'豁免' if lang == 'zh' else 'waived'}: {reason}; "
-                    f"{'批准' if lang == 'zh' else 'approved by'} {approved}]", style="cyan")
+        line.append(
+            f"  [{'豁免' if lang == 'zh' else 'waived'}: {reason}; "
+            f"{'批准' if lang == 'zh' else 'approved by'} {approved}]",
+            style="cyan",
+        )
     elif r.waiver_unused:
-        line.append("  [豁免未使用：规则已通过]" if lang == "zh" else "  [waiver unused: the rule did not fail]",
-                    style="dim")
+        line.append(
+            "  [豁免未使用：规则已通过]" if lang == "zh" else "  [waiver unused: the rule did not fail]", style="dim"
+        )
     if r.severity != "error":
         line.append(f" ({r.severity})", style="dim")
     return line
@@ -127,8 +148,9 @@ def _rule_line(r: RuleResult, lang: str, indent: str = "    ") -> Text:
 class TextReport:
     """Per record: the outcome and every rule that did not pass; then a summary."""
 
-    def __init__(self, out: IO[str], *, lang: str = "zh", color: bool | None = None, verbose: bool = False,
-                 **_: Any) -> None:
+    def __init__(
+        self, out: IO[str], *, lang: str = "zh", color: bool | None = None, verbose: bool = False, **_: Any
+    ) -> None:
         self.console = make_console(out, color)
         self.lang = lang
         self.verbose = verbose
@@ -153,7 +175,8 @@ class TextReport:
         self.console.print(head)
         for r in decision.rules:
             if (r.status in (Status.FAIL, Status.ERROR, Status.WAIVED) or r.waiver_unused) and (
-                    r.severity != "info" or self.verbose):
+                r.severity != "info" or self.verbose
+            ):
                 self.console.print(_rule_line(r, self.lang))
         for line in _schema_lines(decision, self.lang):
             self.console.print(line)
@@ -189,11 +212,16 @@ class TextReport:
         if first:
             parts.append("无" if zh else "none")
         if s.schema_records:
-            parts.append(f"；不符合记录结构 {s.schema_records} 条" if zh else
-                         f"; {s.schema_records} breaking their record schema", style="magenta")
+            parts.append(
+                f"；不符合记录结构 {s.schema_records} 条"
+                if zh
+                else f"; {s.schema_records} breaking their record schema",
+                style="magenta",
+            )
         if s.blank_lines:
-            parts.append(("；" if zh else "; ") + msg("cli.summary-blank", count=s.blank_lines).get(self.lang),
-                         style="dim")
+            parts.append(
+                ("；" if zh else "; ") + msg("cli.summary-blank", count=s.blank_lines).get(self.lang), style="dim"
+            )
         self.console.print(parts)
         if s.failures:
             table = Table(title="未通过的规则" if zh else "Rules not passed", title_justify="left", show_edge=False)

@@ -35,6 +35,8 @@ def register_rulebooks(register: RegisterRulebook) -> None:
     # The folder is searched for *.yaml; the record schema the rulebook names
     # (`record: dancer-applicant.schema.json`) is read next to it.
     register(HERE / "rulebooks")
+
+
 # [/docs]
 
 
@@ -46,6 +48,8 @@ def register_functions(register: RegisterFunction) -> None:
     register(LEAD_ROLES)
     register(SEMESTER_OF)
     register(SEMESTERS_BEFORE)
+
+
 # [/docs]
 
 
@@ -55,6 +59,8 @@ def register_calendars(register: RegisterCalendar) -> None:
     from rulebook_dancers.semesters import AcademicCalendar
 
     register(AcademicCalendar("dance-college"))
+
+
 # [/docs]
 
 
@@ -64,4 +70,6 @@ def register_formats(register: RegisterFormat) -> None:
     from rulebook_dancers.csvreport import CsvReport
 
     register("csv", CsvReport)
+
+
 # [/docs]

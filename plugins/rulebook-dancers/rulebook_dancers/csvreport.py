@@ -17,8 +17,19 @@ from engine.io.report import Summary
 
 __all__ = ["COLUMNS", "CsvReport"]
 
-COLUMNS = ("rulebook", "version", "decision", "record", "file", "line", "as_of", "outcome", "failed", "errors",
-           "message")
+COLUMNS = (
+    "rulebook",
+    "version",
+    "decision",
+    "record",
+    "file",
+    "line",
+    "as_of",
+    "outcome",
+    "failed",
+    "errors",
+    "message",
+)
 
 
 # [docs:format_class]
@@ -38,19 +49,31 @@ class CsvReport:
         errors = [r for r in decision.rules if r.status == "error"]
         first = failed[0] if failed else (errors[0] if errors else None)
         ref = decision.input
-        self.writer.writerow([
-            decision.rulebook, decision.version, decision.decision, decision.record_id or "",
-            ref.file if ref else "", ref.line if ref and ref.line is not None else "",
-            decision.as_of.isoformat() if decision.as_of else "", str(decision.outcome),
-            ";".join(r.id for r in failed), ";".join(r.id for r in errors),
-            (first.message(self.lang) or "") if first else ""])
+        self.writer.writerow(
+            [
+                decision.rulebook,
+                decision.version,
+                decision.decision,
+                decision.record_id or "",
+                ref.file if ref else "",
+                ref.line if ref and ref.line is not None else "",
+                decision.as_of.isoformat() if decision.as_of else "",
+                str(decision.outcome),
+                ";".join(r.id for r in failed),
+                ";".join(r.id for r in errors),
+                (first.message(self.lang) or "") if first else "",
+            ]
+        )
 
     def write_error(self, rulebook: str, version: str, decision: str, ref: InputRef, message: str) -> None:
         self.summary.outcomes["error"] += 1
-        self.writer.writerow([rulebook, version, decision, "", ref.file or "", ref.line or "", "", "error", "", "",
-                              message])
+        self.writer.writerow(
+            [rulebook, version, decision, "", ref.file or "", ref.line or "", "", "error", "", "", message]
+        )
 
     def end(self) -> Summary:
         self.out.flush()
         return self.summary
+
+
 # [/docs]

@@ -17,7 +17,8 @@ without a valid date) raises ``EvalError``, which makes the calling rule
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from engine.calendars import CalendarRangeError
 from engine.errors import EvalError
@@ -88,9 +89,10 @@ def _semester_functions(calendars: Mapping[str, Any]) -> tuple[Callable[..., str
 LEAD_ROLES = FunctionSpec(
     "lead_roles",
     (Overload((T.list_of(T.DYN), T.DATE), T.INT, lead_roles),),
-    doc="how many performances since the date were in a leading role (role == \"lead\")",
+    doc='how many performances since the date were in a leading role (role == "lead")',
 )
 # [/docs]
+
 
 def _semester_of_spec(calendars: Mapping[str, Any]) -> FunctionSpec:
     impl = _semester_functions(calendars)[0]
@@ -106,8 +108,10 @@ def _semesters_before_spec(calendars: Mapping[str, Any]) -> FunctionSpec:
     impl = _semester_functions(calendars)[1]
     return FunctionSpec(
         "semesters_before",
-        (Overload((T.DATE, T.INT), T.list_of(T.STRING), impl),
-         Overload((T.DATE, T.INT, T.STRING), T.list_of(T.STRING), impl)),
+        (
+            Overload((T.DATE, T.INT), T.list_of(T.STRING), impl),
+            Overload((T.DATE, T.INT, T.STRING), T.list_of(T.STRING), impl),
+        ),
         doc="the ids of the n semesters completed before the date, the latest first",
         bind=_semesters_before_spec,
     )

@@ -17,9 +17,9 @@ It is registered as the working-day calendar ``dance-college``: the engine's
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from typing import Any, Mapping
+from typing import Any
 
 from engine.calendars import CalendarRangeError
 
@@ -47,8 +47,15 @@ def _monday_on_or_after(day: dt.date) -> dt.date:
 class AcademicCalendar:
     """The semesters of academic years ``first_year``-... to ``last_year``-...; teaching days on top of ``CN``."""
 
-    def __init__(self, name: str = "dance-college", first_year: int = 2010, last_year: int = 2035,
-                 autumn_weeks: int = 20, spring_weeks: int = 18, official: str = "CN") -> None:
+    def __init__(
+        self,
+        name: str = "dance-college",
+        first_year: int = 2010,
+        last_year: int = 2035,
+        autumn_weeks: int = 20,
+        spring_weeks: int = 18,
+        official: str = "CN",
+    ) -> None:
         self.name = name
         self.first_year, self.last_year = first_year, last_year
         self.autumn_weeks, self.spring_weeks = autumn_weeks, spring_weeks
@@ -58,8 +65,9 @@ class AcademicCalendar:
     def with_calendars(self, calendars: Mapping[str, Any]) -> AcademicCalendar:
         """This calendar reading the official working days from ``calendars[self.official]``: the
         engine binds every calendar of a rulebook to the rulebook's other calendars this way."""
-        bound = AcademicCalendar(self.name, self.first_year, self.last_year, self.autumn_weeks,
-                                 self.spring_weeks, self.official)
+        bound = AcademicCalendar(
+            self.name, self.first_year, self.last_year, self.autumn_weeks, self.spring_weeks, self.official
+        )
         bound._official_calendar = calendars.get(self.official)
         return bound
 
@@ -79,8 +87,12 @@ class AcademicCalendar:
 
     def _around(self, day: dt.date) -> list[Semester]:
         """The semesters of the academic years around ``day``, in time order."""
-        return [self.semester(y, t) for y in (day.year - 2, day.year - 1, day.year) for t in (1, 2)
-                if self.first_year <= y <= self.last_year]
+        return [
+            self.semester(y, t)
+            for y in (day.year - 2, day.year - 1, day.year)
+            for t in (1, 2)
+            if self.first_year <= y <= self.last_year
+        ]
 
     def semester_of(self, day: dt.date) -> Semester:
         """The semester ``day`` falls in; a day in a break belongs to the semester just ended."""

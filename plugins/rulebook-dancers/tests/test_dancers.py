@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from engine import Registry
-from engine.pluginmanager import get_calendar
-from engine.errors import EvalError
-from engine.testing import run_examples
 from rulebook_dancers.functions import lead_roles
 from rulebook_dancers.semesters import AcademicCalendar
+
+from engine import Registry
+from engine.errors import EvalError
+from engine.pluginmanager import get_calendar
+from engine.testing import run_examples
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "applicants.jsonl"
 D = dt.date
@@ -72,19 +72,43 @@ def test_the_calendar_is_registered_and_counts_teaching_days() -> None:
 
 
 def test_lead_roles_counts_leading_roles_since_a_date() -> None:
-    shows = [{"date": "2020-01-01", "role": "lead"}, {"date": "2024-05-01", "role": "lead"},
-             {"date": "2024-06-01", "role": "solo"}]
+    shows = [
+        {"date": "2020-01-01", "role": "lead"},
+        {"date": "2024-05-01", "role": "lead"},
+        {"date": "2024-06-01", "role": "solo"},
+    ]
     assert lead_roles(shows, D(2021, 1, 1)) == 1
     with pytest.raises(EvalError, match="performance 0"):
         lead_roles([{"date": "spring", "role": "lead"}], D(2021, 1, 1))
 
 
 def test_check_writes_a_csv_summary() -> None:
-    result = subprocess.run([sys.executable, "-m", "engine", "check", "hlj-dancers/membership", str(EXAMPLES),
-                             "--format", "csv", "--lang", "en"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "check",
+            "hlj-dancers/membership",
+            str(EXAMPLES),
+            "--format",
+            "csv",
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["record"], r["outcome"]) for r in rows] == [
-        ("D-0001", "pass"), ("D-0002", "fail"), ("D-0003", "pass"), ("D-0004", "fail"), ("D-0005", "fail"),
-        ("D-0006", "indeterminate"), ("", "error")]
+        ("D-0001", "pass"),
+        ("D-0002", "fail"),
+        ("D-0003", "pass"),
+        ("D-0004", "fail"),
+        ("D-0005", "fail"),
+        ("D-0006", "indeterminate"),
+        ("", "error"),
+    ]
     assert rows[4]["failed"] == "in_province;introducers"
