@@ -100,7 +100,8 @@ def compare(
     """Disagreements per key (a value that is not exactly True/False counts), with examples."""
     per_key = dict.fromkeys(keys, 0)
     examples: list[str] = []
-    for rid, e, g in zip(ids, expected, got):
+    # the lengths may differ: the difference is counted below, not raised
+    for rid, e, g in zip(ids, expected, got, strict=False):
         for k in keys:
             gv = g.get(k, "<missing>")
             if not (gv is True or gv is False) or gv != e[k]:
@@ -210,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         ("engine evaluate", "CompiledDecision.evaluate(record) -> Decision, all kept", run_evaluate),
         (
             "engine evaluate, schema none",
-            "the same with schema enforcement `none` (the record schema not "
-            "checked): the cost of enforcement is the difference",
+            (
+                "the same with schema enforcement `none` (the record schema not "
+                "checked): the cost of enforcement is the difference"
+            ),
             run_evaluate_unchecked,
         ),
         ("engine + checks", "evaluate + map to the bench's 10 booleans (= peer_runner.py)", run_checks),
@@ -244,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + line, file=sys.stderr)
     engine_results = run_checks()
     bad, ex = compare(base_results, engine_results, ids, keys)
-    agreement = "agrees on all %d records and all %d results" % (len(records), len(keys))
+    agreement = f"agrees on all {len(records)} records and all {len(keys)} results"
     if bad:
         status = 1
         agreement = f"DIFFERS: {bad}"
@@ -254,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"engine {agreement} (vs baseline)", file=sys.stderr)
     outcomes_json = [d["outcome"] for d in run_to_json()]
-    mismatched = sum(1 for o, e in zip(outcomes_json, engine_results) if (o == "pass") != (e["eligible"] is True))
+    mismatched = sum(
+        1 for o, e in zip(outcomes_json, engine_results, strict=True) if (o == "pass") != (e["eligible"] is True)
+    )
     if mismatched:
         status = 1
         print(f"to_json outcome differs from evaluate's on {mismatched} records", file=sys.stderr)

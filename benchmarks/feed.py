@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, cmd in variants.items():  # interleaved, so noise hits every variant alike
                 runs[name].append(measure(cmd))
                 print(f"  {name}: {runs[name][-1][0]:.1f} s", file=sys.stderr)
-        lines = sum(1 for _ in open(out, encoding="utf-8"))
+        with open(out, encoding="utf-8") as written:
+            lines = sum(1 for _ in written)
     figures = {}
     for name, results in runs.items():
         seconds = statistics.median(r[0] for r in results)

@@ -78,7 +78,7 @@ CHECK_RULES: dict[str, tuple[str, ...]] = {
     "qualification": ("qualification",),
     "not_banned": ("withdrawal_ban", "expulsion_ban", "dues_lapse_ban"),
 }
-RESULT_KEYS = tuple(CHECK_RULES) + ("eligible",)
+RESULT_KEYS = (*CHECK_RULES, "eligible")
 
 
 try:

@@ -129,7 +129,10 @@ def section(text: str, runs: int) -> str:
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = ""
     if hasattr(os, "getloadavg"):
-        load = f" Load average when written: {os.getloadavg()[0]:.2f} (other work on the machine slows every column alike)."
+        load = (
+            f" Load average when written: {os.getloadavg()[0]:.2f}"
+            " (other work on the machine slows every column alike)."
+        )
     commands = "\n".join(f"* `{name}`: `rulebook {' '.join(args)}`" for name, args in COMMANDS.items())
     return f"""{BEGIN}
 ## Start-up (`benchmarks/startup.py --runs {runs}`, {now})
