@@ -274,10 +274,10 @@ def test_the_stderr_summary_is_in_the_language(tmp_path: Path) -> None:
     records.write_text(
         '{"id": "a", "birth_date": "2000-01-01", "application_date": "2024-06-01"}\n{"id": \n', encoding="utf-8"
     )
-    code, out, err = run("check", MINI, str(records), "--format", "json")
+    _, out, err = run("check", MINI, str(records), "--format", "json")
     assert "2 条记录：通过 1，不通过 0，无法判断 0，出错 1" in err
     assert "不是有效的 JSON：此处应为一个值（第 8 列）" in out
-    code, out, err = run("check", MINI, str(records), "--format", "json", "--lang", "en")
+    _, out, err = run("check", MINI, str(records), "--format", "json", "--lang", "en")
     assert "2 records: pass 1, fail 0, indeterminate 0, error 1" in err
     assert "not valid JSON: Expecting value (column 8)" in out
 

@@ -58,7 +58,10 @@ TRUE = [
     "int('-42') == -42 && int(' 7') == 7 && int(-1.9) == -1 && int(2.9) == 2 && int(42u) == 42",
     "uint('42') == 42u && uint(42) == 42u && uint(1.9) == 1u",
     "double('1e3') == 1000.0 && double('-.5') == -0.5 && double(3) == 3.0 && double(3u) == 3.0",
-    "string(1.0) == '1' && string(1e21) == '1e+21' && string(1234567.0) == '1.234567e+06' && string(0.0001) == '0.0001'",
+    (
+        "string(1.0) == '1' && string(1e21) == '1e+21' && string(1234567.0) == '1.234567e+06'"
+        " && string(0.0001) == '0.0001'"
+    ),
     "string(-0.0) == '-0' && string(1e-7) == '1e-07' && string(123.456) == '123.456' && string(3u) == '3'",
     "string(b'abc') == 'abc' && bytes('ÿ') == b'\\303\\277' && string(true) == 'true'",
     "bool('t') && bool('TRUE') && bool('1') && !bool('False') && !bool('0')",
@@ -87,7 +90,10 @@ TRUE = [
     "timestamp('2009-02-13T23:31:30Z').getFullYear() == 2009 && timestamp('2009-02-13T23:31:30Z').getMonth() == 1",
     "timestamp('2009-02-13T23:31:30Z').getDate() == 13 && timestamp('2009-02-13T23:31:30Z').getDayOfMonth() == 12",
     "timestamp('2009-02-13T23:31:30Z').getDayOfWeek() == 5 && timestamp('2009-02-13T23:31:30Z').getDayOfYear() == 43",
-    "timestamp('2009-02-13T23:31:30Z').getHours('+02:00') == 1 && timestamp('2009-02-13T23:31:30Z').getHours('02:00') == 1",
+    (
+        "timestamp('2009-02-13T23:31:30Z').getHours('+02:00') == 1"
+        " && timestamp('2009-02-13T23:31:30Z').getHours('02:00') == 1"
+    ),
     "timestamp('2009-02-13T23:31:30Z').getDate('Australia/Sydney') == 14",
     "timestamp('2009-02-13T23:31:30Z').getHours('Asia/Shanghai') == 7",
     "timestamp('2009-02-13T23:31:30Z').getMinutes('Asia/Kathmandu') == 16",

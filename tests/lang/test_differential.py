@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def same(a: Any, b: Any) -> bool:
     if ka == "double":
         return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
     if ka == "list":
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if ka == "map":
         return len(a) == len(b) and all(any(same(k, k2) and same(v, b[k2]) for k2 in b) for k, v in a.items())
     return bool(a == b)
@@ -257,7 +258,7 @@ def _both(text: str, typed: bool) -> None:
     for engine_name in ("compiled", "interpreter"):
         try:
             runs.append(
-                outcome(lambda: evaluate(text, MODEL_BINDINGS, disable_check=True, type_env=env, engine=engine_name))
+                outcome(partial(evaluate, text, MODEL_BINDINGS, disable_check=True, type_env=env, engine=engine_name))
             )
         except ConditionSyntaxError:
             return
@@ -312,7 +313,7 @@ _ATOMS: dict[str, list[str]] = {
 
 
 def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrategy[str]]:
-    I, U, D, S, B = below["int"], below["uint"], below["double"], below["string"], below["bool"]
+    N, U, D, S, B = below["int"], below["uint"], below["double"], below["string"], below["bool"]
     L, LS, TS, DU = below["list"], below["slist"], below["time"], below["span"]
 
     def f(template: str, *parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -321,35 +322,35 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
     def op(ops: str) -> st.SearchStrategy[str]:
         return st.sampled_from(ops.split())
 
-    num = st.one_of(I, U, D)
-    any_ = st.one_of(I, U, D, S, B, L, LS)
+    num = st.one_of(N, U, D)
+    any_ = st.one_of(N, U, D, S, B, L, LS)
     out = {
         "int": st.one_of(
-            f("({} {} {})", I, op("+ - * / %"), I),
-            f("-{}", I),
+            f("({} {} {})", N, op("+ - * / %"), N),
+            f("-{}", N),
             f("size({})", st.one_of(S, L, LS)),
             f("int({})", st.one_of(D, U, S)),
-            f("({} ? {} : {})", B, I, I),
-            f("{}[{}]", L, I),
-            f("dyn({})", I),
+            f("({} ? {} : {})", B, N, N),
+            f("{}[{}]", L, N),
+            f("dyn({})", N),
             f("{}.{}()", TS, op("getHours getDayOfWeek getFullYear getDayOfYear")),
             f("{}.getHours({})", TS, st.sampled_from(["'+05:30'", "'Asia/Shanghai'", "'UTC'"])),
             f("int({})", TS),
             f("{}.getSeconds()", DU),
         ),
-        "uint": st.one_of(f("({} {} {})", U, op("+ - * / %"), U), f("uint({})", st.one_of(I, D)), f("dyn({})", U)),
+        "uint": st.one_of(f("({} {} {})", U, op("+ - * / %"), U), f("uint({})", st.one_of(N, D)), f("dyn({})", U)),
         "double": st.one_of(
             f("({} {} {})", D, op("+ - * /"), D),
             f("-{}", D),
-            f("double({})", st.one_of(I, U, S)),
+            f("double({})", st.one_of(N, U, S)),
             f("({} ? {} : {})", B, D, D),
             f("dyn({})", D),
         ),
         "string": st.one_of(
             f("({} + {})", S, S),
-            f("string({})", st.one_of(I, U, D, B, TS, DU)),
+            f("string({})", st.one_of(N, U, D, B, TS, DU)),
             f("({} ? {} : {})", B, S, S),
-            f("{}[{}]", LS, I),
+            f("{}[{}]", LS, N),
             f("dyn({})", S),
         ),
         "bool": st.one_of(
@@ -369,18 +370,18 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("({} ? {} : {})", B, B, B),
         ),
         "list": st.one_of(
-            f("[{}, {}]", I, I),
+            f("[{}, {}]", N, N),
             f("({} + {})", L, L),
-            f("{}.map(x, {})", L, I),
-            f("{}.map(x, {}, {})", L, B, I),
+            f("{}.map(x, {})", L, N),
+            f("{}.map(x, {}, {})", L, B, N),
             f("{}.filter(x, {})", L, B),
             f("dyn({})", L),
-            f("[{}, {}, {}]", I, D, U),
+            f("[{}, {}, {}]", N, D, U),
         ),
         "slist": st.one_of(
             f("[{}, {}]", S, S), f("({} + {})", LS, LS), f("{}.filter(x, {})", LS, B), f("{}.map(x, x + {})", LS, S)
         ),
-        "time": st.one_of(f("({} + {})", TS, DU), f("({} - {})", TS, DU), f("timestamp({})", st.one_of(S, I))),
+        "time": st.one_of(f("({} + {})", TS, DU), f("({} - {})", TS, DU), f("timestamp({})", st.one_of(S, N))),
         "span": st.one_of(f("({} + {})", DU, DU), f("({} - {})", DU, DU), f("({} - {})", TS, TS), f("duration({})", S)),
     }
     return {k: st.one_of(st.sampled_from(_ATOMS[k]), v) for k, v in out.items()}
@@ -412,8 +413,10 @@ def test_typed_expressions_agree(text: str, typed: bool) -> None:
         "ts + du > ts && ts - ts == duration('0s') && string(ts) < string(ts + du)",
         "mi[1] + s + string(u) + string(f)",
         "l.map(x, type(x)) == [int, double, int]",
-        "[1].all(a, [2].all(b, [3].all(c, [4].all(d, [5].all(e, [6].all(f, [7].all(g, [8].all(h, "
-        "[9].all(k, [10].all(o, [11].all(p, a < p))))))))))) )",
+        (
+            "[1].all(a, [2].all(b, [3].all(c, [4].all(d, [5].all(e, [6].all(f, [7].all(g, [8].all(h, "
+            "[9].all(k, [10].all(o, [11].all(p, a < p))))))))))) )"
+        ),
     ],
 )
 def test_chosen_expressions_agree(text: str) -> None:
@@ -442,6 +445,6 @@ def test_dates_agree() -> None:
     ]:
         c = check_condition(parse_condition(text), scope)
         assert c.ok
-        a = outcome(lambda: compile_condition(c)({}, dt.date(2024, 2, 29), {}))
-        b = outcome(lambda: interpret_condition(c)({}, dt.date(2024, 2, 29), {}))
+        a = outcome(lambda c=c: compile_condition(c)({}, dt.date(2024, 2, 29), {}))
+        b = outcome(lambda c=c: interpret_condition(c)({}, dt.date(2024, 2, 29), {}))
         assert_agree(a, b, text)

@@ -645,9 +645,11 @@ def test_grammar_sentences_parse_or_fail_cleanly_and_round_trip(text: str) -> No
 
 
 _PIECES = st.sampled_from(
-    list("()[]{}.,:?!-+*/%<>=&|\"'\\ \n")
-    + ["a", "b.c", "1", "0x1", "2u", "1.5", "'s'", '"\\n"', "r'\\'", "b'x'", "in", "and", "or", "not", "if", "true"]
-    + ["==", "!=", "&&", "||", "has(", "xs.all(", "xs.map(", "//", "且", "（", "“", "中", "\u200b", "\ud800"]
+    [
+        *"()[]{}.,:?!-+*/%<>=&|\"'\\ \n",
+        *["a", "b.c", "1", "0x1", "2u", "1.5", "'s'", '"\\n"', "r'\\'", "b'x'", "in", "and", "or", "not", "if", "true"],
+        *["==", "!=", "&&", "||", "has(", "xs.all(", "xs.map(", "//", "且", "（", "“", "中", "\u200b", "\ud800"],
+    ]
 )
 
 
