@@ -1005,6 +1005,7 @@ class CompiledDecision:
         statuses = list(res[0])
         errors = dict(res[1]) if res[1] else {}
         waivers: list[Any] = [None] * len(statuses)
+        touched = False
         for i, rule in enumerate(self.rules):
             status = statuses[i]
             if status is _NOT_APPLICABLE:
@@ -1012,6 +1013,7 @@ class CompiledDecision:
             waiver = _waiver_for(record, rule.spec.id)
             if waiver is None:
                 continue
+            touched = True
             status, error = self._apply_waiver(rule.spec, status, errors.get(i), waiver)
             if status is _ERROR:
                 waiver = None
@@ -1021,6 +1023,8 @@ class CompiledDecision:
             else:
                 errors[i] = error
             waivers[i] = waiver
+        if not touched:  # no waiver names a rule that applied (an empty list too): as if none were given
+            return _Evaluated(self, record, input, (*res, day, None))
         decisive = [statuses[i] for i in self._decisive]
         outcome = Outcome.FAIL if _FAIL in decisive else Outcome.INDETERMINATE if _ERROR in decisive else Outcome.PASS
         return _Evaluated(

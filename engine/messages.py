@@ -605,6 +605,10 @@ _add(
         "record.json:at": ("not valid JSON: {problem} column {column}", "不是有效的 JSON：{problem}第 {column} 列"),
         "record.not-utf8-file": ("the file is not UTF-8 text ({reason})", "文件不是 UTF-8 文本（`{reason}`）"),
         "record.json-too-deep": ("the JSON is nested too deeply", "JSON 嵌套过深"),
+        "record.number-too-long": (
+            "a number in the record has more than {limit} digits; write such a value as a string",
+            "记录中有超过 {limit} 位的数字；这样的值请写成字符串",
+        ),
         "record.json-array-open": ("the JSON array is not closed with `]`", "JSON 数组缺少结尾的 `]`"),
         "record.json-array-separator": (
             "expected `,` or `]` between records; the rest of the file cannot be read",

@@ -212,6 +212,13 @@ def parse_json_line(line: str | bytes) -> Any:
         return _json_error(e)
     except RecursionError:
         return BadRecord.of(msg("record.json-too-deep"))
+    except ValueError:  # an integer of more digits than Python converts
+        return number_too_long()
+
+
+def number_too_long() -> BadRecord:
+    """The record holds an integer of more digits than Python converts (``sys.get_int_max_str_digits``)."""
+    return BadRecord.of(msg("record.number-too-long", limit=sys.get_int_max_str_digits()))
 
 
 def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[InputRef, Any]]:
@@ -326,6 +333,8 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
             yield InputRef(name, e.lineno), _json_error(e)
         except RecursionError:
             yield ref, BadRecord.of(msg("record.json-too-deep"))
+        except ValueError:
+            yield ref, number_too_long()
         return
     i += 1
     expect_value = True
@@ -353,6 +362,9 @@ def _read_json(text: str, name: str) -> Iterator[tuple[InputRef, Any]]:
             return
         except RecursionError:
             yield InputRef(name, line), BadRecord.of(msg("record.json-too-deep"))
+            return
+        except ValueError:  # where the element ends is not known: the rest cannot be read
+            yield InputRef(name, line), number_too_long()
             return
         yield InputRef(name, line), _checked(value)
         expect_value = False
