@@ -70,6 +70,7 @@ __all__ = [
     "Status",
     "UsageError",
     "YamlError",
+    "__version__",
     "build_rulebook",
     "hookimpl",
     "load_rulebook",

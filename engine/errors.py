@@ -168,7 +168,7 @@ class Diagnostic:
 
     def replace(self, **changes: Any) -> Diagnostic:
         """A copy with some fields changed (``source``, ``span``, ``note``, ``severity``...)."""
-        fields = {
+        fields: dict[str, Any] = {
             "code": self.code,
             "message": self.message_text,
             "source": self.source,

@@ -54,29 +54,17 @@ class Text:
     __slots__ = ("_en", "_zh", "key", "values")
 
     def __init__(self, en: str, zh: str) -> None:
-        self._en: str | None = en
-        self._zh: str | None = zh
+        self._en = en
+        self._zh = zh
         self.key: str | None = None
         self.values: dict[str, Any] = {}
 
-    @classmethod
-    def _lazy(cls, key: str, values: dict[str, Any]) -> Text:
-        text = cls.__new__(cls)
-        text._en = text._zh = None
-        text.key = key
-        text.values = values
-        return text
-
     @property
     def en(self) -> str:
-        if self._en is None:
-            self._en = _fill(CATALOGUE[self.key][0], self.values, "en")  # type: ignore[index]
         return self._en
 
     @property
     def zh(self) -> str:
-        if self._zh is None:
-            self._zh = _fill(CATALOGUE[self.key][1], self.values, "zh")  # type: ignore[index]
         return self._zh
 
     def get(self, lang: str) -> str:
@@ -95,11 +83,36 @@ class Text:
         return self.en
 
 
+class _Catalogued(Text):
+    """A catalogued message, its templates filled in when first read in each language."""
+
+    __slots__ = ("_filled_en", "_filled_zh")
+    key: str
+
+    def __init__(self, key: str, values: dict[str, Any]) -> None:
+        self.key = key
+        self.values = values
+        self._filled_en: str | None = None
+        self._filled_zh: str | None = None
+
+    @property
+    def en(self) -> str:
+        if self._filled_en is None:
+            self._filled_en = _fill(CATALOGUE[self.key][0], self.values, "en")
+        return self._filled_en
+
+    @property
+    def zh(self) -> str:
+        if self._filled_zh is None:
+            self._filled_zh = _fill(CATALOGUE[self.key][1], self.values, "zh")
+        return self._filled_zh
+
+
 def msg(key: str, /, **values: Any) -> Text:
     """The catalogued message ``key`` with its named values (raises ``KeyError`` for an unknown key)."""
     if key not in CATALOGUE:
         raise KeyError(key)
-    return Text._lazy(key, values)
+    return _Catalogued(key, values)
 
 
 def listing(items: Iterable[object], *, quote: bool = True) -> Text:
@@ -555,11 +568,15 @@ _add(
         "plugin.invalid:registration": ("{plugin} in `{hook}`: {detail}", "{plugin} 在 `{hook}` 中注册有误：{detail}"),
         "plugin.invalid:expected": ("expected a {expected}, got {got}", "应为 `{expected}`，实为 `{got}`"),
         "plugin.invalid:calendar": (
-            "a calendar needs a `name` and the methods `is_working_day(day)` and "
-            "`working_days_after(day, n)`; an arrangement is an `engine.calendars.Arrangement` "
-            "or the path of an arrangement file",
-            "日历必须有 `name` 以及 `is_working_day(day)` 和 `working_days_after(day, n)` 两个方法；"
-            "放假安排须是 `engine.calendars.Arrangement` 或放假安排文件的路径",
+            (
+                "a calendar needs a `name` and the methods `is_working_day(day)` and "
+                "`working_days_after(day, n)`; an arrangement is an `engine.calendars.Arrangement` "
+                "or the path of an arrangement file"
+            ),
+            (
+                "日历必须有 `name` 以及 `is_working_day(day)` 和 `working_days_after(day, n)` 两个方法；"
+                "放假安排须是 `engine.calendars.Arrangement` 或放假安排文件的路径"
+            ),
         ),
         "plugin.invalid:format-call": ("call `register(name, report_class)`", "请调用 `register(name, report_class)`"),
         "plugin.invalid:format-name": (
@@ -698,8 +715,10 @@ _add(
             "第一行应写字段名，例如 {fields}",
         ),
         "input.no-known-column:sheet/help": (
-            "the first row names the fields, e.g. {fields}; if the records are on "
-            "another sheet, give --sheet (sheets: {sheets})",
+            (
+                "the first row names the fields, e.g. {fields}; if the records are on "
+                "another sheet, give --sheet (sheets: {sheets})"
+            ),
             "第一行应写字段名，例如 {fields}；如果记录在另一个工作表中，请用 --sheet 指定（工作表：{sheets}）",
         ),
         "input.empty": ("`{file}` holds no records", "`{file}` 中没有记录"),
@@ -769,8 +788,10 @@ _add(
         "eval.unknown-name": ("no value is bound to `{name}`", "名称 `{name}` 没有值"),
         "eval.unknown-function": ("no function `{name}`", "没有函数 `{name}`"),
         "eval.cost-limit": (
-            "the expression is too costly to evaluate (it needs more than {limit:,} steps); it loops over "
-            "or builds values too large",
+            (
+                "the expression is too costly to evaluate (it needs more than {limit:,} steps); it loops over "
+                "or builds values too large"
+            ),
             "表达式计算量过大（超过 {limit:,} 步）：它遍历或构造的值太大",
         ),
         "eval.too-deep": ("the value is nested too deeply", "值的嵌套过深"),
@@ -810,10 +831,14 @@ _add(
         "eval.date-range:date": ("date out of range", "日期超出范围"),
         "eval.unknown-calendar": ("no calendar named `{name}`", "没有名为 `{name}` 的日历"),
         "eval.calendar-range": (
-            "the `{calendar}` calendar is known for {first}-{last}; {year} is not known (the official "
-            "holidays and make-up working days of a year are announced late in the year before)",
-            "`{calendar}` 日历只包含 {first}-{last} 年；{year} 年未知（每年的法定节假日和调休上班日"
-            "在上一年年底才公布）",
+            (
+                "the `{calendar}` calendar is known for {first}-{last}; {year} is not known (the official "
+                "holidays and make-up working days of a year are announced late in the year before)"
+            ),
+            (
+                "`{calendar}` 日历只包含 {first}-{last} 年；{year} 年未知（每年的法定节假日和调休上班日"
+                "在上一年年底才公布）"
+            ),
         ),
         "eval.bad-argument:working-days": (
             "the number of working days must be between 0 and {limit}",

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.errors import Diagnostic
 from engine.messages import CATALOGUE, Text, listing, msg
@@ -38,7 +38,8 @@ def load_schema(name: str) -> dict[str, Any]:
     """A bundled schema by file name relative to ``schemas/``, e.g. ``records/applicant.schema.json``."""
     path = data_dir() / "schemas" / name
     with path.open(encoding="utf-8") as f:
-        return json.load(f)  # type: ignore[no-any-return]
+        schema: dict[str, Any] = json.load(f)
+    return schema
 
 
 def record_schema(kind: str) -> dict[str, Any] | None:
@@ -59,7 +60,7 @@ def _rulebook_validator() -> jsonschema.protocols.Validator:
 
     schema = load_schema("rulebook.schema.json")
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def _plain(value: Any) -> str:
@@ -87,7 +88,11 @@ def _describe(err: ValidationError) -> tuple[Text, Text | None, bool]:
         )
         return msg("schema.additionalProperties", name=name, where=where), help, True
     if v == "enum":
-        return msg("schema.enum", value=_plain(err.instance), options=listing(err.validator_value)), None, False
+        return (
+            msg("schema.enum", value=_plain(err.instance), options=listing(cast("list[object]", err.validator_value))),
+            None,
+            False,
+        )
     if v == "const":
         return msg("schema.const", value=_plain(err.instance), expected=_plain(err.validator_value)), None, False
     if v == "type":
@@ -133,7 +138,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     schema = load_schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def validate_document(data: Any, source: Source, span_of: Any, schema: str) -> list[Diagnostic]:

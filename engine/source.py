@@ -420,9 +420,9 @@ def _block_offsets(text: str, start: int, end: int, style: str, value: str) -> t
             j += 1
         i = _scan_break(text, j)[0] if j < end else end
     auto = max(leads, default=1) or 1
-    candidates = [auto] + [n for n in range(auto - 1, 0, -1)]
+    candidates = [auto, *range(auto - 1, 0, -1)]
     if explicit or not value.strip("\n"):
-        candidates += [n for n in range(auto + 1, auto + 10)]
+        candidates += range(auto + 1, auto + 10)
     for indent in candidates:
         out = _block_simulate(text, body, end, indent, style == ">", chomping)
         if out.text() == value:
@@ -477,4 +477,4 @@ def scalar_offset_map(source: Source, start: int, end: int, style: str | None, v
         return None
     if out.text() != value:
         return None
-    return out.offsets + [final]
+    return [*out.offsets, final]

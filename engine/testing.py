@@ -156,7 +156,7 @@ def run_examples(book: CompiledRulebook) -> list[ExampleResult]:
 
     lines = cached_example_lines(book.source.text, example_lines)  # not the YAML loaded again
     out = []
-    for ex, line in zip(book.book.examples, lines):
+    for ex, line in zip(book.book.examples, lines, strict=True):
         decision, problems = check_example(book, ex)
         out.append(ExampleResult(ex, line, decision, problems))
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from typing import Literal, NamedTuple
 
 __all__ = ["Misaligned", "misaligned"]
@@ -92,7 +93,7 @@ class _Text:
         key's column), as the file's other blocks than the one at line ``besides`` show."""
         if self._steps is None:
             self._steps = []
-            for i, j in zip(self.order, self.order[1:]):
+            for i, j in pairwise(self.order):
                 a, b = self.entry(i), self.entry(j)
                 if a is not None and b is not None and a.opens and (b.start > a.col or (b.item and b.start == a.col)):
                     self._steps.append((b.line, b.item, b.start - a.col if b.item else b.col - a.col))

@@ -65,7 +65,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from yaml.error import MarkedYAMLError, YAMLError
 from yaml.events import (
@@ -97,7 +97,7 @@ MAX_DEPTH = 200
 MAX_ALIAS_NODES = 10_000
 """Most nodes that aliases (and merge keys) may produce in one document."""
 
-PathKey = Union[str, int, float, bool, None]
+PathKey: TypeAlias = str | int | float | bool | None
 Path = tuple[PathKey, ...]
 
 _STD = "tag:yaml.org,2002:"
@@ -177,15 +177,17 @@ class _Alias:
         self.target, self.name, self.start, self.end = target, name, start, end
 
 
-_Node = Union[_Scalar, _Seq, _Map, _Alias]
-_Entry = tuple[object, _Node, _Node, _Node | None]
+_Node: TypeAlias = _Scalar | _Seq | _Map | _Alias
+_Entry = tuple[PathKey, _Node, _Node, _Node | None]
 _MERGE = "<<merge>>"  # tag of a plain `<<` key
 
 
 try:
     from yaml._yaml import CParser as _CParser
+
+    _LIBYAML = True
 except ImportError:  # PyYAML built without libyaml
-    _CParser = None
+    _LIBYAML = False
 
 
 # texts that libyaml reads differently: a byte-order mark (not counted in libyaml's offsets),
@@ -260,7 +262,7 @@ def _to_float(text: str) -> float:
     return float(lowered)
 
 
-def _scalar_value(node: _Scalar) -> object:
+def _scalar_value(node: _Scalar) -> PathKey:
     """Python value of a scalar; ValueError if it does not fit its explicit tag."""
     tag, value = node.tag, node.value
     if tag == _STD + "str" or tag == _STD + "timestamp":
@@ -538,12 +540,18 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "请把第 {line} 行缩进到第 {want} 列：同一映射中的各项须从同一列开始",
     ),
     "yaml.indentation:both": (
-        "`{key}` (column {col}) and `{other}` on line {other_line} (column {other_col}) are out of line, so YAML "
-        "cannot tell which mapping `{other}` belongs to",
-        "`{key}`（第 {col} 列）与第 {other_line} 行的 `{other}`（第 {other_col} 列）没有对齐，YAML 无法判断 `{other}` "
-        "属于哪个映射",
-        "the entries of one mapping start in the same column: indent line {line} or line {other_line} like the "
-        "entries around it",
+        (
+            "`{key}` (column {col}) and `{other}` on line {other_line} (column {other_col}) are out of line, so YAML "
+            "cannot tell which mapping `{other}` belongs to"
+        ),
+        (
+            "`{key}`（第 {col} 列）与第 {other_line} 行的 `{other}`（第 {other_col} 列）没有对齐，"
+            "YAML 无法判断 `{other}` 属于哪个映射"
+        ),
+        (
+            "the entries of one mapping start in the same column: indent line {line} or line {other_line} like the "
+            "entries around it"
+        ),
         "同一映射中的各项须从同一列开始：请调整第 {line} 行或第 {other_line} 行的缩进，与周围各项对齐",
     ),
     "yaml.too-large": (
@@ -561,7 +569,10 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "yaml.alias-limit": (
         "aliases expand to more than {limit:,} values",
         "别名展开后超过 {limit:,} 个值",
-        "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than {limit:,} values; write the data out, or share less",
+        (
+            "anchors and aliases (`&name`, `*name`) and merge keys `<<` may not expand to more than {limit:,} values; "
+            "write the data out, or share less"
+        ),
         "锚点和别名（`&name`、`*name`）及合并键 `<<` 展开后不得超过 {limit:,} 个值；请直接写出数据或减少共用",
     ),
     "yaml.multiple-documents": (
@@ -651,10 +662,10 @@ class _Loader:
         self.alias_nodes = 0
         self.effective: dict[int, list[_Entry]] = {}
 
-    def report(self, code: str, span: Span | None, **fields: object) -> None:
+    def report(self, code: str, span: Span | None, **fields: Any) -> None:
         self.diagnostics.append(_diagnostic(code, self.source, span, **fields))
 
-    def fatal(self, code: str, span: Span | None, **fields: object) -> _Fatal:
+    def fatal(self, code: str, span: Span | None, **fields: Any) -> _Fatal:
         return _Fatal(_diagnostic(code, self.source, span, **fields))
 
     def too_deep(self, start: int) -> _Fatal:
@@ -672,7 +683,7 @@ class _Loader:
     def compose(self) -> _Node | None:
         """Build the node tree of the single document, iteratively."""
         events = _CParser(self.source.text) if self.fast else _Events(self.source.text)
-        anchors: dict[str, tuple[_Node, int]] = {}
+        anchors: dict[str, tuple[_Scalar | _Seq | _Map, int]] = {}
         stack: list[_Seq | _Map] = []
         pending_key: list[_Node | None] = []
         open_ids: set[int] = set()
@@ -690,14 +701,14 @@ class _Loader:
             elif pending_key[-1] is None:
                 pending_key[-1] = node
             else:
-                top.pairs.append((pending_key[-1], node))  # type: ignore[arg-type]
+                top.pairs.append((pending_key[-1], node))
                 pending_key[-1] = None
 
         while True:
             event = events.get_event()
             if isinstance(event, StreamEndEvent):
                 return root
-            start, end = event.start_mark.index, event.end_mark.index
+            start, end = event.start_mark.index, event.end_mark.index  # type: ignore[union-attr]  # always marked
             if isinstance(event, DocumentStartEvent):
                 documents += 1
                 if documents > 1:
@@ -711,15 +722,15 @@ class _Loader:
                 target = anchors[name][0]
                 if id(target) in open_ids:
                     raise self.fatal("yaml.recursive-alias", Span(start, end), name=name)
-                attach(_Alias(target, name, start, end))  # type: ignore[arg-type]
+                attach(_Alias(target, name, start, end))
             elif isinstance(event, (ScalarEvent, CollectionStartEvent)):
-                node: _Node
+                node: _Scalar | _Seq | _Map
                 if isinstance(event, ScalarEvent):
-                    node = _Scalar(self.scalar_tag(event), event.value, start, end, event.style or None)
+                    node = _Scalar(self.scalar_tag(event, start), event.value, start, end, event.style or None)
                 else:
                     if len(stack) >= MAX_DEPTH:
                         raise self.too_deep(start)
-                    self.collection_tag(event)
+                    self.collection_tag(event, start)
                     cls = _Seq if isinstance(event, SequenceStartEvent) else _Map
                     node = cls(start, end, bool(event.flow_style))
                 if event.anchor is not None:
@@ -748,7 +759,7 @@ class _Loader:
                     done.end = max(done.start, last.end)
             # StreamStart, DocumentEnd: nothing to do
 
-    def scalar_tag(self, event: ScalarEvent) -> str:
+    def scalar_tag(self, event: ScalarEvent, start: int) -> str:
         tag = event.tag
         if tag is None:
             if not event.style:  # plain: None from PyYAML's parser, "" from libyaml's
@@ -758,17 +769,17 @@ class _Loader:
             return _STD + "str"
         if tag in _SCALAR_TAGS:
             return tag
-        self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index), tag=_short_tag(tag))
+        self.report("yaml.unsupported-tag", _point(self.source, start), tag=_short_tag(tag))
         return _STD + "str"
 
-    def collection_tag(self, event: CollectionStartEvent) -> None:
+    def collection_tag(self, event: CollectionStartEvent, start: int) -> None:
         allowed = _STD + ("seq" if isinstance(event, SequenceStartEvent) else "map")
         if event.tag not in (None, "!", allowed):
-            self.report("yaml.unsupported-tag", _point(self.source, event.start_mark.index), tag=_short_tag(event.tag))
+            self.report("yaml.unsupported-tag", _point(self.source, start), tag=_short_tag(event.tag))
 
     # -- constructing ------------------------------------------------------
 
-    def scalar(self, node: _Scalar) -> object:
+    def scalar(self, node: _Scalar) -> PathKey:
         if node.tag == _MERGE:
             return "<<"
         try:
@@ -778,7 +789,7 @@ class _Loader:
             self.report("yaml.bad-value", Span(node.start, node.end), value=shown, kind=node.tag[len(_STD) :])
             return node.value
 
-    def key(self, node: _Node) -> tuple[bool, object]:
+    def key(self, node: _Node) -> tuple[bool, PathKey]:
         """(ok, Python key) of a key node; reports list/mapping keys."""
         origin = node
         if isinstance(node, _Alias):
@@ -816,8 +827,8 @@ class _Loader:
             return cached
         if depth > MAX_DEPTH:
             raise self.too_deep(node.start)
-        own: dict[object, _Entry] = {}
-        merged: dict[object, _Entry] = {}
+        own: dict[PathKey, _Entry] = {}
+        merged: dict[PathKey, _Entry] = {}
         for key_node, value_node in node.pairs:
             if isinstance(key_node, _Scalar) and key_node.tag == _MERGE:
                 sources = self.merge_sources(value_node)
@@ -882,7 +893,7 @@ class _Loader:
                 items: list[object] = [None] * len(node.items)
                 container[slot] = items
                 for index in range(len(node.items) - 1, -1, -1):
-                    work.append((node.items[index], path + (index,), None, items, index, origin))
+                    work.append((node.items[index], (*path, index), None, items, index, origin))
             else:
                 if origin is None:
                     self.duplicates(node)
@@ -891,7 +902,7 @@ class _Loader:
                 container[slot] = mapping
                 for key, key_node, value_node, via in reversed(entries):
                     work.append(
-                        (value_node, path + (key,), Span(key_node.start, key_node.end), mapping, key, origin or via)
+                        (value_node, (*path, key), Span(key_node.start, key_node.end), mapping, key, origin or via)
                     )
         return holder[0]
 
@@ -921,15 +932,15 @@ def load_yaml(source: Source) -> Loaded:
     """
     if len(source.text) > MAX_CHARS:
         raise YamlError(_diagnostic("yaml.too-large", source, None, size=len(source.text), limit=MAX_CHARS))
-    if _CParser is not None and not _PURE_ONLY.search(source.text):
+    if _LIBYAML and not _PURE_ONLY.search(source.text):
         fast = _Loader(source, fast=True)
         try:
             data = fast.build(fast.compose())
+            clean = not fast.diagnostics
         except Exception:  # noqa: BLE001 - any problem: loaded again below, for the exact diagnostics
-            pass
-        else:
-            if not fast.diagnostics:
-                return Loaded(data, fast.positions, source)
+            clean = False
+        if clean:
+            return Loaded(data, fast.positions, source)
     loader = _Loader(source)
     try:
         root = loader.compose()
