@@ -22,7 +22,7 @@ D = dt.date
         (D(2025, 10, 1), False),  # National Day
         (D(2025, 10, 11), True),  # Saturday worked (调休)
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_is_working_day(day: dt.date, working: bool) -> None:
     assert get_calendar("CN").is_working_day(day) is working

@@ -155,7 +155,7 @@ def test_xlsx_rows_with_date_cells_and_sheet_names(tmp_path: Path) -> None:
 def test_a_broken_workbook_is_one_unreadable_result(tmp_path: Path) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a zip file")
-    [(ref, bad)] = list(read_records(str(path), schema=APPLICANT))
+    [(_, bad)] = list(read_records(str(path), schema=APPLICANT))
     assert isinstance(bad, BadRecord) and "workbook" in bad.message
 
 

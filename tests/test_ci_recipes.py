@@ -204,7 +204,7 @@ def test_each_hook_is_a_complete_python_hook(hook_id: str) -> None:
         ("docs/rulebooks/hlj-musicians/membership.md", False),
         ("data/applicants.jsonl", False),
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_the_hooks_take_rulebooks_and_nothing_else(hook_id: str, path: str, is_rulebook: bool) -> None:

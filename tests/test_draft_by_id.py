@@ -22,12 +22,10 @@ def test_rulebook_test_by_id_tests_the_latest_draft() -> None:
 
 def test_check_and_explain_refuse_a_draft_named_by_id_and_say_how_to_name_it() -> None:
     for command in ("check", "explain"):
-        code, out, err = run(
-            command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json", "--lang", "en"
-        )
+        code, _, err = run(command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json", "--lang", "en")
         assert code == 2
         assert "only a draft" in err and "`hcm-student-union/charter@2021-11`" in err
-        code, out, err = run(command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json")
+        code, _, err = run(command, "hcm-student-union/charter", "examples/hcm-2021/school-union.json")
         assert code == 2 and "只有草案" in err and "`hcm-student-union/charter@2021-11`" in err
 
 

@@ -220,8 +220,9 @@ def test_ctrl_c_stops_every_worker_quietly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # noqa: PLW1509
+        # a shell's background job ignores SIGINT and a child inherits that; a terminal's would not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - this test starts no thread
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:  # until the workers are writing
         parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part") and p.stat().st_size > 0]

@@ -57,7 +57,7 @@ def shifted(line: int, by: int) -> str:
         (18, +1, "cite", 10, 9),  # a key indented into the value of the key above it
         (14, +2, "as_of", 7, 5),
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_the_key_out_of_line_is_named_on_its_own_line(line: int, by: int, key: str, col: int, want: int) -> None:
     d = first_diagnostic(shifted(line, by))

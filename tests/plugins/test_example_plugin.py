@@ -89,7 +89,7 @@ def test_it_is_loaded_through_its_entry_point(dancers: PluginManager, installed:
     import rulebook_dancers
 
     assert Path(rulebook_dancers.__file__).is_relative_to(installed)  # the installed copy, not the source
-    hooks = dict((i.name, h) for i, h in dancers.plugins())["dancers"]
+    hooks = {i.name: h for i, h in dancers.plugins()}["dancers"]
     assert hooks == ["register_calendars", "register_formats", "register_functions", "register_rulebooks"]
     assert dancers.origin("register_functions", "lead_roles") == info
     assert dancers.origin("register_calendars", "dance-college") == info

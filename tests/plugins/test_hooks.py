@@ -272,7 +272,8 @@ class SqliteReader:
             db.row_factory = sqlite3.Row
             for row in db.execute("SELECT rowid AS row_number, * FROM records ORDER BY rowid"):
                 where = InputRef(path, row["row_number"])  # the row stands for the line
-                record = {key: row[key] for key in row.keys() if key != "row_number"}
+                columns = row.keys()  # a sqlite3.Row iterates its values, not its column names
+                record = {key: row[key] for key in columns if key != "row_number"}
                 if record.get("id") is None:
                     yield where, BadRecord("the row has no id", "该行没有 id")
                     continue
