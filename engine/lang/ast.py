@@ -27,8 +27,9 @@ Node kinds::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
+import dataclasses
+from dataclasses import dataclass
+from typing import TypeAlias
 
 from engine.source import Span
 
@@ -52,10 +53,6 @@ __all__ = [
 _NO_SPAN = Span(0, 0)
 
 
-def _span() -> Span:
-    return field(default=_NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
-
-
 @dataclass(frozen=True)
 class Literal:
     """A literal. ``kind`` is one of int, uint, double, string, bytes, bool, null.
@@ -66,7 +63,7 @@ class Literal:
 
     value: object
     kind: str
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class Ident:
     """A name. A leading-dot name (``.a``) keeps its dot in ``name``."""
 
     name: str
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,8 +80,8 @@ class Select:
 
     operand: Node
     field: str
-    span: Span = _span()
-    field_span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    field_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,15 +90,15 @@ class Has:
 
     operand: Node
     field: str
-    span: Span = _span()
-    field_span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    field_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Index:
     operand: Node
     index: Node
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,20 +108,20 @@ class Call:
     function: str
     args: tuple[Node, ...]
     target: Node | None = None
-    span: Span = _span()
-    name_span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    name_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class ListLit:
     elements: tuple[Node, ...]
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class MapLit:
     entries: tuple[tuple[Node, Node], ...]
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ class Unary:
 
     op: str
     operand: Node
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,7 @@ class Binary:
     op: str
     left: Node
     right: Node
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ class Conditional:
     cond: Node
     then: Node
     other: Node
-    span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -168,11 +165,13 @@ class Comprehension:
     var: str
     body: Node
     filter: Node | None = None
-    span: Span = _span()
-    var_span: Span = _span()
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    var_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
-Node = Union[Literal, Ident, Select, Has, Index, Call, ListLit, MapLit, Unary, Binary, Conditional, Comprehension]
+Node: TypeAlias = (
+    Literal | Ident | Select | Has | Index | Call | ListLit | MapLit | Unary | Binary | Conditional | Comprehension
+)
 
 
 def children(node: Node) -> tuple[Node, ...]:

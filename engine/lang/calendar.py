@@ -56,11 +56,12 @@ class CalendarUnknownError(CalendarRangeError):
         year = year or day.year
         super().__init__(calendar, year, first, last)
         self.day = day
-        self.args = (
+        message_en = (
             f"whether {day.isoformat()} is a working day depends on the official arrangement for "
             f"{year}, which the `{calendar}` calendar does not have yet (it knows {first}-{last}); "
-            f"add the year's arrangement file (`rulebook calendar show {year}`)",
+            f"add the year's arrangement file (`rulebook calendar show {year}`)"
         )
+        self.args = (message_en,)
         self.message_zh = (
             f"{day.isoformat()} 是否为工作日取决于 {year} 年的放假安排，`{calendar}` 日历尚无该年安排"
             f"（已知 {first}-{last} 年）；请添加该年的放假安排文件（见 `rulebook calendar show {year}`）"

@@ -276,8 +276,6 @@ class _Checker:
         name = node.name.lstrip(".")
         candidates = s.names() + [v for v, _t, _l in self.vars]
         help = _suggest(name, candidates)
-        if help is None and name in (f.name for f in ()):  # pragma: no cover
-            help = None
         if help is None and self.scope.record.kind == "object" and name in self.scope.record.fields():
             help = msg("check.unknown-name:record/help", name=name)
         self.error("check.unknown-name", node.span, msg("check.unknown-name", name=name), help)

@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import ast as py
 import datetime as _dt
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from engine.errors import EvalError
 from engine.lang import ast as A
@@ -175,7 +176,7 @@ class ExpressionGen:
 
     def x_Literal(self, node: A.Literal, out: list[py.stmt]) -> py.expr:
         if node.kind == "uint":
-            return self.const(V.UInt(node.value))  # type: ignore[arg-type]
+            return self.const(V.UInt(cast(int, node.value)))  # the parser gives a uint literal an int value
         return self.const(node.value)
 
     def x_Ident(self, node: A.Node, out: list[py.stmt]) -> py.expr:
@@ -221,7 +222,7 @@ class ExpressionGen:
         if n is None:
             n = self.tmp()
             out.append(P.assign(n, value))
-        call = P.call("_want", P.name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
+        call: py.expr = P.call("_want", P.name(n), py.Constant(kind), py.Constant(path), py.Constant(ft.nullable))
         if kind == "date":
             call = P.call("_wdate", P.name(n), py.Constant(path))  # `want` for a value that is not null
             if self.fast:
@@ -602,7 +603,7 @@ class ExpressionGen:
                     impl = len  # proven a string or a list: `size` is its length
         if spec is not None and spec.scans and any(self.scans(a) for a in args):
             values = self.materialize(values, out)
-            values = [self.scan_cost(a, v, out) for a, v in zip(args, values)]
+            values = [self.scan_cost(a, v, out) for a, v in zip(args, values, strict=True)]
         fname = f"_f{self.n}"
         self.n += 1
         self.g[fname] = impl
@@ -789,7 +790,7 @@ class ExpressionGen:
         if macro == "exists_one":
             out.append(P.assign(acc, py.Constant(0)))
             e = self.expr(node.body, loop_body)
-            count = [py.AugAssign(target=P.store(acc), op=py.Add(), value=py.Constant(1))]
+            count: list[py.stmt] = [py.AugAssign(target=P.store(acc), op=py.Add(), value=py.Constant(1))]
             if P.is_bool(e):
                 loop_body.append(py.If(test=e, body=count, orelse=[]))
             else:
@@ -842,7 +843,9 @@ class ExpressionGen:
             kwarg=None,
             defaults=[],
         )
-        fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+        fn = py.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None)
+        if sys.version_info >= (3, 12):
+            fn.type_params = []  # a field from 3.12 on, which compile() then requires
         if fuse:
             _fuse_bool_guards(fn)
         module = py.Module(body=[fn], type_ignores=[])

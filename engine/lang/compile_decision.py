@@ -270,7 +270,7 @@ class _DecisionGen(ExpressionGen):
         todo: list[tuple[Checked, str]] = []
         for rule_id, _locals, when, require, _d in self.plan.rules:
             todo.extend((c, rule_id) for c in (when, require) if c is not None)
-        for _name_, value, when in self.plan.outputs:
+        for _name, value, when in self.plan.outputs:
             todo.extend((c, "") for c in (value, when) if c is not None)
         if self.fast and self.plan.as_of is not None:
             todo.append((self.plan.as_of, ""))
@@ -349,7 +349,7 @@ class _DecisionGen(ExpressionGen):
         if not fast:
             body.append(P.assign("_errored", py.Constant(False)))
             body.append(P.assign("_errs", py.Constant(None)))
-        statuses = []
+        statuses: list[py.expr] = []
         for k, (rule_id, _locals, when, require, decisive) in enumerate(self.plan.rules):
             self.rule_id = rule_id
             s = f"_s{k}"
@@ -709,7 +709,7 @@ class _TraceGen(_DecisionGen):
         if shows_more:
             test = py.BoolOp(op=py.And(), values=[test, P.is_(P.name(s), P.name("_FAIL"), negate=True)])
         parts = [P.name(s), P.name("lang"), *(self.memo_key(x, t, b) for _n, x, t, b in xs)]
-        remember = [
+        remember: list[py.stmt] = [
             py.Expr(
                 value=P.call(py.Attribute(value=P.name(memo), attr="remember", ctx=py.Load()), P.name(key), P.name(r))
             )
@@ -747,7 +747,7 @@ class _TraceGen(_DecisionGen):
         # a record path shown by one rule only is read where it is shown, without a variable
         uses: dict[Any, int] = {}
         for seen, extra in rules:
-            for _name_, entry in (*seen, *extra):
+            for _name, entry in (*seen, *extra):
                 if entry[0] == "key":
                     uses[entry[1]] = uses.get(entry[1], 0) + 1
         self.single_paths = {k for k, n in uses.items() if isinstance(k, tuple) and k[0] == "path" and n == 1}
@@ -759,7 +759,7 @@ class _TraceGen(_DecisionGen):
             )
         pieces: list[py.expr] = [py.Constant("[")]
         dicts: list[py.expr] = []
-        for k, ((seen, extra), (prefix, head, severity)) in enumerate(zip(rules, heads)):
+        for k, ((seen, extra), (prefix, head, severity)) in enumerate(zip(rules, heads, strict=True)):
             self.rule_id = self.plan.rules[k][0]
             xs: list[tuple[str, str, Type | None, bool]] = []
             for name, entry in seen:
@@ -810,7 +810,7 @@ class _TraceGen(_DecisionGen):
                     )
                 )
                 slots[name] = (x, t, P.is_bool(e))
-            filled = [self.fill(tpl, slots, lang) for tpl, lang in zip(templates[k], ("zh", "en"))]
+            filled = [self.fill(tpl, slots, lang) for tpl, lang in zip(templates[k], ("zh", "en"), strict=True)]
             message: py.expr = py.IfExp(
                 test=py.Compare(left=P.name("lang"), ops=[py.Eq()], comparators=[py.Constant("zh")]),
                 body=filled[0],
@@ -833,7 +833,7 @@ class _TraceGen(_DecisionGen):
                 pieces_b.append(py.Constant(b"}"))
                 # the pieces, joined with the whole line at the end
                 whole: py.expr = py.Tuple(elts=pieces_b if xs else [py.Constant(b"{}")], ctx=py.Load())
-                general = py.Tuple(elts=[_encoded(P.call("_vtext", *pairs))], ctx=py.Load())
+                general: py.expr = py.Tuple(elts=[_encoded(P.call("_vtext", *pairs))], ctx=py.Load())
             else:
                 whole = py.Dict(
                     keys=[py.Constant(n) for n, _x, _t, _b in xs],

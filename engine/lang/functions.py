@@ -74,7 +74,7 @@ class Overload:
     def accepts(self, args: list[Type]) -> bool:
         if self.variadic:
             return len(args) >= 1 and all(T.assignable(self.params[0], a) for a in args)
-        return len(args) == len(self.params) and all(T.assignable(p, a) for p, a in zip(self.params, args))
+        return len(args) == len(self.params) and all(T.assignable(p, a) for p, a in zip(self.params, args, strict=True))
 
 
 @dataclass(frozen=True)
@@ -250,8 +250,8 @@ def _calendar_spec(name: str, impl: Callable[..., Any]) -> FunctionSpec:
         return _spec(
             "working_days_after",
             "the n-th working day after the date on a calendar (default `CN`, the official Chinese calendar)",
-            Overload((D, I), D, impl),
-            Overload((D, I, S), D, impl),
+            Overload((D, INT), D, impl),
+            Overload((D, INT, S), D, impl),
             bind=_bind_working_days_after,
         )
     return _spec(
@@ -535,20 +535,23 @@ def _accessor(name: str) -> Callable[..., int]:
 
 _DURATION_PARTS = ("getHours", "getMinutes", "getSeconds", "getMilliseconds")
 
-_RE2_OPTIONS: Any = None
+
+@lru_cache(maxsize=1)
+def _re2_options() -> Any:
+    """re2's options, made once (re2 is imported by the first regular expression)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return options
 
 
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> Any:
-    global _RE2_OPTIONS
     import re2
 
-    if _RE2_OPTIONS is None:
-        options = re2.Options()
-        options.log_errors = False
-        _RE2_OPTIONS = options
     try:
-        return re2.compile(pattern, options=_RE2_OPTIONS)
+        return re2.compile(pattern, options=_re2_options())
     except Exception as e:  # noqa: BLE001 - re2.error, or text that is not valid UTF-8
         detail = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
         return EvalError("eval.bad-regex", msg("eval.bad-regex", pattern=_show(pattern), detail=detail))
@@ -588,7 +591,7 @@ def _date_part(name: str, get: Callable[[_dt.date], int]) -> Callable[[Any], int
     return impl
 
 
-D, I, S, B, DYN = T.DATE, T.INT, T.STRING, T.BOOL, T.DYN
+D, INT, S, B, DYN = T.DATE, T.INT, T.STRING, T.BOOL, T.DYN
 
 
 def _spec(
@@ -624,11 +627,11 @@ _TIMESTAMP_PARTS = {
 def _accessor_spec(name: str) -> FunctionSpec:
     impl = _accessor(name)
     overloads = [
-        Overload((TS,), I, impl, member=True, function=False),
-        Overload((TS, S), I, impl, member=True, function=False),
+        Overload((TS,), INT, impl, member=True, function=False),
+        Overload((TS, S), INT, impl, member=True, function=False),
     ]
     if name in _DURATION_PARTS:
-        overloads.append(Overload((DUR,), I, impl, member=True, function=False))
+        overloads.append(Overload((DUR,), INT, impl, member=True, function=False))
     return FunctionSpec(name, tuple(overloads), _TIMESTAMP_PARTS[name])
 
 
@@ -636,27 +639,29 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec(
         "size",
         "number of elements of a list or map, characters of a string, bytes of bytes",
-        Overload((DYN,), I, size, member=True),
+        Overload((DYN,), INT, size, member=True),
     ),
     _spec("date", "the date written as an ISO string `YYYY-MM-DD`", Overload((S,), D, _date), Overload((D,), D, _date)),
     _spec(
         "years_after",
         "same month and day n years later (29 Feb -> 28 Feb in a common year)",
-        Overload((D, I), D, years_after, member=True),
+        Overload((D, INT), D, years_after, member=True),
     ),
     _spec(
         "months_after",
         "same day n months later (clamped to the month's last day)",
-        Overload((D, I), D, months_after, member=True),
+        Overload((D, INT), D, months_after, member=True),
     ),
-    _spec("days_after", "the date n days later", Overload((D, I), D, days_after, member=True)),
-    _spec("full_years", "full years from the first date to the second (an age)", Overload((D, D), I, full_years)),
+    _spec("days_after", "the date n days later", Overload((D, INT), D, days_after, member=True)),
+    _spec("full_years", "full years from the first date to the second (an age)", Overload((D, D), INT, full_years)),
     *_UNBOUND_CALENDAR_FUNCTIONS,
-    _spec("year", "the year of a date", Overload((D,), I, _date_part("year", lambda d: d.year), member=True)),
+    _spec("year", "the year of a date", Overload((D,), INT, _date_part("year", lambda d: d.year), member=True)),
     _spec(
-        "month", "the month (1-12) of a date", Overload((D,), I, _date_part("month", lambda d: d.month), member=True)
+        "month", "the month (1-12) of a date", Overload((D,), INT, _date_part("month", lambda d: d.month), member=True)
     ),
-    _spec("day", "the day of the month of a date", Overload((D,), I, _date_part("day", lambda d: d.day), member=True)),
+    _spec(
+        "day", "the day of the month of a date", Overload((D,), INT, _date_part("day", lambda d: d.day), member=True)
+    ),
     _spec(
         "max", "the largest of a list, or of the arguments", Overload((DYN,), DYN, maximum, variadic=True), scans=True
     ),
@@ -676,7 +681,7 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
         Overload((S,), S, _normalize, member=True),
         scans=True,
     ),
-    _spec("int", "conversion to int", Overload((DYN,), I, _to_int), scans=True),
+    _spec("int", "conversion to int", Overload((DYN,), INT, _to_int), scans=True),
     _spec("uint", "conversion to uint", Overload((DYN,), U, _to_uint), scans=True),
     _spec("double", "conversion to double", Overload((DYN,), DBL, _to_double), scans=True),
     _spec("string", "conversion to string", Overload((DYN,), S, _to_string), scans=True),
@@ -689,7 +694,7 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
         "a timestamp from an RFC 3339 string, or from seconds since 1970-01-01T00:00:00Z",
         Overload((S,), TS, _to_timestamp),
         Overload((TS,), TS, _to_timestamp),
-        Overload((I,), TS, _to_timestamp),
+        Overload((INT,), TS, _to_timestamp),
         scans=True,
     ),
     _spec(

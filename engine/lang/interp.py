@@ -24,7 +24,7 @@ What it shares with the compiler, so that results can be compared exactly:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from engine.lang import ast as A
 from engine.lang import values as V
@@ -98,7 +98,7 @@ class _Walker:
         env.cost -= V.weight(value, env.cost) if deep else V.size_cost(value)
 
     def charge_elements(self, nodes: list[A.Node], values: list[Any], env: _Env) -> None:
-        for node, value in zip(nodes, values):
+        for node, value in zip(nodes, values, strict=True):
             if not isinstance(node, A.Literal) and self.t(node).kind not in SCALAR_KINDS:
                 env.cost -= V.weight(value, env.cost)
 
@@ -106,7 +106,7 @@ class _Walker:
 
     def ev_Literal(self, node: A.Literal, env: _Env) -> Any:
         if node.kind == "uint":
-            return V.UInt(node.value)  # type: ignore[arg-type]
+            return V.UInt(cast(int, node.value))  # the parser gives a uint literal an int value
         return node.value
 
     def ev_Ident(self, node: A.Node, env: _Env) -> Any:
@@ -246,7 +246,7 @@ class _Walker:
         spec = self.c.functions.get(node.function.lstrip(".")) if self.c.functions is not None else None
         impl = overload.impl if overload is not None else dispatcher(node, spec)
         if spec is not None and spec.scans:
-            for a, v in zip(args, values):
+            for a, v in zip(args, values, strict=True):
                 self.scan(a, v, env)
         return impl(*values)
 
@@ -267,14 +267,14 @@ class _Walker:
 
     def macro(self, node: A.Comprehension, target: Any, elem: Type | None, label: str, env: _Env) -> Any:
         macro = node.macro
-        guarded = elem is not None and elem.kind not in ("dyn", "null")
+        guard = elem if elem is not None and elem.kind not in ("dyn", "null") else None
         if macro in ("all", "exists"):
             stop = macro == "exists"
             err: Any = None
             for item in target:
                 self.step(env)
                 try:
-                    env.vars.append((node.var, self.guard(item, elem, label) if guarded else item, label))
+                    env.vars.append((node.var, self.guard(item, guard, label) if guard is not None else item, label))
                     try:
                         p = self.ev(node.body, env)
                     finally:
@@ -292,7 +292,7 @@ class _Walker:
         out: list[Any] = []
         for item in target:
             self.step(env)
-            env.vars.append((node.var, self.guard(item, elem, label) if guarded else item, label))
+            env.vars.append((node.var, self.guard(item, guard, label) if guard is not None else item, label))
             try:
                 if macro == "exists_one":
                     p = self.ev(node.body, env)

@@ -49,7 +49,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, cast
 
 from engine.errors import ConditionSyntaxError, Diagnostic
 from engine.lang import ast as A
@@ -167,7 +167,7 @@ def grammar_path() -> Path:
 
 
 def _lark() -> Lark:
-    global _LARK
+    global _LARK  # noqa: PLW0603 - the parser is built once, on first use, under the lock
     if _LARK is None:
         with _LARK_LOCK:
             if _LARK is None:
@@ -409,7 +409,7 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream
+        pos = exc.pos_in_stream or 0  # always set on UnexpectedCharacters; lark types it Optional
         c = text[pos : pos + 1]
         if c == "=":
             report.fail("syntax.assignment", pos, pos + 1, _msg("assignment"))
@@ -543,7 +543,8 @@ def _span(meta: Any) -> Span:
 
 
 def _tok_span(tok: Token) -> Span:
-    return Span(tok.start_pos, tok.end_pos)
+    # the lexer's tokens carry their positions (lark types them Optional for tokens made by hand)
+    return Span(cast(int, tok.start_pos), cast(int, tok.end_pos))
 
 
 def _constant(value: object, kind: str) -> Callable[[Any, Any, list[Any]], A.Node]:
@@ -682,7 +683,7 @@ class _Builder:
 
     def r_string_lit(self, meta: Any, c: list[Any]) -> A.Node:
         tok: Token = c[0]
-        value, kind = _decode_string(str(tok), tok.start_pos, self.report)
+        value, kind = _decode_string(str(tok), cast(int, tok.start_pos), self.report)  # a lexer token's position
         return A.Literal(value, kind, span=_span(meta))
 
 
@@ -760,9 +761,15 @@ def _unescape(body: str, is_bytes: bool, offset: int, report: _Report) -> str | 
                 return bad(j, 2 + width, "escape-hex4" if e == "u" else "escape-hex8")
             code, length = int(digits, 16), 2 + width
             low = body[j + 8 : j + 12]
-            if e == "u" and 0xD800 <= code <= 0xDBFF and body[j + 6 : j + 8] == "\\u" and len(low) == 4:
-                if set(low) <= _HEX and 0xDC00 <= int(low, 16) <= 0xDFFF:  # a surrogate pair
-                    code, length = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00), 12
+            if (  # a surrogate pair
+                e == "u"
+                and 0xD800 <= code <= 0xDBFF
+                and body[j + 6 : j + 8] == "\\u"
+                and len(low) == 4
+                and set(low) <= _HEX
+                and 0xDC00 <= int(low, 16) <= 0xDFFF
+            ):
+                code, length = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00), 12
             if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
                 return bad(j, length, "escape-codepoint")
             parts.append(chr(code))
@@ -845,8 +852,8 @@ _HELPS: dict[str, tuple[str, str]] = {
     "empty": ("write a condition, e.g. `record.age >= 18`", "请写一个条件，例如 `record.age >= 18`"),
     "too-long": ("split the condition into several smaller rules", "请把条件拆成几条较小的规则"),
     "too-deep": ("simplify the expression or split it into several conditions", "请简化表达式，或拆成几个条件"),
-    "unterminated": ("add `{close}` where the text ends; a quoted string must end on the same line (use `{triple}` for "
-                     "text over several lines)",
+    "unterminated": (("add `{close}` where the text ends; a quoted string must end on the same line (use `{triple}` "
+                      "for text over several lines)"),
                      "请在文字结束处补上 `{close}`；字符串必须在同一行内结束（多行文字请用 `{triple}`）"),
     "unterminated-triple": ("add `{close}` where the text ends", "请在文字结束处补上 `{close}`"),
     "unterminated-curly": ("the text seems to end with a curly quote; type the straight quote `{close}` instead",
@@ -872,8 +879,8 @@ _HELPS: dict[str, tuple[str, str]] = {
                              "请删除它；引号外只能写名称、数字和运算符"),
     "if-function": ("there is no `if()` function; write `condition ? value_if_true : value_if_false`",
                     "没有 `if()` 函数；请写 `条件 ? 成立时的值 : 不成立时的值`"),
-    "reserved-field": ('to read a field named `{word}`, write `["{word}"]` instead of `.{word}`, e.g. '
-                       '`record["{word}"]`',
+    "reserved-field": (('to read a field named `{word}`, write `["{word}"]` instead of `.{word}`, e.g. '
+                        '`record["{word}"]`'),
                        '要读取名为 `{word}` 的字段，请把 `.{word}` 写成 `["{word}"]`，例如 `record["{word}"]`'),
     "reserved-word": ("choose a different name", "请换一个名称"),
     "unclosed": ("add the matching `{closer}`", "请补上对应的 `{closer}`"),
@@ -890,10 +897,10 @@ _HELPS: dict[str, tuple[str, str]] = {
                  "请写一个变量名、一个可选的条件和一个值，例如 {example}"),
     "macro-variable": ("name each element with a new variable, e.g. {example}",
                        "请用一个新的变量名代表每个元素，例如 {example}"),
-    "escape-unknown": ('`\\` starts an escape such as `\\n`, `\\t`, `\\"` or `\\\\`; write `\\\\` for a backslash, or '
-                       'use a raw string such as `r"C:\\path"`',
-                       '`\\` 用于转义，例如 `\\n`、`\\t`、`\\"`、`\\\\`；反斜杠本身请写成 `\\\\`，或使用原始字符串，'
-                       '例如 `r"C:\\path"`'),
+    "escape-unknown": (('`\\` starts an escape such as `\\n`, `\\t`, `\\"` or `\\\\`; write `\\\\` for a backslash, '
+                        'or use a raw string such as `r"C:\\path"`'),
+                       ('`\\` 用于转义，例如 `\\n`、`\\t`、`\\"`、`\\\\`；反斜杠本身请写成 `\\\\`，或使用原始字符串，'
+                        '例如 `r"C:\\path"`')),
     "escape-hex2": ("`\\x` must be followed by two hex digits, e.g. `\\x41`",
                     "`\\x` 后面必须是两位十六进制数字，例如 `\\x41`"),
     "escape-hex4": ("`\\u` must be followed by four hex digits, e.g. `\\u4e2d`",

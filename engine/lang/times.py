@@ -69,7 +69,7 @@ class Timestamp:
         return self.ns % NS
 
     def __eq__(self, other: object) -> bool:
-        return other.__class__ is Timestamp and other.ns == self.ns  # type: ignore[attr-defined]
+        return other.__class__ is Timestamp and other.ns == self.ns
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
@@ -111,7 +111,7 @@ class Duration:
         raise _range("duration")
 
     def __eq__(self, other: object) -> bool:
-        return other.__class__ is Duration and other.ns == self.ns  # type: ignore[attr-defined]
+        return other.__class__ is Duration and other.ns == self.ns
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
@@ -138,10 +138,10 @@ class Duration:
         return format_duration(self)
 
 
-def _ns_of(other: Any, cls: type) -> int:
+def _ns_of(other: Timestamp | Duration, cls: type[Timestamp | Duration]) -> int:
     if other.__class__ is not cls:
         raise TypeError(f"cannot order {cls.__name__} and {type(other).__name__}")
-    return other.ns  # type: ignore[no-any-return]
+    return other.ns
 
 
 # -- arithmetic ------------------------------------------------------------------------------------
@@ -316,6 +316,10 @@ class _Offset(_dt.tzinfo):
 
     def dst(self, dt: Any) -> None:
         return None
+
+    def tzname(self, dt: _dt.datetime | None) -> str:
+        hours, minutes = divmod(abs(self.minutes), 60)
+        return f"{'-' if self.minutes < 0 else '+'}{hours:02d}:{minutes:02d}"
 
 
 def local_parts(t: Timestamp, tz: str | None) -> tuple[_dt.datetime, int]:
