@@ -427,7 +427,7 @@ class PluginManager:
             table = self._cache["functions"] = FunctionTable(
                 self._named("register_functions", "function", items).values()
             )
-        return table  # type: ignore[no-any-return]
+        return table
 
     def calendars(self) -> dict[str, Calendar]:
         """Every registered calendar by name, with the year arrangements given to it applied, each
@@ -471,7 +471,7 @@ class PluginManager:
             from engine.calendars import bind_calendars
 
             cals = self._cache["calendars"] = bind_calendars(cals)
-        return cals  # type: ignore[no-any-return]
+        return cals
 
     def calendar_folders(self) -> list[Path]:
         """The ``calendars`` folders of every rulebook folder: the plugins' and ``RULEBOOK_PATH``'s."""
@@ -497,7 +497,7 @@ class PluginManager:
                     raise _bad(info, "register_formats", msg("plugin.invalid:format-name", name=args[0]))
                 items.append((info, args[0], args[1]))
             fmts = self._cache["formats"] = self._named("register_formats", "format", items)
-        return fmts  # type: ignore[no-any-return]
+        return fmts
 
     def rulebook_files(self) -> list[tuple[Path, PluginInfo]]:
         """Every rulebook YAML file the plugins registered (folders expanded), with its plugin.
@@ -531,7 +531,7 @@ class PluginManager:
                     raise _bad(info, "register_rulebooks", msg("plugin.invalid:not-a-path", path=path))
             self._cache["rulebooks"] = files
             self._cache["rulebook_folders"] = folders
-        return files  # type: ignore[no-any-return]
+        return files
 
     # -- open_records and decision_made -------------------------------------------------------------
 
@@ -670,7 +670,7 @@ def get_plugin_manager() -> PluginManager:
 def reset_plugin_manager() -> None:
     """Forget the process's plugin manager: the next use loads the plugins again
     (and reads the ``RULEBOOK_*_PLUGINS`` variables again)."""
-    global _MANAGER  # noqa: PLW0603
+    global _MANAGER  # noqa: PLW0603 - the same process-wide manager as get_plugin_manager
     _MANAGER = None
 
 

@@ -11,13 +11,16 @@ item showing its diagnostics.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 __all__ = ["ExampleItem", "RulebookFile"]
 
@@ -45,7 +48,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not parent.config.getoption("rulebook_examples", default=False):
         return None
     if file_path.suffix in (".yaml", ".yml") and _is_rulebook(file_path):
-        return RulebookFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return RulebookFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -54,7 +57,7 @@ class RulebookError(Exception):
 
 
 class ExampleFailed(Exception):
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -106,11 +109,11 @@ class ExampleItem(pytest.Item):
         if problems:
             raise ExampleFailed(problems)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ExampleFailed):
             where = f"{self.book.source.name}:{self.line}" if self.line else self.book.source.name
             return f"example `{self.name}` ({where}) does not match:\n  " + "\n  ".join(excinfo.value.problems)
-        return super().repr_failure(excinfo)  # type: ignore[no-any-return]
+        return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, (self.line - 1) if self.line else None, f"example {self.name}"

@@ -244,13 +244,13 @@ def doc_blocks(book: CompiledRulebook, lang: str = "zh") -> list[Block]:
         blocks.extend(_decision_blocks(book, spec, lang, statuses.get(spec.name, {})))
     if rb.examples:
         blocks.append(Heading(2, w["examples"]))
-        rows = []
+        example_rows: list[tuple[str, ...]] = []
         for ex, problems in results:
             expected = ", ".join(f"{k}={v}" for k, v in ex.expect_rules.items())
             outs = ", ".join(
                 f"{k}={json.dumps(to_json_value(v), ensure_ascii=False)}" for k, v in ex.expect_outputs.items()
             )
-            rows.append(
+            example_rows.append(
                 (
                     f"`{ex.name}`",
                     f"`{ex.decision}`",
@@ -259,7 +259,9 @@ def doc_blocks(book: CompiledRulebook, lang: str = "zh") -> list[Block]:
                     "; ".join(x for x in (expected, outs) if x) + (" ✗" if problems else ""),
                 )
             )
-        blocks.append(Table((w["example"], w["decision"], w["meaning"], w["outcome"], w["expected"]), tuple(rows)))
+        blocks.append(
+            Table((w["example"], w["decision"], w["meaning"], w["outcome"], w["expected"]), tuple(example_rows))
+        )
     return blocks
 
 
