@@ -475,7 +475,7 @@ def test_github_annotates_the_broken_lines(
     *lines, notice = run.text.splitlines()
     assert notice == "::notice title=rulebook::" + counts_line(decided)
     annotations = [ANNOTATION.match(x) for x in lines]
-    assert all(annotations), [x for x, m in zip(lines, annotations) if m is None][:3]
+    assert all(annotations), [x for x, m in zip(lines, annotations, strict=True) if m is None][:3]
     file = escape_property(str(feed.jsonl))
     assert {m.group(2) for m in annotations if m} == {file}
     unreadable = {int(m.group(3)): m.group(5) for m in annotations if m and m.group(4) == "unreadable record"}
@@ -598,7 +598,7 @@ def test_spreadsheets_decide_as_the_json_lines(
     assert [d["input"] for d in rows] == [{"file": path, "line": n, **sheet} for n in range(2, len(rows) + 2)]
     reference = [d for d in decided if d["outcome"] != "error"]
     assert [d["record"] for d in rows] == [d["record"] for d in reference] == [r["id"] for r in feed.good]
-    for got, want in zip(rows, reference):
+    for got, want in zip(rows, reference, strict=True):
         assert got["outcome"] == want["outcome"], got["record"]
         assert [(r["id"], r["status"]) for r in got["rules"]] == [(r["id"], r["status"]) for r in want["rules"]]
         # and nothing else differs either: the values the rules saw, the messages, the outputs

@@ -50,11 +50,15 @@ def _imports_the_facade(path: Path) -> list[int]:
     submodules = {p.stem for p in ENGINE.glob("*.py")} | {p.name for p in ENGINE.iterdir() if p.is_dir()}
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import) and any(a.name == "engine" for a in node.names):
+        import_engine = isinstance(node, ast.Import) and any(a.name == "engine" for a in node.names)
+        from_engine_not_a_module = (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "engine"
+            and not node.level
+            and any(a.name not in submodules for a in node.names)
+        )
+        if import_engine or from_engine_not_a_module:
             lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module == "engine" and not node.level:
-            if any(a.name not in submodules for a in node.names):
-                lines.append(node.lineno)
     return lines
 
 

@@ -19,10 +19,12 @@ from typing import Any
 import holidays
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import Registry
 from engine.cli import main
-from engine.schemas import load_schema
+from engine.schemas import load_schema, record_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINATIONS = ROOT / "examples" / "terminations.jsonl"
@@ -608,7 +610,7 @@ def test_check_json_gives_one_line_per_record(path: Path, decision: str, as_of: 
     records = _lines(path)
     assert len(lines) == len(records)
     schema = load_schema("decision-output.schema.json")
-    for line, record in zip(lines, records):
+    for line, record in zip(lines, records, strict=True):
         obj = json.loads(line)
         jsonschema.validate(obj, schema)
         assert obj["rulebook"] == "hlj-musicians/membership" and obj["decision"] == decision
@@ -657,11 +659,6 @@ def test_sample_terminations_results() -> None:
 
 
 # -- robustness: any record, however wrong --------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from engine.schemas import record_schema  # noqa: E402
 
 _WILD = st.recursive(
     st.none()

@@ -145,9 +145,8 @@ def _is_plain_string(node: ast.AST | None) -> bool:
         return _is_plain_string(node.left) or _is_plain_string(node.right)
     if isinstance(node, ast.IfExp):
         return _is_plain_string(node.body) or _is_plain_string(node.orelse)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str":
-        return True  # an exception's own (English) words
-    return False
+    # str(...): an exception's own (English) words
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str"
 
 
 def _arg(call: ast.Call, index: int, keyword: str) -> ast.AST | None:
@@ -539,8 +538,9 @@ def test_diagnostics_and_errors_keep_both_languages_through_pickling() -> None:
     from engine.errors import Diagnostic, EvalError, UsageError
 
     d = Diagnostic.of("usage.no-such-file", path="x.json")
-    assert pickle.loads(pickle.dumps(d)) == d
-    again = pickle.loads(pickle.dumps(UsageError(d)))
+    assert pickle.loads(pickle.dumps(d)) == d  # noqa: S301 - the bytes this test just made
+    again = pickle.loads(pickle.dumps(UsageError(d)))  # noqa: S301 - the bytes this test just made
     assert isinstance(again, UsageError) and again.render("zh") == "error[usage.no-such-file]: 找不到文件 `x.json`"
-    err = pickle.loads(pickle.dumps(EvalError("eval.missing-field", msg("eval.missing-field", path="a"), "a")))
+    made = pickle.dumps(EvalError("eval.missing-field", msg("eval.missing-field", path="a"), "a"))
+    err = pickle.loads(made)  # noqa: S301 - the bytes this test just made
     assert (err.code, err.text.zh, err.path) == ("eval.missing-field", "记录缺少字段 `a`", "a")

@@ -206,8 +206,6 @@ def test_the_rulebook_sets_the_level_and_the_command_line_overrides_it(tmp_path:
     text = text.replace("\ndecisions:\n", "\nschema_enforcement: reject\ndecisions:\n", 1)
     path = tmp_path / "membership.yaml"
     path.write_text(text, encoding="utf-8")
-    for name in ("applicant.schema.json",):
-        pass
     book = Registry.default().load_path(path)
     assert book.decision("admission").schema_enforcement == "reject"
     record = json.dumps({**APPLICANT, "occupations": "作曲"})
@@ -215,7 +213,7 @@ def test_the_rulebook_sets_the_level_and_the_command_line_overrides_it(tmp_path:
     assert json.loads(out)["outcome"] == "error" and code == 1
     code, out, _ = run("check", str(path), "-", "--format", "json", "--schema-enforcement", "none", stdin=record)
     assert "schema" not in json.loads(out)
-    code, out, err = run("check", str(path), "-", "--schema-enforcement", "bogus")
+    code, _, _ = run("check", str(path), "-", "--schema-enforcement", "bogus")
     assert code == 2
 
 

@@ -221,10 +221,10 @@ def test_every_node_has_a_position() -> None:
         assert path in loaded.positions
         if isinstance(value, dict):
             for k, v in value.items():
-                walk(v, path + (k,))
+                walk(v, (*path, k))
         elif isinstance(value, list):
             for i, v in enumerate(value):
-                walk(v, path + (i,))
+                walk(v, (*path, i))
 
     walk(loaded.data, ())
 
@@ -388,7 +388,7 @@ def test_undefined_and_recursive_alias_and_duplicate_anchor() -> None:
 BILLION_LAUGHS = (
     "\n".join(
         ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-        + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
+        + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
     )
     + "\n"
 )
@@ -588,8 +588,10 @@ def test_errors_are_engine_errors() -> None:
 
 
 _YAMLISH = st.sampled_from(
-    list(" \n\t:-?[]{},#&*!|>'\"%@`<=\\abx01中\r.~")
-    + ["<<", "---", "...", "  ", "\n  ", "\n- ", ": ", "&a ", "*a", "!!str ", "|-\n", ">\n", "\x07", "\ufeff"]
+    [
+        *" \n\t:-?[]{},#&*!|>'\"%@`<=\\abx01中\r.~",
+        *["<<", "---", "...", "  ", "\n  ", "\n- ", ": ", "&a ", "*a", "!!str ", "|-\n", ">\n", "\x07", "\ufeff"],
+    ]
 )
 
 
