@@ -78,7 +78,7 @@ class CompiledRule:
     # fixed keys, the message split into text and placeholders (by language, made when first used)
     seen_plan: Any = field(init=False, compare=False, repr=False)
     extra_plan: Any = field(init=False, compare=False, repr=False)
-    json_head: Any = field(init=False, compare=False, repr=False)
+    json_head: dict[str, Any] = field(init=False, compare=False, repr=False)
     severity_text: str = field(init=False, compare=False, repr=False)
     templates: Any = field(init=False, compare=False, repr=False)
 
@@ -166,10 +166,10 @@ def _template(text: str) -> tuple[Any, ...]:
     for m in _PLACEHOLDER.finditer(text):
         if m.start() > pos:
             parts.append(text[pos : m.start()])
-        token = m.group(0)
-        if token == "{{":
+        found = m.group(0)
+        if found == "{{":
             parts.append("{")
-        elif token == "}}":
+        elif found == "}}":
             parts.append("}")
         else:
             parts.append((m.group(1).strip(),))
@@ -238,7 +238,7 @@ def _json_text(v: Any) -> str:
     """``json.dumps(to_json_value(v), ensure_ascii=False)``, common cases first."""
     c = v.__class__
     if c is str:
-        return _encode_string(v)  # type: ignore[no-any-return]
+        return _encode_string(v)
     if c is bool:
         return "true" if v else "false"
     if c is int:
@@ -246,7 +246,7 @@ def _json_text(v: Any) -> str:
     if v is None:
         return "null"
     if c is _dt.date:
-        return '"' + v.isoformat() + '"'
+        return f'"{v.isoformat()}"'
     if c is list or c is tuple:
         return "[" + ", ".join([_json_text(x) for x in v]) + "]"
     if c is dict:
@@ -279,7 +279,7 @@ def _rule_json(
         out["message"] = data_text = _fill(compiled, values, env, lang)
     elif status == _ERROR and error is not None:
         out["message"] = error_message(error, lang)
-    elif status == _FAIL or status == _WAIVED:
+    elif status in (_FAIL, _WAIVED):
         out["message"] = _fill(compiled, values, env, lang)
     else:
         out["message"] = None
@@ -407,6 +407,7 @@ class Decision:
     """
 
     __slots__ = (*_FIELDS, "_schema")
+    _schema: tuple[Violation, ...]  # set by CompiledDecision.evaluate when the record breaks its schema
 
     def __init__(
         self,
@@ -444,7 +445,7 @@ class Decision:
     def schema(self) -> tuple[Violation, ...]:
         """How the record breaks its record schema (schema enforcement ``warn`` or ``reject``)."""
         try:
-            return self._schema  # type: ignore[no-any-return]
+            return self._schema
         except AttributeError:
             return ()
 
@@ -548,29 +549,29 @@ class _Evaluated(Decision):
         self._res = res
         self.status_tuple = res[0]  # type: ignore[misc]  # plain attributes: read for every record
         self.outcome = res[3]
-        self._rules = None
-        self._ctx = None
+        self._rules: list[RuleResult] | None = None
+        self._ctx: dict[Any, Any] | None = None
 
-    @property  # type: ignore[override]
-    def as_of(self) -> _dt.date:
+    @property
+    def as_of(self) -> _dt.date:  # type: ignore[override]  # read-only: made from the result tuple
         return self._res[6]  # type: ignore[no-any-return]
 
-    rulebook = property(lambda self: self._cd.book.id)  # type: ignore[assignment]
-    version = property(lambda self: self._cd.book.version)  # type: ignore[assignment]
-    decision = property(lambda self: self._cd.name)  # type: ignore[assignment]
-    message = property(lambda self: None)  # type: ignore[assignment]
+    rulebook = property(lambda self: self._cd.book.id)
+    version = property(lambda self: self._cd.book.version)
+    decision = property(lambda self: self._cd.name)
+    message = property(lambda self: None)
 
-    @property  # type: ignore[override]
-    def outputs(self) -> dict[str, Any]:
+    @property
+    def outputs(self) -> dict[str, Any]:  # type: ignore[override]  # read-only: made from the result tuple
         return self._res[4]  # type: ignore[no-any-return]
 
-    @property  # type: ignore[override]
-    def output_errors(self) -> dict[str, EvalError]:
+    @property
+    def output_errors(self) -> dict[str, EvalError]:  # type: ignore[override]  # read-only: made from the result tuple
         oe = self._res[5]
         return oe if oe is not None else {}
 
-    @property  # type: ignore[override]
-    def record_id(self) -> str | None:
+    @property
+    def record_id(self) -> str | None:  # type: ignore[override]  # read-only: made from the result tuple
         rid = self._record.get("id")
         return rid if rid.__class__ is str else _record_id(self._record)
 
@@ -578,11 +579,12 @@ class _Evaluated(Decision):
         ctx = self._ctx
         if ctx is None:
             # the values computed while deciding, where the getters of the rules' values look first
-            ctx = self._ctx = {k: v for k, v in zip(self._cd._value_keys, self._res[2]) if v is not UNSET}
+            values = zip(self._cd._value_keys, self._res[2], strict=True)  # noqa: SLF001 - its CompiledDecision's data, same module
+            ctx = self._ctx = {k: v for k, v in values if v is not UNSET}
         return (self._record, self.as_of, ctx)
 
-    @property  # type: ignore[override]
-    def rules(self) -> list[RuleResult]:
+    @property
+    def rules(self) -> list[RuleResult]:  # type: ignore[override]  # read-only: made from the result tuple
         rules = self._rules
         if rules is None:
             env = self._env()
@@ -596,14 +598,14 @@ class _Evaluated(Decision):
 
     @property
     def statuses(self) -> dict[str, Status]:
-        return dict(zip(self._cd.rule_ids, self._res[0]))
+        return dict(zip(self._cd.rule_ids, self._res[0], strict=True))
 
     def status_of(self, rule_id: str) -> Status | None:
-        i = self._cd._rule_index.get(rule_id)
+        i = self._cd._rule_index.get(rule_id)  # noqa: SLF001 - its CompiledDecision's data, same module
         return self._res[0][i] if i is not None else None
 
     def rule(self, rule_id: str) -> RuleResult | None:
-        i = self._cd._rule_index.get(rule_id)
+        i = self._cd._rule_index.get(rule_id)  # noqa: SLF001 - its CompiledDecision's data, same module
         return self.rules[i] if i is not None else None
 
     @property
@@ -614,14 +616,16 @@ class _Evaluated(Decision):
         return tuple(
             [
                 (fail if s is _FAIL else error)
-                for (fail, error), s in zip(self._cd._failing_info, statuses)
+                for (fail, error), s in zip(self._cd._failing_info, statuses, strict=True)  # noqa: SLF001 - its CompiledDecision's data, same module
                 if s is _FAIL or s is _ERROR
             ]
         )
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         res = self._res
-        trace = self._cd._trace_function("dict") if self._rules is None and res[1] is None and res[7] is None else None
+        cd = self._cd
+        plain = self._rules is None and res[1] is None and res[7] is None
+        trace = cd._trace_function("dict") if plain else None  # noqa: SLF001 - its CompiledDecision's data, same module
         if trace is not None:  # no error, no waiver: the decision's generated trace
             rules = trace(self._record, res[6], res[2], res[0], lang)
         elif self._rules is not None:
@@ -645,7 +649,6 @@ class _Evaluated(Decision):
                         lang,
                     )
                 )
-        cd = self._cd
         out = {
             "rulebook": cd.book.id,
             "version": cd.book.version,
@@ -663,7 +666,7 @@ class _Evaluated(Decision):
         res = self._res
         cd = self._cd
         trace = (
-            (cd._traces.get("bytes") or cd._trace_function("bytes"))
+            (cd._traces.get("bytes") or cd._trace_function("bytes"))  # noqa: SLF001 - its CompiledDecision's data, same module
             if self._rules is None and res[1] is None and res[7] is None and not self.schema
             else None
         )
@@ -683,7 +686,7 @@ class _Evaluated(Decision):
         outputs = res[4]
         return b"".join(
             (
-                cd._json_prefix_bytes,
+                cd._json_prefix_bytes,  # noqa: SLF001 - its CompiledDecision's data, same module
                 (
                     _encode_string(rid) if rid.__class__ is str else _json_text(rid) if rid is not None else "null"
                 ).encode("utf-8"),
@@ -911,7 +914,7 @@ class CompiledDecision:
         other = copy.copy(self)
         other.schema_enforcement = level
         other.enforcement_override = level
-        other._schema_check = None
+        other._schema_check = None  # noqa: SLF001 - a copy of this decision: its own attribute
         return other
 
     def check_schema(self, record: Any) -> tuple[Violation, ...]:
@@ -942,7 +945,7 @@ class CompiledDecision:
             d = self._rejected(record, as_of, input)
         else:
             d = self._evaluate_record(record, as_of, input)
-        d._schema = violations
+        d._schema = violations  # noqa: SLF001 - the decision's violations, set where it is made in this module
         return d
 
     def _rejected(self, record: Any, as_of: _dt.date | str | None, input: InputRef | None) -> Decision:
