@@ -58,7 +58,7 @@ def run(text: str, rec: Any, as_of: dt.date = AS_OF) -> Any:
     fn = compiled(text)
     try:
         return fn(rec, as_of, {})
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - any exception is returned for the caller to assert on
         return e
 
 
