@@ -209,7 +209,12 @@ class _Compiler:
                 self.refs[ref] = _nothing  # a recursive schema: the reference is filled in below
                 target = self.node(self.resolve(ref))
                 self.refs[ref] = target
-            checks.append(lambda v, p, o, _r=ref: self.refs[_r](v, p, o))
+            refs = self.refs
+
+            def follow(v: Any, p: tuple[Any, ...], o: Out, _r: str = ref) -> None:
+                refs[_r](v, p, o)
+
+            checks.append(follow)
         for part in schema.get("allOf") or ():
             checks.append(self.node(part, unknown=False))
         if "if" in schema:
@@ -902,10 +907,10 @@ class _Fast:
                     body.append(f"{ind}{v} = {var}.get({self.const(name)}, {missing})")
                     body.append(f"{ind}if {v} is not {missing}:")
                     body.extend(inner)
-            for key, standin, cls in zip(simple_keys, simple_standins, simple_classes):
+            for key, standin, want in zip(simple_keys, simple_standins, simple_classes, strict=True):
                 body.append(
                     f"{ind}if {var}.get({self.const(key)}, {self.const(standin)}).__class__ is not "
-                    f"{self.const(cls)}: return False"
+                    f"{self.const(want)}: return False"
                 )
             return f"{var}.__class__ is dict", body
         return None, []
@@ -917,9 +922,10 @@ class _Fast:
         if not isinstance(schema, dict):
             return None
         keys = {k for k in schema if k not in _ANNOTATIONS}
-        if keys != {"type"}:
-            if not (keys == {"type", "items"} and schema.get("type") == "array" and schema["items"] in ({}, True)):
-                return None
+        if keys != {"type"} and not (
+            keys == {"type", "items"} and schema.get("type") == "array" and schema["items"] in ({}, True)
+        ):
+            return None
         return (
             {"string": ("str", ""), "boolean": ("bool", False), "array": ("list", ())}.get(
                 schema["type"] if isinstance(schema["type"], str) else ""
