@@ -49,12 +49,12 @@ def test_a_jsonl_line_with_a_huge_number_is_that_lines_error(tmp_path: Path, job
 def test_a_json_object_or_array_element_with_a_huge_number(tmp_path: Path) -> None:
     one = tmp_path / "one.json"
     one.write_text(f'{{"id": "X", "n": {LONG}}}', encoding="utf-8")
-    code, out, err = run("check", RB, str(one), "--format", "json", "--lang", "en")
+    _, out, err = run("check", RB, str(one), "--format", "json", "--lang", "en")
     (decision,) = [json.loads(line) for line in out.splitlines()]
     assert decision["outcome"] == "error" and "digits" in decision["message"] and not err.strip().startswith("Trace")
     many = tmp_path / "many.json"
     many.write_text(f'[{first_applicant()},\n{{"id": "X", "n": {LONG}}}]', encoding="utf-8")
-    code, out, err = run("check", RB, str(many), "--format", "json", "--lang", "en")
+    _, out, err = run("check", RB, str(many), "--format", "json", "--lang", "en")
     lines = [json.loads(line) for line in out.splitlines()]
     assert [d["input"]["line"] for d in lines] == [1, 2]
     assert lines[0]["outcome"] != "error" and lines[1]["outcome"] == "error"
