@@ -357,7 +357,7 @@ def row_to_record(header: list[str | None], row: list[Any], schema: Mapping[str,
     """The record one spreadsheet row stands for. Raises CellError naming the column."""
     record: dict[str, Any] = {}
     root = schema or {}
-    for name, cell in zip(header, row):
+    for name, cell in zip(header, row, strict=False):  # a row may be shorter or longer than the header
         if not name or cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
         parts = column_parts(name)

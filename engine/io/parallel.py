@@ -24,6 +24,7 @@ beyond finding line ends.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as _dt
 import errno
 import json
@@ -31,7 +32,7 @@ import multiprocessing as mp
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from engine.evaluate import InputRef
 from engine.model import Outcome, Status
@@ -84,9 +85,8 @@ def _work(chunk: list[tuple[InputRef, Any]]) -> list[tuple[Any, ...]]:
     as_of = _WORKER["as_of"]
     lang = _WORKER["lang"]
     out: list[tuple[Any, ...]] = []
-    for ref, record in chunk:
-        if record.__class__ is str or record.__class__ is bytes:
-            record = parse_json_line(record)
+    for ref, item in chunk:
+        record = parse_json_line(item) if item.__class__ is str or item.__class__ is bytes else item
         if isinstance(record, BadRecord):
             out.append(("bad", record))
             continue
@@ -143,7 +143,7 @@ class _RuleView:
         return EvalError(err["code"], Text(text, text), err.get("path"))
 
     def message(self, lang: str = "zh") -> str | None:
-        return self._json.get("message")  # type: ignore[no-any-return]
+        return self._json.get("message")
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return self._json
@@ -180,7 +180,7 @@ class DecisionView:
         return getattr(self, name)
 
     def _parse(self) -> None:
-        data = json.loads(self.json_line)
+        data: dict[str, Any] = json.loads(self.json_line)
         specs, record = self._specs, self._record
         self._parsed = True
         self._json = data
@@ -248,7 +248,7 @@ def evaluate_parallel(
             yield chunk
 
     def views(items: list[tuple[InputRef, Any]], results: list[tuple[Any, ...]]) -> Iterator[tuple[InputRef, Any, Any]]:
-        for (ref, rec), res in zip(items, results):
+        for (ref, rec), res in zip(items, results, strict=True):  # one result for each record
             if res[0] == "bad" or isinstance(rec, BadRecord):
                 yield ref, res[1] if res[0] == "bad" else rec, None
             else:
@@ -322,7 +322,7 @@ class Block:
         schema_records: int = 0,
         schema_problems: dict[str, int] | None = None,
     ) -> None:
-        self.text = text
+        self.text: str | bytes | None = text  # None once written to the output
         self.count = count
         self.outcomes = outcomes
         self.failures = failures
@@ -338,7 +338,7 @@ def _block(
     as_of: _dt.date | None,
     lang: str,
     label: tuple[str, str],
-    chunk: tuple[str, int, list[str]],
+    chunk: tuple[str, int, list[Any]],
     encode: bool,
 ) -> Block:
     """Decide the records of ``chunk`` (file, number of its first line, lines): one JSON line each,
@@ -385,14 +385,14 @@ def _block(
     for d, n in alike.values():
         one = Summary()
         one.add(d)
-        for k, v in one.outcomes.items():
-            summary.outcomes[k] += v * n
-        for k, v in one.failures.items():
-            summary.failures[k] += v * n
+        for outcome, v in one.outcomes.items():
+            summary.outcomes[outcome] += v * n
+        for failure, v in one.failures.items():
+            summary.failures[failure] += v * n
         summary.warnings += one.warnings * n
     if out:  # one join, the last line's newline included
         out.append(b"" if encode else "")
-    joined = b"\n".join(out) if encode else "\n".join(out)  # type: ignore[arg-type]
+    joined = b"\n".join(out) if encode else "\n".join(out)
     block = Block(
         joined,
         count,
@@ -412,7 +412,7 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
     if len(chunk) == 4:  # a span of a regular file, read here: (file, first line, offset, length)
         from engine.io.records import split_lines
 
-        path, number, offset, length = chunk  # type: ignore[misc]
+        path, number, offset, length = chunk
         fds = _WORKER.setdefault("fds", {})
         fd = fds.get(path)
         if fd is None:
@@ -430,7 +430,7 @@ def _work_block(task: tuple[int, tuple[str, int, Any] | tuple[str, int, int, int
         fd, turn, lock = out
         with lock:
             if turn.value == seq:
-                _write_all(fd, block.text)  # type: ignore[arg-type]  (a closed output: BrokenPipeError)
+                _write_all(fd, cast(bytes, block.text))  # a worker's lines are UTF-8 (a closed output: BrokenPipeError)
                 turn.value = seq + 1
                 block.text = None
     return block
@@ -487,7 +487,17 @@ def _runs(f: Any, size: int, offset: int = 0) -> Iterator[tuple[int, int, bytes]
         offset += len(run)
 
 
-def _chunks(path: str, size: int, spans: bool = False) -> Iterator[tuple[str, int, Any] | tuple[str, int, int, int]]:
+@overload
+def _chunks(path: str, size: int, spans: Literal[False] = False) -> Iterator[tuple[str, int, list[Any]]]: ...
+
+
+@overload
+def _chunks(path: str, size: int, spans: bool) -> Iterator[tuple[str, int, list[Any]] | tuple[str, int, int, int]]: ...
+
+
+def _chunks(
+    path: str, size: int, spans: bool = False
+) -> Iterator[tuple[str, int, list[Any]] | tuple[str, int, int, int]]:
     """The lines of a JSON Lines file (as bytes, without line feeds) in runs of about ``size``
     bytes of whole lines, as (file, first line number, lines).  ``spans``: for a regular file,
     (file, first line number, offset, length) instead, for a worker to read the run itself."""
@@ -508,7 +518,7 @@ def _compile_ahead(decision: Any) -> None:
     for compiled in [d for _e, d in versions] if versions is not None else [decision]:
         try:
             compiled.compile()
-            compiled._trace_function("bytes")
+            compiled._trace_function("bytes")  # noqa: SLF001 - CompiledDecision has no public way to compile its trace ahead
         except Exception:  # noqa: BLE001, S110 - nothing lost: each worker compiles on first use
             pass
 
@@ -557,7 +567,7 @@ def evaluate_blocks(
         if out is not None and block.text is not None:  # its worker finished before an earlier block did
             fd, turn, lock = out
             with lock:
-                _write_all(fd, block.text)  # type: ignore[arg-type]
+                _write_all(fd, cast(bytes, block.text))  # with an output to write to, blocks come back as UTF-8
                 turn.value += 1
             block.text = None
         return block
@@ -662,7 +672,7 @@ def _forked(
             workers.append((process, mine))
         busy = {conn: 0 for _p, conn in workers}
         by_process = {conn: p for p, conn in workers}
-        made: dict[int, Block] = {}
+        made: dict[int, Any] = {}  # what ``work`` made of each task, by sequence number
         sent = 0
         following = 0  # the next block to give back
         ahead = next(tasks, None)  # the next task, taken but not sent yet (None: no more)
@@ -685,7 +695,8 @@ def _forked(
         for conn in busy:
             give(conn)
         while following < sent or ahead is not None:
-            for conn in wait([c for c, n in busy.items() if n]):
+            ready: list[Any] = wait([c for c, n in busy.items() if n])  # the connections given
+            for conn in ready:
                 try:
                     seq, ok, result = conn.recv()
                 except (EOFError, OSError):
@@ -707,11 +718,9 @@ def _forked(
                 process.terminate()
         raise
     finally:
-        for process, conn in workers:
-            try:
+        for _process, conn in workers:
+            with contextlib.suppress(OSError):
                 conn.send(None)
-            except OSError:
-                pass
             conn.close()
         for process, _conn in workers:
             process.join(timeout=5)

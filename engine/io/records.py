@@ -149,7 +149,7 @@ class InputTally:
         ]
         if nothing:
             raise UsageError(found)
-        for (path, _blank), diagnostic in zip(empty, found):
+        for (path, _blank), diagnostic in zip(empty, found, strict=True):
             self.problem(InputRef(path, None), InputNote(problem=diagnostic))
 
 
@@ -202,10 +202,11 @@ def parse_json_line(line: str | bytes) -> Any:
     """One JSON Lines record (a line as text, or as the file's bytes), or the BadRecord saying
     why it cannot be read."""
     if line.__class__ is bytes:
+        raw = line
         try:
-            line = line.decode("utf-8")  # type: ignore[union-attr]
+            line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            return not_utf8(line, e)  # type: ignore[arg-type]
+            return not_utf8(raw, e)
     try:
         return _checked(json.loads(line))
     except json.JSONDecodeError as e:
@@ -268,6 +269,8 @@ def split_lines(data: Any) -> Any:
     line without an end is a line; a ``\\r`` elsewhere stays (JSON reads it as white space).
     Without line ends, an error's column is counted in the line itself.
     """
+    nl: str | bytes
+    cr: str | bytes
     if data.__class__ is bytes:
         nl, cr = b"\n", b"\r"
     else:
@@ -286,7 +289,7 @@ def open_jsonl(path: str) -> Any:
     Bytes, not text: a line that is not UTF-8 is then that line's error, and the lines
     after it are still read.
     """
-    f = Path(path).open("rb")
+    f = Path(path).open("rb")  # noqa: SIM115 - the open file is what this returns, for the caller to close
     try:
         if f.peek(3)[:3] == b"\xef\xbb\xbf":  # peeked, not read: a pipe cannot seek back
             f.read(3)
@@ -446,7 +449,7 @@ def _header_problems(
             msg("input.no-known-column:sheet", sheet=escape_controls(sheet), columns=columns),
             msg("input.no-known-column:sheet/help", fields=_names(fields), sheets=_names(sheets or [])),
         )
-    out = []
+    out: list[tuple[int, Text, Text | None]] = []
     for index, name, close in unknown:
         shown = escape_controls(name)
         if sheet is None:

@@ -29,7 +29,7 @@ def escape(text: str) -> str:
     return _escape_html(escape_controls(text, spacing=True))
 
 
-WORDS = {
+WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "规则检查报告",
         "records": "条记录",
@@ -43,7 +43,6 @@ WORDS = {
         "none": "全部记录均已通过。",
         "generated": "生成时间",
         "rulebook": "规则集",
-        "status": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"},
         "schema": "不符合记录结构",
         "rejected": "拒绝（不符合记录结构）",
         "expected": "应为",
@@ -61,11 +60,14 @@ WORDS = {
         "none": "Every record passed.",
         "generated": "generated",
         "rulebook": "rulebook",
-        "status": {"fail": "fail", "error": "error", "waived": "waived"},
         "schema": "breaks its record schema",
         "rejected": "rejected (breaks its record schema)",
         "expected": "expected",
     },
+}
+RULE_STATUS_WORDS: dict[str, dict[str, str]] = {
+    "zh": {"fail": "不符合", "error": "无法判断", "waived": "已豁免"},
+    "en": {"fail": "fail", "error": "error", "waived": "waived"},
 }
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:60em;margin:2em auto;color:#222}
@@ -92,6 +94,7 @@ class HtmlReport:
         self.out = out
         self.lang = lang
         self.w = WORDS[lang]
+        self.status_words = RULE_STATUS_WORDS[lang]
         self.summary = Summary()
         self.spool = Spool()
         self.articles: Counter[str] = Counter()
@@ -118,7 +121,7 @@ class HtmlReport:
         )
         items = []
         for r in rules:
-            status = self.w["status"].get(str(r.status), str(r.status))
+            status = self.status_words.get(str(r.status), str(r.status))
             values = ", ".join(f"{escape(k)} = {escape(format_value(v, self.lang))}" for k, v in r.values.items())
             items.append(
                 f"<li><b>{escape(r.spec.cite)}</b> <code>{escape(r.id)}</code> [{escape(status)}]: "
@@ -160,7 +163,7 @@ class HtmlReport:
         self.out.write(f"<p>{escape(w['rulebook'])}: {escape(self.rulebook)} · {escape(w['generated'])}: {now}</p>\n")
         self.out.write(
             '<p class="counts">'
-            + f"<span>{s.total} {escape(w['records'])}</span>"
+            f"<span>{s.total} {escape(w['records'])}</span>"
             + "".join(
                 f'<span class="{k}">{escape(w[k])} {o.get(k, 0)}</span>'
                 for k in ("pass", "fail", "indeterminate", "error")

@@ -45,7 +45,7 @@ class JsonReport:
         except (AttributeError, OSError, ValueError):
             return None
         out.flush()
-        return fd  # type: ignore[no-any-return]
+        return fd
 
     def write_block(self, block: Any) -> None:
         """The lines of a run of records decided together (``engine.io.parallel.Block``), with their counts

@@ -7,7 +7,8 @@ interpretation note.  Levels: error-severity rules ``error``, warnings
 ``warning``, errors of evaluation ``error`` too.  Every result carries a
 ``partialFingerprints`` entry (file, record, rule) so that services can track
 it across runs.  A record that breaks its record schema gets one result per
-violation (rule ``record.schema``; ``warning``, or ``error`` when rejected).  Results are spooled to a temporary file (constant memory).
+violation (rule ``record.schema``; ``warning``, or ``error`` when rejected).
+Results are spooled to a temporary file (constant memory).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ class Text(RichText):
         super().__init__(escape_controls(text), *args, **kwargs)
 
     def append(self, text: Any, style: Any = None) -> Text:
-        return super().append(escape_controls(text) if isinstance(text, str) else text, style)  # type: ignore[return-value]
+        super().append(escape_controls(text) if isinstance(text, str) else text, style)
+        return self
 
 
 class _Console(Console):
