@@ -57,7 +57,7 @@ import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 from engine.cachedir import FORMAT, cache_dir, engine_fingerprint, lark_cache_file, write_atomic
 
@@ -75,6 +75,8 @@ __all__ = [
 
 _MAGIC = b"RBCACHE1"
 _HEADER_LIMIT = 1 << 20  # a header is small; a bigger one is not ours
+
+T = TypeVar("T")
 
 
 # -- what the key is made of ----------------------------------------------------------------------------------
@@ -210,13 +212,13 @@ def _importable(fn: types.FunctionType) -> bool:
 def _make_function(
     code: bytes, namespace: dict[str, Any], name: str, qualname: str, defaults: Any, kwdefaults: Any, closure: Any
 ) -> types.FunctionType:
-    fn = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)
+    fn = types.FunctionType(marshal.loads(code), namespace, name, defaults, closure)  # noqa: S302 - our own entry, in the user's private cache folder (see Safety above)
     fn.__qualname__ = qualname
     fn.__kwdefaults__ = kwdefaults
     return fn
 
 
-def _new_instance(cls: type) -> Any:
+def _new_instance(cls: type[T]) -> T:
     return cls.__new__(cls)
 
 
@@ -227,7 +229,8 @@ def _make_cell(*contents: Any) -> types.CellType:
 def _make_checked(node: Any, keyed: dict[str, list[tuple[Any, Any]]], rest: dict[str, Any]) -> Any:
     from engine.lang.check import Checked
 
-    return Checked(node=node, **{k: {id(n): v for n, v in pairs} for k, pairs in keyed.items()}, **rest)
+    by_id: dict[str, Any] = {k: {id(n): v for n, v in pairs} for k, pairs in keyed.items()}
+    return Checked(node=node, **by_id, **rest)
 
 
 _ID_KEYED = ("types", "idents", "overloads")
@@ -322,7 +325,7 @@ def _read_entry(path: Path, want: dict[str, Any]) -> tuple[dict[str, Any], bytes
     if size > _HEADER_LIMIT or len(data) < start + size + 32:
         return None
     try:
-        header = marshal.loads(data[start : start + size])
+        header = marshal.loads(data[start : start + size])  # noqa: S302 - our own entry, in the user's private cache folder (see Safety above)
     except (ValueError, EOFError, TypeError):
         return None
     if not isinstance(header, dict) or any(header.get(k) != v for k, v in want.items()):
@@ -495,7 +498,7 @@ def cached_lint(path: Path, lint: Callable[[], tuple[list[Any], Any]]) -> list[A
 # -- plain data: headers, example lines -----------------------------------------------------------------------------
 
 
-def cached_plain(kind: str, text: str, read: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
+def cached_plain(kind: str, text: str, read: Callable[[], T], check: Callable[[object], TypeGuard[T]]) -> T:
     """Plain data (dicts, lists, strings, numbers, None) that ``read()`` derives from the
     rulebook text ``text`` alone, by ``kind`` and that text: from the cache, else ``read()``.
     A value read back that ``check`` refuses is read again."""
@@ -508,15 +511,15 @@ def cached_plain(kind: str, text: str, read: Callable[[], Any], check: Callable[
     found = _read_entry(folder / name, want)
     if found is not None:
         try:
-            value = marshal.loads(found[1])
+            stored = marshal.loads(found[1])  # noqa: S302 - our own entry, in the user's private cache folder (see Safety above)
         except (ValueError, EOFError, TypeError):
             pass
         else:
-            if check(value):
-                return value
+            if check(stored):
+                return stored
     value = read()
     try:
-        payload = marshal.dumps(value)
+        payload = marshal.dumps(value)  # type: ignore[arg-type]  # plain data; what marshal cannot write raises
     except ValueError:
         return value
     write_atomic(folder, name, _entry(want, payload))
@@ -525,15 +528,18 @@ def cached_plain(kind: str, text: str, read: Callable[[], Any], check: Callable[
 
 def cached_header(text: str, read: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
     """A rulebook's header fields (read from ``text`` alone; None: not a rulebook), cached by that text."""
-    return cached_plain("header", text, read, lambda v: v is None or isinstance(v, dict))  # type: ignore[no-any-return]
+    return cached_plain("header", text, read, _is_header)
+
+
+def _is_header(v: object) -> TypeGuard[dict[str, Any] | None]:
+    return v is None or isinstance(v, dict)
 
 
 def cached_example_lines(text: str, read: Callable[[], list[int | None]]) -> list[int | None]:
     """The line of each embedded example of the rulebook ``text`` (what ``rulebook test`` points
     at), cached by that text: finding them needs the YAML loaded with positions."""
-    return cached_plain(
-        "example-lines",
-        text,
-        read,  # type: ignore[no-any-return]
-        lambda v: isinstance(v, list) and all(x is None or isinstance(x, int) for x in v),
-    )
+    return cached_plain("example-lines", text, read, _is_example_lines)
+
+
+def _is_example_lines(v: object) -> TypeGuard[list[int | None]]:
+    return isinstance(v, list) and all(x is None or isinstance(x, int) for x in v)

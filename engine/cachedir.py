@@ -13,6 +13,8 @@ changes whenever the engine's files or the Python running it do.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import sys
@@ -92,48 +94,41 @@ def write_atomic(folder: Path, name: str, data: bytes) -> None:
             f.write(data)
         os.replace(tmp, folder / name)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
 
 
-_ENGINE_PRINT: str | None = None
-
-
+@functools.cache
 def engine_fingerprint() -> str:
     """The engine's own files (name, size, modification time) and the Python running it: an
-    edited or reinstalled engine, or another Python, is another key."""
-    global _ENGINE_PRINT
-    if _ENGINE_PRINT is None:
-        root = Path(__file__).parent
-        h = hashlib.sha256()
-        h.update(f"{FORMAT}\0{sys.version}\0{sys.implementation.cache_tag}\0".encode())
-        from importlib.util import MAGIC_NUMBER
+    edited or reinstalled engine, or another Python, is another key (worked out once a process)."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    h.update(f"{FORMAT}\0{sys.version}\0{sys.implementation.cache_tag}\0".encode())
+    from importlib.util import MAGIC_NUMBER
 
-        h.update(MAGIC_NUMBER)
-        stack = [str(root)]
-        rows: list[str] = []
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
+    h.update(MAGIC_NUMBER)
+    stack = [str(root)]
+    rows: list[str] = []
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name == "__pycache__" or e.name.startswith("."):
                 continue
-            for e in entries:
-                if e.name == "__pycache__" or e.name.startswith("."):
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            else:
+                try:
+                    st = e.stat()
+                except OSError:
                     continue
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                else:
-                    try:
-                        st = e.stat()
-                    except OSError:
-                        continue
-                    rows.append(f"{os.path.relpath(e.path, root)}\0{st.st_size}\0{st.st_mtime_ns}")
-        h.update("\n".join(sorted(rows)).encode("utf-8", "surrogatepass"))
-        _ENGINE_PRINT = h.hexdigest()
-    return _ENGINE_PRINT
+                rows.append(f"{os.path.relpath(e.path, root)}\0{st.st_size}\0{st.st_mtime_ns}")
+    h.update("\n".join(sorted(rows)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def lark_cache_file() -> str | None:
