@@ -23,9 +23,9 @@ import datetime as _dt
 import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from rich.text import Text
 
@@ -33,6 +33,9 @@ from engine.cli import args as cli_args
 from engine.errors import Diagnostic, EngineError, UsageError
 from engine.messages import Text as Both
 from engine.messages import listing, msg, os_reason
+
+if TYPE_CHECKING:
+    from engine.io.records import InputTally
 
 __all__ = ["main"]
 
@@ -45,11 +48,12 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
 
 
 class _Io:
-    def __init__(self, stdout: IO[str], stderr: IO[str], stdin: IO[str] | None, args: argparse.Namespace) -> None:
+    def __init__(self, stdout: IO[str], stderr: IO[str], stdin: TextIO | None, args: argparse.Namespace) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self.stdin = stdin
         self.args = args
+        self.inputs: InputTally | None = None  # what the run's inputs held besides records, when first asked
         self.lang: str = getattr(args, "lang", "zh")
         self.color = {"always": True, "never": False}.get(getattr(args, "color", "auto"))
         if self.color is None and not (hasattr(stdout, "isatty") and stdout.isatty()):
@@ -83,7 +87,7 @@ def cmd_list(io: _Io) -> int:
     reg = _registry()
     today = _dt.date.today()
     zh = io.lang == "zh"
-    rows = []
+    rows: list[tuple[Any, list[str]]] = []
     for rid in reg.ids():
         versions = reg.versions(rid)
         shown = versions
@@ -252,11 +256,11 @@ def _read(io: _Io, path: str, decision: Any, inputs: Any = None) -> Any:
 def _inputs(io: _Io) -> Any:
     """What this run's inputs held besides records (``engine.io.records.InputTally``); a warning
     about an input is shown on standard error as soon as it is read."""
-    tally = getattr(io, "inputs", None)
+    tally = io.inputs
     if tally is None:
         from engine.io.records import InputTally
 
-        tally = io.inputs = InputTally(lambda _ref, note: _show_problem(io, note))  # type: ignore[attr-defined]
+        tally = io.inputs = InputTally(lambda _ref, note: _show_problem(io, note))
     return tally
 
 
@@ -531,7 +535,7 @@ class _Output:
             except FileNotFoundError:
                 mode = None
             if mode is not None and not stat.S_ISREG(mode):
-                self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+                self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit() or discard()
                 return
             folder = os.path.dirname(os.path.abspath(path))
             fd, self.temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".part")
@@ -541,7 +545,7 @@ class _Output:
                 umask = os.umask(0)
                 os.umask(umask)
                 os.chmod(self.temp, 0o666 & ~umask)  # as a file opened for writing would have
-            self.file = open(fd, "w", encoding="utf-8")  # noqa: SIM115
+            self.file = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit() or discard()
         except OSError as e:
             if self.temp is not None:
                 with contextlib.suppress(OSError):
@@ -586,7 +590,12 @@ def cmd_check(io: _Io) -> int:
     try:
         report = report_class(out, lang=io.lang, color=io.color if not args.output else False, verbose=args.verbose)
         if hasattr(report, "write_input_problem"):  # the formats that can show it at its place
-            inputs.on_problem = lambda ref, note: (_show_problem(io, note), report.write_input_problem(ref, note))
+
+            def on_problem(ref: Any, note: Any) -> None:
+                _show_problem(io, note)
+                report.write_input_problem(ref, note)
+
+            inputs.on_problem = on_problem
         report.begin()
         _evaluate_files(io, (rid, version), decision, args.files, report, observe)
         inputs.check_empty(args.allow_empty)  # nothing decided: not a pass (exit 2, no report)
@@ -699,7 +708,7 @@ def cmd_test(io: _Io) -> int:
     from engine.testing import rule_coverage, run_examples
 
     reg = _registry()
-    books = []
+    books: list[Any] = []
     if io.args.rulebooks:
         for name in io.args.rulebooks:
             if Path(name).is_dir():
@@ -753,8 +762,8 @@ def cmd_test(io: _Io) -> int:
             console.print(line)
             for m in r.mismatches:
                 console.print(Text(f"        {m.text(io.lang)}", style="red"))
-    for line in low_coverage:
-        io.stdout.write(line.get(io.lang) + "\n")
+    for warning in low_coverage:
+        io.stdout.write(warning.get(io.lang) + "\n")
     io.stdout.write(msg("cli.test-summary", passed=total - failed, failed=failed).get(io.lang) + "\n")
     return 1 if failed or low_coverage else 0
 
@@ -863,7 +872,7 @@ def cmd_init_plugin(io: _Io) -> int:
     return 0
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[_Io], int]] = {
     "diff": cmd_diff,
     "doc": cmd_doc,
     "list": cmd_list,
@@ -886,7 +895,7 @@ def main(
     *,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
-    stdin: IO[str] | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     stdout = stdout or sys.stdout

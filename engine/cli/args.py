@@ -23,7 +23,7 @@ import contextvars
 import datetime as _dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text, msg, normal_lang
@@ -85,17 +85,15 @@ NOT_SHOWN_TO_USERS = frozenset(
 def argparse_words(lang: str) -> Iterator[None]:
     """argparse speaks ``lang`` inside the block (its module's ``_``/``ngettext``, restored after)."""
     token = _LANG.set(lang)
-    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    names = vars(argparse)  # the module's globals: argparse looks its words up there when it speaks
+    saved = names["_"], names["ngettext"]
     if lang == "zh":
-        argparse._ = lambda text: ARGPARSE_ZH.get(text, text)  # type: ignore[attr-defined]
-        argparse.ngettext = lambda one, many, n: ARGPARSE_ZH.get(
-            one if n == 1 else many,  # type: ignore[attr-defined]
-            one if n == 1 else many,
-        )
+        names["_"] = lambda text: ARGPARSE_ZH.get(text, text)
+        names["ngettext"] = lambda one, many, n: ARGPARSE_ZH.get(one if n == 1 else many, one if n == 1 else many)
     try:
         yield
     finally:
-        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+        names["_"], names["ngettext"] = saved
         _LANG.reset(token)
 
 
@@ -119,7 +117,7 @@ def _text(value: Any) -> Any:
     return value.get(_LANG.get()) if isinstance(value, Text) else value
 
 
-class _SubParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
+class _SubParsers(argparse._SubParsersAction):  # noqa: SLF001 - argparse's sub-command action has no public class
     def add_parser(self, name: str, **kwargs: Any) -> Any:
         for key in ("help", "description"):
             kwargs[key] = _text(kwargs.get(key))
@@ -142,7 +140,7 @@ class _Parser(argparse.ArgumentParser):
         kwargs["help"] = _text(kwargs.get("help"))
         return super().add_argument(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         # ``message`` is argparse's, already in the run's language (see argparse_words)
         raise UsageError(
             Diagnostic("usage.arguments", Text(message, message), help=msg("usage.arguments/help", prog=self.prog))
@@ -156,7 +154,7 @@ def _date(text: str) -> _dt.date:
         raise argparse.ArgumentTypeError(msg("usage.bad-date", text=text).get(_LANG.get())) from None
 
 
-def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def _global_options(parser: _Parser, *, top: bool) -> None:
     parser.add_argument(
         "--lang",
         choices=("zh", "en"),
@@ -207,8 +205,11 @@ def _build() -> argparse.ArgumentParser:
         ),
     )
     _global_options(parser, top=True)
-    sub = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_Parser, title=Text("commands", "命令").get(_LANG.get())
+    sub = cast(  # the action registered for "parsers" by _Parser
+        _SubParsers,
+        parser.add_subparsers(
+            dest="command", metavar="COMMAND", parser_class=_Parser, title=Text("commands", "命令").get(_LANG.get())
+        ),
     )
 
     rulebook_help = Text("rulebook id, id@version, or path to a YAML file", "规则集编号、编号@版本，或 YAML 文件的路径")

@@ -31,7 +31,7 @@ import json
 import multiprocessing as mp
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Literal, cast, overload
 
 from engine.evaluate import InputRef
@@ -534,7 +534,7 @@ def evaluate_blocks(
     label: tuple[str, str],
     jobs: int,
     out_fd: int | None = None,
-) -> Iterator[Block]:
+) -> Generator[Block, None, None]:
     """The JSON Lines files' records decided and written as JSON lines, in blocks, in input order.
 
     With ``jobs`` > 1 the parent only reads lines and hands them out: parsing, deciding,
