@@ -708,7 +708,7 @@ class _Loader:
             event = events.get_event()
             if isinstance(event, StreamEndEvent):
                 return root
-            start, end = event.start_mark.index, event.end_mark.index  # type: ignore[union-attr]  # always marked
+            start, end = event.start_mark.index, event.end_mark.index  # type: ignore[union-attr]  # both parsers mark every event
             if isinstance(event, DocumentStartEvent):
                 documents += 1
                 if documents > 1:
