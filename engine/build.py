@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaError
 from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, CompiledRulebook
@@ -409,7 +409,7 @@ class _Builder:
             return None
         # cached per record by path: the rules that show the same field read it once
         getter = cached_value(("path", path), compile_condition(c, {}, self.params))
-        getter.checked = c  # for the decision's trace function (``compile_trace``)
+        getter.checked = c  # type: ignore[attr-defined]  # a function's attribute, for the trace (``compile_trace``)
         return getter
 
     def placeholder_span(self, path: tuple[Any, ...], text: str, start: int, end: int) -> Span | None:
@@ -561,7 +561,7 @@ def build_rulebook(
     diagnostics = validate_rulebook(loaded.data, source, loaded.span)
     if diagnostics:
         raise SchemaError(diagnostics)
-    book = rulebook_from_data(loaded.data)
+    book = rulebook_from_data(cast(dict[str, Any], loaded.data))  # valid under the schema: a mapping
     cals = bind_calendars(calendars) if calendars is not None else default_calendars()
     table = (functions or default_functions()).with_calendars(cals)
     compiled = _Builder(book, source, loaded, base_dir, table).build()

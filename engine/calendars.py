@@ -186,8 +186,8 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
                     loaded.span(where),
                     f"an arrangement for {year} names days of {year} (and of December {year - 1} for a New Year "
                     "holiday that starts there); put other years in their own file",
-                    f"{year} 年的放假安排只能写 {year} 年的日期（元旦假期从上一年12月开始的，可写 {year - 1} 年12月的日期）；"
-                    "其他年份请另建文件",
+                    f"{year} 年的放假安排只能写 {year} 年的日期"
+                    f"（元旦假期从上一年12月开始的，可写 {year - 1} 年12月的日期）；其他年份请另建文件",
                 )
             )
             return None
@@ -395,8 +395,8 @@ class ChineseCalendar:
         self._cluster_of: dict[_dt.date, _Cluster] = {}
         self._statutory: dict[_dt.date, str] = {}
         self._statutory_years: set[int] = set()
-        self._cache: dict[_dt.date, Any] = {}
-        self._after_cache: dict[tuple[_dt.date, int], Any] = {}
+        self._cache = {}
+        self._after_cache = {}
         self._loaded = True
 
     @property
@@ -512,10 +512,9 @@ class ChineseCalendar:
                 got = (self._unsure(day) if day.month == 12 and year + 1 not in self._known else None) or (
                     _WORK if day.weekday() < 5 else _OFF
                 )
-        elif self._statutory_of(year) or day in self._statutory:
-            got = _OFF
         else:
-            got = self._unsure(day) or (_WORK if day.weekday() < 5 else _OFF)
+            self._statutory_of(year)  # the year's statutory holidays, worked out once
+            got = _OFF if day in self._statutory else self._unsure(day) or (_WORK if day.weekday() < 5 else _OFF)
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[day] = got

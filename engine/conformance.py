@@ -84,7 +84,7 @@ _CelType.__name__ = "CelType"
 def _model() -> tuple[type, type, type, type]:
     """(Uint, Timestamp, Duration, CelType) of the runner when it is loaded, else the look-alikes."""
     try:
-        import run_conformance as rc  # the runner puts its folder on sys.path
+        import run_conformance as rc  # type: ignore[import-not-found]  # the runner's, on sys.path when it runs us
     except ImportError:
         return _Uint, _Timestamp, _Duration, _CelType
     return rc.Uint, rc.Timestamp, rc.Duration, rc.CelType
@@ -192,7 +192,8 @@ def _decode(v: Any, uint: Any, timestamp: Any, duration: Any, cel_type: Any) -> 
         return v
     if isinstance(v, list):
         return [_decode(x, uint, timestamp, duration, cel_type) for x in v]
-    assert isinstance(v, dict)
+    if not isinstance(v, dict):
+        raise TypeError(f"a value in the cases file is JSON, not {type(v).__name__}")
     if len(v) == 1:
         ((tag, x),) = v.items()
         if tag == "$int":
@@ -266,7 +267,7 @@ def values_equal(expected: Any, actual: Any) -> bool:
             return math.isnan(expected) and math.isnan(actual)
         return bool(expected == actual)
     if ke == "list":
-        return len(expected) == len(actual) and all(values_equal(a, b) for a, b in zip(expected, actual))
+        return len(expected) == len(actual) and all(values_equal(a, b) for a, b in zip(expected, actual, strict=True))
     if ke == "map":
         if len(expected) != len(actual):
             return False

@@ -911,10 +911,10 @@ class CompiledDecision:
             raise ValueError(f"schema enforcement is one of {', '.join(ENFORCEMENT_LEVELS)}, not {level!r}")
         if self._lazy is not None:
             self.compile()  # first: a copy of the lazy one would compile the original at every record
-        other = copy.copy(self)
+        other: CompiledDecision = copy.copy(self)
         other.schema_enforcement = level
         other.enforcement_override = level
-        other._schema_check = None  # noqa: SLF001 - a copy of this decision: its own attribute
+        other._schema_check = None
         return other
 
     def check_schema(self, record: Any) -> tuple[Violation, ...]:

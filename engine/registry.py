@@ -389,7 +389,7 @@ class VersionedDecision:
         """Every version's decision with another schema enforcement level (``None``: their own)."""
         if level is None:
             return self
-        other = copy.copy(self)
+        other: VersionedDecision = copy.copy(self)
         other.versions = [(e, d.with_schema_enforcement(level)) for e, d in self.versions]
         other.newest = other.versions[-1][1]
         other._ranked = sorted(other.versions, key=lambda ed: (ed[0].effective_from, ed[0].version), reverse=True)
