@@ -9,6 +9,7 @@ extra the command says what to install, in the reader's language, and exits 2.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -52,7 +53,7 @@ class Server:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen([*serve_command(), "--port", "0", *args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     env=env or _environ(), cwd=ROOT)
+                                     env=env or _environ(), cwd=ROOT, start_new_session=True)
         self.lines: list[str] = []
         self._found = threading.Event()
         self.url = ""
@@ -100,8 +101,9 @@ class Server:
             self._reader.join(10)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """Kill it and its worker processes (the whole process group), if anything is left."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self._reader.join(10)
 
