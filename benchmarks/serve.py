@@ -100,13 +100,7 @@ end
 
 
 def serve_command() -> list[str]:
-    """``rulebook serve`` run by this interpreter (the serve module's own entry where the
-    command line does not list it yet)."""
-    sys.path.insert(0, str(ROOT))
-    from engine.cli import COMMANDS
-
-    return [sys.executable, "-m", "engine", "serve"] if "serve" in COMMANDS else [sys.executable, "-m",
-                                                                                  "engine.serve.cli"]
+    return [sys.executable, "-m", "engine", "serve"]
 
 
 def check_command() -> list[str]:

@@ -22,46 +22,32 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Diagnostic, EngineError, UsageError
 from engine.messages import Text
 
-__all__ = ["SERVE_EXTRA", "add_serve_parser", "cmd_serve", "main"]
+__all__ = ["SERVE_EXTRA", "add_serve_parser", "cmd_serve"]
 
 SERVE_EXTRA = "rulebook-engine[serve]"
 _SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}`") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"`{text}` < 1")
-    return value
+def _checked(lang: str, convert: Callable[[str], Any], ok: Callable[[Any], bool], what: Text) -> Callable[[str], Any]:
+    """An argparse ``type`` that reads a number and says, in ``lang``, what was expected instead."""
 
+    def read(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(Text(f"`{text}` is not {what.en}", f"`{text}` 不是{what.zh}").get(lang))
+        return value
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}`") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"`{text}` (0-65535)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}`") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"`{text}` <= 0")
-    return value
+    return read
 
 
 def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.ArgumentParser, ...] = ()) -> None:
@@ -74,16 +60,20 @@ def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.Argumen
     def t(en: str, zh: str) -> str:
         return Text(en, zh).get(lang)
 
+    positive = _checked(lang, int, lambda n: n >= 1, Text("a whole number of at least 1", "不小于 1 的整数"))
+    port = _checked(lang, int, lambda n: 0 <= n <= 65535, Text("a port number (0 to 65535)", "端口号（0 至 65535）"))
+    seconds = _checked(lang, float, lambda x: x > 0, Text("a number of seconds above 0", "大于 0 的秒数"))
+
     p = subparsers.add_parser("serve", parents=list(parents), help=t(
         "serve decisions over HTTP (JSON; needs the serve extra)",
         "通过 HTTP 提供决定服务（JSON；需要安装 serve 扩展）"))
     p.add_argument("--host", default="127.0.0.1", help=t(
         "the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)",
         "监听的地址（默认 127.0.0.1，仅本机可访问；0.0.0.0 表示所有网络接口）"))
-    p.add_argument("--port", type=_port, default=8000, help=t(
+    p.add_argument("--port", type=port, default=8000, help=t(
         "the TCP port (default 8000; 0 picks a free one, which the log names)",
         "TCP 端口（默认 8000；0 表示自动选择空闲端口，日志中会写出）"))
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="N", help=t(
+    p.add_argument("--workers", type=positive, default=1, metavar="N", help=t(
         "worker processes answering on the same port (default 1); each loads the rulebooks itself",
         "在同一端口上应答的工作进程数（默认 1）；每个进程各自加载规则集"))
     p.add_argument("--rulebooks", nargs="+", action="extend", type=Path, metavar="PATH", help=t(
@@ -93,23 +83,23 @@ def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.Argumen
         "reload a rulebook file when it changes; the new version replaces the old one only once it "
         "builds and its examples pass",
         "规则集文件改动后重新加载；新版本只有在成功构建且示例全部通过后才替换旧版本"))
-    p.add_argument("--watch-interval", type=_seconds, default=None, metavar="SECONDS", help=t(
+    p.add_argument("--watch-interval", type=seconds, default=None, metavar="SECONDS", help=t(
         "how often --watch looks at the files (default 1)", "--watch 检查文件的间隔秒数（默认 1）"))
     p.add_argument("--edit", action="store_true", help=t(
         "the rulebook workbench in the browser: not available yet (future work)",
         "浏览器中的规则集工作台：尚未提供（后续工作）"))
-    p.add_argument("--max-body-bytes", type=_positive_int, metavar="BYTES", help=t(
+    p.add_argument("--max-body-bytes", type=positive, metavar="BYTES", help=t(
         "largest body of a single-record request (default 1048576)", "单条记录请求体的最大字节数（默认 1048576）"))
-    p.add_argument("--max-batch-bytes", type=_positive_int, metavar="BYTES", help=t(
+    p.add_argument("--max-batch-bytes", type=positive, metavar="BYTES", help=t(
         "largest body of a batch request (default 268435456)", "批量请求体的最大字节数（默认 268435456）"))
-    p.add_argument("--max-batch-lines", type=_positive_int, metavar="N", help=t(
+    p.add_argument("--max-batch-lines", type=positive, metavar="N", help=t(
         "most lines in a batch request (default 100000)", "批量请求的最大行数（默认 100000）"))
-    p.add_argument("--max-depth", type=_positive_int, metavar="N", help=t(
+    p.add_argument("--max-depth", type=positive, metavar="N", help=t(
         "deepest JSON nesting of a record (default 64)", "记录中 JSON 嵌套的最大层数（默认 64）"))
-    p.add_argument("--max-concurrency", type=_positive_int, metavar="N", help=t(
+    p.add_argument("--max-concurrency", type=positive, metavar="N", help=t(
         "requests in progress per worker; more are answered 503 with Retry-After (default 64)",
         "每个工作进程同时处理的请求数上限；超出的请求得到 503 和 Retry-After（默认 64）"))
-    p.add_argument("--request-timeout", type=_seconds, metavar="SECONDS", help=t(
+    p.add_argument("--request-timeout", type=seconds, metavar="SECONDS", help=t(
         "longest time a request may take (default 30)", "单个请求的最长处理时间（秒，默认 30）"))
     p.add_argument("--tokens-file", type=Path, metavar="FILE", help=t(
         "bearer tokens, one a line; requests without one of them are refused (401). Tokens are never taken "
@@ -122,12 +112,15 @@ def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.Argumen
     p.add_argument("--mask-field", dest="masked_fields", action="append", metavar="FIELD", help=t(
         "a record field masked in the decision log (may be given more than once; replaces the default list)",
         "决定日志中要遮盖的记录字段（可多次给出；给出后取代默认列表）"))
+    p.add_argument("--metrics-open", action="store_true", default=None, help=t(
+        "let /metrics answer without a token when tokens are set (default: it needs one)",
+        "设置了令牌时，/metrics 也无需令牌即可访问（默认需要令牌）"))
     p.add_argument("--no-decision-log", dest="decision_log", action="store_false", default=None, help=t(
         "do not write the decision log (plugins' decision_made observers are still called)",
         "不写决定日志（插件的 decision_made 观察者仍会被调用）"))
     p.add_argument("--no-access-log", dest="access_log", action="store_false", help=t(
         "do not log a line per HTTP request", "不为每个 HTTP 请求记录一行访问日志"))
-    p.add_argument("--graceful-timeout", type=_seconds, default=None, metavar="SECONDS", help=t(
+    p.add_argument("--graceful-timeout", type=seconds, default=None, metavar="SECONDS", help=t(
         "on SIGTERM, how long requests in progress may take to finish (default 30)",
         "收到 SIGTERM 后，等待进行中的请求完成的最长时间（秒，默认 30）"))
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info", help=t(
@@ -152,7 +145,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for option, field in (("max_body_bytes", "max_body_bytes"), ("max_batch_bytes", "max_batch_bytes"),
                           ("max_batch_lines", "max_batch_lines"), ("max_depth", "max_depth"),
                           ("max_concurrency", "max_concurrency"), ("request_timeout", "request_timeout_s"),
-                          ("decision_log", "decision_log")):
+                          ("decision_log", "decision_log"), ("metrics_open", "metrics_open")):
         value = getattr(args, option, None)
         if value is not None:
             out[field] = value
@@ -219,26 +212,3 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], lang: 
     except EngineError as e:
         stderr.write(e.render(lang) + "\n")
         return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m engine.serve.cli [options]``: the ``serve`` subcommand on its own (for an
-    environment whose ``rulebook`` command does not list it yet)."""
-    import sys
-
-    lang_env = os.environ.get("RULEBOOK_LANG", "")
-    lang = "en" if lang_env.strip().lower().startswith("en") else "zh"
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--lang" in argv[:-1]:
-        lang = argv[argv.index("--lang") + 1]
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", choices=("zh", "en"), default=lang)
-    parser = argparse.ArgumentParser(prog="rulebook")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_serve_parser(sub, lang, (common,))
-    args = parser.parse_args(["serve", *argv])
-    return cmd_serve(args, sys.stdout, sys.stderr, args.lang)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

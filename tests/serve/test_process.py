@@ -33,12 +33,8 @@ START_TIMEOUT = 60.0
 
 
 def serve_command() -> list[str]:
-    """``rulebook serve`` as this interpreter runs it (``python -m engine serve``); the serve
-    module's own entry while the command line does not list it yet."""
-    from engine.cli import COMMANDS
-
-    return [sys.executable, "-m", "engine", "serve"] if "serve" in COMMANDS else [sys.executable, "-m",
-                                                                                  "engine.serve.cli"]
+    """``rulebook serve`` as this interpreter runs it."""
+    return [sys.executable, "-m", "engine", "serve"]
 
 
 def _environ(**extra: str) -> dict[str, str]:
@@ -265,13 +261,8 @@ BLOCK_SERVE_EXTRA = """
 import sys
 for name in ("starlette", "uvicorn", "prometheus_client"):
     sys.modules[name] = None  # an import of it fails as if it were not installed
-sys.argv[1:] = {argv!r}
-from engine.cli import COMMANDS
-if "serve" in COMMANDS:
-    from engine.cli import main
-    sys.exit(main(sys.argv[1:]))
-from engine.serve.cli import main
-sys.exit(main(sys.argv[2:]))
+from engine.cli import main
+sys.exit(main({argv!r}))
 """
 
 
@@ -286,9 +277,8 @@ def test_without_the_serve_extra_the_command_says_what_to_install(lang: str, wor
 
 
 def test_without_the_serve_extra_other_commands_work() -> None:
-    script = BLOCK_SERVE_EXTRA.split("from engine.cli import COMMANDS")[0] + (
-        "from engine.cli import main\nsys.exit(main(sys.argv[1:]))\n")
-    run = subprocess.run([sys.executable, "-c", script.format(argv=["list", "--lang", "en"])], capture_output=True,
+    run = subprocess.run([sys.executable, "-c", BLOCK_SERVE_EXTRA.format(argv=["list", "--lang", "en"])],
+                         capture_output=True,
                          text=True, env=_environ(), cwd=ROOT, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "hlj-musicians/membership" in run.stdout
