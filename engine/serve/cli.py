@@ -139,7 +139,9 @@ def _missing_extra(error: ModuleNotFoundError) -> UsageError:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The configuration the command line gives (options not given leave the environment's)."""
-    out: dict[str, Any] = {"lang": args.lang}
+    out: dict[str, Any] = {}
+    if not os.environ.get("RULEBOOK_SERVE_LANG", "").strip():
+        out["lang"] = args.lang  # answers speak the command's language unless the service's own is set
     if args.rulebooks:
         out["rulebook_paths"] = tuple(args.rulebooks)
     for option, field in (("max_body_bytes", "max_body_bytes"), ("max_batch_bytes", "max_batch_bytes"),
@@ -170,7 +172,8 @@ def _read_tokens(path: Path) -> frozenset[str]:
         reason = os_reason(e) if isinstance(e, OSError) else Text("not UTF-8 text", "不是 UTF-8 文本")
         raise UsageError(Diagnostic("usage.unreadable", Text(f"cannot read `{path}`: {reason.get('en')}",
                                                              f"无法读取 `{path}`：{reason.get('zh')}"))) from None
-    tokens = frozenset(line.strip() for line in text.splitlines() if line.strip())
+    tokens = frozenset(line.strip() for line in text.splitlines()
+                       if line.strip() and not line.lstrip().startswith("#"))  # as RULEBOOK_SERVE_TOKENS_FILE
     if not tokens:
         raise UsageError(Diagnostic("usage.arguments", Text(f"`{path}` holds no token", f"`{path}` 中没有令牌"),
                                     help=Text("write one token a line", "每行写一个令牌")))

@@ -320,3 +320,29 @@ def test_a_port_in_use_is_a_usage_error_not_a_traceback() -> None:
     assert run.returncode == 2, run.stderr
     assert f"cannot listen on `127.0.0.1:{port}`" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- the curl commands of docs/serve.md, against a real server -------------------------------------------------
+
+NEEDS_SERVER = "sh no-run (needs a running server: rulebook serve)"
+ANSWERS = re.compile(r"\s+#\s*answers (\d{3})\s*$")
+
+
+def doc_curl_lines() -> list[str]:
+    from tests.test_docs_code import blocks, commands
+
+    page = ROOT / "docs" / "serve.md"
+    return [line for b in blocks() if b.page == page and b.info == NEEDS_SERVER for line in commands(b.body)]
+
+
+def test_the_curl_commands_of_the_serve_page_get_the_answers_it_says(server: Server) -> None:
+    lines = doc_curl_lines()
+    assert len(lines) >= 10 and all(line.startswith("curl ") for line in lines)
+    for line in lines:
+        m = ANSWERS.search(line)
+        expected = m.group(1) if m else "200"
+        command = ANSWERS.sub("", line).replace("http://127.0.0.1:8000", server.url)
+        run = subprocess.run(["bash", "-c", command + " -o /dev/null -w '%{http_code}'"], capture_output=True,
+                             text=True, cwd=ROOT, timeout=60, check=False)
+        assert run.returncode == 0 and run.stdout == expected, f"`{line}`: {run.stdout} {run.stderr}"
+    assert server.stop() == 0
