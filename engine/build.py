@@ -514,7 +514,7 @@ def _constant(value: Any) -> Any:
     def get(rec: Any, as_of: Any, ctx: Any) -> Any:
         return value
 
-    get.constant = value  # type: ignore[attr-defined]
+    get.constant = value  # type: ignore[attr-defined]  # a function's attribute: the compilers inline the value
     return get
 
 
@@ -522,7 +522,7 @@ def _as_of(rec: Any, as_of: Any, ctx: Any) -> Any:
     return as_of
 
 
-_as_of.is_as_of = True  # type: ignore[attr-defined]
+_as_of.is_as_of = True  # type: ignore[attr-defined]  # a function's attribute: the compilers read as_of directly
 
 
 def _broken(rec: Any, as_of: Any, ctx: Any) -> Any:

@@ -99,11 +99,11 @@ def plugin_fingerprint(pm: Any) -> str | None:
     distribution or module file (a test's plugin object): such a set is not cached."""
     cached = pm._cache.get("disk-cache:fingerprint")  # noqa: SLF001 - the manager's own memo
     if cached is not None:
-        return cached[0]  # type: ignore[no-any-return]
+        return cached[0]  # type: ignore[no-any-return]  # what this function stored below
     rows: list[str] = []
     result: str | None
     try:
-        for name, plugin in pm._pm.list_name_plugin():  # noqa: SLF001
+        for name, plugin in pm._pm.list_name_plugin():  # noqa: SLF001 - the manager's pluggy registry
             info = pm.info(name)
             if info.distribution is None and not info.builtin:
                 raise LookupError(name)  # registered in-process: nothing says what it is
@@ -128,7 +128,7 @@ def plugin_fingerprint(pm: Any) -> str | None:
         result = hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
     except LookupError:
         result = None
-    pm._cache["disk-cache:fingerprint"] = (result,)  # noqa: SLF001
+    pm._cache["disk-cache:fingerprint"] = (result,)  # noqa: SLF001 - the manager's own memo
     return result
 
 

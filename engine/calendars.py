@@ -46,7 +46,7 @@ import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.errors import Diagnostic, EngineError
 from engine.lang.calendar import (
@@ -155,7 +155,7 @@ def load_arrangement_file(path: str | Path, origin: str | None = None) -> Arrang
     problems = validate_document(loaded.data, source, loaded.span, "calendar-arrangement.schema.json")
     if problems:
         raise CalendarError(*problems)
-    data: dict[str, Any] = loaded.data  # type: ignore[assignment]
+    data = cast(dict[str, Any], loaded.data)  # valid under the schema: a mapping
     year = int(data["year"])
     off: dict[_dt.date, str] = {}
     work: dict[_dt.date, str] = {}
@@ -335,7 +335,7 @@ class ChineseCalendar:
         self._loaded = False
         self._arrangements: dict[int, Arrangement] = {}
         self._cache: dict[_dt.date, Any] = {}
-        self._after_cache: dict[tuple[_dt.date, int], Any] = {}
+        self._after_cache: dict[tuple[_dt.date, int], _dt.date | DateRange] = {}
         for a in arrangements:
             self.add(a)
 
@@ -534,7 +534,7 @@ class ChineseCalendar:
         key = (day, n)
         got = self._after_cache.get(key)
         if got is not None:
-            return got  # type: ignore[no-any-return]
+            return got
         # The latest possible day: every day that may be off is off, no make-up day is worked.
         latest, left, unsure = day, n, False
         while left > 0:

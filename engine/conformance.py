@@ -175,7 +175,7 @@ def evaluate(
     values = {name: value for name, (value, _t) in params.items()}
     build = interpret_condition if engine == "interpreter" else compile_condition
     fn = build(checked, {}, values)
-    return from_engine(fn({}, None, {}))  # type: ignore[arg-type]
+    return from_engine(fn({}, None, {}))  # type: ignore[arg-type]  # the cases have no evaluation date
 
 
 # -- reading cases and comparing results (the runner's rules) ---------------------------------------------

@@ -103,7 +103,7 @@ class CompiledOutput:
 def format_value(v: Any, lang: str) -> str:
     c = v.__class__
     if c is str:
-        return v  # type: ignore[no-any-return]
+        return v  # type: ignore[no-any-return]  # its class is str
     if c is int:
         return int.__repr__(v)
     if v is True or v is False:
@@ -524,7 +524,7 @@ class Decision:
             return NotImplemented
         return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: not hashable
 
     def __repr__(self) -> str:
         return (
@@ -554,7 +554,7 @@ class _Evaluated(Decision):
 
     @property
     def as_of(self) -> _dt.date:  # type: ignore[override]  # read-only: made from the result tuple
-        return self._res[6]  # type: ignore[no-any-return]
+        return self._res[6]  # type: ignore[no-any-return]  # the evaluation date's slot
 
     rulebook = property(lambda self: self._cd.book.id)
     version = property(lambda self: self._cd.book.version)
@@ -563,7 +563,7 @@ class _Evaluated(Decision):
 
     @property
     def outputs(self) -> dict[str, Any]:  # type: ignore[override]  # read-only: made from the result tuple
-        return self._res[4]  # type: ignore[no-any-return]
+        return self._res[4]  # type: ignore[no-any-return]  # the outputs' slot
 
     @property
     def output_errors(self) -> dict[str, EvalError]:  # type: ignore[override]  # read-only: made from the result tuple
@@ -926,7 +926,7 @@ class CompiledDecision:
                 check = self._schema_check = _no_violations
             else:
                 check = self._schema_check = compile_schema(self.record_schema)
-        return check(record)  # type: ignore[no-any-return]
+        return check(record)  # type: ignore[no-any-return]  # a compiled schema check gives violations
 
     def evaluate(self, record: Any, as_of: _dt.date | str | None = None, input: InputRef | None = None) -> Decision:
         """Evaluate ``record``; never raises for anything the record contains.
@@ -1048,7 +1048,7 @@ class CompiledDecision:
             return self._all_error(record, rid, input, given, err, ctx)
         try:
             day = self.resolve_as_of(record, as_of)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - any failure of the date is the record's error
             err = wrap_error(e)
             err = EvalError(err.code, msg("eval.as-of", reason=err.text), err.path)
             return self._all_error(record, rid, input, None, err, ctx)
@@ -1097,7 +1097,7 @@ class CompiledDecision:
                 if out.when is not None and out.when(record, day, ctx) is not True:
                     continue
                 outputs[out.spec.name] = out.value(record, day, ctx)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - an output that fails is reported as its error
                 output_errors[out.spec.name] = wrap_error(e)
         return Decision(book.id, book.version, self.name, rid, input, day, outcome, results, outputs, output_errors)
 

@@ -193,7 +193,7 @@ class _Compiler:
         for part in ref[1:].split("/"):
             if part:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node  # type: ignore[no-any-return]
+        return node  # type: ignore[no-any-return]  # a part of the schema (a KeyError when it is not there)
 
     def node(self, schema: Any, unknown: bool = True) -> Check:
         """The checker of ``schema``; ``unknown``: report keys that no ``properties`` lists (not in the
@@ -944,7 +944,7 @@ class _Fast:
         source = "def _ok(_r):\n" + "\n".join(body) + "\n    return True\n"
         code = compile(source, "<record schema>", "exec")
         exec(code, self.ns)  # noqa: S102 - generated names and numbers only; data are constants
-        return self.ns["_ok"]  # type: ignore[no-any-return]
+        return self.ns["_ok"]  # type: ignore[no-any-return]  # the function just compiled
 
 
 # "MM-DD" of every day of a common year: with four ASCII digits of a year (not 0000) before it, a

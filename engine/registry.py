@@ -324,7 +324,7 @@ def _load_or_build(path: Path, text: bytes) -> CompiledRulebook:
     from engine.build import load_rulebook
     from engine.cache import load_or_build
 
-    return load_or_build(path, text, load_rulebook)  # type: ignore[no-any-return]
+    return load_or_build(path, text, load_rulebook)  # type: ignore[no-any-return]  # what load_rulebook built
 
 
 # Compiled rulebooks by (file, SHA-256 of its text, plugin generation): built once per process

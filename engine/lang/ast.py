@@ -28,6 +28,7 @@ Node kinds::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -199,7 +200,7 @@ def children(node: Node) -> tuple[Node, ...]:
     raise TypeError(f"not a node: {node!r}")
 
 
-def walk(node: Node):  # type: ignore[no-untyped-def]
+def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, parents before children."""
     stack = [node]
     while stack:

@@ -172,7 +172,7 @@ class ExpressionGen:
     # -- nodes
 
     def expr(self, node: A.Node, out: list[py.stmt]) -> py.expr:
-        return getattr(self, "x_" + type(node).__name__)(node, out)  # type: ignore[no-any-return]
+        return getattr(self, "x_" + type(node).__name__)(node, out)  # type: ignore[no-any-return]  # x_<kind> -> expr
 
     def x_Literal(self, node: A.Literal, out: list[py.stmt]) -> py.expr:
         if node.kind == "uint":
@@ -530,9 +530,9 @@ class ExpressionGen:
             if not fast and not lt.nullable and not rt.nullable and {lt.kind, rt.kind} == {"int", "double"}:
                 # int against double compares the int as a double; an int literal becomes one now
                 if isinstance(node.left, A.Literal) and lt.kind == "int":
-                    left, fast = py.Constant(float(node.left.value)), True  # type: ignore[arg-type]
+                    left, fast = py.Constant(float(cast(int, node.left.value))), True  # an int literal's value
                 elif isinstance(node.right, A.Literal) and rt.kind == "int":
-                    right, fast = py.Constant(float(node.right.value)), True  # type: ignore[arg-type]
+                    right, fast = py.Constant(float(cast(int, node.right.value))), True  # an int literal's value
             if fast:
                 cmp = py.Compare(left=left, ops=[_CMP_OPS[op]()], comparators=[right])
                 return P.mark_bool(cmp) if lt.kind in _BOOL_CMP_KINDS and rt.kind in _BOOL_CMP_KINDS else cmp
@@ -854,7 +854,7 @@ class ExpressionGen:
         exec(code, self.g)  # noqa: S102 - generated from our own ast nodes, never from user text
         made = self.g[name]
         made.generated_ast = module  # for `python_source()`: reading the generated code when debugging
-        return made  # type: ignore[no-any-return]
+        return made  # type: ignore[no-any-return]  # the function just defined
 
 
 def compile_condition(
@@ -896,9 +896,9 @@ def cached_value(key: Any, fn: CompiledFn) -> CompiledFn:
             raise v
         return v
 
-    get.generated_ast = getattr(fn, "generated_ast", None)  # type: ignore[attr-defined]
+    get.generated_ast = getattr(fn, "generated_ast", None)  # type: ignore[attr-defined]  # for python_source()
     get.cache_key = key  # type: ignore[attr-defined]  # for readers that look in ``ctx`` themselves
-    get.compute = fn  # type: ignore[attr-defined]
+    get.compute = fn  # type: ignore[attr-defined]  # the value's own function, for readers that skip the memo
     return get
 
 
@@ -959,9 +959,9 @@ def _fuse_bool_guards(fn: py.FunctionDef) -> None:
             if guard is not None and isinstance(nxt, py.If) and counts.get(guard[0]) == 5:
                 n, call = guard
                 test = nxt.test
-                negated = isinstance(test, py.UnaryOp) and isinstance(test.op, py.Not)
-                if negated:
-                    test = test.operand  # type: ignore[attr-defined]
+                negated = False
+                if isinstance(test, py.UnaryOp) and isinstance(test.op, py.Not):
+                    negated, test = True, test.operand
                 if isinstance(test, py.Name) and test.id == n:
                     nxt.body = block(nxt.body)
                     nxt.orelse = block(nxt.orelse)

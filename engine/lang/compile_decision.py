@@ -974,7 +974,7 @@ MEMO_SIZE = 1024  # rule JSON objects remembered per rule, a few hundred bytes e
 class _Unhashable:
     """A memo-key part that makes the key unhashable: that rule's object is not remembered."""
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose
 
 
 _NOKEY = _Unhashable()

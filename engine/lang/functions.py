@@ -38,7 +38,7 @@ from typing import Any
 from engine.errors import EvalError
 from engine.lang import times
 from engine.lang import types as T
-from engine.lang.calendar import CalendarRangeError, CalendarUnknownError, DateRange
+from engine.lang.calendar import Calendar, CalendarRangeError, CalendarUnknownError, DateRange
 from engine.lang.types import Type
 from engine.lang.values import (
     INT_MAX,
@@ -191,7 +191,7 @@ def _date(s: Any) -> _dt.date:
     return to_date(s)
 
 
-def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _calendar_impls(lookup: Callable[[str], Calendar]) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """``working_days_after`` and ``is_working_day`` on the calendars ``lookup(name)`` gives
     (``KeyError`` for a name it does not know)."""
 
@@ -201,7 +201,7 @@ def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], C
         except KeyError:
             raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
         try:
-            return cal.working_days_after(to_date(d), n)  # type: ignore[no-any-return]
+            return cal.working_days_after(to_date(d), n)
         except CalendarUnknownError as e:
             raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
         except CalendarRangeError as e:
@@ -221,7 +221,7 @@ def _calendar_impls(lookup: Callable[[str], Any]) -> tuple[Callable[..., Any], C
         except KeyError:
             raise EvalError("eval.unknown-calendar", msg("eval.unknown-calendar", name=calendar)) from None
         try:
-            return cal.is_working_day(to_date(d))  # type: ignore[no-any-return]
+            return cal.is_working_day(to_date(d))
         except CalendarUnknownError as e:
             raise EvalError("eval.calendar-unknown", Text(str(e), e.message_zh)) from None
         except CalendarRangeError as e:

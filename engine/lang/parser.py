@@ -585,7 +585,7 @@ class _Builder:
                 else:
                     method: Callable[[Any, list[Any]], Any] = getattr(self, "r_" + item.data)
                     values.append(method(item.meta, children))
-        return values[0]  # type: ignore[no-any-return]
+        return values[0]  # type: ignore[no-any-return]  # the root's rule built the expression's node
 
     def r_conditional(self, meta: Any, c: list[Any]) -> A.Node:
         return A.Conditional(c[0], c[1], c[2], span=_span(meta))
@@ -794,7 +794,7 @@ def _check_tree(root: A.Node, text: str, report: _Report) -> None:
             report.items.clear()
             report.fail("syntax.too-deep", node.span.start, node.span.end, _msg("too-deep", limit=MAX_DEPTH))
         if isinstance(node, A.Literal):
-            if node.kind == "int" and node.value > INT_MAX:  # type: ignore[operator]
+            if node.kind == "int" and node.value > INT_MAX:  # type: ignore[operator]  # an int literal's value is an int
                 shown = _show(text[node.span.start : node.span.end])
                 report.add("syntax.int-range", node.span.start, node.span.end, _msg("int-range", shown=shown))
             continue

@@ -80,7 +80,7 @@ def dotted(node: A.Node) -> str:
     return ".".join(reversed(parts))
 
 
-def dispatcher(node: A.Call, spec: Any) -> Callable[..., Any]:
+def dispatcher(node: A.Call, spec: F.FunctionSpec | None) -> Callable[..., Any]:
     """The implementation of a call the checker could not match: chosen at run time by the
     number of arguments, or an error."""
     name = node.function.lstrip(".")
@@ -94,7 +94,7 @@ def dispatcher(node: A.Call, spec: Any) -> Callable[..., Any]:
         return unknown
     for o in spec.overloads:
         if (o.member if member else o.function) and (len(o.params) == count or (o.variadic and count >= 1)):
-            return o.impl  # type: ignore[no-any-return]
+            return o.impl
 
     def no_match(*args: Any) -> Any:
         V.fail_no_overload(name, *args)

@@ -491,11 +491,11 @@ def cel_cmp(a: object, b: object, op: str) -> int:
             if fa != fa or fb != fb:
                 return 2
             return -1 if fa < fb else (1 if fa > fb else 0)
-        return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
+        return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]  # _num: both are ints
     ta, tb = type_name(a), type_name(b)
     if ta != tb or ta not in _ORDERED_KINDS:
         fail_no_overload(op, a, b)
-    return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
+    return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]  # two values of one ordered kind
 
 
 _ORDERED_KINDS = frozenset({"string", "bytes", "bool", "date", "timestamp", "duration"})
