@@ -579,7 +579,7 @@ class _Evaluated(Decision):
         ctx = self._ctx
         if ctx is None:
             # the values computed while deciding, where the getters of the rules' values look first
-            values = zip(self._cd._value_keys, self._res[2], strict=True)  # noqa: SLF001 - its CompiledDecision's data, same module
+            values = zip(self._cd._value_keys, self._res[2])  # noqa: SLF001, B905 - same module; one per value, and strict= costs
             ctx = self._ctx = {k: v for k, v in values if v is not UNSET}
         return (self._record, self.as_of, ctx)
 
@@ -598,7 +598,7 @@ class _Evaluated(Decision):
 
     @property
     def statuses(self) -> dict[str, Status]:
-        return dict(zip(self._cd.rule_ids, self._res[0], strict=True))
+        return dict(zip(self._cd.rule_ids, self._res[0]))  # noqa: B905 - one per rule; strict= costs a slower call
 
     def status_of(self, rule_id: str) -> Status | None:
         i = self._cd._rule_index.get(rule_id)  # noqa: SLF001 - its CompiledDecision's data, same module
@@ -616,7 +616,7 @@ class _Evaluated(Decision):
         return tuple(
             [
                 (fail if s is _FAIL else error)
-                for (fail, error), s in zip(self._cd._failing_info, statuses, strict=True)  # noqa: SLF001 - its CompiledDecision's data, same module
+                for (fail, error), s in zip(self._cd._failing_info, statuses)  # noqa: SLF001, B905 - same module; one per rule
                 if s is _FAIL or s is _ERROR
             ]
         )
