@@ -841,6 +841,13 @@ class CompiledDecision:
             raise AssertionError("compiled as a whole but no function")  # not reached: checked first
         return self._decide(record, as_of)
 
+    def compile_ahead(self) -> None:
+        """Compile now what the first decision and the first JSON line would compile on first use
+        (the decision function and its generated JSON trace): before forking workers, so that each
+        inherits them instead of compiling its own."""
+        self.compile()
+        self._trace_function("bytes")
+
     def _trace_function(self, mode: Any) -> Any:
         """The generated trace of this decision (see ``compile_trace``; ``mode``: "dict" for dicts,
         "bytes" for JSON text in UTF-8), or None."""

@@ -516,11 +516,8 @@ def _compile_ahead(decision: Any) -> None:
     """Compile each version's decision functions and JSON trace now (else on first use)."""
     versions = getattr(decision, "versions", None)
     for compiled in [d for _e, d in versions] if versions is not None else [decision]:
-        try:
-            compiled.compile()
-            compiled._trace_function("bytes")  # noqa: SLF001 - CompiledDecision has no public way to compile its trace ahead
-        except Exception:  # noqa: BLE001, S110 - nothing lost: each worker compiles on first use
-            pass
+        with contextlib.suppress(Exception):  # nothing lost: each worker compiles on first use
+            compiled.compile_ahead()
 
 
 def evaluate_blocks(
