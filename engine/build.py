@@ -14,12 +14,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, cast
 
 from engine.errors import CheckError, ConditionSyntaxError, Diagnostic, SchemaError
-from engine.evaluate import CompiledDecision, CompiledOutput, CompiledRule, CompiledRulebook
+from engine.evaluate import (
+    CompiledDecision,
+    CompiledOutput,
+    CompiledRule,
+    CompiledRulebook,
+    as_of_getter,
+    constant_getter,
+)
 from engine.lang import ast as A
 from engine.lang import compile as _compile
 from engine.lang.calendar import bind_calendars
@@ -308,8 +315,9 @@ class _Builder:
             as_of,
             frozenset(i for i, r in enumerate(rules) if r.spec.is_data),
         )
-        params = self.params
-        return lambda: compile_decision(plan, params)  # compiled when the decision is first used
+        # compiled when the decision is first used; a partial of an importable function, so that a rulebook
+        # read from the disk cache needs nothing of the builder
+        return partial(compile_decision, plan, self.params)
 
     def value_order(
         self, spec: DecisionSpec, parsed: dict[str, tuple[Expr, A.Node | None]]
@@ -446,9 +454,9 @@ class _Builder:
                     continue
                 name = name.strip()
                 if name in self.params:
-                    extra[name] = _constant(self.params[name])
+                    extra[name] = constant_getter(self.params[name])
                 elif name == "as_of":
-                    extra[name] = _as_of
+                    extra[name] = as_of_getter
                 elif ("value", name) in names:
                     extra[name] = names[("value", name)]
                 else:
@@ -508,21 +516,6 @@ class _Builder:
                             key=True,
                         )
                     )
-
-
-def _constant(value: Any) -> Any:
-    def get(rec: Any, as_of: Any, ctx: Any) -> Any:
-        return value
-
-    get.constant = value  # type: ignore[attr-defined]  # a function's attribute: the compilers inline the value
-    return get
-
-
-def _as_of(rec: Any, as_of: Any, ctx: Any) -> Any:
-    return as_of
-
-
-_as_of.is_as_of = True  # type: ignore[attr-defined]  # a function's attribute: the compilers read as_of directly
 
 
 def _broken(rec: Any, as_of: Any, ctx: Any) -> Any:

@@ -157,8 +157,11 @@ def _shared_objects(pm: Any) -> dict[int, tuple[Any, ...]]:
         table.setdefault(id(namespace), ("ns", mod_name))
         if mod_name == "engine" or mod_name.startswith("engine."):
             for attr, value in list(namespace.items()):
-                if not isinstance(value, _SIMPLE):
-                    table.setdefault(id(value), ("attr", mod_name, attr))
+                if isinstance(value, _SIMPLE):
+                    continue
+                if isinstance(value, (type, types.FunctionType)) and value.__module__ != mod_name:
+                    continue  # imported here: named by the module that defines it (or pickled by name)
+                table.setdefault(id(value), ("attr", mod_name, attr))
     functions = pm.functions()
     table.setdefault(id(functions), ("functions",))
     for spec in (functions.get(n) for n in functions.names()):

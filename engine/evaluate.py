@@ -715,6 +715,25 @@ def _file_head(file: str | None) -> bytes:
     return _FILE_HEADS.remember(file, f'{{"file": {_json_text(file)}, "line": '.encode())
 
 
+def constant_getter(value: Any) -> Any:
+    """What a rule's trace shows for a parameter: its value (compilers inline it)."""
+
+    def get(rec: Any, as_of: Any, ctx: Any) -> Any:
+        return value
+
+    get.constant = value  # type: ignore[attr-defined]  # a function's attribute: the compilers inline the value
+    return get
+
+
+def as_of_getter(rec: Any, as_of: Any, ctx: Any) -> Any:
+    """What a rule's trace shows for the name ``as_of``: the evaluation date (here, not in the builder,
+    so that a rulebook read from the disk cache needs nothing of the builder)."""
+    return as_of
+
+
+as_of_getter.is_as_of = True  # type: ignore[attr-defined]  # a function's attribute: the compilers read as_of directly
+
+
 def _as_of_outcome(day: _dt.date, outcome: Outcome) -> bytes:
     return _AS_OF_OUTCOME.remember(
         (day, outcome), (f', "as_of": "{day.isoformat()}", "outcome": "{outcome.value}", "rules": ').encode()

@@ -321,10 +321,16 @@ class Registry:
 
 def _load_or_build(path: Path, text: bytes) -> CompiledRulebook:
     """Build a rulebook, through the disk cache of built rulebooks (``engine.cache``)."""
-    from engine.build import load_rulebook
     from engine.cache import load_or_build
 
-    return load_or_build(path, text, load_rulebook)  # type: ignore[no-any-return]  # what load_rulebook built
+    return load_or_build(path, text, _build)  # type: ignore[no-any-return]  # what load_rulebook built
+
+
+def _build(path: Path, text: bytes) -> CompiledRulebook:
+    """The builder (YAML, schemas, the parser) is imported only when the cache does not have the rulebook."""
+    from engine.build import load_rulebook
+
+    return load_rulebook(path, text)
 
 
 # Compiled rulebooks by (file, SHA-256 of its text, plugin generation): built once per process

@@ -344,3 +344,23 @@ def test_lint_reports_the_same_warnings_from_the_cache(cache_dir: Path, tmp_path
     assert "check.unknown-field" in {code for code, *_ in broken}
     assert rendered(lint_file(path)) == broken
     assert len(list((cache_dir / "lint").glob("*.rbl"))) == 1
+
+
+def test_a_rulebook_from_the_cache_needs_nothing_of_the_builder(tmp_path: Path) -> None:
+    """A warm one-record check imports neither the builder nor YAML: what a compiled rulebook refers to
+    (getters, lazy compilation, classes) is named by the module that defines it, below ``build``."""
+    where = tmp_path / "cache"
+    args = ["check", "hlj-musicians/membership", "examples/applicant.json", "--as-of", "2026-03-01"]
+    assert _run(args, where).returncode in (0, 1)
+    env = dict(os.environ, RULEBOOK_CACHE_DIR=str(where), PYTHONPATH=str(ROOT))
+    env.pop("RULEBOOK_NO_CACHE", None)
+    probe = (
+        "import sys, contextlib, io\n"
+        "from engine.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({args!r})\n"
+        "print(sorted(m for m in ('engine.build', 'engine.yamlload', 'yaml') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
