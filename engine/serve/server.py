@@ -6,8 +6,8 @@ The application itself is :func:`engine.serve.app.create_app`; this module runs 
   port, which the log line ``serving on http://HOST:PORT`` names), and one
   ``uvicorn.Server`` serves the application built by :func:`make_app`.
 * **Several workers** (``--workers N``): uvicorn's process supervisor starts N spawned
-  processes that share the bound socket; the kernel hands each new connection to one of
-  them.  A spawned process cannot be handed a built application, so each builds its own
+  processes, each listening on a socket of its own bound to the same port (``SO_REUSEPORT``),
+  so that the kernel spreads new connections over them (see :func:`_bind_workers`).  A spawned process cannot be handed a built application, so each builds its own
   through :func:`worker_app`, an application factory reading the configuration from the
   environment (``ServeConfig.to_env()`` plus this module's ``RULEBOOK_SERVE_WATCH*``
   variables), which the supervisor's process sets before starting them.  Each worker
@@ -42,14 +42,25 @@ from typing import IO, Any
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from engine.serve.app import create_app
 from engine.serve.config import ServeConfig
 from engine.serve.rulebooks import RulebookSet
 from engine.serve.watch import RulebookWatcher
 
-__all__ = ["DEFAULT_GRACEFUL_TIMEOUT", "DEFAULT_WATCH_INTERVAL", "WATCH_ENV", "WATCH_INTERVAL_ENV", "ServerOptions",
-           "log_config", "make_app", "serve", "worker_app"]
+__all__ = [
+    "DEFAULT_GRACEFUL_TIMEOUT",
+    "DEFAULT_WATCH_INTERVAL",
+    "WATCH_ENV",
+    "WATCH_INTERVAL_ENV",
+    "ServerOptions",
+    "log_config",
+    "make_app",
+    "serve",
+    "worker_app",
+]
 
 DEFAULT_GRACEFUL_TIMEOUT = 30.0
 DEFAULT_WATCH_INTERVAL = 1.0
@@ -82,8 +93,11 @@ def log_config(level: str = "info") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-            "access": {"()": "uvicorn.logging.AccessFormatter", "use_colors": False,
-                       "fmt": '%(asctime)s %(levelname)s access: %(client_addr)s "%(request_line)s" %(status_code)s'},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "use_colors": False,
+                "fmt": '%(asctime)s %(levelname)s access: %(client_addr)s "%(request_line)s" %(status_code)s',
+            },
             "line": {"format": "%(message)s"},
         },
         "handlers": {
@@ -139,9 +153,11 @@ def _log_status(rulebooks: RulebookSet, lang: str) -> None:
     for item in status.get("rulebooks", ()):
         if item.get("status") != "loaded":
             log.error("%s did not load:\n%s", item.get("path"), (item.get("diagnostic") or {}).get(lang, ""))
-    log.info("%d rulebook files loaded; ready: %s", sum(1 for item in status.get("rulebooks", ())
-                                                        if item.get("status") == "loaded"),
-             "yes" if status.get("ready") else "no")
+    log.info(
+        "%d rulebook files loaded; ready: %s",
+        sum(1 for item in status.get("rulebooks", ()) if item.get("status") == "loaded"),
+        "yes" if status.get("ready") else "no",
+    )
 
 
 def _set_draining(app: Starlette) -> None:
@@ -166,13 +182,15 @@ def _chain_stop_signals(on_stop: Callable[[], None]) -> None:
         signal.signal(sig, handler)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
     # accepted sockets whose protocol says TCP; without it every answer on a kept-alive
     # connection waits about 40 ms for the client's delayed acknowledgement
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -181,6 +199,82 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _bind_workers(host: str, port: int, workers: int) -> list[socket.socket]:
+    """The listening sockets of the workers: one each on one port (SO_REUSEPORT), where the system
+    has that option, else one socket that all of them share.
+
+    With one shared socket the worker that wakes first accepts every connection waiting (asyncio
+    accepts up to the backlog at once), so a client that opens its connections together (a proxy's
+    pool, a load generator) may be served by one worker while the others idle.  With a socket
+    each, the kernel spreads new connections over the workers.
+    """
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        return [_bind(host, port)]
+    if port != 0:  # a port some other program listens on is refused, not silently shared
+        _bind(host, port).close()
+    first = _bind(host, port, reuse_port=True)
+    port = first.getsockname()[1]
+    sockets = [first]
+    try:
+        sockets += [_bind(host, port, reuse_port=True) for _ in range(workers - 1)]
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes (start, health checks, a worker that dies replaced,
+    SIGHUP restarts each in turn, SIGTERM stops them all), with a listening socket per worker when
+    there are as many sockets as workers (see :func:`_bind_workers`)."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        self.own = len(sockets) == self.processes_num
+
+    def new_process(self, index: int) -> Process:
+        return Process(self.config, [self.sockets[index]] if self.own else self.sockets)
+
+    def init_processes(self) -> None:
+        for index in range(self.processes_num):
+            process = self.new_process(index)
+            process.start()
+            self.processes.append(process)
+
+    def keep_subprocess_alive(self) -> None:
+        for index, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # the next one would fail the same way
+                log.error("worker process %s could not start; stopping", process.pid)
+                self.should_exit.set()
+                return
+            log.warning("worker process %s stopped answering; starting another", process.pid)
+            replacement = self.new_process(index)
+            replacement.start()
+            self.processes[index] = replacement
+
+    def restart_all(self) -> None:
+        for index, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self.new_process(index)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                log.error("a new worker process was not ready in time; keeping the old ones")
+                return
+            old.terminate()
+            old.join()
+            self.processes[index] = new
 
 
 def serve(config: ServeConfig, options: ServerOptions, *, stderr: IO[str] | None = None) -> int:
@@ -193,43 +287,50 @@ def serve(config: ServeConfig, options: ServerOptions, *, stderr: IO[str] | None
 
     logging.config.dictConfig(log_config(options.log_level))
     try:
-        sock = _bind(options.host, options.port)
+        sockets = _bind_workers(options.host, options.port, options.workers)
     except OSError as e:
         where = f"{options.host}:{options.port}"
         reason = os_reason(e)
-        raise UsageError(Diagnostic(
-            "usage.unavailable-address",
-            Text(f"cannot listen on `{where}`: {reason.get('en')}", f"无法在 `{where}` 上监听：{reason.get('zh')}"),
-            help=Text("choose another --port or --host", "请换一个 --port 或 --host"))) from None
-    host, port = sock.getsockname()[:2]
+        raise UsageError(
+            Diagnostic(
+                "usage.arguments",
+                Text(f"cannot listen on `{where}`: {reason.get('en')}", f"无法在 `{where}` 上监听：{reason.get('zh')}"),
+                help=Text("choose another --port or --host", "请换一个 --port 或 --host"),
+            )
+        ) from None
+    host, port = sockets[0].getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    common: dict[str, Any] = {"log_config": log_config(options.log_level), "access_log": options.access_log,
-                              "timeout_graceful_shutdown": options.graceful_timeout, "lifespan": "on",
-                              "proxy_headers": True, "server_header": False}
+    common: dict[str, Any] = {
+        "log_config": log_config(options.log_level),
+        "access_log": options.access_log,
+        "timeout_graceful_shutdown": options.graceful_timeout,
+        "lifespan": "on",
+        "proxy_headers": True,
+        "server_header": False,
+    }
     stopped: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stopped.append(signum)) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         if options.workers == 1:
             factory = functools.partial(make_app, config, watch=options.watch, watch_interval=options.watch_interval)
             uconfig = uvicorn.Config(factory, factory=True, **common)
             log.info("serving on http://%s:%s (1 worker, process %d)", shown, port, os.getpid())
-            uvicorn.Server(uconfig).run(sockets=[sock])
+            uvicorn.Server(uconfig).run(sockets=sockets)
         else:
-            from uvicorn.supervisors import Multiprocess
-
             os.environ.update(config.to_env())
             os.environ[WATCH_ENV] = "1" if options.watch else "0"
             os.environ[WATCH_INTERVAL_ENV] = str(options.watch_interval)
             uconfig = uvicorn.Config("engine.serve.server:worker_app", factory=True, workers=options.workers, **common)
             log.info("serving on http://%s:%s (%d workers)", shown, port, options.workers)
-            Multiprocess(uconfig, sockets=[sock]).run()
+            _Supervisor(uconfig, sockets).run()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for stream in (sys.stdout, stderr or sys.stderr):
             stream.flush()
     log.info("stopped")
     return 0
-

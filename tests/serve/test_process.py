@@ -236,6 +236,11 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _decisions_counted(metrics: str) -> int:
+    return round(sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith("rulebook_decisions_total{")))
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="worker processes are counted through /proc")
 def test_two_workers_answer_on_one_port_and_stop_together() -> None:
     s = Server("--workers", "2")
@@ -247,6 +252,18 @@ def test_two_workers_answer_on_one_port_and_stop_together() -> None:
             answers = [client.post(DECISION, json=RECORD) for _ in range(20)]
         assert {a.status_code for a in answers} == {200}
         assert len({a.headers["x-decision-id"] for a in answers}) == 20
+        # the connections are spread over both workers: 16 connections each ask one decision, then
+        # each reads the decisions its own worker counted (each worker keeps its own metrics; the 20
+        # above went to one of them)
+        clients = [httpx.Client(base_url=s.url, timeout=30) for _ in range(16)]
+        try:
+            for client in clients:
+                assert client.post(DECISION, json=RECORD).status_code == 200
+            counted = [_decisions_counted(client.get("/metrics").text) for client in clients]
+        finally:
+            for client in clients:
+                client.close()
+        assert len(set(counted)) == 2, counted  # one worker's count, the other's (one worker: one count)
         assert s.stop() == 0, s.log
         deadline = time.monotonic() + 30
         while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
