@@ -116,10 +116,16 @@ class Server:
     def __init__(self, workers: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RULEBOOK_SERVE_")}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        self.proc = subprocess.Popen([*serve_command(), "--port", "0", "--workers", str(workers), "--no-access-log"],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*serve_command(), "--port", "0", "--workers", str(workers), "--no-access-log"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.url = ""
         self.lines: list[str] = []
         found = threading.Event()
@@ -185,8 +191,13 @@ def _children_cpu() -> float:
 def run_wrk(wrk: str, script: Path, url: str, requests: int, connections: int, body: Path | None) -> dict[str, Any]:
     env = {**os.environ, "BENCH_LIMIT": str(requests), "BENCH_BODY": str(body) if body else ""}
     cpu = _children_cpu()
-    proc = subprocess.Popen([wrk, "-t1", f"-c{connections}", f"-d{SAFETY_SECONDS}s", "--timeout", "10s", "-s",
-                             str(script), url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [wrk, "-t1", f"-c{connections}", f"-d{SAFETY_SECONDS}s", "--timeout", "10s", "-s", str(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     guard = threading.Timer(SAFETY_SECONDS + 30, proc.kill)
     guard.start()
     first = last = None
@@ -209,8 +220,13 @@ def run_wrk(wrk: str, script: Path, url: str, requests: int, connections: int, b
     errors = r["bad_status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
     if errors:
         raise SystemExit(f"{errors} requests to {url} failed: {r}")
-    return {"rate": (requests - 1) / seconds, "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-            "requests": r["requests"], "client_cpu": cpu / seconds}
+    return {
+        "rate": (requests - 1) / seconds,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "requests": r["requests"],
+        "client_cpu": cpu / seconds,
+    }
 
 
 def run_httpx(url: str, requests: int, connections: int, body: Path | None) -> dict[str, Any]:
@@ -241,17 +257,24 @@ def run_httpx(url: str, requests: int, connections: int, body: Path | None) -> d
     cpu = time.process_time()
     seconds = asyncio.run(main())
     latencies.sort()
-    return {"rate": requests / seconds, "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "requests": requests,
-            "client_cpu": (time.process_time() - cpu) / seconds}
+    return {
+        "rate": requests / seconds,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "requests": requests,
+        "client_cpu": (time.process_time() - cpu) / seconds,
+    }
 
 
 # -- batch and check ---------------------------------------------------------------------------------------
 
 
 def write_records(path: Path, n: int) -> None:
-    base = [json.loads(line) for line in (ROOT / "examples" / "applicants.jsonl").read_text(encoding="utf-8")
-            .splitlines() if line.strip()]
+    base = [
+        json.loads(line)
+        for line in (ROOT / "examples" / "applicants.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             f.write(json.dumps(base[i % len(base)] | {"id": f"B-{i:07d}"}, ensure_ascii=False) + "\n")
@@ -263,7 +286,7 @@ def split_records(path: Path, parts: int, folder: Path) -> list[Path]:
     out = []
     for i in range(parts):
         part = folder / f"part-{i}.jsonl"
-        part.write_text("".join(lines[i * size:(i + 1) * size]), encoding="utf-8")
+        part.write_text("".join(lines[i * size : (i + 1) * size]), encoding="utf-8")
         out.append(part)
     return out
 
@@ -274,10 +297,27 @@ def run_batch(url: str, parts: list[Path], folder: Path) -> dict[str, Any]:
         raise SystemExit("the batch is sent with curl, which is not installed")
     outputs = [folder / f"answer-{i}.jsonl" for i in range(len(parts))]
     t = time.perf_counter()
-    procs = [subprocess.Popen([curl, "-sS", "--fail", "-X", "POST", "-T", str(part), "-H",
-                               "Content-Type: application/x-ndjson", "-o", str(out), "--max-time",
-                               str(SAFETY_SECONDS), url + DECISION + "/batch"])
-             for part, out in zip(parts, outputs, strict=True)]
+    procs = [
+        subprocess.Popen(
+            [
+                curl,
+                "-sS",
+                "--fail",
+                "-X",
+                "POST",
+                "-T",
+                str(part),
+                "-H",
+                "Content-Type: application/x-ndjson",
+                "-o",
+                str(out),
+                "--max-time",
+                str(SAFETY_SECONDS),
+                url + DECISION + "/batch",
+            ]
+        )
+        for part, out in zip(parts, outputs, strict=True)
+    ]
     codes = [p.wait() for p in procs]
     seconds = time.perf_counter() - t
     if any(codes):
@@ -298,9 +338,15 @@ def run_check(records: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     n = len(records.read_bytes().splitlines())
     t = time.perf_counter()
-    done = subprocess.run([*check_command(), "hlj-musicians/membership", str(records), "--format", "json", "--jobs",
-                           "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT, check=False,
-                          timeout=SAFETY_SECONDS)
+    done = subprocess.run(
+        [*check_command(), "hlj-musicians/membership", str(records), "--format", "json", "--jobs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+        check=False,
+        timeout=SAFETY_SECONDS,
+    )
     seconds = time.perf_counter() - t
     if done.returncode not in (0, 1):
         raise SystemExit(f"rulebook check failed: {done.stderr.decode(errors='replace')[-2000:]}")
@@ -312,12 +358,14 @@ def run_check(records: Path) -> dict[str, Any]:
 
 def one_run(workers: int, args: argparse.Namespace, wrk: str | None, folder: Path) -> dict[str, dict[str, Any]]:
     record = folder / "record.json"
-    record.write_text((ROOT / "examples" / "applicants.jsonl").read_text(encoding="utf-8").splitlines()[0],
-                      encoding="utf-8")
+    record.write_text(
+        (ROOT / "examples" / "applicants.jsonl").read_text(encoding="utf-8").splitlines()[0], encoding="utf-8"
+    )
     script = folder / "count.lua"
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     server = Server(workers)
     try:
+
         def load(path: str, body: Path | None) -> dict[str, Any]:
             if wrk is not None:
                 return run_wrk(wrk, script, server.url + path, args.requests, args.connections, body)
@@ -325,8 +373,11 @@ def one_run(workers: int, args: argparse.Namespace, wrk: str | None, folder: Pat
 
         load("/healthz", None)  # warm-up: connections, first requests, caches
         load(DECISION, record)
-        out = {"empty": load("/healthz", None), "decision": load(DECISION, record),
-               "decision, explain=false": load(DECISION + "?explain=false", record)}
+        out = {
+            "empty": load("/healthz", None),
+            "decision": load(DECISION, record),
+            "decision, explain=false": load(DECISION + "?explain=false", record),
+        }
         parts = split_records(folder / "records.jsonl", workers, folder)
         out["batch"] = run_batch(server.url, parts, folder)
     finally:
@@ -367,30 +418,46 @@ def medians(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]
     return {k: {f: statistics.median(r[k][f] for r in runs) for f in runs[0][k]} for k in keys}
 
 
-def report(results: dict[int, dict[str, dict[str, float]]], check: dict[str, float], pair: dict[str, float] | None,
-           args: argparse.Namespace, generator: str) -> tuple[str, dict[str, float], bool]:
-    lines = ["| workers | measure | answers/s (median) | p50 ms | p99 ms | load generator CPU |",
-             "| ---: | --- | ---: | ---: | ---: | ---: |"]
+def report(
+    results: dict[int, dict[str, dict[str, float]]],
+    check: dict[str, float],
+    pair: dict[str, float] | None,
+    args: argparse.Namespace,
+    generator: str,
+) -> tuple[str, dict[str, float], bool]:
+    lines = [
+        "| workers | measure | answers/s (median) | p50 ms | p99 ms | load generator CPU |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
     for workers, m in results.items():
         for key in ("empty", "decision", "decision, explain=false"):
             r = m[key]
-            lines.append(f"| {workers} | {key} | {r['rate']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                         f"{r['client_cpu'] * 100:.0f}% of a core |")
-        lines.append(f"| {workers} | batch, records/s ({workers} concurrent batch{'es' if workers > 1 else ''}) | "
-                     f"{m['batch']['rate']:,.0f} | | | |")
-    lines.append(f"| - | `rulebook check --format json --jobs 1`, records/s (whole process) | {check['rate']:,.0f} "
-                 f"| | | |")
+            lines.append(
+                f"| {workers} | {key} | {r['rate']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                f"{r['client_cpu'] * 100:.0f}% of a core |"
+            )
+        lines.append(
+            f"| {workers} | batch, records/s ({workers} concurrent batch{'es' if workers > 1 else ''}) | "
+            f"{m['batch']['rate']:,.0f} | | | |"
+        )
+    lines.append(
+        f"| - | `rulebook check --format json --jobs 1`, records/s (whole process) | {check['rate']:,.0f} | | | |"
+    )
     if pair is not None:
-        lines.append(f"| 1 + 1 | decision, two independent one-worker servers side by side (sum) | {pair['rate']:,.0f} "
-                     f"| | | |")
+        lines.append(
+            f"| 1 + 1 | decision, two independent one-worker servers side by side (sum) | {pair['rate']:,.0f} | | | |"
+        )
     one = results[min(results)]
-    ratios = {"decision / empty": one["decision"]["rate"] / one["empty"]["rate"],
-              "decision, explain=false / empty": one["decision, explain=false"]["rate"] / one["empty"]["rate"],
-              "batch / check": one["batch"]["rate"] / check["rate"]}
+    ratios = {
+        "decision / empty": one["decision"]["rate"] / one["empty"]["rate"],
+        "decision, explain=false / empty": one["decision, explain=false"]["rate"] / one["empty"]["rate"],
+        "batch / check": one["batch"]["rate"] / check["rate"],
+    }
     if 2 in results and 1 in results:
         ratios["2 workers / 1"] = results[2]["decision"]["rate"] / results[1]["decision"]["rate"]
-        ratios["2 workers / 1, explain=false"] = (results[2]["decision, explain=false"]["rate"]
-                                                  / results[1]["decision, explain=false"]["rate"])
+        ratios["2 workers / 1, explain=false"] = (
+            results[2]["decision, explain=false"]["rate"] / results[1]["decision, explain=false"]["rate"]
+        )
         ratios["2 workers / 1, batch"] = results[2]["batch"]["rate"] / results[1]["batch"]["rate"]
         ratios["2 workers / 1, empty"] = results[2]["empty"]["rate"] / results[1]["empty"]["rate"]
     if pair is not None and 1 in results:
@@ -442,8 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=8, help="kept-alive connections (default 8)")
     ap.add_argument("--runs", type=int, default=3, help="runs of everything; medians are reported (default 3)")
     ap.add_argument("--workers", default="1,2", help="worker counts, comma separated (default 1,2)")
-    ap.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto",
-                    help="load generator for single requests (default: wrk when installed or installable)")
+    ap.add_argument(
+        "--client",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="load generator for single requests (default: wrk when installed or installable)",
+    )
     ap.add_argument("--write", action="store_true", help="update the rulebook serve section of benchmarks/RESULTS.md")
     ap.add_argument("--json", type=Path, help="also write the medians as JSON to this file")
     args = ap.parse_args(argv)
@@ -462,8 +533,10 @@ def main(argv: list[str] | None = None) -> int:
             for w in workers_list:
                 result = one_run(w, args, wrk, folder)
                 runs[w].append(result)
-                print(f"run {i + 1}, {w} worker(s): " + ", ".join(f"{k} {v['rate']:,.0f}/s"
-                                                                   for k, v in result.items()), file=sys.stderr)
+                print(
+                    f"run {i + 1}, {w} worker(s): " + ", ".join(f"{k} {v['rate']:,.0f}/s" for k, v in result.items()),
+                    file=sys.stderr,
+                )
             checks.append(run_check(folder / "records.jsonl"))
             print(f"run {i + 1}: check {checks[-1]['rate']:,.0f} records/s", file=sys.stderr)
             if 2 in workers_list:
@@ -477,8 +550,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_results(text)
     if args.json:
-        args.json.write_text(json.dumps({"workers": {str(k): v for k, v in results.items()}, "check": check,
-                                         "ratios": ratios, "generator": generator}, indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "workers": {str(k): v for k, v in results.items()},
+                    "check": check,
+                    "ratios": ratios,
+                    "generator": generator,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     return 0 if ok else 1
 
 

@@ -7,8 +7,9 @@ The application itself is :func:`engine.serve.app.create_app`; this module runs 
   ``uvicorn.Server`` serves the application built by :func:`make_app`.
 * **Several workers** (``--workers N``): uvicorn's process supervisor starts N spawned
   processes, each listening on a socket of its own bound to the same port (``SO_REUSEPORT``),
-  so that the kernel spreads new connections over them (see :func:`_bind_workers`).  A spawned process cannot be handed a built application, so each builds its own
-  through :func:`worker_app`, an application factory reading the configuration from the
+  so that the kernel spreads new connections over them (see :func:`_bind_workers`).  A
+  spawned process cannot be handed a built application, so each builds its own through
+  :func:`worker_app`, an application factory reading the configuration from the
   environment (``ServeConfig.to_env()`` plus this module's ``RULEBOOK_SERVE_WATCH*``
   variables), which the supervisor's process sets before starting them.  Each worker
   loads and compiles the rulebooks itself, keeps its own metrics and, with ``--watch``,

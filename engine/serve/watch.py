@@ -127,8 +127,11 @@ class RulebookWatcher:
         if result.replaced:
             log.info("reloaded %s: %s now serving", path, describe_result(result, self.lang))
         else:
-            log.error("%s changed but does not load or its examples fail; the version loaded before keeps "
-                      "serving:\n%s", path, describe_result(result, self.lang))
+            log.error(
+                "%s changed but does not load or its examples fail; the version loaded before keeps serving:\n%s",
+                path,
+                describe_result(result, self.lang),
+            )
         return result
 
     def _run(self) -> None:

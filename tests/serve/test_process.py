@@ -47,9 +47,16 @@ class Server:
     """A ``rulebook serve`` subprocess; its standard error is collected by a thread."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen([*serve_command(), "--port", "0", *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     env=env or _environ(), cwd=ROOT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*serve_command(), "--port", "0", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env or _environ(),
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         self._found = threading.Event()
         self.url = ""
@@ -136,7 +143,7 @@ def test_a_real_server_answers_over_tcp_on_loopback(server: Server) -> None:
 def _slow_body(data: bytes, pieces: int, pause: float, sent: threading.Event) -> Iterator[bytes]:
     step = max(1, len(data) // pieces)
     for i in range(0, len(data), step):
-        yield data[i:i + step]
+        yield data[i : i + step]
         sent.set()
         time.sleep(pause)
 
@@ -149,9 +156,12 @@ def test_sigterm_lets_the_request_in_progress_finish_and_exits_0(server: Server)
 
     def ask() -> None:
         try:
-            result["answer"] = httpx.post(server.url + DECISION, content=_slow_body(data, 10, 0.2, started),
-                                          headers={"content-type": "application/json",
-                                                   "content-length": str(len(data))}, timeout=60)
+            result["answer"] = httpx.post(
+                server.url + DECISION,
+                content=_slow_body(data, 10, 0.2, started),
+                headers={"content-type": "application/json", "content-length": str(len(data))},
+                timeout=60,
+            )
         except BaseException as e:  # noqa: BLE001 - reported below
             result["answer"] = e
 
@@ -189,8 +199,12 @@ def test_sigterm_during_a_batch_ends_it_at_a_line_boundary(server: Server) -> No
 
     def ask() -> None:
         try:
-            result["answer"] = httpx.post(server.url + DECISION + "/batch", content=body(),
-                                          headers={"content-type": "application/x-ndjson"}, timeout=60)
+            result["answer"] = httpx.post(
+                server.url + DECISION + "/batch",
+                content=body(),
+                headers={"content-type": "application/x-ndjson"},
+                timeout=60,
+            )
         except BaseException as e:  # noqa: BLE001 - reported below
             result["answer"] = e
 
@@ -237,8 +251,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _decisions_counted(metrics: str) -> int:
-    return round(sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                     if line.startswith("rulebook_decisions_total{")))
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("rulebook_decisions_total{")
+        )
+    )
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="worker processes are counted through /proc")
@@ -285,8 +304,15 @@ sys.exit(main({argv!r}))
 
 @pytest.mark.parametrize(("lang", "words"), [("en", "needs the `"), ("zh", "需要 `")])
 def test_without_the_serve_extra_the_command_says_what_to_install(lang: str, words: str) -> None:
-    run = subprocess.run([sys.executable, "-c", BLOCK_SERVE_EXTRA.format(argv=["serve", "--lang", lang])],
-                         capture_output=True, text=True, env=_environ(), cwd=ROOT, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", BLOCK_SERVE_EXTRA.format(argv=["serve", "--lang", lang])],
+        capture_output=True,
+        text=True,
+        env=_environ(),
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 2, run.stderr
     assert words in run.stderr
     assert "pip install 'rulebook-engine[serve]'" in run.stderr
@@ -294,9 +320,15 @@ def test_without_the_serve_extra_the_command_says_what_to_install(lang: str, wor
 
 
 def test_without_the_serve_extra_other_commands_work() -> None:
-    run = subprocess.run([sys.executable, "-c", BLOCK_SERVE_EXTRA.format(argv=["list", "--lang", "en"])],
-                         capture_output=True,
-                         text=True, env=_environ(), cwd=ROOT, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", BLOCK_SERVE_EXTRA.format(argv=["list", "--lang", "en"])],
+        capture_output=True,
+        text=True,
+        env=_environ(),
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "hlj-musicians/membership" in run.stdout
 
@@ -330,8 +362,15 @@ def test_a_port_in_use_is_a_usage_error_not_a_traceback() -> None:
     taken.listen(1)
     try:
         port = taken.getsockname()[1]
-        run = subprocess.run([*serve_command(), "--port", str(port), "--lang", "en"], capture_output=True, text=True,
-                             env=_environ(), cwd=ROOT, timeout=120, check=False)
+        run = subprocess.run(
+            [*serve_command(), "--port", str(port), "--lang", "en"],
+            capture_output=True,
+            text=True,
+            env=_environ(),
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
     finally:
         taken.close()
     assert run.returncode == 2, run.stderr
@@ -359,7 +398,13 @@ def test_the_curl_commands_of_the_serve_page_get_the_answers_it_says(server: Ser
         m = ANSWERS.search(line)
         expected = m.group(1) if m else "200"
         command = ANSWERS.sub("", line).replace("http://127.0.0.1:8000", server.url)
-        run = subprocess.run(["bash", "-c", command + " -o /dev/null -w '%{http_code}'"], capture_output=True,
-                             text=True, cwd=ROOT, timeout=60, check=False)
+        run = subprocess.run(
+            ["bash", "-c", command + " -o /dev/null -w '%{http_code}'"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
         assert run.returncode == 0 and run.stdout == expected, f"`{line}`: {run.stdout} {run.stderr}"
     assert server.stop() == 0

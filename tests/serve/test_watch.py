@@ -131,8 +131,7 @@ def test_edits_while_asked_serve_whole_versions_only(tmp_path: Path) -> None:
     _write(watched, original)
     record = _first_record(original)
 
-    server = Server("--rulebooks", str(folder), "--watch", "--watch-interval", "0.1", "--lang", "en",
-                    env=_environ())
+    server = Server("--rulebooks", str(folder), "--watch", "--watch-interval", "0.1", "--lang", "en", env=_environ())
     asker: Asker | None = None
     try:
         server.wait_ready()
@@ -152,8 +151,9 @@ def test_edits_while_asked_serve_whole_versions_only(tmp_path: Path) -> None:
         asker.wait_for("v2")
 
         # a change whose own examples fail: never served
-        failing = _marked(original, "（三改）").replace("    expect:\n      outcome: pass\n",
-                                                      "    expect:\n      outcome: fail\n", 1)
+        failing = _marked(original, "（三改）").replace(
+            "    expect:\n      outcome: pass\n", "    expect:\n      outcome: fail\n", 1
+        )
         assert failing.count("outcome: fail") > _marked(original, "（三改）").count("outcome: fail")
         _write(watched, failing)
         examples = _wait_for_failure(server.url, watched, "example")
@@ -205,8 +205,9 @@ def test_a_changed_file_is_reloaded_once(watched: tuple[RulebookSet, RulebookWat
     assert all(rule.cite.endswith("（修订）") for decision in book.book.book.decisions for rule in decision.rules)
 
 
-def test_a_file_that_goes_away_keeps_its_version_serving(watched: tuple[RulebookSet, RulebookWatcher, Path],
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_a_file_that_goes_away_keeps_its_version_serving(
+    watched: tuple[RulebookSet, RulebookWatcher, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     rulebooks, watcher, path = watched
     path.unlink()
     assert watcher.scan() == []
