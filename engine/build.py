@@ -36,6 +36,7 @@ from engine.lang.compile_decision import DecisionPlan, compile_decision
 from engine.lang.functions import FunctionTable
 from engine.lang.parser import parse_condition
 from engine.lang.types import Type, schema_type, type_of_value
+from engine.memo import BoundedMemo
 from engine.messages import Text, listing, msg, os_reason
 from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, Severity, rulebook_from_data
 from engine.schemas import record_schema, validate_rulebook
@@ -61,11 +62,86 @@ def default_functions() -> FunctionTable:
     return get_plugin_manager().functions()
 
 
+class BuildMemo:
+    """What building one rulebook's text again and again can reuse: the parsed tree of each
+    expression (by its text), the checked tree (by its text and what the names it uses stand
+    for in its scope), the compiled function (by the checked tree and the functions and
+    parameter values it reads), the record schemas read from files (by their text) and the
+    schema validation of each part of the document (``validate_rulebook(..., memo=)``).
+
+    An editor that builds the text on every keystroke (``rulebook serve --edit``) keeps one
+    per rulebook, so that an edit rebuilds only the expressions it touched.  Every memo is a
+    :class:`~engine.memo.BoundedMemo`; an expression with a problem is never remembered
+    (its diagnostics name what the whole scope holds).  The function table and calendars
+    are resolved once, when the memo is made: a build with a memo uses them.
+    """
+
+    def __init__(
+        self,
+        limit: int = 20_000,
+        functions: FunctionTable | None = None,
+        calendars: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.calendars = bind_calendars(calendars) if calendars is not None else default_calendars()
+        self.functions = (functions or default_functions()).with_calendars(self.calendars)
+        self.parsed: BoundedMemo[tuple[str, str], A.Node] = BoundedMemo(limit)
+        self.checked: BoundedMemo[tuple[Any, ...], Checked] = BoundedMemo(limit)
+        self.compiled: BoundedMemo[tuple[Any, ...], tuple[Checked, Any]] = BoundedMemo(limit)
+        self.schemas: BoundedMemo[tuple[str, str], dict[str, Any]] = BoundedMemo(256)
+        self.types: BoundedMemo[int, tuple[dict[str, Any], Type]] = BoundedMemo(256)
+        self.validation: BoundedMemo[tuple[str, str], list[Any]] = BoundedMemo(limit)
+
+    def record_type(self, schema: dict[str, Any]) -> Type:
+        """The type of a record schema, the same object for the same schema object (the checked
+        trees remembered refer to it); the memo holds the schema, so its id is not reused."""
+        found = self.types.get(id(schema))
+        if found is None or found[0] is not schema:
+            found = self.types.remember(id(schema), (schema, schema_type(schema)))
+        return found[1]
+
+    def schema_file(self, path: Path, text: str) -> dict[str, Any]:
+        """A record schema file's JSON, the same object while its text is the same."""
+        key = (str(path), text)
+        found = self.schemas.get(key)
+        if found is None:
+            found = self.schemas.remember(key, json.loads(text))
+        return found
+
+
+def _type_key(t: Type) -> tuple[Any, ...]:
+    return (t, id(t.schema), id(t.root))
+
+
+def _scope_key(scope: Scope, node: A.Node) -> tuple[Any, ...]:
+    """What the names an expression uses stand for in ``scope`` (and the names that could hide
+    them under CEL's dotted-name rule): the part of the scope its check depends on."""
+    idents = {n.name.lstrip(".") for n in A.walk(node) if isinstance(n, A.Ident)}
+    if not idents:
+        return ()
+
+    def used(name: str) -> bool:
+        return name in idents or name.split(".", 1)[0] in idents
+
+    return (
+        tuple(sorted((n, repr(v), _type_key(t)) for n, (v, t) in scope.params.items() if used(n))),
+        tuple(sorted((n, _type_key(t)) for n, t in scope.values.items() if used(n))),
+        tuple(sorted((n, _type_key(t)) for n, t in scope.locals.items() if used(n))),
+    )
+
+
 class _Builder:
     def __init__(
-        self, book: Rulebook, source: Source, loaded: Loaded, base_dir: Path | None, functions: FunctionTable
+        self,
+        book: Rulebook,
+        source: Source,
+        loaded: Loaded,
+        base_dir: Path | None,
+        functions: FunctionTable,
+        memo: BuildMemo | None = None,
     ) -> None:
         self.book = book
+        self.memo = memo
+        self.whole = True  # the decisions compiled as one function each (``build_rulebook(whole=)``)
         self.source = source
         self.loaded = loaded
         self.base_dir = base_dir
@@ -108,8 +184,16 @@ class _Builder:
     def parse(self, expr: Expr | None) -> A.Node | None:
         if expr is None:
             return None
+        memo = self.memo
+        if memo is not None:
+            found = memo.parsed.get((expr.text, self.source.name))
+            if found is not None:
+                return found
         try:
-            return parse_condition(expr.text, self.source.name)
+            node = parse_condition(expr.text, self.source.name)
+            if memo is not None:
+                memo.parsed.remember((expr.text, self.source.name), node)
+            return node
         except ConditionSyntaxError as e:
             self.syntax.extend(self.remap(d, expr) for d in e.diagnostics)
             return None
@@ -119,9 +203,41 @@ class _Builder:
     ) -> Checked | None:
         if node is None or expr is None:
             return None
+        memo = self.memo
+        key: tuple[Any, ...] | None = None
+        if memo is not None:
+            key = (expr.text, want_bool, _type_key(scope.record), scope.record_kind, _scope_key(scope, node))
+            found = memo.checked.get(key)
+            if found is not None:
+                return found
         c = check_condition(node, scope, want_bool=want_bool)
         self.check.extend(self.remap(d, expr) for d in c.diagnostics)
+        if key is not None and memo is not None and c.ok and not c.diagnostics:
+            memo.checked.remember(key, c)
         return c if c.ok else None
+
+    def compile(self, c: Checked, names: dict[tuple[str, str], Any], cache: Any = None) -> Any:
+        """``compile_condition`` of ``c`` (wrapped by ``cached_value(cache, ...)`` when ``cache`` is
+        given), remembered by the checked tree, the functions of the names it reads and the values
+        of the parameters it inlines."""
+        memo = self.memo
+        if memo is None:
+            fn = compile_condition(c, names, self.params)
+            return cached_value(cache, fn) if cache is not None else fn
+        key = (
+            id(c),
+            cache,
+            tuple(sorted((k, id(names[k])) for k in c.refs if k in names)),
+            tuple(sorted((n, repr(self.params.get(n))) for kind, n in c.refs if kind == "param")),
+        )
+        found = memo.compiled.get(key)
+        if found is not None and found[0] is c:
+            return found[1]
+        fn = compile_condition(c, names, self.params)
+        if cache is not None:
+            fn = cached_value(cache, fn)
+        memo.compiled.remember(key, (c, fn))
+        return fn
 
     def record_type(self, decision: DecisionSpec) -> Type | None:
         kind = decision.record_kind
@@ -129,7 +245,8 @@ class _Builder:
         if kind.endswith(".json"):
             path = (self.base_dir or Path()) / kind
             try:
-                schema = json.loads(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                schema = json.loads(text) if self.memo is None else self.memo.schema_file(path, text)
             except (OSError, ValueError) as e:
                 reason = os_reason(e) if isinstance(e, OSError) else Text(f"`{e}`", f"`{e}`")
                 self.check.append(
@@ -160,7 +277,7 @@ class _Builder:
                     )
                 )
                 return None
-        t = schema_type(schema)
+        t = schema_type(schema) if self.memo is None else self.memo.record_type(schema)
         self.record_schemas[decision.name] = schema
         if t.kind != "object":
             self.check.append(
@@ -224,7 +341,7 @@ class _Builder:
             if c is None:
                 continue
             scope.values[name] = c.type_of(c.node)
-            names[("value", name)] = cached_value(("value", name), compile_condition(c, names, self.params))
+            names[("value", name)] = self.compile(c, names, ("value", name))
             checked_values[name] = c
 
         as_of_fn = as_of_checked = None
@@ -234,7 +351,7 @@ class _Builder:
             if c is not None:
                 if c.type_of(c.node).kind not in ("date", "dyn"):
                     self.check.append(self.at("check.type", spec.as_of.path, msg("check.type:as-of")))
-                as_of_fn = compile_condition(c, names, self.params)
+                as_of_fn = self.compile(c, names)
                 as_of_checked = c
 
         rules = []
@@ -261,8 +378,8 @@ class _Builder:
                 outputs.append(
                     CompiledOutput(
                         out,
-                        compile_condition(value, names, self.params),
-                        compile_condition(when, names, self.params) if when else None,
+                        self.compile(value, names),
+                        self.compile(when, names) if when else None,
                         (value, when),
                     )
                 )
@@ -295,6 +412,7 @@ class _Builder:
         """
         if (
             compile_condition is not _compile.compile_condition
+            or not self.whole
             or self.syntax
             or any(d.severity == "error" for d in self.check)
         ):
@@ -376,7 +494,7 @@ class _Builder:
                 continue
             scope.locals[name] = c.type_of(c.node)
             checked_locals[name] = c
-            fn = cached_value(("local", rule.id, name), compile_condition(c, local_names, self.params))
+            fn = self.compile(c, local_names, ("local", rule.id, name))
             local_names[("local", name)] = fn
             locals_.append((name, fn))
         when = self.checked(self.parse(rule.when), rule.when, scope, "`when`")
@@ -400,24 +518,35 @@ class _Builder:
         extra = self.placeholders(rule, scope, seen, names)
         return CompiledRule(
             rule,
-            compile_condition(when, local_names, self.params) if when is not None else None,
-            compile_condition(require, local_names, self.params),
+            self.compile(when, local_names) if when is not None else None,
+            self.compile(require, local_names),
             tuple((k, v) for k, v in seen.items() if v is not None),
             extra,
             (checked_locals, when, require),
         )
 
     def path_getter(self, path: str, scope: Scope) -> Any:
-        try:
-            node = parse_condition("record." + path)
-        except ConditionSyntaxError:
-            return None
-        c = check_condition(node, scope)
-        if not c.ok:
-            return None
+        memo = self.memo
+        key = ("record." + path, "<path>")
+        node = memo.parsed.get(key) if memo is not None else None
+        if node is None:
+            try:
+                node = parse_condition("record." + path)
+            except ConditionSyntaxError:
+                return None
+            if memo is not None:
+                memo.parsed.remember(key, node)
+        ckey = ("record." + path, None, _type_key(scope.record), scope.record_kind, "<path>")
+        c = memo.checked.get(ckey) if memo is not None else None
+        if c is None:
+            c = check_condition(node, scope)
+            if not c.ok:
+                return None
+            if memo is not None and not c.diagnostics:
+                memo.checked.remember(ckey, c)
         # cached per record by path: the rules that show the same field read it once
-        getter = cached_value(("path", path), compile_condition(c, {}, self.params))
-        getter.checked = c  # type: ignore[attr-defined]  # a function's attribute, for the trace (``compile_trace``)
+        getter = self.compile(c, {}, ("path", path))
+        getter.checked = c  # a function's attribute, for the trace (``compile_trace``)
         return getter
 
     def placeholder_span(self, path: tuple[Any, ...], text: str, start: int, end: int) -> Span | None:
@@ -537,6 +666,8 @@ def build_rulebook(
     base_dir: Path | None = None,
     functions: FunctionTable | None = None,
     calendars: Mapping[str, Any] | None = None,
+    memo: BuildMemo | None = None,
+    whole: bool = True,
 ) -> CompiledRulebook:
     """Run every stage on a rulebook's text.
 
@@ -547,17 +678,28 @@ def build_rulebook(
     rulebook carries both (``CompiledRulebook.functions``, ``.calendars``): evaluating it reads no
     process-wide state, so loading a plugin later does not change its answers.
 
+    ``memo`` (a :class:`BuildMemo`, whose functions and calendars then serve) lets a text built
+    again reuse what its unchanged expressions gave the last time; ``whole=False`` leaves each
+    decision to run rule by rule, never compiled as one function (what an editor wants of a text
+    it builds on every change: compiling a large decision whole takes longer than its examples
+    take to run without it).
+
     Raises:
         YamlError, SchemaError, ConditionSyntaxError, CheckError: with positioned diagnostics.
     """
     loaded = load_yaml_cached(source)
-    diagnostics = validate_rulebook(loaded.data, source, loaded.span)
+    diagnostics = validate_rulebook(loaded.data, source, loaded.span, memo=memo.validation if memo else None)
     if diagnostics:
         raise SchemaError(diagnostics)
     book = rulebook_from_data(cast(dict[str, Any], loaded.data))  # valid under the schema: a mapping
-    cals = bind_calendars(calendars) if calendars is not None else default_calendars()
-    table = (functions or default_functions()).with_calendars(cals)
-    compiled = _Builder(book, source, loaded, base_dir, table).build()
+    if memo is not None:
+        cals, table = memo.calendars, memo.functions
+    else:
+        cals = bind_calendars(calendars) if calendars is not None else default_calendars()
+        table = (functions or default_functions()).with_calendars(cals)
+    builder = _Builder(book, source, loaded, base_dir, table, memo)
+    builder.whole = whole
+    compiled = builder.build()
     compiled.functions, compiled.calendars = table, cals
     return compiled
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -122,13 +122,48 @@ def _leaves(err: ValidationError) -> Iterable[ValidationError]:
     yield err
 
 
-def validate_rulebook(data: Any, source: Source, span_of: Any) -> list[Diagnostic]:
+def validate_rulebook(
+    data: Any, source: Source, span_of: Any, memo: MutableMapping[tuple[str, str], Any] | None = None
+) -> list[Diagnostic]:
     """Every schema problem of a rulebook document, as positioned diagnostics.
 
     ``span_of(path, key)`` returns the Span of the node at ``path`` (its key
-    when ``key`` is true), falling back to the nearest ancestor.
+    when ``key`` is true), falling back to the nearest ancestor.  ``memo`` (a
+    :class:`~engine.memo.BoundedMemo`, kept from one validation of the same
+    rulebook to the next) remembers the parts of the document (each one a
+    ``$ref`` of the schema: a rule, a decision, an example...) found valid, by
+    their JSON text, so that a document validated again after an edit checks
+    only the parts that changed.
     """
-    return _validate(_rulebook_validator(), data, source, span_of)
+    if memo is None:
+        return _validate(_rulebook_validator(), data, source, span_of)
+    return _validate(_remembering_validator(memo), data, source, span_of)
+
+
+def _remembering_validator(memo: MutableMapping[tuple[str, str], Any]) -> jsonschema.protocols.Validator:
+    import jsonschema.validators
+
+    base = _rulebook_validator()
+    plain_ref = type(base).VALIDATORS["$ref"]
+
+    def ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+        try:
+            key = (ref, json.dumps(instance, sort_keys=True, ensure_ascii=False))
+        except (TypeError, ValueError):  # keys of several types: not remembered
+            yield from plain_ref(validator, ref, instance, schema)
+            return
+        if key in memo:
+            return
+        errors = list(plain_ref(validator, ref, instance, schema))
+        if errors:
+            yield from errors
+        elif hasattr(memo, "remember"):
+            memo.remember(key, True)
+        else:
+            memo[key] = True
+
+    cls = jsonschema.validators.extend(type(base), {"$ref": ref})
+    return cls(base.schema)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=8)
