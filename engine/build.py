@@ -91,6 +91,14 @@ class BuildMemo:
         self.types: BoundedMemo[int, tuple[dict[str, Any], Type]] = BoundedMemo(256)
         self.validation: BoundedMemo[tuple[str, str], list[Any]] = BoundedMemo(limit)
 
+    def parse(self, text: str) -> A.Node:
+        """``parse_condition(text)``, remembered (raises ConditionSyntaxError as it does)."""
+        key = (text, "<expression>")
+        found = self.parsed.get(key)
+        if found is None:
+            found = self.parsed.remember(key, parse_condition(text))
+        return found
+
     def record_type(self, schema: dict[str, Any]) -> Type:
         """The type of a record schema, the same object for the same schema object (the checked
         trees remembered refer to it); the memo holds the schema, so its id is not reused."""

@@ -960,6 +960,10 @@ def create_app(config: ServeConfig | None = None, rulebooks: RulebookSet | None 
         Route("/rulebooks", service.list_rulebooks, methods=["GET"]),
         Route("/rulebooks/{rulebook:path}", service.describe, methods=["GET"]),
     ]
+    from engine.serve.workbench.api import Workbench
+
+    routes += Workbench(service).routes()
+    routes += _static_routes()
     middleware = []
     if config.cors_origins:
         middleware.append(
@@ -983,6 +987,32 @@ def create_app(config: ServeConfig | None = None, rulebooks: RulebookSet | None 
     app.state.draining = service.draining
     app.state.metrics = service.metrics
     return app
+
+
+def _static_routes() -> list[Any]:
+    """The workbench's page at ``/`` and its files under ``/static/`` (no directory listing)."""
+    import mimetypes
+
+    from starlette.responses import FileResponse
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    from engine.serve.workbench import STATIC_DIR
+
+    mimetypes.add_type("text/javascript", ".js")
+    mimetypes.add_type("text/javascript", ".mjs")
+    mimetypes.add_type("text/css", ".css")
+
+    async def index(request: Request) -> Response:
+        page = STATIC_DIR / "index.html"
+        if not page.is_file():
+            raise Problem(404, "serve.not-found", Text("the workbench page is not installed", "没有安装工作台页面"))
+        return FileResponse(page, media_type="text/html; charset=utf-8")
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
 
 
 def create_app_from_env() -> Starlette:

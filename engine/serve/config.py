@@ -22,6 +22,11 @@ Environment variables (every one optional):
 ``RULEBOOK_SERVE_MASKED_FIELDS``       record fields masked in the decision log, separated by commas
 ``RULEBOOK_SERVE_DECISION_LOG``        ``0`` turns the decision log off (default ``1``)
 ``RULEBOOK_SERVE_METRICS_OPEN``        ``1`` lets ``/metrics`` answer without a token (default ``0``)
+``RULEBOOK_SERVE_EDIT``                ``1`` turns the workbench's editing on (``--edit``; default ``0``)
+``RULEBOOK_SERVE_SAMPLES``             folders of sample feeds for the workbench, separated like ``PATH``
+``RULEBOOK_SERVE_MAX_TEXT_BYTES``      largest rulebook text the workbench accepts (default 2097152)
+``RULEBOOK_SERVE_TOKEN_NAMES``         who each token is, ``name:token`` separated by commas (from the
+                                       tokens file's ``name: TOKEN`` lines; shown as who saved a draft)
 =====================================  ==================================================================
 
 A value that cannot be read raises :class:`~engine.errors.UsageError` naming the variable.
@@ -39,7 +44,7 @@ from typing import Any
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text
 
-__all__ = ["DEFAULT_MASKED_FIELDS", "ENV_PREFIX", "ServeConfig"]
+__all__ = ["DEFAULT_MASKED_FIELDS", "ENV_PREFIX", "ServeConfig", "named_tokens"]
 
 ENV_PREFIX = "RULEBOOK_SERVE_"
 
@@ -67,6 +72,8 @@ _SCALARS = (
     ("request_timeout_s", "REQUEST_TIMEOUT", "seconds"),
     ("decision_log", "DECISION_LOG", "flag"),
     ("metrics_open", "METRICS_OPEN", "flag"),
+    ("edit", "EDIT", "flag"),
+    ("max_text_bytes", "MAX_TEXT_BYTES", "count"),
 )
 
 
@@ -103,6 +110,10 @@ class ServeConfig:
         masked_fields: record fields (at any depth) whose values the decision log replaces by ``***``.
         decision_log: whether each decision is written to the log and told to the observers.
         metrics_open: whether ``/metrics`` answers without a token when tokens are set.
+        edit: whether the workbench may save drafts (``--edit``).
+        samples: folders of sample feeds the workbench offers for its impact check (``--samples``).
+        max_text_bytes: the largest rulebook text the workbench's endpoints accept (413 beyond).
+        token_names: (token, name) pairs: who holds a token (a tokens file's ``name: TOKEN`` lines).
     """
 
     rulebook_paths: tuple[Path, ...] = ()
@@ -118,11 +129,32 @@ class ServeConfig:
     masked_fields: tuple[str, ...] = DEFAULT_MASKED_FIELDS
     decision_log: bool = True
     metrics_open: bool = False
+    edit: bool = False
+    samples: tuple[Path, ...] = ()
+    max_text_bytes: int = 2 * 1_048_576
+    token_names: tuple[tuple[str, str], ...] = ()
+
+    def token_name(self, token: str) -> str | None:
+        """The name of a valid token (None for a token without a name or not valid)."""
+        import hmac
+
+        found = None
+        for known, name in self.token_names:
+            if hmac.compare_digest(known.encode("utf-8"), token.encode("utf-8")):
+                found = name
+        return found if token in self.tokens else None
 
     def __post_init__(self) -> None:
         if self.lang not in ("zh", "en"):
             raise _bad(ENV_PREFIX + "LANG", self.lang, Text("`zh` or `en`", "`zh` 或 `en`"))
-        for name in ("max_body_bytes", "max_batch_bytes", "max_batch_lines", "max_depth", "max_concurrency"):
+        for name in (
+            "max_body_bytes",
+            "max_batch_bytes",
+            "max_batch_lines",
+            "max_depth",
+            "max_concurrency",
+            "max_text_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise _bad(
                     ENV_PREFIX + name.upper(),
@@ -154,11 +186,23 @@ class ServeConfig:
         if paths.strip():
             values["rulebook_paths"] = tuple(Path(p) for p in paths.split(os.pathsep) if p.strip())
         tokens = set(_words(environ.get(ENV_PREFIX + "TOKENS", "")))
+        names = {
+            w.partition(":")[2]: w.partition(":")[0]
+            for w in _words(environ.get(ENV_PREFIX + "TOKEN_NAMES", ""))
+            if ":" in w
+        }
         token_file = environ.get(ENV_PREFIX + "TOKENS_FILE", "").strip()
         if token_file:
-            tokens |= _tokens_from_file(token_file)
+            named = named_tokens(_read_tokens_file(token_file))
+            tokens |= set(named)
+            names |= {t: n for t, n in named.items() if n}
         if tokens:
             values["tokens"] = frozenset(tokens)
+        if names:
+            values["token_names"] = tuple(sorted(names.items()))
+        samples = environ.get(ENV_PREFIX + "SAMPLES", "")
+        if samples.strip():
+            values["samples"] = tuple(Path(p) for p in samples.split(os.pathsep) if p.strip())
         if ENV_PREFIX + "CORS" in environ:
             values["cors_origins"] = _words(environ[ENV_PREFIX + "CORS"])
         if ENV_PREFIX + "MASKED_FIELDS" in environ:
@@ -168,6 +212,8 @@ class ServeConfig:
             values["rulebook_paths"] = tuple(Path(p) for p in values["rulebook_paths"])
         if "tokens" in values:
             values["tokens"] = frozenset(values["tokens"])
+        if "samples" in values:
+            values["samples"] = tuple(Path(p) for p in values["samples"])
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
@@ -183,6 +229,8 @@ class ServeConfig:
         env[ENV_PREFIX + "RULEBOOKS"] = os.pathsep.join(str(p) for p in self.rulebook_paths)
         env[ENV_PREFIX + "TOKENS"] = ",".join(sorted(self.tokens))
         env[ENV_PREFIX + "TOKENS_FILE"] = ""
+        env[ENV_PREFIX + "TOKEN_NAMES"] = ",".join(f"{n}:{t}" for t, n in self.token_names)
+        env[ENV_PREFIX + "SAMPLES"] = os.pathsep.join(str(p) for p in self.samples)
         env[ENV_PREFIX + "CORS"] = ",".join(self.cors_origins)
         env[ENV_PREFIX + "MASKED_FIELDS"] = ",".join(self.masked_fields)
         return env
@@ -207,11 +255,30 @@ def _read(variable: str, raw: str, kind: str) -> Any:
         raise _bad(variable, raw, Text("a number", "一个数")) from None
 
 
-def _tokens_from_file(path: str) -> set[str]:
+def _read_tokens_file(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         raise UsageError(
             Diagnostic("serve.config", Text(f"cannot read the tokens file `{path}`", f"无法读取令牌文件 `{path}`"))
         ) from None
-    return {line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+
+
+def _tokens_from_file(path: str) -> set[str]:
+    return set(named_tokens(_read_tokens_file(path)))
+
+
+def named_tokens(text: str) -> dict[str, str | None]:
+    """The tokens of a tokens file, each with its holder's name: a line is ``TOKEN`` or ``name: TOKEN``
+    (a name, a colon and a space; tokens hold no spaces), ``#`` starts a comment line."""
+    out: dict[str, str | None] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, token = line.partition(": ")
+        if sep and token.strip() and " " not in token.strip():
+            out[token.strip()] = name.strip() or None
+        else:
+            out[line] = None
+    return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,13 +27,15 @@ from engine.errors import Diagnostic, EngineError
 from engine.evaluate import CompiledRulebook
 from engine.messages import Text, msg
 
-__all__ = ["lint_file", "render_lint"]
+__all__ = ["lint_book", "lint_file", "render_lint"]
 
 
-def _constant_conditions(book: CompiledRulebook) -> list[Diagnostic]:
+def _constant_conditions(book: CompiledRulebook, parse: Callable[[str], Any] | None = None) -> list[Diagnostic]:
     from engine.build import load_yaml_cached
     from engine.lang import ast as A
     from engine.lang.parser import parse_condition
+
+    parse = parse or parse_condition
 
     positions = load_yaml_cached(book.source)
     params = {p.name for p in book.book.parameters}
@@ -43,7 +46,7 @@ def _constant_conditions(book: CompiledRulebook) -> list[Diagnostic]:
                 if expr is None:
                     continue
                 try:
-                    node = parse_condition(expr.text)
+                    node = parse(expr.text)
                 except EngineError:
                     continue
                 names = {n.name.lstrip(".") for n in A.walk(node) if isinstance(n, A.Ident)}
@@ -131,6 +134,13 @@ def _examples(book: CompiledRulebook) -> list[Diagnostic]:
     return out
 
 
+def lint_book(book: CompiledRulebook, parse: Callable[[str], Any] | None = None) -> list[Diagnostic]:
+    """What lint finds in a rulebook that builds, beside the build's errors: its warnings, the
+    constant conditions, the examples that do not hold and the rules they leave uncovered
+    (``parse``: how to parse an expression, e.g. remembered by ``BuildMemo.parse``)."""
+    return [*book.warnings, *_constant_conditions(book, parse), *_examples(book)]
+
+
 def lint_file(path: Path) -> list[Diagnostic]:
     """Every diagnostic for one rulebook file (errors and warnings), sorted by position; an
     arrangement file of a working-day calendar (under a ``calendars`` folder) is checked as one."""
@@ -151,7 +161,7 @@ def lint_file(path: Path) -> list[Diagnostic]:
             book = load_rulebook(path)
         except EngineError as e:
             return list(e.diagnostics), None
-        diagnostics = [*book.warnings, *_constant_conditions(book), *_examples(book)]
+        diagnostics = lint_book(book)
         return sort_diagnostics(diagnostics, limit=1000), book
 
     return cached_lint(path, lint)  # a rulebook without errors is linted once a day
