@@ -418,6 +418,26 @@ _add(
             "`{macro}` needs a list or map, not {target}",
             "`{macro}` 需要列表或映射，而不是 {target}",
         ),
+        "check.type:opt-macro": (
+            "`{macro}` needs an optional value, not {target}",
+            "`{macro}` 需要可选值，而不是 {target}",
+        ),
+        "check.type:opt-flat": (
+            "`optFlatMap` needs an optional value as its result, not {actual}",
+            "`optFlatMap` 的结果必须是可选值，而不是 {actual}",
+        ),
+        "check.type:opt-element": (
+            "an element or entry written with `?` needs an optional value, not {actual}",
+            "用 `?` 写的元素或条目需要可选值，而不是 {actual}",
+        ),
+        "check.type:opt-element/help": (
+            "write `?optional.of(x)`, `?record.?field`, or leave out the `?`",
+            "请写 `?optional.of(x)`、`?record.?field`，或去掉 `?`",
+        ),
+        "check.type:map-entry": (
+            "`transformMapEntry` needs a map as its result, e.g. `{{k: v}}`, not {actual}",
+            "`transformMapEntry` 的结果必须是映射，例如 `{{k: v}}`，而不是 {actual}",
+        ),
         "check.type:arguments": ("`{function}` cannot take ({types})", "`{function}` 不接受这些类型的参数（{types}）"),
         "check.type:arguments/help": ("it takes {signatures}", "它接受的参数类型：{signatures}"),
         "check.shadow": ("the variable `{name}` hides a name already in use", "变量名 `{name}` 与已有名称冲突"),
@@ -435,6 +455,10 @@ _add(
         "check.what:filter": ("the filter of `{macro}`", "`{macro}` 的筛选条件"),
         "check.what:predicate": ("the predicate of `{macro}`", "`{macro}` 的判断条件"),
         "check.unknown-function": ("unknown function `{function}`", "未知的函数 `{function}`"),
+        "check.unknown-function:namespace/help": (
+            "the functions of `{namespace}` are {functions}",
+            "`{namespace}` 的函数有 {functions}",
+        ),
         "check.arity:method": ("`{function}` cannot be called as a method", "`{function}` 不能作为方法调用"),
         "check.arity:function": ("`{function}` cannot be called on its own", "`{function}` 不能单独调用"),
         "check.arity:call/help": ("write it as {how}", "请写成 {how}"),
@@ -826,6 +850,10 @@ _add(
             "键 {first} 和 {second} 不能出现在同一个映射中",
         ),
         "eval.duplicate-key": ("duplicate map key: {key}", "映射的键重复：{key}"),
+        "eval.optional-none": (
+            "the optional value has no value (use `.orValue(…)` or test `.hasValue()` first)",
+            "可选值没有值（请用 `.orValue(…)`，或先用 `.hasValue()` 判断）",
+        ),
         "eval.date-range": ("year {year} is out of range", "年份 {year} 超出范围"),
         "eval.date-range:day": ("no such date", "没有这个日期"),
         "eval.date-range:date": ("date out of range", "日期超出范围"),
@@ -845,6 +873,28 @@ _add(
             "工作日天数必须在 0 到 {limit} 之间",
         ),
         "eval.bad-argument:unicode": ("the text is not valid Unicode", "文本不是有效的 Unicode"),
+        "eval.bad-argument:substring": (
+            "the substring would start at {start}, after its end {end}",
+            "子串的起点 {start} 在终点 {end} 之后",
+        ),
+        "eval.bad-argument:shift": (
+            "cannot shift bits by a negative offset ({offset})",
+            "位移的位数不能为负数（{offset}）",
+        ),
+        "eval.bad-argument:base64": ("the text is not valid base64", "文本不是有效的 base64 编码"),
+        "eval.index-out-of-range:text": (
+            "position {index} is out of range for a text of {size} characters",
+            "位置 {index} 超出范围（文本只有 {size} 个字符）",
+        ),
+        "eval.bad-format:clause": (
+            "`{clause}` is not a formatting clause (use %s, %d, %f, %e, %b, %o, %x, %X, or %% for a percent sign)",
+            "`{clause}` 不是格式说明符（可用 %s、%d、%f、%e、%b、%o、%x、%X，百分号写作 %%）",
+        ),
+        "eval.bad-format:kind": ("`%{verb}` cannot format {kind}", "`%{verb}` 不能格式化 {kind} 类型的值"),
+        "eval.bad-format:missing": (
+            "the text asks for argument {index} (counted from 0) but the list has {count}",
+            "格式文本要用第 {index} 个参数（从 0 数起），但列表只有 {count} 个",
+        ),
         "eval.bad-argument:time-zone": ("unknown time zone {name}", "未知的时区 {name}"),
         "eval.empty": ("{name}() of an empty list", "不能对空列表求 {name}()"),
         "eval.bad-conversion": ("cannot convert {shown} to {kind}", "无法把 {shown} 转换为 {kind}"),
@@ -869,5 +919,80 @@ _add(
         ),
         "eval.bad-waiver": ("the waiver for `{rule}` lacks {missing}", "对 `{rule}` 的豁免缺少 {missing}"),
         "eval.no-version": ("no version of `{rulebook}` is in force on {day}", "`{rulebook}` 在 {day} 没有生效的版本"),
+    }
+)
+
+
+# -- the engine on a Dask cluster (engine/dask) ---------------------------------------------------------------
+
+_add(
+    {
+        "dask.not-installed": ("`--dask` needs Dask, which is not installed", "`--dask` 需要 Dask，但没有安装"),
+        "dask.not-installed/help": (
+            "install the extra: `pip install 'rulebook-engine[dask]'`",
+            "安装这个附加依赖：`pip install 'rulebook-engine[dask]'`",
+        ),
+        "dask.address": (
+            (
+                "`--dask {address}` names no cluster: give a scheduler address (tcp://host:8786) or local:N with N "
+                "of 1 or more"
+            ),
+            "`--dask {address}` 不是集群：请给出调度器地址（`tcp://host:8786`），或 `local:N`（N 至少为 1）",
+        ),
+        "dask.unreachable": (
+            "cannot reach the Dask scheduler at {address}: {reason}",
+            "无法连接位于 {address} 的 Dask 调度器：{reason}",
+        ),
+        "dask.unreachable/help": (
+            (
+                "start one with `dask scheduler` (and workers with `dask worker ADDRESS`), or run on this machine "
+                "with --dask local:2"
+            ),
+            "先用 `dask scheduler` 启动调度器（用 `dask worker 地址` 启动工作进程），或用 `--dask local:2` 在本机运行",
+        ),
+        "dask.stdin": (
+            "`--dask` reads files that the workers open themselves, not standard input",
+            "`--dask` 读取工作进程自己打开的文件，不能读取标准输入",
+        ),
+        "dask.stdin/help": (
+            "write the records to a file (or a bucket the workers can read) and name it",
+            "先把记录写入文件（或工作进程能读取的存储桶），再给出它的名字",
+        ),
+        "dask.missing-plugin": (
+            "the Dask worker {worker} has no plugin `{plugin}` ({distribution}), which rulebook `{rulebook}` needs",
+            "Dask 工作进程 {worker} 上没有规则集 `{rulebook}` 所需的插件 `{plugin}`（{distribution}）",
+        ),
+        "dask.missing-plugin/help": (
+            "install it where every worker runs: `pip install {requirement}`",
+            "在每个工作进程的运行环境中安装它：`pip install {requirement}`",
+        ),
+        "dask.plugin-version": (
+            "the Dask worker {worker} has plugin `{plugin}` {found}, but this run uses {wanted}",
+            "Dask 工作进程 {worker} 上的插件 `{plugin}` 是 {found}，而本次运行使用的是 {wanted}",
+        ),
+        "dask.plugin-version/help": (
+            "install the same version where every worker runs: `pip install {requirement}`",
+            "在每个工作进程的运行环境中安装同一版本：`pip install {requirement}`",
+        ),
+        "dask.schema-outside": (
+            (
+                "the record schema `{kind}` of rulebook `{rulebook}` is outside the rulebook's folder, so it cannot "
+                "be sent to the workers with it"
+            ),
+            "规则集 `{rulebook}` 的记录结构 `{kind}` 不在规则集所在的文件夹中，无法随规则集发送给工作进程",
+        ),
+        "dask.schema-outside/help": (
+            "put the schema in the rulebook's folder (or one below it) and name it relative to the rulebook",
+            "把记录结构文件放在规则集所在的文件夹（或其子文件夹）中，并用相对于规则集的路径引用它",
+        ),
+        "dask.jobs": (
+            "`--jobs` and `--dask` cannot be given together: on a cluster its workers share the records",
+            "`--jobs` 与 `--dask` 不能同时使用：在集群上由工作进程分担记录",
+        ),
+        "dask.no-match": ("no file matches `{pattern}`", "没有文件与 `{pattern}` 匹配"),
+        "dask.no-match/help": (
+            "check the pattern; the files must be readable where the workers run",
+            "请检查这个模式；工作进程所在的机器必须能读取这些文件",
+        ),
     }
 )

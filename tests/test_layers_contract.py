@@ -40,7 +40,7 @@ def _layer_of(module: str, layers: list[str]) -> int:
     """Index in ``layers`` (0 = top) of ``engine.<module>``'s layer."""
     top = module.split(".")[1] if "." in module else module
     for i, layer in enumerate(layers):
-        if top in re.split(r"\s*[:|]\s*", layer.strip("()")):
+        if top in [name.strip("()") for name in re.split(r"\s*[:|]\s*", layer)]:
             return i
     raise AssertionError(f"engine.{top} is in no layer")
 

@@ -392,6 +392,9 @@ class _Progress:
 def _evaluate_files(
     io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any, observe: _Observers
 ) -> None:
+    if getattr(io.args, "dask", None):
+        _evaluate_on_dask(io, decision, files, report, observe)
+        return
     from engine.io.parallel import default_jobs, evaluate_parallel
     from engine.io.records import BadRecord
 
@@ -484,6 +487,34 @@ def _evaluate_files(
         if hasattr(evaluated, "close"):
             evaluated.close()  # the workers stop now, not when the interpreter exits (a closed output)
     progress.stop(done=True)
+
+
+def _evaluate_on_dask(io: _Io, decision: Any, files: list[str], report: Any, observe: _Observers) -> None:
+    """``check --dask``: the records decided on a Dask cluster, reported here in input order."""
+    if getattr(io.args, "jobs", None) is not None:
+        raise UsageError(Diagnostic("usage.arguments", msg("dask.jobs")))
+    from engine.dask.cli import run_check
+
+    compiled = getattr(decision, "newest", decision)  # a VersionedDecision reads by its newest version
+    record_type = getattr(compiled, "record_type", None)
+    args = io.args
+    run_check(
+        args.dask,
+        rulebook=args.rulebook,
+        decision=args.decision,
+        as_of=args.as_of,
+        enforcement=args.schema_enforcement,
+        lang=io.lang,
+        files=files,
+        input_format=args.input_format,
+        sheet=args.sheet,
+        schema=(record_type.root or record_type.schema) if record_type is not None else None,
+        report=report,
+        inputs=_inputs(io),
+        observe=observe,
+        stderr=io.stderr,
+        progress=getattr(args, "progress", "auto"),
+    )
 
 
 def _exit_code(summary: Any, fail_on: str) -> int:
@@ -782,7 +813,29 @@ def cmd_diff(io: _Io) -> int:
     names = [args.decision] if args.decision else [n for n in old.decisions if n in new.decisions]
     changed: list[Any] = []
     compared = Compared(names if args.data else [])
-    for name in names if args.data else []:
+    per_rule: dict[tuple[str, str, str, str], int] | None = None
+    if getattr(args, "dask", None) and args.data:
+        from engine.dask.cli import run_diff
+
+        inputs = _inputs(io)
+        inputs.expect(args.data)
+        changed, per_rule = run_diff(
+            args.dask,
+            old=args.old,
+            new=args.new,
+            names=names,
+            files=args.data,
+            as_of=args.as_of,
+            input_format=getattr(args, "input_format", None),
+            sheet=getattr(args, "sheet", None),
+            compared=compared,
+            inputs=inputs,
+            stderr=io.stderr,
+            lang=io.lang,
+        )
+        inputs.check_empty(args.allow_empty)
+        compared.blank = inputs.blank
+    for name in names if args.data and per_rule is None else []:
         old_d, new_d = old.decision(name), new.decision(name)
         # every file is read once for each decision; its warnings are shown the first time
         inputs = _inputs(io) if name == names[0] else InputTally()
@@ -801,6 +854,16 @@ def cmd_diff(io: _Io) -> int:
                     **structure.to_json(),
                     "records": [c.to_json() for c in changed],
                     **({"compared": compared.to_json()} if args.data else {}),
+                    **(
+                        {
+                            "rules_changed": [
+                                {"decision": d, "rule": r, "old": a, "new": b, "records": n}
+                                for (d, r, a, b), n in per_rule.items()
+                            ]
+                        }
+                        if per_rule is not None
+                        else {}
+                    ),
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -824,6 +887,8 @@ def cmd_diff(io: _Io) -> int:
         if args.data:
             io.stdout.write("\n" + compared.text().get(io.lang) + "\n")
             io.stdout.write(msg("cli.diff-records", count=len(changed)).get(io.lang) + "\n")
+            for (d, r, a, b), n in (per_rule or {}).items():
+                io.stdout.write(f"  # {d}/{r} {a}→{b}: {n}\n")
             for c in changed:
                 where = escape_controls(f"{c.input.file}:{c.input.line}") if c.input else ""
                 rules = ", ".join(f"{r} {a}→{b}" for r, a, b in c.rules)

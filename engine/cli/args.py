@@ -251,6 +251,12 @@ def _build() -> argparse.ArgumentParser:
         "an input without records is not an error (exit 0 when nothing was decided)",
         "输入中没有记录不算错误（什么都没有决定时以 0 退出）",
     )
+    dask_help = Text(
+        "decide the records on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N for N worker "
+        "processes on this machine (needs the extra rulebook-engine[dask]; see docs/scale.md)",
+        "在 Dask 集群上评估记录：调度器地址（`tcp://host:8786`），或 `local:N` 表示在本机启动 N 个工作进程"
+        "（需要附加依赖 `rulebook-engine[dask]`，见 `docs/scale.md`）",
+    )
     p = sub.add_parser(
         "check", parents=[common], help=Text("evaluate records and report every decision", "评估记录并报告每个决定")
     )
@@ -314,6 +320,7 @@ def _build() -> argparse.ArgumentParser:
     p.add_argument("--allow-empty", action="store_true", help=allow_empty_help)
     p.add_argument("-v", "--verbose", action="store_true", help=Text("also show info rules", "也显示提示级规则"))
     p.add_argument("--schema-enforcement", choices=("none", "warn", "reject"), help=enforcement_help)
+    p.add_argument("--dask", metavar="ADDRESS", help=dask_help)
 
     p = sub.add_parser(
         "explain",
@@ -416,6 +423,14 @@ def _build() -> argparse.ArgumentParser:
         help=Text(
             "records to decide with both versions (may be given more than once)",
             "用两个版本分别评估的记录（可多次给出）",
+        ),
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help=Text(
+            "decide the --data records on a Dask cluster: its scheduler's address, or local:N (see docs/scale.md)",
+            "在 Dask 集群上评估 `--data` 的记录：调度器地址，或 `local:N`（见 `docs/scale.md`）",
         ),
     )
     p.add_argument(

@@ -1,0 +1,291 @@
+"""``rulebook check ... --dask ADDRESS|local:N`` and ``rulebook diff ... --data ... --dask ...``.
+
+The client cuts the inputs into partitions (``engine.dask.inputs``), submits one
+task per partition (read, decide, format), and writes the results in input order
+as they arrive, with a bounded number of partitions in flight: memory on the client
+is a few partitions' worth however long the feed.  A worker that dies takes its
+tasks with it; the scheduler runs them again elsewhere, and since a partition's
+result is only written when its turn comes, no record is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as _dt
+import logging
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from engine.dask.decide import PartResult, decide_part, diff_part
+from engine.dask.inputs import DEFAULT_BLOCK, Part, count_lines, find_parts, line_bases
+from engine.dask.rulebook import RulebookSpec, WorkerSetupError, rulebook_spec
+from engine.errors import Diagnostic, UsageError
+
+__all__ = ["connect", "run_check", "run_diff"]
+
+MIN_BLOCK = 1 << 20
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """A client of the cluster at ``address``, or of a local cluster of N worker processes for
+    ``local:N`` (on loopback, no dashboard), closed (and the local cluster stopped) after."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(Diagnostic.of("dask.not-installed")) from None
+    if address.startswith("local:"):
+        n = address.removeprefix("local:")
+        if not n.isdigit() or int(n) < 1:
+            raise UsageError(Diagnostic.of("dask.address", address=address))
+        cluster = LocalCluster(
+            n_workers=int(n),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    if "://" not in address and ":" not in address:
+        raise UsageError(Diagnostic.of("dask.address", address=address))
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError) as e:
+        raise UsageError(Diagnostic.of("dask.unreachable", address=address, reason=str(e) or type(e).__name__)) from e
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _blocksize(parts_bytes: int, workers: int) -> int:
+    """About four partitions per worker, each between 1 MiB and 32 MiB."""
+    return max(MIN_BLOCK, min(DEFAULT_BLOCK, parts_bytes // max(1, 4 * workers) + 1))
+
+
+def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list[Part], list[Any]]:
+    """The partitions of the inputs and, for each, the number of lines before it (futures)."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    whole = find_parts(files, None, input_format)
+    size = 0
+    for p in whole:
+        with contextlib.suppress(OSError):
+            size += p.fs.size(p.path) if p.fmt == "jsonl" else 0
+    parts = find_parts(files, _blocksize(size, workers), input_format)
+    counts = [client.submit(count_lines, p, pure=True) if p.end is not None else 0 for p in parts]
+    bases = line_bases(parts, counts, lambda a, b: client.submit(_add, a, b, pure=True))
+    return parts, bases
+
+
+def _add(a: int, b: int) -> int:
+    return a + b
+
+
+class _TaskProgress:
+    """A bar on standard error that follows the cluster's tasks (partitions done of all), only
+    on a terminal; quiet elsewhere."""
+
+    def __init__(self, stderr: IO[str], total: int, lang: str, mode: str) -> None:
+        tty = hasattr(stderr, "isatty") and stderr.isatty()
+        self._progress: Any = None
+        if not tty or mode == "never":
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+        label = "个分区（Dask）" if lang == "zh" else "partitions (Dask)"
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed}/{task.total} " + label),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=Console(file=stderr),
+            transient=True,
+        )
+        self._task = self._progress.add_task("dask", total=total)
+        self._progress.start()
+
+    def done(self, _future: Any = None) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _in_order(client: Any, submit: Callable[[int], Any], total: int, progress: _TaskProgress) -> Iterator[Any]:
+    """The results of tasks 0..total-1 in order, with about two per worker in flight."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    window = 2 * workers + 2
+    pending: collections.deque[Any] = collections.deque()
+    following = 0
+    try:
+        while following < total or pending:
+            while following < total and len(pending) < window:
+                future = submit(following)
+                future.add_done_callback(progress.done)
+                pending.append(future)
+                following += 1
+            future = pending.popleft()
+            try:
+                yield future.result()
+            except WorkerSetupError as e:
+                raise e.error() from None
+            finally:
+                future.release()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def run_check(
+    address: str,
+    *,
+    rulebook: str,
+    decision: str | None,
+    as_of: _dt.date | None,
+    enforcement: str | None,
+    lang: str,
+    files: list[str],
+    input_format: str | None,
+    sheet: str | None,
+    schema: Any,
+    report: Any,
+    inputs: Any,
+    observe: Any,
+    stderr: IO[str],
+    progress: str,
+) -> None:
+    """Decide ``files`` on the cluster and write each partition's results to ``report`` in order."""
+    from engine.io.parallel import DecisionView
+
+    spec, built = rulebook_spec(rulebook, decision, as_of, enforcement)
+    versions = getattr(built, "versions", None)
+    compiled = [d for _e, d in versions] if versions is not None else [built]
+    specs = {(d.book.version, d.name, r.spec.id): r.spec for d in compiled for r in d.rules}
+    label = (spec.rulebook, spec.version)
+    block = hasattr(report, "write_block") and not observe.active
+    mode = "block" if block else "rows"
+    with connect(address) as client:
+        parts, bases = _plan(client, files, input_format)
+        bar = _TaskProgress(stderr, len(parts), lang, progress)
+
+        def submit(i: int) -> Any:
+            return client.submit(
+                decide_part, parts[i], bases[i], spec, as_of, lang, mode, schema, sheet, pure=False, retries=2
+            )
+
+        try:
+            for result in _in_order(client, submit, len(parts), bar):
+                _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang)
+        finally:
+            bar.stop()
+
+
+def _write(
+    result: PartResult,
+    report: Any,
+    inputs: Any,
+    observe: Any,
+    label: tuple[str, str],
+    spec: RulebookSpec,
+    specs: Any,
+    view: Any,
+    lang: str,
+) -> None:
+    for ref, note in result.notes:
+        inputs.problem(ref, note)
+    inputs.add(result.file, result.count, result.blank)
+    if result.payload.__class__ is not list:
+        report.write_block(result.payload)
+        return
+    for row in result.payload:
+        if row[0] == "bad":
+            _kind, ref, bad = row
+            message = bad.message_zh if lang == "zh" else bad.message
+            report.write_error(label[0], label[1], spec.decision, ref, message)
+            observe.error(label, spec.decision, ref, message)
+            continue
+        _kind, _ref, line, outcome, failing, name = row
+        d = view(line, outcome, failing, specs, {"name": name} if name else {})
+        report.write(d)
+        observe(d)
+
+
+class _Change:
+    """A changed record as the workers describe it (``RecordChange.to_json()``), read like one."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        from types import SimpleNamespace
+
+        from engine.evaluate import InputRef
+
+        self._json = data
+        inp = data.get("input")
+        self.input = InputRef(inp["file"], inp["line"], inp.get("sheet")) if inp else None
+        self.record = data.get("record")
+        self.old = SimpleNamespace(outcome=data["outcome"]["old"])
+        self.new = SimpleNamespace(outcome=data["outcome"]["new"])
+        self.rules = tuple((r["id"], r["old"], r["new"]) for r in data["rules"])
+
+    def to_json(self) -> dict[str, Any]:
+        return self._json
+
+
+def run_diff(
+    address: str,
+    *,
+    old: str,
+    new: str,
+    names: list[str],
+    files: list[str],
+    as_of: _dt.date | None,
+    input_format: str | None,
+    sheet: str | None,
+    compared: Any,
+    inputs: Any,
+    stderr: IO[str],
+    lang: str,
+) -> tuple[list[Any], dict[tuple[str, str, str, str], int]]:
+    """``diff --data`` on the cluster: the changed records in input order (read like
+    ``RecordChange``), and the changes counted per (decision, rule, old status, new status)."""
+    changed: list[Any] = []
+    per_rule: dict[tuple[str, str, str, str], int] = {}
+    with connect(address) as client:
+        parts, bases = _plan(client, files, input_format)
+        for name in names:
+            old_spec, _o = rulebook_spec(old, name, None, None)
+            new_spec, built = rulebook_spec(new, name, None, None)
+            compiled = getattr(built, "newest", built)
+            record_type = getattr(compiled, "record_type", None)
+            schema = (record_type.root or record_type.schema) if record_type is not None else None
+            bar = _TaskProgress(stderr, len(parts), lang, "auto")
+
+            def submit(i: int, o: RulebookSpec = old_spec, n: RulebookSpec = new_spec, s: Any = schema) -> Any:
+                return client.submit(diff_part, parts[i], bases[i], o, n, as_of, s, sheet, pure=False, retries=2)
+
+            first = name == names[0]
+            try:
+                for i, (read, bad, blank, changes, rules) in enumerate(_in_order(client, submit, len(parts), bar)):
+                    if first:
+                        counts = compared.files.setdefault(parts[i].name, [0, 0])
+                        counts[0] += read
+                        counts[1] += bad
+                        inputs.add(parts[i].name, read, blank)
+                    changed.extend(_Change(c) for c in changes)
+                    for (rule, a, b), n in rules.items():
+                        key = (name, rule, a, b)
+                        per_rule[key] = per_rule.get(key, 0) + n
+            finally:
+                bar.stop()
+    return changed, per_rule
