@@ -129,9 +129,21 @@ def add_serve_parser(subparsers: Any, lang: str, parents: tuple[argparse.Argumen
     p.add_argument(
         "--edit",
         action="store_true",
+        default=None,
         help=t(
-            "the rulebook workbench in the browser: not available yet (future work)",
-            "浏览器中的规则集工作台：尚未提供（后续工作）",
+            "let the workbench (the page at /) save new draft versions into the --rulebooks folders",
+            "允许工作台（/ 处的网页）把新的草稿版本保存到 --rulebooks 文件夹中",
+        ),
+    )
+    p.add_argument(
+        "--samples",
+        nargs="+",
+        action="extend",
+        type=Path,
+        metavar="DIR",
+        help=t(
+            "folders of sample feeds (.jsonl, .json, .csv, .xlsx) the workbench checks an edit against",
+            "工作台用来检验修改影响的样本数据文件夹（.jsonl、.json、.csv、.xlsx）",
         ),
     )
     p.add_argument(
@@ -292,6 +304,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["masked_fields"] = tuple(args.masked_fields)
     if args.tokens_file is not None:
         out["tokens"] = _read_tokens(args.tokens_file)
+        from engine.serve.config import named_tokens
+
+        names = named_tokens(args.tokens_file.read_text(encoding="utf-8"))
+        out["tokens"] = frozenset(names)
+        out["token_names"] = tuple(sorted((t, n) for t, n in names.items() if n))
+    if getattr(args, "edit", None):
+        out["edit"] = True
+    if getattr(args, "samples", None):
+        out["samples"] = tuple(args.samples)
     return out
 
 
@@ -329,21 +350,7 @@ def _read_tokens(path: Path) -> frozenset[str]:
 def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], lang: str) -> int:
     """Run ``rulebook serve`` until SIGTERM or SIGINT; 0 after a clean stop, 2 when it cannot start."""
     try:
-        if args.edit:
-            raise UsageError(
-                Diagnostic(
-                    "usage.arguments",
-                    Text(
-                        "`--edit` (the rulebook workbench in the browser) is not available yet",
-                        "`--edit`（浏览器中的规则集工作台）尚未提供",
-                    ),
-                    help=Text(
-                        "run `rulebook serve` without it; edit the rulebook files and use `--watch` to reload them",
-                        "请去掉此选项运行 `rulebook serve`；直接编辑规则集文件，并用 `--watch` 自动重新加载",
-                    ),
-                )
-            )
-        for path in args.rulebooks or ():
+        for path in [*(args.rulebooks or ()), *(getattr(args, "samples", None) or ())]:
             if not path.exists():
                 raise UsageError(
                     Diagnostic(

@@ -134,6 +134,97 @@ def _problem_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
+_TEXT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["text"],
+                "properties": {
+                    "text": {"type": "string", "description": "the rulebook's YAML text"},
+                    "path": {"type": "string"},
+                    "rulebook": {"type": "string", "description": "the id of the rulebook the text is a version of"},
+                    "line": {"type": "integer", "minimum": 1},
+                    "column": {"type": "integer", "minimum": 1},
+                    "against": {"type": "string"},
+                    "sample": {"type": "string"},
+                    "records": {"type": "string", "description": "JSON Lines"},
+                    "decision": {"type": "string"},
+                    "based_on": {"type": "string"},
+                },
+            }
+        }
+    },
+}
+
+
+def _workbench_paths() -> dict[str, Any]:
+    """The workbench's endpoints (``engine/serve/workbench/api.py`` describes their answers)."""
+    ok = {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}
+    out: dict[str, Any] = {}
+    for name, summary in (
+        ("config", "what the workbench may do here (editing, authentication, sample feeds)"),
+        ("samples", "the sample feeds with their record counts"),
+    ):
+        out[f"/workbench/api/{name}"] = {
+            "get": {"summary": summary, "operationId": _name("workbench", name), "responses": {"200": ok}}
+        }
+    for name, summary in (
+        ("doc", "the page of `rulebook doc` as data (and as HTML)"),
+        ("source", "the YAML text of a version"),
+    ):
+        out["/workbench/api/rulebooks/{rulebook}/" + name] = {
+            "get": {
+                "summary": summary,
+                "operationId": _name("workbench", name),
+                "parameters": [
+                    {"name": "rulebook", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _query("version", "the version (default: in force today)", {"type": "string"}),
+                ],
+                "responses": {"200": ok, **_problem_responses(400, 401, 404)},
+            }
+        }
+    for name, summary in (
+        ("diagnostics", "everything `rulebook lint` says of a rulebook's text, positioned"),
+        ("completions", "completion at a position: field paths, named values, parameters, functions, keys"),
+        ("hover", "the rule at a position: its article, citation and note"),
+        ("examples", "the text's examples run: passes, failures with the rules responsible, coverage"),
+    ):
+        out[f"/workbench/api/{name}"] = {
+            "post": {
+                "summary": summary,
+                "operationId": _name("workbench", name),
+                "requestBody": _TEXT_BODY,
+                "responses": {"200": ok, **_problem_responses(400, 401, 413, 503)},
+            }
+        }
+    out["/workbench/api/impact"] = {
+        "post": {
+            "summary": "the records whose decision would change (`rulebook diff --data`), streamed with progress",
+            "operationId": "workbench.impact",
+            "requestBody": _TEXT_BODY,
+            "responses": {
+                "200": {
+                    "description": "JSON Lines",
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                },
+                **_problem_responses(400, 401, 404, 413, 422, 503),
+            },
+        }
+    }
+    out["/workbench/api/drafts"] = {
+        "get": {"summary": "the save log", "operationId": "workbench.drafts", "responses": {"200": ok}},
+        "post": {
+            "summary": "save a new draft version (needs --edit; a token when tokens are set)",
+            "operationId": "workbench.saveDraft",
+            "requestBody": _TEXT_BODY,
+            "responses": {"201": ok, **_problem_responses(400, 401, 403, 409, 413, 422, 503)},
+        },
+    }
+    return out
+
+
 def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
     """The OpenAPI document of the rulebooks in ``snapshot`` (``version``: the engine's)."""
     schemas: dict[str, Any] = {"Problem": _PROBLEM, "DecisionStatuses": _STATUSES}
@@ -247,6 +338,7 @@ def openapi_document(snapshot: Snapshot, version: str) -> dict[str, Any]:
                     },
                 }
             }
+    paths.update(_workbench_paths())
     return {
         "openapi": "3.1.0",
         "info": {

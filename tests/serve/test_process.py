@@ -346,12 +346,16 @@ def _serve_args(*argv: str) -> object:
     return args
 
 
-def test_edit_is_refused_until_the_workbench_exists() -> None:
-    from engine.serve.cli import cmd_serve
+def test_edit_and_samples_reach_the_configuration(tmp_path: Path) -> None:
+    from engine.serve.cli import _overrides, cmd_serve
 
+    args = _serve_args("--edit", "--samples", str(tmp_path))
+    overrides = _overrides(args)
+    assert overrides["edit"] is True and overrides["samples"] == (tmp_path,)
     err = io.StringIO()
-    assert cmd_serve(_serve_args("--edit"), io.StringIO(), err, "en") == 2  # type: ignore[arg-type]
-    assert "`--edit`" in err.getvalue() and "not available yet" in err.getvalue()
+    missing = _serve_args("--samples", str(tmp_path / "nope"))
+    assert cmd_serve(missing, io.StringIO(), err, "en") == 2  # type: ignore[arg-type]
+    assert "nope" in err.getvalue()
 
 
 def test_a_port_in_use_is_a_usage_error_not_a_traceback() -> None:

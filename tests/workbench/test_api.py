@@ -188,13 +188,25 @@ async def test_impact_counts_equal_diff_data(client: httpx.AsyncClient, tmp_path
     new = tmp_path / "new.yaml"
     new.write_text(draft(min_age=40), encoding="utf-8")
     out = subprocess.run(
-        [sys.executable, "-m", "engine", "diff", str(MEMBERSHIP), str(new), "--data",
-         str(REPO / "examples" / "applicants.jsonl"), "--format", "json"],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "diff",
+            str(MEMBERSHIP),
+            str(new),
+            "--data",
+            str(REPO / "examples" / "applicants.jsonl"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
-    report = [json.loads(x) for x in out.stdout.splitlines() if x.strip()]
-    changed = [x for x in report if "outcome" in x and isinstance(x.get("outcome"), dict)]
+    changed = json.loads(out.stdout)["records"]
     assert final["changed"] == len(changed) > 0
+    assert sorted(x["id"] for x in final["records"]) == sorted(x["record"] for x in changed)
     assert sum(final["by_article"].values()) >= final["changed"]
     records = (REPO / "examples" / "applicants.jsonl").read_text(encoding="utf-8")
     r = await client.post(f"{API}/impact", json={"text": draft(min_age=40), "records": records})
@@ -240,7 +252,7 @@ async def test_save_refusals(client: httpx.AsyncClient, folders: tuple[Path, Pat
 
 async def test_path_escape_is_impossible(client: httpx.AsyncClient, folders: tuple[Path, Path]) -> None:
     books, _ = folders
-    r = await client.post(f"{API}/drafts", json={"text": draft("../../escape"), **{"based_on": "2022-04-15"}})
+    r = await client.post(f"{API}/drafts", json={"text": draft("../../escape"), "based_on": "2022-04-15"})
     assert r.status_code == 201, r.text
     name = r.json()["path"]
     assert "/" not in name and ".." not in name and (books / name).is_file()

@@ -152,6 +152,12 @@ def completions(
                 for rule in spec.rules:
                     for name, expr in rule.values:
                         items.append({"label": name, "kind": "value", "detail": expr.text.strip()[:80], "doc": rule.id})
+    else:  # the text does not build (an edit half typed): the parameters as written
+        data = _loads(text)
+        params = data.get("parameters") if isinstance(data, dict) else None
+        for name, spec in (params or {}).items() if isinstance(params, dict) else ():
+            value = spec.get("value") if isinstance(spec, dict) else None
+            items.append({"label": str(name), "kind": "parameter", "detail": repr(value)[:60], "doc": ""})
     items.extend(_functions(memo, member=False))
     items.extend({"label": k, "kind": "keyword", "detail": "", "doc": ""} for k in KEYWORDS[:7])
     seen: set[str] = set()
