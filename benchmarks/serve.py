@@ -148,7 +148,7 @@ class Server:
         import httpx
 
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
                     return
