@@ -72,7 +72,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from engine.errors import Diagnostic, EngineError, UsageError
-from engine.messages import Text
+from engine.messages import Text, listing
 from engine.serve.problems import Problem
 from engine.serve.workbench import drafts as _drafts
 from engine.serve.workbench import language
@@ -373,7 +373,8 @@ class Workbench:
         old = self.loaded(new.id, against) if against else self.in_force_or_newest(new.id)
         decision = body.get("decision")
         if decision is not None and (not isinstance(decision, str) or decision not in new.decisions):
-            raise _bad("decision", Text(f"one of {', '.join(new.decisions)}", f"以下之一：{'、'.join(new.decisions)}"))
+            names = listing(new.decisions)
+            raise _bad("decision", Text(f"one of {names.en}", f"以下之一：{names.zh}"))
         records = _drafts.impact_records(body, self.config.samples, new, decision, lang)
         return StreamingResponse(
             self.impact_lines(old, new, records, decision, lang),
