@@ -183,6 +183,8 @@ LANG_LAYERS = (
     "values",
     "calendar",
     "types",
+    "ext_strings",
+    "ext_math",
     "functions",
     "check",
     "parser",

@@ -41,6 +41,7 @@ from engine.lang.functions import FunctionTable, Overload, describe_types, resul
 from engine.lang.types import Type
 from engine.lang.values import TYPE_NAMES
 from engine.messages import Text, listing, msg
+from engine.source import Span
 
 __all__ = ["Checked", "Scope", "check_condition"]
 
@@ -539,23 +540,58 @@ class _Checker:
             return T.list_of(body)
         return T.BOOL
 
+    def namespace(self, node: A.Call) -> str | None:
+        """``math`` for ``math.greatest(…)``: the target of a member call when it is a (dotted) name
+        that, with the function's name, names a function (which wins over a variable, as in CEL), or
+        a namespace of functions that is not also a name in scope.  The call is then recorded as
+        ``idents[id(call)] = ("function", "math.greatest")``."""
+        prefix = call_namespace(node.target) if node.target is not None else None
+        if prefix is None:
+            return None
+        if self.scope.functions.get(f"{prefix}.{node.function}") is not None:
+            return prefix
+        if not any(n.startswith(prefix + ".") for n in self.scope.functions.names()):
+            return None
+        saved = dict(self.out.idents), set(self.out.refs)
+        try:
+            shadowed = self.resolve(node.target, prefix) is not None  # type: ignore[arg-type]  # not None here
+        finally:
+            self.out.idents, self.out.refs = saved
+        return None if shadowed else prefix
+
     def visit_Call(self, node: A.Call) -> Type:
-        args = ([node.target] if node.target is not None else []) + list(node.args)
+        prefix = self.namespace(node)
+        function = node.function if prefix is None else f"{prefix}.{node.function}"
+        if prefix is not None:
+            self.out.idents[id(node)] = ("function", function)
+        args = ([node.target] if node.target is not None and prefix is None else []) + list(node.args)
         arg_types = [self.visit(a) for a in args]
-        spec = self.scope.functions.get(node.function.lstrip("."))
+        spec = self.scope.functions.get(function.lstrip("."))
         name_span = node.name_span if node.name_span.end else node.span
-        member = node.target is not None
+        if prefix is not None and node.target is not None:
+            name_span = Span(node.target.span.start, name_span.end)
+        member = node.target is not None and prefix is None
         if spec is None:
-            help = _suggest(node.function, self.scope.functions.names())
-            self.error("check.unknown-function", name_span, msg("check.unknown-function", function=node.function), help)
+            names = self.scope.functions.names()
+            if prefix is None:
+                help = _suggest(function, names)
+            else:  # a close name of the same namespace, else the namespace's functions
+                names = [n[len(prefix) + 1 :] for n in names if n.startswith(prefix + ".")]
+                close = difflib.get_close_matches(node.function, names, n=1, cutoff=0.6)
+                help = (
+                    msg("did-you-mean", name=f"{prefix}.{close[0]}")
+                    if close
+                    else msg("check.unknown-function:namespace/help", namespace=prefix, functions=listing(names[:20]))
+                )
+            self.error("check.unknown-function", name_span, msg("check.unknown-function", function=function), help)
             return T.DYN
         usable = [o for o in spec.overloads if (o.member if member else o.function)]
         if not usable:
-            how = "`x." + node.function + "(…)`" if not member else "`" + node.function + "(x, …)`"
+            how = "`x." + function + "(…)`" if not member else "`" + function + "(x, …)`"
             self.error(
                 "check.arity",
                 name_span,
-                msg("check.arity:method" if member else "check.arity:function", function=node.function),
+                msg("check.arity:method" if member else "check.arity:function", function=function),
                 msg("check.arity:call/help", how=how),
             )
             return T.DYN
@@ -567,7 +603,7 @@ class _Checker:
             self.error(
                 "check.arity",
                 name_span,
-                msg("check.arity" if counts != [1] else "check.arity:one", function=node.function, want=want, got=got),
+                msg("check.arity" if counts != [1] else "check.arity:one", function=function, want=want, got=got),
             )
             return T.DYN
         accepting = [o for o in by_count if o.accepts(arg_types)]
@@ -575,14 +611,25 @@ class _Checker:
             self.out.overloads[id(node)] = accepting[0]
             results = {result_type(spec, o, arg_types) for o in accepting}
             return results.pop() if len(results) == 1 else T.DYN
-        sigs = "; ".join("(" + describe_types(list(o.params)) + ")" for o in by_count)
+        sigs = "; ".join(o.describe() for o in by_count)
         self.error(
             "check.type",
             node.span,
-            msg("check.type:arguments", function=node.function, types=describe_types(arg_types)),
+            msg("check.type:arguments", function=function, types=describe_types(arg_types)),
             msg("check.type:arguments/help", signatures=sigs),
         )
         return T.DYN
+
+
+def call_namespace(node: A.Node) -> str | None:
+    """``math`` for the name ``math``, ``a.b`` for ``a.b``; None for anything but a dotted name."""
+    parts: list[str] = []
+    while isinstance(node, A.Select):
+        parts.append(node.field)
+        node = node.operand
+    if not isinstance(node, A.Ident):
+        return None
+    return ".".join([node.name.lstrip("."), *reversed(parts)])
 
 
 def _compare_help(a: Type, b: Type) -> Text | None:

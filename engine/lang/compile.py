@@ -586,12 +586,12 @@ class ExpressionGen:
         return result
 
     def x_Call(self, node: A.Call, out: list[py.stmt]) -> py.expr:
-        args = ([node.target] if node.target is not None else []) + list(node.args)
+        function, args, _member = R.call_parts(node, self.c)
         values = self.ordered(args, out)
         overload = self.c.overloads.get(id(node))
-        spec = self.c.functions.get(node.function.lstrip(".")) if self.c.functions is not None else None
+        spec = self.c.functions.get(function) if self.c.functions is not None else None
         if overload is None:
-            impl: Any = R.dispatcher(node, spec)
+            impl: Any = R.dispatcher(node, spec, self.c)
         else:
             impl = overload.impl
             for general, fast_impl in R.FAST_IMPLS:
@@ -603,7 +603,7 @@ class ExpressionGen:
                     impl = len  # proven a string or a list: `size` is its length
         if spec is not None and spec.scans and any(self.scans(a) for a in args):
             values = self.materialize(values, out)
-            values = [self.scan_cost(a, v, out) for a, v in zip(args, values, strict=True)]
+            values = [self.scan_cost(a, v, out, spec.scans_deep) for a, v in zip(args, values, strict=True)]
         fname = f"_f{self.n}"
         self.n += 1
         self.g[fname] = impl

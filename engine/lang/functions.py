@@ -27,7 +27,6 @@ largest N with ``years_after(A, N) <= B``.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -36,9 +35,10 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import EvalError
-from engine.lang import times
+from engine.lang import ext_math, ext_strings, times
 from engine.lang import types as T
 from engine.lang.calendar import Calendar, CalendarRangeError, CalendarUnknownError, DateRange
+from engine.lang.ext_strings import format_double
 from engine.lang.types import Type
 from engine.lang.values import (
     INT_MAX,
@@ -62,7 +62,9 @@ __all__ = ["STANDARD_FUNCTIONS", "FunctionSpec", "FunctionTable", "Overload"]
 @dataclass(frozen=True)
 class Overload:
     """One typed signature. ``member`` allows ``x.f(...)`` with ``x`` as the first argument;
-    ``variadic`` allows one or more arguments of the first parameter's type."""
+    ``variadic`` allows one or more arguments of the first parameter's type.  ``accept``, when
+    given, is a further test of the argument types (e.g. "numbers or dates"), and ``shown`` then
+    describes in words what the signature accepts."""
 
     params: tuple[Type, ...]
     result: Type
@@ -70,11 +72,21 @@ class Overload:
     member: bool = False
     function: bool = True
     variadic: bool = False
+    accept: Callable[[list[Type]], bool] | None = field(default=None, compare=False)
+    shown: str = ""
 
     def accepts(self, args: list[Type]) -> bool:
         if self.variadic:
-            return len(args) >= 1 and all(T.assignable(self.params[0], a) for a in args)
-        return len(args) == len(self.params) and all(T.assignable(p, a) for p, a in zip(self.params, args, strict=True))
+            ok = len(args) >= 1 and all(T.assignable(self.params[0], a) for a in args)
+        else:
+            ok = len(args) == len(self.params) and all(
+                T.assignable(p, a) for p, a in zip(self.params, args, strict=True)
+            )
+        return ok and (self.accept is None or self.accept(args))
+
+    def describe(self) -> str:
+        """The signature as a message shows it: ``(string, int)``, or what ``shown`` says."""
+        return "(" + (self.shown or describe_types(list(self.params))) + ")"
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,9 @@ class FunctionSpec:
 
     ``scans`` says that a call takes time proportional to the size of its
     arguments (a text search, a conversion of text); inside a macro such a
-    call is charged to the evaluation's cost budget.
+    call is charged to the evaluation's cost budget.  ``scans_deep`` charges
+    a list argument with everything it holds (``join`` and ``format`` read
+    every string of their list), not only its length.
 
     ``bind``, for a function that reads working-day calendars, gives the
     function bound to a rulebook's calendars (name -> calendar):
@@ -97,6 +111,7 @@ class FunctionSpec:
     doc: str = ""
     scans: bool = False
     bind: Callable[[Mapping[str, Any]], FunctionSpec] | None = field(default=None, compare=False)
+    scans_deep: bool = False
 
     def arities(self, member: bool) -> set[int]:
         out: set[int] = set()
@@ -401,39 +416,6 @@ def _to_double(v: Any) -> float:
     fail_no_overload("double", v)
 
 
-def format_double(f: float) -> str:
-    """A double as CEL's ``string()`` writes it: the shortest digits that read back, in
-    ``%g`` style with exponents from 1e+06 and below 1e-04 (``1``, ``0.5``, ``1e+06``, ``1e-05``)."""
-    if f != f:
-        return "nan"
-    if f in (math.inf, -math.inf):
-        return "inf" if f > 0 else "-inf"
-    sign = "-" if math.copysign(1.0, f) < 0 else ""
-    if f == 0:
-        return sign + "0"
-    digits, exponent = _shortest_digits(abs(f))
-    point = len(digits) + exponent  # the value is 0.DIGITS x 10**point
-    exp10 = point - 1
-    if exp10 < -4 or exp10 >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
-    if point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return sign + digits + "0" * (point - len(digits))
-    return f"{sign}{digits[:point]}.{digits[point:]}"
-
-
-def _shortest_digits(f: float) -> tuple[str, int]:
-    """``f`` (positive, finite) as significant digits D and exponent E with f = D x 10**E."""
-    mantissa, _, exp = repr(f).partition("e")
-    whole, _, frac = mantissa.partition(".")
-    digits = (whole + frac).lstrip("0")
-    exponent = (int(exp) if exp else 0) - len(frac)
-    stripped = digits.rstrip("0")
-    return stripped, exponent + (len(digits) - len(stripped))
-
-
 def _to_string(v: Any) -> str:
     if isinstance(v, str):
         return v
@@ -635,6 +617,14 @@ def _accessor_spec(name: str) -> FunctionSpec:
     return FunctionSpec(name, tuple(overloads), _TIMESTAMP_PARTS[name])
 
 
+def _declared(d: ext_strings.Declared) -> FunctionSpec:
+    """A function of an extension library (``engine.lang.ext_strings``, ``engine.lang.ext_math``)."""
+    overloads = (
+        Overload(s.params, s.result, s.impl, s.member, s.function, s.variadic, s.accept, s.shown) for s in d.sigs
+    )
+    return FunctionSpec(d.name, tuple(overloads), d.doc, d.scans, scans_deep=d.deep)
+
+
 STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     _spec(
         "size",
@@ -729,6 +719,7 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
         scans=True,
     ),
     *(_accessor_spec(name) for name in _TIMESTAMP_PARTS),
+    *(_declared(d) for d in (*ext_strings.DECLARED, *ext_math.DECLARED)),
 )
 
 
@@ -737,7 +728,7 @@ def result_type(spec: FunctionSpec, overload: Overload, args: list[Type]) -> Typ
     (a list of the same elements)."""
     if spec.name == "distinct" and len(args) == 1 and args[0].kind == "list":
         return args[0].non_null()
-    if spec.name in ("max", "min"):
+    if spec.name in ("max", "min", "math.greatest", "math.least"):
         if len(args) == 1 and args[0].kind == "list" and args[0].elem is not None:
             return args[0].elem
         kinds = {a.kind for a in args}

@@ -32,6 +32,7 @@ from engine.lang.check import Checked
 from engine.lang.runtime import (
     SCALAR_KINDS,
     CompiledFn,
+    call_parts,
     dispatcher,
     dotted,
     freeze,
@@ -240,14 +241,14 @@ class _Walker:
         raise V.no_overload("?:", c)
 
     def ev_Call(self, node: A.Call, env: _Env) -> Any:
-        args = ([node.target] if node.target is not None else []) + list(node.args)
+        function, args, _member = call_parts(node, self.c)
         values = [self.ev(a, env) for a in args]
         overload = self.c.overloads.get(id(node))
-        spec = self.c.functions.get(node.function.lstrip(".")) if self.c.functions is not None else None
-        impl = overload.impl if overload is not None else dispatcher(node, spec)
+        spec = self.c.functions.get(function) if self.c.functions is not None else None
+        impl = overload.impl if overload is not None else dispatcher(node, spec, self.c)
         if spec is not None and spec.scans:
             for a, v in zip(args, values, strict=True):
-                self.scan(a, v, env)
+                self.scan(a, v, env, deep=spec.scans_deep)
         return impl(*values)
 
     # -- macros

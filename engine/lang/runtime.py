@@ -41,6 +41,7 @@ __all__ = [
     "PY_CLASSES",
     "SCALAR_KINDS",
     "CompiledFn",
+    "call_parts",
     "dispatcher",
     "dotted",
     "freeze",
@@ -80,12 +81,27 @@ def dotted(node: A.Node) -> str:
     return ".".join(reversed(parts))
 
 
-def dispatcher(node: A.Call, spec: F.FunctionSpec | None) -> Callable[..., Any]:
+def call_parts(node: A.Call, checked: Checked) -> tuple[str, list[A.Node], bool]:
+    """The function a call names, its argument nodes (a method's receiver first) and whether it is
+    a method call: ``math.greatest(a, b)`` names ``math.greatest`` with two arguments when the
+    checker resolved ``math`` as a namespace (``Checked.idents[id(call)]``)."""
+    resolved = checked.idents.get(id(node))
+    if resolved is not None and resolved[0] == "function":
+        return resolved[1], list(node.args), False
+    member = node.target is not None
+    return node.function.lstrip("."), ([node.target] if node.target is not None else []) + list(node.args), member
+
+
+def dispatcher(node: A.Call, spec: F.FunctionSpec | None, checked: Checked | None = None) -> Callable[..., Any]:
     """The implementation of a call the checker could not match: chosen at run time by the
     number of arguments, or an error."""
-    name = node.function.lstrip(".")
-    member = node.target is not None
-    count = len(node.args) + (1 if member else 0)
+    if checked is not None:
+        name, args, member = call_parts(node, checked)
+        count = len(args)
+    else:
+        name = node.function.lstrip(".")
+        member = node.target is not None
+        count = len(node.args) + (1 if member else 0)
     if spec is None:
 
         def unknown(*args: Any) -> Any:

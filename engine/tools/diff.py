@@ -173,23 +173,15 @@ def diff_records(
             continue
         a = old.evaluate(record, as_of, ref)
         b = new.evaluate(record, as_of, ref)
-        # the statuses by rule, not the rules' results: a decision's fast path gives them without
-        # making a result object per rule, and most records change nothing
-        old_status, new_status = a.statuses, b.statuses
-        outputs_differ = to_json_value(a.outputs) != to_json_value(b.outputs)  # (a date range has no plain ==)
-        if old_status == new_status and a.outcome == b.outcome and not outputs_differ:
-            continue
+        old_status = {r.id: str(r.status) for r in a.rules}
+        new_status = {r.id: str(r.status) for r in b.rules}
         rules = tuple(
-            (rid, _status_name(old_status.get(rid)), _status_name(new_status.get(rid)))
+            (rid, old_status.get(rid, "absent"), new_status.get(rid, "absent"))
             for rid in dict.fromkeys([*old_status, *new_status])
             if old_status.get(rid) != new_status.get(rid)
         )
-        if a.outcome != b.outcome or outputs_differ or rules:
+        if a.outcome != b.outcome or to_json_value(a.outputs) != to_json_value(b.outputs) or rules:
             yield RecordChange(ref, b.record_id, a, b, rules)
-
-
-def _status_name(status: Any) -> str:
-    return "absent" if status is None else str(status)
 
 
 class Compared:

@@ -56,8 +56,7 @@ def _marked(text: str, mark: str) -> str:
 def _first_record(text: str) -> dict[str, Any]:
     data = yaml.safe_load(text)
     example = next(e for e in data["examples"] if e["decision"] == "school-union")
-    record: dict[str, Any] = json.loads(json.dumps(example["record"], default=str))
-    return record
+    return json.loads(json.dumps(example["record"], default=str))
 
 
 def _state(answer: dict[str, Any]) -> str:
