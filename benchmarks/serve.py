@@ -212,10 +212,10 @@ def run_wrk(wrk: str, script: Path, url: str, requests: int, connections: int, b
     out, err = proc.communicate()
     guard.cancel()
     cpu = _children_cpu() - cpu
-    line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
-    if proc.returncode != 0 or line is None or first is None or last is None:
+    summary = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
+    if proc.returncode != 0 or summary is None or first is None or last is None:
         raise SystemExit(f"wrk failed ({proc.returncode}):\n{out}\n{err}")
-    r = json.loads(line)
+    r = json.loads(summary)
     seconds = last - first
     errors = r["bad_status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
     if errors:

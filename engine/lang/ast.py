@@ -19,10 +19,21 @@ Node kinds::
     Binary(op, left, right)          + - * / % == != < <= > >= in && ||
                                      (``and``/``or`` are ``&&``/``||``)
     Conditional(cond, then, other)   c ? a : b
-    Comprehension(macro, target, var, body, filter)
+    Comprehension(macro, target, var, body, filter, var2)
                                      xs.all(x, p)  xs.exists(x, p)
                                      xs.exists_one(x, p)  xs.filter(x, p)
                                      xs.map(x, f)  xs.map(x, p, f) (filter=p, body=f)
+                                     two variables (var2): xs.all(i, x, p)
+                                     xs.transformList(i, x, [p,] f)
+                                     m.transformMap(k, v, [p,] f)
+                                     m.transformMapEntry(k, v, [p,] f)
+                                     on an optional value: o.optMap(x, f)
+                                     o.optFlatMap(x, f)
+    Bind(var, init, body)            cel.bind(x, init, body)
+    OptSelect(operand, field)        x.?f        (an optional value)
+    OptIndex(operand, index)         xs[?0], m[?"k"]
+    ListLit / MapLit ``optional``    [?x, y], {?"k": v}: the positions of the
+                                     elements (entries) written with ``?``
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from engine.source import Span
 
 __all__ = [
     "Binary",
+    "Bind",
     "Call",
     "Comprehension",
     "Conditional",
@@ -46,6 +58,8 @@ __all__ = [
     "Literal",
     "MapLit",
     "Node",
+    "OptIndex",
+    "OptSelect",
     "Select",
     "Unary",
     "walk",
@@ -103,6 +117,25 @@ class Index:
 
 
 @dataclass(frozen=True)
+class OptSelect:
+    """``operand.?field``: the field as an optional value (none when it is absent)."""
+
+    operand: Node
+    field: str
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    field_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class OptIndex:
+    """``operand[?index]``: the element or entry as an optional value (none when there is none)."""
+
+    operand: Node
+    index: Node
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Call:
     """A call: ``function(args)`` when ``target`` is None, else ``target.function(args)``."""
 
@@ -115,14 +148,20 @@ class Call:
 
 @dataclass(frozen=True)
 class ListLit:
+    """``optional``: the positions of the elements written ``?x`` (kept only when ``x`` has a value)."""
+
     elements: tuple[Node, ...]
     span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    optional: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class MapLit:
+    """``optional``: the positions of the entries written ``?k: v`` (kept only when ``v`` has a value)."""
+
     entries: tuple[tuple[Node, Node], ...]
     span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    optional: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,9 +195,13 @@ class Conditional:
 class Comprehension:
     """A macro over a list or map: ``target.macro(var, body)``.
 
-    ``macro`` is one of all, exists, exists_one, filter, map.  For the
-    three-argument ``map(x, p, f)``, ``filter`` is ``p`` and ``body`` is ``f``.
-    ``var_span`` points at the variable's name.
+    ``macro`` is one of all, exists, exists_one, filter, map, transformList,
+    transformMap, transformMapEntry, optMap, optFlatMap (``existsOne`` is
+    read as ``exists_one``).  For the three-argument ``map(x, p, f)``,
+    ``filter`` is ``p`` and ``body`` is ``f``; likewise for the four-argument
+    transforms.  ``var2`` is the second variable of the two-variable forms
+    (``var`` is then the index of a list or the key of a map, ``var2`` the
+    element or value).  ``var_span`` points at the variable's name.
     """
 
     macro: str
@@ -168,10 +211,37 @@ class Comprehension:
     filter: Node | None = None
     span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
     var_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    var2: str | None = None
+    var2_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Bind:
+    """``cel.bind(var, init, body)``: ``body`` with ``var`` standing for the value of ``init``."""
+
+    var: str
+    init: Node
+    body: Node
+    span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
+    var_span: Span = dataclasses.field(default=_NO_SPAN, compare=False, repr=False)
 
 
 Node: TypeAlias = (
-    Literal | Ident | Select | Has | Index | Call | ListLit | MapLit | Unary | Binary | Conditional | Comprehension
+    Literal
+    | Ident
+    | Select
+    | Has
+    | Index
+    | Call
+    | ListLit
+    | MapLit
+    | Unary
+    | Binary
+    | Conditional
+    | Comprehension
+    | Bind
+    | OptSelect
+    | OptIndex
 )
 
 
@@ -179,9 +249,9 @@ def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of ``node``, in source order."""
     if isinstance(node, (Literal, Ident)):
         return ()
-    if isinstance(node, (Select, Has)):
+    if isinstance(node, (Select, Has, OptSelect)):
         return (node.operand,)
-    if isinstance(node, Index):
+    if isinstance(node, (Index, OptIndex)):
         return (node.operand, node.index)
     if isinstance(node, Call):
         return ((node.target,) if node.target is not None else ()) + node.args
@@ -197,6 +267,8 @@ def children(node: Node) -> tuple[Node, ...]:
         return (node.cond, node.then, node.other)
     if isinstance(node, Comprehension):
         return (node.target,) + ((node.filter,) if node.filter is not None else ()) + (node.body,)
+    if isinstance(node, Bind):
+        return (node.init, node.body)
     raise TypeError(f"not a node: {node!r}")
 
 

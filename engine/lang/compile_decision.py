@@ -240,6 +240,8 @@ class _DecisionGen(ExpressionGen):
         return count > 1 and (not self.fast or path[-1][1].kind == "date")
 
     def iteration_caches(self, node: A.Comprehension) -> list[py.stmt]:
+        # the macro's variables: the last one or two pushed (the element last)
+        variables = self.var_names[-2:] if node.var2 is not None else self.var_names[-1:]
         counts: dict[Any, int] = {}
         for part in (node.body, node.filter):
             if part is None:
@@ -247,15 +249,16 @@ class _DecisionGen(ExpressionGen):
             for n in A.walk(part):
                 if isinstance(n, A.Select):
                     rp = _record_path(n, self.c)
-                    if rp is not None and rp[0] == "var:" + node.var:
-                        counts[rp[1]] = counts.get(rp[1], 0) + 1
-        pyname = self.var_names[-1][1]
+                    if rp is not None and any(rp[0] == "var:" + cel for cel, _py, _l in variables):
+                        key = (rp[0], rp[1])
+                        counts[key] = counts.get(key, 0) + 1
+        pynames = {"var:" + cel: pyname for cel, pyname, _label in variables}
         names = []
-        for path, count in counts.items():
+        for (root, path), count in counts.items():
             if self.worth_caching(path, count):
                 var = f"_ic{self.n}"
                 self.n += 1
-                self.read_vars[(pyname, path)] = var
+                self.read_vars[(pynames[root], path)] = var
                 names.append(var)
         if not names:
             return []

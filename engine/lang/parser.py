@@ -93,13 +93,42 @@ RESERVED_WORDS = frozenset(
 # Words that are part of the syntax, with their terminal names; as names they are errors too.
 _KEYWORD_TYPES = {w: f"_{w.upper()}" for w in ("in", "and", "or", "not", "true", "false", "null")}
 
-_MACRO_ARITY = {"all": (2,), "exists": (2,), "exists_one": (2,), "filter": (2,), "map": (2, 3)}
+# Macros: receiver calls whose first arguments are variable names.  The two-variable forms
+# (`xs.all(i, x, p)`, the transforms) name an index or key and an element or value.
+_MACRO_ARITY = {
+    "all": (2, 3),
+    "exists": (2, 3),
+    "exists_one": (2, 3),
+    "existsOne": (2, 3),
+    "filter": (2,),
+    "map": (2, 3),
+    "transformList": (3, 4),
+    "transformMap": (3, 4),
+    "transformMapEntry": (3, 4),
+    "optMap": (2,),
+    "optFlatMap": (2,),
+}
+# The macros whose three-argument form has two variables (for `map`, the third is a filter).
+_TWO_VARIABLE_AT_3 = frozenset(
+    {"all", "exists", "exists_one", "existsOne", "transformList", "transformMap", "transformMapEntry"}
+)
 _MACRO_EXAMPLES = {
     "all": "`record.introducers.all(i, i.is_member)`",
     "exists": '`record.history.exists(h, h.event == "ban")`',
     "exists_one": '`record.roles.exists_one(r, r == "chair")`',
+    "existsOne": '`record.roles.existsOne(r, r == "chair")`',
     "filter": "`record.introducers.filter(i, i.is_member)`",
     "map": "`record.awards.map(a, a.year)`",
+    "transformList": "`record.awards.transformList(i, a, a.year + i)`",
+    "transformMap": "`{'a': 1}.transformMap(k, v, v * 2)`",
+    "transformMapEntry": "`{'a': 1}.transformMapEntry(k, v, {v: k})`",
+    "optMap": "`record.?recommender.optMap(r, r.name)`",
+    "optFlatMap": "`record.?recommender.optFlatMap(r, r.?name)`",
+}
+_MACRO_NEED = {
+    (2, 3): ("2 or 3", "2 或 3"),
+    (3, 4): ("3 or 4", "3 或 4"),
+    (2,): ("2", "2"),
 }
 
 _BINARY_RULES = dict(
@@ -437,7 +466,7 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
             report.fail("syntax.unclosed-bracket", pos, pos + 1, msg)
         one_dot = (
             "IDENT" in expected
-            and expected <= _NAME_TOKENS
+            and expected <= _AFTER_DOT
             and text[:end].endswith(".")
             and text[: end - 1][-1:].isdigit()
         )
@@ -447,7 +476,7 @@ def _explain_lark_error(exc: UnexpectedInput, text: str, scan: _Scan, report: _R
     after_dot = before.endswith(".") and (
         before[:-1].rstrip()[-1:] in _IDENT_CHARS | {")", "]", "}", "`"} and before[:-1].rstrip() != ""
     )
-    names_only = "IDENT" in expected and expected <= _NAME_TOKENS
+    names_only = "IDENT" in expected and expected <= _AFTER_DOT
     if tok.type == "RESERVED" or (tok.type in _KEYWORD_TYPES.values() and names_only):
         calls = text[end:].lstrip().startswith("(")
         help_key = "if-function" if tok.value == "if" and calls else "reserved-field" if after_dot else "reserved-word"
@@ -497,6 +526,8 @@ def _acceptable(state: Any, expected: set[str]) -> set[str]:
 
 
 _NAME_TOKENS = frozenset({"IDENT", "RESERVED", "QIDENT"})
+# After a dot: a name, `?` (`x.?f`) or the method `or` (`o.or(p)`).
+_AFTER_DOT = _NAME_TOKENS | {"_QUESTION", "_OR"}
 _CLOSER_TOKENS = [("_RPAR", ")"), ("_RSQB", "]"), ("_RBRACE", "}"), ("_COMMA", ","), ("_COLON", ":")]
 _OPERATOR_TOKENS = frozenset(
     [
@@ -524,8 +555,8 @@ def _expected_words(expected: set[str]) -> tuple[str, str]:
     """Terminal names -> what a user can recognise, in English and Chinese."""
     words = [(f"`{ch}`", f"`{ch}`") for name, ch in _CLOSER_TOKENS if name in expected]
     if "IDENT" in expected:
-        words.append(("a name", "一个名称") if expected <= _NAME_TOKENS | {"_LPAR"} else ("a value", "一个值"))
-    if expected & _OPERATOR_TOKENS:
+        words.append(("a name", "一个名称") if expected <= _AFTER_DOT | {"_LPAR"} else ("a value", "一个值"))
+    if expected & _OPERATOR_TOKENS and not ("IDENT" in expected and expected <= _AFTER_DOT | {"_LPAR"}):
         words.append(("an operator", "运算符"))
     if not words:
         words.append(("end of expression", "表达式结尾") if "$END" in expected else ("something else", "其他内容"))
@@ -549,6 +580,12 @@ def _tok_span(tok: Token) -> Span:
 
 def _constant(value: object, kind: str) -> Callable[[Any, Any, list[Any]], A.Node]:
     return lambda self, meta, c: A.Literal(value, kind, span=_span(meta))
+
+
+class _Optional(NamedTuple):
+    """An element ``?x`` or entry ``?k: v`` of a list or map literal, while the literal is built."""
+
+    item: Any
 
 
 class _Builder:
@@ -617,21 +654,76 @@ class _Builder:
     def r_method_call(self, meta: Any, c: list[Any]) -> A.Node:
         target, name, args = c[0], str(c[1]), c[2]
         span, name_span = _span(meta), _tok_span(c[1])
+        if isinstance(target, A.Ident) and target.name == "cel" and name == "bind":
+            return self.bind(args, span)
         arity = _MACRO_ARITY.get(name)
         if arity is None:
             return A.Call(name, args, target, span=span, name_span=name_span)
         example = _MACRO_EXAMPLES[name]
+        two = len(args) == 4 or (len(args) == 3 and name in _TWO_VARIABLE_AT_3)
+        variables = args[:2] if two else args[:1]
         if len(args) not in arity:
-            need, need_zh, help_key = ("2 or 3", "2 或 3", "map-args") if name == "map" else ("2", "2", "macro-args")
+            need, need_zh = _MACRO_NEED[arity]
+            help_key = "map-args" if name == "map" else "transform-args" if arity == (3, 4) else "macro-args"
+            if name in ("all", "exists", "exists_one", "existsOne"):
+                help_key = "macro2-args"
             msg = _msg("macro-arity", help_key, name=name, need=need, need_zh=need_zh, got=len(args), example=example)
             self.report.add("syntax.bad-macro", span.start, span.end, msg)
-        elif not isinstance(args[0], A.Ident) or args[0].name.startswith("."):
+        elif bad := next((a for a in variables if not isinstance(a, A.Ident) or a.name.startswith(".")), None):
             msg = _msg("macro-variable", name=name, example=example)
-            self.report.add("syntax.bad-macro", args[0].span.start, args[0].span.end, msg)
+            self.report.add("syntax.bad-macro", bad.span.start, bad.span.end, msg)
+        elif two and cast(A.Ident, variables[0]).name == cast(A.Ident, variables[1]).name:
+            second = cast(A.Ident, variables[1])
+            msg = _msg("macro-same-variables", name=name, var=second.name)
+            self.report.add("syntax.bad-macro", second.span.start, second.span.end, msg)
         else:
-            var, cond = args[0], (args[1] if len(args) == 3 else None)
-            return A.Comprehension(name, target, var.name, args[-1], cond, span=span, var_span=var.span)
+            var = cast(A.Ident, variables[0])
+            var2 = cast(A.Ident, variables[1]) if two else None
+            rest = args[len(variables) :]
+            cond = rest[0] if len(rest) == 2 else None
+            macro = "exists_one" if name == "existsOne" else name
+            return A.Comprehension(
+                macro,
+                target,
+                var.name,
+                rest[-1],
+                cond,
+                span=span,
+                var_span=var.span,
+                var2=var2.name if var2 is not None else None,
+                var2_span=var2.span if var2 is not None else Span(0, 0),
+            )
         return A.Call(name, args, target, span=span, name_span=name_span)
+
+    def bind(self, args: tuple[A.Node, ...], span: Span) -> A.Node:
+        """``cel.bind(var, init, body)``."""
+        if len(args) != 3:
+            self.report.add("syntax.bad-macro", span.start, span.end, _msg("bind-arity", got=len(args)))
+        elif not isinstance(args[0], A.Ident) or args[0].name.startswith("."):
+            self.report.add("syntax.bad-macro", args[0].span.start, args[0].span.end, _msg("bind-variable"))
+        else:
+            return A.Bind(args[0].name, args[1], args[2], span=span, var_span=args[0].span)
+        return A.Call("cel.bind", args, None, span=span, name_span=span)
+
+    def r_or_call(self, meta: Any, c: list[Any]) -> A.Node:
+        target, args, span = c[0], c[1], _span(meta)
+        start = target.span.end + 1
+        return A.Call("or", args, target, span=span, name_span=Span(start, start + 2))
+
+    def r_opt_select(self, meta: Any, c: list[Any]) -> A.Node:
+        name = str(c[1])
+        if c[1].type == "QIDENT":
+            name = name[1:-1]
+        return A.OptSelect(c[0], name, span=_span(meta), field_span=_tok_span(c[1]))
+
+    def r_opt_index(self, meta: Any, c: list[Any]) -> A.Node:
+        return A.OptIndex(c[0], c[1], span=_span(meta))
+
+    def r_opt_element(self, meta: Any, c: list[Any]) -> _Optional:
+        return _Optional(c[0])
+
+    def r_opt_entry(self, meta: Any, c: list[Any]) -> _Optional:
+        return _Optional((c[0], c[1]))
 
     def r_global_call(self, meta: Any, c: list[Any]) -> A.Node:
         name, args, span = str(c[0]), c[1], _span(meta)
@@ -648,15 +740,22 @@ class _Builder:
         return tuple(c)
 
     r_entries = r_args
+    r_elements = r_args
 
     def r_entry(self, meta: Any, c: list[Any]) -> tuple[A.Node, A.Node]:
         return (c[0], c[1])
 
     def r_list_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.ListLit(c[0], span=_span(meta))
+        items = c[0]
+        optional = tuple(i for i, e in enumerate(items) if isinstance(e, _Optional))
+        elements = tuple(e.item if isinstance(e, _Optional) else e for e in items)
+        return A.ListLit(elements, span=_span(meta), optional=optional)
 
     def r_map_lit(self, meta: Any, c: list[Any]) -> A.Node:
-        return A.MapLit(c[0], span=_span(meta))
+        items = c[0]
+        optional = tuple(i for i, e in enumerate(items) if isinstance(e, _Optional))
+        entries = tuple(e.item if isinstance(e, _Optional) else e for e in items)
+        return A.MapLit(entries, span=_span(meta), optional=optional)
 
     r_true_lit = _constant(True, "bool")
     r_false_lit = _constant(False, "bool")
@@ -841,6 +940,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                     "`{name}()` 需要 {need_zh} 个参数，这里有 {got} 个"),
     "macro-variable": ("the first argument of `{name}()` must be a variable name",
                        "`{name}()` 的第一个参数必须是变量名"),
+    "macro-same-variables": ("the two variables of `{name}()` are both named `{var}`",
+                             "`{name}()` 的两个变量都叫 `{var}`"),
+    "bind-arity": ("`cel.bind()` takes 3 arguments, not {got}", "`cel.bind()` 需要 3 个参数，这里有 {got} 个"),
+    "bind-variable": ("the first argument of `cel.bind()` must be a variable name",
+                      "`cel.bind()` 的第一个参数必须是变量名"),
     "invalid-escape": ("invalid escape `{shown}`", "无效的转义 `{shown}`"),
     "int-range": ("integer `{shown}` is out of range", "整数 `{shown}` 超出范围"),
     "uint-range": ("unsigned integer `{shown}` is out of range", "无符号整数 `{shown}` 超出范围"),
@@ -897,6 +1001,21 @@ _HELPS: dict[str, tuple[str, str]] = {
                  "请写一个变量名、一个可选的条件和一个值，例如 {example}"),
     "macro-variable": ("name each element with a new variable, e.g. {example}",
                        "请用一个新的变量名代表每个元素，例如 {example}"),
+    "macro2-args": (("write a variable name and a condition, or an index (key) name, an element (value) name "
+                     "and a condition, e.g. {example}"),
+                    ("请写一个变量名和一个条件，或者一个下标（键）变量名、一个元素（值）变量名和一个条件，"
+                     "例如 {example}")),
+    "transform-args": (("write an index (key) name, an element (value) name, an optional condition and a value, "
+                        "e.g. {example}"),
+                       "请写一个下标（键）变量名、一个元素（值）变量名、一个可选的条件和一个值，例如 {example}"),
+    "macro-same-variables": ("give the index (key) and the element (value) different names",
+                             "请给下标（键）和元素（值）起不同的名字"),
+    "bind-arity": (("write a variable name, its value and the expression that uses it, e.g. "
+                    "`cel.bind(age, full_years(record.birth_date, as_of), age >= 18 && age < 65)`"),
+                   ("请写一个变量名、它的值和使用它的表达式，例如 "
+                    "`cel.bind(age, full_years(record.birth_date, as_of), age >= 18 && age < 65)`")),
+    "bind-variable": ("name the value with a new variable, e.g. `cel.bind(n, size(record.awards), n > 0 && n < 5)`",
+                      "请用一个新的变量名代表这个值，例如 `cel.bind(n, size(record.awards), n > 0 && n < 5)`"),
     "escape-unknown": (('`\\` starts an escape such as `\\n`, `\\t`, `\\"` or `\\\\`; write `\\\\` for a backslash, '
                         'or use a raw string such as `r"C:\\path"`'),
                        ('`\\` 用于转义，例如 `\\n`、`\\t`、`\\"`、`\\\\`；反斜杠本身请写成 `\\\\`，或使用原始字符串，'

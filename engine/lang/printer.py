@@ -85,7 +85,7 @@ def _precedence(node: A.Node) -> int:
         if node.kind == "double" and isinstance(value, float) and math.copysign(1.0, value) < 0:
             return _UNARY
         return _PRIMARY
-    if isinstance(node, (A.Select, A.Index, A.Comprehension)):
+    if isinstance(node, (A.Select, A.Index, A.Comprehension, A.OptSelect, A.OptIndex)):
         return _MEMBER
     if isinstance(node, A.Call) and node.target is not None:
         return _MEMBER
@@ -115,13 +115,23 @@ def _format_bare(node: A.Node) -> str:
     if isinstance(node, A.Call):
         call = f"{node.function}({_args(node.args)})"
         return call if node.target is None else f"{_format(node.target, _MEMBER)}.{call}"
+    if isinstance(node, A.OptSelect):
+        return f"{_format(node.operand, _MEMBER)}.?{_field(node.field)}"
+    if isinstance(node, A.OptIndex):
+        return f"{_format(node.operand, _MEMBER)}[?{_format(node.index, 0)}]"
     if isinstance(node, A.Comprehension):
-        parts = (node.var,) + ((_format(node.filter, 0),) if node.filter is not None else ()) + (_format(node.body, 0),)
+        names = (node.var,) if node.var2 is None else (node.var, node.var2)
+        parts = names + ((_format(node.filter, 0),) if node.filter is not None else ()) + (_format(node.body, 0),)
         return f"{_format(node.target, _MEMBER)}.{node.macro}({', '.join(parts)})"
+    if isinstance(node, A.Bind):
+        return f"cel.bind({node.var}, {_format(node.init, 0)}, {_format(node.body, 0)})"
     if isinstance(node, A.ListLit):
-        return f"[{_args(node.elements)}]"
+        marks = ["?" if i in node.optional else "" for i in range(len(node.elements))]
+        return "[" + ", ".join(m + _format(e, 0) for m, e in zip(marks, node.elements, strict=True)) + "]"
     if isinstance(node, A.MapLit):
-        return "{" + ", ".join(f"{_format(k, 0)}: {_format(v, 0)}" for k, v in node.entries) + "}"
+        marks = ["?" if i in node.optional else "" for i in range(len(node.entries))]
+        pairs = zip(marks, node.entries, strict=True)
+        return "{" + ", ".join(f"{m}{_format(k, 0)}: {_format(v, 0)}" for m, (k, v) in pairs) + "}"
     if isinstance(node, A.Unary):
         return f"{node.op}{_format(node.operand, _UNARY)}"
     if isinstance(node, A.Binary):

@@ -20,7 +20,7 @@ __all__ = ["Type", "parse_cel_type", "schema_type", "type_of_value"]
 @dataclass(frozen=True)
 class Type:
     """A type. ``kind`` is one of: dyn bool int uint double string bytes null
-    date timestamp duration list map object type.
+    date timestamp duration list map object type optional.
 
     ``elem`` is the element type of a list or the value type of a map/object
     without known properties; ``key`` the key type of a map; ``schema`` the
@@ -43,6 +43,8 @@ class Type:
             text = f"list({self.elem})" if self.elem is not None and self.elem.kind != "dyn" else "list"
         elif self.kind == "map":
             text = f"map({self.key}, {self.elem})" if self.key is not None else "map"
+        elif self.kind == "optional":
+            text = f"optional({self.elem})" if self.elem is not None else "optional(dyn)"
         else:
             text = self.kind
         return text + (" or null" if self.nullable and self.kind != "null" else "")
@@ -82,10 +84,16 @@ TIMESTAMP = Type("timestamp")
 DURATION = Type("duration")
 LIST_DYN = Type("list", DYN)
 MAP_DYN = Type("map", DYN, DYN)
+OPTIONAL_DYN = Type("optional", DYN)
 
 
 def list_of(t: Type) -> Type:
     return Type("list", t)
+
+
+def optional_of(t: Type) -> Type:
+    """``optional(t)``: a value of type ``t``, or none."""
+    return Type("optional", t)
 
 
 def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any] | None) -> Mapping[str, Any]:

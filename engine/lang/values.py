@@ -110,10 +110,12 @@ TYPE_NAMES = (
     "type",
     "google.protobuf.Timestamp",
     "google.protobuf.Duration",
+    "optional_type",
 )
 TYPES: dict[str, CelType] = {n: CelType(n) for n in (*TYPE_NAMES, "date")}
 _CEL_TYPE_OF_KIND = {
     "null": "null_type",
+    "optional": "optional_type",
     "timestamp": "google.protobuf.Timestamp",
     "duration": "google.protobuf.Duration",
 }
@@ -231,6 +233,43 @@ class DateRange:
         return f"DateRange({self.earliest.isoformat()}, {self.latest.isoformat()}, years={self.years})"
 
 
+class OptionalValue:
+    """A value of CEL's optional type: ``optional.of(x)`` (``value`` is x) or ``optional.none()``
+    (``value`` is :data:`NO_VALUE`).  Use :func:`optional_of` and :data:`OPTIONAL_NONE`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def has_value(self) -> bool:
+        return self.value is not NO_VALUE
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not OptionalValue:
+            return False
+        mine, theirs = self.value, other.value
+        if mine is NO_VALUE or theirs is NO_VALUE:
+            return mine is theirs
+        return cel_eq(mine, theirs)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # not a map key
+
+    def __repr__(self) -> str:
+        return "optional.none()" if self.value is NO_VALUE else f"optional.of({self.value!r})"
+
+
+NO_VALUE: Any = object()
+OPTIONAL_NONE = OptionalValue(NO_VALUE)
+
+
+def optional_of(value: object) -> OptionalValue:
+    return OptionalValue(value)
+
+
 _KIND_OF_CLASS: dict[type, str] = {
     bool: "bool",
     int: "int",
@@ -247,6 +286,7 @@ _KIND_OF_CLASS: dict[type, str] = {
     Duration: "duration",
     CelType: "type",
     DateRange: "date",
+    OptionalValue: "optional",
 }
 
 
@@ -390,12 +430,17 @@ def select(obj: object, name: str, path: str) -> Any:
         missing_field(path)
     if obj is None:
         raise EvalError("eval.null-field", msg("eval.null-field", name=name, parent=path.rsplit(".", 1)[0]), path)
+    if obj.__class__ is OptionalValue:  # a field of an optional value is optional
+        return optional_select(obj, name, path)
     raise EvalError("eval.no-such-field", msg("eval.no-such-field", name=name, kind=type_name(obj)), path)
 
 
 def has(obj: object, name: str) -> bool:
     if isinstance(obj, dict):
         return name in obj
+    if obj.__class__ is OptionalValue:
+        inner = obj.value
+        return inner is not NO_VALUE and has(inner, name)
     raise EvalError("eval.no-such-field", msg("eval.no-such-field:has", kind=type_name(obj)))
 
 
@@ -704,6 +749,8 @@ def cel_index(c: Any, i: Any) -> Any:
         if v is _ABSENT:
             raise EvalError("eval.missing-key", msg("eval.missing-key", key=_short_repr(i)))
         return v
+    if c.__class__ is OptionalValue:  # an element of an optional value is optional
+        return optional_index(c, i)
     fail_no_overload("[]", c, i)
 
 
@@ -721,6 +768,15 @@ def make_map(keys: list[Any], values: list[Any]) -> dict[Any, Any]:
             raise EvalError("eval.bad-key", msg("eval.bad-key:mixed", first=repr(stored), second=repr(k)))
         out[k] = v
     return out
+
+
+def pairs(c: Any, macro: str) -> Any:
+    """What a two-variable macro iterates: (index, element) of a list, (key, value) of a map."""
+    if isinstance(c, (list, tuple)):
+        return enumerate(c)
+    if isinstance(c, dict):
+        return c.items()
+    fail_no_overload(macro, c)
 
 
 def iterate(c: Any, macro: str) -> Any:
@@ -763,6 +819,9 @@ def weight(v: Any, limit: int = MAX_COST) -> int:
         elif c is list or c is tuple:
             total += len(x)
             stack.extend(y for y in x if y.__class__ not in _SCALARS)
+        elif c is OptionalValue:
+            if x.value.__class__ not in _SCALARS:
+                stack.append(x.value)
         elif c is dict:
             total += len(x)
             for k, y in x.items():
@@ -773,3 +832,154 @@ def weight(v: Any, limit: int = MAX_COST) -> int:
         if total > limit:
             return total
     return total
+
+
+# -- optional values ---------------------------------------------------------------
+
+
+def optional_select(obj: object, name: str, path: str) -> OptionalValue:
+    """``obj.?name``: the field as an optional value, none when the map has no such key.
+
+    Of an optional value, the field of the value it holds (none of none)."""
+    if obj.__class__ is OptionalValue:
+        obj = obj.value
+        if obj is NO_VALUE:
+            return OPTIONAL_NONE
+    if isinstance(obj, dict):
+        v = obj.get(name, NO_VALUE)
+        return OPTIONAL_NONE if v is NO_VALUE else OptionalValue(v)
+    return OptionalValue(select(obj, name, path))  # not a map: select's error
+
+
+def optional_index(c: Any, i: Any) -> OptionalValue:
+    """``c[?i]``: the element or entry as an optional value, none when there is none.
+
+    Of an optional value, the element of the value it holds (none of none)."""
+    if c.__class__ is OptionalValue:
+        c = c.value
+        if c is NO_VALUE:
+            return OPTIONAL_NONE
+    if isinstance(c, (list, tuple)):
+        if _num(i):
+            if isinstance(i, float) and not i.is_integer():
+                raise EvalError("eval.bad-index", msg("eval.bad-index", index=i))
+            n = int(i)
+            return OptionalValue(c[n]) if 0 <= n < len(c) else OPTIONAL_NONE
+        fail_no_overload("[?]", c, i)
+    if isinstance(c, dict):
+        v = map_get(c, i)
+        return OPTIONAL_NONE if v is _ABSENT else OptionalValue(v)
+    fail_no_overload("[?]", c, i)
+
+
+def optional_guard(o: Any, kind: str, path: str, nullable: bool) -> Any:
+    """An optional record field read with ``.?``: the value it holds checked against the schema
+    type (as :func:`want`), dates parsed.  A null where the schema allows one is none: JSON's way of
+    leaving a field out."""
+    if o.__class__ is OptionalValue and o.value is not NO_VALUE:
+        v = o.value
+        if v is None and nullable:
+            return OPTIONAL_NONE
+        if kind == "date" or v.__class__ is not _GUARD_CLASSES.get(kind):
+            return OptionalValue(want(v, kind, path, nullable))
+    return o
+
+
+_GUARD_CLASSES: dict[str, type] = {
+    "string": str,
+    "int": int,
+    "bool": bool,
+    "list": list,
+    "object": dict,
+    "map": dict,
+    "double": float,
+}
+
+
+def optional_inner(v: Any, what: str) -> Any:
+    """What the optional value ``v`` holds, or :data:`NO_VALUE` (an error if ``v`` is not optional)."""
+    return want_optional(v, what).value
+
+
+def want_optional(v: Any, what: str) -> OptionalValue:
+    """``v`` where an optional value is required (``?x`` in a literal, ``or``, ``optFlatMap``)."""
+    if v.__class__ is OptionalValue:
+        return v
+    fail_no_overload(what, v)
+
+
+def optional_list(values: list[Any], optional: tuple[int, ...]) -> list[Any]:
+    """A list literal with elements written ``?x``: those kept only when they hold a value."""
+    out = []
+    for i, v in enumerate(values):
+        if i in optional:
+            held = want_optional(v, "[?]").value
+            if held is not NO_VALUE:
+                out.append(held)
+        else:
+            out.append(v)
+    return out
+
+
+def optional_map(keys: list[Any], values: list[Any], optional: tuple[int, ...]) -> dict[Any, Any]:
+    """A map literal with entries written ``?k: v``: those kept only when ``v`` holds a value."""
+    ks, vs = [], []
+    for i, (k, v) in enumerate(zip(keys, values)):  # noqa: B905 - halves of one list
+        held = want_optional(v, "{?}").value if i in optional else v
+        if held is not NO_VALUE:
+            ks.append(k)
+            vs.append(held)
+    return make_map(ks, vs)
+
+
+def merge_entry(acc: dict[Any, Any], entry: Any, macro: str) -> None:
+    """``transformMapEntry``: add the entries of the map ``entry`` to ``acc``; a key already there is an error."""
+    if not isinstance(entry, dict):
+        fail_no_overload(macro, entry)
+    for k, v in entry.items():
+        if map_get(acc, k) is not _ABSENT:
+            raise EvalError("eval.duplicate-key", msg("eval.duplicate-key", key=_short_repr(k)))
+        acc[k] = v
+
+
+def optional_none() -> OptionalValue:
+    return OPTIONAL_NONE
+
+
+def _is_zero(v: object) -> bool:
+    c = v.__class__
+    if v is None or v is False:
+        return True
+    if c in (int, UInt, float):
+        return v == 0
+    if c in (str, bytes, list, tuple, dict):
+        return len(v) == 0  # type: ignore[arg-type]  # a sized value
+    if isinstance(v, (Timestamp, Duration)):
+        return v.ns == 0
+    return False
+
+
+def optional_of_non_zero(v: object) -> OptionalValue:
+    """``optional.ofNonZeroValue(v)``: none for null, false, 0, empty text, bytes, lists and maps."""
+    return OPTIONAL_NONE if _is_zero(v) else OptionalValue(v)
+
+
+def optional_has_value(o: object) -> bool:
+    return want_optional(o, "hasValue").value is not NO_VALUE
+
+
+def optional_value(o: object) -> Any:
+    v = want_optional(o, "value").value
+    if v is NO_VALUE:
+        raise EvalError("eval.optional-none", msg("eval.optional-none"))
+    return v
+
+
+def optional_or_value(o: object, default: object) -> Any:
+    v = want_optional(o, "orValue").value
+    return default if v is NO_VALUE else v
+
+
+def optional_or(o: object, other: object) -> OptionalValue:
+    first = want_optional(o, "or")
+    return first if first.value is not NO_VALUE else want_optional(other, "or")

@@ -173,15 +173,23 @@ def diff_records(
             continue
         a = old.evaluate(record, as_of, ref)
         b = new.evaluate(record, as_of, ref)
-        old_status = {r.id: str(r.status) for r in a.rules}
-        new_status = {r.id: str(r.status) for r in b.rules}
+        # the statuses by rule, not the rules' results: a decision's fast path gives them without
+        # making a result object per rule, and most records change nothing
+        old_status, new_status = a.statuses, b.statuses
+        outputs_differ = to_json_value(a.outputs) != to_json_value(b.outputs)  # (a date range has no plain ==)
+        if old_status == new_status and a.outcome == b.outcome and not outputs_differ:
+            continue
         rules = tuple(
-            (rid, old_status.get(rid, "absent"), new_status.get(rid, "absent"))
+            (rid, _status_name(old_status.get(rid)), _status_name(new_status.get(rid)))
             for rid in dict.fromkeys([*old_status, *new_status])
             if old_status.get(rid) != new_status.get(rid)
         )
-        if a.outcome != b.outcome or to_json_value(a.outputs) != to_json_value(b.outputs) or rules:
+        if a.outcome != b.outcome or outputs_differ or rules:
             yield RecordChange(ref, b.record_id, a, b, rules)
+
+
+def _status_name(status: Any) -> str:
+    return "absent" if status is None else str(status)
 
 
 class Compared:

@@ -438,7 +438,7 @@ ERRORS = [
         0,
         "has() needs a field selection such as `has(record.awards)`",
     ),
-    ("all-one-arg", "xs.all(x)", "syntax.bad-macro", 0, "`all()` takes 2 arguments, not 1"),
+    ("all-one-arg", "xs.all(x)", "syntax.bad-macro", 0, "`all()` takes 2 or 3 arguments, not 1"),
     ("map-four-args", "xs.map(a, b, c, d)", "syntax.bad-macro", 0, "`map()` takes 2 or 3 arguments, not 4"),
     (
         "exists-not-a-name",

@@ -9,6 +9,7 @@ extra the command says what to install, in the reader's language, and exits 2.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -333,9 +334,7 @@ def test_without_the_serve_extra_other_commands_work() -> None:
     assert "hlj-musicians/membership" in run.stdout
 
 
-def _serve_args(*argv: str) -> object:
-    import argparse
-
+def _serve_args(*argv: str) -> argparse.Namespace:
     from engine.serve.cli import add_serve_parser
 
     parser = argparse.ArgumentParser(prog="rulebook")
@@ -354,7 +353,7 @@ def test_edit_and_samples_reach_the_configuration(tmp_path: Path) -> None:
     assert overrides["edit"] is True and overrides["samples"] == (tmp_path,)
     err = io.StringIO()
     missing = _serve_args("--samples", str(tmp_path / "nope"))
-    assert cmd_serve(missing, io.StringIO(), err, "en") == 2  # type: ignore[arg-type]
+    assert cmd_serve(missing, io.StringIO(), err, "en") == 2
     assert "nope" in err.getvalue()
 
 

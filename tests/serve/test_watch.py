@@ -56,7 +56,8 @@ def _marked(text: str, mark: str) -> str:
 def _first_record(text: str) -> dict[str, Any]:
     data = yaml.safe_load(text)
     example = next(e for e in data["examples"] if e["decision"] == "school-union")
-    return json.loads(json.dumps(example["record"], default=str))
+    record: dict[str, Any] = json.loads(json.dumps(example["record"], default=str))
+    return record
 
 
 def _state(answer: dict[str, Any]) -> str:

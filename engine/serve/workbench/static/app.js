@@ -346,7 +346,7 @@ async function addNotes(container, answer) {
   const doc = await rulebookDoc(answer.rulebook, answer.version);
   const notes = new Map();
   for (const d of asList(doc.decisions)) for (const r of asList(d.rules)) if (r.note) notes.set(`${d.name || d.id}|${r.id}`, pick(r.note));
-  for (const row of container.querySelectorAll("tr.rule-row")) {
+  for (const row of container.querySelectorAll("tr.rule-note")) {
     const note = notes.get(`${answer.decision}|${row.dataset.rule}`);
     const cell = row.querySelector("td.note-cell");
     if (note && cell && !cell.childNodes.length) cell.append(h("details", {}, h("summary", {}, t("explain.note")), h("div.note", {}, note)));
@@ -574,7 +574,12 @@ function start() {
     setToken($("#token-input").value.trim());
     boot().catch(failed);
   });
-  for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  for (const b of document.querySelectorAll(".tabs button")) {
+    b.addEventListener("click", () => {
+      if (b.dataset.tab === "read") state.reading = null; // the tab itself leads back to the list
+      showTab(b.dataset.tab);
+    });
+  }
   $("#lang-switch").addEventListener("click", () => setLang(lang() === "zh" ? "en" : "zh"));
   onLangChange(() => {
     showWho();

@@ -19,6 +19,7 @@ import { lang, onLangChange, pick, t } from "./i18n.js";
 import { fileToJsonLines } from "./spreadsheet.js";
 
 const LINT_DELAY_MS = 300;
+const EXAMPLE_CODES = new Set(["lint.example-mismatch"]);
 
 const ed = {
   pending: null, // {id, version} asked for by "new draft", opened on the next render
@@ -27,6 +28,7 @@ const ed = {
   view: null,
   diagnostics: [],
   ok: false, // the last diagnostics had no error
+  builds: false, // the last diagnostics had no error but examples that disagree
   checkedText: null, // the text the last examples/impact ran on
   examples: null,
   examplesError: null,
@@ -95,6 +97,7 @@ async function openDraft(id, version) {
   ed.impact = null;
   ed.diagnostics = [];
   ed.ok = false;
+  ed.builds = false;
   ed.checkedText = null;
   if (ed.view) ed.view.destroy();
   ed.view = createEditor(asNewDraft(src.text, fresh));
@@ -141,7 +144,7 @@ async function lintSource(view) {
   ed.els.diagStatus && (ed.els.diagStatus.textContent = t("edit.checking"));
   let answer;
   try {
-    answer = await postJSON("/workbench/api/diagnostics", { text, path: `${ed.id || "rulebook"}.yaml` });
+    answer = await postJSON("/workbench/api/diagnostics", { text, path: `${ed.id || "rulebook"}.yaml`, rulebook: ed.id || undefined });
   } catch (e) {
     if (ed.els.diagStatus) ed.els.diagStatus.textContent = describe(e);
     return [];
@@ -149,9 +152,14 @@ async function lintSource(view) {
   if (view.state.doc.toString() !== text) return []; // typed on meanwhile: the next run answers
   ed.diagnostics = answer.diagnostics || [];
   ed.ok = answer.ok !== undefined ? Boolean(answer.ok) : !ed.diagnostics.some((d) => d.severity === "error");
+  // A text whose only errors are examples that disagree still builds: its examples and its
+  // impact on data are what the editor wants to see next.
+  ed.builds = !ed.diagnostics.some((d) => d.severity === "error" && !EXAMPLE_CODES.has(d.code));
   drawDiagnostics();
-  if (ed.ok) checkText(text);
+  if (ed.builds) checkText(text);
   else {
+    for (const c of Object.values(ed.controllers)) if (c) c.abort();
+    ed.checkedText = null;
     ed.examples = null;
     ed.impact = null;
     drawExamples();
@@ -165,7 +173,7 @@ const KIND = { field: "property", value: "variable", parameter: "constant", func
 
 async function completionSource(ctx) {
   const word = ctx.matchBefore(/[\p{L}\p{N}_.]*/u);
-  if (!ctx.explicit && (!word || word.from === word.to)) return null;
+  if (!ctx.explicit && (!word || word.from === word.to || /^\d/.test(word.text))) return null;
   const { line, column } = lineColOf(ctx.state.doc, ctx.pos);
   let answer;
   try {
@@ -232,6 +240,7 @@ function createEditor(text) {
         EditorView.updateListener.of((u) => {
           if (u.docChanged) {
             ed.ok = false;
+            ed.builds = false;
             drawSave();
           }
         }),
@@ -257,7 +266,7 @@ async function runExamples(text) {
   ed.examplesError = null;
   drawExamples(true);
   try {
-    ed.examples = await postJSON("/workbench/api/examples", { text }, undefined, ctl.signal);
+    ed.examples = await postJSON("/workbench/api/examples", { text, rulebook: ed.id || undefined }, undefined, ctl.signal);
   } catch (e) {
     if (e.name === "AbortError") return;
     ed.examplesError = describe(e);
@@ -293,8 +302,9 @@ async function runImpact(text) {
     await postStream("/workbench/api/impact", body, {
       signal: ctl.signal,
       onLine: (line) => {
-        if (ed.controllers.impact !== ctl) return;
-        if (line.changed !== undefined) ed.impact.result = line;
+        if (ed.controllers.impact !== ctl || !ed.impact) return;
+        if (line.error) ed.impact.error = describeProblem(line.error);
+        else if (line.changed !== undefined) ed.impact.result = line;
         else if (line.progress !== undefined) {
           ed.impact.progress = line.progress;
           ed.impact.total = line.total;
@@ -304,9 +314,13 @@ async function runImpact(text) {
     });
   } catch (e) {
     if (e.name === "AbortError") return;
-    if (ed.controllers.impact === ctl) ed.impact.error = describe(e);
+    if (ed.controllers.impact === ctl && ed.impact) ed.impact.error = describe(e);
   }
   if (ed.controllers.impact === ctl) drawImpact();
+}
+
+function describeProblem(p) {
+  return [p.detail || p.title || "", p.help].filter(Boolean).join("\n");
 }
 
 // -- drawing ----------------------------------------------------------------------------------
@@ -325,9 +339,12 @@ function drawDiagnostics() {
   const warnings = ed.diagnostics.length - errors;
   ed.els.diagStatus.textContent = ed.diagnostics.length ? t("edit.diag_count", { errors, warnings }) : t("edit.diag_ok");
   ed.els.diagStatus.dataset.errors = String(errors);
+  // Examples that disagree are listed under Examples (and marked in the editor at the example).
+  const examples = ed.diagnostics.filter((d) => EXAMPLE_CODES.has(d.code));
   clear(
     el,
-    ed.diagnostics.slice(0, 50).map((d) =>
+    examples.length ? h("p.muted", {}, t("edit.examples_disagree", { n: examples.length })) : null,
+    ed.diagnostics.filter((d) => !EXAMPLE_CODES.has(d.code)).slice(0, 50).map((d) =>
       h(
         `div.diag.${d.severity || "error"}`,
         { dataset: { line: d.line, column: d.column, code: d.code || "" }, onclick: () => goTo(d.line, d.column) },
@@ -361,7 +378,7 @@ function drawDiagnostics() {
 function drawExamples(running = false) {
   const el = ed.els.examples;
   if (!el) return;
-  if (!ed.ok && !running) return clear(el, h("p.muted", {}, t("edit.examples_wait")));
+  if (!ed.builds && !running) return clear(el, h("p.muted", {}, t("edit.examples_wait")));
   if (running || (!ed.examples && !ed.examplesError)) return clear(el, h("p.muted", {}, t("edit.checking")));
   if (ed.examplesError) return clear(el, h("p.error-text", {}, ed.examplesError));
   const x = ed.examples;
@@ -374,15 +391,14 @@ function drawExamples(running = false) {
       ? h(
           "table#examples-failed",
           {},
-          h("tr", {}, h("th", {}, t("edit.example")), h("th", {}, t("edit.expected")), h("th", {}, t("edit.got")), h("th", {}, t("edit.responsible"))),
+          h("tr", {}, h("th", {}, t("edit.example")), h("th", {}, `${t("edit.expected")} → ${t("edit.got")}`), h("th", {}, t("edit.responsible"))),
           failedList.map((f) =>
             h(
               "tr.example-failed",
               { dataset: { example: f.example }, onclick: () => f.line && goTo(f.line, 1) },
               h("td", {}, h("code", {}, f.example), f.decision ? h("div.muted", {}, f.decision) : null, f.line ? h("small.muted", {}, ` :${f.line}`) : null),
-              h("td", {}, show(f.expected)),
-              h("td", {}, show(f.got)),
-              h("td", {}, (f.rules || []).map((r) => h("div", {}, typeof r === "string" ? h("code", {}, r) : [h("code", {}, r.id || r.rule), " ", r.cite || r.article || ""]))),
+              h("td", {}, `${show(f.expected)} → ${show(f.got)}`),
+              h("td", {}, (f.rules || []).map((r, i) => [i ? ", " : "", typeof r === "string" ? h("code", {}, r) : [h("code", {}, r.id || r.rule), " ", h("small.muted", {}, r.cite || r.article || "")]])),
             ),
           ),
         )
@@ -396,7 +412,7 @@ function drawImpact() {
   const el = ed.els.impactResult;
   if (!el) return;
   if (!impactWanted()) return clear(el);
-  if (!ed.ok && !ed.impact) return clear(el, h("p.muted", {}, t("edit.impact_wait")));
+  if (!ed.builds && !ed.impact) return clear(el, h("p.muted", {}, t("edit.impact_wait")));
   const im = ed.impact;
   if (!im) return clear(el);
   if (im.error) return clear(el, h("p.error-text", {}, im.error));
@@ -492,7 +508,7 @@ async function impactControls() {
   sampleSel.value = s.records ? "" : s.sample;
   const detail = ed.id ? await rulebookDetail(ed.id) : { versions: [] };
   const versions = detail.versions || [];
-  const againstSel = h("select#impact-against", {}, h("option", { value: "" }, t("try.version_default")), versions.map((v) => h("option", { value: v.version }, `${v.version} · ${t(`status.${v.status}`)}`)));
+  const againstSel = h("select#impact-against", {}, h("option", { value: "" }, t("edit.impact_today")), versions.map((v) => h("option", { value: v.version }, `${v.version} · ${t(`status.${v.status}`)}`)));
   againstSel.value = s.against;
   const base = versions.find((v) => v.version === ed.basedOn) || versions[0] || { decisions: {} };
   const decSel = h("select#impact-decision", {}, h("option", { value: "" }, "—"), Object.keys(base.decisions || {}).map((d) => h("option", { value: d }, d)));
@@ -500,7 +516,7 @@ async function impactControls() {
   const file = h("input#impact-file", { type: "file", accept: ".jsonl,.ndjson,.json,.csv,.tsv,.xlsx" });
   const rerun = () => {
     ed.checkedText = null;
-    if (ed.ok && ed.view) checkText(ed.view.state.doc.toString());
+    if (ed.builds && ed.view) checkText(ed.view.state.doc.toString());
     else drawImpact();
   };
   sampleSel.addEventListener("change", () => {
