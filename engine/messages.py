@@ -459,10 +459,6 @@ _add(
             "the functions of `{namespace}` are {functions}",
             "`{namespace}` 的函数有 {functions}",
         ),
-        "check.unknown-function:namespace/help": (
-            "the functions of `{namespace}` are {functions}",
-            "`{namespace}` 的函数有 {functions}",
-        ),
         "check.arity:method": ("`{function}` cannot be called as a method", "`{function}` 不能作为方法调用"),
         "check.arity:function": ("`{function}` cannot be called on its own", "`{function}` 不能单独调用"),
         "check.arity:call/help": ("write it as {how}", "请写成 {how}"),
@@ -877,28 +873,6 @@ _add(
             "工作日天数必须在 0 到 {limit} 之间",
         ),
         "eval.bad-argument:unicode": ("the text is not valid Unicode", "文本不是有效的 Unicode"),
-        "eval.bad-argument:substring": (
-            "the substring would start at {start}, after its end {end}",
-            "子串的起点 {start} 在终点 {end} 之后",
-        ),
-        "eval.bad-argument:shift": (
-            "cannot shift bits by a negative offset ({offset})",
-            "位移的位数不能为负数（{offset}）",
-        ),
-        "eval.bad-argument:base64": ("the text is not valid base64", "文本不是有效的 base64 编码"),
-        "eval.index-out-of-range:text": (
-            "position {index} is out of range for a text of {size} characters",
-            "位置 {index} 超出范围（文本只有 {size} 个字符）",
-        ),
-        "eval.bad-format:clause": (
-            "`{clause}` is not a formatting clause (use %s, %d, %f, %e, %b, %o, %x, %X, or %% for a percent sign)",
-            "`{clause}` 不是格式说明符（可用 %s、%d、%f、%e、%b、%o、%x、%X，百分号写作 %%）",
-        ),
-        "eval.bad-format:kind": ("`%{verb}` cannot format {kind}", "`%{verb}` 不能格式化 {kind} 类型的值"),
-        "eval.bad-format:missing": (
-            "the text asks for argument {index} (counted from 0) but the list has {count}",
-            "格式文本要用第 {index} 个参数（从 0 数起），但列表只有 {count} 个",
-        ),
         "eval.bad-argument:substring": (
             "the substring would start at {start}, after its end {end}",
             "子串的起点 {start} 在终点 {end} 之后",
