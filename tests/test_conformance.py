@@ -4,13 +4,16 @@ The cases are vendored in ``tests/data/conformance/cel-simple-plain.jsonl``
 (with their Apache-2.0 licence and provenance beside them), so every clone runs
 them; the environment variable ``RULEBOOK_CONFORMANCE_FILE`` names another
 file in the same format (e.g. a newer conversion) to run instead.  Every
-plain core case runs (not an extension library's, not one marked
-unsupported) and must give exactly the expected value (int, uint and double
-are distinct), or an error where one is expected.
+plain core case runs (not one marked unsupported), and so does every case of
+the extension libraries the engine implements (``EXT_FILES``: strings, math,
+two-variable macros, optional values, bindings, encoders); each must give
+exactly the expected value (int, uint and double are distinct), or an error
+where one is expected.
 
-Cases the engine is known to get wrong are listed in ``KNOWN_FAILURES`` with
-the reason; they run as strict xfails, so that a fix shows up as a failure
-until the entry is removed: the list can only shrink.
+Cases the engine is known to get wrong are listed in ``KNOWN_FAILURES`` (core)
+and ``EXT_KNOWN_FAILURES`` (extensions, one line per case with its reason);
+they run as strict xfails, so that a fix shows up as a failure until its line
+is removed: the lists can only shrink.
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ CASES_FILE = Path(
 # "file/section/name" -> why the engine does not pass it.  Empty: every plain core case passes.
 KNOWN_FAILURES: dict[str, str] = {}
 
+# The extension libraries the engine implements (issue 18).  `network_ext` and `block_ext` are not among them.
+EXT_FILES = ("string_ext", "math_ext", "macros2", "optionals", "bindings_ext", "encoders_ext")
+
+# Reasons shared by several cases below.
+_MIXED_KEYS = (
+    "a map cannot hold both `1` and `true` as keys: the engine's maps are Python dicts, where 1 == True, so a map "
+    "literal with both is refused (eval.bad-key) rather than silently losing an entry"
+)
+
+# The cases of EXT_FILES the engine does not pass: ("file/section/name", reason), one line per case, so that
+# a fix removes exactly its line.
+EXT_KNOWN_FAILURES: tuple[tuple[str, str], ...] = (("string_ext/format/map support (all key types)", _MIXED_KEYS),)
+
 
 def _load() -> list[dict[str, Any]]:
     # A missing file is an error, never a skip: the cases ship with the tests.
@@ -42,16 +58,17 @@ def _load() -> list[dict[str, Any]]:
 
 ALL_CASES = _load()
 CORE = [c for c in ALL_CASES if "ext" not in c and "unsupported" not in c["expected"]]
+EXT = [c for c in ALL_CASES if c["file"] in EXT_FILES and "unsupported" not in c["expected"]]
 
 
 def case_id(case: dict[str, Any]) -> str:
     return f"{case['file']}/{case['section']}/{case['name']}"
 
 
-def _params() -> list[Any]:
+def _params(cases: list[dict[str, Any]], known: dict[str, str]) -> list[Any]:
     out = []
-    for case in CORE:
-        reason = KNOWN_FAILURES.get(case_id(case))
+    for case in cases:
+        reason = known.get(case_id(case))
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case_id(case), marks=marks))
     return out
@@ -84,8 +101,17 @@ def passes(case: dict[str, Any], outcome: tuple[str, Any]) -> bool:
     return kind == "value" and C.values_equal(C.decode(case["expected"]["value"]), got)
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", _params(CORE, KNOWN_FAILURES))
 def test_core_case(case: dict[str, Any]) -> None:
+    check_case(case)
+
+
+@pytest.mark.parametrize("case", _params(EXT, dict(EXT_KNOWN_FAILURES)))
+def test_extension_case(case: dict[str, Any]) -> None:
+    check_case(case)
+
+
+def check_case(case: dict[str, Any]) -> None:
     outcome = run_case(case)
     expected = case["expected"]
     assert passes(case, outcome), (
@@ -101,6 +127,16 @@ def test_core_case(case: dict[str, Any]) -> None:
 def test_known_failures_are_real_cases() -> None:
     ids = {case_id(c) for c in CORE}
     assert set(KNOWN_FAILURES) <= ids, sorted(set(KNOWN_FAILURES) - ids)
+    ext_ids = [i for i, _reason in EXT_KNOWN_FAILURES]
+    assert len(ext_ids) == len(set(ext_ids)), "a case listed twice"
+    assert set(ext_ids) <= {case_id(c) for c in EXT}, sorted(set(ext_ids) - {case_id(c) for c in EXT})
+
+
+def test_the_extension_suite_is_complete_and_passes_at_least_95_percent() -> None:
+    # issue 18: at least 95% of the plain cases of these six files together, strictly
+    assert {c["file"] for c in EXT} == set(EXT_FILES)
+    assert len(EXT) >= 529
+    assert (len(EXT) - len(EXT_KNOWN_FAILURES)) / len(EXT) >= 0.95
 
 
 def test_the_core_suite_is_complete() -> None:

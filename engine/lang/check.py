@@ -124,7 +124,10 @@ class Checked:
                 if label is not None:
                     return label
             return name
-        if isinstance(node, A.Index):
+        if isinstance(node, A.OptSelect):
+            base = self.path_of(node.operand, var_label)
+            return f"{base}.{node.field}" if base else node.field
+        if isinstance(node, (A.Index, A.OptIndex)):
             return self.path_of(node.operand, var_label) + "[]"
         return "(value)"
 
@@ -300,8 +303,10 @@ class _Checker:
                         return _join([label, *reversed(parts)])
         return None
 
-    def _field(self, operand_t: Type, node: A.Select | A.Has, what: str) -> Type:
+    def _field(self, operand_t: Type, node: A.Select | A.Has | A.OptSelect, what: str) -> Type:
         base = operand_t
+        if base.kind == "optional":  # a field of an optional value is optional (none when absent)
+            return T.optional_of(self._field(base.elem or T.DYN, node, what))
         if base.kind == "object":
             fields = base.fields()
             if node.field in fields:
@@ -358,9 +363,24 @@ class _Checker:
         self._field(self.visit(node.operand), node, "test")
         return T.BOOL
 
+    def visit_OptSelect(self, node: A.OptSelect) -> Type:
+        t = self.visit(node.operand)
+        field_t = self._field(t.elem or T.DYN if t.kind == "optional" else t, node, "read")
+        return T.optional_of(field_t)
+
+    def visit_OptIndex(self, node: A.OptIndex) -> Type:
+        c = self.visit(node.operand)
+        i = self.visit(node.index)
+        return T.optional_of(self._element(node, c.elem or T.DYN if c.kind == "optional" else c, i))
+
     def visit_Index(self, node: A.Index) -> Type:
         c = self.visit(node.operand)
         i = self.visit(node.index)
+        if c.kind == "optional":  # an element of an optional value is optional (none when absent)
+            return T.optional_of(self._element(node, c.elem or T.DYN, i))
+        return self._element(node, c, i)
+
+    def _element(self, node: A.Index | A.OptIndex, c: Type, i: Type) -> Type:
         if c.nullable and c.kind != "null":
             c = c.non_null()  # a null operand is a run-time error
         if c.kind == "list":
@@ -374,15 +394,32 @@ class _Checker:
         self.error("check.type", node.span, msg("check.type:not-indexable", operand=_ty(c)))
         return T.DYN
 
+    def _optional_element(self, node: A.Node, t: Type) -> Type:
+        """The type an element ``?x`` adds: what the optional value ``x`` holds."""
+        if t.kind == "optional":
+            return t.elem or T.DYN
+        if t.kind != "dyn":
+            self.error(
+                "check.type",
+                node.span,
+                msg("check.type:opt-element", actual=_ty(t)),
+                msg("check.type:opt-element/help"),
+            )
+        return T.DYN
+
     def visit_ListLit(self, node: A.ListLit) -> Type:
-        elems = {self.visit(e) for e in node.elements}
+        elems = set()
+        for i, e in enumerate(node.elements):
+            t = self.visit(e)
+            elems.add(self._optional_element(e, t) if i in node.optional else t)
         return T.list_of(elems.pop() if len(elems) == 1 else T.DYN)
 
     def visit_MapLit(self, node: A.MapLit) -> Type:
         keys, vals = set(), set()
-        for k, v in node.entries:
+        for i, (k, v) in enumerate(node.entries):
             keys.add(self.visit(k))
-            vals.add(self.visit(v))
+            t = self.visit(v)
+            vals.add(self._optional_element(v, t) if i in node.optional else t)
         return Type("map", vals.pop() if len(vals) == 1 else T.DYN, keys.pop() if len(keys) == 1 else T.DYN)
 
     def visit_Unary(self, node: A.Unary) -> Type:
@@ -507,38 +544,82 @@ class _Checker:
             return Type(other.kind, other.elem, other.key, True, other.schema, other.root)
         return T.DYN
 
+    def _shadow(self, var: str, span: Any) -> None:
+        if self.scope.rulebook and (var in ("record", "as_of") or var in self.scope.params or var in self.scope.values):
+            self.error("check.shadow", span, msg("check.shadow", name=var), msg("check.shadow/help"))
+
     def visit_Comprehension(self, node: A.Comprehension) -> Type:
         target = self.visit(node.target)
-        if target.kind == "list":
+        key_t = T.DYN  # the first variable's type in the two-variable forms: an index or a key
+        if node.macro in ("optMap", "optFlatMap"):
+            if target.kind == "optional":
+                var_t = target.elem or T.DYN
+            else:
+                if target.kind != "dyn":
+                    msg_ = msg("check.type:opt-macro", macro=node.macro, target=_ty(target))
+                    self.error("check.type", node.target.span, msg_)
+                var_t = T.DYN
+        elif target.kind == "list":
             var_t = target.elem or T.DYN
+            key_t = T.INT
         elif target.kind == "map":
             var_t = target.key or T.DYN
+            key_t = var_t
         elif target.kind == "object":
             var_t = T.STRING
+            key_t = var_t
         elif target.kind == "dyn":
             var_t = T.DYN
         else:
             self.error("check.type", node.target.span, msg("check.type:macro", macro=node.macro, target=_ty(target)))
             var_t = T.DYN
-        if self.scope.rulebook and (
-            node.var in ("record", "as_of") or node.var in self.scope.params or node.var in self.scope.values
-        ):
-            self.error("check.shadow", node.var_span, msg("check.shadow", name=node.var), msg("check.shadow/help"))
+        self._shadow(node.var, node.var_span)
         target_path = self._record_path(node.target)
-        self.vars.append((node.var, var_t, f"{target_path}[]" if target_path else node.var))
+        label = f"{target_path}[]" if target_path else node.var
+        if node.var2 is not None:
+            self._shadow(node.var2, node.var2_span)
+            if target.kind in ("map", "object"):
+                var_t = (target.elem or T.DYN) if target.kind == "map" else T.DYN
+            self.vars.append((node.var, key_t, node.var))
+            self.vars.append((node.var2, var_t, label))
+        else:
+            self.vars.append((node.var, var_t, label))
         try:
             if node.filter is not None:
                 self._want_bool(node.filter, self.visit(node.filter), msg("check.what:filter", macro=node.macro))
             body = self.visit(node.body)
         finally:
-            self.vars.pop()
+            del self.vars[-2 if node.var2 is not None else -1 :]
         if node.macro in ("all", "exists", "exists_one", "filter"):
             self._want_bool(node.body, body, msg("check.what:predicate", macro=node.macro))
         if node.macro == "filter":
             return T.list_of(var_t)
-        if node.macro == "map":
+        if node.macro in ("map", "transformList"):
             return T.list_of(body)
+        if node.macro == "transformMap":
+            return Type("map", body, key_t)
+        if node.macro == "transformMapEntry":
+            if body.kind not in ("map", "dyn") or body.nullable:
+                self.error("check.type", node.body.span, msg("check.type:map-entry", actual=_ty(body)))
+                return T.MAP_DYN
+            return body
+        if node.macro == "optMap":
+            return T.optional_of(body)
+        if node.macro == "optFlatMap":
+            if body.kind not in ("optional", "dyn"):
+                self.error("check.type", node.body.span, msg("check.type:opt-flat", actual=_ty(body)))
+                return T.OPTIONAL_DYN
+            return body if body.kind == "optional" else T.OPTIONAL_DYN
         return T.BOOL
+
+    def visit_Bind(self, node: A.Bind) -> Type:
+        init = self.visit(node.init)
+        self._shadow(node.var, node.var_span)
+        self.vars.append((node.var, init, self._record_path(node.init) or node.var))
+        try:
+            return self.visit(node.body)
+        finally:
+            self.vars.pop()
 
     def namespace(self, node: A.Call) -> str | None:
         """``math`` for ``math.greatest(…)``: the target of a member call when it is a (dotted) name

@@ -323,6 +323,22 @@ class ExpressionGen:
         o = self.expr(node.operand, out)
         return P.mark_bool(P.call("_has", o, py.Constant(node.field)))  # the helpers of tests give exact bools
 
+    def x_OptSelect(self, node: A.OptSelect, out: list[py.stmt]) -> py.expr:
+        o = self.expr(node.operand, out)
+        path = self.path_of(node)
+        value: py.expr = P.call("_optsel", o, py.Constant(node.field), py.Constant(path))
+        ot = self.t(node.operand)
+        if ot.kind == "optional":
+            ot = ot.elem or ot
+        ft = self.t(node).elem
+        if ot.kind == "object" and ft is not None and (ft.kind in P.GUARD_CLASS or ft.kind == "date"):
+            # a record field read through its schema: the value it holds is checked (dates parsed)
+            value = P.call("_optguard", value, py.Constant(ft.kind), py.Constant(path), py.Constant(ft.nullable))
+        return value
+
+    def x_OptIndex(self, node: A.OptIndex, out: list[py.stmt]) -> py.expr:
+        return P.call("_optidx", *self.ordered([node.operand, node.index], out))
+
     def x_Index(self, node: A.Index, out: list[py.stmt]) -> py.expr:
         value = P.call("_index", *self.ordered([node.operand, node.index], out))
         ot = self.t(node.operand)
@@ -345,12 +361,17 @@ class ExpressionGen:
     def x_ListLit(self, node: A.ListLit, out: list[py.stmt]) -> py.expr:
         nodes = list(node.elements)
         elts = self.element_charges(nodes, self.ordered(nodes, out), out)
+        if node.optional:  # elements written `?x`: kept when they hold a value
+            return P.call("_optlist", py.List(elts=elts, ctx=py.Load()), self.const(node.optional))
         return py.List(elts=elts, ctx=py.Load())
 
     def x_MapLit(self, node: A.MapLit, out: list[py.stmt]) -> py.expr:
         nodes = [x for kv in node.entries for x in kv]  # k1, v1, k2, v2, ... in the order they run
         flat = self.element_charges(nodes, self.ordered(nodes, out), out)
-        return P.call("_mkmap", py.List(elts=flat[0::2], ctx=py.Load()), py.List(elts=flat[1::2], ctx=py.Load()))
+        keys, values = py.List(elts=flat[0::2], ctx=py.Load()), py.List(elts=flat[1::2], ctx=py.Load())
+        if node.optional:  # entries written `?k: v`: kept when `v` holds a value
+            return P.call("_optmap", keys, values, self.const(node.optional))
+        return P.call("_mkmap", keys, values)
 
     def x_Unary(self, node: A.Unary, out: list[py.stmt]) -> py.expr:
         o = self.expr(node.operand, out)
@@ -636,19 +657,59 @@ class ExpressionGen:
         return P.name(r)
 
     def x_Comprehension(self, node: A.Comprehension, out: list[py.stmt]) -> py.expr:
+        if node.macro in ("optMap", "optFlatMap"):
+            return self.optional_macro(node, out)
         target = self.expr(node.target, out)
         tt = self.t(node.target)
-        if tt.kind not in ("list", "object", "map") or tt.nullable:
+        if node.var2 is not None:  # (index, element) of a list, (key, value) of a map
+            target = P.call("_pairs", target, py.Constant(node.macro))
+        elif tt.kind not in ("list", "object", "map") or tt.nullable:
             target = P.call("_iter", target, py.Constant(node.macro))
         var = self.tmp("v")
-        label = self.path_of(node.target) + "[]" if tt.kind == "list" else node.var
+        label = self.path_of(node.target) + "[]" if tt.kind == "list" else node.var2 or node.var
         elem = tt.elem if tt.kind == "list" and not tt.nullable else None
-        self.var_names.append((node.var, var, label))
+        key = None
+        if node.var2 is not None:
+            key = self.tmp("v")
+            self.var_names.append((node.var, key, node.var))
+            self.var_names.append((node.var2, var, label))
+        else:
+            self.var_names.append((node.var, var, label))
         self.loop_depth += 1
         try:
-            return self._comprehension(node, target, var, out, elem, label)
+            return self._comprehension(node, target, var, out, elem, label, key)
         finally:
             self.loop_depth -= 1
+            del self.var_names[-2 if key is not None else -1 :]
+
+    def optional_macro(self, node: A.Comprehension, out: list[py.stmt]) -> py.expr:
+        """``o.optMap(x, f)`` and ``o.optFlatMap(x, f)``: ``f`` with ``x`` the value ``o`` holds, or none."""
+        macro = py.Constant(node.macro)
+        inner, r, var = self.tmp(), self.tmp("r"), self.tmp("v")
+        out.append(P.assign(inner, P.call("_optinner", self.expr(node.target, out), macro)))
+        body: list[py.stmt] = [P.assign(var, P.name(inner))]
+        self.var_names.append((node.var, var, node.var))
+        try:
+            e = self.expr(node.body, body)
+        finally:
+            self.var_names.pop()
+        if node.macro == "optMap":
+            body.append(P.assign(r, P.call("_optof", e)))
+        else:
+            body.append(P.assign(r, P.call("_wantopt", e, macro)))
+        out.append(
+            py.If(test=P.is_(P.name(inner), P.name("_NOVAL")), body=[P.assign(r, P.name("_OPTNONE"))], orelse=body)
+        )
+        return P.name(r)
+
+    def x_Bind(self, node: A.Bind, out: list[py.stmt]) -> py.expr:
+        var = self.tmp("v")
+        out.append(P.assign(var, self.expr(node.init, out)))
+        path = self.path_of(node.init)
+        self.var_names.append((node.var, var, node.var if path.startswith("(value)") or not path else path))
+        try:
+            return self.expr(node.body, out)
+        finally:
             self.var_names.pop()
 
     def element_guard(self, var: str, elem: Type | None, label: str) -> list[py.stmt]:
@@ -660,7 +721,14 @@ class ExpressionGen:
         return stmts
 
     def _comprehension(
-        self, node: A.Comprehension, target: py.expr, var: str, out: list[py.stmt], elem: Type | None, label: str
+        self,
+        node: A.Comprehension,
+        target: py.expr,
+        var: str,
+        out: list[py.stmt],
+        elem: Type | None,
+        label: str,
+        key: str | None = None,
     ) -> py.expr:
         acc, p = self.tmp("acc"), self.tmp("p")
         self.uses_cost = True
@@ -683,7 +751,10 @@ class ExpressionGen:
             after.insert(0, P.check_budget(self.cost))
         else:
             loop_body[:0] = [P.charge(py.Constant(1), self.cost), P.check_budget(self.cost)]
-        out.append(py.For(target=P.store(var), iter=target, body=loop_body, orelse=[]))
+        loop_var: py.expr = P.store(var)
+        if key is not None:
+            loop_var = py.Tuple(elts=[P.store(key), P.store(var)], ctx=py.Store())
+        out.append(py.For(target=loop_var, iter=target, body=loop_body, orelse=[]))
         out.extend(after)
         return result
 
@@ -797,14 +868,23 @@ class ExpressionGen:
                 loop_body.append(P.assign(p, e))
                 loop_body.append(py.If(test=P.is_(P.name(p), py.Constant(True)), body=count, orelse=[not_bool]))
             return P.mark_bool(py.Compare(left=P.name(acc), ops=[py.Eq()], comparators=[py.Constant(1)]))
-        # filter and map build a list
-        out.append(P.assign(acc, py.List(elts=[], ctx=py.Load())))
+        # filter, map and transformList build a list, transformMap and transformMapEntry a map
+        builds_map = macro in ("transformMap", "transformMapEntry")
+        out.append(P.assign(acc, py.Dict(keys=[], values=[]) if builds_map else py.List(elts=[], ctx=py.Load())))
         keep: list[py.stmt] = []
         if macro == "filter":
             item: py.expr = P.name(var)
         else:
             item = self.element_charges([node.body], [self.expr(node.body, keep)], keep)[0]
-        keep.append(py.Expr(value=P.call(py.Attribute(value=P.name(acc), attr="append", ctx=py.Load()), item)))
+        if macro == "transformMap":
+            key = next(pyname for cel, pyname, _label in reversed(self.var_names) if cel == node.var)
+            keep.append(
+                py.Assign(targets=[py.Subscript(value=P.name(acc), slice=P.name(key), ctx=py.Store())], value=item)
+            )
+        elif macro == "transformMapEntry":
+            keep.append(py.Expr(value=P.call("_mergeentry", P.name(acc), item, py.Constant(macro))))
+        else:
+            keep.append(py.Expr(value=P.call(py.Attribute(value=P.name(acc), attr="append", ctx=py.Load()), item)))
         predicate = node.body if macro == "filter" else node.filter
         if predicate is None:
             loop_body.extend(keep)

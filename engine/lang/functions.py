@@ -37,6 +37,7 @@ from typing import Any
 from engine.errors import EvalError
 from engine.lang import ext_math, ext_strings, times
 from engine.lang import types as T
+from engine.lang import values as V
 from engine.lang.calendar import Calendar, CalendarRangeError, CalendarUnknownError, DateRange
 from engine.lang.ext_strings import format_double
 from engine.lang.types import Type
@@ -617,6 +618,54 @@ def _accessor_spec(name: str) -> FunctionSpec:
     return FunctionSpec(name, tuple(overloads), _TIMESTAMP_PARTS[name])
 
 
+# CEL's optional values (the optional extension); the checker refines the result types (``result_type``).
+OPT = T.OPTIONAL_DYN
+
+_OPTIONAL_FUNCTIONS = (
+    _spec("optional.of", "an optional value holding the value", Overload((DYN,), OPT, V.optional_of)),
+    _spec("optional.none", "the optional value holding no value", Overload((), OPT, V.optional_none)),
+    _spec(
+        "optional.ofNonZeroValue",
+        "an optional value holding the value, or none for null, false, 0, empty text, lists and maps",
+        Overload((DYN,), OPT, V.optional_of_non_zero),
+    ),
+    _spec(
+        "hasValue",
+        "whether the optional value holds a value",
+        Overload((OPT,), B, V.optional_has_value, member=True, function=False),
+    ),
+    _spec(
+        "value",
+        "the value the optional value holds (an error for none)",
+        Overload((OPT,), DYN, V.optional_value, member=True, function=False),
+    ),
+    _spec(
+        "orValue",
+        "the value the optional value holds, else the argument",
+        Overload((OPT, DYN), DYN, V.optional_or_value, member=True, function=False),
+    ),
+    _spec(
+        "or",
+        "the optional value if it holds a value, else the other optional value",
+        Overload((OPT, OPT), OPT, V.optional_or, member=True, function=False),
+    ),
+)
+
+
+def _optional_result(name: str, args: list[Type]) -> Type | None:
+    """The result type of an optional function for these argument types (None: the declared one)."""
+    if name in ("optional.of", "optional.ofNonZeroValue") and len(args) == 1:
+        return T.optional_of(args[0])
+    inner = args[0].elem if args and args[0].kind == "optional" and args[0].elem is not None else T.DYN
+    if name == "value":
+        return inner
+    if name == "orValue" and len(args) == 2:
+        return inner if inner == args[1] else T.DYN
+    if name == "or" and len(args) == 2:
+        return args[0] if args[0] == args[1] else T.OPTIONAL_DYN
+    return None
+
+
 def _declared(d: ext_strings.Declared) -> FunctionSpec:
     """A function of an extension library (``engine.lang.ext_strings``, ``engine.lang.ext_math``)."""
     overloads = (
@@ -720,12 +769,17 @@ STANDARD_FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
     *(_accessor_spec(name) for name in _TIMESTAMP_PARTS),
     *(_declared(d) for d in (*ext_strings.DECLARED, *ext_math.DECLARED)),
+    *_OPTIONAL_FUNCTIONS,
 )
 
 
 def result_type(spec: FunctionSpec, overload: Overload, args: list[Type]) -> Type:
     """The result type, refined for max/min over a typed list or typed arguments, and for distinct
     (a list of the same elements)."""
+    if spec in _OPTIONAL_FUNCTIONS:
+        refined = _optional_result(spec.name, args)
+        if refined is not None:
+            return refined
     if spec.name == "distinct" and len(args) == 1 and args[0].kind == "list":
         return args[0].non_null()
     if spec.name in ("max", "min", "math.greatest", "math.least"):

@@ -170,6 +170,22 @@ class _Walker:
     def ev_Has(self, node: A.Has, env: _Env) -> Any:
         return V.has(self.ev(node.operand, env), node.field)
 
+    def ev_OptSelect(self, node: A.OptSelect, env: _Env) -> Any:
+        o = self.ev(node.operand, env)
+        path = self.path_of(node, env)
+        value = V.optional_select(o, node.field, path)
+        ot = self.t(node.operand)
+        if ot.kind == "optional":
+            ot = ot.elem or ot
+        ft = self.t(node).elem
+        if ot.kind == "object" and ft is not None and (ft.kind in _GUARDED or ft.kind == "date"):
+            value = V.optional_guard(value, ft.kind, path, ft.nullable)
+        return value
+
+    def ev_OptIndex(self, node: A.OptIndex, env: _Env) -> Any:
+        o = self.ev(node.operand, env)
+        return V.optional_index(o, self.ev(node.index, env))
+
     def ev_Index(self, node: A.Index, env: _Env) -> Any:
         o = self.ev(node.operand, env)
         i = self.ev(node.index, env)
@@ -184,12 +200,14 @@ class _Walker:
     def ev_ListLit(self, node: A.ListLit, env: _Env) -> Any:
         values = [self.ev(e, env) for e in node.elements]
         self.charge_elements(list(node.elements), values, env)
-        return values
+        return V.optional_list(values, node.optional) if node.optional else values
 
     def ev_MapLit(self, node: A.MapLit, env: _Env) -> Any:
         nodes = [x for kv in node.entries for x in kv]
         flat = [self.ev(x, env) for x in nodes]
         self.charge_elements(nodes, flat, env)
+        if node.optional:
+            return V.optional_map(flat[0::2], flat[1::2], node.optional)
         return V.make_map(flat[0::2], flat[1::2])
 
     def ev_Unary(self, node: A.Unary, env: _Env) -> Any:
@@ -254,17 +272,51 @@ class _Walker:
     # -- macros
 
     def ev_Comprehension(self, node: A.Comprehension, env: _Env) -> Any:
+        if node.macro in ("optMap", "optFlatMap"):
+            inner = V.optional_inner(self.ev(node.target, env), node.macro)
+            if inner is V.NO_VALUE:
+                return V.OPTIONAL_NONE
+            env.vars.append((node.var, inner, node.var))
+            try:
+                value = self.ev(node.body, env)
+            finally:
+                env.vars.pop()
+            return V.optional_of(value) if node.macro == "optMap" else V.want_optional(value, node.macro)
         target = self.ev(node.target, env)
         tt = self.t(node.target)
-        if tt.kind not in ("list", "object", "map") or tt.nullable:
+        if node.var2 is not None:
+            target = V.pairs(target, node.macro)
+        elif tt.kind not in ("list", "object", "map") or tt.nullable:
             target = V.iterate(target, node.macro)
-        label = self.path_of(node.target, env) + "[]" if tt.kind == "list" else node.var
+        label = self.path_of(node.target, env) + "[]" if tt.kind == "list" else node.var2 or node.var
         elem = tt.elem if tt.kind == "list" and not tt.nullable else None
         env.loops += 1
         try:
             return self.macro(node, target, elem, label, env)
         finally:
             env.loops -= 1
+
+    def ev_Bind(self, node: A.Bind, env: _Env) -> Any:
+        value = self.ev(node.init, env)
+        path = self.path_of(node.init, env)
+        env.vars.append((node.var, value, node.var if path.startswith("(value)") or not path else path))
+        try:
+            return self.ev(node.body, env)
+        finally:
+            env.vars.pop()
+
+    def bind_item(self, node: A.Comprehension, item: Any, guard: Type | None, label: str, env: _Env) -> None:
+        """Bind the macro's variable(s) to one element (``(key, value)`` for two variables)."""
+        if node.var2 is not None:
+            key, item = item
+            env.vars.append((node.var, key, node.var))
+            env.vars.append((node.var2, self.guard(item, guard, label) if guard is not None else item, label))
+        else:
+            env.vars.append((node.var, self.guard(item, guard, label) if guard is not None else item, label))
+
+    @staticmethod
+    def unbind(node: A.Comprehension, env: _Env) -> None:
+        del env.vars[-2 if node.var2 is not None else -1 :]
 
     def macro(self, node: A.Comprehension, target: Any, elem: Type | None, label: str, env: _Env) -> Any:
         macro = node.macro
@@ -275,11 +327,11 @@ class _Walker:
             for item in target:
                 self.step(env)
                 try:
-                    env.vars.append((node.var, self.guard(item, guard, label) if guard is not None else item, label))
+                    self.bind_item(node, item, guard, label, env)
                     try:
                         p = self.ev(node.body, env)
                     finally:
-                        env.vars.pop()
+                        self.unbind(node, env)
                 except Exception as e:  # noqa: BLE001 - errors are values here
                     p = V.wrap_error(e)
                 if p is stop:
@@ -291,9 +343,10 @@ class _Walker:
             return not stop
         count = 0
         out: list[Any] = []
+        entries: dict[Any, Any] = {}
         for item in target:
             self.step(env)
-            env.vars.append((node.var, self.guard(item, guard, label) if guard is not None else item, label))
+            self.bind_item(node, item, guard, label, env)
             try:
                 if macro == "exists_one":
                     p = self.ev(node.body, env)
@@ -314,9 +367,16 @@ class _Walker:
                 else:
                     value = self.ev(node.body, env)
                     self.charge_elements([node.body], [value], env)
-                    out.append(value)
+                    if macro == "transformMap":
+                        entries[env.vars[-2][1]] = value
+                    elif macro == "transformMapEntry":
+                        V.merge_entry(entries, value, macro)
+                    else:
+                        out.append(value)
             finally:
-                env.vars.pop()
+                self.unbind(node, env)
+        if macro in ("transformMap", "transformMapEntry"):
+            return entries
         return count == 1 if macro == "exists_one" else out
 
     @staticmethod

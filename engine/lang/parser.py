@@ -125,6 +125,9 @@ _MACRO_EXAMPLES = {
     "optMap": "`record.?recommender.optMap(r, r.name)`",
     "optFlatMap": "`record.?recommender.optFlatMap(r, r.?name)`",
 }
+# The functions of CEL's optional extension, named with their namespace: `optional.of(x)` is a call of
+# `optional.of` (not a method `of` of a name `optional`).
+_NAMESPACED = {"optional": frozenset({"of", "none", "ofNonZeroValue"})}
 _MACRO_NEED = {
     (2, 3): ("2 or 3", "2 或 3"),
     (3, 4): ("3 or 4", "3 或 4"),
@@ -654,6 +657,9 @@ class _Builder:
     def r_method_call(self, meta: Any, c: list[Any]) -> A.Node:
         target, name, args = c[0], str(c[1]), c[2]
         span, name_span = _span(meta), _tok_span(c[1])
+        if isinstance(target, A.Ident) and name in _NAMESPACED.get(target.name, ()):
+            name_span = Span(target.span.start, name_span.end)
+            return A.Call(f"{target.name}.{name}", args, None, span=span, name_span=name_span)
         if isinstance(target, A.Ident) and target.name == "cel" and name == "bind":
             return self.bind(args, span)
         arity = _MACRO_ARITY.get(name)

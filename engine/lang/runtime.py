@@ -269,4 +269,17 @@ HELPERS: dict[str, Any] = {
     "_ladd": _list_add,
     "_wdate": _want_date,
     "_fromiso": _fromiso,
+    # optional values, two-variable macros
+    "_optsel": V.optional_select,
+    "_optidx": V.optional_index,
+    "_optguard": V.optional_guard,
+    "_optlist": V.optional_list,
+    "_optmap": V.optional_map,
+    "_optinner": V.optional_inner,
+    "_wantopt": V.want_optional,
+    "_optof": V.optional_of,
+    "_OPTNONE": V.OPTIONAL_NONE,
+    "_NOVAL": V.NO_VALUE,
+    "_pairs": V.pairs,
+    "_mergeentry": V.merge_entry,
 }

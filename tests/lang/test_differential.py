@@ -116,8 +116,11 @@ def test_conformance_case(case: dict[str, Any]) -> None:
 # -- the bundled rulebooks on their examples ---------------------------------------------------------------
 
 # the bundled rulebooks and the made-up versioned one (a plugin's rulebook needs its plugin's functions)
-RULEBOOKS = sorted((ROOT / "rulebooks").glob("**/*.yaml")) + sorted(
-    (ROOT / "tests" / "data" / "versioned").glob("*.yaml")
+RULEBOOKS = (
+    sorted((ROOT / "rulebooks").glob("**/*.yaml"))
+    + sorted((ROOT / "tests" / "data" / "versioned").glob("*.yaml"))
+    # two-variable macros, optional values and cel.bind over a record schema
+    + [ROOT / "tests" / "data" / "rulebooks" / "extensions.yaml"]
 )
 
 
@@ -333,10 +336,20 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("({} ? {} : {})", B, N, N),
             f("{}[{}]", L, N),
             f("dyn({})", N),
+            # the strings and math extensions
+            f("{}.indexOf({})", S, S),
+            f("{}.lastIndexOf({}, {})", S, S, N),
+            f("math.{}({})", op("abs sign bitNot"), N),
+            f("math.{}({}, {})", op("bitAnd bitOr bitXor bitShiftLeft bitShiftRight greatest least"), N, N),
             f("{}.{}()", TS, op("getHours getDayOfWeek getFullYear getDayOfYear")),
             f("{}.getHours({})", TS, st.sampled_from(["'+05:30'", "'Asia/Shanghai'", "'UTC'"])),
             f("int({})", TS),
             f("{}.getSeconds()", DU),
+            f("cel.bind(y, {}, y - {})", N, N),
+            f("optional.of({}).orValue(0)", N),
+            f("{}[?{}].orValue(-1)", L, N),
+            f("m.?{}.orValue(-2)", op("a z")),
+            f("optional.ofNonZeroValue({}).optMap(y, y * 2).orValue(5)", N),
         ),
         "uint": st.one_of(f("({} {} {})", U, op("+ - * / %"), U), f("uint({})", st.one_of(N, D)), f("dyn({})", U)),
         "double": st.one_of(
@@ -345,6 +358,8 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("double({})", st.one_of(N, U, S)),
             f("({} ? {} : {})", B, D, D),
             f("dyn({})", D),
+            f("math.{}({})", op("ceil floor round trunc abs sign"), D),
+            f("math.{}([{}, {}, {}])", op("greatest least"), D, N, U),
         ),
         "string": st.one_of(
             f("({} + {})", S, S),
@@ -352,6 +367,16 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("({} ? {} : {})", B, S, S),
             f("{}[{}]", LS, N),
             f("dyn({})", S),
+            f("{}.charAt({})", S, N),
+            f("{}.substring({}, {})", S, N, N),
+            f("{}.replace({}, {})", S, S, S),
+            f("{}.replace({}, {}, {})", S, S, S, N),
+            f("{}.{}()", S, op("trim lowerAscii upperAscii reverse")),
+            f("{}.join({})", LS, S),
+            f("strings.quote({})", S),
+            f("{}.format([{}, {}])", st.sampled_from(["'%s %d'", "'%x'", "'%.2f%%'", "'%b %o'", "'%e'"]), any_, N),
+            f("base64.encode(bytes({}))", S),
+            f("string(base64.decode({}))", S),
         ),
         "bool": st.one_of(
             f("({} {} {})", num, op("== != < <= > >="), num),
@@ -359,6 +384,7 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("({} {} {})", st.one_of(TS, DU), op("== != < >="), st.one_of(TS, DU)),
             f("({} {} {})", B, op("&& || == !="), B),
             f("!{}", B),
+            f("math.{}({})", op("isNaN isInf isFinite"), D),
             f("({} == {})", any_, any_),
             f("({} in {})", num, L),
             f("({} in {})", S, st.one_of(LS, st.just("m"))),
@@ -367,6 +393,12 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("{}.{}(x, {})", L, op("all exists exists_one"), B),
             f("{}.{}(x, {})", st.just("m"), op("all exists"), st.just("x == 'a'")),
             f("has({}.{})", st.just("m"), op("a z")),
+            f("{}.{}(k, x, {})", L, op("all exists existsOne"), B),
+            f("m.{}(k, v, {})", op("all exists exists_one"), st.just("k == 'a' && v > 0")),
+            f("optional.ofNonZeroValue({}).hasValue()", any_),
+            f("(optional.of({}) == optional.of({}))", any_, any_),
+            f("size({}.transformMap(k, x, {})) >= 0", L, N),
+            f("size(m.transformMapEntry(k, v, {}, {{v: k}})) >= 0", B),
             f("({} ? {} : {})", B, B, B),
         ),
         "list": st.one_of(
@@ -375,11 +407,20 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("{}.map(x, {})", L, N),
             f("{}.map(x, {}, {})", L, B, N),
             f("{}.filter(x, {})", L, B),
+            f("{}.transformList(k, x, {})", L, N),
+            f("{}.transformList(k, x, {}, {})", L, B, N),
+            f("[?optional.ofNonZeroValue({}), {}]", N, N),
+            f("[?{}[?{}], ?m.?a]", L, N),
             f("dyn({})", L),
             f("[{}, {}, {}]", N, D, U),
         ),
         "slist": st.one_of(
-            f("[{}, {}]", S, S), f("({} + {})", LS, LS), f("{}.filter(x, {})", LS, B), f("{}.map(x, x + {})", LS, S)
+            f("[{}, {}]", S, S),
+            f("{}.split({})", S, S),
+            f("{}.split({}, {})", S, S, N),
+            f("({} + {})", LS, LS),
+            f("{}.filter(x, {})", LS, B),
+            f("{}.map(x, x + {})", LS, S),
         ),
         "time": st.one_of(f("({} + {})", TS, DU), f("({} - {})", TS, DU), f("timestamp({})", st.one_of(S, N))),
         "span": st.one_of(f("({} + {})", DU, DU), f("({} - {})", DU, DU), f("({} - {})", TS, TS), f("duration({})", S)),
