@@ -45,6 +45,7 @@ def connect(address: str) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         )
         try:

@@ -30,7 +30,15 @@ from typing import Any
 from engine.errors import Diagnostic, PluginError, UsageError
 from engine.messages import msg
 
-__all__ = ["BookText", "RulebookSpec", "WorkerSetupError", "decision_for", "rulebook_spec"]
+__all__ = [
+    "BookText",
+    "RulebookSpec",
+    "WorkerSetupError",
+    "built_keys",
+    "decision_for",
+    "forget_built",
+    "rulebook_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,18 @@ def decision_for(spec: RulebookSpec, lang: str = "en") -> Any:
     return built
 
 
+def built_keys() -> list[str]:
+    """The keys of the specs this process built, in the order built (run it on the workers with
+    ``client.run(built_keys)`` to see what each one built)."""
+    return list(BUILDS)
+
+
+def forget_built() -> None:
+    """Drop the decisions this process built (the next partition builds its decision again)."""
+    _BUILT.clear()
+    BUILDS.clear()
+
+
 def _worker_name() -> str:
     try:
         from distributed import get_worker
@@ -226,9 +246,9 @@ def _check_plugins(spec: RulebookSpec, lang: str) -> None:
     for name, distribution, version in spec.plugins:
         wanted = f"{distribution} {version}" if distribution and version else (distribution or name)
         requirement = f"{distribution}=={version}" if distribution and version else (distribution or name)
-        try:
-            info = pm.info(name)
-        except KeyError:
+        loaded = {i.name: i for i, _hooks in pm.plugins()}
+        info = loaded.get(name)
+        if info is None:
             raise WorkerSetupError(
                 "dask.missing-plugin",
                 {
@@ -239,7 +259,7 @@ def _check_plugins(spec: RulebookSpec, lang: str) -> None:
                     "requirement": requirement,
                 },
                 lang,
-            ) from None
+            )
         if version is not None and info.version != version:
             found = f"{info.distribution} {info.version}" if info.distribution else "?"
             raise WorkerSetupError(
