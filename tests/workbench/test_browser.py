@@ -28,12 +28,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -43,6 +43,7 @@ SHOTS = ROOT / "docs" / "workbench"
 RB = "hlj-musicians/membership"
 TOTAL_SECONDS = 120  # the whole test, server start included
 WAIT_SECONDS = 25  # any one thing the page is waited for
+ENGLISH_SHOTS = {"read-doc", "try", "edit-diagnostic"}  # the English run's steps kept for the docs
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 DRIVERS = ("chromedriver",)
@@ -157,10 +158,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, deadline: Deadline) -> Iter
             if proc.poll() is not None:
                 pytest.fail("rulebook serve --edit stopped: " + (base / "serve.log").read_text("utf-8", "replace"))
             try:
-                with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
+                if httpx.get(url + "/readyz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
                 pass
             if deadline.left(60) < 1:
                 pytest.fail("rulebook serve did not become ready")
@@ -202,8 +202,9 @@ def _browser(language: str) -> Any:
 class Page:
     """The browser on the workbench, with bounded waits and the screenshots of the steps."""
 
-    def __init__(self, driver: Any, deadline: Deadline, language: str) -> None:
+    def __init__(self, driver: Any, deadline: Deadline, language: str, scratch: Path) -> None:
         self.d = driver
+        self.scratch = scratch
         self.deadline = deadline
         self.lang = language
         self.requests: list[str] = []
@@ -215,7 +216,7 @@ class Page:
         try:
             return WebDriverWait(self.d, self.deadline.left(), poll_frequency=0.1).until(what)
         except TimeoutException:
-            self.shot(f"failed-{self.lang}")
+            self.d.save_screenshot(str(self.scratch / f"failed-{self.lang}.png"))
             raise AssertionError(f"waited in vain ({self.lang}): {message}") from None
 
     def css(self, selector: str) -> Any:
@@ -227,9 +228,13 @@ class Page:
         return str(self.css(selector).text)
 
     def shot(self, name: str) -> None:
+        """A screenshot of the step: into docs/workbench/ for the steps the docs show (every step in
+        Chinese, three in English), else beside the test's temporary files."""
         print(f"{time.monotonic() - self.deadline.end + TOTAL_SECONDS:6.1f} s: {name}")  # shown with -s
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        self.d.save_screenshot(str(SHOTS / f"{name}.png"))
+        step = name.rsplit("-", 1)[0]
+        folder = SHOTS if self.lang == "zh" or step in ENGLISH_SHOTS else self.scratch
+        folder.mkdir(parents=True, exist_ok=True)
+        self.d.save_screenshot(str(folder / f"{name}.png"))
 
     def type_over(self, needle: str, offset: int, length: int, text: str) -> int:
         from selenium.webdriver.common.keys import Keys
@@ -265,7 +270,7 @@ def _diff_count(old: Path, new_text: str, feed: Path, tmp: Path) -> int:
     return len(json.loads(out.stdout)["records"])
 
 
-def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:  # noqa: PLR0915 (one story, step by step)
+def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:
     from selenium.webdriver.support.ui import Select
 
     d, lang, w = page.d, page.lang, WORDS[page.lang]
@@ -350,14 +355,18 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:  # noqa: P
     page.wait(lambda d: d.find_elements("css selector", "#impact-summary[data-changed='0']"), "no change yet")
     page.type_over("  min_age:\n    value: 18", len("  min_age:\n    value: "), 2, "20")
     summary = page.wait(
-        lambda d: [e for e in d.find_elements("css selector", "#examples-summary") if e.get_attribute("data-failed") != "0"],
+        lambda d: [
+            e for e in d.find_elements("css selector", "#examples-summary") if e.get_attribute("data-failed") != "0"
+        ],
         "examples that disagree",
     )[0]
     disagree = {e.get_attribute("data-example") for e in d.find_elements("css selector", "tr.example-failed")}
     assert "adult-on-18th-birthday" in disagree
     assert int(summary.get_attribute("data-failed")) == len(disagree)
     impact = page.wait(
-        lambda d: [e for e in d.find_elements("css selector", "#impact-summary") if e.get_attribute("data-changed") != "0"],
+        lambda d: [
+            e for e in d.find_elements("css selector", "#impact-summary") if e.get_attribute("data-changed") != "0"
+        ],
         "records whose admission changes",
     )[0]
     changed = int(impact.get_attribute("data-changed"))
@@ -372,7 +381,9 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:  # noqa: P
     page.type_over("  min_age:\n    value: 20", len("  min_age:\n    value: "), 2, "18")
     page.wait(lambda d: d.find_elements("css selector", "#examples-summary[data-failed='0']"), "examples pass again")
     page.wait(lambda d: d.find_elements("css selector", "#impact-summary[data-changed='0']"), "no record changes")
-    save = page.wait(lambda d: d.find_element("id", "save-draft").is_enabled() and d.find_element("id", "save-draft"), "save")
+    save = page.wait(
+        lambda d: d.find_element("id", "save-draft").is_enabled() and d.find_element("id", "save-draft"), "save"
+    )
     save.click()
     version = page.css("#saved").get_attribute("data-version")
     assert version
@@ -389,27 +400,30 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:  # noqa: P
 def test_a_secretary_reads_tries_edits_and_saves(
     language: str, server: dict[str, Any], deadline: Deadline, tmp_path: Path
 ) -> None:
-    page = Page(_browser(language), deadline, language)
+    page = Page(_browser(language), deadline, language, tmp_path)
     try:
         version = _secretary(page, server, tmp_path)
         page.collect_requests()
     finally:
         page.d.quit()
     # The saved draft is served: GET /rulebooks lists it, and its file is in the watched folder.
-    with urllib.request.urlopen(server["url"] + "/rulebooks", timeout=10) as resp:
-        listed = json.load(resp)
+    listed = httpx.get(server["url"] + "/rulebooks", timeout=10, trust_env=False).json()
     versions = {v["version"]: v["status"] for rb in listed["rulebooks"] if rb["id"] == RB for v in rb["versions"]}
     assert versions.get(version) == "draft"
     assert any(f'version: "{version}"' in p.read_text("utf-8") for p in server["books"].rglob("*.yaml"))
     # No request left the machine: every one went to the server on 127.0.0.1.
     assert page.requests, "the performance log recorded no request"
-    outside = [u for u in page.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).hostname != "127.0.0.1"]
+    outside = [
+        u
+        for u in page.requests
+        if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).hostname != "127.0.0.1"
+    ]
     assert not outside, f"requests outside 127.0.0.1: {outside}"
     assert all(urlsplit(u).scheme in ("http", "data", "blob") for u in page.requests), page.requests
 
 
-def test_the_language_switch_is_remembered(server: dict[str, Any], deadline: Deadline) -> None:
-    page = Page(_browser("en"), deadline, "en")
+def test_the_language_switch_is_remembered(server: dict[str, Any], deadline: Deadline, tmp_path: Path) -> None:
+    page = Page(_browser("en"), deadline, "en", tmp_path)
     try:
         d = page.d
         d.get(server["url"] + "/")
