@@ -133,6 +133,11 @@ def upper_ascii(s: object) -> str:
 
 def replace(s: object, old: object, new: object, n: object = -1) -> str:
     """``s`` with the first ``n`` occurrences of ``old`` replaced by ``new`` (all when ``n`` < 0)."""
+    if s.__class__ is str and old.__class__ is str and new.__class__ is str and n.__class__ is int:
+        # the common case first: a result that cannot outgrow the limit needs no counting
+        grow = len(new) - len(old)
+        if grow <= 0 or len(s) + (len(s) + 1) * grow <= MAX_TEXT:
+            return s.replace(old, new, n if n > 0 else -1) if n else s
     s = _want_str("replace", s, old, new)
     old = _want_str("replace", old, s, new)
     new = _want_str("replace", new, s, old)
@@ -182,8 +187,9 @@ _SPACE += "\u2028\u2029\u202f\u205f\u3000"
 
 def trim(s: object) -> str:
     """The text without white space (Unicode's, including the ideographic space) at either end."""
-    s = _want_str("trim", s)
-    return s.strip(_SPACE)
+    if s.__class__ is str:
+        return s.strip(_SPACE)
+    return _want_str("trim", s)
 
 
 def join(items: object, sep: object = "") -> str:
