@@ -652,6 +652,7 @@ class _Checker:
         if prefix is not None and node.target is not None:
             name_span = Span(node.target.span.start, name_span.end)
         member = node.target is not None and prefix is None
+        method = function if member else None  # signatures are shown as `string.charAt(int)`
         if spec is None:
             names = self.scope.functions.names()
             if prefix is None:
@@ -685,6 +686,7 @@ class _Checker:
                 "check.arity",
                 name_span,
                 msg("check.arity" if counts != [1] else "check.arity:one", function=function, want=want, got=got),
+                msg("check.type:arguments/help", signatures="; ".join(o.describe(method) for o in usable)),
             )
             return T.DYN
         accepting = [o for o in by_count if o.accepts(arg_types)]
@@ -692,7 +694,7 @@ class _Checker:
             self.out.overloads[id(node)] = accepting[0]
             results = {result_type(spec, o, arg_types) for o in accepting}
             return results.pop() if len(results) == 1 else T.DYN
-        sigs = "; ".join(o.describe() for o in by_count)
+        sigs = "; ".join(o.describe(method) for o in by_count)
         self.error(
             "check.type",
             node.span,

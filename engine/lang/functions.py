@@ -85,8 +85,11 @@ class Overload:
             )
         return ok and (self.accept is None or self.accept(args))
 
-    def describe(self) -> str:
-        """The signature as a message shows it: ``(string, int)``, or what ``shown`` says."""
+    def describe(self, method: str | None = None) -> str:
+        """The signature as a message shows it: ``(string, int)``, or what ``shown`` says; for a
+        call written as the method ``method``, ``string.charAt(int)``."""
+        if method is not None and self.params and not self.shown:
+            return f"{self.params[0]}.{method}({describe_types(list(self.params[1:]))})"
         return "(" + (self.shown or describe_types(list(self.params))) + ")"
 
 
