@@ -217,3 +217,17 @@ def test_format_value_writes_every_kind() -> None:
 def test_check_error_for_a_bad_call_in_plain_cel() -> None:
     with pytest.raises(CheckError):
         evaluate("'a'.charAt(true)", {})
+
+
+def test_a_plugins_dotted_function_is_called_as_written() -> None:
+    from engine.lang import types as T
+    from engine.lang.functions import FunctionSpec, Overload
+
+    table = FunctionTable([*STANDARD_FUNCTIONS, FunctionSpec("acme.score", (Overload((T.STRING,), T.INT, len),))])
+    scope = Scope(schema_type(SCHEMA), table, values={"acme": T.STRING})
+    checked = check_condition(parse_condition("acme.score(record.name) + acme.size()"), scope)
+    assert checked.ok, [d.message for d in checked.diagnostics]
+    typo = check_condition(parse_condition("acme.scor(record.name)"), Scope(schema_type(SCHEMA), table))
+    assert [(d.code, d.help) for d in typo.diagnostics] == [("check.unknown-function", "did you mean `acme.score`?")]
+    fn = compile_condition(checked, {("value", "acme"): lambda rec, as_of, ctx: "abc"}, {})
+    assert fn({"name": "黑龙江省"}, dt.date(2026, 1, 1), {}) == 4 + 3
