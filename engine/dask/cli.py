@@ -18,13 +18,17 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from engine.dask.decide import PartResult, decide_part, diff_part
-from engine.dask.inputs import DEFAULT_BLOCK, Part, count_lines, find_parts, line_bases
+from engine.dask.inputs import Part, count_lines, find_parts, line_bases
 from engine.dask.rulebook import RulebookSpec, WorkerSetupError, rulebook_spec
 from engine.errors import Diagnostic, UsageError
 
 __all__ = ["connect", "run_check", "run_diff"]
 
 MIN_BLOCK = 1 << 20
+# A partition's JSON lines are about eight times its input (each decision explained rule by rule)
+# and travel whole from the worker to the client: ranges of at most 4 MiB keep each result near
+# 32 MiB, so that the client (a few partitions in flight) and the workers stay small.
+MAX_BLOCK = 4 << 20
 
 
 @contextlib.contextmanager
@@ -67,8 +71,8 @@ def connect(address: str) -> Iterator[Any]:
 
 
 def _blocksize(parts_bytes: int, workers: int) -> int:
-    """About four partitions per worker, each between 1 MiB and 32 MiB."""
-    return max(MIN_BLOCK, min(DEFAULT_BLOCK, parts_bytes // max(1, 4 * workers) + 1))
+    """About four partitions per worker, each between 1 MiB and 4 MiB."""
+    return max(MIN_BLOCK, min(MAX_BLOCK, parts_bytes // max(1, 4 * workers) + 1))
 
 
 def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list[Part], list[Any]]:

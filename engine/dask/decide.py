@@ -92,7 +92,9 @@ def decide_part(
     decision = decision_for(spec, lang)
     items = read_part(part, base, schema, sheet)
     summary = Summary()
-    lines: list[str] = []
+    lines: list[Any] = []  # UTF-8 bytes (sent to the client as they are), text once a line has no UTF-8
+    text = False
+    alike: dict[Any, list[Any]] = {}  # decisions alike for the summary: one of them and how many
     rows: list[tuple[Any, ...]] = []
     notes: list[Any] = []
     count = blank = 0
@@ -107,13 +109,35 @@ def decide_part(
         if isinstance(record, BadRecord):
             if mode == "block":
                 summary.add_error()
-                lines.append(json.dumps(_error_object(spec, ref, record, lang), ensure_ascii=False))
+                line = json.dumps(_error_object(spec, ref, record, lang), ensure_ascii=False)
+                if not text:
+                    try:
+                        lines.append(line.encode("utf-8"))
+                        continue
+                    except UnicodeEncodeError:
+                        text, lines = True, [b.decode("utf-8") for b in lines]
+                lines.append(line)
             else:
                 rows.append(("bad", ref, record))
             continue
         d = decision.evaluate(record, as_of, ref)
         if mode == "block":
-            summary.add(d)
+            compiled = getattr(d, "_cd", None)
+            if compiled is not None and not d.schema:  # counted once per kind, as ``check --jobs`` counts
+                key = (compiled, d.status_tuple, d.outcome)
+                seen = alike.get(key)
+                if seen is None:
+                    alike[key] = [d, 1]
+                else:
+                    seen[1] += 1
+            else:
+                summary.add(d)
+            if not text:
+                try:
+                    lines.append(d.to_json_bytes(lang))
+                    continue
+                except UnicodeEncodeError:  # a lone surrogate read from a record: the block goes as text
+                    text, lines = True, [b.decode("utf-8") for b in lines]
             lines.append(d.to_json_text(lang))
         else:
             name = record.get("name")
@@ -122,8 +146,18 @@ def decide_part(
             )
     if mode != "block":
         return PartResult(part.name, count, blank, notes, rows)
+    for d, n in alike.values():
+        one = Summary()
+        one.add(d)
+        for outcome, v in one.outcomes.items():
+            summary.outcomes[outcome] += v * n
+        for failure, v in one.failures.items():
+            summary.failures[failure] += v * n
+        summary.warnings += one.warnings * n
+    if lines:  # one join, the last line's newline included
+        lines.append("" if text else b"")
     block = Block(
-        "".join(line + "\n" for line in lines),
+        ("\n" if text else b"\n").join(lines),
         count,
         dict(summary.outcomes),
         dict(summary.failures),
