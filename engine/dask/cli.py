@@ -15,6 +15,7 @@ import contextlib
 import datetime as _dt
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from engine.dask.decide import PartResult, decide_part, diff_part
@@ -247,6 +248,17 @@ class _Change:
         return self._json
 
 
+def _as_loaded(name: str) -> str:
+    """The rulebook file ``diff`` compares for a name, as a local ``diff`` loads it: a path as it is;
+    an id alone the version in force today (not a version per record, as ``check`` picks), an
+    ``id@version`` that version."""
+    from engine.registry import Registry
+
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        return name
+    return str(Registry.default().find(name).path)
+
+
 def run_diff(
     address: str,
     *,
@@ -268,9 +280,10 @@ def run_diff(
     per_rule: dict[tuple[str, str, str, str], int] = {}
     with connect(address) as client:
         parts, bases = _plan(client, files, input_format)
+        old_file, new_file = _as_loaded(old), _as_loaded(new)
         for name in names:
-            old_spec, _o = rulebook_spec(old, name, None, None)
-            new_spec, built = rulebook_spec(new, name, None, None)
+            old_spec, _o = rulebook_spec(old_file, name, None, None)
+            new_spec, built = rulebook_spec(new_file, name, None, None)
             compiled = getattr(built, "newest", built)
             record_type = getattr(compiled, "record_type", None)
             schema = (record_type.root or record_type.schema) if record_type is not None else None

@@ -345,3 +345,33 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_record(
         report.end()
         assert killed
         assert out.getvalue() == local
+
+
+def test_diff_with_a_bare_id_compares_the_version_in_force_today(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff ID NEW --data ... --dask`` compares the version of ID in force today, as a local ``diff``
+    does, not a version picked by each record's date as ``check`` picks it: payments of 2024 against
+    today's 2025 version (at least 150) and a draft asking 120 change for amounts 120-149; had the
+    2024 version (at least 100) decided them, none would change from 120 to 149."""
+    monkeypatch.setenv("RULEBOOK_PATH", str(ROOT / "tests/data/versioned"))
+    draft = tmp_path / "fees-draft.yaml"
+    text = (ROOT / "tests/data/versioned/fees-2025.yaml").read_text(encoding="utf-8")
+    draft.write_text(text.replace("value: 150", "value: 120"), encoding="utf-8")
+    (tmp_path / "payment.schema.json").write_text(
+        (ROOT / "tests/data/versioned/payment.schema.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    data = tmp_path / "payments.jsonl"
+    amounts = list(range(90, 170, 5))
+    data.write_text(
+        "".join(json.dumps({"id": f"P-{a}", "amount": a, "paid_on": "2024-06-01"}) + "\n" for a in amounts),
+        encoding="utf-8",
+    )
+    argv = ("diff", "test/fees", str(draft), "--data", str(data), "--format", "json")
+    local = run(*argv)
+    dask = run(*argv, "--dask", client.scheduler.address)
+    assert dask[0] == local[0] == 1, (local[2], dask[2])
+    a, b = json.loads(local[1]), json.loads(dask[1])
+    b.pop("rules_changed")
+    assert a == b
+    assert sorted(r["record"] for r in b["records"]) == sorted(f"P-{a}" for a in amounts if 120 <= a < 150)
