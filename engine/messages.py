@@ -455,6 +455,15 @@ _add(
         "check.what:filter": ("the filter of `{macro}`", "`{macro}` 的筛选条件"),
         "check.what:predicate": ("the predicate of `{macro}`", "`{macro}` 的判断条件"),
         "check.unknown-function": ("unknown function `{function}`", "未知的函数 `{function}`"),
+        "check.format:count": (
+            "the text has {clauses} formatting clause(s) for {count} value(s)",
+            "格式文本有 {clauses} 个格式说明符，而列表有 {count} 个值",
+        ),
+        "check.format/help": (
+            "each clause (%s, %d, %.2f, %e, %b, %o, %x, %X) takes the next value of the list, in order; "
+            "%% is a percent sign",
+            "每个格式说明符（%s、%d、%.2f、%e、%b、%o、%x、%X）依次取列表中的下一个值；百分号写作 %%",
+        ),
         "check.unknown-function:namespace/help": (
             "the functions of `{namespace}` are {functions}",
             "`{namespace}` 的函数有 {functions}",
@@ -965,6 +974,20 @@ _add(
         "dask.missing-plugin/help": (
             "install it where every worker runs: `pip install {requirement}`",
             "在每个工作进程的运行环境中安装它：`pip install {requirement}`",
+        ),
+        "dask.missing-reader": (
+            "the Dask worker {worker} has no plugin `{plugin}` ({distribution}), which reads `{file}`",
+            "Dask 工作进程 {worker} 上没有读取 `{file}` 所需的插件 `{plugin}`（{distribution}）",
+        ),
+        "dask.missing-reader/help": (
+            (
+                "install it where every worker runs: `pip install {requirement}` (with --dask the workers read the "
+                "files, with the plugin that reads them here)"
+            ),
+            (
+                "在每个工作进程的运行环境中安装它：`pip install {requirement}`"
+                "（使用 `--dask` 时由工作进程读取文件，所用插件与本机读取时相同）"
+            ),
         ),
         "dask.plugin-version": (
             "the Dask worker {worker} has plugin `{plugin}` {found}, but this run uses {wanted}",

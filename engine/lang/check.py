@@ -15,6 +15,7 @@ code and a did-you-mean where a close name exists:
     check.arity             wrong number of arguments
     check.type              operands or arguments of the wrong type
     check.not-bool          a condition that is not true/false
+    check.format            a literal ``format`` text whose clauses do not fit its literal list
 
 Names follow CEL: a dotted name ``a.b.c`` is resolved longest prefix first
 (``a.b.c`` as one name if it is declared, else ``a.b`` and a field ``c``, and
@@ -37,6 +38,7 @@ from typing import Any
 from engine.errors import Diagnostic
 from engine.lang import ast as A
 from engine.lang import types as T
+from engine.lang.ext_strings import check_format, format_text
 from engine.lang.functions import FunctionTable, Overload, describe_types, result_type
 from engine.lang.types import Type
 from engine.lang.values import TYPE_NAMES
@@ -640,6 +642,17 @@ class _Checker:
             self.out.idents, self.out.refs = saved
         return None if shadowed else prefix
 
+    def check_format(self, node: A.Call) -> None:
+        """``"%s: %d".format([a, b])`` with a literal text and list: the clauses against the values."""
+        text, values = node.target, node.args[0] if len(node.args) == 1 else None
+        if not (isinstance(text, A.Literal) and text.kind == "string" and isinstance(values, A.ListLit)):
+            return
+        if getattr(values, "optional", ()):  # `[?x]`: how many values there are is known at run time only
+            return
+        problem = check_format(str(text.value), [self.out.types.get(id(e), T.DYN).kind for e in values.elements])
+        if problem is not None:
+            self.error("check.format", node.span, problem, msg("check.format/help"))
+
     def visit_Call(self, node: A.Call) -> Type:
         prefix = self.namespace(node)
         function = node.function if prefix is None else f"{prefix}.{node.function}"
@@ -692,6 +705,8 @@ class _Checker:
         accepting = [o for o in by_count if o.accepts(arg_types)]
         if accepting:
             self.out.overloads[id(node)] = accepting[0]
+            if accepting[0].impl is format_text:
+                self.check_format(node)
             results = {result_type(spec, o, arg_types) for o in accepting}
             return results.pop() if len(results) == 1 else T.DYN
         sigs = "; ".join(o.describe(method) for o in by_count)

@@ -25,15 +25,16 @@ import binascii
 import datetime as _dt
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from engine.errors import EvalError
 from engine.lang import types as T
 from engine.lang.types import Type
 from engine.lang.values import MAX_COST, CelType, Duration, Timestamp, cost_limit, fail_no_overload, type_name
-from engine.messages import msg
+from engine.messages import Text, msg
 
-__all__ = ["DECLARED", "MAX_TEXT", "Declared", "Sig", "format_double", "format_value"]
+__all__ = ["DECLARED", "MAX_TEXT", "Declared", "Sig", "check_format", "format_double", "format_value", "parse_format"]
 
 MAX_TEXT = MAX_COST * 16
 """The longest text ``replace``, ``join`` and ``format`` build (characters)."""
@@ -349,21 +350,22 @@ def _clause(verb: str, precision: int | None, v: Any) -> str:
 _VERBS = frozenset("sdfeboxX")
 
 
-def format_text(template: object, args: object) -> str:
-    """``template`` with each clause (``%s``, ``%d``, ``%.2f``, ...) replaced by the next argument
-    written that way; ``%%`` is a percent sign."""
-    template = _want_str("format", template, args)
-    if not isinstance(args, (list, tuple)):
-        fail_no_overload("format", template, args)
-    out: list[str] = []
-    size = 0
-    i, used, n = 0, 0, len(template)
+Piece = str | tuple[str, int | None]
+"""A piece of a format text: literal text, or a clause (verb, precision)."""
+
+
+@lru_cache(maxsize=256)
+def parse_format(template: str) -> tuple[Piece, ...] | EvalError:
+    """The pieces of a format text (``%%`` becomes literal ``%``), or the error of its first bad clause."""
+    out: list[Piece] = []
+    i, n = 0, len(template)
     while i < n:
         j = template.find("%", i)
         if j < 0:
             out.append(template[i:])
             break
-        out.append(template[i:j])
+        if j > i:
+            out.append(template[i:j])
         i = j + 1
         precision: int | None = None
         if i < n and template[i] == ".":
@@ -371,26 +373,74 @@ def format_text(template: object, args: object) -> str:
             while k < n and template[k].isascii() and template[k].isdigit():
                 k += 1
             if k == i + 1 or k - i > 4:
-                raise EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j : k + 1]))
+                return EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j : k + 1]))
             precision = int(template[i + 1 : k])
             i = k
         if i >= n:
-            raise EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j:]))
+            return EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j:]))
         verb = template[i]
         i += 1
         if verb == "%" and precision is None:
             out.append("%")
-            continue
-        if verb not in _VERBS:
-            raise EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j:i]))
-        if used >= len(args):
-            raise EvalError("eval.bad-format", msg("eval.bad-format:missing", index=used, count=len(args)))
-        text = _clause(verb, precision, args[used])
-        used += 1
+        elif verb in _VERBS:
+            out.append((verb, precision))
+        else:
+            return EvalError("eval.bad-format", msg("eval.bad-format:clause", clause=template[j:i]))
+    return tuple(out)
+
+
+def format_text(template: object, args: object) -> str:
+    """``template`` with each clause (``%s``, ``%d``, ``%.2f``, ...) replaced by the next argument
+    written that way; ``%%`` is a percent sign."""
+    template = _want_str("format", template, args)
+    if not isinstance(args, (list, tuple)):
+        fail_no_overload("format", template, args)
+    pieces = parse_format(template)
+    if isinstance(pieces, EvalError):
+        raise pieces
+    out: list[str] = []
+    size = used = 0
+    for piece in pieces:
+        if isinstance(piece, str):
+            text = piece
+        else:
+            if used >= len(args):
+                raise EvalError("eval.bad-format", msg("eval.bad-format:missing", index=used, count=len(args)))
+            verb, precision = piece
+            text = _clause(verb, precision, args[used])
+            used += 1
         size += len(text)
-        _text_limit(size + i)
+        _text_limit(size)
         out.append(text)
     return "".join(out)
+
+
+# The static kinds each clause accepts (a `dyn` value is checked when the record is evaluated).
+_CLAUSE_KINDS = {
+    "d": {"int", "uint", "double"},  # a double only for NaN and the infinities
+    "f": {"int", "uint", "double"},
+    "e": {"int", "uint", "double"},
+    "b": {"int", "uint", "bool"},
+    "o": {"int", "uint"},
+    "x": {"int", "uint", "string", "bytes"},
+    "X": {"int", "uint", "string", "bytes"},
+}
+
+
+def check_format(template: str, kinds: list[str]) -> Text | None:
+    """What is wrong with formatting values of the static ``kinds`` with ``template`` (a literal text
+    and a literal list, which the checker can read), or None."""
+    pieces = parse_format(template)
+    if isinstance(pieces, EvalError):
+        return pieces.text
+    clauses = [p for p in pieces if not isinstance(p, str)]
+    if len(clauses) != len(kinds):
+        return msg("check.format:count", clauses=len(clauses), count=len(kinds))
+    for (verb, _precision), kind in zip(clauses, kinds, strict=True):
+        allowed = _CLAUSE_KINDS.get(verb)
+        if allowed is not None and kind != "dyn" and kind not in allowed:
+            return msg("eval.bad-format:kind", verb=verb, kind=kind)
+    return None
 
 
 # -- encoders -----------------------------------------------------------------------------------------

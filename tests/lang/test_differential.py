@@ -374,7 +374,12 @@ def _level(below: dict[str, st.SearchStrategy[str]]) -> dict[str, st.SearchStrat
             f("{}.{}()", S, op("trim lowerAscii upperAscii reverse")),
             f("{}.join({})", LS, S),
             f("strings.quote({})", S),
-            f("{}.format([{}, {}])", st.sampled_from(["'%s %d'", "'%x'", "'%.2f%%'", "'%b %o'", "'%e'"]), any_, N),
+            f(
+                "{}.format([{}, {}])",
+                st.sampled_from(["'%s %d'", "'%s %x'", "'%s %.2f%%'", "'%s %b'", "'%s %e'"]),
+                any_,
+                N,
+            ),
             f("base64.encode(bytes({}))", S),
             f("string(base64.decode({}))", S),
         ),

@@ -108,11 +108,11 @@ def test_chinese_text(text: str, expected: Any, engine: str) -> None:
         ("'张三'.substring(-1)", "eval.index-out-of-range", "position -1"),
         ("'张三'.substring(2, 1)", "eval.bad-argument", "start at 2, after its end 1"),
         ("'张三'.indexOf('三', 5)", "eval.index-out-of-range", "position 5"),
-        ("'%a'.format([1])", "eval.bad-format", "`%a` is not a formatting clause"),
-        ("'%.f'.format([1.0])", "eval.bad-format", "`%.f` is not a formatting clause"),
-        ("'%s %s'.format(['a'])", "eval.bad-format", "argument 1 (counted from 0) but the list has 1"),
-        ("'%d'.format(['a'])", "eval.bad-format", "`%d` cannot format string"),
-        ("'%f'.format([null])", "eval.bad-format", "`%f` cannot format null_type"),
+        ("'%a'.format(dyn([1]))", "eval.bad-format", "`%a` is not a formatting clause"),
+        ("'%.f'.format(dyn([1.0]))", "eval.bad-format", "`%.f` is not a formatting clause"),
+        ("'%s %s'.format(dyn(['a']))", "eval.bad-format", "argument 1 (counted from 0) but the list has 1"),
+        ("'%d'.format(dyn(['a']))", "eval.bad-format", "`%d` cannot format string"),
+        ("'%f'.format(dyn([null]))", "eval.bad-format", "`%f` cannot format null_type"),
         ("base64.decode('不是')", "eval.bad-argument", "not valid base64"),
         ("dyn(['a', 1]).join()", "eval.no-overload", "join"),
         ("dyn(1).trim()", "eval.no-overload", "trim"),
@@ -143,6 +143,15 @@ def test_errors_say_what_went_wrong(text: str, code: str, words: str, engine: st
         ("strings.qoute('x') == ''", "check.unknown-function", "strings.qoute", "strings.quote"),
         ("base64.dekode('x') == b''", "check.unknown-function", "base64.dekode", "base64.decode"),
         ("'%s'.format('x') == ''", "check.type", "'%s'.format('x')", "string.format(list)"),
+        (
+            "'%s 今年 %d 岁'.format([record.name]) == ''",
+            "check.format",
+            "'%s 今年 %d 岁'.format([record.name])",
+            "%s, %d",
+        ),
+        ("'%d 岁'.format([record.name]) == ''", "check.format", "'%d 岁'.format([record.name])", "in order"),
+        ("'%s'.format([record.name, 1]) == ''", "check.format", "'%s'.format([record.name, 1])", "next value"),
+        ("'%z'.format([1]) == ''", "check.format", "'%z'.format([1])", "percent sign"),
     ],
 )
 def test_wrong_arguments_are_reported_at_the_call(text: str, code: str, at: str, help: str) -> None:
@@ -151,6 +160,25 @@ def test_wrong_arguments_are_reported_at_the_call(text: str, code: str, at: str,
     got_code, got_at, got_help = errors[0]
     assert (got_code, got_at) == (code, at)
     assert help in got_help
+
+
+def test_format_clauses_are_checked_only_when_text_and_list_are_written_out() -> None:
+    checked = check_condition(
+        parse_condition("'%s 今年 %d 岁'.format([record.name, 18])"), Scope(schema_type(SCHEMA), FUNCTIONS)
+    )
+    assert checked.ok
+    assert [
+        d.message
+        for d in check_condition(
+            parse_condition("'%d 岁'.format([record.name])"), Scope(schema_type(SCHEMA), FUNCTIONS)
+        ).diagnostics
+    ] == ["`%d` cannot format string"]
+    for text in [
+        "'%d'.format(record.tags) == ''",
+        "record.name.format([1, 2]) == ''",
+        "'%d'.format([dyn(record.name)]) == ''",
+    ]:
+        assert check_errors(text) == [], text  # the list or the text known only at run time
 
 
 def test_a_variable_named_like_a_namespace_is_still_a_variable() -> None:
