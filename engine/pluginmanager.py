@@ -568,6 +568,32 @@ class PluginManager:
             )
         )
 
+    def reader_of(self, path: str, options: RecordOptions | None = None) -> PluginInfo | None:
+        """The plugin other than the built-in one whose ``open_records`` would read ``path`` (None:
+        the built-in reader would, or none can); the reader it returns is closed unread.  For
+        callers that read the file elsewhere (``check --dask``) and must read it the same way.
+
+        Raises:
+            PluginError: a reader raised something other than an ``EngineError``.
+        """
+        options = options or RecordOptions()
+        for impl in reversed(self._impls("open_records")):
+            info = self.info(impl.plugin_name)
+            if info.builtin:
+                continue
+            try:
+                reader = self._call(impl, "open_records", {"path": path, "options": options})
+            except EngineError:
+                raise
+            except Exception as e:
+                raise _failed(info, "open_records", path, e) from e
+            if reader is not None:
+                close = getattr(reader, "close", None)
+                if callable(close):
+                    close()
+                return info
+        return None
+
     def has_observers(self) -> bool:
         return bool(self._pm.hook.decision_made.get_hookimpls())
 

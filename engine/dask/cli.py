@@ -290,7 +290,7 @@ def run_diff(
             bar = _TaskProgress(stderr, len(parts), lang, "auto")
 
             def submit(i: int, o: RulebookSpec = old_spec, n: RulebookSpec = new_spec, s: Any = schema) -> Any:
-                return client.submit(diff_part, parts[i], bases[i], o, n, as_of, s, sheet, pure=False, retries=2)
+                return client.submit(diff_part, parts[i], bases[i], o, n, as_of, s, sheet, lang, pure=False, retries=2)
 
             first = name == names[0]
             try:

@@ -90,7 +90,7 @@ def decide_part(
     from engine.io.report import Summary
 
     decision = decision_for(spec, lang)
-    items = read_part(part, base, schema, sheet)
+    items = read_part(part, base, schema, sheet, lang)
     summary = Summary()
     lines: list[Any] = []  # UTF-8 bytes (sent to the client as they are), text once a line has no UTF-8
     text = False
@@ -171,7 +171,14 @@ def decide_part(
 
 
 def diff_part(
-    part: Any, base: int, old: RulebookSpec, new: RulebookSpec, as_of: _dt.date | None, schema: Any, sheet: Any
+    part: Any,
+    base: int,
+    old: RulebookSpec,
+    new: RulebookSpec,
+    as_of: _dt.date | None,
+    schema: Any,
+    sheet: Any,
+    lang: str = "en",
 ) -> tuple[int, int, int, list[dict[str, Any]], Counter[tuple[str, str, str]]]:
     """One partition of ``diff --data --dask``: (records read, unreadable, blank lines, the changes
     as ``RecordChange.to_json()``, the changes counted per (rule, old status, new status))."""
@@ -179,10 +186,10 @@ def diff_part(
     from engine.io.records import InputNote
     from engine.tools.diff import diff_records
 
-    old_d, new_d = decision_for(old), decision_for(new)
+    old_d, new_d = decision_for(old, lang), decision_for(new, lang)
     read = bad = blank = 0
     records: list[tuple[InputRef, Any]] = []
-    for ref, raw in read_part(part, base, schema, sheet):
+    for ref, raw in read_part(part, base, schema, sheet, lang):
         if raw.__class__ is InputNote:
             blank += raw.blank
             continue

@@ -42,6 +42,7 @@ class Part(NamedTuple):
     fmt: str
     start: int = 0
     end: int | None = None  # None: to the end of the file
+    reader: tuple[str, str | None, str | None] | None = None  # the plugin that reads it (name, distribution, version)
 
 
 def _local(fs: Any) -> bool:
@@ -101,6 +102,10 @@ def find_parts(
         if urlpath == "-":
             raise UsageError(Diagnostic.of("dask.stdin"))
         for fs, path, name in _files(urlpath):
+            reader = plugin_reader(name, input_format)
+            if reader is not None:  # a plugin reads it where ``check`` would: the same plugin on the worker
+                parts.append(Part(fs, path, name, input_format or "plugin", reader=reader))
+                continue
             fmt = file_format(name, input_format)
             size = fs.size(path) if fmt == "jsonl" and blocksize else None
             if size is None or blocksize is None or size <= blocksize:
@@ -111,6 +116,19 @@ def find_parts(
                 end = starts[i + 1] if i + 1 < len(starts) else None
                 parts.append(Part(fs, path, name, fmt, start, end))
     return parts
+
+
+def plugin_reader(name: str, input_format: str | None) -> tuple[str, str | None, str | None] | None:
+    """The plugin (name, distribution, version) whose ``open_records`` reads the file as ``check``
+    would read it, when it is not the engine's own reader."""
+    from engine.hookspecs import RecordOptions
+    from engine.pluginmanager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    if not pm.has_custom_readers():
+        return None
+    info = pm.reader_of(name, RecordOptions(input_format))
+    return None if info is None else (info.name, info.distribution, info.version)
 
 
 def count_lines(part: Part) -> int:
@@ -182,13 +200,24 @@ def _jsonl_range(part: Part, base: int) -> list[tuple[InputRef, Any]]:
     return out
 
 
-def read_part(part: Part, base: int = 0, schema: Any = None, sheet: str | None = None) -> list[tuple[InputRef, Any]]:
+def read_part(
+    part: Part, base: int = 0, schema: Any = None, sheet: str | None = None, lang: str = "en"
+) -> list[tuple[InputRef, Any]]:
     """The items of one partition in order: ``(ref, line as bytes)`` for JSON Lines (parsed by
     the decision step), ``(ref, record or BadRecord)`` for the other formats, and ``(ref,
-    InputNote)`` for blank lines and notes about the input."""
-    if part.fmt == "jsonl":
+    InputNote)`` for blank lines and notes about the input.
+
+    A file that a plugin reads (``part.reader``) is read by that plugin's ``open_records`` here,
+    on the worker; a worker without the plugin (or with another version) raises
+    :class:`engine.dask.rulebook.WorkerSetupError` naming it and the file, in ``lang``."""
+    if part.fmt == "jsonl" and part.reader is None:
         return _jsonl_range(part, base)
     from engine.io.records import read_records
+
+    if part.reader is not None:
+        from engine.dask.rulebook import check_plugin
+
+        check_plugin(part.reader, "dask.missing-reader", {"file": part.name}, lang)
 
     with contextlib.ExitStack() as stack:
         if _local(part.fs):
@@ -198,7 +227,12 @@ def read_part(part: Part, base: int = 0, schema: Any = None, sheet: str | None =
             path = os.path.join(folder, "input" + os.path.splitext(part.path)[1])
             with part.fs.open(part.path, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        return [
-            (InputRef(part.name, ref.line, ref.sheet), item)
-            for ref, item in read_records(path, part.fmt, None, schema, sheet, notes=True)
-        ]
+        if part.reader is not None:
+            from engine.hookspecs import RecordOptions
+            from engine.pluginmanager import get_plugin_manager
+
+            options = RecordOptions(part.fmt if part.fmt != "plugin" else None, None, schema, sheet)
+            items = get_plugin_manager().open_records(path, options)
+        else:
+            items = read_records(path, part.fmt, None, schema, sheet, notes=True)
+        return [(InputRef(part.name, ref.line, getattr(ref, "sheet", None)), item) for ref, item in items]

@@ -35,6 +35,7 @@ __all__ = [
     "RulebookSpec",
     "WorkerSetupError",
     "built_keys",
+    "check_plugin",
     "decision_for",
     "forget_built",
     "rulebook_spec",
@@ -240,39 +241,37 @@ def _worker_name() -> str:
 
 
 def _check_plugins(spec: RulebookSpec, lang: str) -> None:
+    for plugin in spec.plugins:
+        check_plugin(plugin, "dask.missing-plugin", {"rulebook": spec.rulebook}, lang)
+
+
+def check_plugin(
+    plugin: tuple[str, str | None, str | None], missing: str, values: dict[str, str], lang: str = "en"
+) -> None:
+    """That this worker has the plugin ``(name, distribution, version)`` the client used, else a
+    :class:`WorkerSetupError`: ``missing`` (with ``values``) when it has none, ``dask.plugin-version``
+    when it has another version."""
     from engine.pluginmanager import get_plugin_manager
 
     pm = get_plugin_manager()
-    for name, distribution, version in spec.plugins:
-        wanted = f"{distribution} {version}" if distribution and version else (distribution or name)
-        requirement = f"{distribution}=={version}" if distribution and version else (distribution or name)
-        loaded = {i.name: i for i, _hooks in pm.plugins()}
-        info = loaded.get(name)
-        if info is None:
-            raise WorkerSetupError(
-                "dask.missing-plugin",
-                {
-                    "worker": _worker_name(),
-                    "plugin": name,
-                    "distribution": wanted,
-                    "rulebook": spec.rulebook,
-                    "requirement": requirement,
-                },
-                lang,
-            )
-        if version is not None and info.version != version:
-            found = f"{info.distribution} {info.version}" if info.distribution else "?"
-            raise WorkerSetupError(
-                "dask.plugin-version",
-                {
-                    "worker": _worker_name(),
-                    "plugin": name,
-                    "found": found,
-                    "wanted": wanted,
-                    "requirement": requirement,
-                },
-                lang,
-            )
+    name, distribution, version = plugin
+    wanted = f"{distribution} {version}" if distribution and version else (distribution or name)
+    requirement = f"{distribution}=={version}" if distribution and version else (distribution or name)
+    loaded = {i.name: i for i, _hooks in pm.plugins()}
+    info = loaded.get(name)
+    if info is None:
+        raise WorkerSetupError(
+            missing,
+            {**values, "worker": _worker_name(), "plugin": name, "distribution": wanted, "requirement": requirement},
+            lang,
+        )
+    if version is not None and info.version != version:
+        found = f"{info.distribution} {info.version}" if info.distribution else "?"
+        raise WorkerSetupError(
+            "dask.plugin-version",
+            {"worker": _worker_name(), "plugin": name, "found": found, "wanted": wanted, "requirement": requirement},
+            lang,
+        )
 
 
 def _build(spec: RulebookSpec, lang: str) -> Any:

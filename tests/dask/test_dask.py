@@ -375,3 +375,108 @@ def test_diff_with_a_bare_id_compares_the_version_in_force_today(
     b.pop("rules_changed")
     assert a == b
     assert sorted(r["record"] for r in b["records"]) == sorted(f"P-{a}" for a in amounts if 120 <= a < 150)
+
+
+# -- a plugin's record reader on the workers ---------------------------------------------------------------------
+
+PSV_READER = '''"""Reads payments written one a line as ``id|amount|paid_on`` (``.psv`` files)."""
+
+from engine.evaluate import InputRef
+from engine.hookspecs import hookimpl
+from engine.io.records import BadRecord
+
+
+@hookimpl
+def open_records(path, options):
+    if not path.endswith(".psv") and options.input_format != "psv":
+        return None
+    return _read(path)
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            cells = line.rstrip("\\n").split("|")
+            if len(cells) != 3 or not cells[1].isdigit():
+                yield InputRef(path, number), BadRecord("not id|amount|paid_on", "不是 id|amount|paid_on")
+                continue
+            yield InputRef(path, number), {"id": cells[0], "amount": int(cells[1]), "paid_on": cells[2]}
+'''
+
+
+@pytest.fixture(scope="module")
+def psv_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plugin distribution ``rulebook-psv`` 0.2.0 whose ``open_records`` reads ``.psv`` files,
+    installed with ``pip install --target SITE``."""
+    work = tmp_path_factory.mktemp("psv")
+    src = work / "src"
+    (src / "rulebook_psv").mkdir(parents=True)
+    (src / "rulebook_psv" / "__init__.py").write_text(PSV_READER, encoding="utf-8")
+    (src / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "rulebook-psv"\nversion = "0.2.0"\n\n'
+        '[project.entry-points.rulebook]\npsv = "rulebook_psv"\n\n'
+        '[tool.setuptools]\npackages = ["rulebook_psv"]\n',
+        encoding="utf-8",
+    )
+    site = work / "site"
+    subprocess.run(
+        [*PIP_INSTALL, "--target", str(site), str(src)], check=True, capture_output=True, env=clean_env(), timeout=300
+    )
+    return site
+
+
+def test_a_plugin_record_reader_reads_on_the_workers(
+    psv_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that a plugin's ``open_records`` reads locally is read by the same plugin on the
+    workers (the same records, errors and lines as a local ``check``, with the format given or
+    told by the name); workers without the plugin stop the run with a message naming the plugin
+    and the file, in the run's language, and nothing is read another way."""
+    rulebook = str(ROOT / "tests/data/versioned/fees-2025.yaml")
+    data = tmp_path / "payments.psv"
+    rows = [f"P-{i}|{100 + 7 * i}|2025-0{1 + i % 9}-01" for i in range(30)]
+    rows[11] = "P-11|eleven|2025-03-01"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    renamed = tmp_path / "payments.txt"
+    renamed.write_bytes(data.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    with start_cluster() as bare, Client(bare) as client:  # started before the plugin is installed
+        monkeypatch.syspath_prepend(str(psv_site))
+        monkeypatch.setenv("PYTHONPATH", str(psv_site))
+        monkeypatch.setenv("RULEBOOK_LOAD_PLUGINS", "rulebook-psv")
+        reset_plugin_manager()
+        try:
+            assert run("check", rulebook, "payments.psv", "--format", "json")[1]  # read here by the plugin
+            for lang, words in (
+                ("en", "has no plugin `psv` (rulebook-psv 0.2.0), which reads `payments.psv`"),
+                ("zh", "上没有读取 `payments.psv` 所需的插件 `psv`（rulebook-psv 0.2.0）"),
+            ):
+                code, out, err = run(
+                    "check", rulebook, "payments.psv", "--dask", client.scheduler.address, "--lang", lang
+                )
+                assert code == 2 and out == "", err
+                assert words in err and "pip install rulebook-psv==0.2.0" in err and "Traceback" not in err
+        finally:
+            reset_plugin_manager()
+    try:
+        reset_plugin_manager()
+        with start_cluster() as cluster, Client(cluster) as client:  # the workers see the installed plugin
+            for argv in (("payments.psv",), ("payments.txt", "--input-format", "psv")):
+                local = run("check", rulebook, *argv, "--format", "json", "--lang", "en")
+                assert local[0] == 1 and len(local[1].splitlines()) == 30
+                assert '"line": 12' in local[1] and "not id|amount|paid_on" in local[1]
+                assert (
+                    run(
+                        "check", rulebook, *argv, "--format", "json", "--lang", "en", "--dask", client.scheduler.address
+                    )
+                    == local
+                )
+            bag = check_bag(rulebook, read_records("payments.psv"), lang="en").compute()
+            assert bag == [
+                json.loads(line)
+                for line in run("check", rulebook, "payments.psv", "--format", "json", "--lang", "en")[1].splitlines()
+            ]
+    finally:
+        reset_plugin_manager()
+        forget_modules("rulebook_psv")
