@@ -460,8 +460,10 @@ _add(
             "格式文本有 {clauses} 个格式说明符，而列表有 {count} 个值",
         ),
         "check.format/help": (
-            "each clause (%s, %d, %.2f, %e, %b, %o, %x, %X) takes the next value of the list, in order; "
-            "%% is a percent sign",
+            (
+                "each clause (%s, %d, %.2f, %e, %b, %o, %x, %X) takes the next value of the list, in order; "
+                "%% is a percent sign"
+            ),
             "每个格式说明符（%s、%d、%.2f、%e、%b、%o、%x、%X）依次取列表中的下一个值；百分号写作 %%",
         ),
         "check.unknown-function:namespace/help": (
