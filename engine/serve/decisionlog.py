@@ -26,11 +26,35 @@ MASK = "***"
 
 
 def mask(value: Any, fields: frozenset[str]) -> Any:
-    """A copy of ``value`` with the values of the keys in ``fields`` (at any depth) masked."""
-    if isinstance(value, dict):
-        return {k: MASK if k in fields else mask(v, fields) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v, fields) for v in value]
+    """``value`` with the values of the keys in ``fields`` (at any depth) masked: a copy of each object
+    and list that holds something masked, the very same object where nothing is (the record itself
+    is never changed, and a record without personal data is not copied at all)."""
+    cls = value.__class__
+    if cls is dict:
+        out: dict[str, Any] | None = None
+        for k, v in value.items():
+            if k in fields:
+                new: Any = MASK
+            elif v.__class__ is dict or v.__class__ is list:
+                new = mask(v, fields)
+                if new is v:
+                    continue
+            else:
+                continue
+            if out is None:
+                out = dict(value)
+            out[k] = new
+        return value if out is None else out
+    if cls is list:
+        items: list[Any] | None = None
+        for i, v in enumerate(value):
+            if v.__class__ is dict or v.__class__ is list:
+                new = mask(v, fields)
+                if new is not v:
+                    if items is None:
+                        items = list(value)
+                    items[i] = new
+        return value if items is None else items
     return value
 
 
