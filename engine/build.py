@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,18 +43,31 @@ from engine.messages import Text, listing, msg, os_reason
 from engine.model import DecisionSpec, Expr, Rulebook, RuleSpec, Severity, rulebook_from_data
 from engine.schemas import record_schema, validate_rulebook
 from engine.source import Source, Span, scalar_offset_map
-from engine.yamlload import Loaded, load_yaml
+from engine.yamlload import Loaded, YamlMemo, load_yaml
 
 __all__ = ["build_rulebook", "default_calendars", "default_functions"]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
-@lru_cache(maxsize=32)
-def load_yaml_cached(source: Source) -> Loaded:
-    """``load_yaml`` remembered by file name and text (the registry, the builder and the
-    example runner all read the same files)."""
-    return load_yaml(source)
+_LOADS: OrderedDict[Source, Loaded] = OrderedDict()
+_LOADS_LOCK = threading.Lock()
+
+
+def load_yaml_cached(source: Source, memo: YamlMemo | None = None) -> Loaded:
+    """``load_yaml`` remembered by file name and text, the last 32 (the registry, the builder,
+    lint and the example runner all read the same files); ``memo``: see ``load_yaml``."""
+    with _LOADS_LOCK:
+        found = _LOADS.get(source)
+        if found is not None:
+            _LOADS.move_to_end(source)
+            return found
+    loaded = load_yaml(source, memo)
+    with _LOADS_LOCK:
+        _LOADS[source] = loaded
+        if len(_LOADS) > 32:
+            _LOADS.popitem(last=False)
+    return loaded
 
 
 def default_functions() -> FunctionTable:
@@ -67,7 +82,8 @@ class BuildMemo:
     expression (by its text), the checked tree (by its text and what the names it uses stand
     for in its scope), the compiled function (by the checked tree and the functions and
     parameter values it reads), the record schemas read from files (by their text) and the
-    schema validation of each part of the document (``validate_rulebook(..., memo=)``).
+    schema validation of each part of the document (``validate_rulebook(..., memo=)``) and the
+    YAML load of each top-level part of the text (:class:`~engine.yamlload.YamlMemo`).
 
     An editor that builds the text on every keystroke (``rulebook serve --edit``) keeps one
     per rulebook, so that an edit rebuilds only the expressions it touched.  Every memo is a
@@ -90,6 +106,7 @@ class BuildMemo:
         self.schemas: BoundedMemo[tuple[str, str], dict[str, Any]] = BoundedMemo(256)
         self.types: BoundedMemo[int, tuple[dict[str, Any], Type]] = BoundedMemo(256)
         self.validation: BoundedMemo[tuple[str, str], list[Any]] = BoundedMemo(limit)
+        self.yaml = YamlMemo()
 
     def parse(self, text: str) -> A.Node:
         """``parse_condition(text)``, remembered (raises ConditionSyntaxError as it does)."""
@@ -695,7 +712,7 @@ def build_rulebook(
     Raises:
         YamlError, SchemaError, ConditionSyntaxError, CheckError: with positioned diagnostics.
     """
-    loaded = load_yaml_cached(source)
+    loaded = load_yaml_cached(source, memo.yaml if memo else None)
     diagnostics = validate_rulebook(loaded.data, source, loaded.span, memo=memo.validation if memo else None)
     if diagnostics:
         raise SchemaError(diagnostics)

@@ -62,6 +62,7 @@ otherwise):
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ from engine.errors import Diagnostic, YamlError
 from engine.messages import Text, msg
 from engine.source import Source, Span
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_CHARS", "MAX_DEPTH", "Loaded", "NodePos", "load_yaml"]
+__all__ = ["MAX_ALIAS_NODES", "MAX_CHARS", "MAX_DEPTH", "Loaded", "NodePos", "YamlMemo", "load_yaml"]
 
 MAX_CHARS = 5_000_000
 """Longest text accepted, in characters."""
@@ -661,6 +662,7 @@ class _Loader:
         self.positions: dict[Path, NodePos] = {}
         self.alias_nodes = 0
         self.effective: dict[int, list[_Entry]] = {}
+        self.anchored = False  # the text defines an anchor (its parts cannot be loaded apart)
 
     def report(self, code: str, span: Span | None, **fields: Any) -> None:
         self.diagnostics.append(_diagnostic(code, self.source, span, **fields))
@@ -734,6 +736,7 @@ class _Loader:
                     cls = _Seq if isinstance(event, SequenceStartEvent) else _Map
                     node = cls(start, end, bool(event.flow_style))
                 if event.anchor is not None:
+                    self.anchored = True
                     if event.anchor in anchors:
                         line = self.source.line_col(anchors[event.anchor][1])[0]
                         self.report(
@@ -923,8 +926,107 @@ def _safe_scalar(node: _Scalar) -> object:
         return _BAD
 
 
-def load_yaml(source: Source) -> Loaded:
-    """Load the one YAML document in ``source`` with positions.
+# A line that starts a top-level key of a block mapping (a plain word, then `:`).
+_TOP_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*:(?=[ \n]|$)", re.MULTILINE)
+# What makes a text's top-level parts unsafe to load apart: document markers and directives.
+_NOT_APART = re.compile(r"^(?:---|\.\.\.|%)", re.MULTILINE)
+
+
+class _Part:
+    """A top-level part of a text loaded alone: its data and positions from its own start."""
+
+    __slots__ = ("data", "positions", "root", "shifted")
+
+    def __init__(self, data: dict[Any, Any], positions: dict[Path, NodePos], root: Span) -> None:
+        self.data = data
+        self.positions = positions
+        self.root = root
+        self.shifted: tuple[int, dict[Path, NodePos]] | None = None  # the positions at the last offset used
+
+    def at(self, offset: int) -> dict[Path, NodePos]:
+        if offset == 0:
+            return self.positions
+        if self.shifted is None or self.shifted[0] != offset:
+            moved = {
+                path: NodePos(pos.value.shift(offset), pos.key.shift(offset) if pos.key else None, pos.style)
+                for path, pos in self.positions.items()
+            }
+            self.shifted = (offset, moved)
+        return self.shifted[1]
+
+
+class YamlMemo:
+    """The loads of a text's top-level parts, by their text, for :func:`load_yaml`.
+
+    An editor loads the same long text again after every edit; with a memo, only the
+    top-level keys (``decisions:``, ``examples:`` ...) whose text changed are loaded again.
+    A text whose parts are not plain top-level keys of one block mapping, that defines
+    anchors, repeats a top-level key, or has any problem is loaded whole as without the
+    memo, so the data, positions and diagnostics are always those of :func:`load_yaml`.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self.parts: dict[str, _Part | None] = {}  # None: the part cannot be loaded alone
+
+    def part(self, text: str) -> _Part | None:
+        if text in self.parts:
+            return self.parts[text]
+        found: _Part | None = None
+        loader = _Loader(Source("<part>", text), fast=True)
+        root: _Node | None = None
+        try:
+            root = loader.compose()
+            data = loader.build(root)
+        except Exception:  # noqa: BLE001 - the whole text is loaded again, for the exact diagnostics
+            data = None
+        if (
+            isinstance(root, _Map)
+            and not root.flow
+            and isinstance(data, dict)
+            and not loader.diagnostics
+            and not loader.anchored
+        ):
+            found = _Part(data, loader.positions, loader.positions[()].value)
+        if len(self.parts) >= self.limit:
+            self.parts.clear()
+        self.parts[text] = found
+        return found
+
+    def load(self, source: Source) -> Loaded | None:
+        """The text loaded from its parts, or None when it must be loaded whole."""
+        text = source.text
+        if not _LIBYAML or _PURE_ONLY.search(text) or _NOT_APART.search(text):
+            return None
+        starts = [m.start() for m in _TOP_KEY.finditer(text)]
+        if len(starts) < 2 or not _only_comments(text[: starts[0]]):
+            return None
+        starts[0] = 0
+        bounds = [*starts, len(text)]
+        data: dict[Any, Any] = {}
+        positions: dict[Path, NodePos] = {}
+        spans: list[Span] = []
+        for begin, end in itertools.pairwise(bounds):
+            part = self.part(text[begin:end])
+            if part is None:
+                return None
+            for key, value in part.data.items():
+                if key in data:
+                    return None
+                data[key] = value
+            shifted = part.at(begin)
+            positions.update(shifted)
+            spans.append(shifted[()].value)
+        positions[()] = NodePos(Span(spans[0].start, spans[-1].end))
+        return Loaded(data, positions, source)
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n"))
+
+
+def load_yaml(source: Source, memo: YamlMemo | None = None) -> Loaded:
+    """Load the one YAML document in ``source`` with positions (``memo``: see :class:`YamlMemo`).
 
     Raises:
         YamlError: for any problem (syntax, duplicate keys, limits ...), with
@@ -932,6 +1034,10 @@ def load_yaml(source: Source) -> Loaded:
     """
     if len(source.text) > MAX_CHARS:
         raise YamlError(_diagnostic("yaml.too-large", source, None, size=len(source.text), limit=MAX_CHARS))
+    if memo is not None:
+        found = memo.load(source)
+        if found is not None:
+            return found
     if _LIBYAML and not _PURE_ONLY.search(source.text):
         fast = _Loader(source, fast=True)
         try:
