@@ -10,7 +10,8 @@ process:
 * ``check --dask ADDRESS`` on a ``LocalCluster`` of 2 worker processes and of 1
   (127.0.0.1, no dashboard, one thread each), started by this script before the
   command (its start is timed apart) and stopped after it, so that every worker's
-  peak memory is that run's;
+  peak memory is that run's; the client fetches results from the workers directly
+  (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=True``, what ``--dask local:N`` does);
 * the bag API on 2 workers: ``summarize(check_bag(RB, read_records(files)))``,
   counts computed on the cluster, nothing gathered.
 
@@ -57,6 +58,8 @@ RULEBOOK = "hlj-musicians/membership"
 BROKEN_EVERY = 50_000
 LIMIT_SECONDS = 1800  # no single command may run longer than this
 TARGET = 1.3  # Dask on 2 workers within 1.3x of --jobs 2
+# the client fetches results from the workers directly, as ``--dask local:N`` does (docs/scale.md)
+DIRECT = {"DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS": "True"}
 
 MEASURE = """
 import resource, subprocess, sys, time
@@ -86,7 +89,7 @@ def generate(n: int, folder: Path, files: int) -> list[Path]:
     return paths
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """(seconds, peak RSS of the largest process it ran in MiB, exit code), in a fresh process."""
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, str(LIMIT_SECONDS), *cmd],
@@ -94,6 +97,7 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
         text=True,
         check=True,
         timeout=LIMIT_SECONDS + 60,
+        env=None if env is None else {**os.environ, **env},
     ).stdout
     seconds, rss_kib, code = out.split()
     return float(seconds), int(rss_kib) / 1024, int(code)
@@ -121,7 +125,7 @@ def start_cluster(workers: int) -> Any:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        scheduler_kwargs={"dashboard": False},
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
 
@@ -193,7 +197,7 @@ def run_once(
                     continue
                 out = folder / f"dask-{workers}.jsonl"
                 load = os.getloadavg()[0]
-                seconds, rss, code = measure([*cli, "--output", str(out), "--dask", cluster.scheduler_address])
+                seconds, rss, code = measure([*cli, "--output", str(out), "--dask", cluster.scheduler_address], DIRECT)
                 same = digest(out) == reference
                 out.unlink()
                 peaks = sorted(client.run(max_rss_mib).values())
@@ -267,6 +271,7 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
             f"{n:,} generated applicants ({mib:.0f} MiB of JSON Lines over {args.files} files, a broken line every "
             f"{BROKEN_EVERY:,}); every command writes `--format json` to a file. The clusters are `LocalCluster`s of "
             "worker processes (one thread each) on 127.0.0.1 without a dashboard, started before the command "
+            "(the client fetching results from the workers directly, as `--dask local:N` does) "
             f"(in {start2:.1f} s for 2 workers, the median; `--dask local:2` adds that much) and stopped after it. "
             f"Medians of {args.runs} runs."
         ),

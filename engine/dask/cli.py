@@ -50,11 +50,13 @@ def connect(address: str) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            scheduler_kwargs={"dashboard": False},
+            # no dashboard; the scheduler's other HTTP routes on a free loopback port, not on 8787
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         )
         try:
-            with Client(cluster) as client:
+            # results come straight from the workers, not through the scheduler (here in this process)
+            with Client(cluster, direct_to_workers=True) as client:
                 yield client
         finally:
             cluster.close()

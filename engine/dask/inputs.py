@@ -29,7 +29,9 @@ from engine.evaluate import InputRef
 
 __all__ = ["Part", "count_lines", "find_parts", "read_part"]
 
-DEFAULT_BLOCK = 32 << 20
+# about 8,000 applicants: a partition's decisions (as dicts, or JSON lines about eight times the
+# input) stay some tens of MiB on a worker, and a partition still costs far more than its scheduling
+DEFAULT_BLOCK = 4 << 20
 
 
 class Part(NamedTuple):

@@ -21,7 +21,7 @@ def start_cluster(workers: int = 2, **kwargs: Any) -> LocalCluster:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        scheduler_kwargs={"dashboard": False},
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
         **kwargs,
     )
