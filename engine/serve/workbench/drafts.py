@@ -136,12 +136,67 @@ def impact_records(
     )
 
 
+def _expressions(value: Any) -> list[str]:
+    """The text of every expression inside a decision's specification."""
+    import dataclasses
+
+    from engine.model import Expr
+
+    out: list[str] = []
+    work = [value]
+    while work:
+        item = work.pop()
+        if isinstance(item, Expr):
+            out.append(item.text)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            work.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, (tuple, list)):
+            work.extend(item)
+        elif isinstance(item, dict):
+            work.extend(item.values())
+    return out
+
+
+def same_decision(old: CompiledRulebook, new: CompiledRulebook, name: str) -> bool:
+    """Whether decision ``name`` decides every record alike in both versions: the same
+    specification (expressions, rules, outputs ...), record schema and enforcement, and the
+    same value of every parameter its expressions name (an expression that does not parse
+    counts as naming them all)."""
+    from engine.lang import ast as A
+    from engine.lang.parser import parse_condition
+
+    a, b = old.decisions.get(name), new.decisions.get(name)
+    if a is None or b is None or a.spec != b.spec:
+        return False
+    if a.record_schema != b.record_schema or a.schema_enforcement != b.schema_enforcement:
+        return False
+    params_a = {p.name: p.value for p in old.book.parameters}
+    params_b = {p.name: p.value for p in new.book.parameters}
+    names: set[str] = set()
+    for text in _expressions(b.spec):
+        try:
+            node = parse_condition(text)
+        except EngineError:
+            names = set(params_a) | set(params_b)
+            break
+        names |= {n.name.lstrip(".").split(".", 1)[0] for n in A.walk(node) if isinstance(n, A.Ident)}
+    names = {p for p in {*params_a, *params_b} if p.split(".", 1)[0] in names}  # CEL's dotted names
+    missing = object()
+    return all(
+        params_a.get(n, missing) == params_b.get(n, missing) and type(params_a.get(n)) is type(params_b.get(n))
+        for n in names
+    )
+
+
 class Impact:
     """``rulebook diff --data``: the records whose outcome, outputs or rule statuses change."""
 
     def __init__(self, old: LoadedBook, new: CompiledRulebook, decision: str | None) -> None:
         names = [decision] if decision else [n for n in new.decisions if n in old.book.decisions]
         self.pairs = [(n, old.book.decisions[n], new.decisions[n]) for n in names]
+        # a decision whose text, record schema and the parameters it reads are the same in both
+        # versions decides every record alike: it is listed but not evaluated twice
+        self.compared = [(n, o, c) for n, o, c in self.pairs if not same_decision(old.book, new, n)]
         self.against = old.version
         self.rules = {(d.name, r.id): r for d in new.book.decisions for r in d.rules}
         self.rules_old = {(d.name, r.id): r for d in old.book.book.decisions for r in d.rules}
@@ -154,7 +209,7 @@ class Impact:
         from engine.evaluate import to_json_value
         from engine.tools.diff import diff_records
 
-        for name, old, new in self.pairs:
+        for name, old, new in self.compared:
             for change in diff_records(old, new, chunk):
                 self.changed += 1
                 articles: set[str] = set()
