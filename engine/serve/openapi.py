@@ -213,6 +213,45 @@ def _workbench_paths() -> dict[str, Any]:
             },
         }
     }
+    required = {"required": True}
+    out["/workbench/api/records"] = {
+        "post": {
+            "summary": "a spreadsheet read as `rulebook check` reads it, typed through the decision's record schema",
+            "operationId": "workbench.records",
+            "parameters": [
+                {**_query("rulebook", "the rulebook's id", {"type": "string"}), **required},
+                {
+                    **_query("decision", "the decision whose record schema types the cells", {"type": "string"}),
+                    **required,
+                },
+                {
+                    **_query("format", "the file's format", {"type": "string", "enum": ["csv", "tsv", "xlsx"]}),
+                    **required,
+                },
+                _query("version", "the version (default: in force today)", {"type": "string"}),
+                _query("name", "the file's name, shown in the answers", {"type": "string"}),
+                _query("lang", "the language of the messages", {"type": "string", "enum": ["zh", "en"]}),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "JSON Lines: the header's warnings (`{\"warning\": ...}`), then each row's record "
+                    "or the error object `rulebook check --format json` writes for a row it cannot read",
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                },
+                **_problem_responses(400, 401, 404, 413, 422, 503),
+            },
+        }
+    }
     out["/workbench/api/drafts"] = {
         "get": {"summary": "the save log", "operationId": "workbench.drafts", "responses": {"200": ok}},
         "post": {

@@ -44,6 +44,17 @@ counted in characters (code points) of the text.
     "outputs_before", "outputs_after", "rules": [{"id", "article", "before", "after"}]}],
     "by_article": {cite: n}, "by_rule": {id: n}, "against", "decisions"}``; a problem met
     on the way ends it with ``{"error": problem}``.
+``POST /workbench/api/records?rulebook=&decision=&format=csv|tsv|xlsx&version=&name=``
+    The body: a spreadsheet's bytes (at most the batch limit).  It is read by the engine's own
+    readers as ``rulebook check`` reads the file, its cells typed through the decision's record
+    schema (``version``: default in force today, else the newest; ``name``: the file's name, shown
+    in the answers).  JSON Lines, in the file's order: ``{"warning": {"code", "message", "help",
+    "input": {"file", "line", "sheet"?}, "column"}}`` for each header column that names no field
+    (``column``: the character column in a CSV's header line, the column number in a worksheet),
+    then per row the record, or the error object ``rulebook check --format json`` writes for a row
+    it cannot read (``"outcome": "error"``, ``"record": null``, ``"input"``: the file, the row as
+    its ``line`` and the ``sheet``, ``"message"``).  422 ``input.no-known-column`` when the header
+    names no field at all.
 ``POST /workbench/api/drafts`` ``{"text", "based_on"}``
     Needs ``--edit`` (else 403 ``serve.read-only``) and, with tokens, a valid one (401).
     ``{"path", "id", "version", "saved_by", "saved_at", "supersedes"}``; 422
@@ -124,6 +135,7 @@ class Workbench:
             Route(f"{base}/hover", self.hover, methods=["POST"]),
             Route(f"{base}/examples", self.examples, methods=["POST"]),
             Route(f"{base}/impact", self.impact, methods=["POST"]),
+            Route(f"{base}/records", self.records, methods=["POST"]),
             Route(base + "/rulebooks/{rulebook:path}/doc", self.doc, methods=["GET"]),
             Route(base + "/rulebooks/{rulebook:path}/source", self.source, methods=["GET"]),
         ]
@@ -159,6 +171,22 @@ class Workbench:
 
     async def body(self, request: Request, limit: int) -> dict[str, Any]:
         """The JSON object of the body, at most ``limit`` bytes (413 beyond)."""
+        raw = await self.raw_body(request, limit)
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise Problem(
+                400,
+                "record.json",
+                Text("the body is not a JSON object", "请求体不是 JSON 对象"),
+                help=Text('send `{"text": "..."}`', '请发送 `{"text": "..."}`'),
+            ) from None
+        if not isinstance(value, dict):
+            raise Problem(400, "record.json", Text("the body is not a JSON object", "请求体不是 JSON 对象"))
+        return value
+
+    async def raw_body(self, request: Request, limit: int) -> bytes:
+        """The bytes of the body, at most ``limit`` (413 beyond)."""
         too_large = Problem(
             413,
             "serve.body-too-large",
@@ -182,18 +210,7 @@ class Workbench:
             raise Problem(
                 503, "serve.timeout", Text("the request took too long", "请求用时过长"), headers={"Retry-After": "1"}
             ) from None
-        try:
-            value = json.loads(b"".join(chunks).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise Problem(
-                400,
-                "record.json",
-                Text("the body is not a JSON object", "请求体不是 JSON 对象"),
-                help=Text('send `{"text": "..."}`', '请发送 `{"text": "..."}`'),
-            ) from None
-        if not isinstance(value, dict):
-            raise Problem(400, "record.json", Text("the body is not a JSON object", "请求体不是 JSON 对象"))
-        return value
+        return b"".join(chunks)
 
     def text_of(self, body: dict[str, Any]) -> str:
         text = body.get("text")
@@ -380,6 +397,59 @@ class Workbench:
             self.impact_lines(old, new, records, decision, lang),
             media_type=NDJSON_TYPE,
         )
+
+    async def records(self, request: Request) -> Response:
+        params = self.params(request, frozenset({"lang", "rulebook", "decision", "format", "version", "name"}))
+        lang = params.get("lang") or self.lang(request)
+        for needed in ("rulebook", "decision", "format"):
+            if not params.get(needed):
+                raise Problem(
+                    400,
+                    "workbench.missing-parameter",
+                    Text(f"the query parameter `{needed}` is needed", f"缺少查询参数 `{needed}`"),
+                    help=Text(
+                        "send `?rulebook=ID&decision=NAME&format=csv|tsv|xlsx`",
+                        "请发送 `?rulebook=ID&decision=NAME&format=csv|tsv|xlsx`",
+                    ),
+                    parameter=needed,
+                )
+        fmt = params["format"]
+        if fmt not in _drafts.SHEET_FORMATS:
+            names = listing(_drafts.SHEET_FORMATS)
+            raise Problem(
+                400,
+                "workbench.bad-format",
+                Text(
+                    f"`format` is one of {names.en}, not `{fmt}`",
+                    f"`format` 应为以下之一：{names.zh}，而不是 `{fmt}`",
+                ),
+                candidates=list(_drafts.SHEET_FORMATS),
+            )
+        loaded = self.loaded(params["rulebook"], params.get("version"))
+        decision = loaded.book.decisions.get(params["decision"])
+        if decision is None:
+            names = listing(loaded.book.decisions)
+            raise Problem(
+                404,
+                "usage.unknown-decision",
+                Text(
+                    f"the rulebook {loaded.id} has no decision `{params['decision']}`: it has {names.en}",
+                    f"规则集 {loaded.id} 没有决定 `{params['decision']}`：它有{names.zh}",
+                ),
+                candidates=list(loaded.book.decisions),
+            )
+        data = await self.raw_body(request, self.config.max_batch_bytes)
+        name = params.get("name") or f"upload.{fmt}"
+        key = (loaded.id, loaded.version, decision.name)
+
+        def work() -> bytes:
+            return _drafts.sheet_lines(data, fmt, name, decision.record_schema, key, lang)
+
+        try:
+            answer = await self.run(work)
+        except UsageError as e:
+            raise Problem.of_usage(e, 422) from None
+        return Response(answer, media_type=NDJSON_TYPE)
 
     def in_force_or_newest(self, rulebook: str) -> LoadedBook:
         return self.loaded(rulebook, None)

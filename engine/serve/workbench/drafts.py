@@ -429,3 +429,59 @@ def read_log(config: ServeConfig) -> list[dict[str, Any]]:
             if isinstance(item, dict):
                 out.append(item)
     return sorted(out, key=lambda i: str(i.get("saved_at")), reverse=True)
+
+
+# -- spreadsheets read by the engine --------------------------------------------------------------
+
+SHEET_FORMATS = ("csv", "tsv", "xlsx")
+
+
+def sheet_lines(
+    data: bytes, fmt: str, name: str, schema: dict[str, Any] | None, decision: tuple[str, str, str], lang: str
+) -> bytes:
+    """A spreadsheet's bytes read as ``rulebook check`` reads the file (``engine.io.records``, cells
+    typed through ``schema``): JSON Lines of the header's warnings, then each row's record or the
+    error object ``check --format json`` writes for it (``decision``: rulebook id, version, name).
+
+    Raises:
+        UsageError: the header names no field of the record.
+    """
+    import tempfile
+
+    from engine.evaluate import InputRef
+    from engine.io.records import BadRecord, InputNote, read_records
+    from engine.io.report import error_object
+
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
+
+    out: list[bytes] = []
+    with tempfile.TemporaryDirectory(prefix="rulebook-sheet-") as tmp:
+        path = Path(tmp) / f"upload.{fmt}"
+        path.write_bytes(data)
+        items = read_records(str(path), "csv" if fmt == "tsv" else fmt, schema=schema, notes=True)
+        for ref, record in items:
+            where = InputRef(name, ref.line, ref.sheet)
+            if record.__class__ is InputNote:
+                problem = record.problem
+                if problem is not None:
+                    message, help_text = problem.text(lang)
+                    out.append(
+                        dumps(
+                            {
+                                "warning": {
+                                    "code": problem.code,
+                                    "message": message,
+                                    "help": help_text,
+                                    "input": where.to_json(),
+                                    "column": record.column,
+                                }
+                            }
+                        )
+                    )
+                continue
+            if isinstance(record, BadRecord):
+                out.append(dumps(error_object(*decision, where, record.text(lang))))
+                continue
+            out.append(dumps(record))
+    return b"".join(out)
