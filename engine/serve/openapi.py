@@ -244,8 +244,9 @@ def _workbench_paths() -> dict[str, Any]:
             },
             "responses": {
                 "200": {
-                    "description": "JSON Lines: the header's warnings (`{\"warning\": ...}`), then each row's record "
-                    "or the error object `rulebook check --format json` writes for a row it cannot read",
+                    "description": "JSON Lines: the header's warnings (`{\"warning\": ...}`), then each row's "
+                    '`{"input", "record"}`, or the error object `rulebook check --format json` writes '
+                    'for a row it cannot read (`"record": null`)',
                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                 },
                 **_problem_responses(400, 401, 404, 413, 422, 503),

@@ -326,6 +326,28 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:
     page.wait(lambda d: d.find_elements("css selector", 'tr.rule-note[data-rule="adult"] .note'), "the rule's note")
     page.shot(f"try-{lang}")
 
+    # A spreadsheet of applicants, read by the engine (是/否 and 2026年3月1日 cells, a bad date).
+    sheet = tmp / f"applicants-{lang}.csv"
+    sheet.write_text(
+        "id,name,citizenship,province,birth_date,application_date,occupations,accepts_charter,self_applied\n"
+        "S-1,甲,CN,黑龙江,1990年1月2日,2026年3月1日,作曲,是,是\n"
+        "S-2,乙,CN,黑龙江,2010-05-06,2026-03-01,演奏,是,否\n"
+        "S-3,丙,CN,黑龙江,1990-13-40,2026-03-01,演奏,是,是\n",
+        encoding="utf-8",
+    )
+    page.css('.modes button[data-mode="file"]').click()
+    page.css("#try-file").send_keys(str(sheet))
+    page.css("#decide-file").click()
+    outcomes = page.css("#batch-outcomes")
+    page.wait(lambda d: d.find_elements("css selector", "#batch-records tr:nth-child(4)"), "the file's three rows")
+    rows = page.css("#batch-records").find_elements("css selector", "tr")[1:]
+    assert [r.find_elements("css selector", "td")[1].text for r in rows[:2]] == ["S-1", "S-2"]
+    bad_date = "第 4 行，列 `birth_date`" if lang == "zh" else "row 4, column `birth_date`"
+    assert rows[2].find_elements("css selector", "td")[0].text == "4"
+    assert bad_date in rows[2].text
+    assert outcomes.text
+    page.css('.modes button[data-mode="form"]').click()
+
     # Edit: a new draft of the version in force.
     page.css("#tab-edit").click()
     Select(page.css("#edit-rulebook")).select_by_value(RB)

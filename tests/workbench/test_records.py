@@ -81,6 +81,9 @@ async def test_a_csv_is_typed_through_the_record_schema(client: httpx.AsyncClien
     assert warning["warning"]["code"] == "input.unknown-column"
     assert warning["warning"]["input"] == {"file": "people.csv", "line": 1}
     assert "shoe_size" in warning["warning"]["message"]
+    assert first["input"] == {"file": "people.csv", "line": 2}
+    assert second["input"] == {"file": "people.csv", "line": 3}
+    first, second = first["record"], second["record"]
     assert first == {
         "id": "A-1",
         "name": "李婉清",
@@ -125,6 +128,8 @@ async def test_an_xlsx_made_with_openpyxl(client: httpx.AsyncClient) -> None:
     book.save(buffer)
     query = {"rulebook": RID, "decision": "admission", "format": "xlsx", "name": "people.xlsx", "lang": "en"}
     good, bad = lines(await client.post(API, params=query, content=buffer.getvalue()))
+    assert good["input"] == {"file": "people.xlsx", "line": 2, "sheet": "申请"}
+    good = good["record"]
     assert good["birth_date"] == "1980-05-06"
     assert good["application_date"] == "2026-03-01"
     assert good["occupations"] == ["指挥", "作曲"]

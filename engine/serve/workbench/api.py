@@ -51,9 +51,10 @@ counted in characters (code points) of the text.
     in the answers).  JSON Lines, in the file's order: ``{"warning": {"code", "message", "help",
     "input": {"file", "line", "sheet"?}, "column"}}`` for each header column that names no field
     (``column``: the character column in a CSV's header line, the column number in a worksheet),
-    then per row the record, or the error object ``rulebook check --format json`` writes for a row
-    it cannot read (``"outcome": "error"``, ``"record": null``, ``"input"``: the file, the row as
-    its ``line`` and the ``sheet``, ``"message"``).  422 ``input.no-known-column`` when the header
+    then per row ``{"input": {"file", "line", "sheet"?}, "record": the record}`` (the row as its
+    ``line``, as ``rulebook check`` reports it), or for a row it cannot read the error object
+    ``rulebook check --format json`` writes (``"outcome": "error"``, ``"record": null``, the same
+    ``"input"``, ``"message"``).  422 ``input.no-known-column`` when the header
     names no field at all.
 ``POST /workbench/api/drafts`` ``{"text", "based_on"}``
     Needs ``--edit`` (else 403 ``serve.read-only``) and, with tokens, a valid one (401).

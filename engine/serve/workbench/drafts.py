@@ -440,8 +440,9 @@ def sheet_lines(
     data: bytes, fmt: str, name: str, schema: dict[str, Any] | None, decision: tuple[str, str, str], lang: str
 ) -> bytes:
     """A spreadsheet's bytes read as ``rulebook check`` reads the file (``engine.io.records``, cells
-    typed through ``schema``): JSON Lines of the header's warnings, then each row's record or the
-    error object ``check --format json`` writes for it (``decision``: rulebook id, version, name).
+    typed through ``schema``): JSON Lines of the header's warnings, then for each row its record
+    with where it is (``{"input", "record"}``) or the error object ``check --format json`` writes
+    for it (``"record": null``; ``decision``: rulebook id, version, name).
 
     Raises:
         UsageError: the header names no field of the record.
@@ -483,5 +484,5 @@ def sheet_lines(
             if isinstance(record, BadRecord):
                 out.append(dumps(error_object(*decision, where, record.text(lang))))
                 continue
-            out.append(dumps(record))
+            out.append(dumps({"input": where.to_json(), "record": record}))
     return b"".join(out)

@@ -6,7 +6,7 @@ import { ApiError, describe, getJSON, postJSON, postStream, rbPath, setToken, to
 import { clear, h, show } from "./dom.js";
 import { buildForm } from "./form.js";
 import { adoptDefault, applyStatic, lang, onLangChange, pick, setLang, t } from "./i18n.js";
-import { fileToJsonLines } from "./spreadsheet.js";
+import { fileToJsonLines } from "./records.js";
 
 export const state = {
   config: { edit: false, auth: false, user: null, samples: [] },
@@ -290,7 +290,7 @@ async function renderTry() {
     clear(input, area, h("p", {}, h("button.primary#decide", { type: "button", onclick: decideOne }, t("try.decide"))));
   } else {
     const file = h("input#try-file", { type: "file", accept: ".jsonl,.ndjson,.json,.csv,.tsv,.xlsx" });
-    const run = h("button.primary#decide-file", { type: "button", onclick: () => decideFile(file.files[0], spec.record_schema, result) }, t("try.file_run"));
+    const run = h("button.primary#decide-file", { type: "button", onclick: () => decideFile(file.files[0], result) }, t("try.file_run"));
     clear(input, h("p.muted", {}, t("try.file_help")), h("p", {}, file), h("p", {}, run));
   }
 
@@ -404,14 +404,14 @@ noteRowStyle.textContent = "tr.rule-note td:empty{display:none}tr.rule-note td{b
 document.head.append(noteRowStyle);
 
 /** A whole file decided by the batch endpoint, streamed, with a progress bar and a summary per article. */
-async function decideFile(file, schema, result) {
+async function decideFile(file, result) {
   if (!file) return;
   const tr = state.trying;
   let converted;
   try {
-    converted = await fileToJsonLines(file, schema || {});
+    converted = await fileToJsonLines(file, { rulebook: tr.id, decision: tr.decision, version: tr.version });
   } catch (e) {
-    clear(result, h("p.error-text", {}, e.message || String(e)));
+    clear(result, h("p.error-text", {}, describe(e)));
     return;
   }
   if (!converted) {
@@ -427,7 +427,7 @@ async function decideFile(file, schema, result) {
   const counter = h("div.muted#batch-count", {}, t("try.progress", { done: 0, total }));
   const summary = h("div#batch-summary");
   const notes = [
-    ...converted.unknown.map((c) => h("p.error-text", {}, t("try.unknown_column", { column: c }))),
+    ...converted.unknown.map((message) => h("p.error-text", {}, message)),
   ];
   clear(result, h("div.card", {}, notes, bar, counter, summary));
   const outcomes = { pass: 0, fail: 0, indeterminate: 0, error: 0 };
@@ -458,7 +458,7 @@ async function decideFile(file, schema, result) {
         }
         if (shown.length < 200) {
           const p = row !== null ? problemsByRow.get(row) : null;
-          shown.push({ line: row ?? (d.input && d.input.line) ?? done, record: d.record, outcome: d.outcome, failed: (d.rules || []).filter((r) => r.status === "fail" || r.status === "error").map((r) => `${r.cite} ${r.id}`), message: p ? t("try.csv_error", { row: p.row, column: p.column, error: `${p.want}: ${p.cell}` }) : d.message });
+          shown.push({ line: row ?? (d.input && d.input.line) ?? done, record: d.record, outcome: d.outcome, failed: (d.rules || []).filter((r) => r.status === "fail" || r.status === "error").map((r) => `${r.cite} ${r.id}`), message: p ? p.message : d.message });
         }
         if (done % 50 === 0 || done === total) {
           bar.value = done;

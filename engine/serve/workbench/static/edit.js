@@ -16,7 +16,7 @@ import { ApiError, describe, getJSON, postJSON, postStream, rbPath } from "./api
 import { banner, failed, forgetRulebook, loadRulebooks, openDoc, rulebookDetail, state as app, statusBadge } from "./app.js";
 import { clear, h, show } from "./dom.js";
 import { lang, onLangChange, pick, t } from "./i18n.js";
-import { fileToJsonLines } from "./spreadsheet.js";
+import { fileToJsonLines } from "./records.js";
 
 const LINT_DELAY_MS = 300;
 const EXAMPLE_CODES = new Set(["lint.example-mismatch"]);
@@ -536,9 +536,8 @@ async function impactControls() {
     const f = file.files[0];
     if (!f) return;
     const decision = s.decision || Object.keys(base.decisions || {})[0];
-    const schema = ((base.decisions || {})[decision] || {}).record_schema || {};
     try {
-      const conv = await fileToJsonLines(f, schema);
+      const conv = await fileToJsonLines(f, { rulebook: ed.id, decision, version: base.version });
       if (!conv) throw new Error(t("try.file_type", { name: f.name }));
       Object.assign(s, { records: conv.text, sample: "", fileName: f.name });
       sampleSel.value = "";
