@@ -59,3 +59,19 @@ def test_impact_over_every_decision_equals_diff_records_of_each() -> None:
         expected = sum(len(list(diff_records(old.decisions[n], new.decisions[n], records))) for n in new.decisions)
         assert job.changed == expected > 0
         assert len(job.compared) < len(job.pairs)
+
+
+def test_a_sample_feed_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    from engine.serve.workbench.drafts import impact_records
+
+    feed = tmp_path / "feed.jsonl"
+    lines = (REPO / "examples" / "applicants.jsonl").read_text(encoding="utf-8").splitlines()
+    feed.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
+    new = book(TEXT)
+    first = impact_records({"sample": "feed.jsonl"}, (tmp_path,), new, "admission", "en")
+    assert first.load() == 5
+    again = impact_records({"sample": "feed.jsonl"}, (tmp_path,), new, "admission", "en")
+    assert again.load() == 5 and again.items is first.items  # remembered
+    feed.write_text("\n".join(lines[:7]) + "\n[]\n", encoding="utf-8")
+    changed = impact_records({"sample": "feed.jsonl"}, (tmp_path,), new, "admission", "en")
+    assert changed.load() == 7 and changed.unreadable == 1

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,13 +78,25 @@ def list_samples(folders: tuple[Path, ...]) -> list[dict[str, Any]]:
 
 @dataclass
 class Records:
-    """The records an impact check reads: loaded in a worker thread, then compared in chunks."""
+    """The records an impact check reads: loaded in a worker thread, then compared in chunks.
+
+    ``key``: what a sample feed's records are remembered by (its path, size, modification time
+    and the record schema typing its cells), so that the next check over the same unchanged
+    feed reads it from memory; evaluating a record does not change it, so the records are shared.
+    """
 
     reader: Any
     items: list[tuple[Any, Any]] = field(default_factory=list)
     unreadable: int = 0
+    key: tuple[Any, ...] | None = None
 
     def load(self) -> int:
+        if self.key is not None:
+            with _SAMPLES_LOCK:
+                found = _SAMPLES.get(self.key)
+            if found is not None:
+                self.items, self.unreadable = found
+                return len(self.items)
         try:
             for ref, rec in self.reader():
                 if isinstance(rec, dict):
@@ -92,7 +105,15 @@ class Records:
                     self.unreadable += 1
         except EngineError as e:
             raise Problem(400, e.diagnostics[0].code, e.diagnostics[0].message_text) from None
+        if self.key is not None:
+            with _SAMPLES_LOCK:
+                _SAMPLES.clear()  # one feed at a time: a feed may be large
+                _SAMPLES[self.key] = (self.items, self.unreadable)
         return len(self.items)
+
+
+_SAMPLES: dict[tuple[Any, ...], tuple[list[tuple[Any, Any]], int]] = {}
+_SAMPLES_LOCK = threading.Lock()
 
 
 def impact_records(
@@ -114,7 +135,17 @@ def impact_records(
                 Text(f"no sample feed `{sample}`", f"没有样本数据 `{sample}`"),
                 candidates=sorted(_sample_files(folders)),
             )
-        return Records(lambda: read_records(str(path), schema=schema))
+        try:
+            stat = path.stat()
+            key: tuple[Any, ...] | None = (
+                str(path),
+                stat.st_size,
+                stat.st_mtime_ns,
+                json.dumps(schema, sort_keys=True, default=str),
+            )
+        except OSError:
+            key = None
+        return Records(lambda: read_records(str(path), schema=schema), key=key)
     if isinstance(records, str):
 
         def lines() -> Any:
