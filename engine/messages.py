@@ -249,6 +249,10 @@ _add(
             "its decisions: {decisions}; `--decision NAME` picks one",
             "它的决定有：{decisions}；用 `--decision NAME` 选择其一",
         ),
+        "serve.unknown-decision/help": (
+            "its decisions: {decisions}; ask `/rulebooks/{rulebook}/decisions/NAME` for one",
+            "它的决定有：{decisions}；请求 `/rulebooks/{rulebook}/decisions/NAME` 选择其一",
+        ),
         "usage.plugin-name": (
             "`{name}` is not a plugin name: use lowercase letters, digits and `-`",
             "`{name}` 不是有效的插件名：只能用小写字母、数字和 `-`",

@@ -354,6 +354,10 @@ def _usage_problem(e: UsageError, snapshot: Snapshot, rulebook: str, name: str) 
         candidates = [v.version for v in snapshot.versions(rulebook)]
     elif code == "usage.unknown-decision":
         candidates = sorted({d for v in snapshot.versions(rulebook) for d in v.book.decisions})
+        # the command line's help names --decision; here the decision is the last part of the path
+        d = e.diagnostics[0]
+        help_text = msg("serve.unknown-decision/help", decisions=listing(candidates), rulebook=rulebook)
+        return Problem(404, d.code, d.message_text, help=help_text, candidates=candidates)
     return Problem.of_usage(e, 404, candidates=candidates)
 
 

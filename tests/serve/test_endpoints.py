@@ -173,6 +173,7 @@ async def test_unknown_names_are_404_with_candidates(
             assert "serve-test/mini" in body["candidates"] and "hlj-musicians/membership" in body["candidates"]
         else:
             assert body["candidates"] == candidates
+        assert "--" not in body.get("help", ""), "a command-line option named in an HTTP answer"
 
 
 async def test_the_did_you_mean_of_an_unknown_rulebook(client: httpx.AsyncClient) -> None:
