@@ -378,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(args, figures, mib, when)
     print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        meta = {"records": args.records, "files": args.files, "runs": args.runs, "mib": mib, "when": when}
+        Path(args.json).write_text(json.dumps({**meta, "figures": figures}, indent=2), encoding="utf-8")
     if args.write:
         write_results(text)
     same = all(r["same"] for k in ("dask 1", "dask 2") for r in figures[k])
