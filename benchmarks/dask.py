@@ -271,8 +271,8 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
             f"{n:,} generated applicants ({mib:.0f} MiB of JSON Lines over {args.files} files, a broken line every "
             f"{BROKEN_EVERY:,}); every command writes `--format json` to a file. The clusters are `LocalCluster`s of "
             "worker processes (one thread each) on 127.0.0.1 without a dashboard, started before the command "
-            "(the client fetching results from the workers directly, as `--dask local:N` does) "
-            f"(in {start2:.1f} s for 2 workers, the median; `--dask local:2` adds that much) and stopped after it. "
+            f"(in {start2:.1f} s for 2 workers, the median; `--dask local:2` adds that much) and stopped after it; "
+            "the client fetches results from the workers directly, as `--dask local:N` does. "
             f"Medians of {args.runs} runs."
         ),
         "",
