@@ -109,10 +109,23 @@ class _Catalogued(Text):
 
 
 def msg(key: str, /, **values: Any) -> Text:
-    """The catalogued message ``key`` with its named values (raises ``KeyError`` for an unknown key)."""
+    """The catalogued message ``key`` with its named values (raises ``KeyError`` for an unknown key).
+
+    A message about a number of things has a ``KEY:one`` entry for exactly one (``1 record``,
+    not ``1 records``): it is used when the message's count (``count`` or ``total``) is 1.
+    """
     if key not in CATALOGUE:
         raise KeyError(key)
+    if key + ":one" in CATALOGUE and _counts_one(values):
+        key += ":one"
     return _Catalogued(key, values)
+
+
+def _counts_one(values: dict[str, Any]) -> bool:
+    for name in ("count", "total"):
+        if name in values:
+            return values[name] == 1 and values[name] is not True
+    return False
 
 
 def listing(items: Iterable[object], *, quote: bool = True) -> Text:
@@ -271,7 +284,12 @@ _add(
             "{total} records: pass {passed}, fail {failed}, indeterminate {indeterminate}, error {errors}",
             "{total} 条记录：通过 {passed}，不通过 {failed}，无法判断 {indeterminate}，出错 {errors}",
         ),
+        "cli.summary:one": (
+            "{total} record: pass {passed}, fail {failed}, indeterminate {indeterminate}, error {errors}",
+            "{total} 条记录：通过 {passed}，不通过 {failed}，无法判断 {indeterminate}，出错 {errors}",
+        ),
         "cli.summary:schema": ("; {count} breaking their record schema", "；不符合记录结构 {count} 条"),
+        "cli.summary:schema:one": ("; {count} breaking its record schema", "；不符合记录结构 {count} 条"),
         "cli.observers-failed": (
             "rulebook: observer plugins failed {count} times; every decision was still reported",
             "rulebook：观察者插件出错 {count} 次；所有决定均已输出",
@@ -290,6 +308,7 @@ _add(
         ),
         "cli.diff-unchanged": ("(no structural change)", "（结构无变化）"),
         "cli.diff-records": ("{count} records decide differently", "{count} 条记录的决定有变化"),
+        "cli.diff-records:one": ("{count} record decides differently", "{count} 条记录的决定有变化"),
         "cli.no-id": ("(no id)", "（无编号）"),
         "report.unreadable-record": ("unreadable record", "无法读取的记录"),
         "report.unreadable": ("(unreadable)", "（无法读取）"),
@@ -786,6 +805,10 @@ _add(
         ),
         "cli.diff-compared": (
             "{count} records compared ({decisions}): {files}",
+            "比较了 {count} 条记录（{decisions}）：{files}",
+        ),
+        "cli.diff-compared:one": (
+            "{count} record compared ({decisions}): {files}",
             "比较了 {count} 条记录（{decisions}）：{files}",
         ),
         "cli.diff-file": ("`{file}` {count}", "`{file}` {count} 条"),

@@ -423,7 +423,7 @@ def test_cli_check_school_union_json() -> None:
     statuses = {r["article"]: r["status"] for r in line["rules"] if r["id"] not in data_checks}
     assert statuses == SCHOOL_REPORT
     assert {r["status"] for r in line["rules"] if r["id"] in data_checks} == {"pass"}
-    assert "1 records" in err.getvalue()
+    assert "1 record:" in err.getvalue()
 
 
 def test_cli_check_department_unions_pass() -> None:

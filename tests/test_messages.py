@@ -544,3 +544,17 @@ def test_diagnostics_and_errors_keep_both_languages_through_pickling() -> None:
     made = pickle.dumps(EvalError("eval.missing-field", msg("eval.missing-field", path="a"), "a"))
     err = pickle.loads(made)  # noqa: S301 - the bytes this test just made
     assert (err.code, err.text.zh, err.path) == ("eval.missing-field", "记录缺少字段 `a`", "a")
+
+
+def test_a_count_of_one_takes_the_singular_entry() -> None:
+    """``KEY:one`` is used for exactly one thing (``1 record``), the plural entry otherwise; Chinese
+    has one form, and a flag is not a count."""
+    from engine.messages import CATALOGUE, msg
+
+    assert msg("cli.diff-records", count=1).get("en") == "1 record decides differently"
+    assert msg("cli.diff-records", count=2).get("en") == "2 records decide differently"
+    assert msg("cli.diff-records", count=0).get("en") == "0 records decide differently"
+    assert msg("cli.diff-records", count=1).get("zh") == msg("cli.diff-records", count=2).get("zh").replace("2", "1")
+    assert msg("cli.diff-records", count=True).get("en").endswith("decide differently")
+    for key in [k for k in CATALOGUE if k.endswith(":one")]:
+        assert key.removesuffix(":one") in CATALOGUE, f"{key} has no plural entry"

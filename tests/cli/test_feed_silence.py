@@ -301,7 +301,7 @@ def test_an_empty_input_beside_others_is_a_warning(tmp_path: Path) -> None:
     empty = tmp_path / "b.jsonl"
     empty.write_text("", encoding="utf-8")
     code, out, err = run("check", RB, str(feed), str(empty), "--lang", "en")
-    assert code == 0 and "1 records: pass 1" in out
+    assert code == 0 and "1 record: pass 1" in out
     assert f"warning[input.empty]: `{empty}` holds no records" in err
     code, _, _ = run("check", RB, str(feed), str(empty), "--fail-on", "warning")
     assert code == 1
@@ -331,7 +331,7 @@ def test_blank_lines_are_counted_in_the_summary(tmp_path: Path, argv: list[str])
 def test_blank_lines_in_the_text_and_github_summaries(tmp_path: Path) -> None:
     feed = jsonl(tmp_path / "a.jsonl", [person(1)], blank_after=(0,))
     _, out, _ = run("check", RB, str(feed), "--lang", "en")
-    assert "1 records: pass 1; blank lines skipped: 1" in out
+    assert "1 record: pass 1; blank lines skipped: 1" in out
     _, out, _ = run("check", RB, str(feed))
     assert "共 1 条记录：通过 1；跳过空行 1 行" in out
     _, out, _ = run("check", RB, str(feed), "--lang", "en", "--format", "github")

@@ -33,6 +33,7 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "规则检查报告",
         "records": "条记录",
+        "record": "条记录",
         "pass": "通过",
         "fail": "不通过",
         "indeterminate": "无法判断",
@@ -50,6 +51,7 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Rulebook check report",
         "records": "records",
+        "record": "record",
         "pass": "pass",
         "fail": "fail",
         "indeterminate": "indeterminate",
@@ -163,7 +165,7 @@ class HtmlReport:
         self.out.write(f"<p>{escape(w['rulebook'])}: {escape(self.rulebook)} · {escape(w['generated'])}: {now}</p>\n")
         self.out.write(
             '<p class="counts">'
-            f"<span>{s.total} {escape(w['records'])}</span>"
+            f"<span>{s.total} {escape(w['record'] if s.total == 1 else w['records'])}</span>"
             + "".join(
                 f'<span class="{k}">{escape(w[k])} {o.get(k, 0)}</span>'
                 for k in ("pass", "fail", "indeterminate", "error")

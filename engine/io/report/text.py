@@ -201,7 +201,7 @@ class TextReport:
         self.console.print()
         parts = Text("共 " if zh else "")
         parts.append(f"{s.total}")
-        parts.append(" 条记录：" if zh else " records: ")
+        parts.append(" 条记录：" if zh else " record: " if s.total == 1 else " records: ")
         words = OUTCOME_WORDS[self.lang]
         first = True
         for key in ("pass", "fail", "indeterminate", "error"):
@@ -216,7 +216,7 @@ class TextReport:
             parts.append(
                 f"；不符合记录结构 {s.schema_records} 条"
                 if zh
-                else f"; {s.schema_records} breaking their record schema",
+                else f"; {s.schema_records} breaking {'its' if s.schema_records == 1 else 'their'} record schema",
                 style="magenta",
             )
         if s.blank_lines:
