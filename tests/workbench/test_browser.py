@@ -210,14 +210,25 @@ class Page:
         self.requests: list[str] = []
 
     def wait(self, what: Callable[[Any], Any], message: str) -> Any:
-        from selenium.common.exceptions import TimeoutException
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
         try:
-            return WebDriverWait(self.d, self.deadline.left(), poll_frequency=0.1).until(what)
+            # the page re-renders what it shows as answers arrive: an element found a moment ago may be
+            # gone when it is read, and is then looked up again on the next poll
+            return WebDriverWait(
+                self.d, self.deadline.left(), poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+            ).until(what)
         except TimeoutException:
             self.d.save_screenshot(str(self.scratch / f"failed-{self.lang}.png"))
             raise AssertionError(f"waited in vain ({self.lang}): {message}") from None
+
+    def read(self, selector: str, how: Callable[[Any], Any]) -> Any:
+        """``how(element)`` of the element ``selector`` finds, looked up again if the page re-rendered it
+        in between (None counts as a value here: an attribute may be absent)."""
+        from selenium.webdriver.common.by import By
+
+        return self.wait(lambda d: [how(d.find_element(By.CSS_SELECTOR, selector))], selector)[0]
 
     def css(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -322,7 +333,7 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:
     adult_row = page.css('tr.rule-row[data-rule="adult"]')
     assert adult_row.get_attribute("data-status") == "fail"
     assert "17" in adult_row.text
-    assert page.css('tr.rule-row[data-rule="citizen"]').get_attribute("data-status") == "pass"
+    assert page.read('tr.rule-row[data-rule="citizen"]', lambda e: e.get_attribute("data-status")) == "pass"
     page.wait(lambda d: d.find_elements("css selector", 'tr.rule-note[data-rule="adult"] .note'), "the rule's note")
     page.shot(f"try-{lang}")
 
@@ -376,26 +387,33 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:
     Select(page.css("#impact-sample")).select_by_value("applicants-sample.jsonl")
     page.wait(lambda d: d.find_elements("css selector", "#impact-summary[data-changed='0']"), "no change yet")
     page.type_over("  min_age:\n    value: 18", len("  min_age:\n    value: "), 2, "20")
-    summary = page.wait(
-        lambda d: [
+
+    def examples_failed(d: Any) -> tuple[int, set[str]] | None:
+        found = [
             e for e in d.find_elements("css selector", "#examples-summary") if e.get_attribute("data-failed") != "0"
-        ],
-        "examples that disagree",
-    )[0]
-    disagree = {e.get_attribute("data-example") for e in d.find_elements("css selector", "tr.example-failed")}
+        ]
+        if not found:
+            return None
+        rows = {e.get_attribute("data-example") for e in d.find_elements("css selector", "tr.example-failed")}
+        return int(found[0].get_attribute("data-failed")), rows
+
+    failed, disagree = page.wait(examples_failed, "examples that disagree")
     assert "adult-on-18th-birthday" in disagree
-    assert int(summary.get_attribute("data-failed")) == len(disagree)
-    impact = page.wait(
-        lambda d: [
+    assert failed == len(disagree)
+
+    def impact_counts(d: Any) -> tuple[int, int] | None:
+        found = [
             e for e in d.find_elements("css selector", "#impact-summary") if e.get_attribute("data-changed") != "0"
-        ],
-        "records whose admission changes",
-    )[0]
-    changed = int(impact.get_attribute("data-changed"))
+        ]
+        if not found:
+            return None
+        return int(found[0].get_attribute("data-changed")), int(found[0].get_attribute("data-total"))
+
+    changed, total = page.wait(impact_counts, "records whose admission changes")
     assert changed == _diff_count(MEMBERSHIP, page.editor_text(), server["feed"], tmp)
-    assert int(impact.get_attribute("data-total")) == 100
-    assert page.css("#impact-articles .badge").text.startswith("第十二条")
-    assert page.css("#save-draft").get_attribute("disabled") is not None
+    assert total == 100
+    assert page.read("#impact-articles .badge", lambda e: e.text).startswith("第十二条")
+    assert page.read("#save-draft", lambda e: e.get_attribute("disabled")) is not None
     d.execute_script("arguments[0].scrollIntoView({block: 'end'})", page.css("#impact"))
     page.shot(f"edit-check-{lang}")
 
@@ -407,7 +425,7 @@ def _secretary(page: Page, server: dict[str, Any], tmp: Path) -> str:
         lambda d: d.find_element("id", "save-draft").is_enabled() and d.find_element("id", "save-draft"), "save"
     )
     save.click()
-    version = page.css("#saved").get_attribute("data-version")
+    version = page.read("#saved", lambda e: e.get_attribute("data-version"))
     assert version
     page.shot(f"edit-saved-{lang}")
     page.css("#tab-read").click()
