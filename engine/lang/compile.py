@@ -417,25 +417,7 @@ class ExpressionGen:
                 continue
             stmts.append(P.assign(v, e))
             body.append(P.try_catch(stmts, v))
-            body.append(
-                py.If(
-                    test=P.is_(P.name(v), py.Constant(absorbing)),
-                    body=[P.assign(r, py.Constant(absorbing)), py.Break()],
-                    orelse=[
-                        py.If(
-                            test=py.BoolOp(
-                                op=py.And(),
-                                values=[
-                                    P.is_(P.name(v), py.Constant(not absorbing), negate=True),
-                                    P.is_(P.name(err), py.Constant(None)),
-                                ],
-                            ),
-                            body=[P.assign(err, P.name(v))],
-                            orelse=[],
-                        )
-                    ],
-                )
-            )
+            body.append(P.absorb_or_keep_error(v, r, err, absorbing))
         body.append(py.Break())
         out.append(py.While(test=py.Constant(True), body=body, orelse=[]))
         out.append(
@@ -812,25 +794,7 @@ class ExpressionGen:
                 pbody.append(P.assign(p, e))
                 loop_body.append(P.try_catch(pbody, p))
             if not P.is_bool(e):
-                loop_body.append(
-                    py.If(
-                        test=P.is_(P.name(p), py.Constant(stop)),
-                        body=[P.assign(acc, py.Constant(stop)), py.Break()],
-                        orelse=[
-                            py.If(
-                                test=py.BoolOp(
-                                    op=py.And(),
-                                    values=[
-                                        P.is_(P.name(p), py.Constant(not stop), negate=True),
-                                        P.is_(P.name(err), py.Constant(None)),
-                                    ],
-                                ),
-                                body=[P.assign(err, P.name(p))],
-                                orelse=[],
-                            )
-                        ],
-                    )
-                )
+                loop_body.append(P.absorb_or_keep_error(p, acc, err, stop))
             after.append(
                 py.If(
                     test=py.BoolOp(

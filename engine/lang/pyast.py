@@ -82,6 +82,29 @@ def try_catch(body: list[py.stmt], target: str) -> py.Try:
     )
 
 
+def absorb_or_keep_error(value: str, result: str, err: str, absorbing: bool) -> py.If:
+    """One operand of a short-circuit ``&&``/``||`` (or macro step) seen: ``value is absorbing``
+    sets ``result`` and breaks out of the loop; a value neither true nor false (an error) is kept
+    in ``err`` when it is the first one."""
+    return py.If(
+        test=is_(name(value), py.Constant(absorbing)),
+        body=[assign(result, py.Constant(absorbing)), py.Break()],
+        orelse=[
+            py.If(
+                test=py.BoolOp(
+                    op=py.And(),
+                    values=[
+                        is_(name(value), py.Constant(not absorbing), negate=True),
+                        is_(name(err), py.Constant(None)),
+                    ],
+                ),
+                body=[assign(err, name(value))],
+                orelse=[],
+            )
+        ],
+    )
+
+
 def try_keep_first(body: list[py.stmt], err: str) -> py.Try:
     """``try: body  except Exception as e: if err is None: err = _wrap(e)``."""
     return py.Try(
