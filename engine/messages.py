@@ -213,11 +213,72 @@ _add(
             "无法从文件名判断 `{name}` 的格式",
         ),
         "usage.unknown-input-format/help": (
-            "use a .json, .jsonl, .csv or .xlsx file, or give --input-format",
-            "请使用 .json、.jsonl、.csv 或 .xlsx 文件，或用 --input-format 指定格式",
+            "use a .json, .jsonl, .csv, .xlsx or .parquet file, or give --input-format",
+            "请使用 .json、.jsonl、.csv、.xlsx 或 .parquet 文件，或用 --input-format 指定格式",
         ),
         "usage.missing-package": ("reading .xlsx needs the `{package}` package", "读取 .xlsx 需要安装 `{package}` 包"),
         "usage.missing-package/help": ("run `pip install {package}`", "请运行 `pip install {package}`"),
+        "usage.missing-package:parquet": (
+            "reading Parquet needs the `pyarrow` package",
+            "读取 Parquet 需要安装 `pyarrow` 包",
+        ),
+        "usage.missing-package:parquet/help": (
+            "install the extra: `pip install 'rulebook-engine[columnar]'`",
+            "安装这个附加依赖：`pip install 'rulebook-engine[columnar]'`",
+        ),
+        "usage.not-parquet": (
+            "`{path}` is not a Parquet file (`{reason}`)",
+            "`{path}` 不是 Parquet 文件（`{reason}`）",
+        ),
+        "usage.not-parquet/help": (
+            "check the file, or give its real format with --input-format",
+            "请检查这个文件，或用 --input-format 指定它实际的格式",
+        ),
+        "usage.unreadable:parquet": (
+            "cannot read `{path}` from row {row} on: `{reason}`",
+            "无法读取 `{path}` 第 {row} 行及之后的内容：`{reason}`",
+        ),
+        "usage.unreadable:parquet/help": (
+            "the file is damaged or cut short: write it again",
+            "文件已损坏或不完整：请重新生成",
+        ),
+        "usage.parquet-column-type": (
+            "`{path}`: the column `{column}` has the type {type}, which a record cannot hold",
+            "`{path}`：列 `{column}` 的类型是 {type}，记录中不能存放这种类型的值",
+        ),
+        "usage.parquet-column-type/help:decimal": (
+            "write it as float64 (or int64 when it has no fraction), or as a string of its digits",
+            "请把它写成 float64（没有小数部分时写成 int64），或写成数字的字符串",
+        ),
+        "usage.parquet-column-type/help:binary": (
+            "write it as a UTF-8 string (base64 text for bytes that are not text)",
+            "请把它写成 UTF-8 字符串（不是文本的字节写成 base64 文本）",
+        ),
+        "usage.parquet-column-type/help:other": (
+            "write it as a string, a number, a boolean, a date, a timestamp, a list or a struct",
+            "请把它写成字符串、数字、布尔值、日期、时间戳、列表或结构体",
+        ),
+        "usage.unsupported-input:stdin-parquet": (
+            "a Parquet file cannot be read from this standard input",
+            "不能从这个标准输入读取 Parquet 文件",
+        ),
+        "usage.unsupported-input:stdin-parquet/help": ("give the .parquet file's path", "请给出 .parquet 文件的路径"),
+        "usage.parquet-output": (
+            "`--format parquet` writes a binary file, not text for a terminal or a pipe",
+            "`--format parquet` 写出的是二进制文件，不能输出到终端或管道",
+        ),
+        "usage.parquet-output/help": (
+            "give the file with `--output results.parquet` (or use `--format json` for text)",
+            "请用 `--output results.parquet` 指定文件（需要文本时用 `--format json`）",
+        ),
+        "usage.missing-package:parquet-output": (
+            "`--format parquet` needs the `pyarrow` package",
+            "`--format parquet` 需要安装 `pyarrow` 包",
+        ),
+        "usage.missing-package:parquet-output/help": (
+            "install the extra: `pip install 'rulebook-engine[columnar]'`",
+            "安装这个附加依赖：`pip install 'rulebook-engine[columnar]'`",
+        ),
         "usage.unknown-sheet": ("`{name}` has no sheet `{sheet}`", "`{name}` 中没有工作表 `{sheet}`"),
         "usage.unknown-sheet/help": ("sheets: {sheets}", "工作表：{sheets}"),
         "usage.unknown-rulebook": ("no rulebook `{rulebook}` is installed", "没有安装规则集 `{rulebook}`"),

@@ -620,6 +620,8 @@ def cmd_check(io: _Io) -> int:
     inputs.expect(args.files)
     try:
         report = report_class(out, lang=io.lang, color=io.color if not args.output else False, verbose=args.verbose)
+        if hasattr(report, "bind_decision"):  # a table's columns are the decision's rules (--format parquet)
+            report.bind_decision(decision, output=args.output)
         if hasattr(report, "write_input_problem"):  # the formats that can show it at its place
 
             def on_problem(ref: Any, note: Any) -> None:

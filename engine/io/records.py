@@ -1,4 +1,4 @@
-"""Read input records: JSON (an object or an array), JSON Lines, CSV, XLSX, standard input.
+"""Read input records: JSON (an object or an array), JSON Lines, CSV, XLSX, Parquet, standard input.
 
 ``read_records(path)`` yields ``(InputRef, record)`` pairs, one per input
 record, streaming where the format allows (JSON Lines is read line by line).
@@ -35,7 +35,7 @@ from engine.source import Source, Span
 
 __all__ = ["BadRecord", "InputNote", "read_records"]
 
-FORMATS = ("json", "jsonl", "csv", "xlsx")
+FORMATS = ("json", "jsonl", "csv", "xlsx", "parquet")
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ def _format_for(name: str, explicit: str | None) -> str:
         return "csv"
     if lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
     if lower.endswith(".xls"):
         raise UsageError(
             Diagnostic(
@@ -658,6 +660,11 @@ def _read_any(
                     help=msg("usage.unsupported-input:stdin/help"),
                 )
             )
+        if input_format == "parquet":  # a Parquet file is read from its end: the whole of it, held
+            from engine.io.parquetfile import read_parquet
+
+            yield from read_parquet(_stdin_bytes(stream), "-")
+            return
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
         if fmt == "json":
@@ -668,6 +675,12 @@ def _read_any(
     fmt = _format_for(path, input_format)
     p = Path(path)
     try:
+        if fmt == "parquet":  # rows in batches, each row's number as its line (engine/io/parquetfile.py)
+            from engine.io.parquetfile import read_parquet
+
+            with p.open("rb") as f:
+                yield from read_parquet(f, path)
+            return
         if fmt == "xlsx":
             if not p.is_file():
                 raise FileNotFoundError(path)
@@ -686,3 +699,18 @@ def _read_any(
         yield InputRef(path, None), BadRecord.of(msg("record.not-utf8-file", reason=e.reason))
     except OSError as e:
         raise input_error(path, e) from None
+
+
+def _stdin_bytes(stream: Any) -> bytes:
+    """What standard input holds, as bytes (a Parquet file cannot be read as it streams in)."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        raise UsageError(
+            Diagnostic(
+                "usage.unsupported-input",
+                msg("usage.unsupported-input:stdin-parquet"),
+                help=msg("usage.unsupported-input:stdin-parquet/help"),
+            )
+        )
+    data: bytes = buffer.read()
+    return data

@@ -327,7 +327,7 @@ def test_the_builtin_reader_types_csv_cells_by_the_record_schema(pm: PluginManag
 
 def test_open_records_with_no_reader_is_a_usage_error(pm: PluginManager, tmp_path: Path) -> None:
     path = fees_rulebook(tmp_path, "true")
-    code, _, err = run("check", str(path), "-", "--input-format", "parquet", "--lang", "en", stdin="")
+    code, _, err = run("check", str(path), "-", "--input-format", "avro", "--lang", "en", stdin="")
     assert code == 2 and "no installed reader can read `-`" in err
 
 

@@ -40,7 +40,7 @@ def produce(fmt: str, lang: str = "en", feed: str = FEED) -> tuple[str, Any]:
 
 
 def test_every_contract_format_is_built_in() -> None:
-    assert set(FORMATS) == set(BUILTIN_FORMATS) == {"text", "json", "junit", "sarif", "github", "html"}
+    assert set(FORMATS) == set(BUILTIN_FORMATS) == {"text", "json", "junit", "sarif", "github", "html", "parquet"}
 
 
 # -- JUnit ------------------------------------------------------------------------------------------

@@ -108,6 +108,7 @@ def formats() -> dict[str, Any]:
     from engine.io.report.html import HtmlReport
     from engine.io.report.json import JsonReport
     from engine.io.report.junit import JunitReport
+    from engine.io.report.parquet import ParquetReport
     from engine.io.report.sarif import SarifReport
     from engine.io.report.text import TextReport
 
@@ -118,10 +119,11 @@ def formats() -> dict[str, Any]:
         "sarif": SarifReport,
         "github": GithubReport,
         "html": HtmlReport,
+        "parquet": ParquetReport,
     }
 
 
-FORMATS = ("text", "json", "junit", "sarif", "github", "html")
+FORMATS = ("text", "json", "junit", "sarif", "github", "html", "parquet")
 
 
 def schema_items(decision: Any, lang: str) -> list[dict[str, Any]]:
