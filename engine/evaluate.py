@@ -823,6 +823,10 @@ class CompiledDecision:
         elif fast is not None:
             self._lazy = fast
             self._decide, self._decide_fast = self._first_exact, self._first_fast
+        # the checked expressions the decision is compiled from and the rulebook's parameters (the
+        # columnar backend compiles them again), when it is compiled as a whole
+        args = getattr(fast, "args", None)
+        self.whole: tuple[Any, dict[str, Any]] | None = (args[0], args[1]) if args and len(args) == 2 else None
         self._traces: dict[Any, Any] = {}  # "dict" or "bytes" -> generated trace (made when first used)
         self._json_prefix_bytes = "".join(
             (

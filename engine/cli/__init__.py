@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import datetime as _dt
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -392,6 +393,9 @@ class _Progress:
 def _evaluate_files(
     io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any, observe: _Observers
 ) -> None:
+    if _columnar_engine(io, decision, files, report, observe):
+        _evaluate_columnar(io, decision, files, report)
+        return
     if getattr(io.args, "dask", None):
         _evaluate_on_dask(io, decision, files, report, observe)
         return
@@ -487,6 +491,97 @@ def _evaluate_files(
         if hasattr(evaluated, "close"):
             evaluated.close()  # the workers stop now, not when the interpreter exits (a closed output)
     progress.stop(done=True)
+
+
+# `--engine auto` decides by columns from this much input on (JSON Lines bytes, or Parquet rows x 400)
+COLUMNAR_FROM_BYTES = 32 << 20
+
+
+def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, observe: _Observers) -> bool:
+    """Whether `--engine` (columnar, or auto on a large input) decides this run by columns; says which on
+    standard error when it was asked or chosen, and why not when columnar was asked and cannot."""
+    engine = getattr(io.args, "engine", "records") or "records"
+    if engine == "records":
+        return False
+    why = None
+    from engine import columnar
+
+    if not columnar.available():
+        why = msg("columnar.why:package")
+    elif not hasattr(report, "write_table"):
+        why = msg("columnar.why:format")
+    elif getattr(io.args, "dask", None):
+        why = msg("columnar.why:dask")
+    elif observe.active:
+        why = msg("columnar.why:observers")
+    else:
+        bad = next(
+            (p for p in files if p == "-" or not p.lower().endswith((".jsonl", ".ndjson", ".parquet", ".pq"))), None
+        )
+        if bad is not None or io.args.input_format:
+            why = msg("columnar.why:input", name=bad or io.args.input_format)
+        else:
+            try:
+                columnar.columnar_decision(decision)
+            except columnar.NotColumnar as e:
+                why = msg("columnar.why:decision", reason=str(e))
+    if why is not None:
+        if engine == "columnar":
+            raise UsageError(
+                Diagnostic("usage.columnar", msg("usage.columnar", reason=why), help=msg("usage.columnar/help"))
+            )
+        return False
+    if engine == "auto":
+        size = 0
+        for p in files:
+            try:
+                size += os.path.getsize(p) * (8 if p.lower().endswith((".parquet", ".pq")) else 1)
+            except OSError:
+                return False  # the per-record readers say what is wrong with it
+        if size < COLUMNAR_FROM_BYTES:
+            return False
+    return True
+
+
+def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any) -> None:
+    """`check --engine columnar`: each file decided by columns, the results table handed to the report."""
+    from engine import columnar
+    from engine.io.records import open_jsonl
+
+    stats = columnar.ColumnarStats()
+    inputs = _inputs(io)
+    for path in files:
+        parquet = path.lower().endswith((".parquet", ".pq"))
+        try:
+            source: Any = open(path, "rb") if parquet else open_jsonl(path)  # noqa: SIM115 - closed below
+        except OSError as e:
+            from engine.io.records import input_error
+
+            raise input_error(path, e) from None
+        before = stats.rows
+        try:
+            for table in columnar.decide_batches(
+                decision,
+                source,
+                name=path,
+                fmt="parquet" if parquet else "jsonl",
+                as_of=_as_of_date(io.args.as_of),
+                lang=io.lang,
+                stats=stats,
+            ):
+                report.write_table(table)
+        finally:
+            source.close()
+        inputs.add(path, stats.rows - before, 0)
+    io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
+
+
+def _as_of_date(value: Any) -> Any:
+    if value is None or isinstance(value, _dt.date):
+        return value
+    from engine.lang.values import to_date
+
+    return to_date(value, "as_of")
 
 
 def _evaluate_on_dask(io: _Io, decision: Any, files: list[str], report: Any, observe: _Observers) -> None:

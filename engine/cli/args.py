@@ -221,8 +221,8 @@ def _build() -> argparse.ArgumentParser:
         "评估日期 YYYY-MM-DD（默认：按决定的定义取每条记录自己的日期）",
     )
     input_format_help = Text(
-        "format of the input: json, jsonl, csv, xlsx, or a plugin's (default: from the file name)",
-        "输入的格式：json、jsonl、csv、xlsx 或插件提供的格式（默认：按文件名判断）",
+        "format of the input: json, jsonl, csv, xlsx, parquet, or a plugin's (default: from the file name)",
+        "输入的格式：json、jsonl、csv、xlsx、parquet 或插件提供的格式（默认：按文件名判断）",
     )
     sheet_help = Text(
         "the worksheet of an .xlsx file to read (default: the first)", "要读取的 .xlsx 工作表（默认：第一个）"
@@ -266,8 +266,8 @@ def _build() -> argparse.ArgumentParser:
         nargs="+",
         metavar="FILE",
         help=Text(
-            ".json, .jsonl, .csv, .xlsx, or - for standard input",
-            ".json、.jsonl、.csv、.xlsx 文件，或用 - 表示标准输入",
+            ".json, .jsonl, .csv, .xlsx, .parquet, or - for standard input",
+            ".json、.jsonl、.csv、.xlsx、.parquet 文件，或用 - 表示标准输入",
         ),
     )
     p.add_argument("--decision", help=decision_help)
@@ -277,8 +277,10 @@ def _build() -> argparse.ArgumentParser:
         default="text",
         metavar="FORMAT",
         help=Text(
-            "text (default), json, junit, sarif, github, html, or a plugin's (`rulebook plugins`)",
-            "text（默认）、json、junit、sarif、github、html，或插件提供的格式（见 `rulebook plugins`）",
+            "text (default), json, junit, sarif, github, html, parquet (with --output), or a plugin's "
+            "(`rulebook plugins`)",
+            "text（默认）、json、junit、sarif、github、html、parquet（需配合 --output），"
+            "或插件提供的格式（见 `rulebook plugins`）",
         ),
     )
     p.add_argument(
@@ -321,6 +323,19 @@ def _build() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help=Text("also show info rules", "也显示提示级规则"))
     p.add_argument("--schema-enforcement", choices=("none", "warn", "reject"), help=enforcement_help)
     p.add_argument("--dask", metavar="ADDRESS", help=dask_help)
+    p.add_argument(
+        "--engine",
+        choices=("auto", "records", "columnar"),
+        default="auto",
+        help=Text(
+            "how records are decided: records (one at a time), columnar (whole columns at once, for "
+            "--format parquet over JSON Lines or Parquet files; needs the extra rulebook-engine[columnar]; "
+            "see docs/columnar.md), auto (columnar for large inputs when it can, else records; the default)",
+            "决定记录的方式：records（逐条）、columnar（整列一起算，用于 JSON Lines 或 Parquet 文件输出 "
+            "--format parquet；需要附加依赖 rulebook-engine[columnar]，见 docs/columnar.md）、"
+            "auto（输入大且可行时用 columnar，否则 records；默认）",
+        ),
+    )
 
     p = sub.add_parser(
         "explain",
