@@ -405,3 +405,45 @@ def test_without_pyarrow_the_error_names_the_extra(tmp_path: Path, monkeypatch: 
     )
     assert code == 2 and "rulebook-engine[columnar]" in err and "需要安装 `pyarrow` 包" in err
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_a_table_decided_elsewhere_is_written_and_counted_as_its_decisions(tmp_path: Path) -> None:
+    from engine.io.records import BadRecord
+    from engine.io.report.parquet import ParquetReport, decision_row, error_row, results_table
+    from engine.registry import Registry
+
+    _rid, _version, decision = Registry.default().decision("hlj-musicians/membership", "admission", None)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(broken_feed(tmp_path).read_bytes() + (EXAMPLES / "applicants.jsonl").read_bytes())
+    rows, summaries = [], []
+    for name in ("one", "table"):
+        with (tmp_path / f"{name}.parquet").open("w", encoding="utf-8") as out:
+            report = ParquetReport(out, lang="en")
+            report.bind_decision(decision, output=out.name)
+            report.begin()
+            for ref, record in read_records(str(feed)):
+                if isinstance(record, BadRecord):
+                    if name == "one":
+                        report.write_error("r", "v", "admission", ref, record.message)
+                    else:
+                        rows.append(error_row(decision, ref, record.message))
+                    continue
+                d = decision.evaluate(record, None, ref)
+                if name == "one":
+                    report.write(d)
+                else:
+                    rows.append(decision_row(d, "en"))
+            if name == "table":
+                report.write_table(results_table(decision, rows[:10]))
+                report.write_table(results_table(decision, rows[10:]))
+            summaries.append(report.end())
+    one, table = summaries
+    assert one.outcomes == table.outcomes and one.total == 27
+    assert one.failures == table.failures and one.failures
+    assert (one.warnings, one.schema_records, one.schema_problems) == (
+        table.warnings,
+        table.schema_records,
+        table.schema_problems,
+    )
+    assert pq.read_table(tmp_path / "table.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    assert pq.ParquetFile(tmp_path / "table.parquet").num_row_groups == 2
