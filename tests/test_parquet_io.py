@@ -133,6 +133,15 @@ def test_the_schema_and_its_row_groups(tmp_path: Path, monkeypatch: pytest.Monke
     import engine.io.report.parquet as report
 
     monkeypatch.setattr(report, "ROW_GROUP", 7)  # 20 records: groups of 7, 7 and 6
+    monkeypatch.setattr(report, "_BATCH", 3)  # held as Arrow batches of 3 rows (and 1) until a group is full
+    written: list[int] = []
+    real = pq.ParquetWriter.write_table
+
+    def write_table(self: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        written.append(table.num_rows)
+        real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
     out = tmp_path / "results.parquet"
     run(
         "check",
@@ -145,6 +154,10 @@ def test_the_schema_and_its_row_groups(tmp_path: Path, monkeypatch: pytest.Monke
     )
     f = pq.ParquetFile(out)
     assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [7, 7, 6]
+    assert written == [7, 7, 6]  # each group written when full, not the whole table at the end
+    _, text, _ = run("check", "hlj-musicians/membership", str(EXAMPLES / "applicants.jsonl"), "--format", "json")
+    table = f.read()
+    assert_table_is_json(table, [json.loads(line) for line in text.splitlines()], rules_of(table))
     schema = f.schema_arrow
     assert schema.names[:5] == ["file", "line", "record", "as_of", "outcome"]
     assert schema.names[-2:] == ["message", "schema"]

@@ -24,7 +24,8 @@ that decided a record lacks is null there.
 
 ``results_schema``, ``decision_row``, ``error_row`` and ``results_table`` make the table;
 :class:`ParquetReport` writes it in row groups of ``ROW_GROUP`` rows, so memory does not
-grow with the input.  ``pyarrow`` is imported only when a table is made.
+grow with the input (the rows held are Arrow arrays but for the last few thousand).  ``pyarrow``
+is imported only when a table is made.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ __all__ = [
 
 #: rows per row group of the file written (and rows held before they are written)
 ROW_GROUP = 65_536
+_BATCH = 4096  # rows held as Python values before they become Arrow arrays
 
 _HEAD = ("file", "line", "record", "as_of", "outcome")
+# the one text of each status and outcome, shared by every row held (``str()`` of an enum makes a new one)
+_WORDS = {w: w for w in ("pass", "fail", "not_applicable", "error", "waived", "indeterminate")}
 _TAIL = ("message", "schema")
 
 
@@ -128,10 +132,11 @@ def decision_row(d: Decision, lang: str = "zh") -> dict[str, Any]:
         "line": ref.line if ref is not None else None,
         "record": d.record_id,
         "as_of": d.as_of,
-        "outcome": str(d.outcome),
+        "outcome": _WORDS.get(d.outcome) or str(d.outcome),
     }
+    words = _WORDS
     for rid, status in _statuses(d):
-        row[f"rule.{rid}"] = str(status)
+        row[f"rule.{rid}"] = words.get(status) or str(status)
     outputs = to_json_value(d.outputs)
     for name, value in outputs.items():
         row[f"output.{name}"] = _json(value)
@@ -174,6 +179,7 @@ class ParquetReport:
         self._schema: Any = None
         self._columns: dict[str, list[Any]] = {}
         self._held = 0
+        self._batches: list[Any] = []
         self._writer: Any = None
         self._specs: dict[str, Any] = {}
 
@@ -212,13 +218,25 @@ class ParquetReport:
         self._held += 1
         if self._held >= ROW_GROUP:
             self._flush()
+        elif len(self._columns["file"]) >= _BATCH:
+            self._pack()
 
-    def _flush(self) -> None:
-        if not self._held:
+    def _pack(self) -> None:
+        """The rows held as Python values become an Arrow batch (a tenth of their memory)."""
+        if not self._columns["file"]:
             return
         pa = _pyarrow()
-        table = pa.Table.from_pydict(self._columns, schema=self._schema)
+        self._batches.append(pa.RecordBatch.from_pydict(self._columns, schema=self._schema))
         self._columns = {name: [] for name in self._schema.names}
+
+    def _flush(self) -> None:
+        """The rows held, written as one row group."""
+        self._pack()
+        if not self._batches:
+            return
+        pa = _pyarrow()
+        table = pa.Table.from_batches(self._batches, schema=self._schema)
+        self._batches = []
         self._held = 0
         self._writer.write_table(table, row_group_size=ROW_GROUP)
 
