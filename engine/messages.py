@@ -179,6 +179,43 @@ _add(
         "usage.arguments/help": ("see `{prog} --help`", "参见 `{prog} --help`"),
         "usage.bad-date": ("`{text}` is not a date in YYYY-MM-DD form", "`{text}` 不是 YYYY-MM-DD 格式的日期"),
         "usage.jobs": ("`--jobs` must be at least 1", "`--jobs` 至少为 1"),
+        "usage.columnar": (
+            "`--engine columnar` cannot decide this run: {reason}",
+            "`--engine columnar` 无法处理这次运行：{reason}",
+        ),
+        "usage.columnar/help": (
+            "use `--engine records` (or `auto`, which picks what works)",
+            "请改用 `--engine records`（或 `auto`，自动选择可行的方式）",
+        ),
+        "columnar.why:package": (
+            "the extra rulebook-engine[columnar] (Polars, PyArrow) is not installed",
+            "未安装附加依赖 rulebook-engine[columnar]（Polars、PyArrow）",
+        ),
+        "columnar.why:format": (
+            "it writes `--format parquet` only (the other formats explain records one by one)",
+            "它只输出 `--format parquet`（其他格式需逐条解释记录）",
+        ),
+        "columnar.why:input": (
+            "it reads JSON Lines (.jsonl, .ndjson) and Parquet (.parquet) files only, not `{name}`",
+            "它只读取 JSON Lines（.jsonl、.ndjson）和 Parquet（.parquet）文件，不能读取 `{name}`",
+        ),
+        "columnar.why:dask": (
+            "it does not run on a Dask cluster yet",
+            "它暂不能在 Dask 集群上运行",
+        ),
+        "columnar.why:observers": (
+            "plugins watch each decision (decision_made observers)",
+            "有插件在观察每个决定（decision_made）",
+        ),
+        "columnar.why:decision": (
+            "the decision uses an expression or a record schema that only the per-record engine decides",
+            "该决定含有只能逐条判定的表达式或记录结构",
+        ),
+        "columnar.used": (
+            "engine: columnar ({total} records, {fallback} of them decided one by one)",
+            "引擎：columnar（共 {total} 条记录，其中 {fallback} 条逐条判定）",
+        ),
+        "columnar.not-used": ("engine: records ({reason})", "引擎：records（{reason}）"),
         "usage.unknown-format": ("no output format `{name}`", "没有输出格式 `{name}`"),
         "usage.unknown-format/help": ("formats: {formats}", "可用的格式：{formats}"),
         "usage.unknown-format/help:close": (

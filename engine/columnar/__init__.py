@@ -329,6 +329,14 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
         ok = pl.lit(True)
         t = refine(schema, t)
         kind = t.kind
+        if kind == "date":
+            # a table's date column holds dates (valid by construction); the text checks see their text
+            if in_list:
+                value = value.cast(pl.String)
+            elif df.lazy().select(value.alias("x")).collect_schema()["x"] == pl.Date:
+                if not any(k in schema for k in ("minLength", "maxLength", "pattern", "enum")):
+                    return ok
+                value = value.dt.to_string("%Y-%m-%d")
         if kind in ("string", "date"):
             if "minLength" in schema:
                 ok = ok & (value.str.len_chars() >= int(schema["minLength"]))
@@ -395,7 +403,7 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
                 else:
                     # absent is fine, a given null is not: sure only when the key is nowhere in the text
                     if is_table:
-                        null_ok = pl.lit(False)
+                        null_ok = pl.lit(True)  # a null in a table where null is not allowed: the field is absent
                     elif not in_list:
                         null_ok = ~present_any(name)
                     else:
@@ -431,7 +439,8 @@ def _decide_frame(plan: _Plan, df: Any, as_of: _dt.date | None, lang: str) -> tu
     if plan.waivers and "rec.waivers" in df.columns:
         w = pl.col("rec.waivers")
         df = df.with_columns((pl.col("__ok") & (w.is_null() | (w.list.len() == 0))).alias("__ok"))
-    out, statuses, outputs = plan.columnar.decide(df, as_of)
+    table = bool(df["__table"][0]) if df.height else False
+    out, statuses, outputs = plan.columnar.decide(df, as_of, table)
     if plan.version_on is not None:
         newest, version_on = plan.decision, plan.version_on
 
@@ -617,6 +626,8 @@ def _decide_parquet(
     pf = pq.ParquetFile(source)
     wanted = plan.arrow
     names = set(pf.schema_arrow.names)
+    fields = plan.record_type.fields()
+    props = plan.schema.get("properties") or {}
     first = 1
     for rb in pf.iter_batches(batch_size=batch):
         n = rb.num_rows
@@ -630,7 +641,8 @@ def _decide_parquet(
                 continue
             col = table.column(f.name)
             try:
-                col = _conform(pa, col, f.type)
+                target = _target(pa, col.type, f.type, fields[f.name], plan.schema, props.get(f.name, {}))
+                col = col.cast(target)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, NotColumnar):
                 usable = False
                 break
@@ -640,7 +652,7 @@ def _decide_parquet(
             usable = False  # keys the schema does not list: the per-record engine says so
         positions = list(range(n))
         if usable:
-            t = pa.table(cols, schema=wanted)
+            t = pa.table(cols, names=wanted.names)
             df = _frame(plan, t, None, True)
             missing = [f.name for f in wanted if f.name not in names]
             if missing:
@@ -659,7 +671,7 @@ def _decide_parquet(
             others = positions
             stats.fallback["a Parquet column whose type is not the record schema's"] += n
         if others:
-            records = _rows_of(read_parquet, rb, name, first)
+            records = _rows_of(read_parquet, rb, name, first, plan.schema or None)
             items = ((i, records[i][0], records[i][1]) for i in others)
             reference = _reference_rows(plan, items, as_of, lang)
         else:
@@ -674,32 +686,56 @@ def _decide_parquet(
         first += n
 
 
-def _rows_of(read_parquet: Any, rb: Any, name: str, first: int) -> list[tuple[InputRef, Any]]:
+def _rows_of(read_parquet: Any, rb: Any, name: str, first: int, schema: Any) -> list[tuple[InputRef, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_batches([rb]), buf)
     buf.seek(0)
-    return [(InputRef(name, first + ref.line - 1), rec) for ref, rec in read_parquet(buf, name)]
+    return [(InputRef(name, first + ref.line - 1), rec) for ref, rec in read_parquet(buf, name, schema)]
 
 
-def _conform(pa: Any, col: Any, want: Any) -> Any:
-    """A Parquet column as the record schema's Arrow type: integers widened, dates as text; else an error."""
-    import pyarrow.compute as pc
+def _target(pa: Any, t: Any, want: Any, kind: Type, root: Any, schema: Any) -> Any:
+    """The Arrow type a Parquet column of type ``t`` is read as, for a field of type ``kind``
+    (``want`` its type from JSON): the same values, integers widened, text of any layout as
+    text, dates kept as dates where the schema says date; NotColumnar for anything else."""
+    from engine.lang.types import _resolve
 
-    t = col.type
-    if t.equals(want):
-        return col
-    if pa.types.is_string(want):
-        if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            return col.cast(want)
-        if pa.types.is_date(t):
-            return pc.strftime(col, format="%Y-%m-%d").cast(want)
-        raise NotColumnar("a column that is not text")
-    if pa.types.is_int64(want) and pa.types.is_integer(t) and not pa.types.is_uint64(t):
-        return col.cast(want)
-    raise NotColumnar("a column of another type")
+    types = pa.types
+    if isinstance(schema, dict):
+        schema = _resolve(schema, root)
+    kind = refine(schema, kind)
+    if types.is_dictionary(t):
+        t = t.value_type
+    k = kind.kind
+    if k == "date" and types.is_date32(t):
+        return pa.date32()
+    if k in ("string", "date") and (types.is_string(t) or types.is_large_string(t) or types.is_string_view(t)):
+        return pa.string()
+    if k == "int" and types.is_integer(t) and not types.is_uint64(t):
+        return pa.int64()
+    if k == "bool" and types.is_boolean(t):
+        return pa.bool_()
+    if k == "list" and kind.elem is not None and (types.is_list(t) or types.is_large_list(t)):
+        items = schema.get("items", {}) if isinstance(schema, dict) else {}
+        return pa.list_(_target(pa, t.value_type, want.value_type, kind.elem, root, items))
+    if k == "object" and types.is_struct(t):
+        fields = kind.fields()
+        have = {t.field(i).name: t.field(i).type for i in range(t.num_fields)}
+        if set(have) != set(fields):
+            raise NotColumnar("a struct column whose fields are not the record schema's")
+        props = (schema.get("properties") or {}) if isinstance(schema, dict) else {}
+        wants = {want.field(i).name: want.field(i).type for i in range(want.num_fields)}
+        return pa.struct(
+            [
+                pa.field(name, _target(pa, have[name], wants[name], ft, root, props.get(name, {})))
+                for name, ft in fields.items()
+            ]
+        )
+    if types.is_null(t):
+        return want
+    raise NotColumnar("a column of another type than the record schema's")
 
 
 def decide_bytes(
@@ -747,7 +783,9 @@ def reference_table(
     else:
         from engine.io.parquetfile import read_parquet
 
-        items = read_parquet(io.BytesIO(data), name)
+        items = read_parquet(
+            io.BytesIO(data), name, getattr(getattr(decision, "newest", decision), "record_schema", None)
+        )
     for ref, rec in items:
         if not isinstance(rec, (dict, BadRecord)):
             continue  # a blank line

@@ -21,7 +21,7 @@ file is read; without it the error says which extra to install.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from engine.errors import Diagnostic, UsageError
@@ -29,7 +29,7 @@ from engine.evaluate import InputRef
 from engine.io.terminal import escape_controls
 from engine.messages import msg
 
-__all__ = ["BATCH_ROWS", "read_parquet"]
+__all__ = ["BATCH_ROWS", "allows_null", "read_parquet"]
 
 #: rows converted to records at a time (a few MB of Python objects for typical records)
 BATCH_ROWS = 4096
@@ -46,15 +46,22 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def read_parquet(source: Any, name: str) -> Iterator[tuple[InputRef, dict[str, Any]]]:
+def read_parquet(
+    source: Any, name: str, record_schema: Mapping[str, Any] | None = None
+) -> Iterator[tuple[InputRef, dict[str, Any]]]:
     """Every row of the Parquet file ``source`` (a path, a binary file or the bytes) as a record, with
     ``InputRef(name, row number)`` (1-based).
+
+    With the decision's ``record_schema``, a null where the schema does not allow null (at any
+    depth) is the field's absence: the key is left out, so that its default applies, as for a
+    JSON record that does not give it; where the schema allows null, null is a null given.
 
     Raises:
         UsageError: pyarrow is not installed, the file is not Parquet, a column has a type
             records cannot hold, or the file cannot be read part way through.
     """
     pa = _pyarrow()
+    schema_of_records = record_schema
     shown = escape_controls(name)
     if isinstance(source, bytes):
         source = pa.BufferReader(source)
@@ -65,6 +72,7 @@ def read_parquet(source: Any, name: str) -> Iterator[tuple[InputRef, dict[str, A
     schema = pf.schema_arrow
     target = pa.schema([pa.field(f.name, _target_type(pa, f.type, shown, f.name)) for f in schema])
     fixes = [(f.name, fix) for f in schema if (fix := _fixer(pa, f.type)) is not None]
+    absent = _absent_nulls(schema_of_records, schema_of_records) if schema_of_records is not None else None
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=BATCH_ROWS):
@@ -72,6 +80,9 @@ def read_parquet(source: Any, name: str) -> Iterator[tuple[InputRef, dict[str, A
             for key, fix in fixes:
                 for record in records:
                     record[key] = fix(record[key])
+            if absent is not None:
+                for record in records:
+                    absent(record)
             for record in records:
                 row += 1
                 yield InputRef(name, row), record
@@ -163,6 +174,63 @@ def _fixer(pa: Any, t: Any) -> Fix | None:
             return v
 
         return fix_struct
+    return None
+
+
+def allows_null(schema: Any, root: Mapping[str, Any] | None = None) -> bool:
+    """Whether a value of ``schema`` may be null (an untyped one may)."""
+    if isinstance(schema, Mapping) and "$ref" in schema and root is not None:
+        from engine.lang.types import _resolve
+
+        schema = _resolve(schema, root)
+    if not isinstance(schema, Mapping):
+        return True
+    kinds = schema.get("type")
+    if kinds is not None:
+        return kinds == "null" or (isinstance(kinds, list) and "null" in kinds)
+    if "enum" in schema:
+        return None in (schema.get("enum") or ())
+    if "const" in schema:
+        return schema["const"] is None
+    return True
+
+
+def _absent_nulls(schema: Any, root: Mapping[str, Any]) -> Callable[[Any], None] | None:
+    """What takes out of a record (in place) the keys whose null the schema does not allow, at every depth."""
+    from engine.lang.types import _resolve
+
+    if isinstance(schema, Mapping):
+        schema = _resolve(schema, root)
+    if not isinstance(schema, Mapping):
+        return None
+    props = schema.get("properties")
+    if isinstance(props, Mapping) and props:
+        plain = [k for k, sub in props.items() if not allows_null(sub, root)]
+        inner = [(k, f) for k, sub in props.items() if (f := _absent_nulls(sub, root)) is not None]
+
+        def on_object(v: Any) -> None:
+            if not isinstance(v, dict):
+                return
+            for k in plain:
+                if k in v and v[k] is None:
+                    del v[k]
+            for k, f in inner:
+                x = v.get(k)
+                if x is not None:
+                    f(x)
+
+        return on_object
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        each = _absent_nulls(items, root)
+        if each is not None:
+
+            def on_list(v: Any) -> None:
+                if isinstance(v, list):
+                    for x in v:
+                        each(x)
+
+            return on_list
     return None
 
 

@@ -663,7 +663,7 @@ def _read_any(
         if input_format == "parquet":  # a Parquet file is read from its end: the whole of it, held
             from engine.io.parquetfile import read_parquet
 
-            yield from read_parquet(_stdin_bytes(stream), "-")
+            yield from read_parquet(_stdin_bytes(stream), "-", schema)
             return
         text = stream.read()
         fmt = input_format or ("json" if text.lstrip()[:1] in ("[", "") else "jsonl")
@@ -679,7 +679,7 @@ def _read_any(
             from engine.io.parquetfile import read_parquet
 
             with p.open("rb") as f:
-                yield from read_parquet(f, path)
+                yield from read_parquet(f, path, schema)
             return
         if fmt == "xlsx":
             if not p.is_file():

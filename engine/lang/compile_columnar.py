@@ -102,7 +102,7 @@ class ColumnarDecision:
 
     # ------------------------------------------------------------------ driving
 
-    def decide(self, df: Any, as_of: _dt.date | None) -> tuple[Any, list[str], list[str]]:
+    def decide(self, df: Any, as_of: _dt.date | None, table: bool = False) -> tuple[Any, list[str], list[str]]:
         """``df``: the frame of records (``rec.<field>`` columns, ``__p:<key>`` columns, ``__ok``
         for rows read exactly).  Returns the frame with ``__asof``, one status column per rule
         (``__s<i>``: 0 pass, 1 fail, 2 not applicable), one column per output (``__o<i>``: its JSON
@@ -111,6 +111,7 @@ class ColumnarDecision:
         self._n = 0
         self.values: dict[str, tuple[str, str]] = {}
         self.locals: dict[str, tuple[str, str]] = {}
+        self.table = table
         n = df.height
         df = df.with_columns(pl.int_range(0, n, dtype=pl.Int64).alias("__i"))
         frame = _Frame(df, {}, 0)
@@ -305,15 +306,22 @@ class ColumnarDecision:
             value = o.v.struct.field(node.field)
             base_ok = o.ok & o.v.is_not_null()  # a field of null is an error
             ft = _field_type(o.t, node.field, ft)
-        return self.read(value, base_ok, present, ft)
+        return self.read(value, base_ok, present, ft, frame)
 
-    def read(self, value: Any, base_ok: Any, present: Any, ft: Type) -> CV:
+    def read(self, value: Any, base_ok: Any, present: Any, ft: Type, frame: _Frame) -> CV:
         """A field as the per-record engine reads it: its value, its default when absent, an
         error when absent without a default or null where null is not allowed."""
         pl = _pl()
         if ft.kind not in _ARROW_KINDS and ft.kind != "date":
             raise NotColumnar(f"a field of type {ft}")
         is_null = value.is_null()
+        # a null read: absent for sure, given as null for sure, or either.  In a table (Parquet) a null where
+        # the schema allows null is a null given, elsewhere the field's absence; in JSON text the key is
+        # surely absent where ``present`` (the key may be given as null somewhere) is false.
+        if self.table:
+            absent, given = pl.lit(not ft.nullable), pl.lit(ft.nullable)
+        else:
+            absent, given = ~present, pl.lit(False)
         if ft.has_default:
             default = ft.default
             if default is None:
@@ -328,19 +336,24 @@ class ColumnarDecision:
                     dv = pl.lit([])  # an empty list, of the column's type
                 else:
                     dv = self.constant(default, ft).v
-                # absent -> the default; present null -> null (an error unless nullable); unsure -> not exact
-                out_v = pl.when(is_null & ~present).then(dv).otherwise(value)
-                ok_null = ~present
+                # absent -> the default; given null -> null (an error unless nullable); unsure -> not exact
+                out_v = pl.when(is_null & absent).then(dv).otherwise(value)
+                ok_null = absent | (given & pl.lit(ft.nullable))
         else:
-            # absent -> error; present null -> null if nullable; unsure -> not exact
+            # absent -> error; given null -> null if nullable; unsure -> not exact
             out_v = value
-            ok_null = pl.lit(False)
+            ok_null = given & pl.lit(ft.nullable)
         ok = base_ok & (~is_null | ok_null)
-        if ft.kind == "date":
+        if ft.kind == "date" and not self.is_date(value, frame):  # text read as a date (a table may hold dates)
             parsed, parsed_ok = _parse_date(out_v)
             ok = ok & (out_v.is_null() | parsed_ok)
             out_v = parsed
         return CV(out_v, ok.fill_null(False), ft)
+
+    @staticmethod
+    def is_date(value: Any, frame: _Frame) -> bool:
+        pl = _pl()
+        return bool(frame.df.lazy().select(value.alias("x")).collect_schema()["x"] == pl.Date)
 
     def x_Has(self, c: Checked, node: A.Has, frame: _Frame) -> CV:
         pl = _pl()
@@ -352,16 +365,21 @@ class ColumnarDecision:
             if col not in frame.df.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
             value, base_ok = pl.col(col), pl.lit(True)
+            value_of_record = True
         else:
+            value_of_record = False
             if c.type_of(operand).kind != "object":
                 raise NotColumnar("has() on a value that is not an object")
             o = self.expr(c, operand, frame)
             value, base_ok = o.v.struct.field(node.field), o.ok & o.v.is_not_null()
-        # a value: present; null: present if the key may appear, which is unsure unless a table says so
-        sure = value.is_not_null() | ~present | pl.col("__table")
-        return CV(
-            value.is_not_null() | (value.is_null() & present & pl.col("__table")), (base_ok & sure).fill_null(False), t
-        )
+        # a value: present; null: in a table, given where the schema allows null (else absent); in JSON
+        # text absent where the key is not given as null anywhere, else unsure
+        parent = self.record_type if value_of_record else c.type_of(operand)
+        ft = _field_type(parent, node.field, parent.fields().get(node.field, Type("dyn")))
+        if self.table:
+            return CV(value.is_not_null() | pl.lit(ft.nullable), base_ok.fill_null(False), t)
+        sure = value.is_not_null() | ~present
+        return CV(value.is_not_null(), (base_ok & sure).fill_null(False), t)
 
     def x_Unary(self, c: Checked, node: A.Unary, frame: _Frame) -> CV:
         pl = _pl()
