@@ -360,10 +360,12 @@ VARIANTS: tuple[tuple[str, str], ...] = (  # (name, input format)
 )
 
 
+ENGINE_SOURCE: list[str] = [str(ROOT)]  # where the timed commands import ``engine`` from (--engine-src)
+
+
 def run_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    env.pop("RULEBOOK_LANG", None)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*ENGINE_SOURCE, env.get("PYTHONPATH")) if p)
     env["RULEBOOK_LANG"] = "en"
     return env
 
@@ -375,6 +377,7 @@ def measure(cmd: list[str]) -> tuple[float, float, int, str]:
         capture_output=True,
         text=True,
         env=run_env(),
+        cwd=ENGINE_SOURCE[0],  # ``python -m`` puts the working folder first on the path
         check=False,
     )
     if p.returncode != 0:
@@ -635,6 +638,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-verify", action="store_true", help="skip comparing the columnar table with the records one"
     )
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--engine-src",
+        help="time the engine in this folder (e.g. `git archive` of one commit's engine/) instead of the checkout",
+    )
     parser.add_argument("--prepare-only", action="store_true", help="make the data files under --data-dir and stop")
     args = parser.parse_args(argv)
     if args.quick:
@@ -642,6 +649,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only and not args.data_dir:
         parser.error("--prepare-only needs --data-dir (where the files stay)")
     bench = bench_dir(args.bench_dir)
+    if args.engine_src:
+        if not (Path(args.engine_src) / "engine" / "__init__.py").is_file():
+            parser.error(f"--engine-src: no engine/__init__.py in {args.engine_src}")
+        ENGINE_SOURCE[:] = [str(Path(args.engine_src).resolve())]
     if args.data_dir:
         data = Path(args.data_dir).resolve()
         data.mkdir(parents=True, exist_ok=True)
@@ -675,7 +686,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {describe_machine(note)}")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"machine": note, "runs": results}, indent=2, ensure_ascii=False), encoding="utf-8"
+            json.dumps(
+                {"machine": note, "engine_source": args.engine_src or "checkout", "runs": results},
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
         )
     return 0 if results and all(r["ok"] for r in results) else 1
 
