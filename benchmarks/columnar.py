@@ -642,6 +642,10 @@ def main(argv: list[str] | None = None) -> int:
         "--engine-src",
         help="time the engine in this folder (e.g. `git archive` of one commit's engine/) instead of the checkout",
     )
+    parser.add_argument(
+        "--only",
+        help="time only the variants whose names start with one of these, comma-separated (e.g. columnar,(b))",
+    )
     parser.add_argument("--prepare-only", action="store_true", help="make the data files under --data-dir and stop")
     args = parser.parse_args(argv)
     if args.quick:
@@ -668,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         sample = dict(zip(("jsonl", "parquet"), sample_files(prepared[min(args.n)][0], data), strict=True))
         forms = choose_forms(sample, work, bench)
+        if args.only:
+            wanted = tuple(w.strip() for w in args.only.split(",") if w.strip())
+            forms = {k: v if k[0].startswith(wanted) else (None, "left out by --only") for k, v in forms.items()}
         for n in sorted(args.n):
             jsonl, parquet = prepared[n]
             result = run_size(
