@@ -454,7 +454,7 @@ def _decide_frame(plan: _Plan, df: Any, as_of: _dt.date | None, lang: str) -> tu
     status_names = pl.Series(_STATUS)
     decisive = [pl.col(statuses[i]) == 1 for i in plan.decisive]
     failed = pl.any_horizontal(decisive) if decisive else pl.lit(False)
-    rid = pl.col("rec.id").cast(pl.String) if "rec.id" in out.columns else pl.lit(None, pl.String)
+    rid = pl.col("rec.id").cast(pl.String) if "rec.id" in df.columns else pl.lit(None, pl.String)
     cols = [
         pl.col("__file").alias("file"),
         pl.col("__lineno").alias("line"),
@@ -470,8 +470,9 @@ def _decide_frame(plan: _Plan, df: Any, as_of: _dt.date | None, lang: str) -> tu
         pl.lit(None, pl.String).alias("schema"),
         pl.col("__pos"),
     ]
-    exact = out.filter(pl.col("__exact")).select(cols)
-    others = out.filter(~pl.col("__exact")).get_column("__pos")
+    res = out.select([*cols, pl.col("__exact")]).collect()
+    exact = res.filter(pl.col("__exact")).drop("__exact")
+    others = res.filter(~pl.col("__exact")).get_column("__pos")
     _ = lang
     return exact, others
 
@@ -650,7 +651,6 @@ def _decide_parquet(
         extra = names - set(wanted.names)
         if extra and plan.enforce:
             usable = False  # keys the schema does not list: the per-record engine says so
-        positions = list(range(n))
         if usable:
             t = pa.table(cols, names=wanted.names)
             df = _frame(plan, t, None, True)
@@ -658,8 +658,8 @@ def _decide_parquet(
             if missing:
                 df = df.with_columns([pl.lit(False).alias(f"__p:{k}") for k in missing if k in plan.presence])
             df = df.with_columns(
-                pl.Series("__pos", positions, dtype=pl.Int64),
-                pl.Series("__lineno", range(first, first + n), dtype=pl.Int64),
+                pl.int_range(0, n, dtype=pl.Int64).alias("__pos"),
+                pl.int_range(first, first + n, dtype=pl.Int64).alias("__lineno"),
                 pl.lit(name, pl.String).alias("__file"),
             )
             exact, rest = _decide_frame(plan, df, as_of, lang)
@@ -668,7 +668,7 @@ def _decide_parquet(
                 stats.fallback["a row the columns cannot decide exactly"] += len(others)
         else:
             exact = None
-            others = positions
+            others = list(range(n))
             stats.fallback["a Parquet column whose type is not the record schema's"] += n
         if others:
             records = _rows_of(read_parquet, rb, name, first, plan.schema or None)

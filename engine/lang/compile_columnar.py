@@ -74,8 +74,9 @@ def _pl() -> Any:
 class _Frame:
     """The frame expressions are evaluated over, and the macro variables bound in it."""
 
-    def __init__(self, df: Any, vars: dict[str, tuple[str, Type]], depth: int) -> None:
+    def __init__(self, df: Any, vars: dict[str, tuple[str, Type]], depth: int, elements: Any = None) -> None:
         self.df = df
+        self.elements = elements  # the list whose elements ``pl.element()`` is (in a ``list.eval``), or None
         self.vars = vars  # CEL variable -> (column, element type)
         self.depth = depth
 
@@ -112,8 +113,9 @@ class ColumnarDecision:
         self.values: dict[str, tuple[str, str]] = {}
         self.locals: dict[str, tuple[str, str]] = {}
         self.table = table
-        n = df.height
-        df = df.with_columns(pl.int_range(0, n, dtype=pl.Int64).alias("__i"))
+        self.unique_calls = 0
+        df = df.lazy().with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("__i"))
+        self.columns = set(df.collect_schema().names())
         frame = _Frame(df, {}, 0)
         # the evaluation date
         if as_of is not None:
@@ -132,7 +134,7 @@ class ColumnarDecision:
             c = self.plan.values[name]
             cv = self.expr(c, c.node, frame)
             vcol, okcol = f"__val:{name}", f"__vok:{name}"
-            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol))
+            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol)).collect().lazy()
             self.values[name] = (vcol, okcol)
         exact = pl.col("__ok") & pl.col("__aok")
         statuses: list[str] = []
@@ -251,6 +253,8 @@ class ColumnarDecision:
             if name not in frame.vars:
                 raise NotColumnar("a macro variable outside its macro")
             col, et = frame.vars[name]
+            if col == "":  # the element of a list.eval
+                return CV(pl.element(), pl.element().is_not_null() if not et.nullable else pl.lit(True), et)
             return CV(pl.col(col), pl.col(col + ":ok"), et)
         if kind == "param":
             return self.constant(self.params[name], t)
@@ -293,7 +297,7 @@ class ColumnarDecision:
         present = pl.col(f"__p:{node.field}")
         if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
             col = f"rec.{node.field}"
-            if col not in frame.df.columns:
+            if col not in self.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
             value = pl.col(col)
             base_ok = pl.lit(True)
@@ -353,7 +357,10 @@ class ColumnarDecision:
     @staticmethod
     def is_date(value: Any, frame: _Frame) -> bool:
         pl = _pl()
-        return bool(frame.df.lazy().select(value.alias("x")).collect_schema()["x"] == pl.Date)
+        if frame.elements is not None:
+            inner = frame.df.select(frame.elements.list.eval(value).alias("x")).collect_schema()["x"]
+            return bool(inner.inner == pl.Date)
+        return bool(frame.df.select(value.alias("x")).collect_schema()["x"] == pl.Date)
 
     def x_Has(self, c: Checked, node: A.Has, frame: _Frame) -> CV:
         pl = _pl()
@@ -362,7 +369,7 @@ class ColumnarDecision:
         present = pl.col(f"__p:{node.field}")
         if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
             col = f"rec.{node.field}"
-            if col not in frame.df.columns:
+            if col not in self.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
             value, base_ok = pl.col(col), pl.lit(True)
             value_of_record = True
@@ -433,6 +440,12 @@ class ColumnarDecision:
         if op == "in":
             if kb != "list" or b.t.elem is None or b.t.elem.kind != ka or ka not in ("string", "int", "bool"):
                 raise NotColumnar(f"`in` between {a.t} and {b.t}")
+            known = _literal_value(node.right, c, self.params)
+            if isinstance(known, (list, tuple)) and all(isinstance(x, (str, int)) for x in known):
+                # a list the rulebook gives (a parameter): a test of membership in it, element by element
+                if any(x.__class__ is not {"string": str, "int": int, "bool": bool}[ka] for x in known):
+                    raise NotColumnar("`in` a parameter list of mixed types")
+                return CV(a.v.is_in(list(known)).fill_null(False), ok, t)
             v = b.v.list.contains(a.v, nulls_equal=True) if _has_nulls_equal() else b.v.list.contains(a.v)
             if a.t.nullable:
                 # null in a list: true only if the list holds a null (lists of text from the schema do not)
@@ -561,6 +574,7 @@ class ColumnarDecision:
         """A call this compiler has no column form for, made by the reference implementation once
         per distinct combination of arguments (working days of a calendar: few distinct dates)."""
         pl = _pl()
+        self.unique_calls += 1
         overload = c.overloads.get(id(node))
         if overload is None:
             raise NotColumnar(f"the call `{function}` the checker did not match")
@@ -605,6 +619,59 @@ class ColumnarDecision:
         res = packed.map_batches(compute, return_dtype=pl.Struct({"v": dtype, "ok": pl.Boolean}))
         return CV(res.struct.field("v"), res.struct.field("ok"), t)
 
+    def element_only(self, c: Checked, node: A.Comprehension) -> bool:
+        """Whether the macro's body reads nothing but its element and constants (so ``list.eval`` can run it)."""
+        for n in A.walk(node.body):
+            if isinstance(n, A.Comprehension):
+                return False
+            r = c.idents.get(id(n))
+            if r is not None and not (r[0] == "param" or (r[0] == "var" and r[1] == node.var)):
+                return False
+            if isinstance(n, A.Ident) and r is None:
+                return False
+            if isinstance(n, A.Has) or (
+                isinstance(n, A.Select)
+                and not self.table
+                and (
+                    (c.type_of(n).has_default and c.type_of(n).default is not None)
+                    or (not c.type_of(n).has_default and c.type_of(n).nullable)
+                )
+            ):
+                return False  # a read that needs the row's text (absent or null)
+        return True
+
+    def per_element(self, c: Checked, node: A.Comprehension, lst: CV, et: Type, t: Type, frame: _Frame) -> CV | None:
+        """The macro by ``list.eval`` over each row's list: no frame of elements, no join back."""
+        pl = _pl()
+        before = self.unique_calls
+        inner = _Frame(frame.df, {**frame.vars, node.var: ("", et)}, frame.depth, lst.v)
+        body = self.expr(c, node.body, inner)
+        if node.filter is not None or self.unique_calls != before:
+            return None
+        macro = "exists_one" if node.macro == "existsOne" else node.macro
+        if macro in ("exists", "all", "exists_one") and (body.t.kind != "bool" or body.t.nullable):
+            raise NotColumnar(f"`{node.macro}` with a body that is not a boolean")
+        lv = lst.v
+        err = lv.list.eval((~body.ok).fill_null(True)).list.any()
+        nullel = _has_null_elements(lv) if not et.nullable else pl.lit(False)
+        if macro == "exists":
+            value = lv.list.eval((body.v & body.ok).fill_null(False)).list.any()
+            ok = value | ~err
+        elif macro == "all":
+            falsy = lv.list.eval((~body.v & body.ok).fill_null(False)).list.any()
+            value, ok = ~falsy, falsy | ~err
+        elif macro == "exists_one":
+            value = lv.list.eval((body.v & body.ok).fill_null(False)).list.sum() == 1
+            ok = ~err
+        elif macro == "filter":
+            value = lv.list.eval(pl.element().filter((body.v & body.ok).fill_null(False)))
+            ok = ~err
+        else:
+            value = lv.list.eval(body.v)
+            ok = ~err
+        cost_ok = lv.list.len() <= _max_elements(self.max_depth)
+        return CV(value, (lst.ok & ok & ~nullel & cost_ok).fill_null(False), t)
+
     def x_Comprehension(self, c: Checked, node: A.Comprehension, frame: _Frame) -> CV:
         pl = _pl()
         if node.var2 is not None or node.macro not in ("exists", "all", "filter", "map", "exists_one", "existsOne"):
@@ -614,77 +681,93 @@ class ColumnarDecision:
             raise NotColumnar(f"`{node.macro}` over {lst.t}")
         et = lst.t.elem
         t = c.type_of(node)
+        if frame.depth == 0 and self.element_only(c, node):
+            fast = self.per_element(c, node, lst, et, t, frame)
+            if fast is not None:
+                return fast
         lcol, lok = self.tmp("l"), self.tmp("lok")
-        df = frame.df.with_columns(lst.v.alias(lcol), lst.ok.alias(lok))
-        # what the body reads from outside: carried into the frame of elements
+        df = frame.df.with_columns(lst.v.alias(lcol), lst.ok.alias(lok)).collect()
+        # the frame of elements: one row per element of the rows whose list is exact, with what the body
+        # reads from outside its element carried along; its results are put back into lists by the lists'
+        # lengths (the elements stay in row order), with no join
+        names = df.columns
+        fields = _record_fields_read(c, node.body)
         carry = [
             col
-            for col in df.columns
-            if col.startswith(("__p:", "__val:", "__vok:", "__var", "rec.")) or col in ("__asof", "__aok", "__table")
+            for col in names
+            if col.startswith(("__p:", "__val:", "__vok:", "__loc", "__lok", "__var"))
+            or col in ("__asof", "__aok", "__table")
+            or (col.startswith("rec.") and col[4:] in fields)
         ]
-        carry = [col for col in carry if col != lcol]
+        carry = [col for col in carry if col not in (lcol, lok)]
         vcol = self.tmp("var")
+        lens = pl.when(pl.col(lok)).then(pl.col(lcol).list.len()).otherwise(0).fill_null(0)
+        lengths = df.select(lens.cast(pl.Int64).alias("n")).get_column("n")
         sub = (
-            df.filter(pl.col(lok) & (pl.col(lcol).list.len() > 0))
-            .select(pl.col("__i").alias("__pi"), pl.col(lcol).alias(vcol), *carry)
+            df.lazy()
+            .filter(pl.col(lok) & (pl.col(lcol).list.len() > 0))
+            .select(pl.col(lcol).alias(vcol), *carry)
             .explode(vcol)
-        )
-        sub = sub.with_columns(
-            pl.int_range(0, sub.height, dtype=pl.Int64).alias("__i"),
-            pl.col(vcol).is_not_null().alias(vcol + ":ok") if not et.nullable else pl.lit(True).alias(vcol + ":ok"),
+            .with_columns(
+                pl.col(vcol).is_not_null().alias(vcol + ":ok") if not et.nullable else pl.lit(True).alias(vcol + ":ok")
+            )
         )
         inner = _Frame(sub, {**frame.vars, node.var: (vcol, et)}, frame.depth + 1)
         body = self.expr(c, node.body, inner)
-        filt = self.expr(c, node.filter, inner) if node.filter is not None else None
-        if filt is not None:
+        if node.filter is not None:
             raise NotColumnar("a macro with a filter clause")
-        sub = inner.df.with_columns(body.v.alias("__b"), body.ok.alias("__bok"), pl.col(vcol + ":ok").alias("__eok"))
         macro = "exists_one" if node.macro == "existsOne" else node.macro
         if macro in ("exists", "all", "exists_one") and (body.t.kind != "bool" or body.t.nullable):
             raise NotColumnar(f"`{node.macro}` with a body that is not a boolean")
-        aggs = [
-            (pl.col("__b") & pl.col("__bok")).any().alias("__true")
-            if body.t.kind == "bool"
-            else pl.lit(False).alias("__true"),
-            (~pl.col("__b") & pl.col("__bok")).any().alias("__false")
-            if body.t.kind == "bool"
-            else pl.lit(False).alias("__false"),
-            (~pl.col("__bok")).any().alias("__err"),
-            (~pl.col("__eok")).any().alias("__nullel"),
-            (pl.col("__b") & pl.col("__bok")).sum().alias("__count")
-            if body.t.kind == "bool"
-            else pl.lit(0).alias("__count"),
-        ]
-        if macro == "filter":
-            aggs.append(pl.col(vcol).filter(pl.col("__b") & pl.col("__bok")).alias("__res"))
-        elif macro == "map":
-            aggs.append(pl.col("__b").alias("__res"))
-        grouped = sub.group_by("__pi", maintain_order=True).agg(aggs)
-        res_col, res_ok = self.tmp("m"), self.tmp("mok")
-        joined = df.select("__i", lcol, lok).join(
-            grouped, left_on="__i", right_on="__pi", how="left", maintain_order="left"
-        )
-        has = pl.col("__err").is_not_null()  # the row had elements
-        err = pl.col("__err").fill_null(False)
-        nullel = pl.col("__nullel").fill_null(False)
+        flat = inner.df.select(
+            body.v.alias("b"), body.ok.fill_null(False).alias("k"), pl.col(vcol + ":ok").alias("e")
+        ).collect()
+        offsets = pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cum_sum()])
+
+        def lists(values: Any) -> Any:
+            import pyarrow as pa
+
+            arr = values.to_arrow()
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            return pl.Series(pa.LargeListArray.from_arrays(offsets.to_arrow(), arr))
+
+        k = self.tmp("")
+        good = flat.get_column("b") & flat.get_column("k") if body.t.kind == "bool" else None
+        extra = {
+            "__err" + k: lists(~flat.get_column("k")),
+            "__nul" + k: lists(~flat.get_column("e")),
+        }
+        if body.t.kind == "bool":
+            extra["__good" + k] = lists(good)
+            extra["__bad" + k] = lists(~flat.get_column("b") & flat.get_column("k"))
+        if macro == "map":
+            extra["__res" + k] = lists(flat.get_column("b"))
+        df = df.with_columns([v.alias(n) for n, v in extra.items()])
+        err = pl.col("__err" + k).list.any().fill_null(False)
+        nullel = pl.col("__nul" + k).list.any().fill_null(False)
         if macro == "exists":
-            value = pl.col("__true").fill_null(False)
+            value = pl.col("__good" + k).list.any().fill_null(False)
             ok = value | ~err
         elif macro == "all":
-            falsy = pl.col("__false").fill_null(False)
-            value = ~falsy
-            ok = falsy | ~err
+            falsy = pl.col("__bad" + k).list.any().fill_null(False)
+            value, ok = ~falsy, falsy | ~err
         elif macro == "exists_one":
-            value = pl.col("__count").fill_null(0) == 1
+            value = pl.col("__good" + k).list.sum().fill_null(0) == 1
+            ok = ~err
+        elif macro == "filter":
+            value = pl.col(lcol).list.gather(pl.col("__good" + k).list.eval(pl.element().arg_true()))
             ok = ~err
         else:
-            value = pl.when(has).then(pl.col("__res")).otherwise(pl.lit([]))  # no elements: an empty list
+            value = pl.col("__res" + k)
             ok = ~err
         # a null element where the schema allows none, or a list long enough to reach the cost budget: the reference
         cost_ok = pl.col(lcol).list.len() <= _max_elements(self.max_depth)
         ok = pl.col(lok) & ok & ~nullel & cost_ok
-        joined = joined.select(value.alias(res_col), ok.fill_null(False).alias(res_ok))
-        frame.df = frame.df.with_columns(joined.get_column(res_col), joined.get_column(res_ok))
+        res_col, res_ok = self.tmp("m"), self.tmp("mok")
+        frame.df = (
+            df.with_columns(value.alias(res_col), ok.fill_null(False).alias(res_ok)).drop([*extra, lcol, lok]).lazy()
+        )
         return CV(pl.col(res_col), pl.col(res_ok), t)
 
 
@@ -719,6 +802,10 @@ def _has_nulls_equal() -> bool:
         return "nulls_equal" in inspect.signature(pl.col("x").list.contains).parameters
     except (TypeError, ValueError, AttributeError):
         return False
+
+
+def _has_null_elements(lst: Any) -> Any:
+    return lst.list.eval(_pl().element().is_null()).list.any().fill_null(False)
 
 
 def _no_null_elements(lst: Any) -> Any:
@@ -827,6 +914,17 @@ def _unsupported(c: Checked) -> str | None:
         if isinstance(n, A.Literal) and n.kind in ("double", "uint", "bytes"):
             return f"a {n.kind} literal"
     return None
+
+
+def _record_fields_read(c: Checked, node: A.Node) -> set[str]:
+    """The top-level record fields an expression reads."""
+    out: set[str] = set()
+    for n in A.walk(node):
+        if isinstance(n, (A.Select, A.Has)) and isinstance(n.operand, A.Ident):
+            r = c.idents.get(id(n.operand))
+            if r is not None and r[0] == "record":
+                out.add(n.field)
+    return out
 
 
 def _locals_read(locals_: dict[str, Checked], when: Checked | None, require: Checked) -> list[str]:
