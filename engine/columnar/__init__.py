@@ -228,7 +228,17 @@ def _decode_all(pa: Any, pj: Any, lines: list[bytes], schema: Any, strict_keys: 
         go(lo, mid)
         go(mid, hi)
 
-    go(0, len(lines))
+    # Only a line that looks like one JSON object goes to Arrow's reader (which has crashed on a line
+    # `null`); the others are the reference's, which says what is wrong with them.
+    start = 0
+    for i, line in enumerate(lines):
+        if line.lstrip()[:1] != b"{" or line.rstrip()[-1:] != b"}":
+            go(start, i)
+            bad.append(i)
+            start = i + 1
+    go(start, len(lines))
+    bad.sort()
+    tables.sort(key=lambda t: t[0])
     return tables, bad
 
 
@@ -295,7 +305,10 @@ def _frame(plan: _Plan, table: Any, lines: Any, is_table: bool) -> Any:
         for key in plan.presence:
             cols.append(pl.lit(True).alias(f"__p:{key}"))
     else:
+        # a line escaping a surrogate (\\ud800): Python keeps it as it is, Arrow cannot; the reference decides it
+        surrogate = lines.str.contains(r"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
         df = df.with_columns(lines.alias("__line"))
+        cols[1] = (~surrogate).alias("__ok")
         for key in plan.presence:
             cols.append(_given_null(plan.arrow, key).alias(f"__p:{key}"))
     return df.with_columns(cols)
@@ -312,6 +325,15 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
     row_flags: list[Any] = []  # row-level conditions found inside lists (a list's items cannot see the row)
 
     def node(schema: Any, value: Any, t: Type, present_any: Any, in_list: bool = False, outer_list: Any = None) -> Any:
+        try:
+            return checks(schema, value, t, present_any, in_list, outer_list)
+        except NotColumnar as e:  # a part of the schema not checked here: every record goes to the reference
+            plan.columnar.unsupported.add(str(e))
+            return pl.lit(False)
+
+    def checks(
+        schema: Any, value: Any, t: Type, present_any: Any, in_list: bool = False, outer_list: Any = None
+    ) -> Any:
         schema = _resolve(schema, root) if isinstance(schema, dict) else schema
         if schema is True or schema == {}:
             return pl.lit(True)
@@ -322,11 +344,16 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
             "readOnly", "writeOnly", "$defs", "definitions", "x-cell", "type", "format", "minLength",
             "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
             "minItems", "maxItems", "properties", "required", "additionalProperties", "items", "enum", "$ref",
+            "allOf", "if", "then", "else",
         }  # fmt: skip
         extra = set(schema) - allowed
         if extra:
             raise NotColumnar(f"the record schema's `{sorted(extra)[0]}`")
         ok = pl.lit(True)
+        for part in schema.get("allOf") or ():
+            ok = ok & node(part, value, t, present_any, in_list, outer_list)
+        if "if" in schema:
+            ok = ok & conditional(schema, value, t, present_any, in_list)
         t = refine(schema, t)
         kind = t.kind
         if kind == "date":
@@ -417,6 +444,43 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
                 raise NotColumnar(f"the record schema requires `{name}`, which it does not describe")
         return ok.fill_null(False)
 
+    def conditional(schema: dict[str, Any], value: Any, t: Type, present_any: Any, in_list: bool) -> Any:
+        """``if``/``then``/``else`` whose ``if`` tests fields against texts (``const``, ``enum``) and
+        ``required``: the branch taken where the test surely holds or surely fails, else not sure."""
+        cond = _resolve(schema["if"], root) if isinstance(schema["if"], dict) else schema["if"]
+        if t.kind != "object" or in_list or not isinstance(cond, dict):
+            raise NotColumnar("a record schema `if` of this kind")
+        if set(cond) - {"description", "properties", "required", "$comment", "title"}:
+            raise NotColumnar("a record schema `if` of this kind")
+        fields = t.fields()
+        required = set(cond.get("required") or ())
+        holds, fails = pl.lit(True), pl.lit(False)
+        tests = dict(cond.get("properties") or {})
+        for name in required - set(tests):
+            tests[name] = {}
+        for name, sub in tests.items():
+            if name not in fields or not isinstance(sub, dict) or set(sub) - {"description", "const", "enum"}:
+                raise NotColumnar("a record schema `if` of this kind")
+            options = [sub["const"]] if "const" in sub else sub.get("enum")
+            if options is not None and not all(isinstance(o, str) for o in options):
+                raise NotColumnar("a record schema `if` of this kind")
+            v = value.struct.field(name) if value is not None else pl.col(f"rec.{name}")
+            nullable = fields[name].nullable
+            if is_table:
+                absent, given_null = v.is_null() & pl.lit(not nullable), v.is_null() & pl.lit(nullable)
+            else:
+                absent, given_null = v.is_null() & ~present_any(name), pl.lit(False)
+            matches = v.is_in(options).fill_null(False) if options is not None else v.is_not_null()
+            if name in required:
+                holds = holds & matches
+                fails = fails | (v.is_not_null() & ~matches) | absent | (given_null & pl.lit(options is not None))
+            else:
+                holds = holds & (matches | absent)
+                fails = fails | (v.is_not_null() & ~matches) | (given_null & pl.lit(options is not None))
+        then = node(schema.get("then", True), value, t, present_any, in_list)
+        other = node(schema.get("else", True), value, t, present_any, in_list)
+        return ((holds.fill_null(False) & then) | (fails.fill_null(False) & other)).fill_null(False)
+
     def present_any(name: str) -> Any:
         if "__line" in df.columns and not is_table:
             return _given_null(plan.arrow, name)
@@ -475,6 +539,37 @@ def _decide_frame(plan: _Plan, df: Any, as_of: _dt.date | None, lang: str) -> tu
     others = res.filter(~pl.col("__exact")).get_column("__pos")
     _ = lang
     return exact, others
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _not_exact(plan: _Plan) -> str:
+    if plan.columnar.unsupported:
+        return "a row not surely exact here, or reaching what columns do not express: " + "; ".join(
+            sorted(plan.columnar.unsupported)
+        )
+    return "a row not surely exact here (a missing or null field, a bad date, an error, a long list)"
+
+
+def _failed(e: Exception) -> str:
+    return f"a batch the columnar engine failed on ({type(e).__name__})"
+
+
+def _polars_errors() -> tuple[type[Exception], ...]:
+    try:
+        import polars as pl
+        import pyarrow as pa
+    except ImportError:  # without the extra nothing is decided here
+        return ()
+    return (pl.exceptions.PolarsError, pa.ArrowException)
+
+
+_FAILURES = _polars_errors()
 
 
 def _reference_rows(
@@ -546,18 +641,31 @@ def _decide_lines(
     if bad:
         stats.fallback["a line that does not decode with the record schema's types"] += len(bad)
     for lo, hi, table in tables:
-        text = pl.Series("__line", lines[lo:hi], dtype=pl.Binary).cast(pl.String, strict=False)
+        raw = lines[lo:hi]
+        try:
+            text = pl.Series("__line", raw, dtype=pl.Binary).cast(pl.String)
+            not_text = None
+        except pl.exceptions.PolarsError:  # a line that is not UTF-8 (and decoded all the same): the reference's
+            not_text = [_utf8(x) is None for x in raw]
+            text = pl.Series("__line", [_utf8(x) or "" for x in raw], dtype=pl.String)
         df = _frame(plan, table, text, False)
         df = df.with_columns(
-            pl.Series("__pos", range(lo, hi), dtype=pl.Int64),
+            pl.int_range(lo, hi, dtype=pl.Int64).alias("__pos"),
             pl.Series("__lineno", numbers[lo:hi], dtype=pl.Int64),
             pl.lit(name, pl.String).alias("__file"),
             text,
         )
-        exact, rest = _decide_frame(plan, df, as_of, lang)
+        if not_text is not None:
+            df = df.with_columns((pl.col("__ok") & ~pl.Series(not_text, dtype=pl.Boolean)).alias("__ok"))
+        try:
+            exact, rest = _decide_frame(plan, df, as_of, lang)
+        except _FAILURES as e:  # never a wrong answer: the per-record engine decides the batch
+            stats.fallback[_failed(e)] += hi - lo
+            others.extend(range(lo, hi))
+            continue
         exact_parts.append(exact)
         if rest.len():
-            stats.fallback["a row the columns cannot decide exactly"] += rest.len()
+            stats.fallback[_not_exact(plan)] += rest.len()
         others.extend(rest.to_list())
     others.sort()
     reference = _reference_rows(
@@ -662,10 +770,14 @@ def _decide_parquet(
                 pl.int_range(first, first + n, dtype=pl.Int64).alias("__lineno"),
                 pl.lit(name, pl.String).alias("__file"),
             )
-            exact, rest = _decide_frame(plan, df, as_of, lang)
-            others = rest.to_list()
-            if others:
-                stats.fallback["a row the columns cannot decide exactly"] += len(others)
+            try:
+                exact, rest = _decide_frame(plan, df, as_of, lang)
+                others = rest.to_list()
+                if others:
+                    stats.fallback[_not_exact(plan)] += len(others)
+            except _FAILURES as e:  # never a wrong answer: the per-record engine decides the batch
+                stats.fallback[_failed(e)] += n
+                exact, others = None, list(range(n))
         else:
             exact = None
             others = list(range(n))

@@ -49,7 +49,7 @@ class NotColumnar(Exception):
     """The decision cannot be decided by columns (the reason says why); the per-record engine decides it."""
 
 
-class _LocalNotYet(Exception):
+class _LocalNotYet(NotColumnar):
     """A rule's value read before it is computed (its values are computed in an order that works)."""
 
 
@@ -96,9 +96,7 @@ class ColumnarDecision:
         self.keys = sorted(_keys_read(plan))
         self.max_depth = max((_macro_depth(c.node) for c in _all_checked(plan)), default=0)
         self.macros = sum(_macro_count(c.node) for c in _all_checked(plan))
-        unsupported = [why for c in _all_checked(plan) if (why := _unsupported(c)) is not None]
-        if unsupported:
-            raise NotColumnar(unsupported[0])
+        self.unsupported: set[str] = set()  # what the rows reaching it leave to the per-record engine
         self._n = 0
 
     # ------------------------------------------------------------------ driving
@@ -226,10 +224,19 @@ class ColumnarDecision:
         return f"__{what}{self._n}"
 
     def expr(self, c: Checked, node: A.Node, frame: _Frame) -> CV:
+        """The node as a value and its exactness.  What this compiler cannot express is a value that
+        is exact nowhere: the rows that reach it (past ``&&``, ``||``, ``?:`` and the macros that
+        stop before it) go to the per-record engine, the others are decided here."""
         method = getattr(self, "x_" + type(node).__name__, None)
-        if method is None:
-            raise NotColumnar(f"the expression `{type(node).__name__}`")
-        cv: CV = method(c, node, frame)
+        try:
+            if method is None:
+                raise NotColumnar(f"the expression `{type(node).__name__}`")
+            cv: CV = method(c, node, frame)
+        except NotColumnar as e:
+            if isinstance(e, _LocalNotYet):
+                raise
+            self.unsupported.add(str(e))
+            return CV(_typed_null(c.type_of(node)), _pl().lit(False), c.type_of(node))
         return cv
 
     def x_Literal(self, c: Checked, node: A.Literal, frame: _Frame) -> CV:
@@ -779,7 +786,12 @@ def refine(schema: Any, t: Type) -> Type:
     if t.kind == "dyn" and isinstance(schema, dict) and "type" not in schema:
         options = schema.get("enum")
         if isinstance(options, list) and options and all(isinstance(o, str) or o is None for o in options):
-            return Type("string", nullable=None in options)
+            return Type(
+                "string",
+                nullable=None in options,
+                has_default=t.has_default or "default" in schema,
+                default=t.default if t.has_default else schema.get("default"),
+            )
     return t
 
 
@@ -903,6 +915,15 @@ def _children(node: A.Node) -> list[A.Node]:
             if m is not n:
                 under.add(id(m))
     return direct
+
+
+def _typed_null(t: Type) -> Any:
+    """A null of the type's column type where there is one."""
+    pl = _pl()
+    try:
+        return pl.lit(None, dtype=_polars_type(t))
+    except NotColumnar:
+        return pl.lit(None)
 
 
 def _unsupported(c: Checked) -> str | None:

@@ -120,7 +120,18 @@ def _statuses(d: Any) -> Iterable[tuple[str, Any]]:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def _text(text: Any) -> Any:
+    """Text as Parquet can hold it: a lone surrogate (from a JSON escape such as ``\\ud800``, which
+    UTF-8 cannot encode) written back as that escape; inside a JSON text it stays the same JSON."""
+    if text.__class__ is str and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def decision_row(d: Decision, lang: str = "zh") -> dict[str, Any]:
@@ -128,9 +139,9 @@ def decision_row(d: Decision, lang: str = "zh") -> dict[str, Any]:
     the texts of its schema violations in ``lang``."""
     ref = d.input
     row: dict[str, Any] = {
-        "file": ref.file if ref is not None else None,
+        "file": _text(ref.file) if ref is not None else None,
         "line": ref.line if ref is not None else None,
-        "record": d.record_id,
+        "record": _text(d.record_id),
         "as_of": d.as_of,
         "outcome": _WORDS.get(d.outcome) or str(d.outcome),
     }
@@ -140,7 +151,7 @@ def decision_row(d: Decision, lang: str = "zh") -> dict[str, Any]:
     outputs = to_json_value(d.outputs)
     for name, value in outputs.items():
         row[f"output.{name}"] = _json(value)
-    row["message"] = d.message
+    row["message"] = _text(d.message)
     items = schema_items(d, lang)
     row["schema"] = _json(items) if items else None
     return row
@@ -150,7 +161,7 @@ def error_row(decision: Any, ref: InputRef, message: str) -> dict[str, Any]:
     """The results table's row of an input line that could not be read: outcome ``error``, the
     reason in ``message``, every rule and output null."""
     row: dict[str, Any] = dict.fromkeys(column_names(decision))
-    row.update(file=ref.file, line=ref.line, outcome="error", message=message)
+    row.update(file=_text(ref.file), line=ref.line, outcome="error", message=_text(message))
     return row
 
 
