@@ -120,7 +120,7 @@ def _statuses(d: Any) -> Iterable[tuple[str, Any]]:
 
 
 def _json(value: Any) -> str:
-    return _text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return str(_text(json.dumps(value, ensure_ascii=False, sort_keys=True)))
 
 
 def _text(text: Any) -> Any:
