@@ -32,12 +32,15 @@ from engine.lang.types import Type
 
 __all__ = [
     "BATCH_LINES",
+    "Batch",
     "ColumnarStats",
     "NotColumnar",
     "available",
     "columnar_decision",
     "decide_batches",
     "decide_bytes",
+    "decide_input",
+    "decide_table",
     "reference_table",
 ]
 
@@ -55,6 +58,15 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@dataclass
+class Batch:
+    """A batch decided: its results table, and its input records by row (``record(i)``: the InputRef
+    and the record, or the BadRecord of a line that could not be read), read again only when asked."""
+
+    table: Any
+    record: Any
 
 
 @dataclass
@@ -629,7 +641,7 @@ def _decide_lines(
     as_of: _dt.date | None,
     lang: str,
     stats: ColumnarStats,
-) -> Any:
+) -> Batch:
     import polars as pl
     import pyarrow as pa
     import pyarrow.json as pj
@@ -671,16 +683,10 @@ def _decide_lines(
     reference = _reference_rows(
         plan, ((i, InputRef(name, numbers[i]), parse_json_line(lines[i])) for i in others), as_of, lang
     )
-    exact_all = pl.concat(exact_parts) if exact_parts else None
-    if exact_all is None:
-        import polars as pl2
-
-        exact_all = (
-            pl2.DataFrame(pl2.from_arrow(plan.columns.empty_table()))
-            .with_columns(pl.lit(0, pl.Int64).alias("__pos"))
-            .clear()
-        )
-    return _assemble(plan, exact_all, reference)
+    exact_all = pl.concat(exact_parts) if exact_parts else _empty(plan)
+    return Batch(
+        _assemble(plan, exact_all, reference), lambda i: (InputRef(name, numbers[i]), parse_json_line(lines[i]))
+    )
 
 
 def _read_lines(stream: Any, size: int) -> Iterator[tuple[int, list[bytes]]]:
@@ -710,6 +716,22 @@ def decide_batches(
     batch: int = BATCH_LINES,
 ) -> Iterator[Any]:
     """The results table of ``source`` (a binary stream, a UTF-8 BOM already skipped), batch by batch."""
+    for b in decide_input(decision, source, name=name, fmt=fmt, as_of=as_of, lang=lang, stats=stats, batch=batch):
+        yield b.table
+
+
+def decide_input(
+    decision: Any,
+    source: Any,
+    *,
+    name: str,
+    fmt: str = "jsonl",
+    as_of: _dt.date | None = None,
+    lang: str = "zh",
+    stats: ColumnarStats | None = None,
+    batch: int = BATCH_LINES,
+) -> Iterator[Batch]:
+    """:func:`decide_batches` with each batch's input records at hand (see :class:`Batch`)."""
     plan = columnar_decision(decision)
     stats = stats if stats is not None else ColumnarStats()
     if fmt == "jsonl":
@@ -725,77 +747,112 @@ def decide_batches(
 
 def _decide_parquet(
     plan: _Plan, source: Any, name: str, as_of: _dt.date | None, lang: str, stats: ColumnarStats, batch: int
-) -> Iterator[Any]:
+) -> Iterator[Batch]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(source)
+    first = 1
+    for rb in pf.iter_batches(batch_size=batch):
+        yield _decide_record_batch(plan, rb, name, first, as_of, lang, stats)
+        first += rb.num_rows
+
+
+def _decide_record_batch(
+    plan: _Plan, rb: Any, name: str, first: int, as_of: _dt.date | None, lang: str, stats: ColumnarStats
+) -> Batch:
+    """One Arrow record batch of records (a table's rows; ``first`` the number of its first row) decided."""
     import polars as pl
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from engine.io.parquetfile import read_parquet
 
-    pf = pq.ParquetFile(source)
     wanted = plan.arrow
-    names = set(pf.schema_arrow.names)
+    names = set(rb.schema.names)
     fields = plan.record_type.fields()
     props = plan.schema.get("properties") or {}
-    first = 1
-    for rb in pf.iter_batches(batch_size=batch):
-        n = rb.num_rows
-        stats.rows += n
-        table = pa.Table.from_batches([rb])
-        cols = []
-        usable = True
-        for f in wanted:
-            if f.name not in names:
-                cols.append(pa.nulls(n, f.type))
-                continue
-            col = table.column(f.name)
-            try:
-                target = _target(pa, col.type, f.type, fields[f.name], plan.schema, props.get(f.name, {}))
-                col = col.cast(target)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, NotColumnar):
-                usable = False
-                break
-            cols.append(col)
-        extra = names - set(wanted.names)
-        if extra and plan.enforce:
-            usable = False  # keys the schema does not list: the per-record engine says so
-        if usable:
-            t = pa.table(cols, names=wanted.names)
-            df = _frame(plan, t, None, True)
-            missing = [f.name for f in wanted if f.name not in names]
-            if missing:
-                df = df.with_columns([pl.lit(False).alias(f"__p:{k}") for k in missing if k in plan.presence])
-            df = df.with_columns(
-                pl.int_range(0, n, dtype=pl.Int64).alias("__pos"),
-                pl.int_range(first, first + n, dtype=pl.Int64).alias("__lineno"),
-                pl.lit(name, pl.String).alias("__file"),
-            )
-            try:
-                exact, rest = _decide_frame(plan, df, as_of, lang)
-                others = rest.to_list()
-                if others:
-                    stats.fallback[_not_exact(plan)] += len(others)
-            except _FAILURES as e:  # never a wrong answer: the per-record engine decides the batch
-                stats.fallback[_failed(e)] += n
-                exact, others = None, list(range(n))
-        else:
-            exact = None
-            others = list(range(n))
-            stats.fallback["a Parquet column whose type is not the record schema's"] += n
-        if others:
-            records = _rows_of(read_parquet, rb, name, first, plan.schema or None)
-            items = ((i, records[i][0], records[i][1]) for i in others)
-            reference = _reference_rows(plan, items, as_of, lang)
-        else:
-            reference = []
-        if exact is None:
-            exact = (
-                pl.DataFrame(pl.from_arrow(plan.columns.empty_table()))
-                .with_columns(pl.lit(0, pl.Int64).alias("__pos"))
-                .clear()
-            )
-        yield _assemble(plan, exact, reference)
-        first += n
+    n = rb.num_rows
+    stats.rows += n
+    table = pa.Table.from_batches([rb])
+    cols = []
+    usable = True
+    for f in wanted:
+        if f.name not in names:
+            cols.append(pa.nulls(n, f.type))
+            continue
+        col = table.column(f.name)
+        try:
+            target = _target(pa, col.type, f.type, fields[f.name], plan.schema, props.get(f.name, {}))
+            col = col.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, NotColumnar):
+            usable = False
+            break
+        cols.append(col)
+    extra = names - set(wanted.names)
+    if extra and plan.enforce:
+        usable = False  # keys the schema does not list: the per-record engine says so
+    exact: Any = None
+    if usable:
+        t = pa.table(cols, names=wanted.names)
+        df = _frame(plan, t, None, True)
+        missing = [f.name for f in wanted if f.name not in names]
+        if missing:
+            df = df.with_columns([pl.lit(False).alias(f"__p:{k}") for k in missing if k in plan.presence])
+        df = df.with_columns(
+            pl.int_range(0, n, dtype=pl.Int64).alias("__pos"),
+            pl.int_range(first, first + n, dtype=pl.Int64).alias("__lineno"),
+            pl.lit(name, pl.String).alias("__file"),
+        )
+        try:
+            exact, rest = _decide_frame(plan, df, as_of, lang)
+            others = rest.to_list()
+            if others:
+                stats.fallback[_not_exact(plan)] += len(others)
+        except _FAILURES as e:  # never a wrong answer: the per-record engine decides the batch
+            stats.fallback[_failed(e)] += n
+            exact, others = None, list(range(n))
+    else:
+        others = list(range(n))
+        stats.fallback["a Parquet column whose type is not the record schema's"] += n
+    held: list[Any] = []
+
+    def records() -> list[tuple[InputRef, Any]]:
+        if not held:
+            held.append(_rows_of(read_parquet, rb, name, first, plan.schema or None))
+        return held[0]  # type: ignore[no-any-return]  # the rows read once
+
+    reference = _reference_rows(plan, ((i, *records()[i]) for i in others), as_of, lang) if others else []
+    if exact is None:
+        exact = _empty(plan)
+    return Batch(_assemble(plan, exact, reference), lambda i: records()[i])
+
+
+def _empty(plan: _Plan) -> Any:
+    import polars as pl
+
+    return (
+        pl.DataFrame(pl.from_arrow(plan.columns.empty_table())).with_columns(pl.lit(0, pl.Int64).alias("__pos")).clear()
+    )
+
+
+def decide_table(
+    decision: Any,
+    table: Any,
+    *,
+    name: str,
+    first_line: int = 1,
+    as_of: _dt.date | None = None,
+    lang: str = "zh",
+    stats: ColumnarStats | None = None,
+    batch: int = BATCH_LINES,
+) -> Iterator[Any]:
+    """The results tables of the records of an Arrow table (one record per row, read as a Parquet
+    file's rows are: ``first_line`` the number of its first row), batch by batch."""
+    plan = columnar_decision(decision)
+    stats = stats if stats is not None else ColumnarStats()
+    first = first_line
+    for rb in table.to_batches(max_chunksize=batch):
+        yield _decide_record_batch(plan, rb, name, first, as_of, lang, stats).table
+        first += rb.num_rows
 
 
 def _rows_of(read_parquet: Any, rb: Any, name: str, first: int, schema: Any) -> list[tuple[InputRef, Any]]:
