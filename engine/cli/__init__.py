@@ -394,7 +394,7 @@ def _evaluate_files(
     io: _Io, label: tuple[str, str], decision: Any, files: list[str], report: Any, observe: _Observers
 ) -> None:
     if _columnar_engine(io, decision, files, report, observe):
-        _evaluate_columnar(io, decision, files, report)
+        _evaluate_columnar(io, decision, files, report, label)
         return
     if getattr(io.args, "dask", None):
         _evaluate_on_dask(io, decision, files, report, observe)
@@ -508,8 +508,8 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
 
     if not columnar.available():
         why = msg("columnar.why:package")
-    elif not hasattr(report, "write_table"):
-        why = msg("columnar.why:format")
+    elif engine == "auto" and not hasattr(report, "write_table") and getattr(report, "shows_passes", True):
+        why = msg("columnar.why:format")  # every record explained one by one: nothing to gain
     elif getattr(io.args, "dask", None):
         why = msg("columnar.why:dask")
     elif observe.active:
@@ -543,11 +543,48 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
     return True
 
 
-def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any) -> None:
-    """`check --engine columnar`: each file decided by columns, the results table handed to the report."""
+def _report_rows(io: _Io, decision: Any, batch: Any, report: Any, as_of: Any, label: tuple[str, str]) -> None:
+    """A batch decided by columns, written by a report of decisions: a record the report shows in detail
+    (any record for a report that shows passes, else one that did not simply pass) is decided again by
+    the per-record engine, which explains it; a plain pass is handed over as its row."""
+    from engine import columnar
+
+    table = batch.table
+    statuses = [c for c in table.column_names if c.startswith("rule.")]
+    detail_passes = getattr(report, "shows_passes", True)
+    outcomes = table.column("outcome").to_pylist()
+    messages = table.column("message").to_pylist()
+    schema = table.column("schema").to_pylist()
+    plain = (
+        [
+            all(s in ("pass", "not_applicable", None) for s in row)
+            for row in zip(*(table.column(c).to_pylist() for c in statuses), strict=True)
+        ]
+        if statuses
+        else [True] * table.num_rows
+    )
+    records = table.column("record").to_pylist()
+    days = table.column("as_of").to_pylist()
+    for i, outcome in enumerate(outcomes):
+        if outcome == "error" and messages[i] is not None:
+            ref = batch.record_ref(i)
+            report.write_error(label[0], label[1], decision.name, ref, messages[i])
+            continue
+        if detail_passes or outcome != "pass" or not plain[i] or schema[i] is not None:
+            ref, record = batch.record(i)
+            report.write(decision.evaluate(record, as_of, ref))
+        else:
+            ref = batch.record_ref(i)
+            report.write(columnar.PassRow(label[0], label[1], decision.name, records[i], ref, days[i]))
+
+
+def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, label: tuple[str, str]) -> None:
+    """`check --engine columnar`: each file decided by columns, the results table handed to the report
+    (or its rows, each record the report shows in detail explained by the per-record engine)."""
     from engine import columnar
     from engine.io.records import open_jsonl
 
+    as_of = _as_of_date(io.args.as_of)
     stats = columnar.ColumnarStats()
     inputs = _inputs(io)
     for path in files:
@@ -558,21 +595,24 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any) ->
             from engine.io.records import input_error
 
             raise input_error(path, e) from None
-        before = stats.rows
+        before, blank = stats.rows, stats.blank
         try:
-            for table in columnar.decide_batches(
+            for batch in columnar.decide_input(
                 decision,
                 source,
                 name=path,
                 fmt="parquet" if parquet else "jsonl",
-                as_of=_as_of_date(io.args.as_of),
+                as_of=as_of,
                 lang=io.lang,
                 stats=stats,
             ):
-                report.write_table(table)
+                if hasattr(report, "write_table"):
+                    report.write_table(batch.table)
+                else:
+                    _report_rows(io, decision, batch, report, as_of, label)
         finally:
             source.close()
-        inputs.add(path, stats.rows - before, 0)
+        inputs.add(path, stats.rows - before, stats.blank - blank)
     io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
 
 

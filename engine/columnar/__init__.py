@@ -29,12 +29,14 @@ from engine.io.records import BadRecord, parse_json_line, split_lines
 from engine.io.report.parquet import decision_row, error_row, output_names, results_schema, rule_ids
 from engine.lang.compile_columnar import ColumnarDecision, NotColumnar, compile_columnar, refine
 from engine.lang.types import Type
+from engine.model import Outcome
 
 __all__ = [
     "BATCH_LINES",
     "Batch",
     "ColumnarStats",
     "NotColumnar",
+    "PassRow",
     "available",
     "columnar_decision",
     "decide_batches",
@@ -67,6 +69,37 @@ class Batch:
 
     table: Any
     record: Any
+    record_ref: Any = None  # i -> the InputRef of row i, without reading the record
+
+
+class PassRow:
+    """A record the columns decided that passed every rule it applies to, for a report that shows
+    passes only as counted names (JUnit, SARIF, GitHub, HTML): what those reports read of a decision."""
+
+    __slots__ = ("as_of", "decision", "input", "record_id", "rulebook", "version")
+
+    failing: tuple[Any, ...] = ()
+    rules: tuple[Any, ...] = ()
+    schema: tuple[Any, ...] = ()
+    message = None
+
+    def __init__(
+        self, rulebook: str, version: str, decision: str, record_id: str | None, input: InputRef, as_of: Any
+    ) -> None:
+        self.rulebook = rulebook
+        self.version = version
+        self.decision = decision
+        self.record_id = record_id
+        self.input = input
+        self.as_of = as_of
+
+    @property
+    def outcome(self) -> Any:
+        return Outcome.PASS
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return {}
 
 
 @dataclass
@@ -74,6 +107,7 @@ class ColumnarStats:
     """How many rows were decided, and how many of them by the per-record engine, by reason."""
 
     rows: int = 0
+    blank: int = 0  # blank lines skipped
     fallback: Counter[str] = field(default_factory=Counter)
 
 
@@ -620,9 +654,9 @@ def _assemble(plan: _Plan, exact: Any, reference: list[dict[str, Any]]) -> Any:
 
 
 def _jsonl_batches(
-    data_batches: Iterable[tuple[int, list[bytes]]], name: str
+    data_batches: Iterable[tuple[int, list[bytes]]], stats: ColumnarStats
 ) -> Iterator[tuple[list[int], list[bytes]]]:
-    """(line numbers, lines) of the lines that are not blank, batch by batch."""
+    """(line numbers, lines) of the lines that are not blank, batch by batch (the blank ones counted)."""
     for first, lines in data_batches:
         numbers: list[int] = []
         kept: list[bytes] = []
@@ -630,6 +664,7 @@ def _jsonl_batches(
             if line.strip():
                 numbers.append(first + i)
                 kept.append(line)
+        stats.blank += len(lines) - len(kept)
         yield numbers, kept
 
 
@@ -685,7 +720,9 @@ def _decide_lines(
     )
     exact_all = pl.concat(exact_parts) if exact_parts else _empty(plan)
     return Batch(
-        _assemble(plan, exact_all, reference), lambda i: (InputRef(name, numbers[i]), parse_json_line(lines[i]))
+        _assemble(plan, exact_all, reference),
+        lambda i: (InputRef(name, numbers[i]), parse_json_line(lines[i])),
+        lambda i: InputRef(name, numbers[i]),
     )
 
 
@@ -735,7 +772,7 @@ def decide_input(
     plan = columnar_decision(decision)
     stats = stats if stats is not None else ColumnarStats()
     if fmt == "jsonl":
-        for numbers, lines in _jsonl_batches(_read_lines(source, batch), name):
+        for numbers, lines in _jsonl_batches(_read_lines(source, batch), stats):
             if lines:
                 yield _decide_lines(plan, name, numbers, lines, as_of, lang, stats)
         return
@@ -823,7 +860,7 @@ def _decide_record_batch(
     reference = _reference_rows(plan, ((i, *records()[i]) for i in others), as_of, lang) if others else []
     if exact is None:
         exact = _empty(plan)
-    return Batch(_assemble(plan, exact, reference), lambda i: records()[i])
+    return Batch(_assemble(plan, exact, reference), lambda i: records()[i], lambda i: InputRef(name, first + i))
 
 
 def _empty(plan: _Plan) -> Any:
