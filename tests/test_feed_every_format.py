@@ -606,3 +606,50 @@ def test_spreadsheets_decide_as_the_json_lines(
     assert run.stderr == counts_line(reference) + "\n"
     if source == "csv":  # rows handed to two workers are decided alike
         assert check("json", 2, source).output.read_bytes() == run.output.read_bytes()
+
+
+# -- the columnar engine (engine/columnar, extra [columnar]) ---------------------------------------
+
+ENGINE_FORMATS = ["json", "text", "junit", "sarif", "github", "html", "parquet"]
+
+
+def _normalised(fmt: str, path: Path) -> Any:
+    """A report as what it says: JSON Lines with sorted keys, a Parquet file as its table, JUnit
+    without the times it measured, the others as they are."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    text = path.read_text(encoding="utf-8")
+    if fmt == "json":
+        return "\n".join(json.dumps(json.loads(x), sort_keys=True, ensure_ascii=False) for x in text.splitlines())
+    if fmt == "junit":
+        return re.sub(r' time="[0-9.]+"', "", text)
+    return text
+
+
+@pytest.mark.parametrize("fmt", ENGINE_FORMATS)
+def test_the_columnar_engine_gives_each_format_what_the_per_record_engine_gives(feed: Feed, fmt: str) -> None:
+    """`--engine columnar` and `--engine records` write the same report of the feed (broken lines, a
+    line that is not UTF-8, schema warnings and all), with the same exit code and summary; the
+    columnar run says which engine decided and how many records it left to the per-record engine."""
+    pytest.importorskip("polars")
+    runs = {}
+    for engine in ("records", "columnar"):
+        target = feed.jsonl.parent / f"engine-{engine}.{fmt}"
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["check", RB, str(feed.jsonl), "--format", fmt, "--engine", engine, "--output", str(target)]
+        code = main([*argv, *COMMON], stdout=out, stderr=err)
+        runs[engine] = (code, err.getvalue(), _normalised(fmt, target))
+    (code_r, err_r, report_r), (code_c, err_c, report_c) = runs["records"], runs["columnar"]
+    assert code_c == code_r == 1
+    said = [line for line in err_c.splitlines() if line.startswith("engine: columnar")]
+    assert len(said) == 1
+    fell_back = re.fullmatch(r"engine: columnar \(10000 records, (\d+) of them decided one by one\)", said[0])
+    assert fell_back is not None
+    assert int(fell_back[1]) < LINES // 10  # the broken lines, and the records the columns are not sure of
+    assert [line for line in err_c.splitlines() if not line.startswith("engine:")] == err_r.splitlines()
+    if fmt == "parquet":
+        assert report_c.equals(report_r)
+    else:
+        assert report_c == report_r
