@@ -200,8 +200,8 @@ _add(
             "它只读取 JSON Lines（.jsonl、.ndjson）和 Parquet（.parquet）文件，不能读取 `{name}`",
         ),
         "columnar.why:dask": (
-            "it does not run on a Dask cluster yet",
-            "它暂不能在 Dask 集群上运行",
+            "on a Dask cluster it writes `--format parquet` only",
+            "在 Dask 集群上它只输出 `--format parquet`",
         ),
         "columnar.why:observers": (
             "plugins watch each decision (decision_made observers)",

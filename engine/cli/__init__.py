@@ -510,7 +510,7 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
         why = msg("columnar.why:package")
     elif engine == "auto" and not hasattr(report, "write_table") and getattr(report, "shows_passes", True):
         why = msg("columnar.why:format")  # every record explained one by one: nothing to gain
-    elif getattr(io.args, "dask", None):
+    elif getattr(io.args, "dask", None) and not hasattr(report, "write_table"):
         why = msg("columnar.why:dask")
     elif observe.active:
         why = msg("columnar.why:observers")
@@ -587,6 +587,9 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
     as_of = _as_of_date(io.args.as_of)
     stats = columnar.ColumnarStats()
     inputs = _inputs(io)
+    if getattr(io.args, "dask", None):
+        _columnar_on_dask(io, files, report, as_of, stats, inputs)
+        files = []  # decided on the cluster
     for path in files:
         parquet = path.lower().endswith((".parquet", ".pq"))
         try:
@@ -614,6 +617,31 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
             source.close()
         inputs.add(path, stats.rows - before, stats.blank - blank)
     io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
+
+
+def _columnar_on_dask(io: _Io, files: list[str], report: Any, as_of: Any, stats: Any, inputs: Any) -> None:
+    """``check --dask ... --engine columnar``: the files decided by columns on the cluster, partition by
+    partition, each results table written in input order."""
+    if getattr(io.args, "jobs", None) is not None:
+        raise UsageError(Diagnostic("usage.arguments", msg("dask.jobs")))
+    from engine.dask.columnar import run_check
+
+    args = io.args
+    run_check(
+        args.dask,
+        rulebook=args.rulebook,
+        decision=args.decision,
+        as_of=as_of,
+        enforcement=args.schema_enforcement,
+        lang=io.lang,
+        files=files,
+        input_format=args.input_format,
+        report=report,
+        inputs=inputs,
+        stats=stats,
+        stderr=io.stderr,
+        progress=getattr(args, "progress", "auto"),
+    )
 
 
 def _as_of_date(value: Any) -> Any:

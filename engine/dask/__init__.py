@@ -17,6 +17,9 @@ Install the extra ``rulebook-engine[dask]``.  Three functions::
   writes, record for record and field for field.
 * :func:`summarize` counts decisions by outcome, by rule and status, and by article: each
   partition is counted where it is, and only the counts travel.
+* :func:`check_dataframe` decides a ``dask.dataframe`` of records by columns (the extra
+  ``[columnar]``) into a dataframe of the results table; :func:`summarize_table` counts it
+  (``engine.dask.columnar``).
 
 What is sent to the workers is the rulebook's text (and the record schemas beside it),
 never compiled code; each worker process builds the decision once and keeps it by the
@@ -32,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.dask.columnar import check_dataframe, summarize_table
 from engine.dask.decide import decide_objects
 from engine.dask.inputs import DEFAULT_BLOCK, Part, count_lines, find_parts, line_bases, read_part
 from engine.dask.rulebook import RulebookSpec, WorkerSetupError, rulebook_spec
@@ -41,9 +45,11 @@ __all__ = [
     "RulebookSpec",
     "WorkerSetupError",
     "check_bag",
+    "check_dataframe",
     "read_records",
     "rulebook_spec",
     "summarize",
+    "summarize_table",
 ]
 
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from engine.errors import Diagnostic, UsageError
 from engine.evaluate import InputRef
 
-__all__ = ["Part", "count_lines", "find_parts", "read_part"]
+__all__ = ["Part", "count_lines", "find_parts", "range_data", "read_part"]
 
 # about 8,000 applicants: a partition's decisions (as dicts, or JSON lines about eight times the
 # input) stay some tens of MiB on a worker, and a partition still costs far more than its scheduling
@@ -87,6 +87,8 @@ def file_format(name: str, explicit: str | None) -> str:
         return "csv"
     if lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
     from engine.io.records import read_records
 
     next(iter(read_records(name, None)), None)  # raises the usage error ``check`` gives for the name
@@ -163,10 +165,10 @@ def line_bases(parts: list[Part], counts: list[Any], add: Any) -> list[Any]:
     return bases
 
 
-def _jsonl_range(part: Part, base: int) -> list[tuple[InputRef, Any]]:
-    """The lines that start in the partition's range, unparsed, each with its file and line."""
-    from engine.io.records import BLANK, split_lines
-
+def range_data(part: Part) -> tuple[bytes, int]:
+    """The bytes of the lines that start in a JSON Lines partition's range (a byte-order mark at
+    the file's start left out), and the line ends before them in the range (what a line that
+    started in the previous range, and the partition skips, holds)."""
     with part.fs.open(part.path, "rb") as f:
         if part.start > 0:
             f.seek(part.start - 1)
@@ -190,13 +192,21 @@ def _jsonl_range(part: Part, base: int) -> list[tuple[InputRef, Any]]:
     if previous != b"\n":  # the range starts inside a line that the previous partition reads
         cut = data.find(b"\n")
         if cut < 0 or (part.end is not None and cut + 1 >= part.end - part.start):
-            return []
+            return b"", 0
         skip = cut + 1
     elif part.start == 0 and data.startswith(b"\xef\xbb\xbf"):
         skip = 3  # a byte-order mark, as ``check`` skips it
-    number = base + data.count(b"\n", 0, skip)
+    return data[skip:], data.count(b"\n", 0, skip)
+
+
+def _jsonl_range(part: Part, base: int) -> list[tuple[InputRef, Any]]:
+    """The lines that start in the partition's range, unparsed, each with its file and line."""
+    from engine.io.records import BLANK, split_lines
+
+    data, before = range_data(part)
+    number = base + before
     out: list[tuple[InputRef, Any]] = []
-    for line in split_lines(data[skip:]):
+    for line in split_lines(data):
         number += 1
         out.append((InputRef(part.name, number), BLANK if not line.strip() else line))
     return out
