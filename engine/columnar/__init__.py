@@ -336,6 +336,40 @@ def _given_null(arrow: Any, key: str) -> Any:
     return (line.str.count_matches(f'"{key}"', literal=True) > total) | line.str.contains(_ESCAPED_ASCII)
 
 
+def _sizes(arrow: Any) -> tuple[Any, Any]:
+    """Per row: the longest text (in characters) and the longest list anywhere in the record."""
+    import polars as pl
+    import pyarrow as pa
+
+    zero = pl.lit(0, pl.Int64)
+
+    def walk(t: Any, expr: Any) -> tuple[Any, Any]:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return expr.str.len_chars().cast(pl.Int64).fill_null(0), zero
+        if pa.types.is_struct(t):
+            texts, lists = [zero], [zero]
+            for i in range(t.num_fields):
+                f = t.field(i)
+                a, b = walk(f.type, expr.struct.field(f.name))
+                texts.append(a)
+                lists.append(b)
+            return pl.max_horizontal(texts), pl.max_horizontal(lists)
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            a, b = walk(t.value_type, pl.element())
+            length = expr.list.len().cast(pl.Int64).fill_null(0)
+            inner_t = expr.list.eval(a).list.max().cast(pl.Int64).fill_null(0) if a is not zero else zero
+            inner_l = expr.list.eval(b).list.max().cast(pl.Int64).fill_null(0) if b is not zero else zero
+            return inner_t, pl.max_horizontal(length, inner_l)
+        return zero, zero
+
+    texts, lists = [zero], [zero]
+    for f in arrow:
+        a, b = walk(f.type, pl.col(f"rec.{f.name}"))
+        texts.append(a)
+        lists.append(b)
+    return pl.max_horizontal(texts).alias("__tmax"), pl.max_horizontal(lists).alias("__nmax")
+
+
 def _is_zero(expr: Any) -> bool:
     return str(expr) == str(__import__("polars").lit(0, __import__("polars").Int64))
 
@@ -357,7 +391,7 @@ def _frame(plan: _Plan, table: Any, lines: Any, is_table: bool) -> Any:
         cols[1] = (~surrogate).alias("__ok")
         for key in plan.presence:
             cols.append(_given_null(plan.arrow, key).alias(f"__p:{key}"))
-    return df.with_columns(cols)
+    return df.with_columns(cols).with_columns(*_sizes(table.schema))
 
 
 def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:

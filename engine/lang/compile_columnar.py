@@ -97,6 +97,8 @@ class ColumnarDecision:
         self.max_depth = max((_macro_depth(c.node) for c in _all_checked(plan)), default=0)
         self.macros = sum(_macro_count(c.node) for c in _all_checked(plan))
         self.unsupported: set[str] = set()  # what the rows reaching it leave to the per-record engine
+        sizes = [len(v) for v in params.values() if isinstance(v, (str, list, tuple))]
+        self.param_size = max(sizes, default=0)  # the longest text or list a parameter holds
         self._n = 0
 
     # ------------------------------------------------------------------ driving
@@ -132,9 +134,9 @@ class ColumnarDecision:
             c = self.plan.values[name]
             cv = self.expr(c, c.node, frame)
             vcol, okcol = f"__val:{name}", f"__vok:{name}"
-            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol)).collect().lazy()
+            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol))
             self.values[name] = (vcol, okcol)
-        exact = pl.col("__ok") & pl.col("__aok")
+        exact = pl.col("__ok") & pl.col("__aok") & self.cost_bound_ok()
         statuses: list[str] = []
         for i, (_rid, locals_, when, require, _decisive) in enumerate(self.plan.rules):
             # the rule's own values (what its message shows, and what its conditions may read)
@@ -194,6 +196,32 @@ class ColumnarDecision:
             outputs.append(f"__o{i}")
         frame.df = frame.df.with_columns(exact.fill_null(False).alias("__exact"))
         return frame.df, statuses, outputs
+
+    def cost_bound_ok(self) -> Any:
+        """Rows whose evaluation surely stays far within the per-record engine's cost budget.
+
+        An upper bound of what the per-record engine charges (``values.MAX_COST``): each macro
+        iteration, and the size of what an operation inside it scans or builds, bounded by the
+        longest text or list of the record, times one more for each ``+`` that may have joined
+        texts; nested macros iterate at most the longest list's length per level.  Rows over a
+        quarter of the budget go to the per-record engine, which says whether the budget is spent.
+        """
+        pl = _pl()
+        n = pl.col("__nmax").cast(pl.Float64)
+        biggest = pl.max_horizontal(pl.col("__tmax").cast(pl.Float64), n, pl.lit(float(self.param_size)))
+        bound = pl.lit(0.0)
+        for c in _all_checked(self.plan):
+            nodes = list(A.walk(c.node))
+            pluses = 1 + sum(1 for x in nodes if isinstance(x, A.Binary) and x.op == "+")
+            bound = bound + len(nodes) * biggest * pluses
+            for m in nodes:
+                if isinstance(m, A.Comprehension):
+                    body = list(A.walk(m.body))
+                    scans = 1 + sum(1 for x in body if isinstance(x, (A.Binary, A.Call, A.Comprehension)))
+                    plus_m = 1 + sum(1 for x in body if isinstance(x, A.Binary) and x.op == "+")
+                    iterations = n.pow(float(_macro_depth(m)))
+                    bound = bound + iterations * (1 + scans * biggest * plus_m)
+        return (bound <= V.MAX_COST / 4).fill_null(False)
 
     def json_text(self, cv: CV) -> tuple[Any, Any]:
         """The JSON text of an output value (as ``json.dumps`` writes the value's JSON form)."""
@@ -676,8 +704,7 @@ class ColumnarDecision:
         else:
             value = lv.list.eval(body.v)
             ok = ~err
-        cost_ok = lv.list.len() <= _max_elements(self.max_depth)
-        return CV(value, (lst.ok & ok & ~nullel & cost_ok).fill_null(False), t)
+        return CV(value, (lst.ok & ok & ~nullel).fill_null(False), t)
 
     def x_Comprehension(self, c: Checked, node: A.Comprehension, frame: _Frame) -> CV:
         pl = _pl()
@@ -769,8 +796,7 @@ class ColumnarDecision:
             value = pl.col("__res" + k)
             ok = ~err
         # a null element where the schema allows none, or a list long enough to reach the cost budget: the reference
-        cost_ok = pl.col(lcol).list.len() <= _max_elements(self.max_depth)
-        ok = pl.col(lok) & ok & ~nullel & cost_ok
+        ok = pl.col(lok) & ok & ~nullel
         res_col, res_ok = self.tmp("m"), self.tmp("mok")
         frame.df = (
             df.with_columns(value.alias(res_col), ok.fill_null(False).alias(res_ok)).drop([*extra, lcol, lok]).lazy()
@@ -823,12 +849,6 @@ def _has_null_elements(lst: Any) -> Any:
 def _no_null_elements(lst: Any) -> Any:
     pl = _pl()
     return lst.list.eval(pl.element().is_null()).list.any().not_().fill_null(False)
-
-
-def _max_elements(depth: int) -> int:
-    """The longest list a macro may run over and stay far within the cost budget at this nesting depth."""
-    budget = V.MAX_COST // 100
-    return max(4, int(budget ** (1 / max(depth, 1))))
 
 
 def _parse_date(s: Any) -> tuple[Any, Any]:
