@@ -515,16 +515,10 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
     elif observe.active:
         why = msg("columnar.why:observers")
     else:
-        bad = next(
-            (p for p in files if p == "-" or not p.lower().endswith((".jsonl", ".ndjson", ".parquet", ".pq"))), None
-        )
-        if bad is not None or io.args.input_format:
-            why = msg("columnar.why:input", name=bad or io.args.input_format)
-        else:
-            try:
-                columnar.columnar_decision(decision)
-            except columnar.NotColumnar as e:
-                why = msg("columnar.why:decision", reason=str(e))
+        try:
+            columnar.columnar_decision(decision)
+        except columnar.NotColumnar as e:
+            why = msg("columnar.why:decision", reason=str(e))
     if why is not None:
         if engine == "columnar":
             raise UsageError(
@@ -541,6 +535,13 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
         if size < COLUMNAR_FROM_BYTES:
             return False
     return True
+
+
+def _report_batch(io: _Io, decision: Any, batch: Any, report: Any, as_of: Any, label: tuple[str, str]) -> None:
+    if hasattr(report, "write_table"):
+        report.write_table(batch.table)
+    else:
+        _report_rows(io, decision, batch, report, as_of, label)
 
 
 def _report_rows(io: _Io, decision: Any, batch: Any, report: Any, as_of: Any, label: tuple[str, str]) -> None:
@@ -591,7 +592,15 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
         _columnar_on_dask(io, files, report, as_of, stats, inputs)
         files = []  # decided on the cluster
     for path in files:
-        parquet = path.lower().endswith((".parquet", ".pq"))
+        parquet = path.lower().endswith((".parquet", ".pq")) and not io.args.input_format
+        if path == "-" or io.args.input_format or not (parquet or path.lower().endswith((".jsonl", ".ndjson"))):
+            # other inputs (CSV, XLSX, JSON, standard input, a plugin's format) are read by their reader,
+            # which types the cells through the record schema, then decided by columns
+            for batch in columnar.decide_records(
+                decision, _read(io, path, decision), as_of=as_of, lang=io.lang, stats=stats
+            ):
+                _report_batch(io, decision, batch, report, as_of, label)
+            continue
         try:
             source: Any = open(path, "rb") if parquet else open_jsonl(path)  # noqa: SIM115 - closed below
         except OSError as e:
@@ -609,10 +618,7 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
                 lang=io.lang,
                 stats=stats,
             ):
-                if hasattr(report, "write_table"):
-                    report.write_table(batch.table)
-                else:
-                    _report_rows(io, decision, batch, report, as_of, label)
+                _report_batch(io, decision, batch, report, as_of, label)
         finally:
             source.close()
         inputs.add(path, stats.rows - before, stats.blank - blank)

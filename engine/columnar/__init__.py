@@ -42,6 +42,7 @@ __all__ = [
     "decide_batches",
     "decide_bytes",
     "decide_input",
+    "decide_records",
     "decide_table",
     "reference_table",
 ]
@@ -705,12 +706,15 @@ def _jsonl_batches(
 def _decide_lines(
     plan: _Plan,
     name: str,
-    numbers: list[int],
+    numbers: list[Any],
     lines: list[bytes],
     as_of: _dt.date | None,
     lang: str,
     stats: ColumnarStats,
+    given: list[tuple[InputRef, Any]] | None = None,
 ) -> Batch:
+    """Lines of JSON decided (``given``: the records they were written from, with their places, which
+    the per-record engine then decides instead of the lines)."""
     import polars as pl
     import pyarrow as pa
     import pyarrow.json as pj
@@ -749,14 +753,16 @@ def _decide_lines(
             stats.fallback[_not_exact(plan)] += rest.len()
         others.extend(rest.to_list())
     others.sort()
-    reference = _reference_rows(
-        plan, ((i, InputRef(name, numbers[i]), parse_json_line(lines[i])) for i in others), as_of, lang
-    )
+
+    def item(i: int) -> tuple[InputRef, Any]:
+        return given[i] if given is not None else (InputRef(name, numbers[i]), parse_json_line(lines[i]))
+
+    reference = _reference_rows(plan, ((i, *item(i)) for i in others), as_of, lang)
     exact_all = pl.concat(exact_parts) if exact_parts else _empty(plan)
     return Batch(
         _assemble(plan, exact_all, reference),
-        lambda i: (InputRef(name, numbers[i]), parse_json_line(lines[i])),
-        lambda i: InputRef(name, numbers[i]),
+        item,
+        lambda i: item(i)[0] if given is not None else InputRef(name, numbers[i]),
     )
 
 
@@ -903,6 +909,54 @@ def _empty(plan: _Plan) -> Any:
     return (
         pl.DataFrame(pl.from_arrow(plan.columns.empty_table())).with_columns(pl.lit(0, pl.Int64).alias("__pos")).clear()
     )
+
+
+def decide_records(
+    decision: Any,
+    items: Iterable[tuple[InputRef, Any]],
+    *,
+    as_of: _dt.date | None = None,
+    lang: str = "zh",
+    stats: ColumnarStats | None = None,
+    batch: int = BATCH_LINES,
+) -> Iterator[Batch]:
+    """Records read by another reader (CSV and XLSX cells typed through the record schema, JSON
+    arrays), each with its place, decided by columns: written as JSON text for the strict decoding of
+    the JSON Lines path, while the per-record engine, where it decides, gets the records themselves
+    (a record that could not be read, a BadRecord, is its error row).  The blank lines a reader
+    notes (``InputNote``) are counted."""
+    from engine.io.records import InputNote
+
+    plan = columnar_decision(decision)
+    stats = stats if stats is not None else ColumnarStats()
+    held: list[tuple[InputRef, Any]] = []
+
+    def flush() -> Batch:
+        lines = [_as_line(record) for _ref, record in held]
+        numbers = [ref.line for ref, _record in held]
+        return _decide_lines(plan, held[0][0].file or "-", numbers, lines, as_of, lang, stats, list(held))
+
+    for ref, record in items:
+        if isinstance(record, InputNote):
+            stats.blank += record.blank
+            continue
+        held.append((ref, record))
+        if len(held) >= batch:
+            yield flush()
+            held = []
+    if held:
+        yield flush()
+
+
+def _as_line(record: Any) -> bytes:
+    """A record as one line of JSON text; one that JSON cannot hold as it is (a date a spreadsheet
+    gave, a BadRecord) as a line that does not decode, so that the per-record engine decides it."""
+    if not isinstance(record, dict):
+        return b"-"
+    try:
+        return json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return b"-"
 
 
 def decide_table(
