@@ -504,6 +504,12 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
     if engine == "records":
         return False
     why = None
+    jobs = getattr(io.args, "jobs", None)
+    if jobs is not None:
+        if jobs < 1:
+            raise UsageError(Diagnostic("usage.arguments", msg("usage.jobs")))
+        if "polars" not in sys.modules:  # by columns, --jobs is the number of Polars' threads
+            os.environ["POLARS_MAX_THREADS"] = str(jobs)
     from engine import columnar
 
     if not columnar.available():
