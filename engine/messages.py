@@ -200,8 +200,8 @@ _add(
             "它只读取 JSON Lines（.jsonl、.ndjson）和 Parquet（.parquet）文件，不能读取 `{name}`",
         ),
         "columnar.why:dask": (
-            "on a Dask cluster it writes `--format parquet` only",
-            "在 Dask 集群上它只输出 `--format parquet`",
+            "on a Dask cluster it reads JSON Lines and Parquet files and writes `--format parquet` only",
+            "在 Dask 集群上它只读取 JSON Lines 和 Parquet 文件，只输出 `--format parquet`",
         ),
         "columnar.why:observers": (
             "plugins watch each decision (decision_made observers)",

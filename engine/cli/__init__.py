@@ -516,7 +516,7 @@ def _columnar_engine(io: _Io, decision: Any, files: list[str], report: Any, obse
         why = msg("columnar.why:package")
     elif engine == "auto" and not hasattr(report, "write_table") and getattr(report, "shows_passes", True):
         why = msg("columnar.why:format")  # every record explained one by one: nothing to gain
-    elif getattr(io.args, "dask", None) and not hasattr(report, "write_table"):
+    elif getattr(io.args, "dask", None) and not (hasattr(report, "write_table") and _dask_reads(io, files)):
         why = msg("columnar.why:dask")
     elif observe.active:
         why = msg("columnar.why:observers")
@@ -629,6 +629,12 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
             source.close()
         inputs.add(path, stats.rows - before, stats.blank - blank)
     io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
+
+
+def _dask_reads(io: _Io, files: list[str]) -> bool:
+    from engine.dask.columnar import reads
+
+    return reads(files, io.args.input_format)
 
 
 def _columnar_on_dask(io: _Io, files: list[str], report: Any, as_of: Any, stats: Any, inputs: Any) -> None:

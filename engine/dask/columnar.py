@@ -27,7 +27,7 @@ from engine.dask.inputs import Part, count_lines, find_parts, line_bases, range_
 from engine.dask.rulebook import RulebookSpec, decision_for, rulebook_spec
 from engine.errors import Diagnostic, UsageError
 
-__all__ = ["ColumnarPart", "check_dataframe", "decide_columnar_part", "run_check", "summarize_table"]
+__all__ = ["ColumnarPart", "check_dataframe", "decide_columnar_part", "reads", "run_check", "summarize_table"]
 
 MIN_BLOCK = 1 << 20
 # Results by columns are small (a status per rule and record, as shared texts): ranges of up to
@@ -36,6 +36,16 @@ MIN_BLOCK = 1 << 20
 MAX_BLOCK = 32 << 20
 # consecutive row groups of a Parquet file are decided together up to this many rows
 PARQUET_ROWS = 262_144
+
+
+def reads(files: list[str], input_format: str | None) -> bool:
+    """Whether ``check --dask --engine columnar`` reads these inputs: JSON Lines and Parquet files
+    (by their names, or as ``--input-format`` says), not standard input."""
+    if "-" in files:
+        return False
+    if input_format is not None:
+        return input_format in ("jsonl", "parquet")
+    return all(f.lower().endswith((".jsonl", ".ndjson", ".parquet", ".pq")) for f in files)
 
 
 class ColumnarPart(NamedTuple):
