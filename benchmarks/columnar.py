@@ -512,9 +512,10 @@ def describe_machine(note: dict[str, Any]) -> str:
 def run_size(
     n: int, files: dict[str, Path], work: Path, bench: Path, repeat: int, forms: dict[Any, Any], verify: bool
 ) -> dict[str, Any]:
-    outputs = {
-        key: work / f"out-{i}-{key[1]}.parquet" for i, key in enumerate(VARIANTS)
-    }  # one output per variant, kept for the comparison
+    outputs = {  # one output per variant, kept for the comparison
+        key: work / f"out-{i}-{key[1]}.{'parquet' if key[0].startswith(('columnar', '(a)')) else 'txt'}"
+        for i, key in enumerate(VARIANTS)
+    }
     cmds: dict[tuple[str, str], tuple[list[str], str]] = {}
     for key in VARIANTS:
         index, _ = forms[key]
@@ -646,10 +647,15 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         help="time only the variants whose names start with one of these, comma-separated (e.g. columnar,(b))",
     )
+    parser.add_argument(
+        "--inputs", default="jsonl,parquet", help="the inputs of the engine's variants: jsonl, parquet or both"
+    )
     parser.add_argument("--prepare-only", action="store_true", help="make the data files under --data-dir and stop")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.repeat = [200_000], 1
+    if not {i.strip() for i in args.inputs.split(",")} <= {"jsonl", "parquet"}:
+        parser.error("--inputs takes jsonl, parquet or jsonl,parquet")
     if args.prepare_only and not args.data_dir:
         parser.error("--prepare-only needs --data-dir (where the files stay)")
     bench = bench_dir(args.bench_dir)
@@ -672,9 +678,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         sample = dict(zip(("jsonl", "parquet"), sample_files(prepared[min(args.n)][0], data), strict=True))
         forms = choose_forms(sample, work, bench)
-        if args.only:
-            wanted = tuple(w.strip() for w in args.only.split(",") if w.strip())
-            forms = {k: v if k[0].startswith(wanted) else (None, "left out by --only") for k, v in forms.items()}
+        wanted = tuple(w.strip() for w in (args.only or "").split(",") if w.strip()) or ("",)
+        inputs = {i.strip() for i in args.inputs.split(",")}
+        forms = {
+            k: v if k[0].startswith(wanted) and k[1] in inputs else (None, "left out by --only or --inputs")
+            for k, v in forms.items()
+        }
         for n in sorted(args.n):
             jsonl, parquet = prepared[n]
             result = run_size(
