@@ -817,6 +817,9 @@ def cmd_check(io: _Io) -> int:
             report.summary.blank_lines = inputs.blank
         summary = report.end()
     except BaseException:
+        abort = getattr(locals().get("report"), "abort", None)
+        if abort is not None:  # a report holding its output open (a Parquet writer) lets go of it first
+            abort()
         if target is not None:
             target.discard()
         raise

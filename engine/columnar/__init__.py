@@ -825,9 +825,16 @@ def decide_input(
 def _decide_parquet(
     plan: _Plan, source: Any, name: str, as_of: _dt.date | None, lang: str, stats: ColumnarStats, batch: int
 ) -> Iterator[Batch]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(source)
+    try:
+        pf = pq.ParquetFile(source)
+    except (pa.ArrowException, OSError) as e:  # not Parquet, or damaged: as the per-record reader says it
+        from engine.errors import Diagnostic, UsageError
+        from engine.io.terminal import escape_controls
+
+        raise UsageError(Diagnostic.of("usage.not-parquet", path=escape_controls(name), reason=str(e))) from None
     first = 1
     for rb in pf.iter_batches(batch_size=batch):
         yield _decide_record_batch(plan, rb, name, first, as_of, lang, stats)
@@ -858,8 +865,15 @@ def _decide_record_batch(
             continue
         col = table.column(f.name)
         try:
-            target = _target(pa, col.type, f.type, fields[f.name], plan.schema, props.get(f.name, {}))
-            col = col.cast(target)
+            col = pa.chunked_array(
+                [
+                    _conform(pa, chunk, f.type, fields[f.name], plan.schema, props.get(f.name, {}), plan.enforce)
+                    for chunk in col.chunks
+                ],
+                type=None
+                if col.num_chunks
+                else _target(pa, col.type, f.type, fields[f.name], plan.schema, props.get(f.name, {})),
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, NotColumnar):
             usable = False
             break
@@ -871,9 +885,7 @@ def _decide_record_batch(
     if usable:
         t = pa.table(cols, names=wanted.names)
         df = _frame(plan, t, None, True)
-        missing = [f.name for f in wanted if f.name not in names]
-        if missing:
-            df = df.with_columns([pl.lit(False).alias(f"__p:{k}") for k in missing if k in plan.presence])
+        df = df.with_columns([pl.lit(f.name in names).alias(f"__top:{f.name}") for f in wanted])
         df = df.with_columns(
             pl.int_range(0, n, dtype=pl.Int64).alias("__pos"),
             pl.int_range(first, first + n, dtype=pl.Int64).alias("__lineno"),
@@ -988,6 +1000,53 @@ def _rows_of(read_parquet: Any, rb: Any, name: str, first: int, schema: Any) -> 
     pq.write_table(pa.Table.from_batches([rb]), buf)
     buf.seek(0)
     return [(InputRef(name, first + ref.line - 1), rec) for ref, rec in read_parquet(buf, name, schema)]
+
+
+def _conform(pa: Any, arr: Any, want: Any, kind: Type, root: Any, schema: Any, enforce: bool) -> Any:
+    """A Parquet column's array in the layout the columns of a record type have: integers widened,
+    text of any layout as text, dates kept as dates where the schema says date, a struct's fields
+    in the schema's order, one the struct lacks (where the schema allows no null, which reads as
+    absent) as nulls; NotColumnar for anything else (a field the schema does not list, with schema
+    enforcement; one lacking where null would read as given)."""
+    from engine.lang.types import _resolve
+
+    types = pa.types
+    if isinstance(schema, dict):
+        schema = _resolve(schema, root)
+    kind = refine(schema, kind)
+    t = arr.type
+    if types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+        t = arr.type
+    if kind.kind == "object" and types.is_struct(t):
+        fields = kind.fields()
+        have = {t.field(i).name: i for i in range(t.num_fields)}
+        if enforce and set(have) - set(fields):
+            raise NotColumnar("a struct with a field the record schema does not list")
+        props = (schema.get("properties") or {}) if isinstance(schema, dict) else {}
+        wants = {want.field(i).name: want.field(i).type for i in range(want.num_fields)}
+        children = []
+        for name, ft in fields.items():
+            if name in have:
+                child = arr.field(have[name])
+                children.append(_conform(pa, child, wants[name], ft, root, props.get(name, {}), enforce))
+            elif not ft.nullable:
+                children.append(pa.nulls(len(arr), _layout(pa, wants[name], ft)))
+            else:
+                raise NotColumnar("a struct lacking a field that may be null")
+        mask = arr.is_null() if arr.null_count else None
+        return pa.StructArray.from_arrays(children, names=list(fields), mask=mask)
+    if kind.kind == "list" and kind.elem is not None and (types.is_list(t) or types.is_large_list(t)):
+        items = schema.get("items", {}) if isinstance(schema, dict) else {}
+        values = _conform(pa, arr.values, want.value_type, kind.elem, root, items, enforce)
+        offsets = arr.offsets.cast(pa.int32()) if types.is_large_list(t) else arr.offsets
+        return pa.ListArray.from_arrays(offsets, values, mask=arr.is_null() if arr.null_count else None)
+    return arr.cast(_target(pa, t, want, kind, root, schema))
+
+
+def _layout(pa: Any, want: Any, kind: Type) -> Any:
+    """The Arrow type of a column of nulls standing for an absent field."""
+    return pa.date32() if kind.kind == "date" else want
 
 
 def _target(pa: Any, t: Any, want: Any, kind: Type, root: Any, schema: Any) -> Any:

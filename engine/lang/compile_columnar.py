@@ -329,8 +329,11 @@ class ColumnarDecision:
             return self.x_Ident(c, node, frame)
         ft = c.type_of(node)
         operand = node.operand
-        present = pl.col(f"__p:{node.field}")
+        # may the key be given (JSON text: as null somewhere); in a table: does it have the column
+        present = pl.lit(True) if self.table else pl.col(f"__p:{node.field}")
         if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
+            if self.table:
+                present = pl.col(f"__top:{node.field}")
             col = f"rec.{node.field}"
             if col not in self.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
@@ -357,8 +360,8 @@ class ColumnarDecision:
         # a null read: absent for sure, given as null for sure, or either.  In a table (Parquet) a null where
         # the schema allows null is a null given, elsewhere the field's absence; in JSON text the key is
         # surely absent where ``present`` (the key may be given as null somewhere) is false.
-        if self.table:
-            absent, given = pl.lit(not ft.nullable), pl.lit(ft.nullable)
+        if self.table:  # ``present``: the table has the column
+            absent, given = ~present | pl.lit(not ft.nullable), present & pl.lit(ft.nullable)
         else:
             absent, given = ~present, pl.lit(False)
         if ft.has_default:
@@ -401,8 +404,11 @@ class ColumnarDecision:
         pl = _pl()
         operand = node.operand
         t = c.type_of(node)
-        present = pl.col(f"__p:{node.field}")
+        # may the key be given (JSON text: as null somewhere); in a table: does it have the column
+        present = pl.lit(True) if self.table else pl.col(f"__p:{node.field}")
         if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
+            if self.table:
+                present = pl.col(f"__top:{node.field}")
             col = f"rec.{node.field}"
             if col not in self.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
@@ -419,7 +425,7 @@ class ColumnarDecision:
         parent = self.record_type if value_of_record else c.type_of(operand)
         ft = _field_type(parent, node.field, parent.fields().get(node.field, Type("dyn")))
         if self.table:
-            return CV(value.is_not_null() | pl.lit(ft.nullable), base_ok.fill_null(False), t)
+            return CV(value.is_not_null() | (present & pl.lit(ft.nullable)), base_ok.fill_null(False), t)
         sure = value.is_not_null() | ~present
         return CV(value.is_not_null(), (base_ok & sure).fill_null(False), t)
 
@@ -729,7 +735,7 @@ class ColumnarDecision:
         carry = [
             col
             for col in names
-            if col.startswith(("__p:", "__val:", "__vok:", "__loc", "__lok", "__var"))
+            if col.startswith(("__p:", "__top:", "__val:", "__vok:", "__loc", "__lok", "__var"))
             or col in ("__asof", "__aok", "__table")
             or (col.startswith("rec.") and col[4:] in fields)
         ]

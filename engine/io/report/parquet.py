@@ -30,6 +30,7 @@ is imported only when a table is made.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import IO, Any
@@ -279,6 +280,13 @@ class ParquetReport:
                         summary.warnings += item["counts"]
         for text in table.column("schema").drop_null().to_pylist():
             summary.add_schema(json.loads(text))
+
+    def abort(self) -> None:
+        """The run stopped before its end: the writer let go of the file (which the command discards)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # the file is discarded whatever the writer says now
+                writer.close()
 
     def end(self) -> Summary:
         self._flush()
