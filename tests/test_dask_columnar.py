@@ -122,10 +122,6 @@ def test_a_local_cluster_started_for_the_run(feed: Path, monkeypatch: pytest.Mon
     same_rows(dask, local)
 
 
-# A run stopped by a usage error after the Parquet report opened its file leaves pyarrow's writer to be
-# closed by the garbage collector, which complains (engine/io/report/parquet.py, reported to its owner);
-# the refusal itself is what is tested here.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize(
     ("path", "options"),
