@@ -147,7 +147,7 @@ def _scalars(value: Any) -> Iterator[Any]:
         yield value
 
 
-def _date_of(value: Any) -> dt.date | None:
+def date_of(value: Any) -> dt.date | None:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:
             return dt.date.fromisoformat(value)
@@ -173,7 +173,7 @@ def profile(book_id: str, name: str) -> Profile:
                 if 0 < v <= 100:
                     years.add(v)
             elif isinstance(v, str):
-                d = _date_of(v)
+                d = date_of(v)
                 if d is not None:
                     dates.update((d - dt.timedelta(days=1), d, d + dt.timedelta(days=1)))
                 else:
@@ -181,7 +181,7 @@ def profile(book_id: str, name: str) -> Profile:
     for text in _expr_texts(decision):
         for m in _STRING_LITERAL.finditer(text):
             s = m.group(1) if m.group(1) is not None else m.group(2)
-            d = _date_of(s)
+            d = date_of(s)
             if d is not None:
                 dates.update((d - dt.timedelta(days=1), d, d + dt.timedelta(days=1)))
             elif "\\" not in s:
@@ -199,10 +199,10 @@ def profile(book_id: str, name: str) -> Profile:
             for k, v in ex.record.items():
                 _walk_values(v, k, pools)
             for v in _scalars(ex.record):
-                d = _date_of(v)
+                d = date_of(v)
                 if d is not None:
                     dates.add(d)
-            if ex.as_of is not None and _date_of(ex.as_of) is not None:
+            if ex.as_of is not None and date_of(ex.as_of) is not None:
                 dates.add(dt.date.fromisoformat(ex.as_of))
     frozen_pools = {
         k: tuple(sorted({json.dumps(x, ensure_ascii=False, sort_keys=True) for x in v})) for k, v in pools.items()
@@ -236,7 +236,7 @@ def date_fields(schema: dict[str, Any], path: str = "") -> list[str]:
 # -- values of the schema's types, on the rules' edges ---------------------------------------------
 
 
-def _types(schema: dict[str, Any]) -> list[str]:
+def json_types(schema: dict[str, Any]) -> list[str]:
     t = schema.get("type")
     if t is None:
         return ["string"] if "enum" in schema else ["object"] if "properties" in schema else ["string"]
@@ -271,7 +271,7 @@ def _pool(prof: Profile, path: str, kind: type) -> list[Any]:
 @st.composite
 def schema_value(draw: st.DrawFn, prof: Profile, schema: dict[str, Any], path: str, anchor: dt.date) -> Any:
     """A value of the schema's type for the field at ``path``."""
-    types = _types(schema)
+    types = json_types(schema)
     if "null" in types and draw(st.integers(0, 5)) == 0:
         return None
     types = [t for t in types if t != "null"] or ["null"]
@@ -479,7 +479,7 @@ def _spoil(draw: st.DrawFn, prof: Profile, record: Any) -> Any:
         )
         return record
     if how == "date":
-        dated = [p for p in paths if isinstance(_get(record, p), str) and _date_of(_get(record, p)) is not None]
+        dated = [p for p in paths if isinstance(_get(record, p), str) and date_of(_get(record, p)) is not None]
         if dated:
             p = draw(st.sampled_from(dated))
             _get(record, p[:-1])[p[-1]] = draw(st.sampled_from(BAD_DATES))
@@ -571,12 +571,24 @@ def broken_lines(draw: st.DrawFn, prof: Profile, as_of: dt.date | None = None) -
     return text.encode("utf-16-le")
 
 
+def is_null_line(line: bytes) -> bool:
+    """Whether the line is the JSON value ``null`` (PyArrow 26's JSON reader crashes on one)."""
+    return line.strip() == b"null"
+
+
 @st.composite
 def feed_lines(
-    draw: st.DrawFn, prof: Profile, as_of: dt.date | None = None, *, max_lines: int = 24, broken: bool = True
+    draw: st.DrawFn,
+    prof: Profile,
+    as_of: dt.date | None = None,
+    *,
+    max_lines: int = 24,
+    broken: bool = True,
+    null_lines: bool = True,
 ) -> list[bytes]:
     """The lines of a feed (without their ends): valid and spoiled records, and, when ``broken``,
-    lines written by hand (duplicate keys, broken JSON, blank lines)."""
+    lines written by hand (duplicate keys, broken JSON, blank lines); lines that are ``null``
+    only when ``null_lines``."""
     kinds = ["valid"] * 5 + ["corrupted"] * 4
     if broken:
         kinds += ["duplicate", "broken", "blank"]
@@ -593,16 +605,24 @@ def feed_lines(
             out.append(draw(broken_lines(prof, as_of)))
         else:
             out.append(draw(st.sampled_from([b"", b"   ", b"\t", b"\r"])))
+        if not null_lines and is_null_line(out[-1]):
+            out[-1] = b"[null]"  # not an object either, read as one error like `null`
     return out
 
 
 @st.composite
 def feeds(
-    draw: st.DrawFn, prof: Profile, as_of: dt.date | None = None, *, max_lines: int = 24, broken: bool = True
+    draw: st.DrawFn,
+    prof: Profile,
+    as_of: dt.date | None = None,
+    *,
+    max_lines: int = 24,
+    broken: bool = True,
+    null_lines: bool = True,
 ) -> bytes:
     """A JSON Lines feed as bytes: the lines of :func:`feed_lines` ended by ``\\n`` or ``\\r\\n``,
     the last one ended or not."""
-    lines = draw(feed_lines(prof, as_of, max_lines=max_lines, broken=broken))
+    lines = draw(feed_lines(prof, as_of, max_lines=max_lines, broken=broken, null_lines=null_lines))
     end = draw(st.sampled_from([b"\n", b"\n", b"\r\n"]))
     return end.join(lines) + draw(st.sampled_from([end, b""]))
 
