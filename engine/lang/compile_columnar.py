@@ -124,7 +124,9 @@ class ColumnarDecision:
             cv = self.expr(self.plan.as_of, self.plan.as_of.node, frame)
             if cv.t.kind != "date":
                 raise NotColumnar("the decision's `as_of` is not a date")
-            frame.df = frame.df.with_columns(cv.v.alias("__asof"), cv.ok.alias("__aok"))
+            frame.df = (
+                frame.df.with_columns(cv.v.alias("__asof"), cv.ok.alias("__aok")).collect().lazy()
+            )  # step by step: one plan of everything is slower
         else:
             frame.df = frame.df.with_columns(
                 pl.lit(_dt.date.today(), dtype=pl.Date).alias("__asof"), pl.lit(True).alias("__aok")
@@ -134,7 +136,7 @@ class ColumnarDecision:
             c = self.plan.values[name]
             cv = self.expr(c, c.node, frame)
             vcol, okcol = f"__val:{name}", f"__vok:{name}"
-            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol))
+            frame.df = frame.df.with_columns(cv.v.alias(vcol), cv.ok.alias(okcol)).collect().lazy()
             self.values[name] = (vcol, okcol)
         exact = pl.col("__ok") & pl.col("__aok") & self.cost_bound_ok()
         statuses: list[str] = []
@@ -150,7 +152,7 @@ class ColumnarDecision:
                     except _LocalNotYet:
                         continue
                     vcol, okcol = f"__loc{i}:{lname}", f"__lok{i}:{lname}"
-                    frame.df = frame.df.with_columns(lv.v.alias(vcol), lv.ok.alias(okcol))
+                    frame.df = frame.df.with_columns(lv.v.alias(vcol), lv.ok.alias(okcol)).collect().lazy()
                     self.locals[lname] = (vcol, okcol)
                     del pending[lname]
                     progressed = True
@@ -176,7 +178,7 @@ class ColumnarDecision:
                 status = pl.when(req.v).then(pl.lit(0, pl.Int8)).otherwise(pl.lit(1, pl.Int8))
                 rule_ok = req.ok & (~pl.lit(data) | req.v)
             col = f"__s{i}"
-            frame.df = frame.df.with_columns(status.alias(col), rule_ok.alias(f"__sok{i}"))
+            frame.df = frame.df.with_columns(status.alias(col), rule_ok.alias(f"__sok{i}")).collect().lazy()
             exact = exact & pl.col(f"__sok{i}")
             statuses.append(col)
         outputs: list[str] = []
@@ -191,7 +193,7 @@ class ColumnarDecision:
                 out_ok = w.ok & (~w.v | (v.ok & text_ok))
             else:
                 out, out_ok = text, v.ok & text_ok
-            frame.df = frame.df.with_columns(out.alias(f"__o{i}"), out_ok.alias(f"__ook{i}"))
+            frame.df = frame.df.with_columns(out.alias(f"__o{i}"), out_ok.alias(f"__ook{i}")).collect().lazy()
             exact = exact & pl.col(f"__ook{i}")
             outputs.append(f"__o{i}")
         frame.df = frame.df.with_columns(exact.fill_null(False).alias("__exact"))
