@@ -676,6 +676,8 @@ def _assemble(plan: _Plan, exact: Any, reference: list[dict[str, Any]]) -> Any:
     if missing:
         exact = exact.with_columns([pl.lit(None, pl.String).alias(name) for name in missing])
     exact = exact.select([*schema.names, "__pos"])
+    if not reference:  # every row decided here, already in input order
+        return exact.drop("__pos").to_arrow().cast(schema)
     parts = [exact]
     if reference:
         ref = pl.from_arrow(pa.Table.from_pylist(reference, schema=schema.append(pa.field("__pos", pa.int64()))))
