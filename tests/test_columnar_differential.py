@@ -78,37 +78,7 @@ GENERATED = settings(
 # Cases that fail with the columnar engine as it is, each reported with its smallest input:
 # "test_name[case id]" -> the reason.  Strict, so that a fix shows as XPASS (a failure) and its
 # entry is removed.
-NOT_UTF8 = (
-    "a line that is not UTF-8 makes Polars panic ('PyObject pointer is null'; a TypeError of "
-    "ColumnarDecision.by_unique's compute() about `return_dtype` is raised inside), e.g. the cadre line "
-    'b\'{"id": "U", "political_status": "\\xd1\\xa7\\xcf\\xb0\\xbc\\xcd\\xc2\\xc9\\xb2\\xbf"}\' (GB18030)'
-)
-NONE_COLUMNAR = (
-    "the columnar engine decides none of this decision's example rows itself (all fall back as 'a row not "
-    "surely exact here'); the tables are equal"
-)
-KNOWN_FAILURES: dict[str, str] = {
-    **{
-        f"test_examples[{d}]": NONE_COLUMNAR
-        for d in (
-            "hcm-student-union/charter:congress",
-            "hcm-student-union/charter:cadre",
-            "hcm-student-union/charter:removal",
-            "hcm-student-union/reform-checklist:school-union",
-            "hcm-student-union/reform-checklist:department-union",
-        )
-    },
-    **{
-        f"test_found_lines[{d}]": NOT_UTF8
-        for d in (
-            "hcm-student-union/charter:cadre",
-            "hcm-student-union/reform-checklist:school-union",
-            "hcm-student-union/reform-checklist:department-union",
-            "hlj-musicians/membership:admission",
-        )
-    },
-    "test_generated[hcm-student-union/reform-checklist:department-union-own-date]": NOT_UTF8,
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def cases(test: str, rows: list[tuple[Any, ...]], ids: list[str]) -> list[Any]:

@@ -275,11 +275,17 @@ def _decode_all(pa: Any, pj: Any, lines: list[bytes], schema: Any, strict_keys: 
         go(lo, mid)
         go(mid, hi)
 
-    # Only a line that looks like one JSON object goes to Arrow's reader (which has crashed on a line
-    # `null`); the others are the reference's, which says what is wrong with them.
+    # Only a line that looks like one JSON object, in UTF-8, goes to Arrow's reader (which has crashed on
+    # a line `null`, and keeps text that is not UTF-8, on which Polars fails); the others are the
+    # reference's, which says what is wrong with them.
+    try:
+        b"\n".join(lines).decode("utf-8")
+        not_text: set[int] = set()
+    except UnicodeDecodeError:
+        not_text = {i for i, line in enumerate(lines) if _utf8(line) is None}
     start = 0
     for i, line in enumerate(lines):
-        if line.lstrip()[:1] != b"{" or line.rstrip()[-1:] != b"}":
+        if i in not_text or line.lstrip()[:1] != b"{" or line.rstrip()[-1:] != b"}":
             go(start, i)
             bad.append(i)
             start = i + 1
@@ -647,7 +653,8 @@ def _polars_errors() -> tuple[type[Exception], ...]:
         import pyarrow as pa
     except ImportError:  # without the extra nothing is decided here
         return ()
-    return (pl.exceptions.PolarsError, pa.ArrowException)
+    panic = getattr(pl.exceptions, "PanicException", None)  # Polars' own crash, raised as an exception
+    return (pl.exceptions.PolarsError, pa.ArrowException, *((panic,) if panic is not None else ()))
 
 
 _FAILURES = _polars_errors()

@@ -211,11 +211,11 @@ class ColumnarDecision:
         pl = _pl()
         n = pl.col("__nmax").cast(pl.Float64)
         biggest = pl.max_horizontal(pl.col("__tmax").cast(pl.Float64), n, pl.lit(float(self.param_size)))
-        bound = pl.lit(0.0)
-        for c in _all_checked(self.plan):
+        ok = pl.lit(True)
+        for c in self.evaluated():  # each expression has a budget of its own
             nodes = list(A.walk(c.node))
             pluses = 1 + sum(1 for x in nodes if isinstance(x, A.Binary) and x.op == "+")
-            bound = bound + len(nodes) * biggest * pluses
+            bound = len(nodes) * biggest * pluses
             for m in nodes:
                 if isinstance(m, A.Comprehension):
                     body = list(A.walk(m.body))
@@ -223,7 +223,22 @@ class ColumnarDecision:
                     plus_m = 1 + sum(1 for x in body if isinstance(x, A.Binary) and x.op == "+")
                     iterations = n.pow(float(_macro_depth(m)))
                     bound = bound + iterations * (1 + scans * biggest * plus_m)
-        return (bound <= V.MAX_COST / 4).fill_null(False)
+            ok = ok & (bound <= V.MAX_COST / 4)
+        return ok.fill_null(False)
+
+    def evaluated(self) -> list[Checked]:
+        """The expressions this compiler evaluates: named values, conditions and the rule values they
+        read, outputs, the decision's date (not the rule values that only fill messages)."""
+        plan = self.plan
+        out: list[Checked] = list(plan.values.values())
+        for _rid, locals_, when, require, _d in plan.rules:
+            out.extend(locals_[name] for name in _locals_read(locals_, when, require))
+            out.extend(c for c in (when, require) if c is not None)
+        for _name, value, when in plan.outputs:
+            out.extend(c for c in (value, when) if c is not None)
+        if plan.as_of is not None:
+            out.append(plan.as_of)
+        return out
 
     def json_text(self, cv: CV) -> tuple[Any, Any]:
         """The JSON text of an output value (as ``json.dumps`` writes the value's JSON form)."""
