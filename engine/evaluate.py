@@ -517,7 +517,7 @@ class Decision:
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
         """``to_json_text(lang)`` in UTF-8 (raises ``UnicodeEncodeError`` for a lone surrogate)."""
-        return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
+        return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
@@ -663,6 +663,12 @@ class _Evaluated(Decision):
         return self._schema_json(out, lang) if self.schema else out
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
+        try:
+            return self._json_bytes(lang)
+        except UnicodeEncodeError:  # a lone surrogate (a JSON escape such as \ud800) in the record's text
+            return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
+
+    def _json_bytes(self, lang: str) -> bytes:
         res = self._res
         cd = self._cd
         trace = (
@@ -671,7 +677,7 @@ class _Evaluated(Decision):
             else None
         )
         if trace is None:
-            return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
+            return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
         inp = self.input
         if inp is None:
             input_text = b"null"
@@ -699,6 +705,15 @@ class _Evaluated(Decision):
                 b"}",
             )
         )
+
+
+def utf8_json(text: str) -> bytes:
+    """JSON text in UTF-8; a lone surrogate (which a record's JSON may hold as an escape, and UTF-8
+    cannot encode) written back as its escape, which inside a JSON string is the same JSON."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
 
 
 def _no_violations(record: Any) -> tuple[Violation, ...]:

@@ -747,7 +747,9 @@ class _Output:
             except FileNotFoundError:
                 mode = None
             if mode is not None and not stat.S_ISREG(mode):
-                self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit() or discard()
+                self.file: IO[str] = open(  # noqa: SIM115 - closed by commit() or discard()
+                    path, "w", encoding="utf-8", errors="backslashreplace"
+                )
                 return
             folder = os.path.dirname(os.path.abspath(path))
             fd, self.temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".part")
@@ -757,7 +759,9 @@ class _Output:
                 umask = os.umask(0)
                 os.umask(umask)
                 os.chmod(self.temp, 0o666 & ~umask)  # as a file opened for writing would have
-            self.file = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit() or discard()
+            self.file = open(  # noqa: SIM115 - closed by commit() or discard()
+                fd, "w", encoding="utf-8", errors="backslashreplace"
+            )
         except OSError as e:
             if self.temp is not None:
                 with contextlib.suppress(OSError):
@@ -1232,4 +1236,10 @@ def _version(out: IO[str], lang: str) -> int:
 
 
 def run() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        # a lone surrogate a record's JSON escaped (\ud800) cannot be UTF-8: written back as its escape
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
     sys.exit(main())

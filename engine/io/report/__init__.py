@@ -89,7 +89,7 @@ class Spool:
     def __init__(self) -> None:
         import tempfile
 
-        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in replay()
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 - closed in replay()
 
     def add(self, text: str) -> None:
         self._file.write(text)

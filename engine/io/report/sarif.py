@@ -38,7 +38,7 @@ def _location(ref: InputRef | None) -> list[dict[str, Any]]:
 
 
 def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8", "backslashreplace")).hexdigest()[:32]
 
 
 class SarifReport:
