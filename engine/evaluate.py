@@ -511,13 +511,21 @@ class Decision:
         made from ``to_json`` directly, as ``json.dumps`` writes it.
         """
         try:
-            return self.to_json_bytes(lang).decode("utf-8")
+            return self._json_bytes(lang).decode("utf-8")
         except UnicodeEncodeError:
             return _dumps(self.to_json(lang), ensure_ascii=False)
 
     def to_json_bytes(self, lang: str = "zh") -> bytes:
-        """``to_json_text(lang)`` in UTF-8 (raises ``UnicodeEncodeError`` for a lone surrogate)."""
-        return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
+        """``to_json_text(lang)`` in UTF-8; a lone surrogate (which UTF-8 cannot hold) written as its
+        escape, the same JSON."""
+        try:
+            return self._json_bytes(lang)
+        except UnicodeEncodeError:  # a lone surrogate (a JSON escape such as \ud800) in the record's text
+            return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
+
+    def _json_bytes(self, lang: str) -> bytes:
+        """The JSON text in UTF-8, or ``UnicodeEncodeError`` for a lone surrogate."""
+        return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
@@ -662,12 +670,6 @@ class _Evaluated(Decision):
         }
         return self._schema_json(out, lang) if self.schema else out
 
-    def to_json_bytes(self, lang: str = "zh") -> bytes:
-        try:
-            return self._json_bytes(lang)
-        except UnicodeEncodeError:  # a lone surrogate (a JSON escape such as \ud800) in the record's text
-            return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
-
     def _json_bytes(self, lang: str) -> bytes:
         res = self._res
         cd = self._cd
@@ -677,7 +679,7 @@ class _Evaluated(Decision):
             else None
         )
         if trace is None:
-            return utf8_json(_dumps(self.to_json(lang), ensure_ascii=False))
+            return _dumps(self.to_json(lang), ensure_ascii=False).encode("utf-8")
         inp = self.input
         if inp is None:
             input_text = b"null"

@@ -44,14 +44,15 @@ def test_text_is_the_bytes_decoded(admission: object) -> None:
             assert d.to_json_text(lang) == expected
 
 
-def test_a_lone_surrogate_has_text_but_no_bytes(admission: object) -> None:
+def test_a_lone_surrogate_is_text_and_escaped_bytes(admission: object) -> None:
     record = json.loads(RECORDS.read_text(encoding="utf-8").splitlines()[0])
     record["id"] = json.loads('"A-\\ud800"')  # valid JSON, not encodable as UTF-8
     d = admission.evaluate(record, "2025-06-30")  # type: ignore[attr-defined]
     assert d.to_json_text("en") == json.dumps(d.to_json("en"), ensure_ascii=False)
     assert "A-\ud800" in d.to_json_text("en")
-    with pytest.raises(UnicodeEncodeError):
-        d.to_json_bytes("en")
+    raw = d.to_json_bytes("en")  # the surrogate written as its escape: the same JSON, in UTF-8
+    assert b'"A-\\ud800"' in raw
+    assert json.loads(raw) == json.loads(d.to_json_text("en"))
 
 
 def test_a_plain_decision_has_the_same_two_forms() -> None:
