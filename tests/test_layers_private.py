@@ -194,6 +194,7 @@ LANG_LAYERS = (
     "interp",
     "compile",
     "compile_decision",
+    "compile_columnar",
 )
 
 

@@ -181,7 +181,7 @@ def columnar_decision(decision: Any) -> _Plan:
 def _arrow_type(schema: Any, t: Type, root: Any) -> Any:
     import pyarrow as pa
 
-    from engine.lang.types import _resolve
+    from engine.lang.types import resolve_ref as _resolve
 
     if isinstance(schema, dict):
         schema = _resolve(schema, root)
@@ -217,10 +217,10 @@ def _arrow_schema(schema: dict[str, Any], record_type: Type) -> Any:
 def _presence_keys(plan: Any) -> set[str]:
     """The keys whose presence in a record's text can change an answer (see ``ColumnarDecision.read``)."""
     from engine.lang import ast as A
-    from engine.lang.compile_columnar import _all_checked
+    from engine.lang.compile_columnar import all_checked
 
     keys: set[str] = set()
-    for c in _all_checked(plan):
+    for c in all_checked(plan):
         for n in A.walk(c.node):
             if isinstance(n, A.Has):
                 keys.add(n.field)
@@ -405,7 +405,7 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
     """Rows that surely keep the record schema (the per-record engine says how the others break it)."""
     import polars as pl
 
-    from engine.lang.types import _resolve
+    from engine.lang.types import resolve_ref as _resolve
 
     root = plan.schema
 
@@ -466,9 +466,9 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
                     )  # `$` of a search also matches before a final line end
                 ok = ok & value.str.contains(pattern)
             if schema.get("format") == "date":
-                from engine.lang.compile_columnar import _parse_date
+                from engine.lang.compile_columnar import parse_date
 
-                ok = ok & _parse_date(value)[1]
+                ok = ok & parse_date(value)[1]
             if "enum" in schema:
                 options = schema["enum"]
                 if not all(isinstance(o, str) for o in options if o is not None):
@@ -1017,7 +1017,7 @@ def _conform(pa: Any, arr: Any, want: Any, kind: Type, root: Any, schema: Any, e
     in the schema's order, one the struct lacks (where the schema allows no null, which reads as
     absent) as nulls; NotColumnar for anything else (a field the schema does not list, with schema
     enforcement; one lacking where null would read as given)."""
-    from engine.lang.types import _resolve
+    from engine.lang.types import resolve_ref as _resolve
 
     types = pa.types
     if isinstance(schema, dict):
@@ -1062,7 +1062,7 @@ def _target(pa: Any, t: Any, want: Any, kind: Type, root: Any, schema: Any) -> A
     """The Arrow type a Parquet column of type ``t`` is read as, for a field of type ``kind``
     (``want`` its type from JSON): the same values, integers widened, text of any layout as
     text, dates kept as dates where the schema says date; NotColumnar for anything else."""
-    from engine.lang.types import _resolve
+    from engine.lang.types import resolve_ref as _resolve
 
     types = pa.types
     if isinstance(schema, dict):
@@ -1139,9 +1139,9 @@ def reference_table(
 
     rows: list[dict[str, Any]] = []
     if fmt == "jsonl":
-        from engine.io.records import _read_jsonl
+        from engine.io.records import read_jsonl
 
-        items = _read_jsonl(io.BytesIO(data[3:] if data.startswith(b"\xef\xbb\xbf") else data), name)
+        items = read_jsonl(io.BytesIO(data[3:] if data.startswith(b"\xef\xbb\xbf") else data), name)
     else:
         from engine.io.parquetfile import read_parquet
 

@@ -88,15 +88,15 @@ def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list
             size += p.fs.size(p.path) if p.fmt == "jsonl" else 0
     parts = find_parts(files, _blocksize(size, workers), input_format)
     counts = [client.submit(count_lines, p, pure=True) if p.end is not None else 0 for p in parts]
-    bases = line_bases(parts, counts, lambda a, b: client.submit(_add, a, b, pure=True))
+    bases = line_bases(parts, counts, lambda a, b: client.submit(add_ints, a, b, pure=True))
     return parts, bases
 
 
-def _add(a: int, b: int) -> int:
+def add_ints(a: int, b: int) -> int:
     return a + b
 
 
-class _TaskProgress:
+class TaskProgress:
     """A bar on standard error that follows the cluster's tasks (partitions done of all), only
     on a terminal; quiet elsewhere."""
 
@@ -131,7 +131,7 @@ class _TaskProgress:
             self._progress = None
 
 
-def _in_order(client: Any, submit: Callable[[int], Any], total: int, progress: _TaskProgress) -> Iterator[Any]:
+def in_order(client: Any, submit: Callable[[int], Any], total: int, progress: TaskProgress) -> Iterator[Any]:
     """The results of tasks 0..total-1 in order, with about two per worker in flight."""
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     window = 2 * workers + 2
@@ -186,7 +186,7 @@ def run_check(
     mode = "block" if block else "rows"
     with connect(address) as client:
         parts, bases = _plan(client, files, input_format)
-        bar = _TaskProgress(stderr, len(parts), lang, progress)
+        bar = TaskProgress(stderr, len(parts), lang, progress)
 
         def submit(i: int) -> Any:
             return client.submit(
@@ -194,7 +194,7 @@ def run_check(
             )
 
         try:
-            for result in _in_order(client, submit, len(parts), bar):
+            for result in in_order(client, submit, len(parts), bar):
                 _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang)
         finally:
             bar.stop()
@@ -289,14 +289,14 @@ def run_diff(
             compiled = getattr(built, "newest", built)
             record_type = getattr(compiled, "record_type", None)
             schema = (record_type.root or record_type.schema) if record_type is not None else None
-            bar = _TaskProgress(stderr, len(parts), lang, "auto")
+            bar = TaskProgress(stderr, len(parts), lang, "auto")
 
             def submit(i: int, o: RulebookSpec = old_spec, n: RulebookSpec = new_spec, s: Any = schema) -> Any:
                 return client.submit(diff_part, parts[i], bases[i], o, n, as_of, s, sheet, lang, pure=False, retries=2)
 
             first = name == names[0]
             try:
-                for i, (read, bad, blank, changes, rules) in enumerate(_in_order(client, submit, len(parts), bar)):
+                for i, (read, bad, blank, changes, rules) in enumerate(in_order(client, submit, len(parts), bar)):
                     if first:
                         counts = compared.files.setdefault(parts[i].name, [0, 0])
                         counts[0] += read

@@ -151,7 +151,7 @@ def _parquet_jobs(part: Part, rows_per_job: int) -> list[_Job]:
 
 def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list[_Job], list[Any]]:
     """The jobs of the inputs in order and, for each JSON Lines range, the lines before it (futures)."""
-    from engine.dask.cli import _add
+    from engine.dask.cli import add_ints
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     whole = find_parts(files, None, input_format)
@@ -177,7 +177,7 @@ def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list
             jobs.append(_Job(p))
             ranges.append(p)
     counts = [client.submit(count_lines, p, pure=True) if p.end is not None else 0 for p in ranges]
-    range_bases = iter(line_bases(ranges, counts, lambda a, b: client.submit(_add, a, b, pure=True)))
+    range_bases = iter(line_bases(ranges, counts, lambda a, b: client.submit(add_ints, a, b, pure=True)))
     bases = [next(range_bases) if j.groups is None else 0 for j in jobs]
     return jobs, bases
 
@@ -201,18 +201,18 @@ def run_check(
     """``check --dask ADDRESS --engine columnar``: decide ``files`` by columns on the cluster, each
     partition's results table written to ``report`` (``write_table``) in input order; the rows and
     the fallbacks counted into ``stats`` (``engine.columnar.ColumnarStats``)."""
-    from engine.dask.cli import _in_order, _TaskProgress, connect
+    from engine.dask.cli import TaskProgress, connect, in_order
 
     spec, _built = rulebook_spec(rulebook, decision, as_of, enforcement)
     with connect(address) as client:
         jobs, bases = _plan(client, files, input_format)
-        bar = _TaskProgress(stderr, len(jobs), lang, progress)
+        bar = TaskProgress(stderr, len(jobs), lang, progress)
 
         def submit(i: int) -> Any:
             return client.submit(decide_columnar_part, jobs[i], bases[i], spec, as_of, lang, pure=False, retries=2)
 
         try:
-            for result in _in_order(client, submit, len(jobs), bar):
+            for result in in_order(client, submit, len(jobs), bar):
                 stats.rows += result.rows
                 stats.blank += result.blank
                 stats.fallback.update(result.fallback)

@@ -180,7 +180,7 @@ def _fixer(pa: Any, t: Any) -> Fix | None:
 def allows_null(schema: Any, root: Mapping[str, Any] | None = None) -> bool:
     """Whether a value of ``schema`` may be null (an untyped one may)."""
     if isinstance(schema, Mapping) and "$ref" in schema and root is not None:
-        from engine.lang.types import _resolve
+        from engine.lang.types import resolve_ref as _resolve
 
         schema = _resolve(schema, root)
     if not isinstance(schema, Mapping):
@@ -197,7 +197,7 @@ def allows_null(schema: Any, root: Mapping[str, Any] | None = None) -> bool:
 
 def _absent_nulls(schema: Any, root: Mapping[str, Any]) -> Callable[[Any], None] | None:
     """What takes out of a record (in place) the keys whose null the schema does not allow, at every depth."""
-    from engine.lang.types import _resolve
+    from engine.lang.types import resolve_ref as _resolve
 
     if isinstance(schema, Mapping):
         schema = _resolve(schema, root)

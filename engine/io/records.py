@@ -237,6 +237,11 @@ def _read_jsonl(stream: Any, name: str, raw: bool = False) -> Iterator[tuple[Inp
                 yield InputRef(name, number), (line if raw else parse_json_line(line))
 
 
+def read_jsonl(stream: Any, name: str) -> Iterator[tuple[InputRef, Any]]:
+    """The records of a JSON Lines stream (text or bytes) with their places, and a note for each blank line."""
+    return _read_jsonl(stream, name)
+
+
 def line_runs(stream: Any, size: int = 1 << 16) -> Iterator[Any]:
     """A stream (text or bytes) in runs of whole lines: what it holds up to a line end, as soon
     as it is there (``read1`` where the stream has it, so a pipe's lines come as they are

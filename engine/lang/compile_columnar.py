@@ -40,7 +40,7 @@ from engine.lang.check import Checked
 from engine.lang.compile_decision import DecisionPlan
 from engine.lang.types import Type
 
-__all__ = ["ColumnarDecision", "NotColumnar", "compile_columnar"]
+__all__ = ["ColumnarDecision", "NotColumnar", "all_checked", "compile_columnar", "parse_date", "refine"]
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -94,8 +94,8 @@ class ColumnarDecision:
         self.record_type = record_type
         self.fields = record_type.fields()
         self.keys = sorted(_keys_read(plan))
-        self.max_depth = max((_macro_depth(c.node) for c in _all_checked(plan)), default=0)
-        self.macros = sum(_macro_count(c.node) for c in _all_checked(plan))
+        self.max_depth = max((_macro_depth(c.node) for c in all_checked(plan)), default=0)
+        self.macros = sum(_macro_count(c.node) for c in all_checked(plan))
         self.unsupported: set[str] = set()  # what the rows reaching it leave to the per-record engine
         sizes = [len(v) for v in params.values() if isinstance(v, (str, list, tuple))]
         self.param_size = max(sizes, default=0)  # the longest text or list a parameter holds
@@ -404,7 +404,7 @@ class ColumnarDecision:
             ok_null = given & pl.lit(ft.nullable)
         ok = base_ok & (~is_null | ok_null)
         if ft.kind == "date" and not self.is_date(value, frame):  # text read as a date (a table may hold dates)
-            parsed, parsed_ok = _parse_date(out_v)
+            parsed, parsed_ok = parse_date(out_v)
             ok = ok & (out_v.is_null() | parsed_ok)
             out_v = parsed
         return CV(out_v, ok.fill_null(False), ft)
@@ -562,7 +562,7 @@ class ColumnarDecision:
         if function == "string" and kinds == ["string"] and not nullable:
             return CV(values[0].v, ok, t)
         if function == "date" and kinds == ["string"] and not nullable:
-            d, d_ok = _parse_date(values[0].v)
+            d, d_ok = parse_date(values[0].v)
             return CV(d, (ok & d_ok).fill_null(False), t)
         if function == "date" and kinds == ["date"] and not nullable:
             return CV(values[0].v, ok, t)
@@ -849,7 +849,7 @@ def _field_type(parent: Type, name: str, ft: Type) -> Type:
         return ft
     prop = (parent.schema.get("properties") or {}).get(name)
     if isinstance(prop, dict) and "$ref" in prop and parent.root is not None:
-        from engine.lang.types import _resolve
+        from engine.lang.types import resolve_ref as _resolve
 
         prop = _resolve(prop, parent.root)
     return refine(prop, ft)
@@ -874,7 +874,7 @@ def _no_null_elements(lst: Any) -> Any:
     return lst.list.eval(pl.element().is_null()).list.any().not_().fill_null(False)
 
 
-def _parse_date(s: Any) -> tuple[Any, Any]:
+def parse_date(s: Any) -> tuple[Any, Any]:
     """Text YYYY-MM-DD as the per-record engine reads a date (``date.fromisoformat`` of exactly that form)."""
     pl = _pl()
     form = s.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & (s.str.slice(0, 4) != "0000")
@@ -906,7 +906,7 @@ def _literal_value(node: A.Node, c: Checked, params: dict[str, Any]) -> Any:
     return None
 
 
-def _all_checked(plan: DecisionPlan) -> list[Checked]:
+def all_checked(plan: DecisionPlan) -> list[Checked]:
     out: list[Checked] = list(plan.values.values())
     for _rid, locals_, when, require, _d in plan.rules:
         out.extend(locals_.values())
@@ -924,7 +924,7 @@ def _all_checked(plan: DecisionPlan) -> list[Checked]:
 
 def _keys_read(plan: DecisionPlan) -> set[str]:
     keys: set[str] = set()
-    for c in _all_checked(plan):
+    for c in all_checked(plan):
         for n in A.walk(c.node):
             if isinstance(n, (A.Select, A.Has)):
                 keys.add(n.field)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Type", "parse_cel_type", "schema_type", "type_of_value"]
+__all__ = ["Type", "parse_cel_type", "resolve_ref", "schema_type", "type_of_value"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,11 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any] | None) -> Mappi
         schema = target
         seen += 1
     return schema
+
+
+def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``schema`` with its local ``$ref``s followed (``#/...`` within ``root``)."""
+    return _resolve(schema, root)
 
 
 def schema_type(schema: Mapping[str, Any] | bool, root: Mapping[str, Any] | None = None) -> Type:
