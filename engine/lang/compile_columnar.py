@@ -92,10 +92,6 @@ class ColumnarDecision:
         self.plan = plan
         self.params = params
         self.record_type = record_type
-        self.fields = record_type.fields()
-        self.keys = sorted(_keys_read(plan))
-        self.max_depth = max((_macro_depth(c.node) for c in all_checked(plan)), default=0)
-        self.macros = sum(_macro_count(c.node) for c in all_checked(plan))
         self.unsupported: set[str] = set()  # what the rows reaching it leave to the per-record engine
         sizes = [len(v) for v in params.values() if isinstance(v, (str, list, tuple))]
         self.param_size = max(sizes, default=0)  # the longest text or list a parameter holds
@@ -922,24 +918,11 @@ def all_checked(plan: DecisionPlan) -> list[Checked]:
     return out
 
 
-def _keys_read(plan: DecisionPlan) -> set[str]:
-    keys: set[str] = set()
-    for c in all_checked(plan):
-        for n in A.walk(c.node):
-            if isinstance(n, (A.Select, A.Has)):
-                keys.add(n.field)
-    return keys
-
-
 def _macro_depth(node: A.Node) -> int:
     best = 0
     for child in _children(node):
         best = max(best, _macro_depth(child))
     return best + (1 if isinstance(node, A.Comprehension) else 0)
-
-
-def _macro_count(node: A.Node) -> int:
-    return sum(1 for n in A.walk(node) if isinstance(n, A.Comprehension))
 
 
 def _children(node: A.Node) -> list[A.Node]:
@@ -967,17 +950,6 @@ def _typed_null(t: Type) -> Any:
         return pl.lit(None, dtype=_polars_type(t))
     except NotColumnar:
         return pl.lit(None)
-
-
-def _unsupported(c: Checked) -> str | None:
-    for n in A.walk(c.node):
-        if isinstance(n, (A.OptSelect, A.OptIndex, A.MapLit, A.Bind, A.Index)):
-            return f"the expression `{type(n).__name__}`"
-        if isinstance(n, A.ListLit) and n.elements:
-            return "a list written in the expression"
-        if isinstance(n, A.Literal) and n.kind in ("double", "uint", "bytes"):
-            return f"a {n.kind} literal"
-    return None
 
 
 def _record_fields_read(c: Checked, node: A.Node) -> set[str]:
