@@ -38,6 +38,7 @@ from engine.lang import runtime as R
 from engine.lang import values as V
 from engine.lang.check import Checked
 from engine.lang.compile_decision import DecisionPlan
+from engine.lang.ext_strings import TRIMMED
 from engine.lang.types import Type
 
 __all__ = ["ColumnarDecision", "NotColumnar", "all_checked", "compile_columnar", "parse_date", "refine"]
@@ -546,6 +547,10 @@ class ColumnarDecision:
             ok = ok & v.ok
         kinds = [v.t.kind for v in values]
         nullable = any(v.t.nullable for v in values)
+        overload = c.overloads.get(id(node))
+        if overload is None or not getattr(overload.impl, "__module__", "").startswith("engine.lang."):
+            # a plugin's function (which may share a built-in's name): only its own implementation says
+            return self.by_unique(c, node, function, values, ok, t)
         if function == "size" and len(values) == 1 and not nullable:
             if kinds[0] == "list":
                 return CV(values[0].v.list.len().cast(pl.Int64), ok, t)
@@ -582,7 +587,7 @@ class ColumnarDecision:
             r = pl.when((n > 0) & before).then(n - 1).otherwise(n)
             return CV(r, (ok & (n >= 0)).fill_null(False), t)  # a negative span goes to the reference
         if function == "trim" and kinds == ["string"] and not nullable:
-            return CV(values[0].v.str.strip_chars(_PY_SPACE), ok, t)
+            return CV(values[0].v.str.strip_chars(TRIMMED), ok, t)
         if function == "replace" and kinds == ["string", "string", "string"] and not nullable:
             pat = _literal_value(args[1], c, self.params)
             rep = _literal_value(args[2], c, self.params)

@@ -34,7 +34,17 @@ from engine.lang.types import Type
 from engine.lang.values import MAX_COST, CelType, Duration, Timestamp, cost_limit, fail_no_overload, type_name
 from engine.messages import Text, msg
 
-__all__ = ["DECLARED", "MAX_TEXT", "Declared", "Sig", "check_format", "format_double", "format_value", "parse_format"]
+__all__ = [
+    "DECLARED",
+    "MAX_TEXT",
+    "TRIMMED",
+    "Declared",
+    "Sig",
+    "check_format",
+    "format_double",
+    "format_value",
+    "parse_format",
+]
 
 MAX_TEXT = MAX_COST * 16
 """The longest text ``replace``, ``join`` and ``format`` build (characters)."""
@@ -184,6 +194,7 @@ def substring(s: object, start: object, *end: object) -> str:
 # White space as Unicode defines it (the property White_Space): what `trim` removes.
 _SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
 _SPACE += "\u2028\u2029\u202f\u205f\u3000"
+TRIMMED = _SPACE  # what `trim` takes off either end (the columnar compiler takes the same)
 
 
 def trim(s: object) -> str:
