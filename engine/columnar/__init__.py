@@ -318,27 +318,29 @@ def _given_null(arrow: Any, key: str) -> Any:
     import polars as pl
     import pyarrow as pa
 
-    def count(t: Any, expr: Any) -> Any:
-        total = pl.lit(0, pl.Int64)
+    def count(t: Any, expr: Any) -> list[Any]:
+        """The terms counting the non-null values of ``key`` within a value of Arrow type ``t``."""
+        terms: list[Any] = []
         if pa.types.is_struct(t):
             for i in range(t.num_fields):
                 f = t.field(i)
                 sub = expr.struct.field(f.name)
                 if f.name == key:
-                    total = total + sub.is_not_null().cast(pl.Int64)
-                total = total + count(f.type, sub)
+                    terms.append(sub.is_not_null().cast(pl.Int64))
+                terms.extend(count(f.type, sub))
         elif pa.types.is_list(t) or pa.types.is_large_list(t):
             inner = count(t.value_type, pl.element())
-            if not _is_zero(inner):
-                total = total + expr.list.eval(inner).list.sum().fill_null(0)
-        return total
+            if inner:
+                terms.append(expr.list.eval(pl.sum_horizontal(inner)).list.sum().fill_null(0))
+        return terms
 
-    total = pl.lit(0, pl.Int64)
+    terms: list[Any] = []
     for f in arrow:
         col = pl.col(f"rec.{f.name}")
         if f.name == key:
-            total = total + col.is_not_null().cast(pl.Int64)
-        total = total + count(f.type, col)
+            terms.append(col.is_not_null().cast(pl.Int64))
+        terms.extend(count(f.type, col))
+    total = pl.sum_horizontal(terms) if terms else pl.lit(0, pl.Int64)
     line = pl.col("__line")
     return (line.str.count_matches(f'"{key}"', literal=True) > total) | line.str.contains(_ESCAPED_ASCII)
 
@@ -375,10 +377,6 @@ def _sizes(arrow: Any) -> tuple[Any, Any]:
         texts.append(a)
         lists.append(b)
     return pl.max_horizontal(texts).alias("__tmax"), pl.max_horizontal(lists).alias("__nmax")
-
-
-def _is_zero(expr: Any) -> bool:
-    return str(expr) == str(__import__("polars").lit(0, __import__("polars").Int64))
 
 
 def _frame(plan: _Plan, table: Any, lines: Any, is_table: bool) -> Any:

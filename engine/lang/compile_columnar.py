@@ -29,6 +29,7 @@ and aggregates back per row.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -337,32 +338,29 @@ class ColumnarDecision:
             return CV(pl.lit(pl.Series([list(value)], dtype=pl.List(pl.Int64))).first(), pl.lit(True), t)
         raise NotColumnar(f"a parameter of type {type(value).__name__}")
 
-    def x_Select(self, c: Checked, node: A.Select, frame: _Frame) -> CV:
+    def field(self, c: Checked, node: A.Select | A.Has, frame: _Frame) -> tuple[Any, Any, Any, Type]:
+        """A field's column as read (``record.f`` or ``x.f``): its value, whether the object it is read
+        from is there (a field of null is an error), whether the key may be given (JSON text: as null
+        somewhere; a table: whether it has the column), and the type of the object it is read from."""
         pl = _pl()
-        if id(node) in c.idents:
-            return self.x_Ident(c, node, frame)
-        ft = c.type_of(node)
         operand = node.operand
-        # may the key be given (JSON text: as null somewhere); in a table: does it have the column
-        present = pl.lit(True) if self.table else pl.col(f"__p:{node.field}")
         if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
-            if self.table:
-                present = pl.col(f"__top:{node.field}")
             col = f"rec.{node.field}"
             if col not in self.columns:
                 raise NotColumnar(f"the field `{node.field}` is not read")
-            value = pl.col(col)
-            base_ok = pl.lit(True)
-            ft = _field_type(self.record_type, node.field, ft)
-        else:
-            ot = c.type_of(operand)
-            if ot.kind != "object":
-                raise NotColumnar(f"a field of a value of type {ot}")
-            o = self.expr(c, operand, frame)
-            value = o.v.struct.field(node.field)
-            base_ok = o.ok & o.v.is_not_null()  # a field of null is an error
-            ft = _field_type(o.t, node.field, ft)
-        return self.read(value, base_ok, present, ft, frame)
+            present = pl.col(f"__top:{node.field}") if self.table else pl.col(f"__p:{node.field}")
+            return pl.col(col), pl.lit(True), present, self.record_type
+        if c.type_of(operand).kind != "object":
+            raise NotColumnar(f"a field of a value of type {c.type_of(operand)}")
+        o = self.expr(c, operand, frame)
+        present = pl.lit(True) if self.table else pl.col(f"__p:{node.field}")
+        return o.v.struct.field(node.field), o.ok & o.v.is_not_null(), present, o.t
+
+    def x_Select(self, c: Checked, node: A.Select, frame: _Frame) -> CV:
+        if id(node) in c.idents:
+            return self.x_Ident(c, node, frame)
+        value, base_ok, present, parent = self.field(c, node, frame)
+        return self.read(value, base_ok, present, _field_type(parent, node.field, c.type_of(node)), frame)
 
     def read(self, value: Any, base_ok: Any, present: Any, ft: Type, frame: _Frame) -> CV:
         """A field as the per-record engine reads it: its value, its default when absent, an
@@ -416,27 +414,10 @@ class ColumnarDecision:
 
     def x_Has(self, c: Checked, node: A.Has, frame: _Frame) -> CV:
         pl = _pl()
-        operand = node.operand
         t = c.type_of(node)
-        # may the key be given (JSON text: as null somewhere); in a table: does it have the column
-        present = pl.lit(True) if self.table else pl.col(f"__p:{node.field}")
-        if isinstance(operand, A.Ident) and c.idents.get(id(operand), ("",))[0] == "record":
-            if self.table:
-                present = pl.col(f"__top:{node.field}")
-            col = f"rec.{node.field}"
-            if col not in self.columns:
-                raise NotColumnar(f"the field `{node.field}` is not read")
-            value, base_ok = pl.col(col), pl.lit(True)
-            value_of_record = True
-        else:
-            value_of_record = False
-            if c.type_of(operand).kind != "object":
-                raise NotColumnar("has() on a value that is not an object")
-            o = self.expr(c, operand, frame)
-            value, base_ok = o.v.struct.field(node.field), o.ok & o.v.is_not_null()
+        value, base_ok, present, parent = self.field(c, node, frame)
         # a value: present; null: in a table, given where the schema allows null (else absent); in JSON
         # text absent where the key is not given as null anywhere, else unsure
-        parent = self.record_type if value_of_record else c.type_of(operand)
         ft = _field_type(parent, node.field, parent.fields().get(node.field, Type("dyn")))
         if self.table:
             return CV(value.is_not_null() | (present & pl.lit(ft.nullable)), base_ok.fill_null(False), t)
@@ -828,7 +809,8 @@ class ColumnarDecision:
         return CV(pl.col(res_col), pl.col(res_ok), t)
 
 
-_PY_SPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+# Python's white space (``str.isspace``, which ``normalize`` strips): the engine's ``trim`` set and \x1c-\x1f
+_PY_SPACE = TRIMMED + "\x1c\x1d\x1e\x1f"
 
 
 def refine(schema: Any, t: Type) -> Type:
@@ -856,7 +838,9 @@ def _field_type(parent: Type, name: str, ft: Type) -> Type:
     return refine(prop, ft)
 
 
+@functools.cache
 def _has_nulls_equal() -> bool:
+    """Whether this Polars' ``list.contains`` takes ``nulls_equal`` (asked once)."""
     import inspect
 
     pl = _pl()
