@@ -890,6 +890,10 @@ _add(
             "the other inputs were read; give --allow-empty where an empty input is expected",
             "其他输入已读取；如果输入本来就可能为空，请加 --allow-empty",
         ),
+        "input.empty:explain/help": (
+            "there is nothing to explain: the input must hold at least one record",
+            "没有可解释的内容：输入中至少要有一条记录",
+        ),
         "cli.summary-blank": ("blank lines skipped: {count}", "跳过空行 {count} 行"),
         "cli.summary-warnings": ("warnings about the input: {count}", "关于输入的警告 {count} 条"),
         "cli.progress": ("progress: {count:,} records, {seconds} s", "进度：{count:,} 条记录，{seconds} 秒"),

@@ -893,8 +893,28 @@ def cmd_explain(io: _Io) -> int:
         observe(d)
         if d.outcome != "pass":
             worst = 1
+    _explained_nothing(io, args.record_file)
     observe.end()
     return worst
+
+
+def _explained_nothing(io: _Io, path: str) -> None:
+    """``explain`` of an input that held no record (whatever its format or reader) has explained
+    nothing: that is an error (``input.empty``, exit 2), never a silent success.  Unlike ``check``
+    there is no ``--allow-empty``, so the help says what to give instead."""
+    records, blank = _inputs(io).files.get(path, [0, 0])
+    if records:
+        return
+    from engine.io.terminal import escape_controls
+
+    name = escape_controls(path)
+    raise UsageError(
+        Diagnostic(
+            "input.empty",
+            msg("input.empty:blank", file=name, count=blank) if blank else msg("input.empty", file=name),
+            help=msg("input.empty:explain/help"),
+        )
+    )
 
 
 def _rulebook_files(paths: list[str]) -> list[Path]:
