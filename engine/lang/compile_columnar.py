@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.lang import ast as A
@@ -532,6 +532,14 @@ class ColumnarDecision:
         if overload is None or not getattr(overload.impl, "__module__", "").startswith("engine.lang."):
             # a plugin's function (which may share a built-in's name): only its own implementation says
             return self.by_unique(c, node, function, values, ok, t)
+        if nullable:
+            # a built-in given a null where the checker allowed one: the per-record engine says what that
+            # makes (an error, mostly); the rows with a value are computed here as by the non-null form
+            for v in values:
+                if v.t.nullable:
+                    ok = ok & v.v.is_not_null()
+            values = [CV(v.v, v.ok, replace(v.t, nullable=False)) if v.t.nullable else v for v in values]
+            nullable = False
         if function == "size" and len(values) == 1 and not nullable:
             if kinds[0] == "list":
                 return CV(values[0].v.list.len().cast(pl.Int64), ok, t)
@@ -689,7 +697,7 @@ class ColumnarDecision:
         if node.filter is not None or self.unique_calls != before:
             return None
         macro = "exists_one" if node.macro == "existsOne" else node.macro
-        if macro in ("exists", "all", "exists_one") and (body.t.kind != "bool" or body.t.nullable):
+        if macro in ("exists", "all", "exists_one", "filter") and (body.t.kind != "bool" or body.t.nullable):
             raise NotColumnar(f"`{node.macro}` with a body that is not a boolean")
         lv = lst.v
         err = lv.list.eval((~body.ok).fill_null(True)).list.any()
@@ -756,14 +764,23 @@ class ColumnarDecision:
         if node.filter is not None:
             raise NotColumnar("a macro with a filter clause")
         macro = "exists_one" if node.macro == "existsOne" else node.macro
-        if macro in ("exists", "all", "exists_one") and (body.t.kind != "bool" or body.t.nullable):
+        if macro in ("exists", "all", "exists_one", "filter") and (body.t.kind != "bool" or body.t.nullable):
             raise NotColumnar(f"`{node.macro}` with a body that is not a boolean")
         flat = inner.df.select(
-            body.v.alias("b"), body.ok.fill_null(False).alias("k"), pl.col(vcol + ":ok").alias("e")
+            body.v.alias("b"),
+            body.ok.fill_null(False).alias("k"),
+            pl.col(vcol + ":ok").alias("e"),
+            *([pl.col(vcol).alias("x")] if macro == "filter" else []),
         ).collect()
         offsets = pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cum_sum()])
+        starts, ends = offsets.slice(0, len(lengths)), offsets.slice(1)
 
-        def lists(values: Any) -> Any:
+        def per_row(flags: Any) -> Any:
+            """How many elements of each row's list are flagged (a sum over each row's run of elements)."""
+            sums = pl.concat([pl.Series([0], dtype=pl.Int64), flags.fill_null(False).cast(pl.Int64).cum_sum()])
+            return sums.gather(ends) - sums.gather(starts)
+
+        def lists(values: Any, offsets: Any) -> Any:
             import pyarrow as pa
 
             arr = values.to_arrow()
@@ -772,32 +789,31 @@ class ColumnarDecision:
             return pl.Series(pa.LargeListArray.from_arrays(offsets.to_arrow(), arr))
 
         k = self.tmp("")
-        good = flat.get_column("b") & flat.get_column("k") if body.t.kind == "bool" else None
-        extra = {
-            "__err" + k: lists(~flat.get_column("k")),
-            "__nul" + k: lists(~flat.get_column("e")),
-        }
+        extra = {"__err" + k: per_row(~flat.get_column("k")), "__nul" + k: per_row(~flat.get_column("e"))}
         if body.t.kind == "bool":
-            extra["__good" + k] = lists(good)
-            extra["__bad" + k] = lists(~flat.get_column("b") & flat.get_column("k"))
+            good = flat.get_column("b") & flat.get_column("k")
+            extra["__good" + k] = per_row(good)
+            extra["__bad" + k] = per_row(~flat.get_column("b") & flat.get_column("k"))
         if macro == "map":
-            extra["__res" + k] = lists(flat.get_column("b"))
+            extra["__res" + k] = lists(flat.get_column("b"), offsets)
+        elif macro == "filter":
+            # the kept elements, put into lists by the counts kept per row (no gather by positions)
+            kept = good.fill_null(False)
+            kept_offsets = pl.concat([pl.Series([0], dtype=pl.Int64), extra["__good" + k].cum_sum()])
+            extra["__res" + k] = lists(flat.get_column("x").filter(kept), kept_offsets)
         df = df.with_columns([v.alias(n) for n, v in extra.items()])
-        err = pl.col("__err" + k).list.any().fill_null(False)
-        nullel = pl.col("__nul" + k).list.any().fill_null(False)
+        err = pl.col("__err" + k) > 0
+        nullel = pl.col("__nul" + k) > 0
         if macro == "exists":
-            value = pl.col("__good" + k).list.any().fill_null(False)
+            value = pl.col("__good" + k) > 0
             ok = value | ~err
         elif macro == "all":
-            falsy = pl.col("__bad" + k).list.any().fill_null(False)
+            falsy = pl.col("__bad" + k) > 0
             value, ok = ~falsy, falsy | ~err
         elif macro == "exists_one":
-            value = pl.col("__good" + k).list.sum().fill_null(0) == 1
+            value = pl.col("__good" + k) == 1
             ok = ~err
-        elif macro == "filter":
-            value = pl.col(lcol).list.gather(pl.col("__good" + k).list.eval(pl.element().arg_true()))
-            ok = ~err
-        else:
+        else:  # filter, map: the lists made above
             value = pl.col("__res" + k)
             ok = ~err
         # a null element where the schema allows none, or a list long enough to reach the cost budget: the reference
