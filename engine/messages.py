@@ -1150,3 +1150,29 @@ _add(
         ),
     }
 )
+
+# -- rulebook serve --watch (engine/serve/watch.py) ------------------------------------
+
+_add(
+    {
+        "serve.rulebook-gone": (
+            "rulebook file `{path}` is gone; `{rulebook}@{version}`, loaded from it, keeps serving",
+            "规则集文件 `{path}` 已不存在；从中加载的 `{rulebook}@{version}` 继续提供服务",
+        ),
+        "serve.rulebook-gone:none": (
+            "rulebook file `{path}` is gone; no version of it was serving",
+            "规则集文件 `{path}` 已不存在；它没有正在提供服务的版本",
+        ),
+        "serve.rulebook-gone/help": (
+            (
+                "put the file back and it is reloaded like an edit (its examples run first); "
+                "to stop serving it, restart the server without it"
+            ),
+            "把文件放回后会像修改一样重新加载（先运行其示例）；若不再提供它，请在没有它的情况下重启服务",
+        ),
+        "serve.rulebook-back": (
+            "rulebook file `{path}` is back: it is reloaded like an edit",
+            "规则集文件 `{path}` 已恢复：像修改一样重新加载",
+        ),
+    }
+)

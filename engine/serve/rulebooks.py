@@ -8,6 +8,11 @@ into its answer.  ``reload_file`` builds a changed file and runs its examples; o
 succeed does a new snapshot, with the new version in place of the old, replace the current
 one (a single reference assignment).  Otherwise the old version keeps serving and the
 failure, with its diagnostics in both languages, shows in :meth:`RulebookSet.status`.
+
+A watched file that is gone (deleted, or renamed away by an editor that saves by renaming)
+does not take its rulebook away: :meth:`RulebookSet.mark_gone` records the report
+``serve.rulebook-gone`` (shown by ``status`` with the version still served), and the version
+loaded from it keeps serving until the file is back and reloads like any edit.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from engine.messages import Text, listing, msg
 from engine.registry import RulebookEntry, VersionedDecision
 from engine.serve.config import ServeConfig
 
-__all__ = ["LoadedBook", "ReloadResult", "RulebookSet", "Snapshot"]
+__all__ = ["GONE", "LoadedBook", "ReloadResult", "RulebookSet", "Snapshot"]
+
+GONE = "serve.rulebook-gone"  # the code of the report of a watched file that is gone
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,13 @@ class LoadedBook:
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a file could not be (re)built, in both languages, and when."""
+    """Why a file could not be (re)built, or that it is gone (``code`` :data:`GONE`), in both
+    languages, and when."""
 
     path: Path
     message: Text
     at: str
+    code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "diagnostic": {"zh": self.message.zh, "en": self.message.en}, "at": self.at}
@@ -59,11 +68,13 @@ class Failure:
 @dataclass(frozen=True)
 class ReloadResult:
     """What ``reload_file`` did: ``replaced`` (the new version serves), ``removed`` (the file is gone
-    and its rulebook no longer serves), or neither (``failure`` says why the old one still serves)."""
+    and its rulebook no longer serves), ``gone`` (the file is gone and its rulebook keeps serving,
+    ``failure`` being the report), or none of them (``failure`` says why the old one still serves)."""
 
     path: Path
     replaced: bool
     removed: bool = False
+    gone: bool = False
     failure: Failure | None = None
     book: LoadedBook | None = None
 
@@ -202,6 +213,13 @@ class Snapshot:
 class _State:
     books: dict[Path, LoadedBook] = field(default_factory=dict)
     failures: dict[Path, Failure] = field(default_factory=dict)
+    gone: dict[Path, Failure] = field(default_factory=dict)  # watched files that are not there
+
+    def copy(self, *, back: Path | None = None) -> _State:
+        """A copy to change and publish (readers keep the one they took); ``back``: a file that
+        is there again, whose report of being gone is dropped."""
+        gone = {p: g for p, g in self.gone.items() if p != back}
+        return _State(dict(self.books), dict(self.failures), gone)
 
 
 class RulebookSet:
@@ -233,16 +251,21 @@ class RulebookSet:
     def status(self) -> dict[str, Any]:
         """What ``/readyz`` reports: ``ready`` once every file has a version serving, and per file
         its rulebook and version (``loaded``) or why it could not be built (``failed``; after a
-        failed reload the old version still serves and both are shown)."""
+        failed reload the old version still serves and both are shown).  A watched file that is
+        gone shows its report instead (``code`` ``serve.rulebook-gone``, ``diagnostic``,
+        ``gone_since``) beside the version still served."""
         state = self._state
         rulebooks = []
         for path in self._origins:
             loaded = state.books.get(path)
             failure = state.failures.get(path)
+            gone = state.gone.get(path)
             item: dict[str, Any] = {"path": str(path), "status": "loaded" if loaded is not None else "failed"}
             if loaded is not None:
                 item |= {"id": loaded.id, "version": loaded.version}
-            if failure is not None:
+            if gone is not None:
+                item |= {"code": GONE, "diagnostic": gone.to_json()["diagnostic"], "gone_since": gone.at}
+            elif failure is not None:
                 item["diagnostic"] = failure.to_json()["diagnostic"]
                 item["failed_at"] = failure.at
             rulebooks.append(item)
@@ -279,14 +302,21 @@ class RulebookSet:
             self._publish(state)
             self.loaded = True
 
-    def reload_file(self, path: Path) -> ReloadResult:
+    def reload_file(self, path: Path, *, keep_when_gone: bool = False) -> ReloadResult:
         """Build ``path`` anew and run its examples; the new version replaces the old one only if both
-        succeed.  Otherwise the old one keeps serving and the failure is recorded (``status``)."""
+        succeed.  Otherwise the old one keeps serving and the failure is recorded (``status``).
+
+        A file that is not there is taken out of the set (``removed``), or with ``keep_when_gone``
+        (the watcher) reported gone while its version keeps serving (``gone``, see ``mark_gone``).
+        A file that is there again drops its report of being gone, whatever its build gives."""
         path = Path(path).resolve()
         with self._lock:
             origin, plugin = self._origins.get(path, (f"--rulebooks ({path.parent})", None))
             if not path.exists():
-                state = _State(dict(self._state.books), dict(self._state.failures))
+                if keep_when_gone:
+                    report = self._gone(path)
+                    return ReloadResult(path, replaced=False, gone=True, failure=report)
+                state = self._state.copy(back=path)
                 state.books.pop(path, None)
                 state.failures.pop(path, None)
                 self._origins.pop(path, None)
@@ -295,7 +325,7 @@ class RulebookSet:
             built = self._build(path, origin, plugin, examples=True)
             if not isinstance(built, Failure):
                 built = _unique(built, self._state.books, path)
-            state = _State(dict(self._state.books), dict(self._state.failures))
+            state = self._state.copy(back=path)
             self._origins.setdefault(path, (origin, plugin))
             if isinstance(built, Failure):
                 state.failures[path] = built
@@ -305,6 +335,31 @@ class RulebookSet:
             state.failures.pop(path, None)
             self._publish(state)
             return ReloadResult(path, replaced=True, book=built)
+
+    def mark_gone(self, path: Path) -> Failure:
+        """Report that the watched file ``path`` is gone: the version loaded from it (if one was)
+        keeps serving, and ``status`` shows the report (code :data:`GONE`, in both languages)
+        until the file is reloaded.  Returns the report (the first one, when it was made already)."""
+        path = Path(path).resolve()
+        with self._lock:
+            return self._gone(path)
+
+    def _gone(self, path: Path) -> Failure:
+        # called with the lock held; the snapshot is not touched: the same rulebooks serve
+        report = self._state.gone.get(path)
+        if report is not None:
+            return report
+        loaded = self._state.books.get(path)
+        text = (
+            msg("serve.rulebook-gone", path=str(path), rulebook=loaded.id, version=loaded.version)
+            if loaded is not None
+            else msg("serve.rulebook-gone:none", path=str(path))
+        )
+        report = Failure(path, text, _now(), code=GONE)
+        state = self._state.copy()
+        state.gone[path] = report
+        self._state = state
+        return report
 
     def _publish(self, state: _State) -> None:
         # INVARIANT: the snapshot is made whole before it is assigned; the assignment is the swap

@@ -15,7 +15,14 @@ by the old version or the new one, never by half of each.  An edit that does not
 old version serving; the watcher logs the diagnostic (logger ``rulebook.serve``), and
 ``/readyz`` reports it until a later edit loads.  A file saved in two steps by an
 editor may be seen half-written: that look fails, and the next one loads the whole
-file.  A file that disappears is reported once and its rulebook keeps serving.
+file.
+
+A file that is gone (deleted, or renamed away: an editor that saves by renaming may make it
+vanish for a moment) never takes its rulebook away, since nothing could replace it whole:
+the version loaded from it keeps serving.  That is reported, not kept quiet: once in the
+log (a warning, ``serve.rulebook-gone``) and in ``/readyz``, in the file's entry, until the
+file is back.  A file that comes back is reloaded like an edit (examples first, whatever
+its content), which clears the report.
 
 With several workers (``--workers N``) each worker process runs its own watcher on the
 same files; for a moment after an edit some workers may answer with the new version
@@ -31,8 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.errors import Diagnostic
+from engine.messages import msg
+from engine.serve.rulebooks import GONE
+
 if TYPE_CHECKING:
-    from engine.serve.rulebooks import ReloadResult, RulebookSet
+    from engine.serve.rulebooks import Failure, ReloadResult, RulebookSet
 
 __all__ = ["FileState", "RulebookWatcher", "describe_result"]
 
@@ -70,7 +81,7 @@ def describe_result(result: ReloadResult, lang: str) -> str:
     """A reload's outcome for the log: the new rulebook version, or the diagnostic (in ``lang``)
     of why the old version was kept."""
     if result.failure is not None:
-        return result.failure.message.get(lang)
+        return result.failure.message.get(lang)  # why the old version serves, or that the file is gone
     if result.book is not None:
         return f"{result.book.id}@{result.book.version}"
     return ""
@@ -85,7 +96,7 @@ class RulebookWatcher:
         self.lang = lang
         self._seen: dict[Path, FileState] = {}
         self._digests: dict[Path, str | None] = {}
-        self._missing: set[Path] = set()
+        self._gone: set[Path] = set()  # files reported gone, not seen since
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reloads = 0  # reloads attempted, for tests and the log
@@ -97,7 +108,8 @@ class RulebookWatcher:
         return [Path(p) for p in self.rulebooks.files()]
 
     def scan(self) -> list[tuple[Path, ReloadResult | None]]:
-        """One look at every file; reload the changed ones.  Returns (file, ReloadResult) of each reload."""
+        """One look at every file; reload the changed ones and those that are back.  Returns
+        (file, ReloadResult) of each reload.  A file that is gone is reported (``gone``), once."""
         done: list[tuple[Path, ReloadResult | None]] = []
         for path in self.paths():
             state = FileState.of(path)
@@ -105,25 +117,40 @@ class RulebookWatcher:
                 continue
             self._seen[path] = state
             if not state.exists:
-                if path not in self._missing:
-                    self._missing.add(path)
-                    log.warning("rulebook file %s is gone; the version loaded from it keeps serving", path)
+                self._report_gone(path)
                 continue
-            self._missing.discard(path)
             digest = _digest(path)
-            if digest is None or (path in self._digests and digest == self._digests[path]):
+            if path in self._gone:  # back: reloaded whatever its content, so that the report clears
+                self._gone.discard(path)
+                log.info("%s", msg("serve.rulebook-back", path=str(path)).get(self.lang))
+            elif digest is None or (path in self._digests and digest == self._digests[path]):
                 continue  # unreadable for a moment, or saved unchanged
             done.append((path, self._reload(path, digest)))
         return done
 
-    def _reload(self, path: Path, digest: str) -> ReloadResult | None:
+    def _report_gone(self, path: Path, report: Failure | None = None) -> None:
+        """The file is gone: its version keeps serving, ``/readyz`` says so, and the log once."""
+        self._seen[path] = FileState(None, None)
+        report = self.rulebooks.mark_gone(path) if report is None else report
+        if path in self._gone:
+            return
+        self._gone.add(path)
+        diagnostic = Diagnostic(GONE, report.message, help=msg("serve.rulebook-gone/help"), severity="warning")
+        log.warning("%s", diagnostic.render(self.lang))
+
+    def _reload(self, path: Path, digest: str | None) -> ReloadResult | None:
         self.reloads += 1
         try:
-            result = self.rulebooks.reload_file(path)
+            result = self.rulebooks.reload_file(path, keep_when_gone=True)
         except Exception:
             log.exception("reloading %s failed; the version loaded before keeps serving", path)
             return None
-        self._digests[path] = digest
+        if result.gone or (not result.replaced and not FileState.of(path).exists):
+            # gone between the look and the reload: what the build said of it is moot
+            self._report_gone(path, result.failure if result.gone else None)
+            return result
+        if digest is not None:
+            self._digests[path] = digest
         if result.replaced:
             log.info("reloaded %s: %s now serving", path, describe_result(result, self.lang))
         else:
