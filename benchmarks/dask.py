@@ -10,8 +10,13 @@ process:
 * ``check --dask ADDRESS`` on a ``LocalCluster`` of 2 worker processes and of 1
   (127.0.0.1, no dashboard, one thread each), started by this script before the
   command (its start is timed apart) and stopped after it, so that every worker's
-  peak memory is that run's; the client fetches results from the workers directly
-  (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=True``, what ``--dask local:N`` does);
+  peak memory is that run's; as with ``--dask local:N``, the workers write their
+  partitions' JSON lines into parts beside the output, which the client appends
+  (``RULEBOOK_DASK_SHARED_OUTPUT=1``), and the client fetches results from the
+  workers directly (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=True``);
+* with ``--sent``, also ``check --dask`` on 2 workers with every JSON line sent to
+  the client and written there (``RULEBOOK_DASK_SHARED_OUTPUT=0``: the path of a
+  cluster whose workers do not share the output's folder);
 * the bag API on 2 workers: ``summarize(check_bag(RB, read_records(files)))``,
   counts computed on the cluster, nothing gathered.
 
@@ -26,6 +31,7 @@ limit; the temporary folder and the clusters go when it ends.
 
     python benchmarks/dask.py                        # 1,000,000 records, 2 runs
     python benchmarks/dask.py --records 100000 --runs 1
+    python benchmarks/dask.py --sent                 # also the lines sent to the client
     python benchmarks/dask.py --write                # also update its section of RESULTS.md
 """
 
@@ -58,8 +64,11 @@ RULEBOOK = "hlj-musicians/membership"
 BROKEN_EVERY = 50_000
 LIMIT_SECONDS = 1800  # no single command may run longer than this
 TARGET = 1.3  # Dask on 2 workers within 1.3x of --jobs 2
-# the client fetches results from the workers directly, as ``--dask local:N`` does (docs/scale.md)
+# as ``--dask local:N`` does (docs/scale.md): the client fetches results from the workers directly, and
+# the workers write their JSON lines into parts beside the output (``sent``: to the client instead)
 DIRECT = {"DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS": "True"}
+SHARED = {**DIRECT, "RULEBOOK_DASK_SHARED_OUTPUT": "1"}
+SENT = {**DIRECT, "RULEBOOK_DASK_SHARED_OUTPUT": "0"}
 
 MEASURE = """
 import resource, subprocess, sys, time
@@ -183,10 +192,11 @@ def run_once(
         print(f"  check --jobs {jobs}: {seconds:.1f} s, peak {rss:.0f} MiB, load {load:.1f}", file=sys.stderr)
     from distributed import Client
 
-    for variant in ("dask 2", "bag 2", "dask 1"):
-        if variant == "bag 2" and args.no_bag:
+    for variant in ("dask 2", "dask 2 sent", "bag 2", "dask 1"):
+        if (variant == "bag 2" and args.no_bag) or (variant == "dask 2 sent" and not args.sent):
             continue
-        workers = int(variant[-1])
+        workers = int(variant.split()[1])
+        sent = variant.endswith("sent")
         t = time.perf_counter()
         cluster = start_cluster(workers)
         started = time.perf_counter() - t
@@ -195,11 +205,18 @@ def run_once(
                 if variant == "bag 2":
                     figures[variant].append(bag_summary(client, files))
                     continue
-                out = folder / f"dask-{workers}.jsonl"
+                out = folder / f"dask-{workers}{'-sent' if sent else ''}.jsonl"
                 load = os.getloadavg()[0]
-                seconds, rss, code = measure([*cli, "--output", str(out), "--dask", cluster.scheduler_address], DIRECT)
+                seconds, rss, code = measure(
+                    [*cli, "--output", str(out), "--dask", cluster.scheduler_address], SENT if sent else SHARED
+                )
                 same = digest(out) == reference
                 out.unlink()
+                # nothing but the inputs and the local outputs is left: the parts went with the run
+                stray = sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+                if stray:
+                    print(f"  left beside the output: {', '.join(stray)}", file=sys.stderr)
+                    same = False
                 peaks = sorted(client.run(max_rss_mib).values())
                 entry = {
                     "seconds": seconds,
@@ -211,7 +228,8 @@ def run_once(
                     "same": same,
                 }
                 print(
-                    f"  check --dask ({workers} worker{'s' if workers > 1 else ''}): {seconds:.1f} s "
+                    f"  check --dask ({workers} worker{'s' if workers > 1 else ''}"
+                    f"{', lines sent to the client' if sent else ''}): {seconds:.1f} s "
                     f"(cluster start {started:.1f} s), client {rss:.0f} MiB, workers "
                     f"{', '.join(f'{p:.0f}' for p in peaks)} MiB, same output: {same}, load {load:.1f}",
                     file=sys.stderr,
@@ -272,8 +290,9 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
             f"{BROKEN_EVERY:,}); every command writes `--format json` to a file. The clusters are `LocalCluster`s of "
             "worker processes (one thread each) on 127.0.0.1 without a dashboard, started before the command "
             f"(in {start2:.1f} s for 2 workers, the median; `--dask local:2` adds that much) and stopped after it; "
-            "the client fetches results from the workers directly, as `--dask local:N` does. "
-            f"Medians of {args.runs} runs."
+            "as with `--dask local:N`, the workers write their partitions' JSON lines into parts beside the output "
+            "(`RULEBOOK_DASK_SHARED_OUTPUT=1`), which the client appends in input order, and the client fetches "
+            f"the rest of each result from the workers directly. Medians of {args.runs} runs."
         ),
         "",
         "| run | records/s (median) | seconds | client peak MiB | worker peaks MiB | same output as local |",
@@ -284,6 +303,7 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
         "local 2": "`check --jobs 2`",
         "dask 1": "`check --dask` on 1 worker",
         "dask 2": "`check --dask` on 2 workers",
+        "dask 2 sent": "`check --dask` on 2 workers, lines sent to the client (`RULEBOOK_DASK_SHARED_OUTPUT=0`)",
         "bag 2": "`summarize(check_bag(...))` on 2 workers (counts only)",
     }
     for key, name in names.items():
@@ -306,6 +326,13 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
         f"| the same with the cluster's start counted | {(sec['dask 2'] + start2) / sec['local 2']:.2f}x | |",
         f"| `--dask` 2 workers / 1 worker (rate) | {rate['dask 2'] / rate['dask 1']:.2f}x | |",
         f"| `--jobs 2` / `--jobs 1` (rate) | {rate['local 2'] / rate['local 1']:.2f}x | |",
+    ]
+    if "dask 2 sent" in sec:
+        lines.append(
+            f"| `--dask` on 2 workers, lines sent to the client / `--jobs 2` (time) | "
+            f"{sec['dask 2 sent'] / sec['local 2']:.2f}x | |"
+        )
+    lines += [
         "",
         (
             f"The Dask path's overhead per record: {over1:+.1f} µs on one worker against `--jobs 1`, {over2:+.1f} µs "
@@ -323,13 +350,13 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
         )
         lines.append(
             f"How the rate grows with workers: fitting T(w) = S + W/w to the medians at 1 and 2 workers gives "
-            f"S ≈ {serial:.1f} s that does not shrink with workers (the client planning, receiving and writing "
-            f"{n:,} JSON lines, and the cluster's bookkeeping) and W ≈ {parallel:.1f} s of deciding shared among "
-            f"them. With the per-partition overhead measured above added per worker, the projection is "
-            f"{projected}, tending to {n / serial:,.0f}/s, where the client's own share is the limit; here the "
-            "two workers also shared two cores with the client and with others, so the measured step from 1 to 2 "
-            "understates what separate machines give. A `summarize` needs no client share: its counts are reduced "
-            "on the cluster."
+            f"S ≈ {serial:.1f} s that does not shrink with workers (the client planning and appending the "
+            f"workers' parts of {n:,} JSON lines, and the cluster's bookkeeping) and W ≈ {parallel:.1f} s of "
+            "deciding shared among them. With the per-partition overhead measured above added per worker, the "
+            f"projection is {projected}, tending to {n / serial:,.0f}/s, where the client's own share is the "
+            "limit; here the two workers also shared two cores with the client and with others, so the measured "
+            "step from 1 to 2 understates what separate machines give. A `summarize` needs no client share: its "
+            "counts are reduced on the cluster."
         )
     else:
         lines.append(
@@ -359,12 +386,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=4, help="JSON Lines files they are spread over (default 4)")
     ap.add_argument("--runs", type=int, default=2, help="runs of everything; medians are reported (default 2)")
     ap.add_argument("--no-bag", action="store_true", help="leave out the summarize(check_bag) measure")
+    ap.add_argument(
+        "--sent",
+        action="store_true",
+        help="also time --dask on 2 workers with the JSON lines sent to the client (RULEBOOK_DASK_SHARED_OUTPUT=0)",
+    )
     ap.add_argument("--write", action="store_true", help="update the Dask section of benchmarks/RESULTS.md")
     ap.add_argument("--json", help="also write the raw figures to this file")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    figures: dict[str, list[dict[str, Any]]] = {k: [] for k in ("local 1", "local 2", "dask 1", "dask 2", "bag 2")}
+    figures: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("local 1", "local 2", "dask 1", "dask 2", "dask 2 sent", "bag 2")
+    }
     with tempfile.TemporaryDirectory(prefix="rulebook-dask-bench-") as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
@@ -382,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({**meta, "figures": figures}, indent=2), encoding="utf-8")
     if args.write:
         write_results(text)
-    same = all(r["same"] for k in ("dask 1", "dask 2") for r in figures[k])
+    same = all(r["same"] for k in ("dask 1", "dask 2", "dask 2 sent") for r in figures[k])
     totals = all(r["total"] == args.records for r in figures["bag 2"])
     return 0 if same and totals else 1
 

@@ -6,6 +6,11 @@ as they arrive, with a bounded number of partitions in flight: memory on the cli
 is a few partitions' worth however long the feed.  A worker that dies takes its
 tasks with it; the scheduler runs them again elsewhere, and since a partition's
 result is only written when its turn comes, no record is lost or written twice.
+
+JSON lines into an output file the workers can reach (``--dask local:N``, or an
+address with ``RULEBOOK_DASK_SHARED_OUTPUT=1``) do not travel: each worker writes
+its partition's lines into a part beside the output and the client appends the
+parts in input order (``engine.dask.spool``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import IO, Any
 from engine.dask.decide import PartResult, decide_part, diff_part
 from engine.dask.inputs import Part, count_lines, find_parts, line_bases
 from engine.dask.rulebook import RulebookSpec, WorkerSetupError, rulebook_spec
+from engine.dask.spool import Spool, shared_output
 from engine.errors import Diagnostic, UsageError
 
 __all__ = ["connect", "run_check", "run_diff"]
@@ -173,10 +179,16 @@ def run_check(
     observe: Any,
     stderr: IO[str],
     progress: str,
+    shared: bool | None = None,
 ) -> None:
-    """Decide ``files`` on the cluster and write each partition's results to ``report`` in order."""
+    """Decide ``files`` on the cluster and write each partition's results to ``report`` in order.
+
+    ``shared``: whether the workers may write JSON lines into parts beside the output file
+    (None: as :func:`engine.dask.spool.shared_output` says for ``address``); they do only for a
+    report that takes blocks of lines written to a regular file that is not standard output."""
     from engine.io.parallel import DecisionView
 
+    wanted = shared_output(address) if shared is None else shared
     spec, built = rulebook_spec(rulebook, decision, as_of, enforcement)
     versions = getattr(built, "versions", None)
     compiled = [d for _e, d in versions] if versions is not None else [built]
@@ -184,18 +196,26 @@ def run_check(
     label = (spec.rulebook, spec.version)
     block = hasattr(report, "write_block") and not observe.active
     mode = "block" if block else "rows"
-    with connect(address) as client:
+    with contextlib.ExitStack() as stack:
+        spool = None
+        if block and wanted and hasattr(report, "direct_fd"):
+            fd = report.direct_fd()
+            spool = Spool.beside(fd) if fd is not None else None
+            if spool is not None:  # removed last: after the cluster (and any task still writing) is gone
+                stack.callback(spool.close)
+        client = stack.enter_context(connect(address))
         parts, bases = _plan(client, files, input_format)
         bar = TaskProgress(stderr, len(parts), lang, progress)
+        where = spool.where if spool is not None else None
 
         def submit(i: int) -> Any:
             return client.submit(
-                decide_part, parts[i], bases[i], spec, as_of, lang, mode, schema, sheet, pure=False, retries=2
+                decide_part, parts[i], bases[i], spec, as_of, lang, mode, schema, sheet, where, pure=False, retries=2
             )
 
         try:
             for result in in_order(client, submit, len(parts), bar):
-                _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang)
+                _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang, spool)
         finally:
             bar.stop()
 
@@ -210,12 +230,18 @@ def _write(
     specs: Any,
     view: Any,
     lang: str,
+    spool: Spool | None = None,
 ) -> None:
     for ref, note in result.notes:
         inputs.problem(ref, note)
     inputs.add(result.file, result.count, result.blank)
     if result.payload.__class__ is not list:
-        report.write_block(result.payload)
+        if result.spooled is not None and spool is not None:
+            fd = report.direct_fd()  # everything written before flushed, so that the part follows it
+            if fd is None:  # pragma: no cover - the output was a regular file when the run began
+                raise RuntimeError("the output can no longer be written directly")
+            spool.append(result.spooled, fd)
+        report.write_block(result.payload)  # with no text once appended: its counts
         return
     for row in result.payload:
         if row[0] == "bad":

@@ -2,9 +2,11 @@
 
 Three shapes of result, for three users: decision objects (the CONTRACT JSON
 shape, for :func:`engine.dask.check_bag`), a JSON Lines block with the summary's
-counts (``check --dask --format json``: the client writes the text as it is), and
-one row per record for the other reports (the JSON line, the outcome and the
-rules that did not pass, read back by ``engine.io.parallel.DecisionView``).
+counts (``check --dask --format json``: the client writes the text as it is, or,
+when the worker could write it into a part beside the output, appends that part:
+``engine.dask.spool``), and one row per record for the other reports (the JSON
+line, the outcome and the rules that did not pass, read back by
+``engine.io.parallel.DecisionView``).
 """
 
 from __future__ import annotations
@@ -62,28 +64,51 @@ def decide_objects(items: Any, spec: RulebookSpec, as_of: _dt.date | None, lang:
 
 class PartResult:
     """What a partition gives the command line: its file, records read, blank lines skipped,
-    the notes about the input (``(ref, InputNote)`` with a problem), and ``payload``: a block of
-    JSON lines with its counts (``engine.io.parallel.Block``) or one row per record."""
+    the notes about the input (``(ref, InputNote)`` with a problem), ``payload``: a block of
+    JSON lines with its counts (``engine.io.parallel.Block``) or one row per record, and
+    ``spooled``: the (name, size) of the part holding the block's lines when the worker wrote
+    them beside the output (the block then has no text)."""
 
-    __slots__ = ("blank", "count", "file", "notes", "payload")
+    __slots__ = ("blank", "count", "file", "notes", "payload", "spooled")
 
-    def __init__(self, file: str, count: int, blank: int, notes: list[Any], payload: Any) -> None:
+    def __init__(
+        self,
+        file: str,
+        count: int,
+        blank: int,
+        notes: list[Any],
+        payload: Any,
+        spooled: tuple[str, int] | None = None,
+    ) -> None:
         self.file = file
         self.count = count
         self.blank = blank
         self.notes = notes
         self.payload = payload
+        self.spooled = spooled
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PartResult, (self.file, self.count, self.blank, self.notes, self.payload))
+        return (PartResult, (self.file, self.count, self.blank, self.notes, self.payload, self.spooled))
 
 
 def decide_part(
-    part: Any, base: int, spec: RulebookSpec, as_of: _dt.date | None, lang: str, mode: str, schema: Any, sheet: Any
+    part: Any,
+    base: int,
+    spec: RulebookSpec,
+    as_of: _dt.date | None,
+    lang: str,
+    mode: str,
+    schema: Any,
+    sheet: Any,
+    spool: tuple[str, str] | None = None,
 ) -> PartResult:
     """Read and decide one partition for ``check --dask``: ``mode`` ``block`` (JSON lines and
     counts) or ``rows`` (per record: ``("bad", ref, BadRecord)`` or ``("ok", ref, JSON line,
-    outcome, rules not passing, name)``)."""
+    outcome, rules not passing, name)``).
+
+    ``spool``: the run's folder beside the output and its token (``engine.dask.spool``); a
+    block's lines in UTF-8 are written into a part there when this worker can, and only the
+    part's name and size go back."""
     from engine.dask.inputs import read_part
     from engine.io.parallel import Block
     from engine.io.records import BadRecord, InputNote
@@ -167,7 +192,14 @@ def decide_part(
     )
     block.file = part.name
     block.blank = blank
-    return PartResult(part.name, count, blank, notes, block)
+    spooled = None
+    if spool is not None and block.text and block.text.__class__ is bytes:  # text: a lone surrogate, sent
+        from engine.dask.spool import write_part
+
+        spooled = write_part(spool, block.text)
+        if spooled is not None:
+            block.text = None
+    return PartResult(part.name, count, blank, notes, block, spooled)
 
 
 def diff_part(
