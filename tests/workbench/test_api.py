@@ -172,6 +172,11 @@ async def test_examples_pass_and_fail(client: httpx.AsyncClient) -> None:
     body = r.json()
     assert body["failed"]
     assert any(rule["cite"].startswith("第十二条") for f in body["failed"] for rule in f["rules"])
+    # an applicant of 18 or 19 now fails on `adult` alone: the info rules that fail for the same
+    # applicant (no work years, no title...) decide nothing and are not named as responsible
+    birthday = next(f for f in body["failed"] if f["example"] == "adult-on-18th-birthday")
+    assert (birthday["expected"], birthday["got"]) == ("pass", "fail")
+    assert [rule["id"] for rule in birthday["rules"]] == ["adult"]
 
 
 async def test_impact_counts_equal_diff_data(client: httpx.AsyncClient, tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ def doc_json(loaded: LoadedBook, lang: str) -> dict[str, Any]:
 
 def examples_json(book: CompiledRulebook, lang: str) -> dict[str, Any]:
     """What ``rulebook test`` reports: passes, failures with the rules responsible, rule coverage."""
-    from engine.model import Outcome, Status
+    from engine.model import Outcome, Severity, Status
     from engine.testing import rule_coverage, run_examples
 
     results = run_examples(book)
@@ -221,7 +221,15 @@ def examples_json(book: CompiledRulebook, lang: str) -> dict[str, Any]:
             ]
             wanted = Status.FAIL if d.outcome == Outcome.FAIL else Status.ERROR
             if str(d.outcome) != res.example.expect_outcome:
-                responsible += [r.id for r in d.rules if r.status == wanted and r.id not in responsible]
+                # the rules that made the outcome: decisive ones (an info or warning rule that fails
+                # says something about the record but decides nothing)
+                responsible += [
+                    r.id
+                    for r in d.rules
+                    if r.status == wanted
+                    and (r.severity == Severity.ERROR or r.spec.is_data)
+                    and r.id not in responsible
+                ]
                 if res.example.expect_outcome in ("fail", "indeterminate"):
                     responsible += [
                         rid

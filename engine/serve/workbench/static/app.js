@@ -3,7 +3,7 @@
 // service runs with --edit.
 
 import { ApiError, describe, getJSON, postJSON, postStream, rbPath, setToken, token, whenUnauthorized } from "./api.js";
-import { clear, h, show } from "./dom.js";
+import { clear, filePicker, h, show } from "./dom.js";
 import { buildForm } from "./form.js";
 import { adoptDefault, applyStatic, lang, onLangChange, pick, setLang, t } from "./i18n.js";
 import { fileToJsonLines } from "./records.js";
@@ -291,7 +291,7 @@ async function renderTry() {
   } else {
     const file = h("input#try-file", { type: "file", accept: ".jsonl,.ndjson,.json,.csv,.tsv,.xlsx" });
     const run = h("button.primary#decide-file", { type: "button", onclick: () => decideFile(file.files[0], result) }, t("try.file_run"));
-    clear(input, h("p.muted", {}, t("try.file_help")), h("p", {}, file), h("p", {}, run));
+    clear(input, h("p.muted", {}, t("try.file_help")), h("p", {}, filePicker(file, { choose: t("try.file_choose"), none: t("try.file_none") })), h("p", {}, run));
   }
 
   function syncInput() {

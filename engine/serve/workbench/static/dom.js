@@ -50,3 +50,21 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/**
+ * A file input shown in the page's language: the browser's own control (whose button and "no file"
+ * text follow the browser's language, not the page's) stays in the page for the keyboard and for
+ * screen readers but out of sight; a button-like label opens it and a text says which file is chosen.
+ * ``texts``: { choose, none }.  Returns the picker; ``input.value = ""`` followed by a "change"
+ * event shows "none" again.
+ */
+export function filePicker(input, texts) {
+  input.classList.add("visually-hidden");
+  const name = h("span.file-name.muted", {}, texts.none);
+  const shown = () => {
+    const f = input.files && input.files[0];
+    name.textContent = f ? f.name : texts.none;
+  };
+  input.addEventListener("change", shown);
+  return h("span.file-picker", {}, input, h("label.button.file-button", { for: input.id }, texts.choose), name);
+}

@@ -14,7 +14,7 @@ import {
 } from "./vendor/codemirror.js";
 import { ApiError, describe, getJSON, postJSON, postStream, rbPath } from "./api.js";
 import { banner, failed, forgetRulebook, loadRulebooks, openDoc, rulebookDetail, state as app, statusBadge } from "./app.js";
-import { clear, h, show } from "./dom.js";
+import { clear, filePicker, h, show } from "./dom.js";
 import { lang, onLangChange, pick, t } from "./i18n.js";
 import { fileToJsonLines } from "./records.js";
 
@@ -391,13 +391,13 @@ function drawExamples(running = false) {
       ? h(
           "table#examples-failed",
           {},
-          h("tr", {}, h("th", {}, t("edit.example")), h("th", {}, `${t("edit.expected")} → ${t("edit.got")}`), h("th", {}, t("edit.responsible"))),
+          h("tr", {}, h("th", {}, t("edit.example")), h("th.nowrap", {}, `${t("edit.expected")} → ${t("edit.got")}`), h("th", {}, t("edit.responsible"))),
           failedList.map((f) =>
             h(
               "tr.example-failed",
               { dataset: { example: f.example }, onclick: () => f.line && goTo(f.line, 1) },
               h("td", {}, h("code", {}, f.example), f.decision ? h("div.muted", {}, f.decision) : null, f.line ? h("small.muted", {}, ` :${f.line}`) : null),
-              h("td", {}, `${show(f.expected)} → ${show(f.got)}`),
+              h("td.nowrap", {}, `${summarise(f.expected)} → ${summarise(f.got)}`),
               h("td", {}, (f.rules || []).map((r, i) => [i ? ", " : "", typeof r === "string" ? h("code", {}, r) : [h("code", {}, r.id || r.rule), " ", h("small.muted", {}, r.cite || r.article || "")]])),
             ),
           ),
@@ -522,6 +522,7 @@ async function impactControls() {
   sampleSel.addEventListener("change", () => {
     Object.assign(s, { sample: sampleSel.value, records: null, fileName: "" });
     file.value = "";
+    file.dispatchEvent(new Event("change"));
     rerun();
   });
   againstSel.addEventListener("change", () => {
@@ -550,7 +551,7 @@ async function impactControls() {
     "div.controls",
     {},
     h("label", {}, t("edit.impact_sample"), sampleSel),
-    h("label", {}, t("edit.impact_upload"), file),
+    h("div.field", {}, h("span", {}, t("edit.impact_upload")), filePicker(file, { choose: t("try.file_choose"), none: t("try.file_none") })),
     h("label", {}, t("edit.impact_against"), againstSel),
     h("label", {}, t("try.decision"), decSel),
   );
