@@ -21,10 +21,7 @@ within two minutes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +32,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from tests.workbench.served import Deadline, serve_edit
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MEMBERSHIP = ROOT / "rulebooks" / "hlj-musicians" / "membership.yaml"
@@ -96,23 +95,6 @@ def _tools() -> tuple[str, str]:
     return browser, driver
 
 
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self, most: float = WAIT_SECONDS) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"the browser test ran longer than {TOTAL_SECONDS} s")
-        return min(most, left)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _sample_feed(folder: Path) -> Path:
     """The example applicants, each also born one to four years earlier: some turn 18 or 19."""
     lines = []
@@ -133,7 +115,7 @@ def _sample_feed(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def deadline() -> Deadline:
-    return Deadline(TOTAL_SECONDS)
+    return Deadline(TOTAL_SECONDS, "the browser test", WAIT_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -147,33 +129,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, deadline: Deadline) -> Iter
     # The watched folder starts empty: a copy of the bundled membership rulebook beside it would
     # offer the same id and version twice (refused).  A draft of the bundled rulebook is saved here.
     feed = _sample_feed(samples)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "engine", "serve", "--edit", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--rulebooks", str(books), "--samples", str(samples), "--no-decision-log", "--no-access-log"]
-    log = (base / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("rulebook serve --edit stopped: " + (base / "serve.log").read_text("utf-8", "replace"))
-            try:
-                if httpx.get(url + "/readyz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if deadline.left(60) < 1:
-                pytest.fail("rulebook serve did not become ready")
-            time.sleep(0.2)
+    with serve_edit(base, deadline, "--rulebooks", str(books), "--samples", str(samples)) as (url, proc):
         yield {"url": url, "books": books, "feed": feed, "proc": proc}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        log.close()
     assert proc.returncode == 0, "rulebook serve did not stop cleanly on SIGTERM"
 
 

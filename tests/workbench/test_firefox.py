@@ -30,10 +30,8 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +40,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from tests.workbench.served import Deadline, serve_edit, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "docs" / "workbench"
@@ -220,38 +220,9 @@ def _firefox() -> str:
     return binary
 
 
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self, most: float = WAIT_SECONDS) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"the Firefox test ran longer than {TOTAL_SECONDS} s")
-        return min(most, left)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM to the process group the command leads, SIGKILL after ``grace`` seconds."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # what is left of the group (Firefox's content processes)
-    proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def deadline() -> Deadline:
-    return Deadline(TOTAL_SECONDS)
+    return Deadline(TOTAL_SECONDS, "the Firefox test", WAIT_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -260,28 +231,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, deadline: Deadline) -> Iter
     base = tmp_path_factory.mktemp("workbench-firefox")
     books = base / "rulebooks"
     books.mkdir()
-    port = _free_port()
-    cmd = [sys.executable, "-m", "engine", "serve", "--edit", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--rulebooks", str(books), "--no-decision-log", "--no-access-log"]
-    log_path = base / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail("rulebook serve --edit stopped: " + log_path.read_text("utf-8", "replace"))
-                try:
-                    if httpx.get(url + "/readyz", timeout=2, trust_env=False).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if deadline.left(60) < 1:
-                    pytest.fail("rulebook serve did not become ready")
-                time.sleep(0.2)
-            yield url
-        finally:
-            _stop(proc, 15)
+    with serve_edit(base, deadline, "--rulebooks", str(books)) as (url, _proc):
+        yield url
 
 
 class Firefox:
@@ -368,7 +319,7 @@ class Firefox:
                     self.m.delete_session()
         finally:
             if self.proc is not None:
-                _stop(self.proc, 10)
+                stop_group(self.proc, 10)
             if self.closed_port is not None:
                 self.closed_port.close()
 
