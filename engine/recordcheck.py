@@ -41,7 +41,8 @@ __all__ = ["ENFORCEMENT_LEVELS", "Violation", "compile_schema"]
 
 ENFORCEMENT_LEVELS = ("none", "warn", "reject")
 
-# keywords that only describe; they never make a record wrong
+# keywords that only describe; they never make a record wrong (and every ``x-`` keyword: ``x-cell``,
+# the workbench form's ``x-title-zh``/``x-title-en``, anyone's own)
 _ANNOTATIONS = frozenset(
     {
         "$schema",
@@ -56,9 +57,15 @@ _ANNOTATIONS = frozenset(
         "writeOnly",
         "$defs",
         "definitions",
-        "x-cell",
     }
 )
+
+
+def _describes(key: str) -> bool:
+    """Whether a schema keyword only describes (an annotation, or an extension keyword ``x-...``)."""
+    return key in _ANNOTATIONS or key.startswith("x-")
+
+
 _HANDLED = frozenset(
     {
         "type",
@@ -222,7 +229,7 @@ class _Compiler:
         rest = {
             k: v
             for k, v in schema.items()
-            if k not in _ANNOTATIONS and k not in _HANDLED and k not in ("allOf", "if", "then", "else")
+            if not _describes(k) and k not in _HANDLED and k not in ("allOf", "if", "then", "else")
         }
         if rest:
             checks.append(
@@ -732,7 +739,7 @@ class _Fast:
     def resolve(self, schema: Any) -> Any:
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 20:
-            extra = {k: v for k, v in schema.items() if k != "$ref" and k not in _ANNOTATIONS}
+            extra = {k: v for k, v in schema.items() if k != "$ref" and not _describes(k)}
             if extra:
                 raise _Unsupported
             schema = _Compiler(self.root).resolve(schema["$ref"])
@@ -745,7 +752,7 @@ class _Fast:
             return []
         if schema is False:
             return [f"{ind}return False"]
-        keys = {k for k in schema if k not in _ANNOTATIONS}
+        keys = {k for k in schema if not _describes(k)}
         if keys - _HANDLED - {"allOf", "if", "then", "else"}:
             raise _Unsupported
         self.depth += 1
@@ -921,7 +928,7 @@ class _Fast:
         schema = self.resolve(schema)
         if not isinstance(schema, dict):
             return None
-        keys = {k for k in schema if k not in _ANNOTATIONS}
+        keys = {k for k in schema if not _describes(k)}
         if keys != {"type"} and not (
             keys == {"type", "items"} and schema.get("type") == "array" and schema["items"] in ({}, True)
         ):
