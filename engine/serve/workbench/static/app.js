@@ -353,10 +353,15 @@ async function addNotes(container, answer) {
   }
 }
 
-function valuesText(values) {
-  return Object.entries(values || {})
-    .map(([k, v]) => `${k} = ${show(v, { yes: t("yes"), no: t("no") })}`)
-    .join(", ");
+/** A snake_case name that may break after its underscores when its column is narrow. */
+function breakable(name) {
+  const parts = String(name).split("_");
+  return parts.map((p, i) => (i < parts.length - 1 ? [`${p}_`, h("wbr")] : p));
+}
+
+/** The values a rule saw, one `name = value` a line (a long list wraps within its line). */
+function valuesList(values) {
+  return Object.entries(values || {}).map(([k, v]) => h("div.value", {}, breakable(k), ` = ${show(v, { yes: t("yes"), no: t("no") })}`));
 }
 
 const STATUS_MARK = { pass: "✓", fail: "✗", not_applicable: "–", error: "!", waived: "≈" };
@@ -375,6 +380,8 @@ export function renderDecision(d, spec = {}) {
     h(
       "table.rules",
       {},
+      // fixed column widths (style.css): the message takes what the others leave, so it reads as sentences
+      h("colgroup", {}, ["status", "article", "rule", "message", "values"].map((c) => h(`col.col-${c}`))),
       h("thead", {}, h("tr", {}, h("th", {}, t("explain.status")), h("th", {}, t("explain.article")), h("th", {}, t("explain.rule")), h("th", {}, t("explain.message")), h("th", {}, t("explain.values")))),
       h(
         "tbody",
@@ -385,9 +392,9 @@ export function renderDecision(d, spec = {}) {
             { dataset: { rule: r.id, status: r.status } },
             h(`td.st.${r.status}`, {}, `${STATUS_MARK[r.status] || ""} ${t(`rstatus.${r.status}`)}`, r.severity && r.severity !== "error" ? h("small.muted", {}, ` (${r.severity})`) : null),
             h("td", {}, r.cite || ""),
-            h("td", {}, h("code", {}, r.id), h("div.muted", {}, titles.get(r.id) || "")),
+            h("td", {}, h("code", {}, breakable(r.id)), h("div.muted", {}, titles.get(r.id) || "")),
             h("td.message", {}, r.message || ""),
-            h("td.values", {}, valuesText(r.values)),
+            h("td.values", {}, valuesList(r.values)),
           ),
           h(`tr.rule-note`, { dataset: { rule: r.id } }, h("td", { colspan: "5", class: "note-cell" })),
         ]),
