@@ -187,6 +187,120 @@ _add(
             "use `--engine records` (or `auto`, which picks what works)",
             "请改用 `--engine records`（或 `auto`，自动选择可行的方式）",
         ),
+        "usage.option-unused": ("{options} do nothing here: {reason}", "{options} 在这里不起作用：{reason}"),
+        "usage.option-unused:one": ("{options} does nothing here: {reason}", "{options} 在这里不起作用：{reason}"),
+        "option-unused.why:version": (
+            "it is an option of `rulebook` alone, and with it `rulebook {command}` would not run",
+            "它是 `rulebook` 本身的选项，带上它 `rulebook {command}` 就不会运行",
+        ),
+        "usage.option-unused/help:version": (
+            "run `rulebook --version` by itself, or `rulebook {command}` without it",
+            "请单独运行 `rulebook --version`，或去掉它再运行 `rulebook {command}`",
+        ),
+        "option-unused.why:sheet": (
+            "no input is an .xlsx workbook or read by a plugin's reader",
+            "没有一个输入是 .xlsx 工作簿，也没有输入由插件的读取器读取",
+        ),
+        "usage.option-unused/help:sheet": (
+            "`--sheet` picks the worksheet of an .xlsx input: remove it, or give an .xlsx file",
+            "`--sheet` 用于选择 .xlsx 输入的工作表：请去掉它，或给出 .xlsx 文件",
+        ),
+        "option-unused.why:data": (
+            "without `--data` no record is read: `rulebook diff` compares the two rulebooks only",
+            "没有 `--data` 时不读取任何记录：`rulebook diff` 只比较两个规则集本身",
+        ),
+        "usage.option-unused/help:data": (
+            (
+                "`--decision`, `--as-of`, `--input-format`, `--sheet`, `--allow-empty` and `--dask` apply to the "
+                "records of `--data`: give `--data FILE`, or remove {options}"
+            ),
+            (
+                "`--decision`、`--as-of`、`--input-format`、`--sheet`、`--allow-empty` 和 `--dask` 作用于 `--data` "
+                "的记录：请给出 `--data 文件`，或去掉 {options}"
+            ),
+        ),
+        "option-unused.why:verbose": (
+            (
+                "`--format {format}` writes the same with or without it: only the text report leaves out info rules "
+                "unless it is given"
+            ),
+            "有没有它，`--format {format}` 的输出都一样：只有文本报告在没有它时不显示提示级规则",
+        ),
+        "usage.option-unused/help:verbose": (
+            "remove it, or use `--format text`",
+            "请去掉它，或改用 `--format text`",
+        ),
+        "option-unused.why:progress-dask": (
+            "with `--dask` progress is shown on a terminal only, and standard error is not one",
+            "使用 `--dask` 时只在终端上显示进度，而标准错误不是终端",
+        ),
+        "usage.option-unused/help:progress-dask": (
+            "remove `--progress always`: on a terminal progress is shown without it",
+            "请去掉 `--progress always`：在终端上不加它也会显示进度",
+        ),
+        "option-unused.why:install": (
+            (
+                "`--directory` (where the settings are written) and `--pattern` (the files they check) apply to "
+                "`--install` only, and `--install` is not given"
+            ),
+            "`--directory`（设置写入的位置）和 `--pattern`（设置检查的文件）只用于 `--install`，而没有给出 `--install`",
+        ),
+        "usage.option-unused/help:install": (
+            "add `--install`, or remove {options}",
+            "请加上 `--install`，或去掉 {options}",
+        ),
+        "option-unused.why:watch": (
+            "it is how often `--watch` looks at the files, and `--watch` is not given",
+            "它是 `--watch` 检查文件的间隔，而没有给出 `--watch`",
+        ),
+        "usage.option-unused/help:watch": (
+            "add `--watch`, or remove `--watch-interval`",
+            "请加上 `--watch`，或去掉 `--watch-interval`",
+        ),
+        "option-unused.why:tokens": (
+            (
+                "no bearer token is set (`--tokens-file`, RULEBOOK_SERVE_TOKENS or RULEBOOK_SERVE_TOKENS_FILE), so "
+                "every endpoint, `/metrics` included, answers without one"
+            ),
+            (
+                "没有设置持有者令牌（`--tokens-file`、RULEBOOK_SERVE_TOKENS 或 RULEBOOK_SERVE_TOKENS_FILE），"
+                "所有端点（包括 `/metrics`）本来就无需令牌"
+            ),
+        ),
+        "usage.option-unused/help:tokens": (
+            "remove `--metrics-open`, or set tokens with `--tokens-file FILE`",
+            "请去掉 `--metrics-open`，或用 `--tokens-file 文件` 设置令牌",
+        ),
+        "option-unused.why:decision-log": (
+            (
+                "it masks fields in the decision log, which is off (`--no-decision-log` or "
+                "RULEBOOK_SERVE_DECISION_LOG=0)"
+            ),
+            "它只遮盖决定日志中的字段，而决定日志已关闭（`--no-decision-log` 或 RULEBOOK_SERVE_DECISION_LOG=0）",
+        ),
+        "usage.option-unused/help:decision-log": (
+            "remove `--mask-field`, or leave the decision log on",
+            "请去掉 `--mask-field`，或保持决定日志开启",
+        ),
+        "option-unused.why:folder": (
+            (
+                "the workbench saves drafts into a rulebook folder, and none is given (`--rulebooks` or "
+                "RULEBOOK_SERVE_RULEBOOKS)"
+            ),
+            "工作台把草稿保存到规则集文件夹中，而没有给出文件夹（`--rulebooks` 或 RULEBOOK_SERVE_RULEBOOKS）",
+        ),
+        "usage.option-unused/help:folder": (
+            "add `--rulebooks FOLDER` (drafts are written there), or remove `--edit`",
+            "请加上 `--rulebooks 文件夹`（草稿写入其中），或去掉 `--edit`",
+        ),
+        "option-unused.why:install-id": (
+            "`--install` writes the settings of the rulebook schema only",
+            "`--install` 只写入规则集模式的设置",
+        ),
+        "usage.option-unused/help:install-id": (
+            "give `--install` without an id, or the id without `--install` (to see where that schema is)",
+            "请只给出 `--install` 而不给 id，或只给出 id 而不给 `--install`（查看该模式的位置）",
+        ),
         "columnar.why:package": (
             "the extra rulebook-engine[columnar] (Polars, PyArrow) is not installed",
             "未安装附加依赖 rulebook-engine[columnar]（Polars、PyArrow）",

@@ -8,7 +8,9 @@ unreadable or invalid rulebook, lint errors).
 A user's own mistake (bad YAML, a typo in an expression, an unknown rulebook,
 a missing file) is printed as positioned diagnostics and exits 2; it never
 shows a traceback.  Anything else is an internal error: a short request to
-report it, with the traceback only under ``--debug``.
+report it, with the traceback only under ``--debug``.  An option given where it would do
+nothing (``--sheet`` without a workbook, ``diff --as-of`` without ``--data``) is refused before
+the command runs (``usage.option-unused``, see ``engine.cli.unused``).
 
 The output formats of ``check``, the readers of its input, and the observers
 told of every decision come from the plugin manager (``engine.pluginmanager``):
@@ -352,15 +354,23 @@ class _Progress:
     def step(self) -> None:
         self.count += 1
         if self.count % 250 == 0:
-            if self._progress is not None:
-                self._progress.update(self._task, completed=self.count)
-            elif self._plain:
-                import time
+            self._show()
 
-                now = time.monotonic()
-                if now >= self._next:
-                    self._line(now)
-                    self._next = now + self.PLAIN_EVERY
+    def advance(self, count: int) -> None:
+        """``count`` records at once (a batch decided by columns)."""
+        self.count += count
+        self._show()
+
+    def _show(self) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.count)
+        elif self._plain:
+            import time
+
+            now = time.monotonic()
+            if now >= self._next:
+                self._line(now)
+                self._next = now + self.PLAIN_EVERY
 
     def _line(self, now: float, done: bool = False) -> None:
         seconds = f"{now - self.started:.1f}"
@@ -589,14 +599,38 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
     """`check --engine columnar`: each file decided by columns, the results table handed to the report
     (or its rows, each record the report shows in detail explained by the per-record engine)."""
     from engine import columnar
-    from engine.io.records import open_jsonl
 
     as_of = _as_of_date(io.args.as_of)
     stats = columnar.ColumnarStats()
     inputs = _inputs(io)
     if getattr(io.args, "dask", None):
-        _columnar_on_dask(io, files, report, as_of, stats, inputs)
+        _columnar_on_dask(io, files, report, as_of, stats, inputs)  # with the cluster's own progress
         files = []  # decided on the cluster
+    progress = _Progress(io, files) if files else None
+    try:
+        _columnar_files(io, decision, files, report, label, as_of, stats, inputs, progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if progress is not None:
+        progress.stop(done=True)
+    io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
+
+
+def _columnar_files(
+    io: _Io,
+    decision: Any,
+    files: list[str],
+    report: Any,
+    label: tuple[str, str],
+    as_of: Any,
+    stats: Any,
+    inputs: Any,
+    progress: _Progress | None,
+) -> None:
+    from engine import columnar
+    from engine.io.records import open_jsonl
+
     for path in files:
         parquet = path.lower().endswith((".parquet", ".pq")) and not io.args.input_format
         if path == "-" or io.args.input_format or not (parquet or path.lower().endswith((".jsonl", ".ndjson"))):
@@ -606,6 +640,8 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
                 decision, _read(io, path, decision), as_of=as_of, lang=io.lang, stats=stats
             ):
                 _report_batch(io, decision, batch, report, as_of, label)
+                if progress is not None:
+                    progress.advance(batch.table.num_rows)
             continue
         try:
             source: Any = open(path, "rb") if parquet else open_jsonl(path)  # noqa: SIM115 - closed below
@@ -625,10 +661,11 @@ def _evaluate_columnar(io: _Io, decision: Any, files: list[str], report: Any, la
                 stats=stats,
             ):
                 _report_batch(io, decision, batch, report, as_of, label)
+                if progress is not None:
+                    progress.advance(batch.table.num_rows)
         finally:
             source.close()
         inputs.add(path, stats.rows - before, stats.blank - blank)
-    io.stderr.write(msg("columnar.used", total=stats.rows, fallback=sum(stats.fallback.values())).get(io.lang) + "\n")
 
 
 def _dask_reads(io: _Io, files: list[str]) -> bool:
@@ -1186,6 +1223,10 @@ def main(
         except SystemExit as e:  # --help
             return int(e.code or 0)
         lang = args.lang
+        from engine.cli.unused import Situation, refuse_unused
+
+        given = cli_args.given_options(parser, argv, lang)
+        refuse_unused(Situation(args, given, stderr=stderr))
         if args.version:
             return _version(stdout, lang)
         if args.command is None:

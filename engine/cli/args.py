@@ -28,7 +28,16 @@ from typing import Any, NoReturn, cast
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text, msg, normal_lang
 
-__all__ = ["ARGPARSE_ZH", "FAIL_ON", "LANG_ENV", "argparse_words", "build_parser", "choose_lang", "parse_args"]
+__all__ = [
+    "ARGPARSE_ZH",
+    "FAIL_ON",
+    "LANG_ENV",
+    "argparse_words",
+    "build_parser",
+    "choose_lang",
+    "given_options",
+    "parse_args",
+]
 
 LANG_ENV = "RULEBOOK_LANG"
 FAIL_ON = ("fail", "indeterminate", "warning")
@@ -510,6 +519,39 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str], lang: str) 
     args.debug = getattr(args, "debug", False)
     args.version = getattr(args, "version", False)
     return args
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str], lang: str) -> frozenset[str]:
+    """The destinations of the options (and arguments) present on the command line ``argv``.
+
+    An option counts as given when it is written, whatever its value: ``--directory .`` is
+    given although ``.`` is its default.  ``argv`` is parsed a second time with every default
+    suppressed (argparse then sets only what the command line names), and the defaults are put
+    back.  Call it after :func:`parse_args` succeeded on the same ``argv``: this parse cannot fail.
+    """
+    saved: dict[int, tuple[argparse.Action, Any]] = {}
+    for action in _actions(parser):
+        saved.setdefault(id(action), (action, action.default))  # a parent's actions are shared
+        action.default = argparse.SUPPRESS
+    try:
+        with argparse_words(lang):
+            given = parser.parse_args(argv)
+    finally:
+        for action, default in saved.values():
+            action.default = default
+    return frozenset(vars(given))
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """Every action of ``parser`` and of its subcommands' parsers, at any depth."""
+    for action in parser._actions:  # noqa: SLF001 - argparse lists a parser's actions nowhere public
+        yield action
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 - see _SubParsers
+            seen: set[int] = set()
+            for sub in action.choices.values():
+                if id(sub) not in seen:  # an alias names the same parser
+                    seen.add(id(sub))
+                    yield from _actions(sub)
 
 
 def print_help(parser: argparse.ArgumentParser, out: Any, lang: str) -> None:

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from engine.errors import Diagnostic, EngineError, UsageError
 from engine.messages import Text
 
-__all__ = ["SERVE_EXTRA", "add_serve_parser", "cmd_serve"]
+if TYPE_CHECKING:
+    from engine.serve.config import ServeConfig
+
+__all__ = ["SERVE_EXTRA", "add_serve_parser", "cmd_serve", "configuration"]
 
 SERVE_EXTRA = "rulebook-engine[serve]"
 _SERVE_PACKAGES = ("starlette", "uvicorn", "prometheus_client")
@@ -316,6 +319,18 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def configuration(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ServeConfig:
+    """The configuration ``serve`` runs with: the ``RULEBOOK_SERVE_*`` variables of ``environ``
+    (default: this process's), each option given on the command line over them.
+
+    Raises:
+        UsageError: a variable that cannot be read, a tokens file that cannot be read.
+    """
+    from engine.serve.config import ServeConfig
+
+    return ServeConfig.from_env(os.environ if environ is None else environ, **_overrides(args))
+
+
 def _read_tokens(path: Path) -> frozenset[str]:
     from engine.messages import os_reason
 
@@ -363,12 +378,11 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str], lang: 
             import uvicorn  # noqa: F401
 
             from engine.serve import server
-            from engine.serve.config import ServeConfig
         except ModuleNotFoundError as e:
             if (e.name or "").split(".")[0] not in _SERVE_PACKAGES:
                 raise
             raise _missing_extra(e) from None
-        config = ServeConfig.from_env(os.environ, **_overrides(args))
+        config = configuration(args)
         options = server.ServerOptions(
             host=args.host,
             port=args.port,
