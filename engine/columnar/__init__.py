@@ -426,12 +426,12 @@ def _schema_ok(plan: _Plan, df: Any, is_table: bool) -> Any:
             raise NotColumnar("a record schema of `false`")
         allowed = {
             "$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated",
-            "readOnly", "writeOnly", "$defs", "definitions", "x-cell", "type", "format", "minLength",
+            "readOnly", "writeOnly", "$defs", "definitions", "type", "format", "minLength",
             "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
             "minItems", "maxItems", "properties", "required", "additionalProperties", "items", "enum", "$ref",
             "allOf", "if", "then", "else",
         }  # fmt: skip
-        extra = set(schema) - allowed
+        extra = {k for k in schema if k not in allowed and not k.startswith("x-")}  # x-...: descriptions
         if extra:
             raise NotColumnar(f"the record schema's `{sorted(extra)[0]}`")
         ok = pl.lit(True)

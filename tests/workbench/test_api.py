@@ -144,7 +144,9 @@ async def test_completion_inside_record_paths(client: httpx.AsyncClient) -> None
     labels = [i["label"] for i in body["items"]]
     assert "birth_date" in labels and all(lbl.startswith("bi") for lbl in labels)
     assert body["from"] == column - 2
-    assert next(i for i in body["items"] if i["label"] == "birth_date")["kind"] == "field"
+    birth = next(i for i in body["items"] if i["label"] == "birth_date")
+    assert birth["kind"] == "field"
+    assert birth["doc"].startswith("出生日期")  # the field's label of the record schema, in the page's language
     lines[n] = lines[n].replace("record.bi", "min")
     r = await client.post(
         f"{API}/completions", json={"text": "\n".join(lines), "line": n + 1, "column": len(lines[n]) + 1}

@@ -44,7 +44,7 @@ def _type_text(schema: Any) -> str:
 def _field_doc(schema: Any, lang: str) -> str:
     if not isinstance(schema, dict):
         return ""
-    title = schema.get("title")
+    title = schema.get(f"x-title-{lang}") or schema.get("title")  # the form's label, in the page's language
     if isinstance(title, dict):
         title = title.get(lang)
     desc = schema.get("description") or ""
