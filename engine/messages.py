@@ -337,6 +337,14 @@ _add(
             "是否想写 `{close}`？可用的格式：{formats}",
         ),
         "usage.unwritable": ("cannot write `{path}`: {reason}", "无法写入 `{path}`：{reason}"),
+        "usage.dash-folder": (
+            "`{option} -` means standard output, and `{option}` names a folder to write into",
+            "`{option} -` 表示标准输出，而 `{option}` 应是要写入的文件夹",
+        ),
+        "usage.dash-folder/help": (
+            "give the folder's path (a folder named `-` is `{option} ./-`)",
+            "请给出文件夹的路径（名为 `-` 的文件夹写作 `{option} ./-`）",
+        ),
         "usage.no-such-file": ("no such file `{path}`", "找不到文件 `{path}`"),
         "usage.no-such-file:path": ("no such file or folder `{path}`", "找不到文件或文件夹 `{path}`"),
         "usage.no-such-file:rulebook": ("no such rulebook file `{path}`", "找不到规则集文件 `{path}`"),

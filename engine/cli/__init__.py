@@ -10,7 +10,9 @@ a missing file) is printed as positioned diagnostics and exits 2; it never
 shows a traceback.  Anything else is an internal error: a short request to
 report it, with the traceback only under ``--debug``.  An option given where it would do
 nothing (``--sheet`` without a workbook, ``diff --as-of`` without ``--data``) is refused before
-the command runs (``usage.option-unused``, see ``engine.cli.unused``).
+the command runs (``usage.option-unused``, see ``engine.cli.unused``).  ``-`` is standard
+input for every input and standard output for every output file (``--output -``, as with no
+``--output``); see ``engine.cli.args``.
 
 The output formats of ``check``, the readers of its input, and the observers
 told of every decision come from the plugin manager (``engine.pluginmanager``):
@@ -769,7 +771,8 @@ class _Output:
     """The report file of ``--output``, written whole or not at all: into a new file beside it,
     which takes its name only when the report is complete (a run that cannot finish leaves an
     earlier report as it was, and no empty or half-written one).  A path that is not a regular
-    file (``/dev/stdout``, a named pipe) is written directly."""
+    file (``/dev/stdout``, a named pipe) is written directly.  ``--output -`` never gets here: it is
+    standard output (``engine.cli.args.standard_output``); a file named ``-`` is ``./-``."""
 
     def __init__(self, path: str) -> None:
         import os
@@ -1227,6 +1230,7 @@ def main(
 
         given = cli_args.given_options(parser, argv, lang)
         refuse_unused(Situation(args, given, stderr=stderr))
+        cli_args.standard_output(args)  # `--output -` is standard output; `--directory -` is refused
         if args.version:
             return _version(stdout, lang)
         if args.command is None:

@@ -13,6 +13,14 @@ and after the subcommand.  They are declared on the main parser and on each
 subcommand with no default (``argparse.SUPPRESS``), so that a subcommand that
 is not given one never overwrites the value given before it; the defaults are
 filled in afterwards.
+
+``-`` names a standard stream wherever a path is given: standard input for an input
+(``rulebook check RB -``), standard output for an output (``--output -``, exactly as
+if no ``--output`` were given).  :data:`OUTPUT_FILES` lists the options naming a
+file a command writes, and :func:`standard_output` turns their ``-`` into ``None``
+(standard output) after parsing; :data:`OUTPUT_FOLDERS` lists those naming a folder
+a command writes into, where ``-`` is refused (``usage.dash-folder``): standard
+output is no folder.  A file or folder really named ``-`` is written as ``./-``.
 """
 
 from __future__ import annotations
@@ -32,15 +40,27 @@ __all__ = [
     "ARGPARSE_ZH",
     "FAIL_ON",
     "LANG_ENV",
+    "OUTPUT_FILES",
+    "OUTPUT_FOLDERS",
+    "STANDARD_STREAM",
     "argparse_words",
     "build_parser",
     "choose_lang",
     "given_options",
     "parse_args",
+    "standard_output",
 ]
 
 LANG_ENV = "RULEBOOK_LANG"
 FAIL_ON = ("fail", "indeterminate", "warning")
+STANDARD_STREAM = "-"  # as a path: standard input for an input, standard output for an output
+#: the options naming a file a command writes (command -> (option, destination)): ``-`` is standard output
+OUTPUT_FILES: dict[str, tuple[str, str]] = {"check": ("--output", "output"), "doc": ("--output", "output")}
+#: the options naming a folder a command writes into: ``-`` (standard output) is refused
+OUTPUT_FOLDERS: dict[str, tuple[str, str]] = {
+    "init-plugin": ("--directory", "directory"),
+    "schema": ("--directory", "directory"),
+}
 
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("rulebook_cli_lang", default="zh")
 
@@ -294,7 +314,10 @@ def _build() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--output",
-        help=Text("write the report to this file instead of standard output", "把报告写入这个文件，而不是标准输出"),
+        help=Text(
+            "write the report to this file instead of standard output (- is standard output; ./- a file named -)",
+            "把报告写入这个文件，而不是标准输出（- 表示标准输出；名为 - 的文件写作 ./-）",
+        ),
     )
     p.add_argument(
         "--fail-on",
@@ -402,7 +425,10 @@ def _build() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--output",
-        help=Text("write the page to this file instead of standard output", "把说明页写入这个文件，而不是标准输出"),
+        help=Text(
+            "write the page to this file instead of standard output (- is standard output; ./- a file named -)",
+            "把说明页写入这个文件，而不是标准输出（- 表示标准输出；名为 - 的文件写作 ./-）",
+        ),
     )
 
     p = sub.add_parser(
@@ -502,7 +528,10 @@ def _build() -> argparse.ArgumentParser:
     p.add_argument(
         "--directory",
         default=".",
-        help=Text("where to create the folder NAME (default: here)", "在哪里创建 NAME 文件夹（默认：当前目录）"),
+        help=Text(
+            "where to create the folder NAME (default: here; ./- for a folder named -)",
+            "在哪里创建 NAME 文件夹（默认：当前目录；名为 - 的文件夹写作 ./-）",
+        ),
     )
     return parser
 
@@ -519,6 +548,30 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str], lang: str) 
     args.debug = getattr(args, "debug", False)
     args.version = getattr(args, "version", False)
     return args
+
+
+def standard_output(args: argparse.Namespace) -> None:
+    """``-`` for an output of the command: a file's ``-`` becomes ``None`` (standard output, as
+    with the option not given); a folder's ``-`` is refused.
+
+    Raises:
+        UsageError: ``usage.dash-folder``, an option naming a folder given ``-``.
+    """
+    command = getattr(args, "command", None) or ""
+    if command in OUTPUT_FILES:
+        _option, dest = OUTPUT_FILES[command]
+        if getattr(args, dest, None) == STANDARD_STREAM:
+            setattr(args, dest, None)
+    if command in OUTPUT_FOLDERS:
+        option, dest = OUTPUT_FOLDERS[command]
+        if getattr(args, dest, None) == STANDARD_STREAM:
+            raise UsageError(
+                Diagnostic(
+                    "usage.dash-folder",
+                    msg("usage.dash-folder", option=option),
+                    help=msg("usage.dash-folder/help", option=option),
+                )
+            )
 
 
 def given_options(parser: argparse.ArgumentParser, argv: Sequence[str], lang: str) -> frozenset[str]:

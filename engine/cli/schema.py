@@ -199,7 +199,10 @@ def add_schema_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--directory",
         default=".",
-        help=Text("the project folder for --install (default: here)", "--install 写入的项目文件夹（默认：当前目录）"),
+        help=Text(
+            "the project folder for --install (default: here; ./- for a folder named -)",
+            "--install 写入的项目文件夹（默认：当前目录；名为 - 的文件夹写作 ./-）",
+        ),
     )
     p.add_argument(
         "--pattern",

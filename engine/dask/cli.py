@@ -10,7 +10,8 @@ result is only written when its turn comes, no record is lost or written twice.
 JSON lines into an output file the workers can reach (``--dask local:N``, or an
 address with ``RULEBOOK_DASK_SHARED_OUTPUT=1``) do not travel: each worker writes
 its partition's lines into a part beside the output and the client appends the
-parts in input order (``engine.dask.spool``).
+parts in input order (``engine.dask.spool``).  ``--output -`` is standard output, where the
+lines travel to the client as with no ``--output``.
 """
 
 from __future__ import annotations

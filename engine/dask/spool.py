@@ -14,8 +14,9 @@ Nothing is taken on trust.  The folder holds a file named by a random token: a w
 not find it (another machine, the same path on another disk, a user who may not enter the
 folder) sends its lines to the client as before, as does a worker that cannot write its file
 (a full disk).  The client checks each file's size against the one the worker sent before
-appending it.  Standard output, and an output that is not a regular file, keep the lines
-travelling to the client.
+appending it.  Standard output (no ``--output``, or ``--output -``, which the command line
+makes standard output before any of this: no part is ever written beside a file named ``-``),
+and an output that is not a regular file, keep the lines travelling to the client.
 """
 
 from __future__ import annotations
