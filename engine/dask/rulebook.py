@@ -212,8 +212,13 @@ def decision_for(spec: RulebookSpec, lang: str = "en") -> Any:
     key = spec.key
     built = _BUILT.get(key)
     if built is None:
+        import gc
+
         built = _BUILT[key] = _build(spec, lang)
         BUILDS.append(key)
+        # The decision, its compiled code and the worker's own modules are long-lived: the collector
+        # need not look at them again each time a record's garbage is collected (as ``check --jobs``).
+        gc.freeze()
     return built
 
 
