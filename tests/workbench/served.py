@@ -19,6 +19,48 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+# The applicant the Try step fills in: 17 years old on the application date, so `adult` fails.
+TRY_APPLICANT = {
+    "id": "A-9001",
+    "name": "王小明",
+    "citizenship": "CN",
+    "province": "黑龙江",
+    "birth_date": "2008-06-01",
+    "application_date": "2025-09-01",
+}
+
+# Scripts run in the page.  The first two import the page's own module, so the Firefox test runs
+# them in the page's scope (in Marionette's default sandbox a dynamic import() never settles).
+# CodeMirror's view of the editor, found from its DOM: selects `length` characters at `offset`
+# after the first occurrence of `needle` and answers the line, as a person would click there.
+SELECT = """
+const [needle, offset, length] = arguments; const done = arguments[arguments.length - 1];
+import('/static/vendor/codemirror.js').then((m) => {
+  const view = m.EditorView.findFromDOM(document.querySelector('#editor .cm-editor'));
+  const at = view.state.doc.toString().indexOf(needle);
+  if (at < 0) { done(null); return; }
+  view.dispatch({selection: {anchor: at + offset, head: at + offset + length}, scrollIntoView: true});
+  view.focus();
+  done(view.state.doc.lineAt(at + offset).number);
+}, (e) => done('error: ' + e));
+"""
+EDITOR_TEXT = """
+const done = arguments[arguments.length - 1];
+import('/static/vendor/codemirror.js').then((m) => {
+  done(m.EditorView.findFromDOM(document.querySelector('#editor .cm-editor')).state.doc.toString());
+}, (e) => done('error: ' + e));
+"""
+# The lint gutter's marker level with a given line number (the two gutters share their rows).
+MARKER_ON_LINE = """
+const line = String(arguments[0]);
+const number = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')].find((e) => e.textContent === line);
+if (!number) return false;
+const top = number.getBoundingClientRect().top;
+return [...document.querySelectorAll('.cm-gutter-lint .cm-gutterElement')].some(
+  (e) => Math.abs(e.getBoundingClientRect().top - top) < 2 && e.querySelector('.cm-lint-marker-error'));
+"""
+
+
 class Deadline:
     """The whole test's time: each wait takes at most ``most`` seconds of what is left."""
 

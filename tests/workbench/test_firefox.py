@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.workbench.served import Deadline, serve_edit, stop_group
+from tests.workbench.served import EDITOR_TEXT, MARKER_ON_LINE, SELECT, TRY_APPLICANT, Deadline, serve_edit, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "docs" / "workbench"
@@ -172,34 +172,6 @@ return Services.console.getMessageArray()
 
 # CodeMirror's view of the editor, found from its DOM: selects `length` characters at `offset`
 # after the first occurrence of `needle` and answers the line, as a person would click there.
-# Both scripts import the page's own module, so they run in the page's scope (sandbox=None): in
-# Marionette's default sandbox a dynamic import() never settles.
-SELECT = """
-const [needle, offset, length] = arguments; const done = arguments[arguments.length - 1];
-import('/static/vendor/codemirror.js').then((m) => {
-  const view = m.EditorView.findFromDOM(document.querySelector('#editor .cm-editor'));
-  const at = view.state.doc.toString().indexOf(needle);
-  if (at < 0) { done(null); return; }
-  view.dispatch({selection: {anchor: at + offset, head: at + offset + length}, scrollIntoView: true});
-  view.focus();
-  done(view.state.doc.lineAt(at + offset).number);
-}, (e) => done('error: ' + e));
-"""
-EDITOR_TEXT = """
-const done = arguments[arguments.length - 1];
-import('/static/vendor/codemirror.js').then((m) => {
-  done(m.EditorView.findFromDOM(document.querySelector('#editor .cm-editor')).state.doc.toString());
-}, (e) => done('error: ' + e));
-"""
-# The lint gutter's marker level with a given line number (the two gutters share their rows).
-MARKER_ON_LINE = """
-const line = String(arguments[0]);
-const number = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')].find((e) => e.textContent === line);
-if (!number) return false;
-const top = number.getBoundingClientRect().top;
-return [...document.querySelectorAll('.cm-gutter-lint .cm-gutterElement')].some(
-  (e) => Math.abs(e.getBoundingClientRect().top - top) < 2 && e.querySelector('.cm-lint-marker-error'));
-"""
 # What the page itself knows it loaded: its navigations and every resource it fetched.
 PAGE_URLS = """
 return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].map((e) => e.name);
@@ -411,15 +383,7 @@ def _secretary(page: Page, url: str) -> None:
 
     # Try: an applicant through the form; 17 years old on the application date.
     page.css("#tab-try").click()
-    fields = {
-        "id": "A-9001",
-        "name": "王小明",
-        "citizenship": "CN",
-        "province": "黑龙江",
-        "birth_date": "2008-06-01",
-        "application_date": "2025-09-01",
-    }
-    for name, value in fields.items():
+    for name, value in TRY_APPLICANT.items():
         el = page.css(f'#record-form [name="{name}"]')
         if el.get_attribute("type") == "date":  # a date picker: set as the picker sets it
             m.execute_script(
