@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import os
 import platform
 import resource
@@ -126,17 +125,10 @@ def max_rss_mib() -> float:
 
 
 def start_cluster(workers: int) -> Any:
-    from distributed import LocalCluster
+    """The cluster ``--dask local:N`` starts (the same settings)."""
+    from engine.dask.cli import local_cluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-    )
+    return local_cluster(workers)
 
 
 def partition_overhead(client: Any, folder: Path, tasks: int = 200) -> tuple[float, float]:
