@@ -22,6 +22,7 @@ import pytest
 
 from engine.cli import args as cli_args
 from engine.cli import main
+from tests.dask.conftest import SPY
 
 RB = "hlj-musicians/membership"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -163,33 +164,6 @@ def test_help_says_what_dash_is() -> None:
             out = io.StringIO()
             assert main([command, "--help", "--lang", lang], stdout=out, stderr=io.StringIO()) == 0
             assert words in " ".join(out.getvalue().split()), (command, lang)
-
-
-SPY = """
-import sys
-
-
-def go():
-    from engine.dask import spool
-
-    calls = []
-    original = spool.Spool.append
-
-    def append(self, part, fd):
-        calls.append(part)
-        original(self, part, fd)
-
-    spool.Spool.append = append
-    from engine.cli import main
-
-    code = main(sys.argv[1:])
-    sys.stderr.write(f"appended {len(calls)}\\n")
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(go())
-"""
 
 
 def test_dask_dash_sends_the_lines_to_standard_output(here: Path, tmp_path: Path) -> None:

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from distributed import Client, LocalCluster
 
 from engine.cli import main
+from engine.dask.cli import local_cluster
 
 
-def start_cluster(workers: int = 2, **kwargs: Any) -> LocalCluster:
-    """Worker processes on 127.0.0.1, one thread each, no dashboard."""
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-        **kwargs,
-    )
+def start_cluster(workers: int = 2) -> LocalCluster:
+    """Worker processes on 127.0.0.1, one thread each, no dashboard: the cluster of ``--dask local:N``."""
+    return local_cluster(workers)
 
 
 @pytest.fixture
@@ -43,3 +33,32 @@ def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
+
+
+# ``rulebook`` run as a script that counts the parts the client appends (``engine.dask.spool``) and
+# says how many on standard error: whether a run took the path of parts beside the output.
+SPY = """
+import sys
+
+
+def go():
+    from engine.dask import spool
+
+    calls = []
+    original = spool.Spool.append
+
+    def append(self, part, fd):
+        calls.append(part)
+        original(self, part, fd)
+
+    spool.Spool.append = append
+    from engine.cli import main
+
+    code = main(sys.argv[1:])
+    sys.stderr.write(f"appended {len(calls)}\\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(go())
+"""

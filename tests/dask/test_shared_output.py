@@ -23,6 +23,7 @@ from engine.dask.decide import decide_part
 from engine.dask.inputs import find_parts
 from engine.dask.rulebook import rulebook_spec
 from engine.dask.spool import ENV, PREFIX, Spool, append_file, shared_output, write_part
+from tests.dask.conftest import SPY
 
 from .conftest import run, start_cluster
 from .test_dask import RB, ROOT, write_feed
@@ -245,33 +246,6 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_part(
     assert target.read_bytes() == local_bytes[0]
     assert len(appended) >= 10 and sum(size for _n, size in appended) == target.stat().st_size
     assert leftovers(tmp_path) == []
-
-
-SPY = """
-import sys
-
-
-def go():
-    from engine.dask import spool
-
-    calls = []
-    original = spool.Spool.append
-
-    def append(self, part, fd):
-        calls.append(part)
-        original(self, part, fd)
-
-    spool.Spool.append = append
-    from engine.cli import main
-
-    code = main(sys.argv[1:])
-    sys.stderr.write(f"appended {len(calls)}\\n")
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(go())
-"""
 
 
 def test_standard_output_keeps_the_lines_travelling(
