@@ -106,9 +106,10 @@ def _plan(client: Any, files: list[str], input_format: str | None) -> tuple[list
         with contextlib.suppress(OSError):
             size += p.fs.size(p.path) if p.fmt == "jsonl" else 0
     parts = find_parts(files, _blocksize(size, workers), input_format)
-    counts = [client.submit(count_lines, p, pure=True) if p.end is not None else 0 for p in parts]
-    bases = line_bases(parts, counts, lambda a, b: client.submit(add_ints, a, b, pure=True))
-    return parts, bases
+    counted = [client.submit(count_lines, p, pure=True) for p in parts if p.end is not None]
+    found = iter(client.gather(counted))
+    counts = [next(found) if p.end is not None else 0 for p in parts]
+    return parts, line_bases(parts, counts, add_ints)
 
 
 def add_ints(a: int, b: int) -> int:
@@ -193,12 +194,15 @@ def run_check(
     stderr: IO[str],
     progress: str,
     shared: bool | None = None,
+    chain: bool | None = None,
 ) -> None:
     """Decide ``files`` on the cluster and write each partition's results to ``report`` in order.
 
     ``shared``: whether the workers may write JSON lines into parts beside the output file
     (None: as :func:`engine.dask.spool.shared_output` says for ``address``); they do only for a
-    report that takes blocks of lines written to a regular file that is not standard output."""
+    report that takes blocks of lines written to a regular file that is not standard output.
+    ``chain``: whether they append to it at their turn (None: with ``local:N``, whose workers
+    share this machine and its locks)."""
     from engine.io.parallel import DecisionView
 
     wanted = shared_output(address) if shared is None else shared
@@ -213,22 +217,23 @@ def run_check(
         spool = None
         if block and wanted and hasattr(report, "direct_fd"):
             fd = report.direct_fd()
-            spool = Spool.beside(fd) if fd is not None else None
+            chained = address.startswith("local:") if chain is None else chain
+            spool = Spool.beside(fd, chained) if fd is not None else None
             if spool is not None:  # removed last: after the cluster (and any task still writing) is gone
                 stack.callback(spool.close)
         client = stack.enter_context(connect(address))
         parts, bases = _plan(client, files, input_format)
         bar = TaskProgress(stderr, len(parts), lang, progress)
-        where = spool.where if spool is not None else None
 
         def submit(i: int) -> Any:
+            where = None if spool is None else spool.place(i) if spool.chained else spool.where
             return client.submit(
                 decide_part, parts[i], bases[i], spec, as_of, lang, mode, schema, sheet, where, pure=False, retries=2
             )
 
         try:
-            for result in in_order(client, submit, len(parts), bar):
-                _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang, spool)
+            for i, result in enumerate(in_order(client, submit, len(parts), bar)):
+                _write(result, report, inputs, observe, label, spec, specs, DecisionView, lang, spool, i)
         finally:
             bar.stop()
 
@@ -244,11 +249,29 @@ def _write(
     view: Any,
     lang: str,
     spool: Spool | None = None,
+    index: int = -1,
 ) -> None:
     for ref, note in result.notes:
         inputs.problem(ref, note)
     inputs.add(result.file, result.count, result.blank)
     if result.payload.__class__ is not list:
+        if spool is not None and spool.chained:
+            from engine.io.parallel import Block
+
+            block = result.payload
+            fd = report.direct_fd()
+            if fd is None:  # pragma: no cover - the output was a regular file when the run began
+                raise RuntimeError("the output can no longer be written directly")
+            text, block.text = block.text, None
+            report.write_block(block)  # its counts
+            lines = Block(text or b"", 0, {}, {}, 0)
+
+            def write() -> None:
+                report.write_block(lines)
+                report.direct_fd()  # flushed
+
+            spool.settle(index, fd, result.spooled, write)
+            return
         if result.spooled is not None and spool is not None:
             fd = report.direct_fd()  # everything written before flushed, so that the part follows it
             if fd is None:  # pragma: no cover - the output was a regular file when the run began

@@ -100,15 +100,16 @@ def decide_part(
     mode: str,
     schema: Any,
     sheet: Any,
-    spool: tuple[str, str] | None = None,
+    spool: tuple[Any, ...] | None = None,
 ) -> PartResult:
     """Read and decide one partition for ``check --dask``: ``mode`` ``block`` (JSON lines and
     counts) or ``rows`` (per record: ``("bad", ref, BadRecord)`` or ``("ok", ref, JSON line,
     outcome, rules not passing, name)``).
 
-    ``spool``: the run's folder beside the output and its token (``engine.dask.spool``); a
-    block's lines in UTF-8 are written into a part there when this worker can, and only the
-    part's name and size go back."""
+    ``spool``: the run's folder beside the output and its token, and with ``local:N`` the
+    output and the partition's place in it (``engine.dask.spool.Place``); a block's lines in
+    UTF-8 are appended to the output at the partition's turn, or written into a part there, when
+    this worker can, and only their size (and the part's name) go back."""
     from engine.dask.inputs import read_part
     from engine.io.parallel import Block
     from engine.io.records import BadRecord, InputNote
@@ -194,9 +195,9 @@ def decide_part(
     block.blank = blank
     spooled = None
     if spool is not None and block.text and block.text.__class__ is bytes:  # text: a lone surrogate, sent
-        from engine.dask.spool import write_part
+        from engine.dask.spool import deliver
 
-        spooled = write_part(spool, block.text)
+        spooled = deliver(spool, block.text)
         if spooled is not None:
             block.text = None
     return PartResult(part.name, count, blank, notes, block, spooled)

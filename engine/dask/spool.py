@@ -17,6 +17,22 @@ folder) sends its lines to the client as before, as does a worker that cannot wr
 appending it.  Standard output (no ``--output``, or ``--output -``, which the command line
 makes standard output before any of this: no part is ever written beside a file named ``-``),
 and an output that is not a regular file, keep the lines travelling to the client.
+
+With ``--dask local:N`` (workers on this machine) the parts do not wait for the client either:
+each task appends its partition's lines to the output itself when its turn has come, that is
+when every partition before it is in the output.  The run's folder holds the turn (the next
+partition to append and the output's size once it is in) in a file changed only under an
+exclusive lock (``flock``) on another file there.  A task whose turn has not come writes its
+part (under a temporary name, renamed to ``part-<index>`` when complete) and whoever then
+appends the partition before it appends that part too, and every waiting part after it; the
+client appends only what is left when it comes to a partition in order (a partition whose
+lines came back to it, or parts after one of those).  So the output is written once for a
+partition decided in order, and once more only for a part that finished early, and the client,
+which also runs the scheduler, has little to do.  A task killed while appending leaves the turn
+where it was: the next one to append cuts the output back to the size the turn records, so
+Dask's retry of the partition loses and duplicates nothing; a task run twice finds its turn
+passed and appends nothing.  With a scheduler's address (other machines, a shared file system
+whose locks may not reach every host) the client appends every part as above.
 """
 
 from __future__ import annotations
@@ -29,12 +45,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 
 from engine.errors import Diagnostic, UsageError
 from engine.messages import Text
 
-__all__ = ["ENV", "Spool", "append_file", "shared_output", "write_part"]
+__all__ = ["APPENDED", "ENV", "Place", "Spool", "append_file", "deliver", "shared_output", "write_part"]
 
 ENV = "RULEBOOK_DASK_SHARED_OUTPUT"
 PREFIX = ".rulebook-dask-"
@@ -43,6 +60,26 @@ PART = "part-"
 # an output opened for appending, a file system without it): the bytes are read and written instead
 _NOT_HERE = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM}
 _CHUNK = 1 << 20
+TURN = "turn"
+LOCK = "turn.lock"
+#: the name in a task's ``(name, size)`` when it appended its lines to the output itself
+APPENDED = ""
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - no flock here (Windows): the client appends every part
+    _fcntl = None  # type: ignore[assignment]
+
+
+class Place(NamedTuple):
+    """What a task is told about the run's folder: the folder and its token and, when workers
+    append at their turn, the output's path, its (device, inode) and the partition's index."""
+
+    folder: str
+    token: str
+    output: str | None = None
+    ident: tuple[int, int] | None = None
+    partition: int = -1
 
 
 def shared_output(address: str, environ: Mapping[str, str] = os.environ) -> bool:
@@ -121,18 +158,34 @@ class Spool:
     the folder and whatever is left in it (parts of tasks that were stopped or run twice).
     """
 
-    def __init__(self, folder: str, token: str) -> None:
+    def __init__(
+        self, folder: str, token: str, output: str | None = None, ident: tuple[int, int] | None = None
+    ) -> None:
         self.folder = folder
         self.token = token
+        self.output = output
+        self.ident = ident
 
     @property
     def where(self) -> tuple[str, str]:
         return (self.folder, self.token)
 
+    @property
+    def chained(self) -> bool:
+        """Whether the workers append at their turn (else the client appends every part)."""
+        return self.output is not None
+
+    def place(self, index: int) -> Place:
+        """What the task of partition ``index`` is sent."""
+        return Place(self.folder, self.token, self.output, self.ident, index)
+
     @classmethod
-    def beside(cls, fd: int) -> Spool | None:
+    def beside(cls, fd: int, chain: bool = False) -> Spool | None:
         """A new folder beside the regular file open at ``fd``, or None: ``fd`` is not a regular
-        file, is standard output, its path cannot be told, or no folder can be made there."""
+        file, is standard output, its path cannot be told, or no folder can be made there.
+
+        ``chain``: the workers append at their turn, from the output's current offset on (workers
+        on this machine; not where ``flock`` is missing)."""
         try:
             st = os.fstat(fd)
         except OSError:
@@ -153,7 +206,42 @@ class Spool:
         except OSError:
             shutil.rmtree(folder, ignore_errors=True)
             return None
-        return cls(folder, token)
+        if not chain or _fcntl is None:
+            return cls(folder, token)
+        try:
+            _save(folder, 0, os.lseek(fd, 0, os.SEEK_CUR))
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return cls(folder, token, path, (st.st_dev, st.st_ino))
+
+    def settle(self, index: int, fd: int, part: tuple[str, int] | None, write: Callable[[], None]) -> None:
+        """The client's turn at partition ``index`` (every partition before it is in the output):
+        unless a worker appended it, append its part (``part``, as the worker sent it) or, for
+        lines that came back, call ``write`` to write them at ``fd``; then append the parts that
+        wait after it and leave ``fd`` at the output's end so far.
+
+        Raises:
+            RuntimeError: a partition before it is not in the output, or its part is missing.
+            OSError: the output cannot be written (a full disk).
+        """
+        with _locked(self.folder):
+            turn, offset = _state(self.folder)
+            if turn < index:
+                raise RuntimeError(f"partition {turn} is not in the output before partition {index}")
+            if turn == index:
+                path = os.path.join(self.folder, f"{PART}{index}")
+                if not os.path.exists(path):
+                    if part is not None:
+                        raise RuntimeError(f"a worker's part is missing: {path}")
+                    os.ftruncate(fd, offset)
+                    os.lseek(fd, offset, os.SEEK_SET)
+                    write()
+                    offset = os.lseek(fd, 0, os.SEEK_CUR)
+                    turn += 1
+                    _save(self.folder, turn, offset)
+                turn, offset = _follow(self.folder, fd, turn, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
 
     def append(self, part: tuple[str, int], fd: int) -> None:
         """Append the part ``(name, size)`` a worker wrote to the output at ``fd``, then delete it.
@@ -240,3 +328,141 @@ def write_part(where: tuple[str, str], data: bytes) -> tuple[str, int] | None:
             os.unlink(path)
         return None
     return os.path.basename(path), len(data)
+
+
+# -- appending at one's turn (``local:N``) -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(folder: str) -> Iterator[None]:
+    """The run's turn held by this process alone (released when the process dies, too)."""
+    fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _state(folder: str) -> tuple[int, int]:
+    """(the next partition to append, the output's size with every partition before it)."""
+    with open(os.path.join(folder, TURN), "rb") as f:
+        turn, offset = f.read().split()
+    return int(turn), int(offset)
+
+
+def _save(folder: str, turn: int, offset: int) -> None:
+    new = os.path.join(folder, TURN + ".new")
+    with open(new, "wb") as f:
+        f.write(b"%d %d\n" % (turn, offset))
+    os.replace(new, os.path.join(folder, TURN))
+
+
+def _put(fd: int, offset: int, data: bytes) -> int:
+    """``data`` written at ``offset`` (whatever a task killed while appending left there cut off)."""
+    os.ftruncate(fd, offset)
+    view = memoryview(data)
+    at = offset
+    while view:
+        n = os.pwrite(fd, view, at)
+        view, at = view[n:], at + n
+    return at
+
+
+def _follow(folder: str, fd: int, turn: int, offset: int) -> tuple[int, int]:
+    """Append the parts waiting from partition ``turn`` on, each deleted once the turn records it."""
+    while True:
+        path = os.path.join(folder, f"{PART}{turn}")
+        try:
+            src = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return turn, offset
+        try:
+            size = os.fstat(src).st_size
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+            append_file(src, fd, size)
+        finally:
+            os.close(src)
+        turn, offset = turn + 1, offset + size
+        _save(folder, turn, offset)
+        os.unlink(path)
+
+
+def _open_output(place: Place) -> int | None:
+    """The output open for writing, or None when its path no longer names the run's output."""
+    if place.output is None:
+        return None
+    try:
+        fd = os.open(place.output, os.O_WRONLY)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    if (st.st_dev, st.st_ino) != place.ident:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _append_at_turn(place: Place, data: bytes | None) -> bool:
+    """Under the lock: when partition ``place.partition``'s turn has come, append ``data`` (or its part,
+    for None) and the parts waiting after it.  Whether the partition is in the output."""
+    with _locked(place.folder):
+        turn, offset = _state(place.folder)
+        if turn != place.partition:
+            return turn > place.partition  # passed: a run of this task before this one appended it
+        fd = _open_output(place)
+        if fd is None:
+            return False
+        try:
+            if data is not None:
+                try:
+                    offset = _put(fd, offset, data)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, offset)
+                    return False
+                turn += 1
+                _save(place.folder, turn, offset)
+            with contextlib.suppress(OSError):  # a part not appended here waits for the client
+                _follow(place.folder, fd, turn, offset)
+        finally:
+            os.close(fd)
+        return True
+
+
+def deliver(where: tuple[str, ...], data: bytes) -> tuple[str, int] | None:
+    """On a worker: the partition's lines into the run's folder, appended to the output when its
+    turn has come (``(APPENDED, size)``), else as a part (its (name, size)), or None when this
+    worker cannot (the folder or its token not seen here, the output not the run's, a write
+    that fails): the lines then go to the client as they are."""
+    if len(where) < 5 or where[2] is None or _fcntl is None:
+        return write_part((where[0], where[1]), data)
+    place = Place(*where)  # type: ignore[arg-type]
+    if not os.path.isfile(os.path.join(place.folder, place.token)):
+        return None
+    try:
+        if _append_at_turn(place, data):
+            return APPENDED, len(data)
+        fd, path = tempfile.mkstemp(prefix=PART, suffix=".new", dir=place.folder)
+        try:
+            with open(fd, "wb") as f:
+                f.write(data)
+            with _locked(place.folder):
+                turn, _offset = _state(place.folder)
+                if turn > place.partition:
+                    os.unlink(path)
+                    return APPENDED, len(data)
+                os.replace(path, os.path.join(place.folder, f"{PART}{place.partition}"))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        _append_at_turn(place, None)  # its turn may have come while it wrote
+        return f"{PART}{place.partition}", len(data)
+    except OSError:
+        return None

@@ -35,8 +35,9 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-# ``rulebook`` run as a script that counts the parts the client appends (``engine.dask.spool``) and
-# says how many on standard error: whether a run took the path of parts beside the output.
+# ``rulebook`` run as a script that counts the partitions whose lines the workers wrote beside the
+# output (``engine.dask.spool``: parts the client appends, or lines appended at their turn) and says how
+# many on standard error: whether a run took the path of parts beside the output.
 SPY = """
 import sys
 
@@ -46,12 +47,19 @@ def go():
 
     calls = []
     original = spool.Spool.append
+    settle = spool.Spool.settle
 
     def append(self, part, fd):
         calls.append(part)
         original(self, part, fd)
 
+    def settled(self, index, fd, part, write):
+        if part is not None:
+            calls.append(part)
+        settle(self, index, fd, part, write)
+
     spool.Spool.append = append
+    spool.Spool.settle = settled
     from engine.cli import main
 
     code = main(sys.argv[1:])

@@ -22,7 +22,7 @@ from distributed import Client
 from engine.dask.decide import decide_part
 from engine.dask.inputs import find_parts
 from engine.dask.rulebook import rulebook_spec
-from engine.dask.spool import ENV, PREFIX, Spool, append_file, shared_output, write_part
+from engine.dask.spool import APPENDED, ENV, PREFIX, Place, Spool, append_file, deliver, shared_output, write_part
 from tests.dask.conftest import SPY
 
 from .conftest import run, start_cluster
@@ -50,15 +50,24 @@ def in_feed(feed: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.Mo
 
 @pytest.fixture
 def appended(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """The parts the client appends, (name, size) each, in order."""
+    """The partitions whose lines the workers wrote beside the output, in order, (name, size) each:
+    the parts the client appends (with a scheduler's address) or, where workers append at their turn
+    (``local:N``), what each partition's task says it did (``APPENDED`` or its part)."""
     calls: list[tuple[str, int]] = []
     original = Spool.append
+    settle = Spool.settle
 
     def append(self: Spool, part: tuple[str, int], fd: int) -> None:
         calls.append(part)
         original(self, part, fd)
 
+    def settled(self: Spool, index: int, fd: int, part: tuple[str, int] | None, write: Any) -> None:
+        if part is not None:
+            calls.append(part)
+        settle(self, index, fd, part, write)
+
     monkeypatch.setattr(Spool, "append", append)
+    monkeypatch.setattr(Spool, "settle", settled)
     return calls
 
 
@@ -79,12 +88,12 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith((PREFIX, ".")) or "part-" in p.name)
 
 
-def test_local_workers_write_parts_that_the_client_appends(
+def test_local_workers_append_their_lines_at_their_turn(
     in_feed: list[str], tmp_path: Path, appended: list[tuple[str, int]], local_bytes: tuple[bytes, str]
 ) -> None:
-    """``--dask local:N`` to a file: every partition's lines come as a part (none travels), appended
-    in input order into exactly the local output; the summary and exit code are the local run's,
-    and nothing is left beside the output."""
+    """``--dask local:N`` to a file: every partition's lines are written by its worker (none travels),
+    appended at their turn or as a part, in input order into exactly the local output; the summary
+    and exit code are the local run's, and nothing is left beside the output."""
     expected, summary = local_bytes
     code, out, err = run(
         "check", RB, *in_feed, "--format", "json", "--lang", "en", "--output", "d.jsonl", "--dask", "local:2"
@@ -94,7 +103,8 @@ def test_local_workers_write_parts_that_the_client_appends(
     assert got == expected
     assert len(appended) >= 10  # two byte ranges per file at least
     assert sum(size for _name, size in appended) == len(got)
-    assert len({name for name, _size in appended}) == len(appended)
+    parts = [name for name, _size in appended if name != APPENDED]
+    assert len(set(parts)) == len(parts)
     assert leftovers(tmp_path) == []
 
 
@@ -175,6 +185,7 @@ def test_parts_are_removed_when_the_run_stops(
     monkeypatch.setenv(ENV, "1")
     folders: list[str] = []
     original = Spool.append
+    settle = Spool.settle
 
     def append(self: Spool, part: tuple[str, int], fd: int) -> None:
         folders.append(self.folder)
@@ -183,7 +194,15 @@ def test_parts_are_removed_when_the_run_stops(
             raise stop
         original(self, part, fd)
 
+    def settled(self: Spool, index: int, fd: int, part: tuple[str, int] | None, write: Any) -> None:
+        folders.append(self.folder)
+        if len(folders) == 2:  # at their turn, the workers appended what they could (or wrote parts)
+            assert part is not None and os.path.getsize(self.output or "") > 0
+            raise stop
+        settle(self, index, fd, part, write)
+
     monkeypatch.setattr(Spool, "append", append)
+    monkeypatch.setattr(Spool, "settle", settled)
     address = "local:2" if where == "local:2" else client.scheduler.address
     got, out, err = run("check", RB, *in_feed, "--format", "json", "--output", "d.jsonl", "--dask", address)
     assert (got, out) == (code, ""), err
@@ -193,12 +212,18 @@ def test_parts_are_removed_when_the_run_stops(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("chain", [False, True], ids=["client-appends", "at-their-turn"])
 def test_a_worker_killed_mid_run_loses_and_duplicates_no_part(
-    in_feed: list[str], tmp_path: Path, appended: list[tuple[str, int]], local_bytes: tuple[bytes, str]
+    chain: bool,
+    in_feed: list[str],
+    tmp_path: Path,
+    appended: list[tuple[str, int]],
+    local_bytes: tuple[bytes, str],
 ) -> None:
     """SIGKILL to a worker once the first part is appended: Dask runs its partitions again (a part
-    it was writing is left in the folder, never appended), and the output is the local one, byte
-    for byte; the folder of parts goes with the run."""
+    it was writing is left in the folder, never appended; lines it was appending at its turn are
+    cut off by the next task to append), and the output is the local one, byte for byte; the
+    folder of parts goes with the run."""
     from engine.dask.cli import run_check
     from engine.io.records import InputTally
     from engine.io.report.json import JsonReport
@@ -212,7 +237,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_part(
             def write_block(self, block: Any) -> None:
                 super().write_block(block)
                 if not killed:
-                    assert block.text is None  # its lines were appended from a part
+                    assert block.text is None  # its lines were appended by a worker or from a part
                     pid = next(iter(pids.values()))
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
@@ -240,6 +265,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_part(
                 stderr=sys.stderr,
                 progress="never",
                 shared=True,
+                chain=chain,
             )
             report.end()
     assert killed
@@ -395,3 +421,108 @@ def test_a_partition_goes_into_a_part_or_comes_back_as_bytes(spool: Any, monkeyp
 )
 def test_which_runs_have_parts(address: str, value: str | None, expected: bool) -> None:
     assert shared_output(address, {} if value is None else {ENV: value}) is expected
+
+
+# -- appending at one's turn, without a cluster ------------------------------------------------------------------
+
+
+@pytest.fixture
+def chained(tmp_path: Path) -> Any:
+    """A run's folder whose workers append at their turn, after what the output already held."""
+    with (tmp_path / "out.jsonl").open("wb") as out:
+        out.write(b"before\n")
+        out.flush()
+        made = Spool.beside(out.fileno(), chain=True)
+        assert made is not None and made.chained
+        yield made, out
+        made.close()
+
+
+def settle(made: Spool, out: Any, index: int, part: tuple[str, int] | None, lines: bytes = b"") -> None:
+    made.settle(index, out.fileno(), part, lambda: os.write(out.fileno(), lines))
+
+
+def test_partitions_in_order_append_at_their_turn_and_leave_no_part(chained: Any, tmp_path: Path) -> None:
+    made, out = chained
+    data = [b"zero\n", "一\n".encode(), b"", b"three\n"]
+    for i, chunk in enumerate(data):
+        assert deliver(made.place(i), chunk) == (APPENDED, len(chunk))
+    assert [n for n in os.listdir(made.folder) if n.startswith("part-")] == []
+    for i, chunk in enumerate(data):
+        settle(made, out, i, (APPENDED, len(chunk)))
+    assert os.lseek(out.fileno(), 0, os.SEEK_CUR) == (tmp_path / "out.jsonl").stat().st_size
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\n" + b"".join(data)
+
+
+def test_partitions_out_of_order_wait_as_parts_for_the_one_before(chained: Any, tmp_path: Path) -> None:
+    """Partitions 2 and 1 finish before 0: they wait as parts; 0 appends itself and both after it."""
+    made, out = chained
+    assert deliver(made.place(2), b"two\n") == ("part-2", 4)
+    assert deliver(made.place(1), b"one\n") == ("part-1", 4)
+    assert sorted(n for n in os.listdir(made.folder) if n.startswith("part-")) == ["part-1", "part-2"]
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\n"
+    assert deliver(made.place(0), b"zero\n") == (APPENDED, 5)
+    assert [n for n in os.listdir(made.folder) if n.startswith("part-")] == []
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\ntwo\n"
+    assert deliver(made.place(4), b"four\n") == ("part-4", 5)  # 3's lines come back to the client
+    for i, part in enumerate([(APPENDED, 5), ("part-1", 4), ("part-2", 4)]):
+        settle(made, out, i, part)
+    settle(made, out, 3, None, b"three\n")  # and the client appends 4 after them
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\ntwo\nthree\nfour\n"
+    assert os.lseek(out.fileno(), 0, os.SEEK_CUR) == len(b"before\nzero\none\ntwo\nthree\nfour\n")
+    settle(made, out, 4, ("part-4", 5))
+    assert [n for n in os.listdir(made.folder) if n.startswith("part-")] == []
+
+
+def test_a_task_killed_while_appending_is_cut_off_and_a_task_run_twice_appends_nothing(
+    chained: Any, tmp_path: Path
+) -> None:
+    made, _out = chained
+    assert deliver(made.place(0), b"zero\n") == (APPENDED, 5)
+    with (tmp_path / "out.jsonl").open("ab") as half:  # a task killed halfway through partition 1
+        half.write(b"on")
+    assert deliver(made.place(0), b"zero\n") == (APPENDED, 5)  # partition 0 again: its turn has passed
+    assert deliver(made.place(1), b"one\n") == (APPENDED, 4)
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\n"
+    assert deliver(made.place(3), b"three\n") == ("part-3", 6)
+    assert deliver(made.place(3), b"three\n") == ("part-3", 6)  # run twice before its turn: one part
+    with (tmp_path / "out.jsonl").open("ab") as half:
+        half.write(b"tw")
+    assert deliver(made.place(2), b"two\n") == (APPENDED, 4)
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\ntwo\nthree\n"
+
+
+def test_the_client_refuses_a_missing_part_or_a_gap(chained: Any) -> None:
+    made, out = chained
+    with pytest.raises(RuntimeError, match="partition 0 is not in the output before partition 1"):
+        settle(made, out, 1, (APPENDED, 4))
+    with pytest.raises(RuntimeError, match="a worker's part is missing"):
+        settle(made, out, 0, ("part-0", 4))
+
+
+def test_a_worker_that_does_not_find_the_run_or_its_output_sends_its_lines(chained: Any, tmp_path: Path) -> None:
+    made, out = chained
+    place = made.place(0)
+    assert deliver(place._replace(token="0" * 32), b"x\n") is None  # another folder that happens to have this path
+    assert deliver(place._replace(folder=str(tmp_path / "elsewhere")), b"x\n") is None  # not seen here
+    (tmp_path / "other.jsonl").write_bytes(b"")
+    moved = place._replace(output=str(tmp_path / "other.jsonl"))  # the path names another file now
+    assert deliver(moved, b"zero\n") == ("part-0", 5)  # waits for the client, who has the output
+    assert (tmp_path / "other.jsonl").read_bytes() == b""
+    settle(made, out, 0, ("part-0", 5))
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\n"
+    made.close()
+    assert deliver(made.place(1), b"one\n") is None  # a task still running once the run has ended
+
+
+def test_a_place_is_what_a_task_is_sent(chained: Any, tmp_path: Path) -> None:
+    made, _out = chained
+    place = made.place(7)
+    assert isinstance(place, Place) and place.partition == 7
+    assert place.output == str(tmp_path / "out.jsonl")
+    st = (tmp_path / "out.jsonl").stat()
+    assert place.ident == (st.st_dev, st.st_ino)
+    assert not Spool(made.folder, made.token).chained
+    plain = Spool.beside(_out.fileno())
+    assert plain is not None and not plain.chained and plain.place(7).output is None
+    plain.close()
