@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -526,3 +527,34 @@ def test_a_place_is_what_a_task_is_sent(chained: Any, tmp_path: Path) -> None:
     plain = Spool.beside(_out.fileno())
     assert plain is not None and not plain.chained and plain.place(7).output is None
     plain.close()
+
+
+def test_a_worker_that_cannot_append_leaves_the_output_as_it_was(
+    chained: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while appending at its turn: what was written is cut off again, and the lines go
+    into a part (appended from there, here in the kernel) or, when that fails too, to the client."""
+    made, out = chained
+    real = os.pwrite
+    calls: list[int] = []
+
+    def full(fd: int, data: Any, offset: int) -> int:
+        if calls:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        calls.append(offset)
+        return real(fd, bytes(data)[:3], offset)  # a short write, then the disk is full
+
+    monkeypatch.setattr(os, "pwrite", full)
+    assert deliver(made.place(0), b"zero\n") == ("part-0", 5)
+    assert calls == [len(b"before\n")]
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\n"  # "zer" cut off, then the part
+    assert [n for n in os.listdir(made.folder) if n.startswith("part-")] == []
+    monkeypatch.setattr(os, "pwrite", real)
+    settle(made, out, 0, ("part-0", 5))
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\n"
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **_: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(os, "pwrite", full)
+    assert deliver(made.place(1), b"one\n") is None
+    monkeypatch.setattr(os, "pwrite", real)
+    settle(made, out, 1, None, b"one\n")
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\n"
