@@ -35,8 +35,8 @@ import json
 import os
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -70,13 +70,18 @@ UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # never refuse
 BATCH_YIELD_LINES = 256  # a batch lets other requests run after this many lines
 
 
+# ``json.dumps(value, ensure_ascii=False)``, with one encoder made once (``json.dumps`` makes one
+# for every call but with its default options)
+_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return _text(value).encode("utf-8", "surrogatepass")
 
 
 def _json(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     try:
-        body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        body = _text(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from a record: escaped, still valid JSON
         body = json.dumps(value).encode("ascii")
     return Response(body, status, headers=dict(headers or {}), media_type=JSON_TYPE)
@@ -121,6 +126,8 @@ def _lang_of(request: Request, default: str) -> str:
 def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
     """The query parameters, each known and given once (else a 400 problem: never ignored)."""
     out: dict[str, str] = {}
+    if not request.scope.get("query_string"):  # none (the common case): no parsing
+        return out
     for key, value in request.query_params.multi_items():
         if key not in allowed:
             names = listing(sorted(allowed))
@@ -221,19 +228,67 @@ def _timeout(seconds: float) -> Problem:
 
 
 async def _read_body(request: Request, limit: int, deadline: float, timeout: float) -> bytes:
+    """The body: 413 beyond ``limit`` bytes (announced or streamed), 503 ``serve.timeout`` when it
+    has not all come by ``deadline``, ``ClientDisconnect`` when the client goes away first."""
     _announced_length(request, limit)
+    receive = request.receive
     chunks: list[bytes] = []
     size = 0
-    try:
-        async with asyncio.timeout_at(deadline):
-            async for chunk in request.stream():
+    while True:
+        message = await _receive(receive, deadline, timeout)
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(limit)
                 chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect
+
+
+async def _receive(receive: Callable[[], Awaitable[Any]], deadline: float, timeout: float) -> Any:
+    """The next ASGI message; waiting for it ends at ``deadline`` with 503 ``serve.timeout``.
+
+    A message that is already there (a body that came with its headers: the common case) is
+    taken without setting up the timer: the server's ``receive`` is run up to its first wait,
+    and only when it has to wait is it awaited further under ``asyncio.timeout_at``.
+    """
+    waiting = receive().__await__()
+    try:
+        signal = waiting.send(None)
+    except StopIteration as done:
+        return done.value
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await _resume(waiting, signal)
     except TimeoutError:
         raise _timeout(timeout) from None
-    return b"".join(chunks)
+
+
+@types.coroutine
+def _resume(waiting: Generator[Any, Any, Any], signal: Any) -> Generator[Any, Any, Any]:
+    """Await a coroutine that ran up to a wait, where it yielded ``signal`` (a future): what
+    ``yield from`` does, from that wait on (the task's wake-ups and cancellation go to it)."""
+    while True:
+        try:
+            sent = yield signal
+        except GeneratorExit:
+            waiting.close()
+            raise
+        except BaseException as e:  # noqa: BLE001 - thrown in by the task (its cancellation): passed on
+            try:
+                signal = waiting.throw(e)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                signal = waiting.send(sent)
+            except StopIteration as done:
+                return done.value
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -319,9 +374,16 @@ def parse_record(body: bytes, max_depth: int) -> dict[str, Any]:
 
 
 class Target:
-    """The decision a request asked for: one version's, or the one in force on each record's date."""
+    """The decision a request asked for: one version's, or the one in force on each record's date.
 
-    def __init__(self, snapshot: Snapshot, rulebook: str, name: str, params: Mapping[str, str]) -> None:
+    ``label`` is the version an error object names (a batch's unreadable line); a single decision
+    never needs it, so ``labelled=False`` leaves it empty (when each record picks its own version
+    it costs a look at today's date and the versions).
+    """
+
+    def __init__(
+        self, snapshot: Snapshot, rulebook: str, name: str, params: Mapping[str, str], *, labelled: bool = True
+    ) -> None:
         self.rulebook = rulebook
         self.name = name
         self.as_of = _as_of(params)
@@ -337,7 +399,7 @@ class Target:
                 self.label = loaded.version
             else:
                 self.decision = snapshot.versioned(rulebook, name)
-                self.label = snapshot.label_version(rulebook)
+                self.label = snapshot.label_version(rulebook) if labelled else ""
         except UsageError as e:
             raise _usage_problem(e, snapshot, rulebook, name) from None
 
@@ -387,7 +449,7 @@ def decision_bytes(d: Decision, lang: str, explain: bool, decision_id: str | Non
     if decision_id is not None:
         out["decision_id"] = decision_id
     try:
-        return json.dumps(out, ensure_ascii=False).encode("utf-8")
+        return _text(out).encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(out).encode("ascii")
 
@@ -395,6 +457,35 @@ def decision_bytes(d: Decision, lang: str, explain: bool, decision_id: str | Non
 def _rejected(d: Decision) -> bool:
     """Refused under schema enforcement ``reject``: no decision, the record breaks its schema."""
     return d.outcome == Outcome.ERROR and bool(d.schema)
+
+
+class DecisionAnswer:
+    """The answer to a single decision: what ``Response(body, headers={"X-Decision-Id": id},
+    media_type="application/json")`` sends (the same headers in the same order), with its headers
+    written here rather than through Starlette's general ones."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, body: bytes, decision_id: str) -> None:
+        self.body = body
+        self.headers = [
+            (b"x-decision-id", decision_id.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+        ]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def _new_id() -> str:
+    """A new decision or batch id: ``uuid.uuid4().hex`` (32 hexadecimal digits of 16 random bytes,
+    with the version 4 and variant bits set), without building a ``uuid.UUID``."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40
+    b[8] = b[8] & 0x3F | 0x80
+    return b.hex()
 
 
 # -- the application ----------------------------------------------------------------------------
@@ -508,23 +599,25 @@ class Service:
             raise _usage_problem(e, snapshot, rid, "") from None
         return _json({"id": rid, "versions": [_version_json(v, lang, detail=True) for v in versions]})
 
-    async def decide(self, request: Request) -> Response:
+    async def decide(self, request: Request) -> DecisionAnswer:
         started = time.perf_counter()
         config = self.config
         deadline = asyncio.get_running_loop().time() + config.request_timeout_s
         self.check_draining()
         params = _params(request, DECISION_PARAMS)
-        lang = params.get("lang") or _lang_of(request, config.lang)
+        # ``lang`` given is zh or en (``_params`` checked): else the header's, as ``_lang_of`` reads it
+        lang = params.get("lang") or _accept_language(request.headers.get("accept-language"), config.lang)
         explain = _explain(params)
         rulebook, name = request.path_params["rulebook"], request.path_params["decision"]
-        target = Target(self.rulebooks.snapshot(), rulebook, name, params)
+        target = Target(self.rulebooks.snapshot(), rulebook, name, params, labelled=False)
         body = await _read_body(request, config.max_body_bytes, deadline, config.request_timeout_s)
         record = parse_record(body, config.max_depth)
         decision = target.evaluate(record, None)
-        decision_id = uuid.uuid4().hex
+        decision_id = _new_id()
         self.metrics.decided(decision.rulebook, decision.decision, str(decision.outcome))
-        if self.log.wanted():
-            self.log.write(
+        log = self.log
+        if log.wanted():
+            log.write(
                 decision,
                 record,
                 decision_id,
@@ -555,15 +648,15 @@ class Service:
                 schema=schema_items(decision, lang),
                 decision_id=decision_id,
             )
-        body_out = decision_bytes(decision, lang, explain, decision_id)
+        answer = DecisionAnswer(decision_bytes(decision, lang, explain, decision_id), decision_id)
         self.metrics.single(time.perf_counter() - started)
-        return Response(body_out, headers={"X-Decision-Id": decision_id}, media_type=JSON_TYPE)
+        return answer
 
     async def batch(self, request: Request) -> Any:
         config = self.config
         self.check_draining()
         params = _params(request, DECISION_PARAMS)
-        lang = params.get("lang") or _lang_of(request, config.lang)
+        lang = params.get("lang") or _accept_language(request.headers.get("accept-language"), config.lang)
         explain = _explain(params)
         rulebook, name = request.path_params["rulebook"], request.path_params["decision"]
         target = Target(self.rulebooks.snapshot(), rulebook, name, params)
@@ -668,7 +761,7 @@ class BatchResponse:
         self.lang = lang
         self.explain = explain
         self.params = params
-        self.batch_id = uuid.uuid4().hex
+        self.batch_id = _new_id()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
