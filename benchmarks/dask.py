@@ -11,9 +11,10 @@ process:
   (127.0.0.1, no dashboard, one thread each), started by this script before the
   command (its start is timed apart) and stopped after it, so that every worker's
   peak memory is that run's; as with ``--dask local:N``, the workers write their
-  partitions' JSON lines into parts beside the output, which the client appends
-  (``RULEBOOK_DASK_SHARED_OUTPUT=1``), and the client fetches results from the
-  workers directly (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=True``);
+  partitions' JSON lines beside the output (``RULEBOOK_DASK_SHARED_OUTPUT=1``),
+  appending them to it at their turn since the scheduler is on loopback, and the
+  client fetches results from the workers directly
+  (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=True``);
 * with ``--sent``, also ``check --dask`` on 2 workers with every JSON line sent to
   the client and written there (``RULEBOOK_DASK_SHARED_OUTPUT=0``: the path of a
   cluster whose workers do not share the output's folder);
@@ -282,9 +283,11 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
             f"{BROKEN_EVERY:,}); every command writes `--format json` to a file. The clusters are `LocalCluster`s of "
             "worker processes (one thread each) on 127.0.0.1 without a dashboard, started before the command "
             f"(in {start2:.1f} s for 2 workers, the median; `--dask local:2` adds that much) and stopped after it; "
-            "as with `--dask local:N`, the workers write their partitions' JSON lines into parts beside the output "
-            "(`RULEBOOK_DASK_SHARED_OUTPUT=1`), which the client appends in input order, and the client fetches "
-            f"the rest of each result from the workers directly. Medians of {args.runs} runs."
+            "as with `--dask local:N`, the workers write their partitions' JSON lines beside the output "
+            "(`RULEBOOK_DASK_SHARED_OUTPUT=1`), each appending its own to the output when every partition before "
+            "it is there (the scheduler is on loopback) and leaving a part for the one before it to append "
+            "otherwise, and the client fetches the rest of each result from the workers directly. "
+            f"Medians of {args.runs} runs."
         ),
         "",
         "| run | records/s (median) | seconds | client peak MiB | worker peaks MiB | same output as local |",
@@ -342,8 +345,10 @@ def report(args: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], m
         )
         lines.append(
             f"How the rate grows with workers: fitting T(w) = S + W/w to the medians at 1 and 2 workers gives "
-            f"S ≈ {serial:.1f} s that does not shrink with workers (the client planning and appending the "
-            f"workers' parts of {n:,} JSON lines, and the cluster's bookkeeping) and W ≈ {parallel:.1f} s of "
+            f"S ≈ {serial:.1f} s that does not shrink with workers (the client planning the partitions "
+            f"and counting their lines, appending the parts of {n:,} JSON lines that finished before their turn, "
+            "the cluster's bookkeeping, and on two cores the contention of the client and the workers) "
+            f"and W ≈ {parallel:.1f} s of "
             "deciding shared among them. With the per-partition overhead measured above added per worker, the "
             f"projection is {projected}, tending to {n / serial:,.0f}/s, where the client's own share is the "
             "limit; here the two workers also shared two cores with the client and with others, so the measured "

@@ -92,6 +92,29 @@ def connect(address: str) -> Iterator[Any]:
         client.close()
 
 
+def on_this_machine(address: str) -> bool:
+    """Whether every worker of the cluster at ``address`` runs on this machine: ``local:N``, or a
+    scheduler listening on loopback (``127.0.0.0/8``, ``::1``, ``localhost``), which only workers of
+    this machine reach."""
+    if address.startswith("local:"):
+        return True
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(address if "://" in address else f"tcp://{address}").hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _blocksize(parts_bytes: int, workers: int) -> int:
     """About four partitions per worker, each between 1 MiB and 4 MiB."""
     return max(MIN_BLOCK, min(MAX_BLOCK, parts_bytes // max(1, 4 * workers) + 1))
@@ -201,8 +224,8 @@ def run_check(
     ``shared``: whether the workers may write JSON lines into parts beside the output file
     (None: as :func:`engine.dask.spool.shared_output` says for ``address``); they do only for a
     report that takes blocks of lines written to a regular file that is not standard output.
-    ``chain``: whether they append to it at their turn (None: with ``local:N``, whose workers
-    share this machine and its locks)."""
+    ``chain``: whether they append to it at their turn (None: as :func:`on_this_machine` says
+    for ``address``: workers that share this machine and its locks)."""
     from engine.io.parallel import DecisionView
 
     wanted = shared_output(address) if shared is None else shared
@@ -217,7 +240,7 @@ def run_check(
         spool = None
         if block and wanted and hasattr(report, "direct_fd"):
             fd = report.direct_fd()
-            chained = address.startswith("local:") if chain is None else chain
+            chained = on_this_machine(address) if chain is None else chain
             spool = Spool.beside(fd, chained) if fd is not None else None
             if spool is not None:  # removed last: after the cluster (and any task still writing) is gone
                 stack.callback(spool.close)

@@ -18,7 +18,8 @@ appending it.  Standard output (no ``--output``, or ``--output -``, which the co
 makes standard output before any of this: no part is ever written beside a file named ``-``),
 and an output that is not a regular file, keep the lines travelling to the client.
 
-With ``--dask local:N`` (workers on this machine) the parts do not wait for the client either:
+With ``--dask local:N``, or a scheduler listening on loopback (workers on this machine, see
+``engine.dask.cli.on_this_machine``), the parts do not wait for the client either:
 each task appends its partition's lines to the output itself when its turn has come, that is
 when every partition before it is in the output.  The run's folder holds the turn (the next
 partition to append and the output's size once it is in) in a file changed only under an
@@ -31,8 +32,8 @@ partition decided in order, and once more only for a part that finished early, a
 which also runs the scheduler, has little to do.  A task killed while appending leaves the turn
 where it was: the next one to append cuts the output back to the size the turn records, so
 Dask's retry of the partition loses and duplicates nothing; a task run twice finds its turn
-passed and appends nothing.  With a scheduler's address (other machines, a shared file system
-whose locks may not reach every host) the client appends every part as above.
+passed and appends nothing.  With the address of a scheduler elsewhere (other machines, a
+shared file system whose locks may not reach every host) the client appends every part as above.
 """
 
 from __future__ import annotations

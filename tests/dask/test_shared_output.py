@@ -126,9 +126,36 @@ def test_an_address_has_parts_only_when_asked(
     assert (tmp_path / "sent.jsonl").read_bytes() == expected
     monkeypatch.setenv(ENV, "1")
     assert run(*argv, "--output", "shared.jsonl") == (1, "", summary)
-    assert len(appended) >= 10
+    assert len(appended) >= 10  # a scheduler on loopback: the workers append at their turn
     assert (tmp_path / "shared.jsonl").read_bytes() == expected
     assert leftovers(tmp_path) == []
+    # a scheduler elsewhere (as the command sees it): the client appends every part, none at a turn
+    monkeypatch.setattr("engine.dask.cli.on_this_machine", lambda _address: False)
+    before = len(appended)
+    assert run(*argv, "--output", "remote.jsonl") == (1, "", summary)
+    assert len(appended) - before >= 10 and all(name.startswith("part-") for name, _ in appended[before:])
+    assert (tmp_path / "remote.jsonl").read_bytes() == expected
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("local:2", True),
+        ("tcp://127.0.0.1:8786", True),
+        ("127.0.0.1:8786", True),
+        ("tls://127.0.0.5:8786", True),
+        ("tcp://[::1]:8786", True),
+        ("tcp://localhost:8786", True),
+        ("tcp://10.0.0.1:8786", False),
+        ("tcp://scheduler.example.org:8786", False),
+        ("tcp://[::1", False),
+    ],
+)
+def test_workers_append_at_their_turn_only_on_this_machine(address: str, expected: bool) -> None:
+    from engine.dask.cli import on_this_machine
+
+    assert on_this_machine(address) is expected
 
 
 def test_local_workers_send_their_lines_when_told_to(
