@@ -29,6 +29,7 @@ waits on a long batch and the client knows where to resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import hmac
 import json
@@ -68,6 +69,7 @@ DECISION_PARAMS = frozenset({"as_of", "version", "lang", "explain"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # never refused for load
 BATCH_YIELD_LINES = 256  # a batch lets other requests run after this many lines
+AHEAD = 4  # chunks of a batch's answer decided ahead of the one being sent
 
 
 # ``json.dumps(value, ensure_ascii=False)``, with one encoder made once (``json.dumps`` makes one
@@ -746,8 +748,9 @@ class BatchResponse:
 
     Memory stays bounded by one chunk of the body and one line (at most ``max_body_bytes``; a
     longer line is discarded as it streams and answered by its error object).  The status is
-    200 before the first record is read, so a limit reached on the way, the request's time
-    running out or the server shutting down ends the answer with a final error line: a
+    200, sent with the first answered chunk (after the body has begun to be read), so a limit
+    reached on the way, the request's time running out or the server shutting down ends the
+    answer with a final error line: a
     problem object (``type``, ``title``, ``status``, ``detail``, ``code``) with ``line``, the
     first input line not answered.
     """
@@ -765,22 +768,55 @@ class BatchResponse:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", NDJSON_TYPE.encode()), (b"x-batch-id", self.batch_id.encode())],
-            }
-        )
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", NDJSON_TYPE.encode()), (b"x-batch-id", self.batch_id.encode())],
+        }
+        # The lines are decided by a task of their own while this one sends what is decided: when the
+        # client reads the answer more slowly than it comes (the connection's buffer full), deciding
+        # goes on instead of waiting, up to AHEAD chunks of answer held (memory stays bounded).  The
+        # status goes with the first chunk, once the body has begun to be read: a client that asked
+        # for `Expect: 100-continue` (curl does for a body of more than 1 MB) is told to go on when
+        # the body is first read, and a final status sent before that would leave it waiting
+        # (a second, with curl) before it sends the body.
+        ahead: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(AHEAD)
+        producer = asyncio.create_task(self._produce(ahead))
+        begun = False
         try:
-            async for chunk in self.lines():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except ClientDisconnect:
+            while True:
+                item = await ahead.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not begun:
+                    await send(start)
+                    begun = True
+                if item is None:
+                    break
+                await send({"type": "http.response.body", "body": item, "more_body": True})
+        except (ClientDisconnect, OSError):  # the client went away (while the answer was written)
+            if not begun:  # an answer all the same, which no one reads, rather than none
+                with contextlib.suppress(OSError):
+                    await send(start)
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        except OSError:  # the client went away while the answer was written
-            return
+        finally:
+            if not producer.done():
+                producer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await producer
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         self.service.metrics.batch(time.perf_counter() - started)
+
+    async def _produce(self, ahead: asyncio.Queue[bytes | BaseException | None]) -> None:
+        """Put the answer's chunks into ``ahead``, then None (or what stopped them, to be raised)."""
+        try:
+            async for chunk in self.lines():
+                await ahead.put(chunk)
+        except Exception as e:  # noqa: BLE001 - raised again by the task that sends
+            await ahead.put(e)
+            return
+        await ahead.put(None)
 
     def _final(self, problem: Problem, line: int) -> bytes:
         self.service.metrics.reject(problem.code)

@@ -141,6 +141,43 @@ def test_a_real_server_answers_over_tcp_on_loopback(server: Server) -> None:
     assert "Traceback" not in server.log
 
 
+@pytest.mark.parametrize("path", [DECISION, DECISION + "/batch"], ids=["decision", "batch"])
+def test_a_client_that_expects_100_continue_is_told_to_send_its_body(server: Server, path: str) -> None:
+    """``Expect: 100-continue`` (curl sends it for a body of more than 1 MB): the server's first
+    answer is ``100 Continue``, not the final status, so the client sends the body at once instead
+    of waiting (a second, with curl) for a go-ahead that never comes; then the answer is whole."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    line = json.dumps(RECORD, ensure_ascii=False).encode() + (b"\n" if path.endswith("batch") else b"")
+    body = line * (3 if path.endswith("batch") else 1)
+    head = (
+        f"POST {path}?lang=en HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        sock.sendall(head)
+        first = b""
+        while b"\r\n\r\n" not in first:  # the server's first answer, before any byte of the body
+            got = sock.recv(4096)
+            assert got, first
+            first += got
+        assert first.startswith(b"HTTP/1.1 100 "), first
+        sock.sendall(body)
+        rest = first.split(b"\r\n\r\n", 1)[1]
+        while got := sock.recv(1 << 16):
+            rest += got
+    assert rest.startswith(b"HTTP/1.1 200 "), rest[:200]
+    answer = rest.split(b"\r\n\r\n", 1)[1]
+    if path.endswith("batch"):  # chunked: each answered line is there, in order
+        assert answer.count(b'"outcome"') == 3 and answer.count(b'"decision_id"') == 3
+    else:
+        assert json.loads(answer)["outcome"] in ("pass", "fail", "indeterminate")
+    assert server.stop() == 0
+    assert "Traceback" not in server.log
+
+
 def _slow_body(data: bytes, pieces: int, pause: float, sent: threading.Event) -> Iterator[bytes]:
     step = max(1, len(data) // pieces)
     for i in range(0, len(data), step):
