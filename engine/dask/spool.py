@@ -214,6 +214,11 @@ class Spool:
         except OSError:
             shutil.rmtree(folder, ignore_errors=True)
             return None
+        try:
+            with _locked(folder):  # a file system without flock (some network ones): the client appends
+                pass
+        except OSError:
+            return cls(folder, token)
         return cls(folder, token, path, (st.st_dev, st.st_ino))
 
     def settle(self, index: int, fd: int, part: tuple[str, int] | None, write: Callable[[], None]) -> None:

@@ -585,3 +585,21 @@ def test_a_worker_that_cannot_append_leaves_the_output_as_it_was(
     monkeypatch.setattr(os, "pwrite", real)
     settle(made, out, 1, None, b"one\n")
     assert (tmp_path / "out.jsonl").read_bytes() == b"before\nzero\none\n"
+
+
+def test_where_flock_fails_the_client_appends_every_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system without ``flock`` (some network ones): no turns, the parts wait for the client."""
+    import engine.dask.spool as spool_module
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(spool_module._fcntl, "flock", no_locks)
+    with (tmp_path / "out.jsonl").open("wb") as out:
+        made = Spool.beside(out.fileno(), chain=True)
+        assert made is not None and not made.chained
+        part = deliver(made.place(0), b"zero\n")
+        assert part is not None and part[0].startswith("part-")
+        made.append(part, out.fileno())
+        made.close()
+    assert (tmp_path / "out.jsonl").read_bytes() == b"zero\n"
