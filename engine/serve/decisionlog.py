@@ -25,9 +25,10 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
-__all__ = ["LOGGER", "DecisionLog", "TextMask", "mask"]
+__all__ = ["LOGGER", "DecisionLog", "LineHandler", "TextMask", "mask"]
 
 LOGGER = logging.getLogger("rulebook.serve.decisions")
 _SERVE_LOGGER = logging.getLogger("rulebook.serve")
@@ -153,6 +154,42 @@ class TextMask:
             return dumps(mask(value, fields))
 
 
+class LineHandler(logging.StreamHandler):
+    """The handler ``rulebook serve`` puts on the decision log: a ``StreamHandler`` (a line per
+    decision, standard output by default).  While it is the logger's only handler, with nothing
+    filtering and its formatter writing the message alone, a decision's line is written to its
+    stream directly (:meth:`DecisionLog._log`): exactly what logging would write, without a
+    ``LogRecord``.  Anything a deployment configures (another handler, a filter, a formatter,
+    propagation) makes every line go through logging as usual."""
+
+
+def _message_only(formatter: logging.Formatter | None) -> bool:
+    """Whether ``formatter`` writes a record as its message and nothing else (``%(message)s``)."""
+    return (
+        formatter is not None
+        and formatter.__class__ is logging.Formatter
+        and formatter._style.__class__ is logging.PercentStyle  # noqa: SLF001 - the style logging reads
+        and formatter._fmt == "%(message)s"  # noqa: SLF001
+    )
+
+
+def _direct_handler() -> LineHandler | None:
+    """The handler a line may be written to directly (see :class:`LineHandler`), or None."""
+    handlers = LOGGER.handlers
+    if len(handlers) != 1 or LOGGER.filters or LOGGER.propagate or LOGGER.disabled:
+        return None
+    handler = handlers[0]
+    if handler.__class__ is not LineHandler or handler.filters or handler.level > _INFO:
+        return None
+    return handler if _message_only(handler.formatter) else None
+
+
+def _record(caller: FrameType, text: str) -> logging.LogRecord:
+    """The record ``LOGGER.info(text)`` would make, called at ``caller``."""
+    code = caller.f_code
+    return LOGGER.makeRecord(LOGGER.name, _INFO, code.co_filename, caller.f_lineno, text, (), None, code.co_name)
+
+
 class DecisionLog:
     """Writes decision lines to the logger and tells the observers (when either wants them)."""
 
@@ -236,9 +273,17 @@ class DecisionLog:
     @staticmethod
     def _log(text: str) -> None:
         """``LOGGER.info(text)`` without its search of the stack: the record names this function's
-        caller as ``Logger.info`` would have, and goes through the logger's filters and handlers."""
+        caller as ``Logger.info`` would have, and goes through the logger's filters and handlers;
+        with ``rulebook serve``'s own handler alone, the line is written as that handler writes it,
+        without a record (:class:`LineHandler`)."""
         caller = sys._getframe(1)  # noqa: SLF001 - what logging itself reads for the caller
-        code = caller.f_code
-        LOGGER.handle(
-            LOGGER.makeRecord(LOGGER.name, _INFO, code.co_filename, caller.f_lineno, text, (), None, code.co_name)
-        )
+        handler = _direct_handler()
+        if handler is not None:
+            try:
+                with handler.lock:  # type: ignore[union-attr]
+                    handler.stream.write(text + handler.terminator)
+                    handler.flush()
+            except Exception:  # noqa: BLE001 - reported as logging reports a handler's failure
+                handler.handleError(_record(caller, text))
+            return
+        LOGGER.handle(_record(caller, text))

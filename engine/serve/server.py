@@ -104,7 +104,11 @@ def log_config(level: str = "info") -> dict[str, Any]:
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
             "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"},
-            "decisions": {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"},
+            "decisions": {
+                "class": "engine.serve.decisionlog.LineHandler",
+                "formatter": "line",
+                "stream": "ext://sys.stdout",
+            },
         },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},

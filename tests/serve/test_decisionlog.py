@@ -277,3 +277,98 @@ async def test_the_logger_and_the_observers_get_the_same_line(client_for: Client
     assert len(seen) == 1 and len(kept.records) == 1
     assert kept.records[0].getMessage() == json.dumps(seen[0], ensure_ascii=False)
     assert seen[0]["record"]["name"] == seen[0]["record"]["awards"][0]["name"] == "***"
+
+
+@contextmanager
+def serve_logging(stream: Any) -> Iterator[Any]:
+    """The decision log as ``rulebook serve`` configures it, writing to ``stream``."""
+    import logging.config
+    import sys
+
+    from engine.serve.server import log_config
+
+    saved = (list(LOGGER.handlers), list(LOGGER.filters), LOGGER.level, LOGGER.propagate, sys.stdout)
+    sys.stdout = stream  # the configuration's "ext://sys.stdout"
+    try:
+        logging.config.dictConfig(log_config("warning"))
+    finally:
+        sys.stdout = saved[4]
+    try:
+        yield LOGGER.handlers[0]
+    finally:
+        for h in LOGGER.handlers:
+            LOGGER.removeHandler(h)
+        for h in saved[0]:
+            LOGGER.addHandler(h)
+        for f in list(LOGGER.filters):
+            LOGGER.removeFilter(f)
+        for f in saved[1]:
+            LOGGER.addFilter(f)
+        LOGGER.setLevel(saved[2])
+        LOGGER.propagate = saved[3]
+
+
+def test_serves_own_handler_gets_the_very_line_logging_would_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``rulebook serve``'s handler alone the line is written to its stream directly (no
+    LogRecord is made), as logging would write it; anything a deployment adds (a filter, another
+    handler, a formatter) sends the lines through logging again."""
+    import io
+
+    from engine.serve.decisionlog import LineHandler
+
+    log = DecisionLog(("name",))
+    made: list[Any] = []
+    real = LOGGER.makeRecord
+
+    def counted(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(LOGGER, "makeRecord", counted)
+    stream = io.StringIO()
+    with serve_logging(stream) as handler:
+        assert isinstance(handler, LineHandler)
+        log._log('{"a": "一"}')
+        assert stream.getvalue() == '{"a": "一"}\n' and made == []
+        # the same through logging itself, as it was before: the same text
+        monkeypatch.setattr("engine.serve.decisionlog._direct_handler", lambda: None)
+        log._log('{"a": "一"}')
+        assert stream.getvalue() == '{"a": "一"}\n' * 2 and len(made) == 1
+        monkeypatch.undo()
+        monkeypatch.setattr(LOGGER, "makeRecord", counted)
+
+        handler.addFilter(lambda r: "drop" not in r.getMessage())  # a deployment's filter applies
+        log._log('{"drop": 1}')
+        log._log('{"keep": 1}')
+        assert stream.getvalue().splitlines()[-1] == '{"keep": 1}' and len(made) == 3
+        handler.filters.clear()
+
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))  # and its formatter
+        log._log('{"b": 2}')
+        assert stream.getvalue().splitlines()[-1] == 'INFO {"b": 2}'
+        handler.setFormatter(logging.Formatter("%(message)s"))
+
+        kept = Kept()
+        LOGGER.addHandler(kept)  # and another handler of its own
+        log._log('{"c": 3}')
+        assert stream.getvalue().splitlines()[-1] == '{"c": 3}' and kept.records[-1].getMessage() == '{"c": 3}'
+        LOGGER.removeHandler(kept)
+
+        made.clear()
+        log._log('{"d": 4}')  # back to serve's own configuration: direct again
+        assert stream.getvalue().splitlines()[-1] == '{"d": 4}' and made == []
+
+
+def test_a_failing_stream_is_reported_as_logging_reports_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    class Broken(io.StringIO):
+        def write(self, s: str) -> int:
+            raise OSError("the disk is full")
+
+    reported: list[logging.LogRecord] = []
+    with serve_logging(Broken()) as handler:
+        monkeypatch.setattr(handler, "handleError", reported.append)
+        DecisionLog(())._log('{"e": 5}')
+    assert [r.getMessage() for r in reported] == ['{"e": 5}']
+    assert reported[0].funcName == "test_a_failing_stream_is_reported_as_logging_reports_it"
