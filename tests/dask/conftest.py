@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import os
+import signal
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import pytest
 from distributed import Client, LocalCluster
@@ -27,6 +30,63 @@ def cluster() -> Iterator[LocalCluster]:
 def client(cluster: LocalCluster) -> Iterator[Client]:
     with Client(cluster) as c:
         yield c
+
+
+def check_killing_a_worker(
+    client: Client,
+    out: IO[str],
+    rulebook: str,
+    files: list[str],
+    lang: str,
+    *,
+    on_block: Callable[[Any], None] | None = None,
+    **options: Any,
+) -> list[int]:
+    """``run_check`` on ``client``'s cluster into a JSON report on ``out``, killing one worker
+    (SIGKILL) once the first partition is written (``on_block`` sees that partition first); the
+    killed process ids.  ``options``: more of ``run_check``'s keywords (``shared``, ``chain``)."""
+    from engine.dask.cli import run_check
+    from engine.io.records import InputTally
+    from engine.io.report.json import JsonReport
+
+    pids = client.run(os.getpid)
+    killed: list[int] = []
+
+    class Killing(JsonReport):
+        def write_block(self, block: Any) -> None:
+            super().write_block(block)
+            if not killed:
+                if on_block is not None:
+                    on_block(block)
+                pid = next(iter(pids.values()))
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    class Quiet:
+        active = False
+
+    report = Killing(out, lang=lang)
+    report.begin()
+    run_check(
+        client.scheduler.address,
+        rulebook=rulebook,
+        decision=None,
+        as_of=None,
+        enforcement=None,
+        lang=lang,
+        files=files,
+        input_format=None,
+        sheet=None,
+        schema=None,
+        report=report,
+        inputs=InputTally(),
+        observe=Quiet(),
+        stderr=io.StringIO(),
+        progress="never",
+        **options,
+    )
+    report.end()
+    return killed
 
 
 def run(*argv: str) -> tuple[int, str, str]:

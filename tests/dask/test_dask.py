@@ -5,11 +5,10 @@ of its own where the test changes the workers (a plugin, a killed worker)."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import random
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from engine.pluginmanager import reset_plugin_manager
 from tests.plugins.conftest import clean_env, copy_package, forget_modules
 from tests.test_feed_every_format import applicant
 
-from .conftest import run, start_cluster
+from .conftest import check_killing_a_worker, run, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RB = "hlj-musicians/membership"
@@ -297,54 +296,13 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_record(
     """The test kills a worker process (SIGKILL) after the first partition is written; Dask runs
     its partitions again on the other worker (and on the one the nanny restarts), and the report
     is the local one, byte for byte."""
-    from engine.dask.cli import run_check
-    from engine.io.records import InputTally
-    from engine.io.report.json import JsonReport
-
     monkeypatch.chdir(tmp_path)
     files = write_feed(tmp_path / "feed", 20_000, files=2)
     local = run("check", RB, *files, "--format", "json", "--jobs", "1")[1]
+    out = io.StringIO()
     with start_cluster() as cluster, Client(cluster) as client:
-        pids = client.run(os.getpid)
-        killed: list[int] = []
-        import io
-
-        out = io.StringIO()
-
-        class Killing(JsonReport):
-            def write_block(self, block: Any) -> None:
-                super().write_block(block)
-                if not killed:
-                    pid = next(iter(pids.values()))
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-
-        report = Killing(out, lang="zh", color=False, verbose=False)
-        report.begin()
-
-        class Quiet:
-            active = False
-
-        run_check(
-            client.scheduler.address,
-            rulebook=RB,
-            decision=None,
-            as_of=None,
-            enforcement=None,
-            lang="zh",
-            files=files,
-            input_format=None,
-            sheet=None,
-            schema=None,
-            report=report,
-            inputs=InputTally(),
-            observe=Quiet(),
-            stderr=io.StringIO(),
-            progress="never",
-        )
-        report.end()
-        assert killed
-        assert out.getvalue() == local
+        assert check_killing_a_worker(client, out, RB, files, "zh")
+    assert out.getvalue() == local
 
 
 def test_diff_with_a_bare_id_compares_the_version_in_force_today(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from engine.dask.rulebook import rulebook_spec
 from engine.dask.spool import APPENDED, ENV, PREFIX, Place, Spool, append_file, deliver, shared_output, write_part
 from tests.dask.conftest import SPY
 
-from .conftest import run, start_cluster
+from .conftest import check_killing_a_worker, run, start_cluster
 from .test_dask import RB, ROOT, write_feed
 
 RECORDS = 10_000
@@ -252,50 +251,15 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_part(
     it was writing is left in the folder, never appended; lines it was appending at its turn are
     cut off by the next task to append), and the output is the local one, byte for byte; the
     folder of parts goes with the run."""
-    from engine.dask.cli import run_check
-    from engine.io.records import InputTally
-    from engine.io.report.json import JsonReport
+
+    def appended_by_then(block: Any) -> None:
+        assert block.text is None  # its lines were appended by a worker or from a part
 
     target = tmp_path / "out.jsonl"
-    with start_cluster() as cluster, Client(cluster) as client:
-        pids = client.run(os.getpid)
-        killed: list[int] = []
-
-        class Killing(JsonReport):
-            def write_block(self, block: Any) -> None:
-                super().write_block(block)
-                if not killed:
-                    assert block.text is None  # its lines were appended by a worker or from a part
-                    pid = next(iter(pids.values()))
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-
-        class Quiet:
-            active = False
-
-        with target.open("w", encoding="utf-8") as out:
-            report = Killing(out, lang="en")
-            report.begin()
-            run_check(
-                client.scheduler.address,
-                rulebook=RB,
-                decision=None,
-                as_of=None,
-                enforcement=None,
-                lang="en",
-                files=in_feed,
-                input_format=None,
-                sheet=None,
-                schema=None,
-                report=report,
-                inputs=InputTally(),
-                observe=Quiet(),
-                stderr=sys.stderr,
-                progress="never",
-                shared=True,
-                chain=chain,
-            )
-            report.end()
+    with start_cluster() as cluster, Client(cluster) as client, target.open("w", encoding="utf-8") as out:
+        killed = check_killing_a_worker(
+            client, out, RB, in_feed, "en", on_block=appended_by_then, shared=True, chain=chain
+        )
     assert killed
     assert target.read_bytes() == local_bytes[0]
     assert len(appended) >= 10 and sum(size for _n, size in appended) == target.stat().st_size
