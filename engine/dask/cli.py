@@ -278,29 +278,25 @@ def _write(
         inputs.problem(ref, note)
     inputs.add(result.file, result.count, result.blank)
     if result.payload.__class__ is not list:
-        if spool is not None and spool.chained:
-            from engine.io.parallel import Block
-
-            block = result.payload
-            fd = report.direct_fd()
+        block = result.payload
+        if spool is not None and (spool.chained or result.spooled is not None):
+            fd = report.direct_fd()  # everything written before flushed, so that what is appended follows it
             if fd is None:  # pragma: no cover - the output was a regular file when the run began
                 raise RuntimeError("the output can no longer be written directly")
-            text, block.text = block.text, None
-            report.write_block(block)  # its counts
-            lines = Block(text or b"", 0, {}, {}, 0)
+            if spool.chained:  # the lines (if they came back) written at the partition's turn
+                from engine.io.parallel import Block
 
-            def write() -> None:
-                report.write_block(lines)
-                report.direct_fd()  # flushed
+                lines = Block(block.text or b"", 0, {}, {}, 0)
+                block.text = None
 
-            spool.settle(index, fd, result.spooled, write)
-            return
-        if result.spooled is not None and spool is not None:
-            fd = report.direct_fd()  # everything written before flushed, so that the part follows it
-            if fd is None:  # pragma: no cover - the output was a regular file when the run began
-                raise RuntimeError("the output can no longer be written directly")
-            spool.append(result.spooled, fd)
-        report.write_block(result.payload)  # with no text once appended: its counts
+                def write() -> None:
+                    report.write_block(lines)
+                    report.direct_fd()  # flushed
+
+                spool.settle(index, fd, result.spooled, write)
+            elif result.spooled is not None:
+                spool.append(result.spooled, fd)
+        report.write_block(block)  # with no text once appended: its counts
         return
     for row in result.payload:
         if row[0] == "bad":
